@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The `deputy` command. TypeScript sources run through tsx's loader, so a clone needs no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../executor/cli.ts');
+process.exitCode = await main(process.argv.slice(2));

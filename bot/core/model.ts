@@ -1,0 +1,86 @@
+/**
+ * The neutral conversation model. Each platform edge (bot/teams, bot/slack, bot/webchat)
+ * translates its events into `Inbound` once, and renders `Screen`s back through a
+ * `ConversationPort`. Nothing here knows a platform.
+ */
+import type { ActionView, ChatIdentity, PrincipalView, RunView } from '../../executor/contract/index.ts';
+
+/** Where a message lives, with what the edge needs to post there again later (also after a restart). */
+export interface ConversationRef {
+  channel: ChatIdentity['channel'];
+  conversationId: string;
+  /** Teams reply chain id / Slack thread_ts: results go into this thread. */
+  threadId?: string;
+  /** Platform data for proactive messages (Teams ConversationReference, Slack channel id...). JSON-serializable. */
+  platform?: Record<string, unknown>;
+}
+
+export interface ChatUser {
+  /** Already verified at the edge (JWT, signature, loopback persona). */
+  identity: ChatIdentity;
+  displayName?: string;
+}
+
+/** Verbs a card button or form submit can carry. Every payload is validated with zod in the core. */
+export type SubmitVerb =
+  | 'show-actions'
+  | 'open-form'
+  | 'submit-form'
+  | 'cancel-run'
+  | 'refresh-run'
+  | 'show-output'
+  | 'decide-run';
+
+export type Inbound =
+  | { kind: 'message'; user: ChatUser; conversation: ConversationRef; text: string }
+  | {
+      kind: 'submit';
+      user: ChatUser;
+      conversation: ConversationRef;
+      /** The message (card) the button was on, so it can be updated in place. */
+      messageId?: string;
+      verb: SubmitVerb;
+      /** The card's data: `{ actionId }`, `{ actionId, values }`, `{ runId }`, `{ runId, decision, comment }`... */
+      data: Record<string, unknown>;
+    };
+
+/** What the core wants shown. cards/ renders these as Adaptive Cards; bot/slack as Block Kit. */
+export type Screen =
+  | { screen: 'action-list'; principal: PrincipalView; actions: ActionView[] }
+  | {
+      screen: 'action-form';
+      action: ActionView;
+      /** Values the user entered (kept when validation fails). */
+      values?: Record<string, unknown>;
+      /** Field name → message; `_form` for an error not tied to a field. */
+      errors?: Record<string, string>;
+    }
+  | { screen: 'run-status'; run: RunView; canCancel: boolean }
+  | { screen: 'run-summary'; run: RunView; canShowAll: boolean }
+  | { screen: 'approval-request'; run: RunView; requester: string; viewerMayDecide: boolean }
+  | { screen: 'error'; message: string; correlationId: string }
+  | { screen: 'notice'; text: string };
+
+export interface FileAttachment {
+  name: string;
+  contentType: string;
+  content: string;
+}
+
+/** Implemented by each platform edge. */
+export interface ConversationPort {
+  /** Posts a new message (in the thread, when the ref has one); returns its id. */
+  post(conversation: ConversationRef, screen: Screen): Promise<string>;
+  /** Replaces an earlier message in place. */
+  update(conversation: ConversationRef, messageId: string, screen: Screen): Promise<void>;
+  /** Posts long output as a file (Slack upload, Teams/web chat attachment). */
+  postFile(conversation: ConversationRef, file: FileAttachment): Promise<void>;
+}
+
+/**
+ * What the core answers to one inbound event. `immediate` is what the platform's synchronous
+ * answer shows (Teams invoke response, Slack modal / response_action): it must be ready fast.
+ */
+export interface HandleResult {
+  immediate?: Screen;
+}

@@ -1,0 +1,270 @@
+/**
+ * The executor's public contract: zod schemas and types of its REST API. This is the only
+ * module of executor/ that bot/ and cards/ may import.
+ */
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.ts';
+
+export * from './errors.ts';
+
+export const ROLES = ['company-admin', 'cyber-admin', 'administrator', 'read-only', 'user'] as const;
+export const RoleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const SCRIPT_STATUSES = ['draft', 'testing', 'approved'] as const;
+export const ScriptStatusSchema = z.enum(SCRIPT_STATUSES);
+export type ScriptStatus = z.infer<typeof ScriptStatusSchema>;
+
+// ---------------------------------------------------------------- forms
+
+/** How a PowerShell parameter is shown and validated. Derived from the param() block by PowerShell's parser. */
+export const FIELD_KINDS = ['text', 'choice', 'toggle', 'number', 'date', 'multi', 'secret'] as const;
+export const FieldKindSchema = z.enum(FIELD_KINDS);
+export type FieldKind = z.infer<typeof FieldKindSchema>;
+
+export const FieldValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+export type FieldValue = z.infer<typeof FieldValueSchema>;
+
+export const FormFieldSchema = z.object({
+  /** The PowerShell parameter name, used as the input key. */
+  name: z.string().min(1),
+  /** From comment-based help `.PARAMETER` (first sentence), else the name split into words. */
+  label: z.string(),
+  /** The rest of the `.PARAMETER` help text, if any. */
+  hint: z.string().optional(),
+  kind: FieldKindSchema,
+  /** The declared PowerShell type, lower-cased without brackets: `string`, `int`, `switch`, `string[]`, `datetime`, `securestring`, `pscredential`. */
+  psType: z.string(),
+  required: z.boolean(),
+  /** `[ValidateSet]` values. */
+  choices: z.array(z.string()).optional(),
+  /** `[ValidatePattern]`, a .NET regular expression; PowerShell matches it case-insensitively. */
+  pattern: z.string().optional(),
+  /** `[ValidateRange]` bounds. */
+  min: z.number().optional(),
+  max: z.number().optional(),
+  /** `[ValidateLength]` bounds. */
+  minLength: z.number().int().optional(),
+  maxLength: z.number().int().optional(),
+  /** True for `[int]`/`[long]` numbers. */
+  integer: z.boolean().optional(),
+  /** The default value from the param() block or the action's preset, as a prefill. Never set for secrets. */
+  default: FieldValueSchema.optional(),
+});
+export type FormField = z.infer<typeof FormFieldSchema>;
+
+export const FormSchemaSchema = z.object({ fields: z.array(FormFieldSchema) });
+export type FormSchema = z.infer<typeof FormSchemaSchema>;
+
+// ---------------------------------------------------------------- principals
+
+export const CHANNELS = ['teams', 'slack', 'webchat'] as const;
+export const ChannelSchema = z.enum(CHANNELS);
+export type Channel = z.infer<typeof ChannelSchema>;
+
+/** A verified chat identity, as the bot saw it at the edge. */
+export const ChatIdentitySchema = z.discriminatedUnion('channel', [
+  z.object({ channel: z.literal('teams'), tenantId: z.string().min(1), aadObjectId: z.string().min(1) }),
+  z.object({ channel: z.literal('slack'), teamId: z.string().min(1), userId: z.string().min(1) }),
+  z.object({ channel: z.literal('webchat'), persona: z.string().min(1) }),
+]);
+export type ChatIdentity = z.infer<typeof ChatIdentitySchema>;
+
+export const PrincipalViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  tenant: z.string(),
+  roles: z.array(RoleSchema),
+});
+export type PrincipalView = z.infer<typeof PrincipalViewSchema>;
+
+/** `POST /v1/identities/resolve` body → `{ principal }`, or 403 DEPUTY_E_NOT_ENROLLED. */
+export const ResolveIdentityRequestSchema = z.object({ identity: ChatIdentitySchema });
+export const ResolveIdentityResponseSchema = z.object({ principal: PrincipalViewSchema });
+
+/** `GET /v1/personas` (demo mode): the principals that have a web chat persona. */
+export const PersonaSchema = z.object({
+  persona: z.string(),
+  principalId: z.string(),
+  name: z.string(),
+  roles: z.array(RoleSchema),
+  tenant: z.string(),
+});
+export type Persona = z.infer<typeof PersonaSchema>;
+export const PersonaListSchema = z.object({ personas: z.array(PersonaSchema) });
+
+// ---------------------------------------------------------------- actions
+
+export const ApprovalRuleSchema = z.enum(['none', 'four-eyes']);
+export type ApprovalRule = z.infer<typeof ApprovalRuleSchema>;
+
+export const ActionViewSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  description: z.string().optional(),
+  scriptId: z.string(),
+  scriptStatus: ScriptStatusSchema,
+  versionHash: z.string(),
+  tenant: z.string(),
+  approval: ApprovalRuleSchema,
+  timeoutSeconds: z.number(),
+  form: FormSchemaSchema,
+});
+export type ActionView = z.infer<typeof ActionViewSchema>;
+
+/** `GET /v1/actions?principal=<id>` */
+export const ActionListSchema = z.object({ actions: z.array(ActionViewSchema) });
+export type ActionList = z.infer<typeof ActionListSchema>;
+
+// ---------------------------------------------------------------- runs
+
+export const RUN_STATES = [
+  'requested',
+  'awaiting-approval',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed-out',
+  'cancelled',
+  'rejected',
+  'interrupted',
+] as const;
+export const RunStateSchema = z.enum(RUN_STATES);
+export type RunState = z.infer<typeof RunStateSchema>;
+
+export const FINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'timed-out', 'cancelled', 'rejected', 'interrupted'];
+export function isFinalRunState(state: RunState): boolean {
+  return FINAL_RUN_STATES.includes(state);
+}
+
+export const ORIGIN_KINDS = ['teams', 'slack', 'webchat', 'api', 'connector', 'schedule', 'mail'] as const;
+
+/** Where a request came from, so results can go back there. The ids are opaque to the executor. */
+export const OriginSchema = z.object({
+  kind: z.enum(ORIGIN_KINDS),
+  conversationId: z.string().max(512).optional(),
+  threadId: z.string().max(512).optional(),
+  messageId: z.string().max(512).optional(),
+});
+export type Origin = z.infer<typeof OriginSchema>;
+
+export const InputsSchema = z.record(z.string(), z.unknown());
+
+/** `POST /v1/runs` → 202 `{ id, state }` */
+export const CreateRunRequestSchema = z.object({
+  actionId: z.string().min(1).max(200),
+  principalId: z.string().min(1).max(200),
+  inputs: InputsSchema.default({}),
+  origin: OriginSchema.default({ kind: 'api' }),
+});
+export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
+
+export const CreateRunResponseSchema = z.object({ id: z.string(), state: RunStateSchema, correlationId: z.string() });
+export type CreateRunResponse = z.infer<typeof CreateRunResponseSchema>;
+
+export const STREAMS = ['output', 'error', 'warning', 'verbose', 'information', 'progress'] as const;
+export const StreamNameSchema = z.enum(STREAMS);
+export type StreamName = z.infer<typeof StreamNameSchema>;
+
+export const StreamRecordSchema = z.object({
+  stream: StreamNameSchema,
+  text: z.string(),
+});
+export type StreamRecord = z.infer<typeof StreamRecordSchema>;
+
+/** The short result for chat: status, duration, first lines or a small table, errors. */
+export const RunSummarySchema = z.object({
+  lines: z.array(z.string()),
+  table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())) }).optional(),
+  errors: z.array(z.string()),
+  warnings: z.array(z.string()),
+  /** Total output lines stored; more than `lines.length` means "show all" is worth offering. */
+  outputLineCount: z.number().int(),
+  /** The stored output was cut at the per-run cap. */
+  truncated: z.boolean(),
+  exitCode: z.number().int().nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+export const ApprovalViewSchema = z.object({
+  required: z.boolean(),
+  decidedBy: z.string().optional(),
+  decision: z.enum(['approve', 'reject']).optional(),
+  comment: z.string().optional(),
+  expiresAt: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+export const RunViewSchema = z.object({
+  id: z.string(),
+  actionId: z.string(),
+  actionTitle: z.string(),
+  principalId: z.string(),
+  state: RunStateSchema,
+  /** Inputs as given, with secret values replaced by `********`. */
+  inputs: z.record(z.string(), z.unknown()),
+  origin: OriginSchema,
+  correlationId: z.string(),
+  scriptHash: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  approval: ApprovalViewSchema.optional(),
+  summary: RunSummarySchema.optional(),
+  /** Only on `GET /v1/runs/<id>`: every captured record, masked. */
+  streams: z.array(StreamRecordSchema).optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type RunView = z.infer<typeof RunViewSchema>;
+
+/** `GET /v1/runs?principal=<id>&state=<state>&limit=<n>` newest first. */
+export const RunListQuerySchema = z.object({
+  principal: z.string().min(1).optional(),
+  state: RunStateSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(20),
+});
+export const RunListSchema = z.object({ runs: z.array(RunViewSchema) });
+
+/** `POST /v1/runs/<id>/cancel` */
+export const CancelRunRequestSchema = z.object({ principalId: z.string().min(1) });
+
+/** `POST /v1/runs/<id>/decision` */
+export const DecisionRequestSchema = z.object({
+  principalId: z.string().min(1),
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string().max(2000).optional(),
+});
+export type DecisionRequest = z.infer<typeof DecisionRequestSchema>;
+
+// ---------------------------------------------------------------- events (SSE)
+
+/** `GET /v1/events`: each SSE message has `id: <seq>`, `event: <type>` and this JSON as data. */
+export const RunEventSchema = z.object({
+  seq: z.number().int(),
+  type: z.enum(['run.created', 'run.updated', 'run.finished', 'approval.requested']),
+  run: RunViewSchema,
+  /** Principals to notify: the requester and whoever the action names (and approvers for approval.requested). */
+  notify: z.array(z.string()),
+});
+export type RunEvent = z.infer<typeof RunEventSchema>;
+
+// ---------------------------------------------------------------- errors
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES as [string, ...string[]]),
+    message: z.string(),
+    correlationId: z.string(),
+    fields: z.record(z.string(), z.string()).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** Headers the bot sends with every call. */
+export const HEADER_CORRELATION_ID = 'x-correlation-id';
+
+/** The value a masked secret is replaced with, everywhere. */
+export const MASK = '********';

@@ -1,0 +1,174 @@
+/**
+ * The executor's internal records. The catalog importer writes them, the policy reads them,
+ * the run service executes them. (The REST shapes are in contract/.)
+ */
+import { z } from 'zod';
+import {
+  ApprovalRuleSchema,
+  FieldValueSchema,
+  FormFieldSchema,
+  OriginSchema,
+  RoleSchema,
+  RunStateSchema,
+  RunSummarySchema,
+  ScriptStatusSchema,
+} from './contract/index.ts';
+
+export const IdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/i, 'an id of letters, digits, dot, dash or underscore');
+
+export const TenantSchema = z.object({ id: IdSchema, name: z.string(), parent: IdSchema.optional() });
+export type Tenant = z.infer<typeof TenantSchema>;
+
+export const IdentitiesSchema = z.object({
+  webchat: z.string().optional(),
+  slack: z.object({ teamId: z.string(), userId: z.string() }).optional(),
+  teams: z.object({ tenantId: z.string(), aadObjectId: z.string() }).optional(),
+});
+
+export const PrincipalSchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  tenant: IdSchema,
+  roles: z.array(RoleSchema),
+  email: z.string().optional(),
+  identities: IdentitiesSchema.default({}),
+  /** Workloads that are the principal's own (account names, machine names): what a User may act on. */
+  workloads: z.array(z.string()).default([]),
+});
+export type Principal = z.infer<typeof PrincipalSchema>;
+
+export const ScriptVersionSchema = z.object({
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  scriptId: IdSchema,
+  text: z.string(),
+  parameters: z.array(FormFieldSchema),
+  synopsis: z.string().optional(),
+  createdAt: z.string(),
+});
+export type ScriptVersion = z.infer<typeof ScriptVersionSchema>;
+
+export const ScriptSchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  description: z.string().optional(),
+  tenant: IdSchema,
+  status: ScriptStatusSchema,
+  /** The newest version's hash; the status applies to it. */
+  currentHash: z.string(),
+  /** The last hash that was approved, kept when a change sends the script back to Draft. */
+  approvedHash: z.string().optional(),
+  file: z.string().optional(),
+  versions: z.array(z.string()),
+});
+export type Script = z.infer<typeof ScriptSchema>;
+
+/**
+ * Where and as whom a run executes.
+ * - service: a new pwsh process per run, as the executor's own account
+ * - pool: warm pwsh workers (per account, or the executor's own), a fresh runspace per job
+ * - process: a new pwsh process under an allowlisted local account
+ */
+export const RunAsSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('service') }),
+  z.object({ kind: z.literal('pool'), account: z.string().optional() }),
+  z.object({ kind: z.literal('process'), account: z.string() }),
+]);
+export type RunAs = z.infer<typeof RunAsSchema>;
+
+/** Parses `service`, `pool`, `pool:<account>`, `process:<account>` as written in catalog.yaml. */
+export function parseRunAs(text: string): RunAs | undefined {
+  const [kind, account, ...rest] = text.split(':');
+  if (rest.length > 0) return undefined;
+  if (kind === 'service' && account === undefined) return { kind: 'service' };
+  if (kind === 'pool') return account === undefined ? { kind: 'pool' } : account ? { kind: 'pool', account } : undefined;
+  if (kind === 'process' && account) return { kind: 'process', account };
+  return undefined;
+}
+
+export const ActionSchema = z.object({
+  id: IdSchema,
+  title: z.string(),
+  description: z.string().optional(),
+  scriptId: IdSchema,
+  /** A pinned version hash, or the latest approved version of the script. */
+  version: z.union([z.literal('latest-approved'), z.string().regex(/^[0-9a-f]{64}$/)]),
+  /** Tenant whose principals may see it; defaults to the script's tenant. */
+  tenant: IdSchema,
+  /** What the run acts on (a machine, a mailbox domain); informative, and `own` for User-role workloads. */
+  target: z.string().optional(),
+  runAs: RunAsSchema,
+  /** Values the user cannot change. */
+  fixed: z.record(z.string(), FieldValueSchema).default({}),
+  /** Prefills the user may change. */
+  presets: z.record(z.string(), FieldValueSchema).default({}),
+  /** Parameters the user fills in; when absent, every parameter that is not fixed. */
+  ask: z.array(z.string()).optional(),
+  allow: z.object({ roles: z.array(RoleSchema).default([]), principals: z.array(IdSchema).default([]) }),
+  approval: ApprovalRuleSchema.default('none'),
+  timeoutSeconds: z.number().int().min(1).max(86_400).default(300),
+  /** Principals told of every result besides the requester. */
+  notify: z.array(IdSchema).default([]),
+  /**
+   * For the User role: the parameter whose value must be the requester's own workload
+   * (their account name or machine), checked against the principal's `workloads`.
+   */
+  ownWorkloadParameter: z.string().optional(),
+});
+export type Action = z.infer<typeof ActionSchema>;
+
+export const RunRecordSchema = z.object({
+  id: z.string(),
+  actionId: z.string(),
+  actionTitle: z.string(),
+  principalId: z.string(),
+  tenant: z.string(),
+  state: RunStateSchema,
+  /** Inputs with secrets already masked: the real secret values are never persisted. */
+  inputs: z.record(z.string(), z.unknown()),
+  origin: OriginSchema,
+  correlationId: z.string(),
+  scriptId: z.string(),
+  scriptHash: z.string(),
+  runAs: RunAsSchema,
+  timeoutSeconds: z.number(),
+  notify: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  approval: z
+    .object({
+      required: z.boolean(),
+      decidedBy: z.string().optional(),
+      decision: z.enum(['approve', 'reject']).optional(),
+      comment: z.string().optional(),
+      expiresAt: z.string().optional(),
+      reason: z.string().optional(),
+      /** SHA-256 over script hash + canonical inputs: an approval is for these exact inputs. */
+      bindingHash: z.string().optional(),
+    })
+    .optional(),
+  summary: RunSummarySchema.optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+export const AuditEntrySchema = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  /** e.g. `run.create`, `run.state`, `catalog.import`, `identity.resolve`, `policy.decision`. */
+  type: z.string(),
+  outcome: z.enum(['allowed', 'denied', 'info', 'error']),
+  correlationId: z.string(),
+  /** Principal, connector or token that caused it. */
+  actor: z.string().optional(),
+  /** Which bearer token (its label, never its value) made the request. */
+  via: z.string().optional(),
+  subject: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()).default({}),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+export type AuditInput = Omit<AuditEntry, 'seq' | 'at' | 'prevHash' | 'hash' | 'detail'> & { detail?: Record<string, unknown> };

@@ -1,0 +1,52 @@
+/** The seam between the run service and pwsh. */
+import type { RunSummary } from '../contract/index.ts';
+import type { RunAs } from '../domain.ts';
+import type { StoredRecord } from '../store/port.ts';
+
+export interface ExecutionLimits {
+  /** Bytes of text kept per run across all streams; beyond it records are dropped and `truncated` is set. */
+  maxOutputBytes: number;
+  /** Records kept per run. */
+  maxRecords: number;
+}
+
+export interface ExecutionRequest {
+  runId: string;
+  scriptText: string;
+  scriptHash: string;
+  /** Validated, typed values keyed by parameter name; secrets included (they travel on stdin only). */
+  parameters: Record<string, unknown>;
+  /** Names of parameters that are SecureString / PSCredential: the host converts them, and their values are masked. */
+  secretParameters: string[];
+  /** Further values to mask in every stream (stored credentials). */
+  maskValues?: string[];
+  runAs: RunAs;
+  timeoutMs: number;
+  limits: ExecutionLimits;
+}
+
+export type ExecutionOutcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
+
+export interface ExecutionResult {
+  outcome: ExecutionOutcome;
+  exitCode: number | null;
+  /** Masked, capped. */
+  records: StoredRecord[];
+  truncated: boolean;
+  durationMs: number;
+  summary: RunSummary;
+}
+
+export interface ExecutionHooks {
+  /** Aborting cancels the run and kills its process tree. */
+  signal?: AbortSignal;
+  /** Called when pwsh has the job (the run is `running`). */
+  onStarted?: () => void;
+}
+
+export interface Runner {
+  execute(request: ExecutionRequest, hooks?: ExecutionHooks): Promise<ExecutionResult>;
+  /** Refuses (DeputyError DEPUTY_E_MODE_UNAVAILABLE) when a run-as mode cannot work here, e.g. no privilege to switch users. */
+  assertModeAvailable(runAs: RunAs): void;
+  close(): Promise<void>;
+}
