@@ -84,3 +84,20 @@ export interface ConversationPort {
 export interface HandleResult {
   immediate?: Screen;
 }
+
+/** The core, as the edges see it. */
+export interface ConversationHandler {
+  handle(event: Inbound): Promise<HandleResult>;
+}
+
+/**
+ * A platform edge is a plugin: it mounts its routes on the bot's HTTP server, verifies every
+ * inbound request, translates to `Inbound`, and renders through its `port`.
+ */
+export interface ChannelEdge {
+  readonly channel: ChatIdentity['channel'];
+  readonly port: ConversationPort;
+  /** Mounts routes on the bot's restify server (typed loosely so the model needs no server import). */
+  mount(server: unknown): void;
+  close(): Promise<void>;
+}
