@@ -3,7 +3,10 @@
  * translates its events into `Inbound` once, and renders `Screen`s back through a
  * `ConversationPort`. Nothing here knows a platform.
  */
-import type { ActionView, ChatIdentity, PrincipalView, RunView } from '../../executor/contract/index.ts';
+import type { ChatIdentity } from '../../executor/contract/index.ts';
+import type { Screen } from '../../cards/screens.ts';
+
+export type { Screen };
 
 /** Where a message lives, with what the edge needs to post there again later (also after a restart). */
 export interface ConversationRef {
@@ -43,23 +46,6 @@ export type Inbound =
       /** The card's data: `{ actionId }`, `{ actionId, values }`, `{ runId }`, `{ runId, decision, comment }`... */
       data: Record<string, unknown>;
     };
-
-/** What the core wants shown. cards/ renders these as Adaptive Cards; bot/slack as Block Kit. */
-export type Screen =
-  | { screen: 'action-list'; principal: PrincipalView; actions: ActionView[] }
-  | {
-      screen: 'action-form';
-      action: ActionView;
-      /** Values the user entered (kept when validation fails). */
-      values?: Record<string, unknown>;
-      /** Field name → message; `_form` for an error not tied to a field. */
-      errors?: Record<string, string>;
-    }
-  | { screen: 'run-status'; run: RunView; canCancel: boolean }
-  | { screen: 'run-summary'; run: RunView; canShowAll: boolean }
-  | { screen: 'approval-request'; run: RunView; requester: string; viewerMayDecide: boolean }
-  | { screen: 'error'; message: string; correlationId: string }
-  | { screen: 'notice'; text: string };
 
 export interface FileAttachment {
   name: string;
