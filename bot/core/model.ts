@@ -3,7 +3,7 @@
  * translates its events into `Inbound` once, and renders `Screen`s back through a
  * `ConversationPort`. Nothing here knows a platform.
  */
-import type { ChatIdentity } from '../../executor/contract/index.ts';
+import type { ActionView, ChatIdentity, PrincipalView, RunView } from '../../executor/contract/index.ts';
 import type { Screen } from '../../cards/screens.ts';
 
 export type { Screen };
@@ -71,9 +71,24 @@ export interface HandleResult {
   immediate?: Screen;
 }
 
+/** A person's overview for a home surface (Slack App Home): what they may run, what they ran, what waits for them. */
+export interface HomeOverview {
+  principal: PrincipalView;
+  actions: ActionView[];
+  /** Their own runs, newest first. */
+  recentRuns: RunView[];
+  /** Runs awaiting a decision this person may make (empty for non-approvers). */
+  pendingApprovals: RunView[];
+}
+
 /** The core, as the edges see it. */
 export interface ConversationHandler {
   handle(event: Inbound): Promise<HandleResult>;
+  /**
+   * Optional: the home overview, `undefined` for a user who is not enrolled. An edge whose
+   * handler lacks it falls back to the action list from `handle`.
+   */
+  home?(user: ChatUser): Promise<HomeOverview | undefined>;
 }
 
 /**
