@@ -2,7 +2,42 @@
  * The screens the bot core shows, in neutral form. cards/ renders each as an Adaptive Card;
  * bot/slack renders the same as Block Kit.
  */
-import type { ActionView, PrincipalView, RunView } from '../executor/contract/index.ts';
+import type { ActionView, FormField, PrincipalView, RunView, ScriptStatus } from '../executor/contract/index.ts';
+
+/**
+ * Verbs a card button or form submit can carry (Action.Execute `verb`, or `data.verb` for
+ * Action.Submit). Defined here so cards/ need not import bot/; bot/core/model.ts re-exports it.
+ */
+export const SUBMIT_VERBS = [
+  'show-actions',
+  'open-form',
+  'submit-form',
+  'cancel-run',
+  'refresh-run',
+  'show-output',
+  'decide-run',
+  'decide-script',
+  'refresh-script',
+] as const;
+export type SubmitVerb = (typeof SUBMIT_VERBS)[number];
+
+/** A script version waiting for an administrator's decision (Testing → Approved, or back to Draft). */
+export interface ScriptReview {
+  scriptId: string;
+  name: string;
+  description?: string;
+  tenant: string;
+  status: ScriptStatus;
+  versionHash: string;
+  /** Who moved it to Testing (display name). */
+  submittedBy?: string;
+  /** The parameters its param() block declares, as the form will show them. */
+  parameters: FormField[];
+  /** The first lines of the script text, shown monospace. */
+  excerpt?: string;
+  /** Set once an administrator decided; the card then shows the outcome and no buttons. */
+  decision?: { decision: 'approve' | 'reject'; decidedBy: string; comment?: string };
+}
 
 /** What the core wants shown. */
 export type Screen =
@@ -15,9 +50,11 @@ export type Screen =
       /** Field name → message; `_form` for an error not tied to a field. */
       errors?: Record<string, string>;
     }
-  | { screen: 'run-status'; run: RunView; canCancel: boolean }
-  | { screen: 'run-summary'; run: RunView; canShowAll: boolean }
+  | { screen: 'run-status'; run: RunView; canCancel: boolean; /** Display name; else the principal id. */ requester?: string }
+  | { screen: 'run-summary'; run: RunView; canShowAll: boolean; /** Display name; else the principal id. */ requester?: string }
   | { screen: 'approval-request'; run: RunView; requester: string; viewerMayDecide: boolean }
+  | { screen: 'script-review'; review: ScriptReview; viewerMayDecide: boolean }
   | { screen: 'error'; message: string; correlationId: string }
   | { screen: 'notice'; text: string };
 
+export type ScreenName = Screen['screen'];
