@@ -1,0 +1,107 @@
+/**
+ * Executor configuration, parsed once at start-up from the environment and an optional YAML
+ * file (`DEPUTY_CONFIG`, same keys as the environment; the environment wins). A bad value
+ * stops start-up with a message naming the variable.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DeputyError } from './contract/index.ts';
+
+const flag = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])])
+  .transform((value) => value === true || ['1', 'true', 'yes', 'on'].includes(String(value)));
+const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const list = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+export const ExecutorEnvSchema = z.object({
+  DEPUTY_DATA_DIR: z.string().min(1).default('./data'),
+  DEPUTY_EXECUTOR_HOST: z.string().min(1).default('127.0.0.1'),
+  DEPUTY_EXECUTOR_PORT: z.coerce.number().int().min(0).max(65535).default(4100),
+  /** One token, or two separated by a comma while rotating. Absent: a token file in the data folder. */
+  DEPUTY_EXECUTOR_TOKEN: list.optional(),
+  DEPUTY_CATALOG: z.string().min(1).optional(),
+  DEPUTY_PWSH: z.string().min(1).optional(),
+  DEPUTY_DEMO: flag.default(false),
+  DEPUTY_MAX_CONCURRENT_RUNS: count(4, 256),
+  DEPUTY_MAX_QUEUED_RUNS: count(1000, 100_000),
+  DEPUTY_MAX_QUEUED_PER_PRINCIPAL: count(200, 100_000),
+  DEPUTY_POOL_SIZE: count(2, 64),
+  DEPUTY_RUNAS_ALLOWLIST: list.default([]),
+  DEPUTY_MAX_OUTPUT_BYTES: count(1_048_576, 256 * 1_048_576),
+  DEPUTY_MAX_OUTPUT_RECORDS: count(10_000, 1_000_000),
+  DEPUTY_APPROVAL_TTL_MINUTES: count(60, 7 * 24 * 60),
+  DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface ExecutorConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  tokens: string[] | undefined;
+  catalogFolder: string | undefined;
+  demo: boolean;
+  maxConcurrentRuns: number;
+  maxQueuedRuns: number;
+  maxQueuedPerPrincipal: number;
+  poolSize: number;
+  runAsAllowlist: string[];
+  maxOutputBytes: number;
+  maxOutputRecords: number;
+  approvalTtlMs: number;
+  logLevel: string;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `DEPUTY_CONFIG: cannot read ${path}`, cause: error });
+  }
+  const parsed: unknown = parseYaml(text);
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `DEPUTY_CONFIG: ${path} must hold a mapping of DEPUTY_* keys` });
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : value]));
+}
+
+/** Reads `DEPUTY_*` settings; throws DEPUTY_E_CONFIG_INVALID naming the first bad variable. */
+export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): ExecutorConfig {
+  const fromFile = env.DEPUTY_CONFIG ? readConfigFile(resolve(cwd, env.DEPUTY_CONFIG)) : {};
+  const fromEnv = Object.fromEntries(Object.entries(env).filter(([key, value]) => key.startsWith('DEPUTY_') && value !== ''));
+  const result = ExecutorEnvSchema.safeParse({ ...fromFile, ...fromEnv });
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = issue?.path.join('.') ?? 'configuration';
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `${variable}: ${issue?.message ?? 'invalid value'}` });
+  }
+  const settings = result.data;
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(cwd, path));
+  if (settings.DEPUTY_EXECUTOR_TOKEN && (settings.DEPUTY_EXECUTOR_TOKEN.length > 2 || settings.DEPUTY_EXECUTOR_TOKEN.some((token) => token.length < 32))) {
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', {
+      message: 'DEPUTY_EXECUTOR_TOKEN: one token, or two separated by a comma while rotating, each at least 32 characters',
+    });
+  }
+  return {
+    dataDir: absolute(settings.DEPUTY_DATA_DIR),
+    host: settings.DEPUTY_EXECUTOR_HOST,
+    port: settings.DEPUTY_EXECUTOR_PORT,
+    tokens: settings.DEPUTY_EXECUTOR_TOKEN,
+    catalogFolder: settings.DEPUTY_CATALOG === undefined ? undefined : absolute(settings.DEPUTY_CATALOG),
+    demo: settings.DEPUTY_DEMO,
+    maxConcurrentRuns: settings.DEPUTY_MAX_CONCURRENT_RUNS,
+    maxQueuedRuns: settings.DEPUTY_MAX_QUEUED_RUNS,
+    maxQueuedPerPrincipal: settings.DEPUTY_MAX_QUEUED_PER_PRINCIPAL,
+    poolSize: settings.DEPUTY_POOL_SIZE,
+    runAsAllowlist: settings.DEPUTY_RUNAS_ALLOWLIST,
+    maxOutputBytes: settings.DEPUTY_MAX_OUTPUT_BYTES,
+    maxOutputRecords: settings.DEPUTY_MAX_OUTPUT_RECORDS,
+    approvalTtlMs: settings.DEPUTY_APPROVAL_TTL_MINUTES * 60_000,
+    logLevel: settings.DEPUTY_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,476 @@
+/**
+ * The run lifecycle: requested → awaiting-approval → queued → running → a final state.
+ * Every run is durable before the caller hears of it, every decision is an audit entry, and
+ * the executor re-checks the policy itself whatever the bot decided.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../../lib/clock.ts';
+import { newId } from '../../lib/ids.ts';
+import {
+  DeputyError,
+  MASK,
+  isFinalRunState,
+  type CreateRunRequest,
+  type DecisionRequest,
+  type ErrorCode,
+  type FormField,
+  type RunState,
+} from '../contract/index.ts';
+import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
+import type { EventBus } from '../events.ts';
+import type { Runner } from '../pwsh/types.ts';
+import type { Store } from '../store/port.ts';
+import { RunQueue, type QueueLimits } from './queue.ts';
+import { askedFields, toRunView } from './views.ts';
+
+export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string };
+
+/** What the run service asks of the policy (executor/policy implements it). */
+export interface RunPolicy {
+  mayRunAction(principalId: string, actionId: string, inputs?: Record<string, unknown>): Decision;
+  mayCancelRun(principalId: string, run: RunRecord): Decision;
+  mayDecideRun(principalId: string, run: RunRecord): Decision;
+  approversForRun(run: RunRecord): string[];
+}
+
+export type InputValidation = { ok: true; values: Record<string, unknown> } | { ok: false; fields: Record<string, string> };
+export type InputValidator = (fields: FormField[], inputs: Record<string, unknown>) => InputValidation;
+
+export interface RequestContext {
+  correlationId: string;
+  /** Label of the credential that made the request (token fingerprint, connector id). */
+  via: string;
+}
+
+export interface RunServiceOptions {
+  store: Store;
+  policy: RunPolicy;
+  runner: Runner;
+  validateInputs: InputValidator;
+  events: EventBus;
+  clock: Clock;
+  logger: Logger;
+  limits: QueueLimits & { maxOutputBytes: number; maxOutputRecords: number };
+  approvalTtlMs: number;
+  /** Substituted for `{dataDir}` in an action's fixed values (administrator data, never user input). */
+  dataDir: string;
+}
+
+/** Values that exist only in memory while a run waits: secrets are never persisted. */
+interface PendingExecution {
+  parameters: Record<string, unknown>;
+  secretParameters: string[];
+}
+
+const DATA_DIR_PLACEHOLDER = '{dataDir}';
+
+export class RunService {
+  private readonly queue: RunQueue;
+  private readonly pending = new Map<string, PendingExecution>();
+  private readonly cancellers = new Map<string, AbortController>();
+  /** Serializes state changes per run, so two approvers (or cancel + start) never both win. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: RunServiceOptions) {
+    this.queue = new RunQueue(options.limits);
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  get runningCount(): number {
+    return this.queue.running;
+  }
+
+  async create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> {
+    const { store, clock } = this.options;
+    const audit = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) =>
+      store.audit.append({
+        type: 'run.request',
+        outcome,
+        correlationId: context.correlationId,
+        actor: request.principalId,
+        via: context.via,
+        subject: request.actionId,
+        detail,
+      });
+
+    const decision = this.options.policy.mayRunAction(request.principalId, request.actionId, request.inputs);
+    if (!decision.allowed) {
+      await audit('denied', { reason: decision.reason, code: decision.code });
+      throw new DeputyError(decision.code, { detail: decision.reason });
+    }
+    const principal = store.catalog.getPrincipal(request.principalId);
+    const action = store.catalog.getAction(request.actionId);
+    const script = action && store.catalog.getScript(action.scriptId);
+    const version = action && script && this.versionFor(action, script);
+    if (!principal || !action || !script || !version) {
+      await audit('denied', { reason: 'the action, its script or its version is missing' });
+      throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `action ${request.actionId} cannot be resolved to a script version` });
+    }
+
+    const prepared = this.prepareInputs(action, version, request.inputs);
+    if (!prepared.ok) {
+      await audit('denied', { reason: 'validation', fields: Object.keys(prepared.fields) });
+      throw new DeputyError('DEPUTY_E_VALIDATION', { fields: prepared.fields });
+    }
+    try {
+      this.queue.assertRoom(principal.id);
+    } catch (error) {
+      await audit('denied', { reason: 'busy' });
+      throw error;
+    }
+
+    const now = new Date(clock.now()).toISOString();
+    const needsApproval = action.approval === 'four-eyes';
+    const run: RunRecord = {
+      id: newId('run'),
+      actionId: action.id,
+      actionTitle: action.title,
+      principalId: principal.id,
+      tenant: principal.tenant,
+      state: needsApproval ? 'awaiting-approval' : 'queued',
+      inputs: prepared.maskedInputs,
+      origin: request.origin,
+      correlationId: context.correlationId,
+      scriptId: script.id,
+      scriptHash: version.hash,
+      runAs: action.runAs,
+      timeoutSeconds: action.timeoutSeconds,
+      notify: [...new Set([principal.id, ...action.notify])],
+      createdAt: now,
+      updatedAt: now,
+      ...(needsApproval
+        ? {
+            approval: {
+              required: true,
+              expiresAt: new Date(clock.now() + this.options.approvalTtlMs).toISOString(),
+              bindingHash: bindingHash(version.hash, prepared.maskedInputs),
+            },
+          }
+        : {}),
+    };
+    await store.runs.put(run);
+    await audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs });
+    this.pending.set(run.id, { parameters: prepared.values, secretParameters: prepared.secretParameters });
+    this.publish('run.created', run);
+    if (needsApproval) this.publish('approval.requested', run, this.options.policy.approversForRun(run));
+    else this.enqueue(run);
+    return run;
+  }
+
+  get(runId: string): RunRecord | undefined {
+    return this.options.store.runs.get(runId);
+  }
+
+  async cancel(runId: string, principalId: string, context: RequestContext): Promise<RunRecord> {
+    return this.withLock(runId, async () => {
+      const run = this.require(runId);
+      const decision = this.options.policy.mayCancelRun(principalId, run);
+      await this.options.store.audit.append({
+        type: 'run.cancel',
+        outcome: decision.allowed ? 'allowed' : 'denied',
+        correlationId: context.correlationId,
+        actor: principalId,
+        via: context.via,
+        subject: runId,
+        detail: decision.allowed ? { state: run.state } : { reason: decision.reason },
+      });
+      if (!decision.allowed) throw new DeputyError(decision.code, { detail: decision.reason });
+      if (isFinalRunState(run.state)) throw new DeputyError('DEPUTY_E_CONFLICT', { message: `This run has already ended (${run.state}).` });
+      const controller = this.cancellers.get(runId);
+      if (controller) {
+        // The runner kills the process tree and finishes the run as cancelled.
+        controller.abort();
+        return run;
+      }
+      this.queue.remove(runId);
+      this.pending.delete(runId);
+      return this.finish(run, 'cancelled', { error: { code: 'DEPUTY_E_CONFLICT', message: `Cancelled by ${principalId}.` } });
+    });
+  }
+
+  async decide(runId: string, request: DecisionRequest, context: RequestContext): Promise<RunRecord> {
+    return this.withLock(runId, async () => {
+      const run = this.require(runId);
+      const record = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) =>
+        this.options.store.audit.append({
+          type: 'run.decision',
+          outcome,
+          correlationId: context.correlationId,
+          actor: request.principalId,
+          via: context.via,
+          subject: runId,
+          detail: { decision: request.decision, ...detail },
+        });
+      if (run.state !== 'awaiting-approval') {
+        const by = run.approval?.decidedBy ? ` by ${run.approval.decidedBy}` : '';
+        await record('denied', { reason: `run is ${run.state}` });
+        throw new DeputyError('DEPUTY_E_CONFLICT', { message: `This request was already decided${by} (${run.state}).` });
+      }
+      const decision = this.options.policy.mayDecideRun(request.principalId, run);
+      if (!decision.allowed) {
+        await record('denied', { reason: decision.reason, code: decision.code });
+        throw new DeputyError(decision.code, { detail: decision.reason });
+      }
+      if (this.isExpired(run)) {
+        await record('denied', { reason: 'expired' });
+        await this.expire(run);
+        throw new DeputyError('DEPUTY_E_EXPIRED');
+      }
+      if (run.approval?.bindingHash !== bindingHash(run.scriptHash, run.inputs)) {
+        await record('denied', { reason: 'the inputs or script hash no longer match what was requested' });
+        throw new DeputyError('DEPUTY_E_CONFLICT', { detail: 'approval binding mismatch' });
+      }
+      await record('allowed', { comment: request.comment });
+      const approval = {
+        ...run.approval,
+        required: true,
+        decidedBy: request.principalId,
+        decision: request.decision,
+        ...(request.comment ? { comment: request.comment } : {}),
+      };
+      if (request.decision === 'reject') {
+        this.pending.delete(runId);
+        return this.finish({ ...run, approval }, 'rejected', {});
+      }
+      if (!this.pending.has(runId)) {
+        // Secrets lived only in memory; after a restart the run cannot be executed faithfully.
+        return this.finish({ ...run, approval: { ...approval, reason: 'inputs were lost in a restart' } }, 'interrupted', {});
+      }
+      const queued = await this.transition({ ...run, approval }, 'queued');
+      this.enqueue(queued);
+      return queued;
+    });
+  }
+
+  /** Rejects approvals whose time has passed; called on a timer and before each decision. */
+  async expireApprovals(): Promise<number> {
+    const waiting = this.options.store.runs.unfinished().filter((run) => run.state === 'awaiting-approval' && this.isExpired(run));
+    for (const run of waiting) await this.withLock(run.id, () => this.expire(this.require(run.id)));
+    return waiting.length;
+  }
+
+  /**
+   * After a restart: runs found running are marked interrupted (never silently lost); runs found
+   * queued are resumed unless they carried secrets, which were only ever in memory.
+   */
+  async recover(): Promise<{ interrupted: number; resumed: number }> {
+    let interrupted = 0;
+    let resumed = 0;
+    for (const run of this.options.store.runs.unfinished()) {
+      if (run.state === 'running' || run.state === 'requested') {
+        await this.finish(run, 'interrupted', { error: { code: 'DEPUTY_E_INTERNAL', message: 'The executor restarted while this run was in progress.' } });
+        interrupted++;
+      } else if (run.state === 'queued') {
+        const parameters = this.parametersAfterRestart(run);
+        if (!parameters) {
+          await this.finish(run, 'interrupted', { error: { code: 'DEPUTY_E_CONFLICT', message: 'Secret inputs are not kept across a restart; please submit again.' } });
+          interrupted++;
+          continue;
+        }
+        this.pending.set(run.id, parameters);
+        this.enqueue(run);
+        resumed++;
+      }
+    }
+    return { interrupted, resumed };
+  }
+
+  /** Waits for queued and running work (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Cancels what runs and waits for it, for shutdown. */
+  async stop(): Promise<void> {
+    for (const controller of this.cancellers.values()) controller.abort();
+    await this.queue.idle();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** The version an action runs: a pinned hash, else the newest version a requester may run. */
+  versionFor(action: Action, script: Script): ScriptVersion | undefined {
+    const catalog = this.options.store.catalog;
+    if (action.version !== 'latest-approved') return catalog.getVersion(action.version);
+    if (script.status !== 'draft') return catalog.getVersion(script.currentHash);
+    return script.approvedHash ? catalog.getVersion(script.approvedHash) : undefined;
+  }
+
+  private prepareInputs(action: Action, version: ScriptVersion, given: Record<string, unknown>) {
+    const fields = askedFields(action, version);
+    const withPrefills: Record<string, unknown> = {};
+    for (const field of fields) if (field.default !== undefined) withPrefills[field.name] = field.default;
+    const validation = this.options.validateInputs(fields, { ...withPrefills, ...given });
+    if (!validation.ok) return validation;
+    const secretParameters = version.parameters.filter((field) => field.kind === 'secret').map((field) => field.name);
+    const fixed = Object.fromEntries(Object.entries(action.fixed).map(([name, value]) => [name, this.expandFixed(value)]));
+    const values = { ...validation.values, ...fixed };
+    const maskedInputs = Object.fromEntries(
+      Object.entries(validation.values).map(([name, value]) => [name, secretParameters.includes(name) ? MASK : value]),
+    );
+    return { ok: true as const, values, maskedInputs, secretParameters };
+  }
+
+  private expandFixed(value: unknown): unknown {
+    if (typeof value === 'string') return value.split(DATA_DIR_PLACEHOLDER).join(this.options.dataDir);
+    if (Array.isArray(value)) return value.map((item) => this.expandFixed(item));
+    return value;
+  }
+
+  private parametersAfterRestart(run: RunRecord): PendingExecution | undefined {
+    const action = this.options.store.catalog.getAction(run.actionId);
+    const version = this.options.store.catalog.getVersion(run.scriptHash);
+    if (!action || !version) return undefined;
+    const secretParameters = version.parameters.filter((field) => field.kind === 'secret').map((field) => field.name);
+    if (Object.entries(run.inputs).some(([name, value]) => secretParameters.includes(name) && value === MASK)) return undefined;
+    const fixed = Object.fromEntries(Object.entries(action.fixed).map(([name, value]) => [name, this.expandFixed(value)]));
+    return { parameters: { ...run.inputs, ...fixed }, secretParameters };
+  }
+
+  private enqueue(run: RunRecord): void {
+    this.queue.enqueue(run.id, run.principalId, () => this.execute(run.id));
+  }
+
+  private async execute(runId: string): Promise<void> {
+    const { store, runner, logger, clock, limits } = this.options;
+    const pendingInputs = this.pending.get(runId);
+    this.pending.delete(runId);
+    let run = store.runs.get(runId);
+    if (!run || run.state !== 'queued' || !pendingInputs) return;
+    const version = store.catalog.getVersion(run.scriptHash);
+    if (!version) {
+      await this.finish(run, 'failed', { error: { code: 'DEPUTY_E_NOT_FOUND', message: 'The script version of this run no longer exists.' } });
+      return;
+    }
+    const controller = new AbortController();
+    this.cancellers.set(runId, controller);
+    const startedAt = clock.now();
+    try {
+      const result = await runner.execute(
+        {
+          runId,
+          scriptText: version.text,
+          scriptHash: version.hash,
+          parameters: pendingInputs.parameters,
+          secretParameters: pendingInputs.secretParameters,
+          runAs: run.runAs,
+          timeoutMs: run.timeoutSeconds * 1000,
+          limits: { maxOutputBytes: limits.maxOutputBytes, maxRecords: limits.maxOutputRecords },
+        },
+        {
+          signal: controller.signal,
+          onStarted: () => {
+            const current = run;
+            if (current) void this.withLock(runId, async () => (run = await this.transition(current, 'running', { startedAt: new Date(clock.now()).toISOString() })));
+          },
+        },
+      );
+      await this.withLock(runId, async () => {
+        const latest = store.runs.get(runId) ?? run;
+        if (!latest) return;
+        await store.runs.writeOutput(runId, result.records);
+        await this.finish(latest, result.outcome, { summary: result.summary, durationMs: result.durationMs });
+      });
+    } catch (error) {
+      const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
+      const message = error instanceof DeputyError ? error.message : 'The run could not be started.';
+      logger.error({ err: error, runId, correlationId: run.correlationId }, 'run failed to execute');
+      await this.withLock(runId, async () => {
+        const latest = store.runs.get(runId);
+        if (latest && !isFinalRunState(latest.state)) await this.finish(latest, 'failed', { error: { code, message }, durationMs: clock.now() - startedAt });
+      });
+    } finally {
+      this.cancellers.delete(runId);
+    }
+  }
+
+  private async transition(run: RunRecord, state: RunState, extra: Partial<RunRecord> = {}): Promise<RunRecord> {
+    const next: RunRecord = { ...run, ...extra, state, updatedAt: new Date(this.options.clock.now()).toISOString() };
+    await this.options.store.runs.put(next);
+    await this.options.store.audit.append({
+      type: 'run.state',
+      outcome: 'info',
+      correlationId: run.correlationId,
+      actor: run.principalId,
+      subject: run.id,
+      detail: { from: run.state, to: state },
+    });
+    this.publish('run.updated', next);
+    return next;
+  }
+
+  private async finish(run: RunRecord, state: RunState, extra: Partial<RunRecord>): Promise<RunRecord> {
+    const endedAt = this.options.clock.now();
+    const startedAt = run.startedAt ? Date.parse(run.startedAt) : undefined;
+    const next: RunRecord = {
+      ...run,
+      ...extra,
+      state,
+      endedAt: new Date(endedAt).toISOString(),
+      updatedAt: new Date(endedAt).toISOString(),
+      ...(extra.durationMs === undefined && startedAt !== undefined ? { durationMs: endedAt - startedAt } : {}),
+    };
+    await this.options.store.runs.put(next);
+    await this.options.store.audit.append({
+      type: 'run.finish',
+      outcome: 'info',
+      correlationId: run.correlationId,
+      actor: run.principalId,
+      subject: run.id,
+      detail: { from: run.state, to: state, durationMs: next.durationMs, error: next.error?.code },
+    });
+    this.publish('run.finished', next);
+    return next;
+  }
+
+  private isExpired(run: RunRecord): boolean {
+    const expiresAt = run.approval?.expiresAt;
+    return expiresAt !== undefined && Date.parse(expiresAt) <= this.options.clock.now();
+  }
+
+  private expire(run: RunRecord): Promise<RunRecord> {
+    this.pending.delete(run.id);
+    return this.finish({ ...run, approval: { required: true, ...run.approval, reason: 'expired' } }, 'rejected', {});
+  }
+
+  private publish(type: 'run.created' | 'run.updated' | 'run.finished' | 'approval.requested', run: RunRecord, extraNotify: string[] = []): void {
+    this.options.events.publish({ type, run: toRunView(run), notify: [...new Set([...run.notify, ...extraNotify])] });
+  }
+
+  private require(runId: string): RunRecord {
+    const run = this.options.store.runs.get(runId);
+    if (!run) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `run ${runId}` });
+    return run;
+  }
+
+  private async withLock<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(runId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.locks.set(runId, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(runId) === settled) this.locks.delete(runId);
+    }
+  }
+}
+
+/** Binds an approval to the exact script hash and inputs that were requested. */
+export function bindingHash(scriptHash: string, inputs: Record<string, unknown>): string {
+  return createHash('sha256').update(scriptHash).update('\n').update(canonicalJson(inputs)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
