@@ -1,0 +1,21 @@
+/** `npm run bench`: every benchmark, measured in this one run, with its baseline. */
+import { benchExecutor, type BenchResult } from './executor.ts';
+
+const suites: [string, () => Promise<BenchResult[]>][] = [['executor', benchExecutor]];
+
+let failed = 0;
+for (const [name, run] of suites) {
+  console.log(`\n== ${name}`);
+  try {
+    for (const result of await run()) {
+      console.log(`${result.pass ? 'PASS' : 'MISS'}  ${result.name}`);
+      for (const line of result.lines) console.log(`      ${line}`);
+      if (!result.pass) failed++;
+    }
+  } catch (error) {
+    failed++;
+    console.log(`FAIL  ${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+console.log(failed === 0 ? '\nAll goals met.' : `\n${failed} goal(s) missed.`);
+process.exitCode = failed === 0 ? 0 : 1;

@@ -1,0 +1,147 @@
+/**
+ * The `deputy` command. The one place that composes executor/ and bot/ into processes.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { systemClock } from '../lib/clock.ts';
+import { createLogger } from '../lib/logger.ts';
+import { startExecutor, syncCatalog, type RunningExecutor } from '../executor/app.ts';
+import { importScriptFolder } from '../executor/catalog/import.ts';
+import { loadExecutorConfig } from '../executor/config.ts';
+import { isDeputyError } from '../executor/contract/index.ts';
+import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
+import { createFileStore } from '../executor/store/file.ts';
+import { verifyAuditFile } from '../executor/store/audit.ts';
+import { loadBotConfig } from '../bot/config.ts';
+import { startBot } from '../bot/app.ts';
+
+const USAGE = `Usage: deputy <command>
+
+  start               executor and bot in one process (what npm start runs; demo mode on loopback by default)
+  executor            the executor alone (REST API, runs, pwsh)
+  bot                 the bot alone (needs DEPUTY_EXECUTOR_URL and DEPUTY_EXECUTOR_TOKEN)
+  import <folder>     import a catalog folder (catalog.yaml) or a folder of .ps1 scripts (as Draft)
+  audit verify        check the audit log's hash chain; names the first broken entry
+`;
+
+type Output = { out: (line: string) => void; err: (line: string) => void };
+const console_: Output = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+
+/** Resolves when the process is asked to stop. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+  });
+}
+
+async function runExecutor(env: NodeJS.ProcessEnv, io: Output, overrides: { demo?: boolean } = {}): Promise<RunningExecutor> {
+  const config = { ...loadExecutorConfig(env), ...overrides };
+  const executor = await startExecutor({ config, env });
+  io.out(`Deputy executor on ${executor.url} (data in ${config.dataDir})`);
+  return executor;
+}
+
+async function commandStart(env: NodeJS.ProcessEnv, io: Output): Promise<number> {
+  const demo = env.DEPUTY_DEMO === undefined ? true : loadExecutorConfig(env).demo;
+  const executor = await runExecutor(env, io, { demo });
+  const bot = await startBot({
+    config: loadBotConfig({ ...env, DEPUTY_EXECUTOR_URL: executor.url, DEPUTY_EXECUTOR_TOKEN: executor.token, DEPUTY_DEMO: demo ? 'true' : 'false' }),
+  });
+  io.out(demo ? `Deputy web chat (demo, local only): ${bot.url}/` : `Deputy bot on ${bot.url}`);
+  io.out('Press Ctrl+C to stop.');
+  await untilSignal();
+  await bot.close();
+  await executor.close();
+  return 0;
+}
+
+async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv, io: Output): Promise<number> {
+  if (!folder) {
+    io.err('deputy import: name the folder to import');
+    return 2;
+  }
+  const config = loadExecutorConfig(env);
+  const pwsh = locatePwsh(env, PROJECT_ROOT);
+  if (!pwsh) {
+    io.err('deputy import: pwsh not found (set DEPUTY_PWSH or run npm install)');
+    return 1;
+  }
+  const logger = createLogger({ level: 'warn', name: 'import' });
+  const store = await createFileStore({ dataDir: config.dataDir, clock: systemClock, logger });
+  try {
+    const source = resolve(folder);
+    if (existsSync(join(source, 'catalog.yaml'))) {
+      const changes = await syncCatalog(store, source, pwsh.path, systemClock, 'cli-import');
+      io.out(changes === 0 ? 'Catalog unchanged.' : `Catalog imported: ${changes} change(s).`);
+    } else {
+      const tenant = env.DEPUTY_IMPORT_TENANT ?? store.catalog.snapshot().tenants.find((candidate) => !candidate.parent)?.id;
+      if (!tenant) {
+        io.err('deputy import: no tenant to import into (set DEPUTY_IMPORT_TENANT or import a catalog first)');
+        return 1;
+      }
+      const { snapshot, changes } = await importScriptFolder({ folder: source, tenant, previous: store.catalog.snapshot(), pwshPath: pwsh.path, clock: systemClock });
+      if (changes.length > 0) {
+        await store.catalog.replace(snapshot);
+        for (const change of changes) {
+          await store.audit.append({ type: 'catalog.import', outcome: 'info', correlationId: `import-${Date.now()}`, actor: 'cli-import', subject: source, detail: { ...change } });
+        }
+      }
+      io.out(changes.length === 0 ? 'Scripts unchanged.' : `Imported ${changes.length} script change(s) as Draft into tenant ${tenant}.`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function commandAuditVerify(env: NodeJS.ProcessEnv, io: Output): Promise<number> {
+  const config = loadExecutorConfig(env);
+  const result = await verifyAuditFile(join(config.dataDir, 'audit.jsonl'));
+  if (result.ok) {
+    io.out(`Audit log intact: ${result.count} entries.`);
+    return 0;
+  }
+  io.err(`Audit log broken at entry ${result.brokenAt}: ${result.reason} (${result.count} entries before it verified).`);
+  return 1;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Output = console_): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await commandStart(env, io);
+      case 'executor': {
+        const executor = await runExecutor(env, io);
+        await untilSignal();
+        await executor.close();
+        return 0;
+      }
+      case 'bot': {
+        const bot = await startBot({ config: loadBotConfig(env) });
+        io.out(`Deputy bot on ${bot.url}`);
+        await untilSignal();
+        await bot.close();
+        return 0;
+      }
+      case 'import':
+        return await commandImport(rest[0], env, io);
+      case 'audit':
+        if (rest[0] === 'verify') return await commandAuditVerify(env, io);
+        break;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+    }
+    io.err(`deputy: unknown command "${argv.join(' ')}"\n\n${USAGE}`);
+    return 2;
+  } catch (error) {
+    // Start-up errors name the variable or file at fault; a stack trace helps nobody here.
+    io.err(`deputy ${command ?? ''}: ${isDeputyError(error) ? error.message : error instanceof Error ? error.message : String(error)}`);
+    if (!isDeputyError(error) && error instanceof Error && error.stack) io.err(error.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Wires the executor: store, catalog import, policy, runner, run service and REST API.
+ * `startExecutor` is what `deputy executor`, `deputy start` and the tests call.
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../lib/clock.ts';
+import { newCorrelationId } from '../lib/ids.ts';
+import { createLogger } from '../lib/logger.ts';
+import { importCatalog } from './catalog/import.ts';
+import { validateInputs } from './catalog/inputs.ts';
+import type { ExecutorConfig } from './config.ts';
+import { DeputyError, type ErrorCode } from './contract/index.ts';
+import type { Action } from './domain.ts';
+import { EventBus } from './events.ts';
+import { createTokenCheck } from './http/auth.ts';
+import { createApiServer, type Readiness } from './http/server.ts';
+import { Policy } from './policy/policy.ts';
+import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
+import { createPwshRunner } from './pwsh/runner.ts';
+import type { Runner } from './pwsh/types.ts';
+import { RunService, type RunPolicy } from './runs/service.ts';
+import { createFileStore } from './store/file.ts';
+import type { Store } from './store/port.ts';
+import { loadOrCreateToken } from './token.ts';
+
+export const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
+const DEMO_DIRECTORY_SEED = 'demo-directory.json';
+
+export interface ExecutorOptions {
+  config: ExecutorConfig;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface RunningExecutor {
+  url: string;
+  port: number;
+  token: string;
+  store: Store;
+  runs: RunService;
+  events: EventBus;
+  runner: Runner;
+  close(): Promise<void>;
+}
+
+/** Imports the catalog folder into the store in one step, one audit entry per change. */
+export async function syncCatalog(store: Store, folder: string, pwshPath: string, clock: Clock, actor = 'catalog-import'): Promise<number> {
+  const { snapshot, changes } = await importCatalog({ folder, previous: store.catalog.snapshot(), pwshPath, clock });
+  if (changes.length === 0) return 0;
+  await store.catalog.replace(snapshot);
+  const correlationId = newCorrelationId();
+  for (const change of changes) {
+    await store.audit.append({ type: 'catalog.import', outcome: 'info', correlationId, actor, subject: folder, detail: { ...change } });
+  }
+  return changes.length;
+}
+
+export async function startExecutor(options: ExecutorOptions): Promise<RunningExecutor> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'executor' });
+
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
+  const token = tokens[0] as string;
+  const store = await createFileStore({ dataDir: config.dataDir, clock, logger });
+
+  const pwsh = locatePwsh(env, PROJECT_ROOT);
+  if (!pwsh) logger.error('pwsh not found: set DEPUTY_PWSH, put pwsh on PATH, or run npm install to provision .tools/pwsh');
+  else logger.info({ pwsh: pwsh.path, source: pwsh.source }, 'pwsh found');
+
+  const isNewDataFolder = store.catalog.snapshot().actions.length === 0 && store.catalog.snapshot().principals.length === 0;
+  const catalogFolder = config.catalogFolder ?? (isNewDataFolder ? EXAMPLE_CATALOG : undefined);
+  if (catalogFolder) {
+    if (!pwsh) throw new DeputyError('DEPUTY_E_PWSH_MISSING', { message: 'pwsh is needed to import the catalog (it parses each script with PowerShell’s own parser).' });
+    const changes = await syncCatalog(store, catalogFolder, pwsh.path, clock);
+    logger.info({ folder: catalogFolder, changes }, 'catalog imported');
+    const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
+    const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
+    if (existsSync(seed) && !existsSync(target)) copyFileSync(seed, target);
+  }
+
+  const runner = createPwshRunner({
+    pwshPath: pwsh?.path ?? '',
+    logger,
+    clock,
+    poolSize: config.poolSize,
+    runAsAllowlist: config.runAsAllowlist,
+    workFolder: config.dataDir,
+  });
+
+  // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
+  const unavailable = new Map<string, string>();
+  for (const action of store.catalog.listActions()) {
+    try {
+      runner.assertModeAvailable(action.runAs);
+    } catch (error) {
+      const reason = error instanceof DeputyError ? (error.detail ?? error.message) : String(error);
+      unavailable.set(action.id, reason);
+      logger.error({ action: action.id, runAs: action.runAs, reason }, 'action refused: its execution mode is unavailable here');
+    }
+  }
+
+  const policy = new Policy(store.catalog);
+  const modeRefusal = (actionId: string) =>
+    unavailable.has(actionId) ? { allowed: false as const, code: 'DEPUTY_E_MODE_UNAVAILABLE' as ErrorCode, reason: unavailable.get(actionId) ?? '' } : undefined;
+  const runPolicy: RunPolicy = {
+    mayRunAction: (principalId, actionId, inputs) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs),
+    mayCancelRun: (principalId, run) => policy.mayCancelRun(principalId, run),
+    mayDecideRun: (principalId, run) => policy.mayDecideRun(principalId, run),
+    approversForRun: (run) => policy.approversFor(run),
+  };
+
+  const events = new EventBus();
+  const runs = new RunService({
+    store,
+    policy: runPolicy,
+    runner,
+    validateInputs,
+    events,
+    clock,
+    logger,
+    dataDir: config.dataDir,
+    approvalTtlMs: config.approvalTtlMs,
+    limits: {
+      concurrency: config.maxConcurrentRuns,
+      maxQueued: config.maxQueuedRuns,
+      maxQueuedPerPrincipal: config.maxQueuedPerPrincipal,
+      maxOutputBytes: config.maxOutputBytes,
+      maxOutputRecords: config.maxOutputRecords,
+    },
+  });
+  const recovered = await runs.recover();
+  if (recovered.interrupted + recovered.resumed > 0) logger.warn(recovered, 'runs recovered after a restart');
+
+  const readiness = (): Readiness => ({
+    ready: pwsh !== undefined,
+    checks: {
+      store: { ok: true },
+      pwsh: pwsh ? { ok: true, detail: pwsh.path } : { ok: false, detail: 'pwsh is missing: set DEPUTY_PWSH or run npm install' },
+    },
+  });
+  const server = createApiServer({
+    store,
+    runs,
+    events,
+    visibleActions: (principalId: string): Action[] => policy.visibleActions(principalId).filter((action) => !unavailable.has(action.id)),
+    tokens: createTokenCheck(tokens),
+    readiness,
+    logger,
+    demo: config.demo,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
+  expiry.unref();
+  logger.info({ url }, 'executor listening');
+
+  return {
+    url,
+    port,
+    token,
+    store,
+    runs,
+    events,
+    runner,
+    async close() {
+      clearInterval(expiry);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams stay open until their client leaves; shutting down must not wait for them.
+      server.server.closeAllConnections();
+      await closed;
+      await runs.stop();
+      await runner.close();
+      await store.close();
+    },
+  };
+}

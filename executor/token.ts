@@ -1,0 +1,23 @@
+/** The bot's bearer token: from configuration, else a file in the data folder (mode 0600) made on first start. */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeputyError } from './contract/index.ts';
+
+export const TOKEN_FILE = 'executor-token';
+
+export function loadOrCreateToken(dataDir: string): string {
+  const path = join(dataDir, TOKEN_FILE);
+  try {
+    const mode = statSync(path).mode & 0o777;
+    if (mode & 0o077) chmodSync(path, 0o600);
+    const token = readFileSync(path, 'utf8').trim();
+    if (token.length < 32) throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `${path}: the token is too short` });
+    return token;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return token;
+}
