@@ -1,0 +1,98 @@
+/**
+ * What the bot must remember to post again later, also after a restart: each principal's last
+ * conversation with the bot (for proactive notifications), each conversation's reference
+ * (for updating the card a run started from), and which message shows each run. A small
+ * lowdb file under the data folder; bounded so it never grows without limit.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { JSONFilePreset } from 'lowdb/node';
+import type { Low } from 'lowdb';
+import { z } from 'zod';
+import { ChannelSchema } from '../../executor/contract/index.ts';
+import type { ConversationRef } from './model.ts';
+
+const ConversationRefSchema = z.object({
+  channel: ChannelSchema,
+  conversationId: z.string(),
+  threadId: z.string().optional(),
+  platform: z.record(z.string(), z.unknown()).optional(),
+});
+
+const RunMessageSchema = z.object({
+  channel: ChannelSchema,
+  conversationId: z.string(),
+  messageId: z.string(),
+  /** The principal whose card it is: they see the update there and need no notification. */
+  viewer: z.string(),
+});
+export type RunMessage = z.infer<typeof RunMessageSchema>;
+
+const StoreDataSchema = z.object({
+  principals: z.record(z.string(), ConversationRefSchema).default({}),
+  conversations: z.record(z.string(), ConversationRefSchema).default({}),
+  runs: z.record(z.string(), RunMessageSchema).default({}),
+});
+type StoreData = z.infer<typeof StoreDataSchema>;
+
+export interface ConversationStore {
+  rememberPrincipal(principalId: string, conversation: ConversationRef): Promise<void>;
+  lastConversationOf(principalId: string): ConversationRef | undefined;
+  conversation(channel: ConversationRef['channel'], conversationId: string): ConversationRef | undefined;
+  rememberRunMessage(runId: string, message: RunMessage): Promise<void>;
+  runMessage(runId: string): RunMessage | undefined;
+}
+
+/** Oldest entries are dropped beyond these counts (insertion order is kept by the JSON object). */
+const LIMITS = { principals: 10_000, conversations: 10_000, runs: 5_000 } as const;
+
+function conversationKey(channel: string, conversationId: string): string {
+  return `${channel}:${conversationId}`;
+}
+
+function bounded<T>(record: Record<string, T>, key: string, value: T, limit: number): Record<string, T> {
+  // Re-inserting moves the key to the end, so "oldest" means least recently written.
+  const { [key]: _previous, ...rest } = record;
+  const entries = Object.entries(rest);
+  const kept = entries.length >= limit ? entries.slice(entries.length - limit + 1) : entries;
+  return { ...Object.fromEntries(kept), [key]: value };
+}
+
+export class LowdbConversationStore implements ConversationStore {
+  private constructor(private readonly db: Low<StoreData>) {}
+
+  /** Opens (or creates) the file; a file that does not parse is an error, not silently reset. */
+  static async open(file: string): Promise<LowdbConversationStore> {
+    await mkdir(dirname(file), { recursive: true });
+    const db = await JSONFilePreset<StoreData>(file, { principals: {}, conversations: {}, runs: {} });
+    db.data = StoreDataSchema.parse(db.data);
+    return new LowdbConversationStore(db);
+  }
+
+  async rememberPrincipal(principalId: string, conversation: ConversationRef): Promise<void> {
+    const ref = ConversationRefSchema.parse(conversation);
+    const data = this.db.data;
+    // Most messages come from the conversation already on file: no write then.
+    if (JSON.stringify(data.principals[principalId]) === JSON.stringify(ref)) return;
+    data.principals = bounded(data.principals, principalId, ref, LIMITS.principals);
+    data.conversations = bounded(data.conversations, conversationKey(ref.channel, ref.conversationId), ref, LIMITS.conversations);
+    await this.db.write();
+  }
+
+  lastConversationOf(principalId: string): ConversationRef | undefined {
+    return this.db.data.principals[principalId];
+  }
+
+  conversation(channel: ConversationRef['channel'], conversationId: string): ConversationRef | undefined {
+    return this.db.data.conversations[conversationKey(channel, conversationId)];
+  }
+
+  async rememberRunMessage(runId: string, message: RunMessage): Promise<void> {
+    this.db.data.runs = bounded(this.db.data.runs, runId, RunMessageSchema.parse(message), LIMITS.runs);
+    await this.db.write();
+  }
+
+  runMessage(runId: string): RunMessage | undefined {
+    return this.db.data.runs[runId];
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * A subscription to the executor's `GET /v1/events` (server-sent events). It reconnects with
+ * a growing back-off and resumes with `Last-Event-ID`, so an executor restart or a dropped
+ * connection loses no events still in the executor's history.
+ */
+import { RunEventSchema, type RunEvent } from '../../executor/contract/index.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { newCorrelationId } from '../../lib/ids.ts';
+import type { ExecutorClient } from './executor-client.ts';
+
+export interface EventStreamOptions {
+  client: ExecutorClient;
+  logger: Logger;
+  onEvent: (event: RunEvent) => void;
+  /** First reconnect delay; doubled on each failure up to `maxBackoffMs`. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  fetch?: typeof fetch;
+}
+
+interface SseMessage {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** Splits an SSE byte stream into messages (the WHATWG event-stream format, without `retry`). */
+export class SseParser {
+  private buffer = '';
+  private id: string | undefined;
+  private event: string | undefined;
+  private data: string[] = [];
+
+  push(chunk: string): SseMessage[] {
+    this.buffer += chunk;
+    const messages: SseMessage[] = [];
+    let newline: number;
+    while ((newline = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
+      const line = this.buffer.slice(0, newline);
+      const width = this.buffer.startsWith('\r\n', newline) ? 2 : 1;
+      this.buffer = this.buffer.slice(newline + width);
+      const message = this.line(line);
+      if (message) messages.push(message);
+    }
+    return messages;
+  }
+
+  private line(line: string): SseMessage | undefined {
+    if (line === '') {
+      if (this.data.length === 0) return undefined;
+      const message: SseMessage = { id: this.id, event: this.event, data: this.data.join('\n') };
+      this.event = undefined;
+      this.data = [];
+      return message;
+    }
+    if (line.startsWith(':')) return undefined;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    else if (field === 'id') this.id = value;
+    return undefined;
+  }
+}
+
+export class EventStream {
+  private readonly abort = new AbortController();
+  private lastEventId: string | undefined;
+  private connectedOnce = false;
+  private running: Promise<void> | undefined;
+  private readonly connectedWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: EventStreamOptions) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Resolves once the stream has been connected (for start-up and tests). */
+  connected(): Promise<void> {
+    if (this.connectedOnce) return Promise.resolve();
+    return new Promise((resolve) => this.connectedWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const initial = this.options.initialBackoffMs ?? 250;
+    const max = this.options.maxBackoffMs ?? 10_000;
+    let backoff = initial;
+    while (!this.abort.signal.aborted) {
+      const received = await this.connectOnce();
+      if (this.abort.signal.aborted) return;
+      // A connection that delivered events was healthy: start over with a short delay.
+      backoff = received ? initial : Math.min(backoff * 2, max);
+      await this.sleep(backoff);
+    }
+  }
+
+  /** One connection, read until it ends. Returns whether it was established. */
+  private async connectOnce(): Promise<boolean> {
+    const { client, logger } = this.options;
+    const headers = client.headers(newCorrelationId(), 'text/event-stream');
+    if (this.lastEventId !== undefined) headers['last-event-id'] = this.lastEventId;
+    let established = false;
+    try {
+      const response = await (this.options.fetch ?? fetch)(`${client.baseUrl}/v1/events`, { headers, signal: this.abort.signal });
+      if (!response.ok || !response.body) {
+        logger.warn({ status: response.status }, 'executor event stream refused; retrying');
+        await response.body?.cancel();
+        return false;
+      }
+      established = true;
+      this.markConnected();
+      logger.debug({ lastEventId: this.lastEventId }, 'executor event stream connected');
+      const parser = new SseParser();
+      const decoder = new TextDecoder();
+      const reader = response.body.getReader();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) this.dispatch(message);
+      }
+      logger.info('executor event stream ended; reconnecting');
+    } catch (error) {
+      if (!this.abort.signal.aborted) {
+        logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'executor event stream failed; reconnecting');
+      }
+    }
+    return established;
+  }
+
+  private dispatch(message: SseMessage): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(message.data);
+    } catch {
+      this.options.logger.warn({ id: message.id }, 'executor event with invalid JSON ignored');
+      return;
+    }
+    const parsed = RunEventSchema.safeParse(json);
+    if (!parsed.success) {
+      this.options.logger.warn({ id: message.id, issue: parsed.error.message }, 'executor event outside the contract ignored');
+      return;
+    }
+    this.lastEventId = message.id ?? String(parsed.data.seq);
+    try {
+      this.options.onEvent(parsed.data);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'run event handler failed');
+    }
+  }
+
+  private markConnected(): void {
+    this.connectedOnce = true;
+    for (const resolve of this.connectedWaiters.splice(0)) resolve();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.abort.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The executor's REST API as the bot uses it. Every call carries the bearer token and a
+ * correlation id; every answer is parsed with the contract's zod schemas; every failure
+ * becomes a DeputyError with the executor's code (or DEPUTY_E_EXECUTOR_UNREACHABLE when the
+ * executor cannot be reached at all).
+ */
+import type { z } from 'zod';
+import {
+  ActionListSchema,
+  CreateRunResponseSchema,
+  DeputyError,
+  ErrorBodySchema,
+  HEADER_CORRELATION_ID,
+  PersonaListSchema,
+  ResolveIdentityResponseSchema,
+  RunListSchema,
+  RunViewSchema,
+  type ActionView,
+  type ChatIdentity,
+  type CreateRunRequest,
+  type CreateRunResponse,
+  type DecisionRequest,
+  type ErrorCode,
+  type Persona,
+  type PrincipalView,
+  type RunState,
+  type RunView,
+} from '../../executor/contract/index.ts';
+import { newCorrelationId } from '../../lib/ids.ts';
+
+export interface ExecutorClientOptions {
+  /** Base URL, e.g. `http://127.0.0.1:4100`. */
+  baseUrl: string;
+  token: string;
+  /** Per-request timeout; the executor answers on loopback or a LAN, so this is short. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  /** Ties the call to the chat event's log lines and error card. */
+  correlationId?: string;
+}
+
+export interface RunListQuery {
+  principal?: string;
+  state?: RunState;
+  limit?: number;
+}
+
+export class ExecutorClient {
+  readonly baseUrl: string;
+  private readonly token: string;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ExecutorClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** The principal behind a verified chat identity; 403 DEPUTY_E_NOT_ENROLLED when there is none. */
+  async resolveIdentity(identity: ChatIdentity, options: CallOptions = {}): Promise<PrincipalView> {
+    const body = await this.json('POST', '/v1/identities/resolve', ResolveIdentityResponseSchema, { identity }, options);
+    return body.principal;
+  }
+
+  /** Demo mode only: the principals that have a web chat persona. */
+  async listPersonas(options: CallOptions = {}): Promise<Persona[]> {
+    return (await this.json('GET', '/v1/personas', PersonaListSchema, undefined, options)).personas;
+  }
+
+  async listActions(principalId: string, options: CallOptions = {}): Promise<ActionView[]> {
+    const path = `/v1/actions?${new URLSearchParams({ principal: principalId })}`;
+    return (await this.json('GET', path, ActionListSchema, undefined, options)).actions;
+  }
+
+  async createRun(request: CreateRunRequest, options: CallOptions = {}): Promise<CreateRunResponse> {
+    return this.json('POST', '/v1/runs', CreateRunResponseSchema, request, options);
+  }
+
+  async getRun(runId: string, options: CallOptions = {}): Promise<RunView> {
+    return this.json('GET', `/v1/runs/${encodeURIComponent(runId)}`, RunViewSchema, undefined, options);
+  }
+
+  async listRuns(query: RunListQuery, options: CallOptions = {}): Promise<RunView[]> {
+    const params = new URLSearchParams();
+    if (query.principal !== undefined) params.set('principal', query.principal);
+    if (query.state !== undefined) params.set('state', query.state);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    return (await this.json('GET', `/v1/runs?${params}`, RunListSchema, undefined, options)).runs;
+  }
+
+  async cancelRun(runId: string, principalId: string, options: CallOptions = {}): Promise<RunView> {
+    return this.json('POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`, RunViewSchema, { principalId }, options);
+  }
+
+  async decideRun(runId: string, decision: DecisionRequest, options: CallOptions = {}): Promise<RunView> {
+    return this.json('POST', `/v1/runs/${encodeURIComponent(runId)}/decision`, RunViewSchema, decision, options);
+  }
+
+  /** The full stored output as plain text (masked by the executor). */
+  async getRunOutput(runId: string, principalId: string, options: CallOptions = {}): Promise<string> {
+    const path = `/v1/runs/${encodeURIComponent(runId)}/output?${new URLSearchParams({ principal: principalId })}`;
+    const response = await this.send('GET', path, undefined, options, 'text/plain');
+    return response.text();
+  }
+
+  /** True when `GET /readyz` answers 200. Never throws. */
+  async isReady(): Promise<boolean> {
+    try {
+      const response = await this.fetchImpl(`${this.baseUrl}/readyz`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Headers for a raw request (the event stream uses them too). */
+  headers(correlationId: string, accept = 'application/json'): Record<string, string> {
+    return { authorization: `Bearer ${this.token}`, accept, [HEADER_CORRELATION_ID]: correlationId };
+  }
+
+  private async json<T extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: T,
+    body: unknown,
+    options: CallOptions,
+  ): Promise<z.infer<T>> {
+    const response = await this.send(method, path, body, options, 'application/json');
+    let parsed: unknown;
+    try {
+      parsed = await response.json();
+    } catch (error) {
+      throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `${method} ${path}: the executor answered with invalid JSON`, cause: error });
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      throw new DeputyError('DEPUTY_E_INTERNAL', {
+        detail: `${method} ${path}: the executor's answer does not match the contract: ${result.error.message}`,
+      });
+    }
+    return result.data;
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body: unknown, options: CallOptions, accept: string): Promise<Response> {
+    const correlationId = options.correlationId ?? newCorrelationId();
+    const headers = this.headers(correlationId, accept);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new DeputyError('DEPUTY_E_EXECUTOR_UNREACHABLE', {
+        detail: `${method} ${this.baseUrl}${path}: ${error instanceof Error ? error.message : String(error)}`,
+        cause: error,
+      });
+    }
+    if (!response.ok) throw await errorFrom(response, `${method} ${path}`);
+    return response;
+  }
+}
+
+/** Maps an executor error answer to the same DeputyError the executor raised (code, message, fields). */
+async function errorFrom(response: Response, what: string): Promise<DeputyError> {
+  const text = await response.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const parsed = ErrorBodySchema.safeParse(body);
+  if (!parsed.success) {
+    const code: ErrorCode = response.status >= 500 ? 'DEPUTY_E_EXECUTOR_UNREACHABLE' : 'DEPUTY_E_INTERNAL';
+    return new DeputyError(code, { detail: `${what}: HTTP ${response.status} without an error body: ${text.slice(0, 200)}` });
+  }
+  const { code, message, correlationId, fields } = parsed.data.error;
+  return new DeputyError(code as ErrorCode, {
+    message,
+    fields,
+    detail: `${what}: HTTP ${response.status} ${code} (executor correlation id ${correlationId})`,
+  });
+}

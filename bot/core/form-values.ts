@@ -1,0 +1,42 @@
+/**
+ * Card inputs arrive as strings (Adaptive Cards and Block Kit both send text): "true" for a
+ * toggle, "a,b" for a multi-select, "42" for a number. This turns them into the types the
+ * form schema declares before they go to the executor, which validates them again.
+ */
+import type { FieldValue, FormField, FormSchema } from '../../executor/contract/index.ts';
+
+function normalizeField(field: FormField, raw: unknown): FieldValue | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (field.kind === 'multi') {
+    const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(field.choices ? ',' : /\r?\n|,/);
+    const cleaned = items.map((item) => item.trim()).filter((item) => item !== '');
+    return cleaned.length > 0 ? cleaned : undefined;
+  }
+  if (typeof raw !== 'string') return typeof raw === 'number' || typeof raw === 'boolean' ? raw : String(raw);
+  // Secrets are passed exactly as typed: spaces may be part of a password.
+  const text = field.kind === 'secret' ? raw : raw.trim();
+  if (text === '') return field.kind === 'toggle' ? false : undefined;
+  if (field.kind === 'toggle') return text.toLowerCase() === 'true';
+  if (field.kind === 'number') {
+    const number = Number(text);
+    // Not a number stays text, so the executor's validation names the field.
+    return Number.isFinite(number) ? number : text;
+  }
+  return text;
+}
+
+/** Known fields converted by kind; unknown keys dropped (the form defines what may be sent). */
+export function normalizeFormValues(form: FormSchema, raw: Record<string, unknown>): Record<string, FieldValue> {
+  const values: Record<string, FieldValue> = {};
+  for (const field of form.fields) {
+    const value = normalizeField(field, raw[field.name]);
+    if (value !== undefined) values[field.name] = value;
+  }
+  return values;
+}
+
+/** The values to show again on a form after a validation error: everything but secrets. */
+export function valuesToKeep(form: FormSchema, values: Record<string, unknown>): Record<string, unknown> {
+  const secret = new Set(form.fields.filter((field) => field.kind === 'secret').map((field) => field.name));
+  return Object.fromEntries(Object.entries(values).filter(([name]) => !secret.has(name)));
+}
