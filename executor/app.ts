@@ -113,7 +113,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     mayRunAction: (principalId, actionId, inputs) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs),
     mayCancelRun: (principalId, run) => policy.mayCancelRun(principalId, run),
     mayDecideRun: (principalId, run) => policy.mayDecideRun(principalId, run),
-    approversForRun: (run) => policy.approversFor(run),
+    approversForRun: (run) => policy.approversFor({ run }),
   };
 
   const events = new EventBus();

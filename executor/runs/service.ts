@@ -19,6 +19,7 @@ import {
 } from '../contract/index.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
+import { resolveActionVersion } from '../policy/versions.ts';
 import type { Runner } from '../pwsh/types.ts';
 import type { Store } from '../store/port.ts';
 import { RunQueue, type QueueLimits } from './queue.ts';
@@ -292,12 +293,10 @@ export class RunService {
 
   // ------------------------------------------------------------------ internals
 
-  /** The version an action runs: a pinned hash, else the newest version a requester may run. */
+  /** The version an action runs, resolved exactly as the policy resolves it. */
   versionFor(action: Action, script: Script): ScriptVersion | undefined {
-    const catalog = this.options.store.catalog;
-    if (action.version !== 'latest-approved') return catalog.getVersion(action.version);
-    if (script.status !== 'draft') return catalog.getVersion(script.currentHash);
-    return script.approvedHash ? catalog.getVersion(script.approvedHash) : undefined;
+    const resolution = resolveActionVersion(action, script);
+    return resolution.ok ? this.options.store.catalog.getVersion(resolution.hash) : undefined;
   }
 
   private prepareInputs(action: Action, version: ScriptVersion, given: Record<string, unknown>) {

@@ -1,6 +1,7 @@
 /** Internal records → the contract's REST shapes. */
 import type { ActionView, FormField, RunView } from '../contract/index.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
+import { versionStatus } from '../policy/versions.ts';
 import type { StoredRecord } from '../store/port.ts';
 
 /** The fields a user fills in: the action's `ask` list, else every parameter that is not fixed; presets prefill. */
@@ -18,7 +19,7 @@ export function toActionView(action: Action, script: Script, version: ScriptVers
     title: action.title,
     ...(action.description ? { description: action.description } : {}),
     scriptId: script.id,
-    scriptStatus: version.hash === script.currentHash ? script.status : 'approved',
+    scriptStatus: versionStatus(script, version.hash) ?? 'draft',
     versionHash: version.hash,
     tenant: action.tenant,
     approval: action.approval,
