@@ -1,0 +1,140 @@
+/**
+ * Runs in `<dataDir>/runs.jsonl`: every put appends the run's full record as one line, so a
+ * run's history is its lines and the newest line wins. Opening reads the file once to
+ * rebuild the index; writing never rewrites anything, so a put costs the same with a million
+ * runs behind it. Each run's output is one file, `<dataDir>/output/<runId>.jsonl`.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DeputyError } from '../contract/errors.ts';
+import { RunRecordSchema, type RunRecord } from '../domain.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { isMissingFile, openAppendOnly, writeFileDurably } from './files.ts';
+import { GroupCommitFile } from './group-commit.ts';
+import { scanLines } from './lines.ts';
+import type { RunFilter, RunStore, StoredRecord } from './port.ts';
+import { assertRunId, parseOutput, parseRun, RunIndex, StoredRecordSchema } from './run-index.ts';
+
+interface PendingRun {
+  record: RunRecord;
+  line: string;
+}
+
+export class FileRuns implements RunStore {
+  private constructor(
+    private readonly index: RunIndex,
+    private readonly log: GroupCommitFile<PendingRun, void>,
+    private readonly outputDir: string,
+  ) {}
+
+  static async open(path: string, outputDir: string, logger: Logger): Promise<FileRuns> {
+    const { handle, size } = await openAppendOnly(path);
+    try {
+      const index = new RunIndex();
+      let tornFrom: number | undefined;
+      let damaged: DeputyError | undefined;
+      await scanLines(handle, (line) => {
+        if (!line.terminated) {
+          tornFrom = line.start;
+          return false;
+        }
+        if (line.text.trim() === '') return true;
+        const record = parseStoredRun(line.text);
+        if (!record) {
+          damaged = new DeputyError('DEPUTY_E_INTERNAL', { message: `The run history ${path} is damaged at line ${line.number}; fix or remove that line.` });
+          return false;
+        }
+        index.apply(record);
+        return true;
+      });
+      if (damaged) throw damaged;
+      let durableSize = size;
+      if (tornFrom !== undefined) {
+        // A crash cut the last write short. That put never returned, so dropping the fragment
+        // loses nothing anyone was promised, and the next append starts on a clean line.
+        logger.warn({ path, offset: tornFrom, bytes: size - tornFrom }, 'dropping an incomplete last line of the run history (a write was cut off)');
+        await handle.truncate(tornFrom);
+        await handle.datasync();
+        durableSize = tornFrom;
+      }
+      const log = new GroupCommitFile<PendingRun, void>(handle, path, durableSize, (batch) => ({
+        text: batch.map((pending) => pending.line).join(''),
+        results: batch.map(() => undefined),
+        // The index changes only once the lines are durable: nobody reads a run that a crash could take back.
+        commit: () => batch.forEach((pending) => index.apply(pending.record)),
+      }));
+      return new FileRuns(index, log, outputDir);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  get syncs(): number {
+    return this.log.syncs;
+  }
+
+  async put(run: RunRecord): Promise<void> {
+    const record = parseRun(run);
+    await this.log.submit({ record, line: `${JSON.stringify(record)}\n` });
+  }
+
+  get(id: string): RunRecord | undefined {
+    return this.index.get(id);
+  }
+
+  list(filter: RunFilter): RunRecord[] {
+    return this.index.list(filter);
+  }
+
+  unfinished(): RunRecord[] {
+    return this.index.unfinished();
+  }
+
+  async writeOutput(runId: string, records: StoredRecord[]): Promise<void> {
+    assertRunId(runId);
+    const text = parseOutput(records)
+      .map((record) => `${JSON.stringify(record)}\n`)
+      .join('');
+    await writeFileDurably(this.outputPath(runId), text);
+  }
+
+  async readOutput(runId: string): Promise<StoredRecord[]> {
+    assertRunId(runId);
+    const path = this.outputPath(runId);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      // No file: the run has not finished (or produced nothing yet).
+      if (isMissingFile(error)) return [];
+      throw error;
+    }
+    const lines = text.split('\n').filter((line) => line !== '');
+    const parsed = z.array(StoredRecordSchema).safeParse(lines.map((line) => parseJsonOrUndefined(line)));
+    if (!parsed.success) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `the output file ${path} is damaged: ${z.prettifyError(parsed.error)}` });
+    return parsed.data;
+  }
+
+  async close(): Promise<void> {
+    await this.log.close();
+  }
+
+  private outputPath(runId: string): string {
+    return join(this.outputDir, `${runId}.jsonl`);
+  }
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseStoredRun(text: string): RunRecord | undefined {
+  const parsed = RunRecordSchema.safeParse(parseJsonOrUndefined(text));
+  return parsed.success ? parsed.data : undefined;
+}
