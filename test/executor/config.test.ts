@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadExecutorConfig } from '../../executor/config.ts';
+import { DeputyError } from '../../executor/contract/index.ts';
+
+describe('executor configuration', () => {
+  it('has the fixed defaults', () => {
+    const config = loadExecutorConfig({}, '/srv/deputy');
+    assert.equal(config.port, 4100);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.dataDir, '/srv/deputy/data');
+    assert.equal(config.demo, false);
+    assert.equal(config.tokens, undefined);
+  });
+
+  it('stops on a bad value, naming the variable', () => {
+    assert.throws(
+      () => loadExecutorConfig({ DEPUTY_EXECUTOR_PORT: 'eighty' }),
+      (error: unknown) => error instanceof DeputyError && error.code === 'DEPUTY_E_CONFIG_INVALID' && error.message.startsWith('DEPUTY_EXECUTOR_PORT'),
+    );
+    assert.throws(() => loadExecutorConfig({ DEPUTY_MAX_CONCURRENT_RUNS: '0' }), /DEPUTY_MAX_CONCURRENT_RUNS/);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: 'short' }), /DEPUTY_EXECUTOR_TOKEN/);
+  });
+
+  it('accepts two tokens while rotating, not three', () => {
+    const a = 'a'.repeat(40);
+    const b = 'b'.repeat(40);
+    assert.deepEqual(loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: `${a}, ${b}` }).tokens, [a, b]);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: `${a},${b},${a}` }), /DEPUTY_EXECUTOR_TOKEN/);
+  });
+
+  it('reads a YAML file and lets the environment win', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'deputy-config-'));
+    writeFileSync(join(folder, 'deputy.yaml'), 'DEPUTY_POOL_SIZE: 6\nDEPUTY_MAX_CONCURRENT_RUNS: 3\nDEPUTY_RUNAS_ALLOWLIST: [svc-a, svc-b]\n');
+    const config = loadExecutorConfig({ DEPUTY_CONFIG: 'deputy.yaml', DEPUTY_MAX_CONCURRENT_RUNS: '5' }, folder);
+    assert.equal(config.poolSize, 6);
+    assert.equal(config.maxConcurrentRuns, 5);
+    assert.deepEqual(config.runAsAllowlist, ['svc-a', 'svc-b']);
+  });
+});
