@@ -1,0 +1,133 @@
+/**
+ * Turns the action entries of catalog.yaml into Action records, checking every reference:
+ * the script, its version, the tenant, principals, and each parameter the action names.
+ */
+import type { FieldValue, FormField } from '../contract/index.ts';
+import { ActionSchema, parseRunAs, type Action, type Script } from '../domain.ts';
+import type { ActionEntry, Located } from './file.ts';
+import { validateInputs } from './inputs.ts';
+import { isWithin } from './references.ts';
+import type { KeyPath, YamlSource } from './yaml-source.ts';
+
+/** Written in fixed values; the run service replaces it with the data folder at run time. */
+export const DATA_DIR_PLACEHOLDER = '{dataDir}';
+
+export interface ActionContext {
+  source: YamlSource;
+  scripts: ReadonlyMap<string, Script>;
+  /** Parameters of every known version, by hash; absent when the version has parse errors. */
+  parameters: ReadonlyMap<string, FormField[]>;
+  tenantParents: ReadonlyMap<string, string | undefined>;
+  principals: ReadonlySet<string>;
+  problems: string[];
+}
+
+export function buildAction({ index, entry }: Located<ActionEntry>, context: ActionContext): Action | undefined {
+  const { source, problems } = context;
+  const at = (...path: (string | number)[]): KeyPath => ['actions', index, ...path];
+  const before = problems.length;
+  const report = (path: KeyPath, message: string) => problems.push(source.problem(path, message));
+
+  const script = context.scripts.get(entry.script);
+  if (!script) report(at('script'), `unknown script "${entry.script}"`);
+  const tenant = entry.tenant ?? script?.tenant;
+  if (entry.tenant !== undefined && !context.tenantParents.has(entry.tenant)) report(at('tenant'), `unknown tenant "${entry.tenant}"`);
+  else if (script && tenant && !isWithin(tenant, script.tenant, context.tenantParents)) {
+    report(at('tenant'), `tenant "${tenant}" is not "${script.tenant}" (the script's tenant) or below it`);
+  }
+  const version = entry.version ?? 'latest-approved';
+  if (script && version !== 'latest-approved' && !script.versions.includes(version)) report(at('version'), `script "${script.id}" has no version ${version}`);
+  (entry.allow.principals ?? []).forEach((id, i) => {
+    if (!context.principals.has(id)) report(at('allow', 'principals', i), `unknown principal "${id}"`);
+  });
+  (entry.notify ?? []).forEach((id, i) => {
+    if (!context.principals.has(id)) report(at('notify', i), `unknown principal "${id}"`);
+  });
+
+  const fields = script ? context.parameters.get(version === 'latest-approved' ? script.currentHash : version) : undefined;
+  const named = fields && script ? checkParameters(entry, at, fields, script.id, report) : undefined;
+  const runAs = parseRunAs(entry.runAs);
+  if (problems.length > before || !script || !tenant || !named || !runAs) return undefined;
+
+  return ActionSchema.parse({
+    id: entry.id,
+    title: entry.title,
+    ...(entry.description ? { description: entry.description } : {}),
+    scriptId: script.id,
+    version,
+    tenant,
+    ...(entry.target ? { target: entry.target } : {}),
+    runAs,
+    fixed: named.fixed,
+    presets: named.presets,
+    ...(named.ask ? { ask: named.ask } : {}),
+    allow: { roles: entry.allow.roles ?? [], principals: entry.allow.principals ?? [] },
+    approval: entry.approval ?? 'none',
+    ...(entry.timeoutSeconds !== undefined ? { timeoutSeconds: entry.timeoutSeconds } : {}),
+    notify: entry.notify ?? [],
+    ...(named.ownWorkloadParameter ? { ownWorkloadParameter: named.ownWorkloadParameter } : {}),
+  });
+}
+
+interface NamedParameters {
+  fixed: Record<string, FieldValue>;
+  presets: Record<string, FieldValue>;
+  ask?: string[];
+  ownWorkloadParameter?: string;
+}
+
+/**
+ * Every parameter an action names must exist (PowerShell matches names case-insensitively;
+ * the record keeps the script's spelling), fixed and preset values must fit the field, secrets
+ * are never written into the catalog, and a mandatory parameter must be fixed or asked.
+ */
+function checkParameters(
+  entry: ActionEntry,
+  at: (...path: (string | number)[]) => KeyPath,
+  fields: FormField[],
+  scriptId: string,
+  report: (path: KeyPath, message: string) => void,
+): NamedParameters {
+  const find = (path: KeyPath, name: string): FormField | undefined => {
+    const field = fields.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
+    if (!field) report(path, `script "${scriptId}" has no parameter "${name}"`);
+    return field;
+  };
+  const values = (key: 'fixed' | 'presets'): Record<string, FieldValue> => {
+    const result: Record<string, FieldValue> = {};
+    for (const [name, value] of Object.entries(entry[key] ?? {})) {
+      const field = find(at(key, name), name);
+      if (!field) continue;
+      if (field.kind === 'secret') {
+        report(at(key, name), 'a secret parameter cannot have a value in catalog.yaml');
+        continue;
+      }
+      const needsCheck = !(typeof value === 'string' && value.includes(DATA_DIR_PLACEHOLDER));
+      const checked = needsCheck ? validateInputs([{ ...field, required: false }], { [field.name]: value }) : { ok: true as const };
+      if (!checked.ok) report(at(key, name), Object.values(checked.fields)[0] ?? 'invalid value');
+      result[field.name] = value;
+    }
+    return result;
+  };
+  const fixed = values('fixed');
+  const presets = values('presets');
+  const named: NamedParameters = { fixed, presets };
+
+  if (entry.ask) {
+    named.ask = [];
+    entry.ask.forEach((name, i) => {
+      const field = find(at('ask', i), name);
+      if (!field) return;
+      if (field.name in fixed) report(at('ask', i), `"${field.name}" is fixed, so it cannot be asked too`);
+      named.ask?.push(field.name);
+    });
+    const missing = fields.filter((field) => field.required && !(field.name in fixed) && !named.ask?.includes(field.name));
+    if (missing.length > 0) report(at('ask'), `mandatory parameter(s) neither asked nor fixed: ${missing.map((field) => field.name).join(', ')}`);
+  }
+  if (entry.ownWorkloadParameter) {
+    const field = find(at('ownWorkloadParameter'), entry.ownWorkloadParameter);
+    if (field && field.name in fixed) report(at('ownWorkloadParameter'), `"${field.name}" is fixed, so it cannot be the requester's own workload`);
+    if (field) named.ownWorkloadParameter = field.name;
+  }
+  return named;
+}

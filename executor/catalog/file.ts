@@ -1,0 +1,130 @@
+/**
+ * The shape of `catalog.yaml` (DESIGN.md "Catalog as code"), checked entry by entry so that
+ * every problem in the file is reported at once, each with its line and key path.
+ */
+import { z } from 'zod';
+import { ApprovalRuleSchema, FieldValueSchema, RoleSchema, ScriptStatusSchema } from '../contract/index.ts';
+import { IdSchema, parseRunAs } from '../domain.ts';
+import type { KeyPath, YamlSource } from './yaml-source.ts';
+
+const HashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hash (64 lower-case hex digits)');
+
+export const TenantEntrySchema = z.strictObject({ id: IdSchema, name: z.string().min(1), parent: IdSchema.optional() });
+
+export const PrincipalEntrySchema = z.strictObject({
+  id: IdSchema,
+  name: z.string().min(1),
+  tenant: IdSchema,
+  roles: z.array(RoleSchema).min(1),
+  email: z.string().optional(),
+  identities: z
+    .strictObject({
+      webchat: z.string().min(1).optional(),
+      slack: z.strictObject({ teamId: z.string().min(1), userId: z.string().min(1) }).optional(),
+      teams: z.strictObject({ tenantId: z.string().min(1), aadObjectId: z.string().min(1) }).optional(),
+    })
+    .optional(),
+  workloads: z.array(z.string().min(1)).optional(),
+});
+
+export const ScriptEntrySchema = z.strictObject({
+  id: IdSchema,
+  file: z.string().min(1),
+  tenant: IdSchema,
+  status: ScriptStatusSchema.optional(),
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+});
+
+export const ActionEntrySchema = z.strictObject({
+  id: IdSchema,
+  script: IdSchema,
+  title: z.string().min(1),
+  description: z.string().optional(),
+  version: z.union([z.literal('latest-approved'), HashSchema]).optional(),
+  tenant: IdSchema.optional(),
+  target: z.string().optional(),
+  runAs: z.string().refine((text) => parseRunAs(text) !== undefined, 'expected service, pool, pool:<account> or process:<account>'),
+  fixed: z.record(z.string(), FieldValueSchema).optional(),
+  presets: z.record(z.string(), FieldValueSchema).optional(),
+  ask: z.array(z.string().min(1)).optional(),
+  allow: z.strictObject({ roles: z.array(RoleSchema).optional(), principals: z.array(IdSchema).optional() }),
+  approval: ApprovalRuleSchema.optional(),
+  timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+  notify: z.array(IdSchema).optional(),
+  ownWorkloadParameter: z.string().min(1).optional(),
+});
+
+export type TenantEntry = z.infer<typeof TenantEntrySchema>;
+export type PrincipalEntry = z.infer<typeof PrincipalEntrySchema>;
+export type ScriptEntry = z.infer<typeof ScriptEntrySchema>;
+export type ActionEntry = z.infer<typeof ActionEntrySchema>;
+
+/** An entry that passed its schema, with its index in the file (for messages). */
+export interface Located<T> {
+  index: number;
+  entry: T;
+}
+
+export interface CatalogEntries {
+  tenants: Located<TenantEntry>[];
+  principals: Located<PrincipalEntry>[];
+  scripts: Located<ScriptEntry>[];
+  actions: Located<ActionEntry>[];
+}
+
+const SECTIONS = ['tenants', 'principals', 'scripts', 'actions'] as const;
+const TopLevelSchema = z.strictObject({
+  tenants: z.array(z.unknown()).optional(),
+  principals: z.array(z.unknown()).optional(),
+  scripts: z.array(z.unknown()).optional(),
+  actions: z.array(z.unknown()).optional(),
+});
+const ENTRY_SCHEMAS = {
+  tenants: TenantEntrySchema,
+  principals: PrincipalEntrySchema,
+  scripts: ScriptEntrySchema,
+  actions: ActionEntrySchema,
+} as const;
+
+/** Entries that fit their schema; the others are reported in `problems` and left out. */
+export function readEntries(source: YamlSource, problems: string[]): CatalogEntries {
+  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [] };
+  const top = TopLevelSchema.safeParse(source.data ?? {});
+  if (!top.success) {
+    problems.push(...describeIssues(source, [], source.data, top.error.issues));
+    return entries;
+  }
+  for (const section of SECTIONS) {
+    (top.data[section] ?? []).forEach((raw, index) => {
+      const result = ENTRY_SCHEMAS[section].safeParse(raw);
+      if (result.success) (entries[section] as Located<unknown>[]).push({ index, entry: result.data });
+      else problems.push(...describeIssues(source, [section, index], raw, result.error.issues));
+    });
+  }
+  return entries;
+}
+
+function describeIssues(source: YamlSource, base: KeyPath, raw: unknown, issues: z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) => {
+    const path: KeyPath = [...base, ...issue.path.filter((part): part is string | number => typeof part !== 'symbol')];
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => source.keyProblem(path, key, 'unknown key'));
+    const missing = valueAt(raw, issue.path) === undefined;
+    return [source.problem(path, missing ? 'is required' : issueMessage(issue))];
+  });
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') return `must be one of: ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'invalid_type') return `must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}`;
+  return issue.message;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const part of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}

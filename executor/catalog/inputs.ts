@@ -1,0 +1,200 @@
+/**
+ * Validates the values a user typed into a form against the fields parsed from the script's
+ * param() block, before anything runs. Chat forms deliver strings; this turns them into the
+ * JSON types PowerShell's parameter binding expects, and explains every refusal with the
+ * field's label so the form can show it next to the input.
+ */
+import { z } from 'zod';
+import type { FormField } from '../contract/index.ts';
+
+export type InputValidation =
+  | { ok: true; values: Record<string, unknown> }
+  | { ok: false; fields: Record<string, string> };
+
+export interface InputSchemaOptions {
+  /**
+   * Names whose values are supplied elsewhere (the action's fixed values, checked on their
+   * own): they may be absent here even when the script marks them mandatory.
+   */
+  suppliedElsewhere?: readonly string[];
+}
+
+/** Same bounds as the .NET types PowerShell binds to, so "3000000000" fails here, not in pwsh. */
+const INTEGER_BOUNDS: Record<string, [number, number]> = {
+  byte: [0, 255],
+  sbyte: [-128, 127],
+  short: [-32_768, 32_767],
+  int16: [-32_768, 32_767],
+  uint16: [0, 65_535],
+  int: [-2_147_483_648, 2_147_483_647],
+  int32: [-2_147_483_648, 2_147_483_647],
+  uint32: [0, 4_294_967_295],
+};
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+type Coerced = { value: unknown } | { problem: string };
+
+/** A zod object schema over the fields: unknown keys refused, each value coerced or refused with a message. */
+export function buildInputSchema(fields: readonly FormField[], opts: InputSchemaOptions = {}) {
+  const optional = new Set(opts.suppliedElsewhere ?? []);
+  const shape: Record<string, z.ZodType> = {};
+  for (const field of fields) {
+    const required = field.required && !optional.has(field.name);
+    shape[field.name] = z.unknown().transform((raw, ctx) => {
+      const result = coerceField(field, raw, required);
+      if ('problem' in result) {
+        ctx.addIssue({ code: 'custom', message: result.problem });
+        return z.NEVER;
+      }
+      return result.value;
+    });
+  }
+  return z.strictObject(shape);
+}
+
+export function validateInputs(fields: readonly FormField[], inputs: unknown, opts: InputSchemaOptions = {}): InputValidation {
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+    return { ok: false, fields: { '': 'The form values must be an object of field names and values.' } };
+  }
+  const result = buildInputSchema(fields, opts).safeParse(inputs);
+  if (result.success) {
+    const values = Object.fromEntries(Object.entries(result.data).filter(([, value]) => value !== undefined));
+    return { ok: true, values };
+  }
+  const problems: Record<string, string> = {};
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) problems[key] = `"${key}" is not a field of this form.`;
+    } else {
+      const key = String(issue.path[0] ?? '');
+      problems[key] ??= issue.message;
+    }
+  }
+  return { ok: false, fields: problems };
+}
+
+function isBlank(raw: unknown): boolean {
+  return raw === undefined || raw === null || raw === '' || (Array.isArray(raw) && raw.length === 0);
+}
+
+/** Absent and empty values mean "not given": PowerShell then uses the script's own default. */
+function coerceField(field: FormField, raw: unknown, required: boolean): Coerced {
+  if (isBlank(raw)) return required ? { problem: `${field.label} is required.` } : { value: undefined };
+  switch (field.kind) {
+    case 'toggle':
+      return coerceToggle(field, raw);
+    case 'number':
+      return coerceNumber(field, raw);
+    case 'date':
+      return coerceDate(field, raw);
+    case 'multi':
+      return coerceMulti(field, raw, required);
+    case 'choice':
+      return coerceChoice(field, raw);
+    case 'secret':
+      return typeof raw === 'string' ? { value: raw } : { problem: `${field.label} must be text.` };
+    case 'text':
+      return coerceText(field, raw);
+  }
+}
+
+function coerceToggle(field: FormField, raw: unknown): Coerced {
+  if (typeof raw === 'boolean') return { value: raw };
+  const text = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (text === 'true') return { value: true };
+  if (text === 'false') return { value: false };
+  return { problem: `${field.label} must be true or false.` };
+}
+
+function coerceNumber(field: FormField, raw: unknown): Coerced {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  const value = typeof raw === 'number' ? raw : text !== '' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(value)) return { problem: `${field.label} must be a number.` };
+  if (field.integer) {
+    if (!Number.isSafeInteger(value)) return { problem: `${field.label} must be a whole number.` };
+    const bounds = INTEGER_BOUNDS[field.psType];
+    if (bounds && (value < bounds[0] || value > bounds[1])) {
+      return { problem: `${field.label} must be between ${bounds[0]} and ${bounds[1]}.` };
+    }
+  }
+  if (field.min !== undefined && value < field.min) {
+    return { problem: field.max !== undefined ? `${field.label} must be between ${field.min} and ${field.max}.` : `${field.label} must be at least ${field.min}.` };
+  }
+  if (field.max !== undefined && value > field.max) {
+    return { problem: field.min !== undefined ? `${field.label} must be between ${field.min} and ${field.max}.` : `${field.label} must be at most ${field.max}.` };
+  }
+  return { value };
+}
+
+/** Dates stay ISO strings; PowerShell converts them to [datetime] when binding. */
+function coerceDate(field: FormField, raw: unknown): Coerced {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (!ISO_DATE.test(text) || Number.isNaN(Date.parse(text))) {
+    return { problem: `${field.label} must be a date like 2026-03-31.` };
+  }
+  return { value: text };
+}
+
+function coerceChoice(field: FormField, raw: unknown): Coerced {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return { problem: `${field.label} must be one of: ${(field.choices ?? []).join(', ')}.` };
+  return matchChoice(field, String(raw).trim());
+}
+
+/** ValidateSet ignores case, like PowerShell; the value is returned as the script spells it. */
+function matchChoice(field: FormField, text: string): Coerced {
+  const choices = field.choices ?? [];
+  const match = choices.find((choice) => choice.toLowerCase() === text.toLowerCase());
+  return match === undefined ? { problem: `${field.label} must be one of: ${choices.join(', ')}.` } : { value: match };
+}
+
+/** Text is passed on exactly as typed (no trimming): it is data, whatever characters it holds. */
+function coerceText(field: FormField, raw: unknown): Coerced {
+  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') return { problem: `${field.label} must be text.` };
+  const text = String(raw);
+  if (field.choices) return matchChoice(field, text);
+  const problem = checkText(field, text, field.label);
+  return problem ? { problem } : { value: text };
+}
+
+function checkText(field: FormField, text: string, what: string): string | undefined {
+  if (field.minLength !== undefined && text.length < field.minLength) return `${what} must be at least ${field.minLength} characters long.`;
+  if (field.maxLength !== undefined && text.length > field.maxLength) return `${what} must be at most ${field.maxLength} characters long.`;
+  const pattern = field.pattern === undefined ? undefined : compilePattern(field.pattern);
+  if (pattern && !pattern.test(text)) return `${what} does not have the expected format.`;
+  return undefined;
+}
+
+/** Chat users type lists as comma- or line-separated text; each entry is checked like a single value. */
+function coerceMulti(field: FormField, raw: unknown, required: boolean): Coerced {
+  const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[,\r\n]+/) : [raw];
+  if (parts.some((part) => typeof part !== 'string' && typeof part !== 'number')) return { problem: `${field.label} must be a list of values.` };
+  const entries = parts.map((part) => String(part).trim()).filter((part) => part !== '');
+  if (entries.length === 0) return required ? { problem: `${field.label} is required.` } : { value: undefined };
+  const values: string[] = [];
+  for (const entry of entries) {
+    if (field.choices) {
+      const choice = matchChoice(field, entry);
+      if ('problem' in choice) return { problem: `${field.label}: "${entry}" is not one of: ${field.choices.join(', ')}.` };
+      values.push(choice.value as string);
+      continue;
+    }
+    const problem = checkText(field, entry, `${field.label}: "${entry}"`);
+    if (problem) return { problem };
+    values.push(entry);
+  }
+  return { value: values };
+}
+
+/**
+ * ValidatePattern is a .NET regular expression, matched case-insensitively and unanchored.
+ * The common syntax is the same in JavaScript; a pattern JavaScript cannot compile is left
+ * to PowerShell, which still enforces it when the script runs.
+ */
+function compilePattern(pattern: string): RegExp | undefined {
+  try {
+    return new RegExp(pattern, 'i');
+  } catch {
+    return undefined;
+  }
+}
