@@ -66,7 +66,7 @@ export class FileAudit implements AuditLog {
     return this.log.syncs;
   }
 
-  append(input: AuditInput): Promise<AuditEntry> {
+  async append(input: AuditInput): Promise<AuditEntry> {
     // Stamped now, in submission order, so `at` never goes backwards along the chain.
     const prepared = prepareAudit(input, new Date(this.clock.now()).toISOString());
     return this.log.submit(prepared);

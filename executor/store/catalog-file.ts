@@ -62,8 +62,9 @@ export class FileCatalog extends IndexedCatalog {
     const db = new Low<CatalogFile>(new ValidatedJsonFile(path), { format: CATALOG_FORMAT, ...structuredClone(EMPTY_CATALOG) });
     await db.read();
     const catalog = new FileCatalog(db);
+    const { format: _format, ...snapshot } = db.data;
     try {
-      catalog.index = new CatalogIndex(db.data);
+      catalog.index = new CatalogIndex(snapshot);
     } catch (error) {
       throw new DeputyError('DEPUTY_E_INTERNAL', { message: `The catalog file ${path} is damaged: ${(error as Error).message}`, cause: error });
     }

@@ -1,0 +1,4 @@
+import { createMemoryStore } from '../../../executor/store/memory.ts';
+import { storeSuite } from './suite.ts';
+
+storeSuite('memory', async (clock) => createMemoryStore({ clock }));
