@@ -1,0 +1,66 @@
+/**
+ * How run states, durations and times read on a card. The icons are plain Unicode symbols
+ * (not emoji) so they render in every client font, next to words that carry the meaning.
+ */
+import type { RunState } from '../executor/contract/index.ts';
+
+/** Adaptive Card text colours. */
+export type TextColor = 'Default' | 'Accent' | 'Good' | 'Warning' | 'Attention';
+
+interface StatePresentation {
+  icon: string;
+  label: string;
+  color: TextColor;
+}
+
+const STATES: Record<RunState, StatePresentation> = {
+  requested: { icon: '◷', label: 'Requested', color: 'Default' },
+  'awaiting-approval': { icon: '◷', label: 'Waiting for approval', color: 'Warning' },
+  queued: { icon: '◷', label: 'Queued', color: 'Accent' },
+  running: { icon: '▶', label: 'Running', color: 'Accent' },
+  succeeded: { icon: '✔', label: 'Succeeded', color: 'Good' },
+  failed: { icon: '✖', label: 'Failed', color: 'Attention' },
+  'timed-out': { icon: '✖', label: 'Timed out', color: 'Attention' },
+  cancelled: { icon: '⊘', label: 'Cancelled', color: 'Warning' },
+  rejected: { icon: '✖', label: 'Rejected', color: 'Attention' },
+  interrupted: { icon: '⚠', label: 'Interrupted (the executor restarted)', color: 'Warning' },
+};
+
+export function presentState(state: RunState): { text: string; label: string; color: TextColor } {
+  const { icon, label, color } = STATES[state];
+  return { text: `${icon} ${label}`, label, color };
+}
+
+/** "0.4 s", "12 s", "3 min 05 s", "1 h 02 min". */
+export function formatDuration(milliseconds: number): string {
+  if (milliseconds < 10_000) return `${(Math.max(0, milliseconds) / 1000).toFixed(1)} s`;
+  const totalSeconds = Math.round(milliseconds / 1000);
+  if (totalSeconds < 60) return `${totalSeconds} s`;
+  const totalMinutes = Math.floor(totalSeconds / 60);
+  if (totalMinutes < 60) return `${totalMinutes} min ${String(totalSeconds % 60).padStart(2, '0')} s`;
+  return `${Math.floor(totalMinutes / 60)} h ${String(totalMinutes % 60).padStart(2, '0')} min`;
+}
+
+/**
+ * "2024-05-01 14:03 UTC". Cards are rendered once for everyone who sees them, so times are
+ * shown in UTC and say so rather than guessing a viewer's zone.
+ */
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Enough of a SHA-256 to tell versions apart at a glance. */
+export function shortHash(hash: string): string {
+  return hash.slice(0, 12);
+}
+
+/** An input value as an approver reads it. Secrets arrive already masked by the executor. */
+export function formatValue(value: unknown): string {
+  if (value === undefined || value === null || value === '') return '(empty)';
+  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
+  if (Array.isArray(value)) return value.map((item) => formatValue(item)).join(', ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}

@@ -1,0 +1,336 @@
+/**
+ * Screen → the data its template binds. Everything a template shows is computed here as
+ * plain strings and flags (templates only place it), with every piece of outside text cut to
+ * the given limits.
+ */
+import type { ActionView, RunView } from '../executor/contract/index.ts';
+import { buildFormFields } from './form.ts';
+import type { JsonObject } from './json.ts';
+import { type CardLimits, takeFirst, truncate } from './limits.ts';
+import { formatDuration, formatTime, formatValue, presentState, shortHash, type TextColor } from './present.ts';
+import type { Screen, ScriptReview, SubmitVerb } from './screens.ts';
+import type { TemplateName } from './templates.ts';
+
+export interface CardView {
+  template: TemplateName;
+  data: JsonObject;
+  /** What a Teams client invokes to refresh this card per user, when the card has per-user content. */
+  refresh?: { verb: SubmitVerb; data: JsonObject };
+}
+
+interface Fact extends JsonObject {
+  title: string;
+  value: string;
+}
+interface Line extends JsonObject {
+  text: string;
+}
+interface TableRow extends JsonObject {
+  cells: { text: string; weight: 'Bolder' | 'Default' }[];
+}
+
+export function viewFor(screen: Screen, limits: CardLimits): CardView {
+  switch (screen.screen) {
+    case 'action-list':
+      return { template: 'action-list', data: actionListData(screen.principal.name, screen.actions, limits) };
+    case 'action-form':
+      return { template: 'action-form', data: actionFormData(screen.action, screen.values, screen.errors) };
+    case 'run-status':
+      return {
+        template: 'run-status',
+        data: runStatusData(screen.run, screen.canCancel, screen.requester ?? screen.run.principalId),
+        refresh: { verb: 'refresh-run', data: { runId: screen.run.id } },
+      };
+    case 'run-summary':
+      return { template: 'run-summary', data: runSummaryData(screen.run, screen.canShowAll, screen.requester ?? screen.run.principalId, limits) };
+    case 'approval-request': {
+      const data = approvalData(screen.run, screen.requester, screen.viewerMayDecide, limits);
+      return data.isPending
+        ? { template: 'approval-request', data, refresh: { verb: 'refresh-run', data: { runId: screen.run.id } } }
+        : { template: 'approval-request', data };
+    }
+    case 'script-review': {
+      const { review } = screen;
+      const data = scriptReviewData(review, screen.viewerMayDecide, limits);
+      return data.isPending
+        ? { template: 'script-review', data, refresh: { verb: 'refresh-script', data: { scriptId: review.scriptId, versionHash: review.versionHash } } }
+        : { template: 'script-review', data };
+    }
+    case 'error':
+      return {
+        template: 'error',
+        data: { message: truncate(screen.message, 500), correlationText: `Correlation id: ${screen.correlationId}` },
+      };
+    case 'notice':
+      return { template: 'notice', data: { text: truncate(screen.text, 4000) } };
+  }
+}
+
+// ---------------------------------------------------------------- action list
+
+/** Groups in the order a user scans them: what runs now, what needs a second person, what is still tested. */
+const ACTION_GROUPS = [
+  { key: 'ready', title: 'Ready to run', note: '' },
+  { key: 'four-eyes', title: 'Needs a second person’s approval', note: 'Someone else approves each run before it starts.' },
+  { key: 'testing', title: 'In testing', note: 'These scripts are not approved yet; run them only to test.' },
+] as const;
+
+function groupOf(action: ActionView): (typeof ACTION_GROUPS)[number]['key'] {
+  if (action.scriptStatus !== 'approved') return 'testing';
+  return action.approval === 'four-eyes' ? 'four-eyes' : 'ready';
+}
+
+function actionListData(principalName: string, actions: readonly ActionView[], limits: CardLimits): JsonObject {
+  const sorted = [...actions].sort(
+    (a, b) =>
+      ACTION_GROUPS.findIndex((group) => group.key === groupOf(a)) - ACTION_GROUPS.findIndex((group) => group.key === groupOf(b)) ||
+      a.title.localeCompare(b.title),
+  );
+  const { shown, hidden } = takeFirst(sorted, limits.actions);
+  const groups = ACTION_GROUPS.map((group) => ({
+    title: group.title,
+    note: group.note,
+    hasNote: group.note !== '',
+    actions: shown
+      .filter((action) => groupOf(action) === group.key)
+      .map((action) => {
+        const title = truncate(action.title, 100);
+        const description = truncate(action.description ?? '', limits.descriptionChars);
+        return { id: action.id, title, description, hasDescription: description !== '', tooltip: `Open the form for “${title}”` };
+      }),
+  })).filter((group) => group.actions.length > 0);
+  return {
+    heading: `Actions for ${truncate(principalName, 100)}`,
+    isEmpty: groups.length === 0,
+    emptyText: 'No actions are assigned to you yet. Ask your administrator if you expected some.',
+    groups,
+    hasHidden: hidden > 0,
+    hiddenText: `${hidden} more ${hidden === 1 ? 'action is' : 'actions are'} not listed here.`,
+  };
+}
+
+// ---------------------------------------------------------------- action form
+
+function actionFormData(action: ActionView, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): JsonObject {
+  const fieldNames = new Set(action.form.fields.map((field) => field.name));
+  // Errors for parameters the form does not show (fixed by the action) still have to reach the user.
+  const formErrors = Object.entries(errors)
+    .filter(([name]) => name === '_form' || !fieldNames.has(name))
+    .map(([, message]) => message);
+  const notes: Line[] = [];
+  if (action.scriptStatus !== 'approved') notes.push({ text: 'This script is still being tested.' });
+  if (action.approval === 'four-eyes') notes.push({ text: 'Another person must approve each run before it starts.' });
+  const fields = buildFormFields(action.form.fields, values, errors);
+  const description = truncate(action.description ?? '', 1000);
+  return {
+    title: truncate(action.title, 200),
+    description,
+    hasDescription: description !== '',
+    notes,
+    formError: truncate(formErrors.join(' '), 1000),
+    hasFormError: formErrors.length > 0,
+    fields,
+    hasFields: fields.length > 0,
+    submitTitle: action.approval === 'four-eyes' ? 'Request approval' : 'Run',
+    actionId: action.id,
+  };
+}
+
+// ---------------------------------------------------------------- runs
+
+const STATUS_DETAIL: Partial<Record<RunView['state'], string>> = {
+  'awaiting-approval': 'The run starts once another person approves it.',
+  queued: 'Waiting for a free worker.',
+  requested: 'Checking the request.',
+};
+
+function runStatusData(run: RunView, canCancel: boolean, requester: string): JsonObject {
+  const state = presentState(run.state);
+  const facts: Fact[] = [
+    { title: 'Requested by', value: truncate(requester, 100) },
+    run.startedAt ? { title: 'Started', value: formatTime(run.startedAt) } : { title: 'Requested', value: formatTime(run.createdAt) },
+    { title: 'Correlation id', value: run.correlationId },
+  ];
+  const detail = STATUS_DETAIL[run.state] ?? '';
+  return {
+    actionTitle: truncate(run.actionTitle, 200),
+    statusText: state.text,
+    statusColor: state.color,
+    detail,
+    hasDetail: detail !== '',
+    facts,
+    canCancel,
+    runId: run.id,
+  };
+}
+
+function runSummaryData(run: RunView, canShowAll: boolean, requester: string, limits: CardLimits): JsonObject {
+  const state = presentState(run.state);
+  const summary = run.summary;
+  const facts: Fact[] = [];
+  if (run.durationMs !== undefined) facts.push({ title: 'Duration', value: formatDuration(run.durationMs) });
+  facts.push({ title: 'Requested by', value: truncate(requester, 100) });
+  if (run.endedAt) facts.push({ title: 'Finished', value: formatTime(run.endedAt) });
+  if (run.approval?.decidedBy && run.approval.decision === 'approve') facts.push({ title: 'Approved by', value: truncate(run.approval.decidedBy, 100) });
+  if (summary?.exitCode !== undefined && summary.exitCode !== null && summary.exitCode !== 0) facts.push({ title: 'Exit code', value: String(summary.exitCode) });
+
+  const messages = (items: readonly string[]): Line[] =>
+    takeFirst(items, limits.messages).shown.map((text) => ({ text: truncate(text, limits.messageChars) }));
+  const table = summary?.table ? tableData(summary.table, limits) : undefined;
+  const lines = table ? { shown: [], hidden: 0 } : takeFirst(summary?.lines ?? [], limits.outputLines);
+  const outputNotes: string[] = [];
+  if (table?.note) outputNotes.push(table.note);
+  const totalLines = Math.max(summary?.outputLineCount ?? 0, summary?.lines.length ?? 0);
+  if (!table && lines.shown.length > 0 && totalLines > lines.shown.length) outputNotes.push(`Showing the first ${lines.shown.length} of ${totalLines} lines.`);
+  if (summary?.truncated) outputNotes.push('The stored output was cut at the size limit.');
+  const errors = messages(summary?.errors ?? []);
+  const warnings = messages(summary?.warnings ?? []);
+  const runError = run.error ? truncate(run.error.message, limits.messageChars) : '';
+
+  return {
+    actionTitle: truncate(run.actionTitle, 200),
+    statusText: state.text,
+    statusColor: state.color,
+    facts,
+    runError,
+    hasRunError: runError !== '',
+    errors,
+    hasErrors: errors.length > 0,
+    warnings,
+    hasWarnings: warnings.length > 0,
+    hasTable: table !== undefined,
+    tableColumns: table?.columns ?? [],
+    tableRows: table?.rows ?? [],
+    // An empty line would collapse; a no-break space keeps the line (and the output's shape).
+    lines: lines.shown.map((line) => ({ text: line === '' ? '\u00a0' : truncate(line, limits.lineChars) })),
+    hasLines: lines.shown.length > 0,
+    outputNote: outputNotes.join(' '),
+    hasOutputNote: outputNotes.length > 0,
+    correlationText: `Correlation id: ${run.correlationId}`,
+    canShowAll,
+    runId: run.id,
+    actionId: run.actionId,
+  };
+}
+
+function tableData(
+  table: { columns: string[]; rows: string[][] },
+  limits: CardLimits,
+): { columns: { width: number }[]; rows: TableRow[]; note: string } {
+  const columns = takeFirst(table.columns, limits.tableColumns);
+  const rows = takeFirst(table.rows, limits.tableRows);
+  const cell = (text: string | undefined, weight: 'Bolder' | 'Default') => ({ text: truncate(text || '\u00a0', limits.cellChars), weight });
+  const notes: string[] = [];
+  if (rows.hidden > 0) notes.push(`Showing ${rows.shown.length} of ${table.rows.length} rows.`);
+  if (columns.hidden > 0) notes.push(`${columns.hidden} more ${columns.hidden === 1 ? 'column' : 'columns'} not shown.`);
+  return {
+    columns: columns.shown.map(() => ({ width: 1 })),
+    rows: [
+      { cells: columns.shown.map((name) => cell(name, 'Bolder')) },
+      ...rows.shown.map((row) => ({ cells: columns.shown.map((_, index) => cell(row[index], 'Default')) })),
+    ],
+    note: notes.join(' '),
+  };
+}
+
+// ---------------------------------------------------------------- approvals
+
+function approvalData(run: RunView, requester: string, viewerMayDecide: boolean, limits: CardLimits): JsonObject & { isPending: boolean } {
+  const decision = run.approval?.decision;
+  const isPending = run.state === 'awaiting-approval' && decision === undefined;
+  const inputs = takeFirst(Object.entries(run.inputs), limits.actions);
+  const inputRows: TableRow[] = [
+    { cells: [{ text: 'Parameter', weight: 'Bolder' }, { text: 'Value', weight: 'Bolder' }] },
+    ...inputs.shown.map(([name, value]): TableRow => ({
+      cells: [
+        { text: truncate(name, limits.cellChars), weight: 'Default' },
+        { text: truncate(formatValue(value), limits.lineChars), weight: 'Default' },
+      ],
+    })),
+  ];
+  const facts: Fact[] = [{ title: 'Script version', value: shortHash(run.scriptHash) }];
+  if (run.approval?.reason) facts.push({ title: 'Why', value: truncate(run.approval.reason, limits.messageChars) });
+  if (isPending && run.approval?.expiresAt) facts.push({ title: 'Expires', value: formatTime(run.approval.expiresAt) });
+  if (inputs.hidden > 0) facts.push({ title: 'Not shown', value: `${inputs.hidden} more inputs` });
+  facts.push({ title: 'Correlation id', value: run.correlationId });
+  const outcome = outcomeOf(decision, run.approval?.decidedBy, isPending ? undefined : presentState(run.state).label);
+  const comment = truncate(run.approval?.comment ?? '', limits.messageChars);
+  const title = truncate(run.actionTitle, 200);
+  return {
+    heading: isPending ? `Approval needed: ${title}` : `Approval: ${title}`,
+    requestText: `${truncate(requester, 100)} asks to run this action with these inputs.`,
+    inputRows,
+    hasInputs: inputs.shown.length > 0,
+    facts,
+    ...outcome,
+    outcomeComment: comment,
+    hasOutcomeComment: comment !== '',
+    isPending,
+    isWaiting: isPending && !viewerMayDecide,
+    mayDecide: isPending && viewerMayDecide,
+    waitingText: 'Waiting for an approver. The person who asked cannot approve their own run.',
+    runId: run.id,
+  };
+}
+
+function outcomeOf(
+  decision: 'approve' | 'reject' | undefined,
+  decidedBy: string | undefined,
+  stateLabel: string | undefined,
+): { outcomeText: string; outcomeColor: TextColor; hasOutcome: boolean } {
+  const by = decidedBy ? ` by ${truncate(decidedBy, 100)}` : '';
+  if (decision === 'approve') return { outcomeText: `✔ Approved${by}`, outcomeColor: 'Good', hasOutcome: true };
+  if (decision === 'reject') return { outcomeText: `✖ Rejected${by}`, outcomeColor: 'Attention', hasOutcome: true };
+  if (stateLabel) return { outcomeText: `No longer waiting for a decision (${stateLabel.toLowerCase()}).`, outcomeColor: 'Default', hasOutcome: true };
+  return { outcomeText: '', outcomeColor: 'Default', hasOutcome: false };
+}
+
+const SCRIPT_STATUS_LABELS = { draft: 'Draft', testing: 'Testing', approved: 'Approved' } as const;
+
+function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits: CardLimits): JsonObject & { isPending: boolean } {
+  const isPending = review.status === 'testing' && review.decision === undefined;
+  const facts: Fact[] = [
+    { title: 'Tenant', value: review.tenant },
+    { title: 'Status', value: SCRIPT_STATUS_LABELS[review.status] },
+    { title: 'Version', value: shortHash(review.versionHash) },
+  ];
+  if (review.submittedBy) facts.push({ title: 'Submitted by', value: truncate(review.submittedBy, 100) });
+  const parameters = takeFirst(review.parameters, limits.actions);
+  if (parameters.hidden > 0) facts.push({ title: 'Not shown', value: `${parameters.hidden} more parameters` });
+  const parameterRows: TableRow[] = [
+    { cells: [{ text: 'Parameter', weight: 'Bolder' }, { text: 'Kind', weight: 'Bolder' }, { text: 'Required', weight: 'Bolder' }] },
+    ...parameters.shown.map((field): TableRow => ({
+      cells: [
+        { text: truncate(`${field.label} (${field.name})`, limits.cellChars), weight: 'Default' },
+        { text: truncate(`${field.kind}: ${field.psType}`, limits.cellChars), weight: 'Default' },
+        { text: field.required ? 'Yes' : 'No', weight: 'Default' },
+      ],
+    })),
+  ];
+  const excerpt = takeFirst(review.excerpt ? review.excerpt.split(/\r?\n/) : [], limits.excerptLines);
+  const outcome = outcomeOf(review.decision?.decision, review.decision?.decidedBy, isPending ? undefined : `status ${review.status}`);
+  const comment = truncate(review.decision?.comment ?? '', limits.messageChars);
+  const description = truncate(review.description ?? '', limits.descriptionChars);
+  const name = truncate(review.name, 200);
+  return {
+    heading: isPending ? `Review needed: ${name}` : `Review: ${name}`,
+    description,
+    hasDescription: description !== '',
+    facts,
+    parameterRows,
+    hasParameters: parameters.shown.length > 0,
+    excerptLines: excerpt.shown.map((line) => ({ text: line === '' ? '\u00a0' : truncate(line, limits.lineChars) })),
+    hasExcerpt: excerpt.shown.length > 0,
+    excerptNote: `${excerpt.hidden} more lines of script text are not shown.`,
+    hasExcerptNote: excerpt.hidden > 0,
+    ...outcome,
+    outcomeComment: comment,
+    hasOutcomeComment: comment !== '',
+    isPending,
+    isWaiting: isPending && !viewerMayDecide,
+    mayDecide: isPending && viewerMayDecide,
+    waitingText: 'Waiting for a Cyber or Company administrator to decide.',
+    scriptId: review.scriptId,
+    versionHash: review.versionHash,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Rich sample screens for the card tests: a form with every field kind, errors, a table
+ * summary, long and hostile text.
+ */
+import { ActionViewSchema, RunViewSchema, type ActionView, type FormField, type RunView } from '../../executor/contract/index.ts';
+import type { Screen, ScreenName, ScriptReview } from '../../cards/screens.ts';
+
+export const EVERY_KIND_FIELDS: FormField[] = [
+  { name: 'UserName', label: 'User name', hint: 'The sAMAccountName, for example jdoe.', kind: 'text', psType: 'string', required: true, maxLength: 20 },
+  { name: 'EmployeeId', label: 'Employee id', hint: 'Five digits.', kind: 'text', psType: 'string', required: false, pattern: '^\\d{5}$' },
+  { name: 'Mailbox', label: 'Mailbox', kind: 'text', psType: 'string', required: false, pattern: '^[a-z]+@contoso\\.com$' },
+  { name: 'Reason', label: 'Reason', kind: 'text', psType: 'string', required: false, minLength: 10 },
+  { name: 'Department', label: 'Department', kind: 'choice', psType: 'string', required: true, choices: ['Sales', 'IT', 'Finance'], default: 'IT' },
+  { name: 'Groups', label: 'Groups', kind: 'multi', psType: 'string[]', required: false, choices: ['VPN', 'Wiki', 'CRM'], default: ['VPN'] },
+  { name: 'Computers', label: 'Computers', hint: 'Host names of the machines.', kind: 'multi', psType: 'string[]', required: false },
+  { name: 'Notify', label: 'Notify the user by mail', kind: 'toggle', psType: 'switch', required: false, default: true },
+  { name: 'Days', label: 'Days', kind: 'number', psType: 'int', required: true, min: 1, max: 30, integer: true, default: 7 },
+  { name: 'StartDate', label: 'Start date', kind: 'date', psType: 'datetime', required: false, default: '2024-06-01T00:00:00Z' },
+  { name: 'Password', label: 'New password', hint: 'At least 12 characters.', kind: 'secret', psType: 'securestring', required: true },
+];
+
+export function sampleAction(overrides: Partial<ActionView> = {}): ActionView {
+  return ActionViewSchema.parse({
+    id: 'reset-user',
+    title: 'Reset a user account',
+    description: 'Unlocks the account, sets a new password and optionally notifies the user.',
+    scriptId: 'reset-user',
+    scriptStatus: 'approved',
+    versionHash: 'a'.repeat(64),
+    tenant: 'contoso',
+    approval: 'none',
+    timeoutSeconds: 120,
+    form: { fields: EVERY_KIND_FIELDS },
+    ...overrides,
+  });
+}
+
+export function sampleRun(overrides: Partial<RunView> = {}): RunView {
+  return RunViewSchema.parse({
+    id: 'run_abc_123',
+    actionId: 'reset-user',
+    actionTitle: 'Reset a user account',
+    principalId: 'alex',
+    state: 'running',
+    inputs: { UserName: 'jdoe', Days: 7, Notify: true, Groups: ['VPN', 'Wiki'], Password: '********' },
+    origin: { kind: 'teams', conversationId: 'c1' },
+    correlationId: '7d7c8f5e-1111-4a4a-9b9b-0123456789ab',
+    scriptHash: 'b'.repeat(64),
+    createdAt: '2024-05-01T14:03:00.000Z',
+    updatedAt: '2024-05-01T14:03:05.000Z',
+    startedAt: '2024-05-01T14:03:01.000Z',
+    ...overrides,
+  });
+}
+
+export const TABLE_SUMMARY = {
+  lines: ['Name   Enabled  LastLogon', 'jdoe   True     2024-04-30'],
+  table: {
+    columns: ['Name', 'Enabled', 'LastLogon', 'Department'],
+    rows: [
+      ['jdoe', 'True', '2024-04-30', 'IT'],
+      ['asmith', 'False', '', 'Sales_and_*marketing*'],
+    ],
+  },
+  errors: ['Get-ADUser : Cannot find an object with identity: "ghost".'],
+  warnings: ['The mailbox is over 90% of its quota.'],
+  outputLineCount: 2,
+  truncated: false,
+  exitCode: 1,
+};
+
+export const SCRIPT_REVIEW: ScriptReview = {
+  scriptId: 'set-ooo',
+  name: 'Set-OutOfOffice',
+  description: 'Sets an automatic reply on a mailbox.',
+  tenant: 'contoso',
+  status: 'testing',
+  versionHash: 'c'.repeat(64),
+  submittedBy: 'Casey (company admin)',
+  parameters: EVERY_KIND_FIELDS.slice(0, 4),
+  excerpt: ['[CmdletBinding()]', 'param(', '  [Parameter(Mandatory)][string]$UserName', ')', '', 'Set-MailboxAutoReplyConfiguration -Identity $UserName'].join('\n'),
+};
+
+/** One or more samples of every screen, each with a name for its screenshot. */
+export function everyScreen(): { name: string; screen: Screen }[] {
+  const samples: { name: string; screen: Screen }[] = [
+    {
+      name: 'action-list',
+      screen: {
+        screen: 'action-list',
+        principal: { id: 'alex', name: 'Alex (helpdesk)', tenant: 'hamburg', roles: ['administrator'] },
+        actions: [
+          sampleAction(),
+          sampleAction({ id: 'set-ooo', title: 'Set an out-of-office reply', description: undefined, approval: 'four-eyes' }),
+          sampleAction({ id: 'new-vm', title: 'Create a test VM', scriptStatus: 'testing', description: 'Still being tested.' }),
+          sampleAction({ id: 'unlock', title: 'Unlock an account' }),
+        ],
+      },
+    },
+    {
+      name: 'action-list-empty',
+      screen: { screen: 'action-list', principal: { id: 'rita', name: 'Rita (read-only)', tenant: 'contoso', roles: ['read-only'] }, actions: [] },
+    },
+    { name: 'action-form', screen: { screen: 'action-form', action: sampleAction() } },
+    {
+      name: 'action-form-errors',
+      screen: {
+        screen: 'action-form',
+        action: sampleAction({ approval: 'four-eyes' }),
+        values: { UserName: 'j doe', EmployeeId: '12', Days: 45, Computers: ['pc-1', 'pc-2'], Groups: ['Wiki', 'CRM'], Notify: false, Password: 'hunter2' },
+        errors: { UserName: 'A user name has no spaces.', Days: 'Days must be between 1 and 30.', _form: 'Some values are not valid.' },
+      },
+    },
+    { name: 'run-status', screen: { screen: 'run-status', run: sampleRun(), canCancel: true, requester: 'Alex (helpdesk)' } },
+    { name: 'run-status-queued', screen: { screen: 'run-status', run: sampleRun({ state: 'queued', startedAt: undefined }), canCancel: false } },
+    {
+      name: 'run-summary-table',
+      screen: {
+        screen: 'run-summary',
+        run: sampleRun({ state: 'failed', endedAt: '2024-05-01T14:04:05.000Z', durationMs: 64_000, summary: TABLE_SUMMARY }),
+        canShowAll: true,
+        requester: 'Alex (helpdesk)',
+      },
+    },
+    {
+      name: 'run-summary-lines',
+      screen: {
+        screen: 'run-summary',
+        run: sampleRun({
+          state: 'succeeded',
+          endedAt: '2024-05-01T14:03:03.400Z',
+          durationMs: 2400,
+          approval: { required: true, decision: 'approve', decidedBy: 'Casey' },
+          summary: {
+            lines: Array.from({ length: 40 }, (_, index) => (index === 3 ? '' : `line ${index + 1}: **not bold** _nor italic_ [no link](http://example.com) ${'x'.repeat(index * 10)}`)),
+            errors: [],
+            warnings: [],
+            outputLineCount: 40,
+            truncated: true,
+            exitCode: 0,
+          },
+        }),
+        canShowAll: true,
+      },
+    },
+    {
+      name: 'approval-request-decider',
+      screen: { screen: 'approval-request', run: sampleRun({ state: 'awaiting-approval', startedAt: undefined, approval: { required: true, expiresAt: '2024-05-02T14:03:00.000Z', reason: 'Four-eyes action' } }), requester: 'Alex (helpdesk)', viewerMayDecide: true },
+    },
+    {
+      name: 'approval-request-viewer',
+      screen: { screen: 'approval-request', run: sampleRun({ state: 'awaiting-approval', startedAt: undefined, approval: { required: true } }), requester: 'Alex (helpdesk)', viewerMayDecide: false },
+    },
+    {
+      name: 'approval-request-decided',
+      screen: { screen: 'approval-request', run: sampleRun({ state: 'queued', approval: { required: true, decision: 'reject', decidedBy: 'Casey', comment: 'Not during the freeze.' } }), requester: 'Alex (helpdesk)', viewerMayDecide: true },
+    },
+    { name: 'script-review-decider', screen: { screen: 'script-review', review: SCRIPT_REVIEW, viewerMayDecide: true } },
+    { name: 'script-review-viewer', screen: { screen: 'script-review', review: SCRIPT_REVIEW, viewerMayDecide: false } },
+    { name: 'error', screen: { screen: 'error', message: 'You are not allowed to do that.', correlationId: '7d7c8f5e-2222-4a4a-9b9b-0123456789ab' } },
+    { name: 'notice', screen: { screen: 'notice', text: 'Your run was cancelled.' } },
+  ];
+  return samples;
+}
+
+export const SCREEN_NAMES: readonly ScreenName[] = [
+  'action-list',
+  'action-form',
+  'run-status',
+  'run-summary',
+  'approval-request',
+  'script-review',
+  'error',
+  'notice',
+];
