@@ -186,11 +186,12 @@ export class Policy {
    * User acts only on their own workloads, never on someone else's request).
    */
   mayDecideRun(principalId: string, run: RunRef): Decision {
-    const actor = this.actor(principalId);
-    if (isDenied(actor)) return actor;
-    if (actor.principal.id === run.principalId) {
+    // Self-approval is named as such before anything else, whatever the requester's roles.
+    if (this.catalog.getPrincipal(principalId) !== undefined && principalId === run.principalId) {
       return deny('DEPUTY_E_SELF_APPROVAL', `principal "${principalId}" requested run of "${run.actionId}" and cannot decide it`);
     }
+    const actor = this.actor(principalId);
+    if (isDenied(actor)) return actor;
     const scope = this.managedScope(actor, run.tenant, 'run');
     if (isDenied(scope)) return scope;
     if (actor.roles.some((role) => ADMIN_ROLES.includes(role))) return ALLOWED;

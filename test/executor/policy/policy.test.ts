@@ -258,6 +258,7 @@ describe('Policy.mayDecideRun (four-eyes)', () => {
   it('never the requester, whatever their roles', () => {
     assertDenied(policy.mayDecideRun('alex', alexRun), 'DEPUTY_E_SELF_APPROVAL');
     assertDenied(policy.mayDecideRun('cyra', { ...alexRun, principalId: 'cyra' }), 'DEPUTY_E_SELF_APPROVAL');
+    assertDenied(policy.mayDecideRun('nora', { ...alexRun, principalId: 'nora' }), 'DEPUTY_E_SELF_APPROVAL', /cannot decide/);
   });
   it('a cyber or company admin of the run’s tenant or an ancestor', () => {
     assertAllowed(policy.mayDecideRun('cyra', alexRun));
