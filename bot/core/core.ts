@@ -9,12 +9,14 @@ import {
   ERRORS,
   isDeputyError,
   isFinalRunState,
+  MASK,
   type ActionView,
   type Channel,
   type PrincipalView,
   type RunEvent,
   type RunView,
 } from '../../executor/contract/index.ts';
+import { readFormValues } from '../../cards/form.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -33,8 +35,12 @@ import type {
   Screen,
 } from './model.ts';
 
-const OpenFormData = z.object({ actionId: z.string().min(1).max(200) });
-const SubmitFormData = z.object({ actionId: z.string().min(1).max(200), values: z.record(z.string(), z.unknown()).default({}) });
+const OpenFormData = z.object({ actionId: z.string().min(1).max(200), fromRunId: z.string().min(1).max(200).optional() });
+/**
+ * `values` keyed by parameter name (edges that build their own forms), or, when absent, the
+ * card's own inputs merged into the data as Adaptive Cards do (read back by cards/form.ts).
+ */
+const SubmitFormData = z.object({ actionId: z.string().min(1).max(200), values: z.record(z.string(), z.unknown()).optional() });
 const RunData = z.object({ runId: z.string().min(1).max(200) });
 const DecideData = RunData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
 
@@ -159,15 +165,20 @@ export class BotCore implements ConversationHandler {
       case 'show-actions':
         return this.actionList(principal, correlationId);
       case 'open-form': {
-        const { actionId } = parseData(OpenFormData, event.data);
+        const { actionId, fromRunId } = parseData(OpenFormData, event.data);
         const action = await this.findAction(principal, actionId, correlationId);
-        return { screen: 'action-form', action };
+        if (fromRunId === undefined) return { screen: 'action-form', action };
+        // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
+        const earlier = await executor.getRun(fromRunId, call);
+        const values = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
+        return { screen: 'action-form', action, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
       }
       case 'submit-form':
         return this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId);
       case 'cancel-run': {
         const { runId } = parseData(RunData, event.data);
-        return this.screenFor(await executor.cancelRun(runId, principal.id, call), principal.id);
+        await executor.cancelRun(runId, principal.id, call);
+        return this.screenFor(await executor.getRun(runId, call), principal.id);
       }
       case 'refresh-run': {
         const { runId } = parseData(RunData, event.data);
@@ -177,13 +188,13 @@ export class BotCore implements ConversationHandler {
         const { runId } = parseData(RunData, event.data);
         const run = await executor.getRun(runId, call);
         // The file is not needed for the answer: post it after answering.
-        this.defer(() => this.postOutput(event.conversation, run, principal.id, correlationId));
+        this.defer(() => this.postOutput(event.conversation, run, correlationId));
         return this.screenFor(run, principal.id);
       }
       case 'decide-run': {
         const { runId, decision, comment } = parseData(DecideData, event.data);
-        const run = await executor.decideRun(runId, { principalId: principal.id, decision, comment }, call);
-        return this.screenFor(run, principal.id);
+        await executor.decideRun(runId, { principalId: principal.id, decision, comment }, call);
+        return this.screenFor(await executor.getRun(runId, call), principal.id);
       }
       default:
         throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: `unknown verb ${String((event as { verb: unknown }).verb)}` });
@@ -210,7 +221,7 @@ export class BotCore implements ConversationHandler {
   ): Promise<Screen> {
     const { executor, conversations } = this.options;
     const action = await this.findAction(principal, data.actionId, correlationId);
-    const inputs = normalizeFormValues(action.form, data.values);
+    const inputs = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values);
     const { conversation, messageId } = event;
     let created;
     try {
@@ -226,7 +237,7 @@ export class BotCore implements ConversationHandler {
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return { screen: 'action-form', action, values: valuesToKeep(action.form, data.values), errors };
+        return { screen: 'action-form', action, values: valuesToKeep(action.form, inputs), errors };
       }
       throw error;
     }
@@ -245,8 +256,8 @@ export class BotCore implements ConversationHandler {
     return { screen: 'notice', text: `Submitted "${action.title}". Its progress and result follow in this conversation.` };
   }
 
-  private async postOutput(conversation: ConversationRef, run: RunView, principalId: string, correlationId: string): Promise<void> {
-    const content = await this.options.executor.getRunOutput(run.id, principalId, { correlationId });
+  private async postOutput(conversation: ConversationRef, run: RunView, correlationId: string): Promise<void> {
+    const content = await this.options.executor.getRunOutput(run.id, { correlationId });
     await this.port(conversation.channel).postFile(conversation, {
       name: `${run.actionId}-${run.id}.txt`,
       contentType: 'text/plain',
@@ -301,7 +312,7 @@ export class BotCore implements ConversationHandler {
         ?? { channel: tracked.channel, conversationId: tracked.conversationId, threadId: run.origin.threadId };
       await this.port(tracked.channel).update(ref, tracked.messageId, this.screenFor(run, tracked.viewer));
       if (event.type === 'run.finished' && hasMoreOutput(run)) {
-        this.defer(() => this.postOutput(ref, run, tracked.viewer, run.correlationId));
+        this.defer(() => this.postOutput(ref, run, run.correlationId));
       }
     }
     if (event.type === 'run.finished' || event.type === 'approval.requested') {

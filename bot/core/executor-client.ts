@@ -4,7 +4,7 @@
  * becomes a DeputyError with the executor's code (or DEPUTY_E_EXECUTOR_UNREACHABLE when the
  * executor cannot be reached at all).
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   ActionListSchema,
   CreateRunResponseSchema,
@@ -14,6 +14,7 @@ import {
   PersonaListSchema,
   ResolveIdentityResponseSchema,
   RunListSchema,
+  RunStateSchema,
   RunViewSchema,
   type ActionView,
   type ChatIdentity,
@@ -27,6 +28,10 @@ import {
   type RunView,
 } from '../../executor/contract/index.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
+
+/** What cancel and decision answer: the run's id and its state afterwards. */
+const RunStateChangeSchema = z.object({ id: z.string(), state: RunStateSchema });
+export type RunStateChange = z.infer<typeof RunStateChangeSchema>;
 
 export interface ExecutorClientOptions {
   /** Base URL, e.g. `http://127.0.0.1:4100`. */
@@ -93,17 +98,18 @@ export class ExecutorClient {
     return (await this.json('GET', `/v1/runs?${params}`, RunListSchema, undefined, options)).runs;
   }
 
-  async cancelRun(runId: string, principalId: string, options: CallOptions = {}): Promise<RunView> {
-    return this.json('POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`, RunViewSchema, { principalId }, options);
+  /** Asks to cancel; the executor checks that the principal may. Answers the run's new state. */
+  async cancelRun(runId: string, principalId: string, options: CallOptions = {}): Promise<RunStateChange> {
+    return this.json('POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`, RunStateChangeSchema, { principalId }, options);
   }
 
-  async decideRun(runId: string, decision: DecisionRequest, options: CallOptions = {}): Promise<RunView> {
-    return this.json('POST', `/v1/runs/${encodeURIComponent(runId)}/decision`, RunViewSchema, decision, options);
+  async decideRun(runId: string, decision: DecisionRequest, options: CallOptions = {}): Promise<RunStateChange> {
+    return this.json('POST', `/v1/runs/${encodeURIComponent(runId)}/decision`, RunStateChangeSchema, decision, options);
   }
 
   /** The full stored output as plain text (masked by the executor). */
-  async getRunOutput(runId: string, principalId: string, options: CallOptions = {}): Promise<string> {
-    const path = `/v1/runs/${encodeURIComponent(runId)}/output?${new URLSearchParams({ principal: principalId })}`;
+  async getRunOutput(runId: string, options: CallOptions = {}): Promise<string> {
+    const path = `/v1/runs/${encodeURIComponent(runId)}/output`;
     const response = await this.send('GET', path, undefined, options, 'text/plain');
     return response.text();
   }

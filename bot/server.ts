@@ -1,0 +1,160 @@
+/**
+ * The bot process: a restify server with health routes, the bot core following the executor,
+ * and one edge per enabled chat platform (plus the local web chat in demo mode).
+ * `startBot` is what `deputy bot`, `deputy start` and the tests call.
+ */
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import restify, { type Server } from 'restify';
+import { DeputyError, ERRORS, type Channel } from '../executor/contract/index.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { isLoopbackHost, type BotConfig } from './config.ts';
+import { LowdbConversationStore } from './core/conversation-store.ts';
+import { BotCore } from './core/core.ts';
+import { ExecutorClient } from './core/executor-client.ts';
+import type { ChannelEdge, ConversationHandler } from './core/model.ts';
+import { WebChatEdge } from './webchat/edge.ts';
+
+export const CONVERSATIONS_FILE = 'bot-conversations.json';
+
+/** What an edge needs to be built: the handler to call and the bot's settings. */
+export interface EdgeContext {
+  config: BotConfig;
+  handler: ConversationHandler;
+  logger: Logger;
+  clock: Clock;
+}
+
+/**
+ * A chat platform the bot can serve. `deputy bot` passes Teams and Slack plugins; a plugin
+ * whose credentials are absent is skipped with one line in the start-up log.
+ */
+export interface EdgePlugin {
+  channel: Channel;
+  /** Undefined when the platform can start; otherwise the one line saying why it is off. */
+  offReason(config: BotConfig): string | undefined;
+  create(context: EdgeContext): Promise<ChannelEdge>;
+}
+
+export interface StartBotOptions {
+  config: BotConfig;
+  logger?: Logger;
+  clock?: Clock;
+  edges?: EdgePlugin[];
+  /** Shorter reconnect back-off for the executor's event stream (tests). */
+  eventBackoffMs?: { initial: number; max: number };
+  /** Web chat polling interval for the page (tests shorten it). */
+  webChatPollingMs?: number;
+}
+
+export interface RunningBot {
+  url: string;
+  port: number;
+  core: BotCore;
+  edges: ChannelEdge[];
+  close(): Promise<void>;
+}
+
+/** Refuses demo mode anywhere but loopback: the persona picker lets anyone act as anyone. */
+export function assertDemoIsLocal(config: Pick<BotConfig, 'demo' | 'host'>): void {
+  if (config.demo && !isLoopbackHost(config.host)) {
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', {
+      message: `DEPUTY_DEMO: demo mode (the web chat persona picker) runs only on a loopback address, but DEPUTY_BOT_HOST is ${config.host}. Use 127.0.0.1, or turn demo mode off.`,
+    });
+  }
+}
+
+export async function startBot(options: StartBotOptions): Promise<RunningBot> {
+  const { config } = options;
+  assertDemoIsLocal(config);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'bot' });
+
+  const executor = new ExecutorClient({ baseUrl: config.executorUrl, token: config.executorToken });
+  const conversations = await LowdbConversationStore.open(join(config.dataDir, CONVERSATIONS_FILE));
+  const core = new BotCore({ executor, logger, clock, conversations, eventBackoffMs: options.eventBackoffMs });
+
+  const server = restify.createServer({ name: 'deputy-bot', handleUncaughtExceptions: false });
+  server.pre((req, res, next) => {
+    // Every route's body is bounded; edges that read raw bodies (signatures) stay under this too.
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > config.maxBodyBytes) {
+      res.send(413, { error: { code: 'DEPUTY_E_PAYLOAD_TOO_LARGE', message: ERRORS.DEPUTY_E_PAYLOAD_TOO_LARGE.message } });
+      return next(false);
+    }
+    return next();
+  });
+  server.get('/healthz', (_req, res, next) => {
+    res.send(200, { status: 'alive' });
+    next();
+  });
+  server.get('/readyz', async (_req, res) => {
+    const executorReady = await executor.isReady();
+    res.send(executorReady ? 200 : 503, { status: executorReady ? 'ready' : 'not-ready', checks: { executor: { ok: executorReady } } });
+  });
+
+  const context: EdgeContext = { config, handler: core, logger, clock };
+  const edges: ChannelEdge[] = [];
+  for (const plugin of options.edges ?? []) {
+    const reason = plugin.offReason(config);
+    if (reason) {
+      logger.info(reason);
+      continue;
+    }
+    edges.push(await plugin.create(context));
+  }
+  if (config.demo) {
+    edges.push(new WebChatEdge({
+      handler: core,
+      listPersonas: () => executor.listPersonas(),
+      logger,
+      clock,
+      maxBodyBytes: config.maxBodyBytes,
+      pollingIntervalMs: options.webChatPollingMs,
+    }));
+  } else {
+    logger.info('Web chat is off: it runs only in demo mode (DEPUTY_DEMO=1, on loopback).');
+  }
+  for (const edge of edges) {
+    core.attach(edge);
+    edge.mount(server);
+  }
+
+  try {
+    await listen(server, config.port, config.host);
+  } catch (error) {
+    await Promise.allSettled(edges.map((edge) => edge.close()));
+    throw error;
+  }
+  // Events flow once the edges can post; the executor may still be starting, so this does not wait.
+  void core.start();
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, edges: edges.map((edge) => edge.channel), demo: config.demo }, 'bot listening');
+  if (config.demo) logger.info(`Web chat (demo, local only): ${url}/`);
+
+  return {
+    url,
+    port,
+    core,
+    edges,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.server.closeAllConnections();
+      await closed;
+      await core.close();
+      await Promise.allSettled(edges.map((edge) => edge.close()));
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,290 @@
+/**
+ * The local web chat edge (demo mode only): serves the page, a Direct Line 3.0 subset for
+ * botframework-webchat, translates its activities into `Inbound`, and renders screens as
+ * Adaptive Cards with Action.Submit.
+ *
+ * Who speaks is the persona the page's token was issued for, never the activity's `from`.
+ * An update in place re-delivers the card under its own activity id (see directline.ts).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import restify, { type Request, type Response, type Server } from 'restify';
+import { z } from 'zod';
+import { renderCard } from '../../cards/render.ts';
+import { SUBMIT_VERBS } from '../../cards/screens.ts';
+import { DeputyError, isDeputyError, type Persona } from '../../executor/contract/index.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { ChannelEdge, ConversationHandler, ConversationPort, ConversationRef, FileAttachment, Inbound, Screen } from '../core/model.ts';
+import { isLoopbackHost } from '../config.ts';
+import { DEFAULT_LIMITS, DirectLineState, type Activity, type Conversation, type DirectLineLimits } from './directline.ts';
+import { renderPage, WEBCHAT_BUNDLE_PATH } from './page.ts';
+
+export const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
+/** The key under which each card's Action.Submit data names the card's own activity id. */
+export const MESSAGE_ID_KEY = '_messageId';
+
+const PersonaIdSchema = z.string().regex(/^[\w.@-]{1,64}$/, 'a persona id: 1–64 letters, digits, ".", "@", "_" or "-"');
+const TokenRequestSchema = z.object({ user: z.object({ id: PersonaIdSchema }) });
+const IncomingActivitySchema = z.looseObject({
+  type: z.string().max(64),
+  text: z.string().max(4000).optional(),
+  value: z.unknown().optional(),
+  channelData: z.record(z.string(), z.unknown()).optional(),
+});
+
+export interface WebChatEdgeOptions {
+  handler: ConversationHandler;
+  /** The personas for the picker (the executor's `GET /v1/personas`). */
+  listPersonas: () => Promise<Persona[]>;
+  logger: Logger;
+  clock: Clock;
+  maxBodyBytes: number;
+  limits?: Partial<DirectLineLimits>;
+  /** How often the page's Web Chat polls for activities. */
+  pollingIntervalMs?: number;
+}
+
+export class WebChatEdge implements ChannelEdge {
+  readonly channel = 'webchat' as const;
+  readonly port: ConversationPort;
+  readonly state: DirectLineState;
+  private readonly log: Logger;
+
+  constructor(private readonly options: WebChatEdgeOptions) {
+    this.log = options.logger.child({ edge: 'webchat' });
+    this.state = new DirectLineState(options.clock, { ...DEFAULT_LIMITS, ...options.limits });
+    this.port = {
+      post: async (conversation, screen) => this.post(conversation, screen),
+      update: async (conversation, messageId, screen) => this.update(conversation, messageId, screen),
+      postFile: async (conversation, file) => this.postFile(conversation, file),
+    };
+  }
+
+  mount(server: unknown): void {
+    const app = server as Server;
+    const body = restify.plugins.bodyParser({ maxBodySize: this.options.maxBodyBytes, mapParams: false, rejectUnknown: true });
+    const query = restify.plugins.queryParser({ mapParams: false });
+    const guarded = (handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+      // The persona picker is an impersonation switch: only this machine may reach it, also
+      // through a browser tricked by DNS rebinding (whose Host header names the attacker's domain).
+      if (!isLoopbackHost(hostnameOf(req.headers.host))) {
+        res.send(403, { error: { code: 'Forbidden', message: 'The demo web chat answers only on a loopback address.' } });
+        return;
+      }
+      try {
+        await handler(req, res);
+      } catch (error) {
+        this.log.error({ err: error, path: req.path() }, 'web chat request failed');
+        if (!res.headersSent) res.send(500, { error: { code: 'ServiceError', message: 'The request failed.' } });
+      }
+    };
+
+    app.get('/', guarded(async (_req, res) => this.servePage(res)));
+    app.get(WEBCHAT_BUNDLE_PATH, guarded(async (_req, res) => this.serveBundle(res)));
+    app.get('/webchat/files/:conversationId/:fileId', guarded(async (req, res) => this.serveFile(req, res)));
+    app.post('/v3/directline/tokens/generate', body, guarded(async (req, res) => this.generateToken(req, res)));
+    app.post('/v3/directline/tokens/refresh', guarded(async (req, res) => this.refreshToken(req, res)));
+    app.post('/v3/directline/conversations', body, guarded(async (req, res) => this.startConversation(req, res)));
+    app.get('/v3/directline/conversations/:conversationId', query, guarded(async (req, res) => this.reconnect(req, res)));
+    app.post('/v3/directline/conversations/:conversationId/activities', body, guarded(async (req, res) => this.receive(req, res)));
+    app.get('/v3/directline/conversations/:conversationId/activities', query, guarded(async (req, res) => this.activities(req, res)));
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: conversations live in memory and go with the process.
+  }
+
+  // ------------------------------------------------------------------ page
+
+  private async servePage(res: Response): Promise<void> {
+    let personas: Persona[] | undefined;
+    try {
+      personas = await this.options.listPersonas();
+    } catch (error) {
+      this.log.warn({ code: isDeputyError(error) ? error.code : undefined, detail: isDeputyError(error) ? error.detail : String(error) }, 'personas unavailable');
+    }
+    sendText(res, 200, 'text/html; charset=utf-8', renderPage(personas, this.options.pollingIntervalMs ?? 300));
+  }
+
+  private async serveBundle(res: Response): Promise<void> {
+    const path = webChatBundleFile();
+    const { size } = await stat(path);
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': size, 'cache-control': 'public, max-age=86400' });
+    await new Promise<void>((resolve, reject) => {
+      createReadStream(path).on('error', reject).on('end', resolve).pipe(res);
+    });
+  }
+
+  private async serveFile(req: Request, res: Response): Promise<void> {
+    const conversation = this.state.conversation(String(req.params.conversationId));
+    const file = conversation?.files.get(String(req.params.fileId));
+    if (!file) {
+      res.send(404, { error: { code: 'NotFound', message: 'No such file.' } });
+      return;
+    }
+    res.header('content-disposition', `attachment; filename="${file.name.replace(/[^\w.-]/g, '_')}"`);
+    sendText(res, 200, `${file.contentType}; charset=utf-8`, file.content);
+  }
+
+  // ------------------------------------------------------------------ Direct Line
+
+  private async generateToken(req: Request, res: Response): Promise<void> {
+    const parsed = TokenRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      res.send(400, { error: { code: 'BadArgument', message: 'A persona id is required: { "user": { "id": "<persona>" } }.' } });
+      return;
+    }
+    // Whether the persona is enrolled is the executor's question, asked on every message: an
+    // unknown one gets the "not enrolled" sentence like any unknown chat user.
+    const token = this.state.issueToken(parsed.data.user.id);
+    res.send(200, { token, expires_in: this.state.tokenTtlSeconds });
+  }
+
+  private async refreshToken(req: Request, res: Response): Promise<void> {
+    const current = bearer(req);
+    const token = current === undefined ? undefined : this.state.refresh(current);
+    if (!token) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid.' } });
+    const conversationId = this.state.grant(token)?.conversationId;
+    res.send(200, { token, expires_in: this.state.tokenTtlSeconds, conversationId });
+  }
+
+  private async startConversation(req: Request, res: Response): Promise<void> {
+    const token = bearer(req);
+    const conversation = token ? this.state.startConversation(token) : undefined;
+    if (!token || !conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid.' } });
+    res.send(201, { conversationId: conversation.id, token, expires_in: this.state.tokenTtlSeconds });
+  }
+
+  private async reconnect(req: Request, res: Response): Promise<void> {
+    const token = bearer(req);
+    const conversation = this.state.conversationFor(token, String(req.params.conversationId));
+    if (!token || !conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid for this conversation.' } });
+    res.send(200, { conversationId: conversation.id, token, expires_in: this.state.tokenTtlSeconds });
+  }
+
+  private async activities(req: Request, res: Response): Promise<void> {
+    const conversation = this.state.conversationFor(bearer(req), String(req.params.conversationId));
+    if (!conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid for this conversation.' } });
+    const watermark = Number.parseInt(String(req.query?.watermark ?? '0'), 10);
+    const page = this.state.activitiesAfter(conversation, Number.isFinite(watermark) && watermark > 0 ? watermark : 0);
+    res.send(200, { activities: page.activities, watermark: String(page.watermark) });
+  }
+
+  private async receive(req: Request, res: Response): Promise<void> {
+    const conversation = this.state.conversationFor(bearer(req), String(req.params.conversationId));
+    if (!conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid for this conversation.' } });
+    const parsed = IncomingActivitySchema.safeParse(req.body);
+    if (!parsed.success) return void res.send(400, { error: { code: 'BadArgument', message: 'The activity is malformed.' } });
+    const incoming = parsed.data;
+    const echoed = this.state.appendFromUser(conversation, {
+      type: incoming.type,
+      text: incoming.text,
+      value: incoming.value,
+      channelData: incoming.channelData,
+    });
+    const inbound = this.toInbound(conversation, incoming);
+    if (inbound) await this.dispatch(inbound);
+    res.send(200, { id: echoed.id });
+  }
+
+  /** Message text, or a card button's data (`verb` plus its payload and the form's inputs). */
+  private toInbound(conversation: Conversation, activity: z.infer<typeof IncomingActivitySchema>): Inbound | undefined {
+    if (activity.type !== 'message') return undefined;
+    const user = { identity: { channel: 'webchat' as const, persona: conversation.persona } };
+    const ref: ConversationRef = { channel: 'webchat', conversationId: conversation.id };
+    const value = activity.value;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const { verb, [MESSAGE_ID_KEY]: messageId, ...data } = value as Record<string, unknown>;
+      if (typeof verb !== 'string' || !(SUBMIT_VERBS as readonly string[]).includes(verb)) return undefined;
+      // Only a card this bot posted in this very conversation can be replaced.
+      const card = typeof messageId === 'string' ? conversation.latest.get(messageId) : undefined;
+      return {
+        kind: 'submit',
+        user,
+        conversation: ref,
+        verb: verb as Extract<Inbound, { kind: 'submit' }>['verb'],
+        data,
+        ...(card?.from.role === 'bot' ? { messageId: card.id } : {}),
+      };
+    }
+    if (typeof activity.text === 'string') return { kind: 'message', user, conversation: ref, text: activity.text };
+    return undefined;
+  }
+
+  private async dispatch(inbound: Inbound): Promise<void> {
+    const { immediate } = await this.options.handler.handle(inbound);
+    if (!immediate) return;
+    // An answer to a card's button takes that card's place; any other answer is a new message.
+    if (inbound.kind === 'submit' && inbound.messageId !== undefined) await this.update(inbound.conversation, inbound.messageId, immediate);
+    else await this.post(inbound.conversation, immediate);
+  }
+
+  // ------------------------------------------------------------------ port
+
+  private conversationOf(ref: ConversationRef): Conversation {
+    const conversation = this.state.conversation(ref.conversationId);
+    // Web chat conversations live in memory: after a restart the browser starts a new one.
+    if (!conversation) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `web chat conversation ${ref.conversationId} is gone` });
+    return conversation;
+  }
+
+  private post(ref: ConversationRef, screen: Screen): string {
+    const conversation = this.conversationOf(ref);
+    const id = this.state.reserveId(conversation);
+    this.state.appendFromBot(conversation, { attachments: [cardAttachment(screen, id)] }, id);
+    return id;
+  }
+
+  private update(ref: ConversationRef, messageId: string, screen: Screen): void {
+    const conversation = this.conversationOf(ref);
+    const replaced = this.state.replace(conversation, messageId, { attachments: [cardAttachment(screen, messageId)] });
+    if (!replaced) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `web chat message ${messageId} is not in ${ref.conversationId}` });
+  }
+
+  private postFile(ref: ConversationRef, file: FileAttachment): void {
+    const conversation = this.conversationOf(ref);
+    const fileId = this.state.addFile(conversation, file);
+    const contentUrl = `/webchat/files/${encodeURIComponent(conversation.id)}/${fileId}`;
+    this.state.appendFromBot(conversation, { attachments: [{ contentType: file.contentType, contentUrl, name: file.name }] });
+  }
+}
+
+/** The screen as an Adaptive Card whose every button also names the card's activity id. */
+function cardAttachment(screen: Screen, messageId: string): NonNullable<Activity['attachments']>[number] {
+  const card = renderCard(screen, { actionStyle: 'submit' });
+  return { contentType: ADAPTIVE_CARD, content: withMessageId(card, messageId) };
+}
+
+function withMessageId(node: unknown, messageId: string): unknown {
+  if (Array.isArray(node)) return node.map((item) => withMessageId(item, messageId));
+  if (node === null || typeof node !== 'object') return node;
+  const result = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withMessageId(value, messageId)]));
+  if (result.type === 'Action.Submit' && result.data !== null && typeof result.data === 'object' && !Array.isArray(result.data)) {
+    result.data = { ...result.data, [MESSAGE_ID_KEY]: messageId };
+  }
+  return result;
+}
+
+function webChatBundleFile(): string {
+  const main = createRequire(import.meta.url).resolve('botframework-webchat');
+  return join(dirname(main), '..', 'dist', 'webchat.js');
+}
+
+function bearer(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+function hostnameOf(host: string | undefined): string {
+  if (!host) return '';
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
+}
+
+function sendText(res: Response, status: number, contentType: string, text: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
