@@ -42,6 +42,8 @@ export interface ExecutionHooks {
   signal?: AbortSignal;
   /** Called when pwsh has the job (the run is `running`). */
   onStarted?: () => void;
+  /** Called with each record as it arrives, already masked and within the caps (live progress). */
+  onRecord?: (record: StoredRecord) => void;
 }
 
 export interface Runner {

@@ -1,0 +1,285 @@
+#Requires -Version 7.4
+<#
+  Deputy's pwsh host: runs jobs sent by the executor (executor/pwsh/worker.ts), each in a
+  fresh runspace. Protocol (docs/runner.md):
+
+  stdin:  line 1 is the frame key (32 hex digits); every further line is one job as JSON:
+          { id, script, parameters: { name: value }, secrets: [names] }
+  stdout: protocol frames are `<key><json>` lines: ready, started, rec (one stream record),
+          end. Anything else on stdout (a script calling [Console]::WriteLine, a native
+          program writing to the terminal) is plain text; it cannot forge a frame because it
+          does not know the key, which travels on stdin only.
+
+  Parameter values are splatted with AddParameters, never pasted into source text.
+#>
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+
+# Captures `exit <n>` from a job: PowerShell hands the code to the host, not to the caller.
+# NoRunspaceAffinity: the job's thread calls these methods, not the host's runspace.
+[NoRunspaceAffinity()]
+class DeputyJobHost : System.Management.Automation.Host.PSHost {
+  [int] $ExitCode = -1
+  hidden [guid] $Id = [guid]::NewGuid()
+  [string] get_Name() { return 'Deputy' }
+  [version] get_Version() { return [version]'1.0' }
+  [guid] get_InstanceId() { return $this.Id }
+  [System.Management.Automation.Host.PSHostUserInterface] get_UI() { return $null }
+  [cultureinfo] get_CurrentCulture() { return [cultureinfo]::InvariantCulture }
+  [cultureinfo] get_CurrentUICulture() { return [cultureinfo]::InvariantCulture }
+  [void] SetShouldExit([int] $code) { $this.ExitCode = $code }
+  [void] EnterNestedPrompt() { throw [NotSupportedException]::new('Deputy runs have no nested prompt.') }
+  [void] ExitNestedPrompt() { throw [NotSupportedException]::new('Deputy runs have no nested prompt.') }
+  [void] NotifyBeginApplication() { }
+  [void] NotifyEndApplication() { }
+}
+
+$utf8 = [System.Text.UTF8Encoding]::new($false)
+[Console]::InputEncoding = $utf8
+[Console]::OutputEncoding = $utf8
+$stdin = [Console]::In
+# Our own writer on fd 1, so a script that replaces [Console]::Out cannot touch the protocol.
+# A large buffer makes each frame one write(2), so console text from another thread cannot split it.
+$frameWriter = [System.IO.StreamWriter]::new([Console]::OpenStandardOutput(), $utf8, 1MB)
+$frameWriter.AutoFlush = $true
+$frameWriter.NewLine = "`n"
+
+$frameKey = $stdin.ReadLine()
+if ($null -eq $frameKey -or $frameKey -cnotmatch '^[0-9a-f]{32}$') {
+  [Console]::Error.WriteLine('deputy host: the first stdin line must be the 32-hex-digit frame key')
+  exit 64
+}
+
+$MaxTextChars = 32768
+$MaxFrameChars = 262144
+$MaxItems = 50
+$MaxProperties = 30
+$MaxDataDepth = 2
+$PollMs = 15
+
+function Send-Frame([System.Collections.IDictionary] $Frame) {
+  $json = ConvertTo-Json -InputObject $Frame -Compress -Depth 12 -WarningAction Ignore
+  if ($json.Length -gt $MaxFrameChars -and $Frame.Contains('data')) {
+    # An object too large to carry as data still arrives as its text rendering.
+    $Frame.Remove('data')
+    $json = ConvertTo-Json -InputObject $Frame -Compress -Depth 12 -WarningAction Ignore
+  }
+  $frameWriter.WriteLine($frameKey + $json)
+}
+
+function Limit-Text([string] $Text) {
+  if ($Text.Length -le $MaxTextChars) { return $Text }
+  return $Text.Substring(0, $MaxTextChars) + ' …[record cut]'
+}
+
+function Test-Scalar($Value) {
+  return $Value -is [string] -or $Value -is [char] -or $Value -is [bool] -or $Value -is [enum] -or
+    $Value -is [datetime] -or $Value -is [datetimeoffset] -or $Value -is [timespan] -or $Value -is [guid] -or
+    $Value -is [version] -or $Value -is [uri] -or ($Value -is [ValueType] -and $Value.GetType().IsPrimitive) -or
+    $Value -is [decimal] -or $Value -is [bigint]
+}
+
+# A JSON-safe, depth-limited projection of an output object: what `data` carries.
+function ConvertTo-Data($Value, [int] $Depth) {
+  if ($null -eq $Value) { return $null }
+  $base = if ($Value -is [psobject]) { $Value.psobject.BaseObject } else { $Value }
+  if ($base -is [string] -or $base -is [char]) { return [string]$base }
+  if ($base -is [bool]) { return $base }
+  if ($base -is [double] -or $base -is [single]) {
+    if ([double]::IsNaN($base) -or [double]::IsInfinity($base)) { return $base.ToString([cultureinfo]::InvariantCulture) }
+    return $base
+  }
+  if ($base -is [datetime] -or $base -is [datetimeoffset]) { return $base.ToString('o', [cultureinfo]::InvariantCulture) }
+  if ($base -is [enum]) { return $base.ToString() }
+  if (Test-Scalar $base) {
+    if ($base -is [ValueType] -and $base.GetType().IsPrimitive -or $base -is [decimal]) { return $base }
+    return [string]$base
+  }
+  if ($Depth -ge $MaxDataDepth) { return Limit-Text ([string]$Value) }
+  if ($base -is [System.Collections.IDictionary]) {
+    $map = [ordered]@{}
+    foreach ($key in @($base.Keys | Select-Object -First $MaxItems)) { $map[[string]$key] = ConvertTo-Data $base[$key] ($Depth + 1) }
+    return $map
+  }
+  if ($base -is [System.Collections.IEnumerable]) {
+    return , @(@($base | Select-Object -First $MaxItems) | ForEach-Object { ConvertTo-Data $_ ($Depth + 1) })
+  }
+  $map = [ordered]@{}
+  # Script properties are skipped: their getters are code that would run here, in the host's runspace.
+  $properties = @($Value.psobject.Properties | Where-Object { $_.IsGettable -and $_.MemberType -in 'Property', 'NoteProperty', 'AliasProperty', 'CodeProperty' } | Select-Object -First $MaxProperties)
+  foreach ($property in $properties) {
+    $propertyValue = try { $property.Value } catch { $null }
+    $map[$property.Name] = ConvertTo-Data $propertyValue ($Depth + 1)
+  }
+  return $map
+}
+
+function Format-Line($Data) {
+  if ($Data -is [System.Collections.IDictionary]) {
+    $pairs = foreach ($key in $Data.Keys) { "$key=$(Format-Line $Data[$key])" }
+    return '@{' + ($pairs -join '; ') + '}'
+  }
+  if ($Data -is [array]) { return (@($Data | ForEach-Object { Format-Line $_ }) -join ', ') }
+  return [string]$Data
+}
+
+function Send-Output($Item) {
+  $base = if ($Item -is [psobject]) { $Item.psobject.BaseObject } else { $Item }
+  if ($null -eq $base) { Send-Frame @{ t = 'rec'; s = 'output'; text = '' }; return }
+  if ($base -is [string]) { Send-Frame @{ t = 'rec'; s = 'output'; text = (Limit-Text $base) }; return }
+  $data = ConvertTo-Data $Item 0
+  $custom = $base -is [System.Management.Automation.PSCustomObject] -or $base -is [System.Collections.IDictionary]
+  $text = if ($custom -or -not ($data -is [System.Collections.IDictionary])) { Format-Line $data } else {
+    $own = [string]$base
+    if ($own -eq $base.GetType().FullName) { Format-Line $data } else { $own }
+  }
+  Send-Frame ([ordered]@{ t = 'rec'; s = 'output'; text = (Limit-Text $text); data = $data })
+}
+
+function Send-ErrorRecord([System.Management.Automation.ErrorRecord] $Record) {
+  $line = if ($Record.InvocationInfo -and $Record.InvocationInfo.ScriptLineNumber -gt 0) { $Record.InvocationInfo.ScriptLineNumber } else { $null }
+  Send-Frame ([ordered]@{
+      t = 'rec'; s = 'error'; text = (Limit-Text $Record.ToString())
+      data = [ordered]@{ errorId = $Record.FullyQualifiedErrorId; category = [string]$Record.CategoryInfo.Category; line = $line }
+    })
+}
+
+# With MergeMyResults(All → Output) every stream but progress arrives here, in the order written.
+function Send-Item($Item) {
+  $base = if ($Item -is [psobject]) { $Item.psobject.BaseObject } else { $Item }
+  if ($base -is [System.Management.Automation.ErrorRecord]) { Send-ErrorRecord $base }
+  elseif ($base -is [System.Management.Automation.WarningRecord]) { Send-Frame @{ t = 'rec'; s = 'warning'; text = (Limit-Text $base.Message) } }
+  elseif ($base -is [System.Management.Automation.VerboseRecord]) { Send-Frame @{ t = 'rec'; s = 'verbose'; text = (Limit-Text $base.Message) } }
+  elseif ($base -is [System.Management.Automation.DebugRecord]) { Send-Frame @{ t = 'rec'; s = 'verbose'; text = (Limit-Text "DEBUG: $($base.Message)") } }
+  elseif ($base -is [System.Management.Automation.InformationRecord]) { Send-Frame @{ t = 'rec'; s = 'information'; text = (Limit-Text ([string]$base.MessageData)) } }
+  else { Send-Output $Item }
+}
+
+function Send-Progress([System.Management.Automation.ProgressRecord] $Record) {
+  $text = if ($Record.RecordType -eq 'Completed') { "$($Record.Activity): completed" }
+  elseif ($Record.PercentComplete -ge 0) { "$($Record.Activity): $($Record.StatusDescription) ($($Record.PercentComplete)%)" }
+  else { "$($Record.Activity): $($Record.StatusDescription)" }
+  Send-Frame @{ t = 'rec'; s = 'progress'; text = (Limit-Text $text) }
+}
+
+function ConvertTo-SecureValue([string] $Plain) {
+  return [System.Net.NetworkCredential]::new('', $Plain).SecurePassword
+}
+
+# Secret parameters arrive as strings (or { username, password }) and become SecureString / PSCredential here.
+function ConvertTo-JobParameters([System.Collections.IDictionary] $Job) {
+  $parameters = @{}
+  if ($Job['parameters']) { foreach ($key in $Job['parameters'].Keys) { $parameters[$key] = $Job['parameters'][$key] } }
+  foreach ($name in @($Job['secrets'])) {
+    if ($null -eq $name -or -not $parameters.ContainsKey($name)) { continue }
+    $value = $parameters[$name]
+    $parameters[$name] = if ($value -is [System.Collections.IDictionary]) {
+      [pscredential]::new([string]$value['username'], (ConvertTo-SecureValue ([string]$value['password'])))
+    } else { ConvertTo-SecureValue ([string]$value) }
+  }
+  return $parameters
+}
+
+$sessionState = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
+$hostRunspaceId = [runspace]::DefaultRunspace.Id
+
+function New-JobRunspace {
+  $jobHost = [DeputyJobHost]::new()
+  $runspace = [runspacefactory]::CreateRunspace($jobHost, $sessionState)
+  $runspace.Open()
+  return @{ Host = $jobHost; Runspace = $runspace }
+}
+
+# A worker is clean when a job left nothing behind that could touch the next one:
+# no runspace still open (thread jobs, background pipelines) and no child process.
+function Test-WorkerClean {
+  $leftRunspaces = @(Get-Runspace | Where-Object { $_.Id -ne $hostRunspaceId -and $_.RunspaceStateInfo.State -notin 'Closed', 'Broken' })
+  if ($leftRunspaces.Count -gt 0) { return $false }
+  foreach ($task in [System.IO.Directory]::GetDirectories("/proc/$PID/task")) {
+    $children = try { [System.IO.File]::ReadAllText("$task/children") } catch { '' }
+    if ($children.Trim()) { return $false }
+  }
+  return $true
+}
+
+function Restore-ProcessState([System.Collections.IDictionary] $EnvironmentBefore, [string] $FolderBefore) {
+  $now = [Environment]::GetEnvironmentVariables()
+  foreach ($name in @($now.Keys)) {
+    if (-not $EnvironmentBefore.Contains($name)) { [Environment]::SetEnvironmentVariable($name, $null) }
+  }
+  foreach ($name in $EnvironmentBefore.Keys) {
+    if ($now[$name] -cne $EnvironmentBefore[$name]) { [Environment]::SetEnvironmentVariable($name, $EnvironmentBefore[$name]) }
+  }
+  [Environment]::CurrentDirectory = $FolderBefore
+}
+
+function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared) {
+  $environmentBefore = [Environment]::GetEnvironmentVariables()
+  $folderBefore = [Environment]::CurrentDirectory
+  $shell = [powershell]::Create()
+  $shell.Runspace = $Prepared.Runspace
+  $terminated = $false
+  try {
+    [void]$shell.AddScript([string]$Job['script'])
+    [void]$shell.AddParameters((ConvertTo-JobParameters $Job))
+    $shell.Commands.Commands[0].MergeMyResults('All', 'Output')
+    $inputItems = [System.Management.Automation.PSDataCollection[psobject]]::new()
+    $inputItems.Complete()
+    $outputItems = [System.Management.Automation.PSDataCollection[psobject]]::new()
+    Send-Frame @{ t = 'started'; id = [string]$Job['id'] }
+    $pending = $shell.BeginInvoke($inputItems, $outputItems)
+    # Poll rather than subscribe: DataAdded fires on the job's thread, where host functions cannot run.
+    while (-not $pending.AsyncWaitHandle.WaitOne($PollMs)) {
+      foreach ($item in $outputItems.ReadAll()) { Send-Item $item }
+      foreach ($record in $shell.Streams.Progress.ReadAll()) { Send-Progress $record }
+    }
+    foreach ($item in $outputItems.ReadAll()) { Send-Item $item }
+    foreach ($record in $shell.Streams.Progress.ReadAll()) { Send-Progress $record }
+    try { [void]$shell.EndInvoke($pending) } catch {
+      $terminated = $true
+      $inner = $_.Exception
+      while ($inner -is [System.Management.Automation.MethodInvocationException] -and $inner.InnerException) { $inner = $inner.InnerException }
+      if ($inner -is [System.Management.Automation.IContainsErrorRecord]) { Send-ErrorRecord $inner.ErrorRecord }
+      else { Send-Frame @{ t = 'rec'; s = 'error'; text = (Limit-Text $inner.Message) } }
+    }
+  } catch {
+    # The job could not even start (e.g. a script that does not parse).
+    $terminated = $true
+    Send-Frame @{ t = 'rec'; s = 'error'; text = (Limit-Text $_.Exception.Message) }
+  }
+  $hadErrors = $terminated -or $shell.HadErrors
+  $explicitExit = $Prepared.Host.ExitCode
+  $exitCode = if ($explicitExit -ge 0) { $explicitExit } elseif ($hadErrors) { 1 } else { 0 }
+  $shell.Dispose()
+  $Prepared.Runspace.Dispose()
+  Restore-ProcessState $environmentBefore $folderBefore
+  Send-Frame ([ordered]@{
+      t = 'end'; id = [string]$Job['id']; succeeded = (-not $hadErrors -and $exitCode -eq 0)
+      hadErrors = $hadErrors; terminated = $terminated; exitCode = $exitCode; clean = (Test-WorkerClean)
+    })
+}
+
+# Warm the engine (type tables, the Utility module, JSON) so the first real job is as fast as later ones.
+$warm = New-JobRunspace
+$warmShell = [powershell]::Create()
+$warmShell.Runspace = $warm.Runspace
+[void]$warmShell.AddScript('$null = Get-Date | Select-Object Year | ConvertTo-Json; Write-Output ([pscustomobject]@{ a = 1 })')
+[void]$warmShell.Invoke()
+$warmShell.Dispose()
+$warm.Runspace.Dispose()
+[void](ConvertTo-Data ([pscustomobject]@{ a = 1; b = Get-Date }) 0)
+
+Send-Frame ([ordered]@{ t = 'ready'; pid = $PID; version = $PSVersionTable.PSVersion.ToString() })
+
+while ($true) {
+  # Opened before the job arrives, but only after the previous job is gone, so no job can reach it.
+  $prepared = New-JobRunspace
+  $line = $stdin.ReadLine()
+  if ($null -eq $line) { break }
+  if ($line.Length -eq 0) { $prepared.Runspace.Dispose(); continue }
+  # DateKind String: an ISO date given to a [string] parameter stays the text it was.
+  $job = ConvertFrom-Json -InputObject $line -AsHashtable -DateKind String -Depth 16
+  $line = $null
+  Invoke-Job $job $prepared
+  $job = $null
+}

@@ -1,0 +1,163 @@
+/**
+ * Warm pwsh workers for one identity. A job takes a free worker or waits for one; a worker
+ * that died, or whose job timed out, was cancelled or left something behind, is killed and
+ * replaced, never reused.
+ */
+import type { Logger } from '../../lib/logger.ts';
+import { PwshWorker, type LaunchSpec } from './worker.ts';
+
+interface Waiter {
+  resolve(worker: PwshWorker): void;
+  reject(error: unknown): void;
+}
+
+export interface PoolStats {
+  identity: string;
+  size: number;
+  workers: number;
+  idle: number;
+  waiting: number;
+  /** Workers killed and replaced so far. */
+  replaced: number;
+  pids: number[];
+}
+
+export class WorkerPool {
+  private readonly idle: PwshWorker[] = [];
+  private readonly all = new Set<PwshWorker>();
+  /** Workers being started, counted against the size. */
+  private starting = 0;
+  private readonly waiters: Waiter[] = [];
+  private replaced = 0;
+  private closed = false;
+
+  constructor(
+    private readonly spec: LaunchSpec,
+    private readonly size: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A free worker, started if the pool is below its size; waits otherwise. Abort leaves the queue. */
+  acquire(signal?: AbortSignal): Promise<PwshWorker> {
+    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
+    const ready = this.takeIdle();
+    if (ready) return Promise.resolve(ready);
+    return new Promise<PwshWorker>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (worker) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(worker);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      this.grow();
+    });
+  }
+
+  /** Gives a worker back: to the next waiter or the idle list if reusable, else kills and replaces it. */
+  release(worker: PwshWorker, reusable: boolean): void {
+    if (reusable && worker.alive && !this.closed) {
+      const waiter = this.waiters.shift();
+      if (waiter) waiter.resolve(worker);
+      else this.idle.push(worker);
+      return;
+    }
+    this.retire(worker);
+    this.replaced += 1;
+    // Keep the pool warm: a replacement starts now, not when the next job arrives.
+    if (!this.closed) this.grow(true);
+  }
+
+  /** Starts workers up to the pool size (prewarm). */
+  async prewarm(): Promise<void> {
+    const starts: Array<Promise<void>> = [];
+    while (this.all.size + this.starting < this.size) starts.push(this.startOne());
+    await Promise.all(starts);
+  }
+
+  stats(): PoolStats {
+    return {
+      identity: this.spec.identity,
+      size: this.size,
+      workers: this.all.size,
+      idle: this.idle.length,
+      waiting: this.waiters.length,
+      replaced: this.replaced,
+      pids: [...this.all].map((worker) => worker.pid),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('the worker pool is closed'));
+    const exits = [...this.all].map((worker) => {
+      worker.kill();
+      return worker.whenExited();
+    });
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(exits);
+  }
+
+  private takeIdle(): PwshWorker | undefined {
+    while (this.idle.length > 0) {
+      const worker = this.idle.shift();
+      if (worker?.alive) return worker;
+      if (worker) this.retire(worker);
+    }
+    return undefined;
+  }
+
+  /** Starts one worker when there is room and either a waiter or a wish to stay warm. */
+  private grow(keepWarm = false): void {
+    if (this.all.size + this.starting >= this.size) return;
+    if (this.waiters.length === 0 && !keepWarm) return;
+    void this.startOne().catch(() => undefined);
+  }
+
+  private async startOne(): Promise<void> {
+    this.starting += 1;
+    let worker: PwshWorker;
+    try {
+      worker = await PwshWorker.start(this.spec, this.logger);
+    } catch (error) {
+      this.starting -= 1;
+      this.logger.error({ err: error, identity: this.spec.identity }, 'pwsh worker failed to start');
+      // Nothing will get better by waiting: the queued jobs learn why.
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+      throw error;
+    }
+    this.starting -= 1;
+    if (this.closed) {
+      worker.kill();
+      return;
+    }
+    this.all.add(worker);
+    void worker.whenExited().then(() => {
+      if (!this.all.has(worker)) return;
+      // Died while idle: forget it; the next acquire starts another.
+      this.retire(worker);
+      this.grow();
+    });
+    this.logger.debug({ pid: worker.pid, identity: this.spec.identity }, 'pwsh worker ready');
+    this.release(worker, true);
+  }
+
+  private retire(worker: PwshWorker): void {
+    worker.kill();
+    this.all.delete(worker);
+    const at = this.idle.indexOf(worker);
+    if (at >= 0) this.idle.splice(at, 1);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * One pwsh process running host.ps1. Service and process modes use a worker for one job;
+ * the pool keeps workers for many. The worker knows the protocol, not the policy.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Logger } from '../../lib/logger.ts';
+import { DeputyError } from '../contract/index.ts';
+import type { StoredRecord } from '../store/port.ts';
+import { LineSplitter, newFrameKey, parseLine, type EndFrame, type Frame, type HostJob } from './protocol.ts';
+
+/** How to start pwsh: the program (pwsh, or setpriv in front of it), its arguments and environment. */
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Who the worker runs as, for logs and stats. */
+  identity: string;
+}
+
+export interface JobSink {
+  onStarted(): void;
+  onRecord(record: StoredRecord): void;
+}
+
+export type JobEnd =
+  | { kind: 'ended'; frame: EndFrame }
+  | { kind: 'died'; exitCode: number | null; signal: NodeJS.Signals | null };
+
+const STDERR_TAIL_CHARS = 4000;
+
+export class PwshWorker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly frameKey = newFrameKey();
+  private sink: JobSink | undefined;
+  private finishJob: ((end: JobEnd) => void) | undefined;
+  /** The end frame of the running job, between its arrival and the deferred finish. */
+  private pendingEnd: EndFrame | undefined;
+  private onReady: ((frame: Frame) => void) | undefined;
+  private exited = false;
+  private exitInfo: { exitCode: number | null; signal: NodeJS.Signals | null } = { exitCode: null, signal: null };
+  private readonly exitWaiters: Array<() => void> = [];
+  private stderrTail = '';
+  /** pwsh's own pid (setpriv execs pwsh in place, so it is also the process group). */
+  readonly pid: number;
+
+  private constructor(
+    readonly spec: LaunchSpec,
+    private readonly logger: Logger,
+  ) {
+    // detached: pwsh leads its own process group, so a kill reaches every process a script started.
+    this.child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: 'pipe', shell: false });
+    this.pid = this.child.pid ?? -1;
+    this.child.stdout.setEncoding('utf8');
+    this.child.stderr.setEncoding('utf8');
+    const stdoutLines = new LineSplitter((line) => this.handleStdoutLine(line));
+    const stderrLines = new LineSplitter((line) => this.handleStderrLine(line));
+    this.child.stdout.on('data', (chunk: string) => stdoutLines.push(chunk));
+    this.child.stderr.on('data', (chunk: string) => stderrLines.push(chunk));
+    this.child.stdin.on('error', () => undefined); // EPIPE when pwsh died; the exit handler reports it
+    this.child.on('error', (error) => this.logger.warn({ err: error, command: spec.command }, 'pwsh worker process error'));
+    this.child.on('close', (exitCode, signal) => {
+      stdoutLines.flush();
+      stderrLines.flush();
+      this.exited = true;
+      this.exitInfo = { exitCode, signal };
+      this.finishJob?.(this.pendingEnd ? { kind: 'ended', frame: this.pendingEnd } : { kind: 'died', exitCode, signal });
+      for (const wake of this.exitWaiters.splice(0)) wake();
+    });
+    this.child.stdin.write(`${this.frameKey}\n`);
+  }
+
+  /**
+   * Starts pwsh and waits for the host's ready frame. Aborting the signal kills the half-started
+   * worker. A program that cannot be started at all is DEPUTY_E_PWSH_MISSING.
+   */
+  static start(spec: LaunchSpec, logger: Logger, signal?: AbortSignal): Promise<PwshWorker> {
+    const worker = new PwshWorker(spec, logger);
+    return new Promise<PwshWorker>((resolve, reject) => {
+      const onAbort = (): void => {
+        worker.kill();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      const settle = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        worker.onReady = undefined;
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      worker.child.once('error', (error: NodeJS.ErrnoException) => {
+        settle();
+        const missing = error.code === 'ENOENT' || error.code === 'EACCES';
+        reject(new DeputyError(missing ? 'DEPUTY_E_PWSH_MISSING' : 'DEPUTY_E_INTERNAL', { detail: `cannot start ${spec.command}: ${error.message}`, cause: error }));
+      });
+      worker.onReady = () => {
+        settle();
+        resolve(worker);
+      };
+      worker.onExitOnce(() => {
+        if (!worker.onReady) return;
+        settle();
+        reject(
+          new DeputyError('DEPUTY_E_MODE_UNAVAILABLE', {
+            detail: `pwsh (${spec.identity}) exited before it was ready (code ${worker.exitInfo.exitCode ?? worker.exitInfo.signal}): ${worker.stderrTail.trim() || 'no message'}`,
+          }),
+        );
+      });
+    });
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get busy(): boolean {
+    return this.finishJob !== undefined;
+  }
+
+  /** Hands pwsh one job; resolves when the host reports its end or the process dies. */
+  run(job: HostJob, sink: JobSink): Promise<JobEnd> {
+    if (this.busy) throw new Error('pwsh worker is already running a job');
+    if (this.exited) return Promise.resolve({ kind: 'died', ...this.exitInfo });
+    return new Promise<JobEnd>((resolve) => {
+      this.sink = sink;
+      this.finishJob = (end) => {
+        this.sink = undefined;
+        this.finishJob = undefined;
+        this.pendingEnd = undefined;
+        resolve(end);
+      };
+      this.child.stdin.write(`${JSON.stringify(job)}\n`);
+    });
+  }
+
+  /** Closes stdin: the host finishes and exits. */
+  endInput(): void {
+    this.child.stdin.end();
+  }
+
+  /** SIGKILL to the whole process group: pwsh and everything its scripts started. */
+  kill(): void {
+    if (this.pid <= 0) return;
+    for (const target of [-this.pid, this.pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Resolves once the process has exited (immediately if it already has). */
+  whenExited(): Promise<void> {
+    return new Promise((resolve) => this.onExitOnce(resolve));
+  }
+
+  private onExitOnce(callback: () => void): void {
+    if (this.exited) callback();
+    else this.exitWaiters.push(callback);
+  }
+
+  private handleStdoutLine(line: string): void {
+    const { plainText, frame } = parseLine(line, this.frameKey);
+    if (plainText !== undefined) this.deliverPlain('output', plainText);
+    if (!frame) return;
+    switch (frame.t) {
+      case 'ready':
+        this.onReady?.(frame);
+        break;
+      case 'started':
+        this.sink?.onStarted();
+        break;
+      case 'rec':
+        this.sink?.onRecord(frame.data === undefined ? { stream: frame.s, text: frame.text } : { stream: frame.s, text: frame.text, data: frame.data });
+        break;
+      case 'end':
+        if (!this.finishJob || this.pendingEnd) break;
+        this.pendingEnd = frame;
+        // Defer a turn: console text written just before the end frame may still sit in this read.
+        setImmediate(() => this.finishJob?.({ kind: 'ended', frame }));
+        break;
+    }
+  }
+
+  private handleStderrLine(line: string): void {
+    this.stderrTail = (this.stderrTail + line + '\n').slice(-STDERR_TAIL_CHARS);
+    this.deliverPlain('error', line);
+  }
+
+  /** Console text belongs to the running job; between jobs it is only logged (by size, it may hold anything). */
+  private deliverPlain(stream: 'output' | 'error', text: string): void {
+    if (this.sink) this.sink.onRecord({ stream, text });
+    else if (text) this.logger.debug({ pid: this.pid, stream, chars: text.length }, 'pwsh worker wrote text outside a job');
+  }
+}
