@@ -155,8 +155,10 @@ function defaultValue(kind: FormField['kind'], value: unknown): FieldValue | und
       return typeof value === 'boolean' ? value : undefined;
     case 'number':
       return typeof value === 'number' ? value : undefined;
-    case 'multi':
-      return (Array.isArray(value) ? value : [value]).map(String);
+    case 'multi': {
+      const values = (Array.isArray(value) ? value : [value]).map(String);
+      return values.length > 0 ? values : undefined;
+    }
     default:
       return Array.isArray(value) ? undefined : String(value);
   }
