@@ -14,6 +14,7 @@ export interface CatalogSnapshot {
   actions: Action[];
 }
 
+/** Every getter returns a copy: changing a returned record never changes the store. */
 export interface CatalogStore {
   snapshot(): CatalogSnapshot;
   /** Atomically replaces the whole catalog (write to a temp file, then rename). */
@@ -40,6 +41,11 @@ export interface RunFilter {
   limit: number;
 }
 
+/**
+ * Runs are listed in creation order (the order of each id's first put). Getters return copies.
+ * Run ids are letters, digits, `_` and `-` (they name output files); others are refused with
+ * DEPUTY_E_BAD_REQUEST.
+ */
 export interface RunStore {
   /** Durable when the promise resolves: the API answers 202 only after this. */
   put(run: RunRecord): Promise<void>;
@@ -48,10 +54,16 @@ export interface RunStore {
   list(filter: RunFilter): RunRecord[];
   /** Runs not in a final state, oldest first (for recovery after a restart). */
   unfinished(): RunRecord[];
+  /** Stores a run's full output, replacing any earlier one atomically. */
   writeOutput(runId: string, records: StoredRecord[]): Promise<void>;
+  /** A run's stored output; empty when none was written (yet). */
   readOutput(runId: string): Promise<StoredRecord[]>;
 }
 
+/**
+ * `count` is the number of entries verified intact (all of them when ok); `brokenAt` is the
+ * seq of the first entry that is missing, moved, changed or unreadable.
+ */
 export type AuditVerification =
   | { ok: true; count: number }
   | { ok: false; count: number; brokenAt: number; reason: string };
@@ -59,7 +71,10 @@ export type AuditVerification =
 export interface AuditLog {
   append(entry: AuditInput): Promise<AuditEntry>;
   verify(): Promise<AuditVerification>;
-  /** Newest last; for tests and the admin views. */
+  /**
+   * Newest last; for tests and the admin views. With `sinceSeq`: the first `limit` entries after
+   * that seq (paging forward). Without: the last `limit` entries.
+   */
   read(options?: { sinceSeq?: number; limit?: number }): Promise<AuditEntry[]>;
 }
 
