@@ -1,0 +1,408 @@
+/**
+ * The Slack edge: Bolt 5 listeners that translate Slack's events into the neutral `Inbound`
+ * once, hand them to the core, and render what comes back (modals, thread messages,
+ * ephemeral sentences, the App Home).
+ *
+ * Timing rules Slack imposes, and how they are met here:
+ * - every request is acked within 3 s: listeners ack first; a form submission waits for the
+ *   core's validation only up to `submitBudgetMs`, and the receiver answers on its own later;
+ * - a `trigger_id` is good for 3 s: when the core has not answered within `modalDeadlineMs`,
+ *   a loading modal is opened with the trigger and updated (views.update) when it does.
+ */
+import { App, SocketModeReceiver, type BlockAction, type ButtonAction, type ViewOutput, type ViewResponseAction, type ViewSubmitAction, type types as slack } from '@slack/bolt';
+import { z } from 'zod';
+import { ChannelSchema, ERRORS } from '../../executor/contract/index.ts';
+import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen, SubmitVerb } from '../core/model.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { systemClock } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { ACTION_ID_PREFIX, loadingModal, renderHome, renderSentence, screenModal } from './blocks.ts';
+import { FORM_CALLBACK_ID, ViewStateSchema, readFormValues, renderFormModal, toSlackErrors } from './form.ts';
+import { SlackPort, directMessageRef } from './port.ts';
+import { SlackHttpReceiver, type RouteMounter } from './receiver.ts';
+import { boltLogger } from './bolt-logger.ts';
+
+export interface SlackEdgeOptions {
+  handler: ConversationHandler;
+  botToken: string;
+  signingSecret: string;
+  /** Socket Mode instead of HTTP when set (an `xapp-` app-level token). */
+  appToken?: string;
+  /** Slack's Web API base URL; tests point it at a fake on loopback. */
+  apiUrl?: string;
+  commandName?: string;
+  logger: Logger;
+  clock?: Clock;
+  /** How long a trigger waits for the core before a loading modal opens instead. */
+  modalDeadlineMs?: number;
+  /** How long a form submission waits for the core's validation before it is acked without it. */
+  submitBudgetMs?: number;
+  /** The receiver's own ack when a listener has not acked. */
+  ackTimeoutMs?: number;
+  /** Web API retries (Bolt's default retries for minutes; tests want failures fast). */
+  apiRetries?: number;
+}
+
+const VERBS = ['show-actions', 'open-form', 'submit-form', 'cancel-run', 'refresh-run', 'show-output', 'decide-run'] as const satisfies readonly SubmitVerb[];
+const VerbSchema = z.enum(VERBS);
+const ButtonDataSchema = z.record(z.string(), z.unknown());
+
+const ConversationRefSchema = z.object({
+  channel: ChannelSchema,
+  conversationId: z.string().min(1),
+  threadId: z.string().optional(),
+  platform: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** What a modal carries between Slack round trips (`private_metadata`, ≤ 3000 characters). */
+const ModalMetadataSchema = z.object({
+  conversation: ConversationRefSchema,
+  actionId: z.string().optional(),
+  /** Field name → kind, to read the submitted state back without asking the core again. */
+  fields: z.record(z.string(), z.enum(['text', 'choice', 'toggle', 'number', 'date', 'multi', 'secret'])).optional(),
+});
+type ModalMetadata = z.infer<typeof ModalMetadataSchema>;
+
+/** Screens shown in a modal when they answer a trigger; everything else is a message or a sentence. */
+function belongsInModal(screen: Screen): boolean {
+  return screen.screen === 'action-form' || screen.screen === 'action-list';
+}
+
+function isSentence(screen: Screen): boolean {
+  return screen.screen === 'notice' || screen.screen === 'error';
+}
+
+type Raced<T> = { done: true; value: T } | { done: false };
+
+/** Waits for `work` at most `ms`; the work itself goes on either way. */
+async function within<T>(work: Promise<T>, ms: number): Promise<Raced<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<Raced<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), ms);
+  });
+  try {
+    return await Promise.race([work.then((value): Raced<T> => ({ done: true, value })), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function slackUser(teamId: string, userId: string): ChatUser {
+  return { identity: { channel: 'slack', teamId, userId } };
+}
+
+function channelRef(teamId: string, userId: string, channelId: string, threadTs?: string): ConversationRef {
+  return {
+    channel: 'slack',
+    conversationId: channelId,
+    ...(threadTs ? { threadId: threadTs } : {}),
+    platform: { teamId, userId, channelId },
+  };
+}
+
+/** `<@U123> run the thing` → `run the thing`. */
+function withoutMentions(text: string): string {
+  return text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+export class SlackEdge implements ChannelEdge {
+  readonly channel = 'slack' as const;
+  readonly port: SlackPort;
+  readonly app: App;
+  private readonly httpReceiver: SlackHttpReceiver | undefined;
+  private readonly handler: ConversationHandler;
+  private readonly logger: Logger;
+  private readonly modalDeadlineMs: number;
+  private readonly submitBudgetMs: number;
+
+  private constructor(options: SlackEdgeOptions) {
+    this.handler = options.handler;
+    this.logger = options.logger;
+    this.modalDeadlineMs = options.modalDeadlineMs ?? 1200;
+    this.submitBudgetMs = options.submitBudgetMs ?? 2000;
+    const clientOptions = {
+      slackApiUrl: options.apiUrl ?? 'https://slack.com/api/',
+      ...(options.apiRetries !== undefined ? { retryConfig: { retries: options.apiRetries } } : {}),
+    };
+    const logger = boltLogger(options.logger);
+
+    this.httpReceiver = options.appToken
+      ? undefined
+      : new SlackHttpReceiver({
+          signingSecret: options.signingSecret,
+          clock: options.clock ?? systemClock,
+          logger: options.logger,
+          ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+        });
+    const receiver =
+      this.httpReceiver ??
+      new SocketModeReceiver({ appToken: options.appToken ?? '', logger, installerOptions: { clientOptions } });
+
+    this.app = new App({
+      receiver,
+      token: options.botToken,
+      clientOptions,
+      logger,
+      // auth.test runs once in create(), not in the constructor where its failure would go unhandled.
+      deferInitialization: true,
+    });
+    this.port = new SlackPort(this.app.client, options.logger);
+    this.registerListeners(options.commandName ?? '/deputy');
+  }
+
+  /** Builds the edge, checks the bot token (auth.test) and, in Socket Mode, connects. */
+  static async create(options: SlackEdgeOptions): Promise<SlackEdge> {
+    const edge = new SlackEdge(options);
+    await edge.app.init();
+    if (!edge.httpReceiver) await edge.app.start();
+    return edge;
+  }
+
+  get mode(): 'http' | 'socket' {
+    return this.httpReceiver ? 'http' : 'socket';
+  }
+
+  mount(server: unknown): void {
+    this.httpReceiver?.mount(server as RouteMounter);
+  }
+
+  async close(): Promise<void> {
+    await this.app.stop();
+  }
+
+  // ---------------------------------------------------------------- listeners
+
+  private registerListeners(commandName: string): void {
+    this.app.command(commandName, async ({ ack, command }) => {
+      await ack();
+      const conversation = channelRef(command.team_id, command.user_id, command.channel_id);
+      const user = slackUser(command.team_id, command.user_id);
+      const work = this.handle({ kind: 'message', user, conversation, text: command.text.trim() || 'help' });
+      await this.answerTrigger(command.trigger_id, work, conversation, command.user_id);
+    });
+
+    this.app.event('app_mention', async ({ event, body }) => {
+      const teamId = event.team ?? body.team_id;
+      if (!event.user) return;
+      const conversation = channelRef(teamId, event.user, event.channel, event.thread_ts ?? event.ts);
+      await this.answerMessage(conversation, event.user, withoutMentions(event.text));
+    });
+
+    this.app.event('message', async ({ event, body }) => {
+      if (event.channel_type !== 'im' || event.subtype !== undefined) return;
+      if ('bot_id' in event && event.bot_id) return;
+      const conversation = channelRef(body.team_id, event.user, event.channel, event.thread_ts);
+      await this.answerMessage(conversation, event.user, withoutMentions(event.text ?? ''));
+    });
+
+    this.app.event('app_home_opened', async ({ event, body }) => {
+      if (event.tab !== 'home') return;
+      await this.publishHome(body.team_id, event.user);
+    });
+
+    this.app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^${ACTION_ID_PREFIX}`) }, async ({ ack, body, action }) => {
+      await ack();
+      await this.onButton(body, action);
+    });
+
+    this.app.view<ViewSubmitAction>(FORM_CALLBACK_ID, async ({ ack, body, view }) => {
+      await this.onSubmit(body, view, ack);
+    });
+  }
+
+  // ---------------------------------------------------------------- entry points
+
+  private handle(event: Inbound): Promise<HandleResult> {
+    return this.handler.handle(event);
+  }
+
+  /** Mentions and DMs: the answer is a message in the thread, or one sentence only the user sees. */
+  private async answerMessage(conversation: ConversationRef, userId: string, text: string): Promise<void> {
+    const teamId = String(conversation.platform?.['teamId'] ?? '');
+    const { immediate } = await this.handle({ kind: 'message', user: slackUser(teamId, userId), conversation, text: text || 'help' });
+    if (!immediate) return;
+    if (isSentence(immediate)) await this.port.postEphemeral(conversation, userId, renderSentence(immediate));
+    else await this.port.post(conversation, immediate);
+  }
+
+  /**
+   * Answers something that came with a trigger_id. A quick answer opens its modal directly (or
+   * becomes an ephemeral sentence); a slow one gets a loading modal at once, updated later.
+   */
+  private async answerTrigger(triggerId: string, work: Promise<HandleResult>, conversation: ConversationRef, userId: string): Promise<void> {
+    const quick = await within(work, this.modalDeadlineMs);
+    if (quick.done) {
+      const screen = quick.value.immediate;
+      if (!screen) return;
+      if (belongsInModal(screen)) await this.app.client.views.open({ trigger_id: triggerId, view: this.modalFor(screen, conversation) });
+      else if (isSentence(screen)) await this.port.postEphemeral(conversation, userId, renderSentence(screen));
+      else await this.port.post(conversation, screen);
+      return;
+    }
+    const opened = await this.app.client.views.open({ trigger_id: triggerId, view: loadingModal() });
+    const { immediate } = await work;
+    const viewId = opened.view?.id;
+    if (!viewId) throw new Error('views.open answered without a view id');
+    const screen: Screen = immediate ?? { screen: 'notice', text: 'Done.' };
+    await this.app.client.views.update({ view_id: viewId, view: this.modalFor(screen, conversation) });
+  }
+
+  private modalFor(screen: Screen, conversation: ConversationRef): slack.ModalView {
+    if (screen.screen !== 'action-form') return screenModal(screen, JSON.stringify({ conversation } satisfies ModalMetadata));
+    const metadata: ModalMetadata = {
+      conversation,
+      actionId: screen.action.id,
+      fields: Object.fromEntries(screen.action.form.fields.map((field) => [field.name, field.kind])),
+    };
+    const { formError } = toSlackErrors(screen.action.form.fields, screen.errors ?? {});
+    return renderFormModal(screen.action, JSON.stringify(metadata), {
+      ...(screen.values ? { values: screen.values } : {}),
+      ...(formError ? { formError } : {}),
+    });
+  }
+
+  private async onButton(body: BlockAction<ButtonAction>, action: ButtonAction): Promise<void> {
+    const verb = VerbSchema.safeParse(action.action_id.slice(ACTION_ID_PREFIX.length));
+    const data = ButtonDataSchema.safeParse(parseJson(action.value ?? '{}'));
+    const teamId = body.team?.id ?? body.user.team_id;
+    if (!verb.success || !data.success || !teamId) {
+      this.logger.warn({ actionId: action.action_id }, 'slack: button with an unknown verb or malformed value ignored');
+      return;
+    }
+    const userId = body.user.id;
+    const user = slackUser(teamId, userId);
+    const view = body.view;
+    const message = body.message as { ts?: string; thread_ts?: string } | undefined;
+    const metadata = view?.type === 'modal' ? ModalMetadataSchema.safeParse(parseJson(view.private_metadata)) : undefined;
+
+    let conversation: ConversationRef;
+    if (metadata?.success) conversation = metadata.data.conversation;
+    else if (body.channel?.id && message?.ts) conversation = channelRef(teamId, userId, body.channel.id, message.thread_ts ?? message.ts);
+    else conversation = directMessageRef(teamId, userId);
+
+    const inbound: Inbound = {
+      kind: 'submit',
+      user,
+      conversation,
+      verb: verb.data,
+      data: data.data,
+      ...(message?.ts && !view ? { messageId: message.ts } : {}),
+    };
+    const work = this.handle(inbound);
+
+    if (view?.type === 'modal') {
+      const { immediate } = await work;
+      if (immediate) await this.app.client.views.update({ view_id: view.id, hash: view.hash, view: this.modalFor(immediate, conversation) });
+      return;
+    }
+    if (verb.data === 'open-form' || verb.data === 'show-actions') {
+      await this.answerTrigger(body.trigger_id, work, conversation, userId);
+      return;
+    }
+
+    const { immediate } = await work;
+    if (immediate) {
+      if (isSentence(immediate)) await this.port.postEphemeral(conversation, userId, renderSentence(immediate));
+      else if (message?.ts && !view) await this.port.update(conversation, message.ts, immediate);
+      else await this.port.post(conversation, immediate);
+    }
+    // A decision or cancel from the Home tab changes what it shows.
+    if (view?.type === 'home') await this.publishHome(teamId, userId);
+  }
+
+  private async onSubmit(
+    body: ViewSubmitAction,
+    view: ViewOutput,
+    ack: (response?: ViewResponseAction) => Promise<void>,
+  ): Promise<void> {
+    const metadata = ModalMetadataSchema.safeParse(parseJson(view.private_metadata));
+    const state = ViewStateSchema.safeParse(view.state);
+    const teamId = body.team?.id ?? body.user.team_id;
+    if (!metadata.success || !metadata.data.actionId || !state.success || !teamId) {
+      this.logger.warn('slack: form submission with unreadable metadata or state');
+      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
+      return;
+    }
+    const { conversation, actionId } = metadata.data;
+    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
+    const values = readFormValues(fields, state.data);
+    const userId = body.user.id;
+    const work = this.handle({
+      kind: 'submit',
+      user: slackUser(teamId, userId),
+      conversation,
+      verb: 'submit-form',
+      data: { actionId, values },
+    });
+
+    const answered = await within(work, this.submitBudgetMs);
+    if (!answered.done) {
+      // Ack now, Slack will not wait; whatever the core says later goes to the conversation.
+      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: 'Submitted. The result will appear in the conversation.' }) });
+      const { immediate } = await work;
+      if (immediate) await this.afterSubmit(conversation, userId, immediate);
+      return;
+    }
+
+    const screen = answered.value.immediate;
+    if (screen?.screen === 'action-form') {
+      const { blockErrors, formError } = toSlackErrors(screen.action.form.fields, screen.errors ?? {});
+      if (Object.keys(blockErrors).length > 0) {
+        // Slack keeps every value the user typed; only the messages are new.
+        const errors = formError ? appendToFirst(blockErrors, formError) : blockErrors;
+        await ack({ response_action: 'errors', errors });
+      } else {
+        await ack({ response_action: 'update', view: this.modalFor(screen, conversation) });
+      }
+      return;
+    }
+    if (screen && isSentence(screen)) {
+      await ack({ response_action: 'update', view: screenModal(screen) });
+      return;
+    }
+    await ack();
+    if (screen) await this.port.post(conversation, screen);
+  }
+
+  private async afterSubmit(conversation: ConversationRef, userId: string, screen: Screen): Promise<void> {
+    if (screen.screen === 'action-form' || isSentence(screen)) {
+      const text = screen.screen === 'action-form' ? ERRORS.DEPUTY_E_VALIDATION.message : renderSentence(screen);
+      await this.port.postEphemeral(conversation, userId, text);
+      return;
+    }
+    await this.port.post(conversation, screen);
+  }
+
+  // ---------------------------------------------------------------- App Home
+
+  private async publishHome(teamId: string, userId: string): Promise<void> {
+    const user = slackUser(teamId, userId);
+    const overview = this.handler.home ? await this.handler.home(user) : await this.overviewFromActionList(user, teamId, userId);
+    await this.app.client.views.publish({ user_id: userId, view: renderHome(overview, ERRORS.DEPUTY_E_NOT_ENROLLED.message) });
+  }
+
+  /** For a core without `home()`: the action list is the dashboard, with no runs or approvals. */
+  private async overviewFromActionList(user: ChatUser, teamId: string, userId: string): Promise<HomeOverview | undefined> {
+    const { immediate } = await this.handle({ kind: 'message', user, conversation: directMessageRef(teamId, userId), text: 'help' });
+    if (immediate?.screen !== 'action-list') return undefined;
+    return { principal: immediate.principal, actions: immediate.actions, recentRuns: [], pendingApprovals: [] };
+  }
+}
+
+function appendToFirst(errors: Record<string, string>, extra: string): Record<string, string> {
+  const [first] = Object.keys(errors);
+  return first ? { ...errors, [first]: `${errors[first]} ${extra}` } : errors;
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function createSlackEdge(options: SlackEdgeOptions): Promise<SlackEdge> {
+  return SlackEdge.create(options);
+}
