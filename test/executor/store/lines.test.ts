@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTail, scanLines, type Line } from '../../../executor/store/lines.ts';
@@ -13,7 +13,7 @@ describe('store line reading', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
-  async function withFile<T>(name: string, text: string, use: (handle: import('node:fs/promises').FileHandle, size: number) => Promise<T>): Promise<T> {
+  async function withFile<T>(name: string, text: string, use: (handle: FileHandle, size: number) => Promise<T>): Promise<T> {
     const path = join(folder, name);
     await writeFile(path, text);
     const handle = await open(path, 'r');
