@@ -1,0 +1,431 @@
+/**
+ * The Microsoft Teams edge: botbuilder's CloudAdapter at `POST /api/messages`.
+ *
+ * - Every activity's JWT is verified by botbuilder (ConfigurationBotFrameworkAuthentication)
+ *   before any of our code sees it; a forged, expired, mis-addressed or missing token gets 401.
+ * - Each activity is translated once into the neutral `Inbound` and handed to the core.
+ * - `Action.Execute` invokes are answered within Teams' limit (five seconds, then the client
+ *   retries): the core gets `invokeDeadlineMs`; if it is slower, Teams gets a "working on it"
+ *   card at once and the card is updated in place when the core's answer arrives.
+ * - Conversation references go into `ConversationRef.platform`, so the core can store them and
+ *   post proactively after a restart (`continueConversationAsync`).
+ */
+import { STATUS_CODES } from 'node:http';
+import {
+  ActivityTypes,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  TeamsInfo,
+  type Activity,
+  type ConversationReference,
+  type Request as BotRequest,
+  type Response as BotResponse,
+  type TurnContext,
+} from 'botbuilder';
+import type { Server, Request, Response } from 'restify';
+import { isDeputyError, ERRORS } from '../../executor/contract/index.ts';
+import { renderCard } from '../../cards/render.ts';
+import { newCorrelationId } from '../../lib/ids.ts';
+import { systemClock, type Clock } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type {
+  ChannelEdge,
+  ConversationHandler,
+  ConversationPort,
+  ConversationRef,
+  FileAttachment,
+  HandleResult,
+  Inbound,
+  Screen,
+} from '../core/model.ts';
+import { botFrameworkAuthOptions, type TeamsCloudEndpoints, type TeamsCredentials } from './config.ts';
+import {
+  cardAttachment,
+  cardInvokeResponse,
+  errorInvokeResponse,
+  MAX_REFRESH_USERS,
+  isPerUserScreen,
+  teamsCard,
+  type CardRenderer,
+} from './cards.ts';
+import {
+  conversationRefOf,
+  ExecuteInvokeValueSchema,
+  messageInbound,
+  MissingIdentityError,
+  storedReference,
+  submitInbound,
+} from './translate.ts';
+
+export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+/** Teams gives an invoke five seconds; answering by three leaves room for the network. */
+const DEFAULT_INVOKE_DEADLINE_MS = 3000;
+/** Member lists change slowly; a refresh audience is reused for this long per conversation. */
+const AUDIENCE_TTL_MS = 5 * 60_000;
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+
+const WORKING: Screen = { screen: 'notice', text: 'Working on it… this card updates when Deputy has the answer.' };
+const UNIDENTIFIED: Screen = {
+  screen: 'notice',
+  text: 'Deputy could not read your Microsoft Entra identity from Teams, so it cannot tell who you are.',
+};
+
+type CredentialsFactory = ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[1];
+
+export interface TeamsEdgeOptions {
+  credentials: TeamsCredentials;
+  handler: ConversationHandler;
+  logger: Logger;
+  clock?: Clock;
+  render?: CardRenderer;
+  /** How long the core may take before an invoke or message is answered with "working on it". */
+  invokeDeadlineMs?: number;
+  maxBodyBytes?: number;
+  /** Sovereign or private cloud endpoints (and the tests' loopback cloud). Public cloud when absent. */
+  endpoints?: TeamsCloudEndpoints;
+  /** How the bot obtains its outbound token; botbuilder's default, built from `credentials`, when absent. */
+  credentialsFactory?: CredentialsFactory;
+}
+
+type Outcome = { kind: 'answered'; result: HandleResult } | { kind: 'late'; later: Promise<HandleResult | undefined> };
+
+export class TeamsEdge implements ChannelEdge {
+  readonly channel = 'teams' as const;
+  readonly port: ConversationPort;
+  readonly adapter: CloudAdapter;
+
+  private readonly appId: string;
+  private readonly handler: ConversationHandler;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly render: CardRenderer;
+  private readonly deadlineMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly audiences = new Map<string, { userIds: string[] | undefined; at: number }>();
+  private readonly background = new Set<Promise<void>>();
+
+  constructor(options: TeamsEdgeOptions) {
+    const auth = new ConfigurationBotFrameworkAuthentication(
+      botFrameworkAuthOptions(options.credentials, options.endpoints),
+      options.credentialsFactory,
+    );
+    this.adapter = new CloudAdapter(auth);
+    this.appId = options.credentials.appId;
+    this.handler = options.handler;
+    this.logger = options.logger.child({ edge: 'teams' });
+    this.clock = options.clock ?? systemClock;
+    this.render = options.render ?? renderCard;
+    this.deadlineMs = options.invokeDeadlineMs ?? DEFAULT_INVOKE_DEADLINE_MS;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.adapter.onTurnError = async (_context, error) => {
+      this.logger.error({ err: error }, 'teams turn failed');
+    };
+    this.port = {
+      post: (conversation, screen) => this.post(conversation, screen),
+      update: (conversation, messageId, screen) => this.update(conversation, messageId, screen),
+      postFile: (conversation, file) => this.postFile(conversation, file),
+    };
+  }
+
+  mount(server: unknown): void {
+    // restify tells async handlers from callback ones by their kind, so this one is `async`.
+    (server as Server).post(TEAMS_MESSAGES_PATH, async (req: Request, res: Response) => this.receive(req, res));
+  }
+
+  /** Waits for work the edge carries on after answering (late answers), so shutdown loses nothing. */
+  async close(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  private async receive(req: Request, res: Response): Promise<void> {
+    let body: unknown;
+    try {
+      body = await readJsonBody(req, this.maxBodyBytes);
+    } catch (error) {
+      const status = error instanceof BodyTooLargeError ? 413 : 400;
+      res.status(status);
+      res.send({ error: STATUS_CODES[status] });
+      return;
+    }
+    (req as unknown as { body: unknown }).body = body;
+    let turnStarted = false;
+    const answer = new BufferedAnswer();
+    await this.adapter.process(req as unknown as BotRequest, answer, (context) => {
+      turnStarted = true;
+      return this.onTurn(context);
+    });
+    if (!turnStarted && (answer.statusCode === 401 || answer.statusCode === 500)) {
+      // botbuilder refused the request before our turn ran. A bad signature surfaces from it
+      // as a plain error (500 with the verifier's message); either way the request was not
+      // authenticated, and the caller learns nothing more than that.
+      this.logger.warn({ status: answer.statusCode, reason: answer.body }, 'teams request refused: not authenticated');
+      res.status(401);
+      res.send({ error: 'Unauthorized' });
+      return;
+    }
+    res.status(answer.statusCode);
+    if (answer.body === undefined) res.end();
+    else res.send(answer.body);
+  }
+
+  private async onTurn(context: TurnContext): Promise<void> {
+    const activity = context.activity;
+    if (activity.type === ActivityTypes.Message) return this.onMessage(context);
+    if (activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action') return this.onExecute(context);
+    // Other activities (installation, typing, reactions...) need no answer from Deputy; an
+    // unknown invoke gets botbuilder's 501.
+  }
+
+  private async onMessage(context: TurnContext): Promise<void> {
+    let inbound: Inbound;
+    try {
+      inbound = messageInbound(context.activity);
+    } catch (error) {
+      if (!(error instanceof MissingIdentityError)) throw error;
+      await context.sendActivity(this.cardMessage(UNIDENTIFIED, undefined));
+      return;
+    }
+    const outcome = await this.handleWithin(inbound);
+    if (outcome.kind === 'answered') {
+      if (outcome.result.immediate) await context.sendActivity(await this.cardFor(context, outcome.result.immediate));
+      return;
+    }
+    this.carryOn(outcome.later, (result) => (result.immediate ? this.post(inbound.conversation, result.immediate).then(() => undefined) : undefined));
+  }
+
+  private async onExecute(context: TurnContext): Promise<void> {
+    const parsed = ExecuteInvokeValueSchema.safeParse(context.activity.value);
+    if (!parsed.success) {
+      this.logger.warn({ issues: parsed.error.issues }, 'teams invoke with an unknown verb or shape');
+      return this.answerInvoke(context, errorInvokeResponse(400, ERRORS.DEPUTY_E_BAD_REQUEST.message));
+    }
+    let inbound: Inbound;
+    try {
+      inbound = submitInbound(context.activity, parsed.data);
+    } catch (error) {
+      if (!(error instanceof MissingIdentityError)) throw error;
+      return this.answerInvoke(context, cardInvokeResponse(teamsCard(this.render, UNIDENTIFIED, undefined)));
+    }
+    const outcome = await this.handleWithin(inbound);
+    if (outcome.kind === 'answered') {
+      const screen = outcome.result.immediate;
+      if (!screen) {
+        // The core shows its answer elsewhere (an update it posts itself): Teams only needs an ack.
+        return this.answerInvoke(context, { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'OK' } });
+      }
+      return this.answerInvoke(context, cardInvokeResponse(teamsCard(this.render, screen, await this.audienceFor(context, screen))));
+    }
+    await this.answerInvoke(context, cardInvokeResponse(teamsCard(this.render, WORKING, undefined)));
+    const messageId = inbound.kind === 'submit' ? inbound.messageId : undefined;
+    this.carryOn(outcome.later, (result) => {
+      if (!result.immediate) return undefined;
+      return messageId
+        ? this.update(inbound.conversation, messageId, result.immediate)
+        : this.post(inbound.conversation, result.immediate).then(() => undefined);
+    });
+  }
+
+  private async answerInvoke(context: TurnContext, response: { status: number; body: unknown }): Promise<void> {
+    await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: response });
+  }
+
+  /**
+   * Gives the core until the deadline. A failure becomes an error screen (registry message and
+   * correlation id for the user, detail for the log); a late answer is carried on afterwards.
+   */
+  private async handleWithin(inbound: Inbound): Promise<Outcome> {
+    const work = this.handler.handle(inbound).catch((error: unknown) => ({ immediate: this.errorScreen(error) }));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.deadlineMs);
+    });
+    try {
+      const first = await Promise.race([work, deadline]);
+      return first === 'late' ? { kind: 'late', later: work } : { kind: 'answered', result: first };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private errorScreen(error: unknown): Screen {
+    const correlationId = newCorrelationId();
+    this.logger.error({ err: error, correlationId }, 'the core failed on a Teams activity');
+    const message = isDeputyError(error) ? error.message : ERRORS.DEPUTY_E_INTERNAL.message;
+    return { screen: 'error', message, correlationId };
+  }
+
+  /** Runs `then` on a late answer, after the turn has been answered; failures go to the log. */
+  private carryOn(later: Promise<HandleResult | undefined>, then: (result: HandleResult) => Promise<void> | undefined): void {
+    const task = later
+      .then((result) => (result ? then(result) : undefined))
+      .catch((error: unknown) => this.logger.error({ err: error }, 'a late Teams answer could not be delivered'))
+      .finally(() => this.background.delete(task));
+    this.background.add(task);
+  }
+
+  // ------------------------------------------------------------------ outbound (ConversationPort)
+
+  private async post(conversation: ConversationRef, screen: Screen): Promise<string> {
+    let id = '';
+    await this.continueIn(conversation, async (context) => {
+      const sent = await context.sendActivity(await this.cardFor(context, screen));
+      id = sent?.id ?? '';
+    });
+    return id;
+  }
+
+  private async update(conversation: ConversationRef, messageId: string, screen: Screen): Promise<void> {
+    await this.continueIn(conversation, async (context) => {
+      const message = await this.cardFor(context, screen);
+      await context.updateActivity({ ...message, id: messageId });
+    });
+  }
+
+  /**
+   * Long output as an attachment on a message in the thread. Teams shows the name and lets the
+   * user open the text; a real file upload would need OneDrive consent cards, which Deputy
+   * does not ask for.
+   */
+  private async postFile(conversation: ConversationRef, file: FileAttachment): Promise<void> {
+    await this.continueIn(conversation, async (context) => {
+      await context.sendActivity({
+        type: ActivityTypes.Message,
+        text: file.name,
+        attachments: [
+          {
+            name: file.name,
+            contentType: file.contentType,
+            contentUrl: `data:${file.contentType};base64,${Buffer.from(file.content, 'utf8').toString('base64')}`,
+          },
+        ],
+      });
+    });
+  }
+
+  private async continueIn(conversation: ConversationRef, logic: (context: TurnContext) => Promise<void>): Promise<void> {
+    if (conversation.channel !== 'teams') throw new Error(`The Teams edge cannot post to a ${conversation.channel} conversation.`);
+    await this.adapter.continueConversationAsync(this.appId, storedReference(conversation), async (context) => {
+      // botbuilder makes every proactive send a reply to its made-up continuation activity id;
+      // Deputy's messages go into the reply chain the ref names, or to the conversation itself.
+      context.onSendActivities(async (_context, activities, next) => {
+        for (const activity of activities) {
+          if (conversation.threadId) activity.replyToId = conversation.threadId;
+          else delete activity.replyToId;
+        }
+        return next();
+      });
+      await logic(context);
+    });
+  }
+
+  /**
+   * Opens (or finds) the one-to-one chat with the user a reference names, e.g. to notify
+   * someone seen only in a channel. Teams answers `POST /v3/conversations` with the existing
+   * personal chat when there is one.
+   */
+  async personalConversationFor(conversation: ConversationRef): Promise<ConversationRef> {
+    const reference = storedReference(conversation) as ConversationReference;
+    if (!reference.user) throw new Error('The conversation reference names no user.');
+    let personal: ConversationRef | undefined;
+    await this.adapter.createConversationAsync(
+      this.appId,
+      reference.channelId,
+      reference.serviceUrl,
+      'https://api.botframework.com',
+      {
+        isGroup: false,
+        bot: reference.bot,
+        members: [reference.user],
+        tenantId: reference.conversation.tenantId,
+        channelData: { tenant: { id: reference.conversation.tenantId } },
+      } as Parameters<CloudAdapter['createConversationAsync']>[4],
+      async (context) => {
+        personal = conversationRefOf(context.activity);
+      },
+    );
+    if (!personal) throw new Error('Teams did not create the personal conversation.');
+    return personal;
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  private cardMessage(screen: Screen, audience: string[] | undefined): Partial<Activity> {
+    return { type: ActivityTypes.Message, attachments: [cardAttachment(teamsCard(this.render, screen, audience))] };
+  }
+
+  private async cardFor(context: TurnContext, screen: Screen): Promise<Partial<Activity>> {
+    return this.cardMessage(screen, await this.audienceFor(context, screen));
+  }
+
+  /**
+   * Who the card refreshes for: in a personal chat the one user; elsewhere the members, if
+   * there are at most 60 of them. `undefined` when the list is too long or cannot be read.
+   */
+  private async audienceFor(context: TurnContext, screen: Screen): Promise<string[] | undefined> {
+    if (!isPerUserScreen(screen)) return undefined;
+    const { conversation, from } = context.activity;
+    if (conversation.conversationType === 'personal') return from?.id ? [from.id] : undefined;
+    const key = conversation.id.replace(/;messageid=\d+$/, '');
+    const cached = this.audiences.get(key);
+    if (cached && this.clock.now() - cached.at < AUDIENCE_TTL_MS) return cached.userIds;
+    let userIds: string[] | undefined;
+    try {
+      const page = await TeamsInfo.getPagedMembers(context, MAX_REFRESH_USERS);
+      userIds = page.continuationToken ? undefined : page.members.map((member) => member.id);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not list the conversation members for a per-user card refresh');
+    }
+    this.audiences.set(key, { userIds, at: this.clock.now() });
+    return userIds;
+  }
+}
+
+class BodyTooLargeError extends Error {}
+
+/** Holds botbuilder's answer (status and body) so the edge can look at it before it is sent. */
+class BufferedAnswer implements BotResponse {
+  readonly socket = undefined;
+  statusCode = 200;
+  body: unknown;
+  end(): unknown {
+    return undefined;
+  }
+  header(): unknown {
+    return undefined;
+  }
+  send(body?: unknown): unknown {
+    this.body = body;
+    return undefined;
+  }
+  status(code: number): unknown {
+    this.statusCode = code;
+    return undefined;
+  }
+}
+
+/**
+ * The activity JSON, whether or not a body parser ran before this route: restify's parsers may
+ * be mounted server-wide by the bot server, or not at all.
+ */
+async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  const existing = (req as unknown as { body?: unknown }).body;
+  if (existing !== undefined && existing !== null && typeof existing === 'object' && !Buffer.isBuffer(existing)) return existing;
+  let text: string;
+  if (typeof existing === 'string' || Buffer.isBuffer(existing)) {
+    text = existing.toString();
+  } else {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) throw new BodyTooLargeError();
+      chunks.push(chunk as Buffer);
+    }
+    text = Buffer.concat(chunks).toString('utf8');
+  }
+  if (Buffer.byteLength(text) > maxBytes) throw new BodyTooLargeError();
+  return JSON.parse(text) as unknown;
+}

@@ -1,0 +1,112 @@
+/**
+ * Teams activity → neutral `Inbound`, once, here. After this nothing in Deputy knows Teams.
+ * The identity comes from an activity whose JWT botbuilder has already verified.
+ */
+import { TurnContext, type Activity, type ConversationReference } from 'botbuilder';
+import { z } from 'zod';
+import { SUBMIT_VERBS } from '../../cards/screens.ts';
+import type { ConversationRef, Inbound } from '../core/model.ts';
+
+/** The `value` of an `adaptiveCard/action` invoke (Universal Actions). */
+export const ExecuteInvokeValueSchema = z.object({
+  action: z.object({
+    type: z.literal('Action.Execute'),
+    verb: z.enum(SUBMIT_VERBS),
+    data: z.record(z.string(), z.unknown()).default({}),
+    id: z.string().optional(),
+  }),
+  /** `automatic` when the client refreshes the card on its own, `manual` for a button. */
+  trigger: z.enum(['automatic', 'manual']).optional(),
+});
+export type ExecuteInvokeValue = z.infer<typeof ExecuteInvokeValueSchema>;
+
+/** What a stored Teams reference must hold for a proactive message (checked when read back). */
+export const TeamsReferenceSchema = z
+  .object({
+    channelId: z.string().min(1),
+    serviceUrl: z.url(),
+    conversation: z.looseObject({ id: z.string().min(1), conversationType: z.string().optional(), tenantId: z.string().optional() }),
+    bot: z.looseObject({ id: z.string().min(1) }).optional(),
+    user: z.looseObject({ id: z.string().min(1), aadObjectId: z.string().optional() }).optional(),
+    activityId: z.string().optional(),
+  })
+  .loose();
+
+const THREAD_SUFFIX = /;messageid=(\d+)$/;
+
+/** A channel conversation id names its reply chain with `;messageid=<root>`. */
+export function baseConversationId(conversationId: string): string {
+  return conversationId.replace(THREAD_SUFFIX, '');
+}
+
+export function threadConversationId(conversationId: string, threadId: string | undefined): string {
+  return threadId ? `${baseConversationId(conversationId)};messageid=${threadId}` : conversationId;
+}
+
+export class MissingIdentityError extends Error {}
+
+function tenantOf(activity: Activity): string | undefined {
+  const channelData = activity.channelData as { tenant?: { id?: unknown } } | undefined;
+  const fromChannelData = typeof channelData?.tenant?.id === 'string' ? channelData.tenant.id : undefined;
+  return activity.conversation?.tenantId ?? fromChannelData;
+}
+
+/** Where this activity lives, with the full reference stored for proactive messages after a restart. */
+export function conversationRefOf(activity: Activity): ConversationRef {
+  const reference = TurnContext.getConversationReference(activity);
+  const conversationId = activity.conversation.id;
+  const inThread = THREAD_SUFFIX.exec(conversationId)?.[1];
+  // A top-level channel post starts its own reply chain: results go under it.
+  const threadId = inThread ?? (activity.conversation.conversationType === 'channel' ? activity.id : undefined);
+  const ref: ConversationRef = {
+    channel: 'teams',
+    conversationId: baseConversationId(conversationId),
+    platform: JSON.parse(JSON.stringify(reference)) as Record<string, unknown>,
+  };
+  if (threadId) ref.threadId = threadId;
+  return ref;
+}
+
+function userOf(activity: Activity): Inbound['user'] {
+  const tenantId = tenantOf(activity);
+  const aadObjectId = activity.from?.aadObjectId;
+  if (!tenantId || !aadObjectId) {
+    throw new MissingIdentityError('The activity carries no tenant id or AAD object id.');
+  }
+  const user: Inbound['user'] = { identity: { channel: 'teams', tenantId, aadObjectId } };
+  if (activity.from.name) user.displayName = activity.from.name;
+  return user;
+}
+
+/** A message: the text without the bot's @mention (channels and group chats mention the bot). */
+export function messageInbound(activity: Activity): Inbound {
+  const withoutMention = TurnContext.removeRecipientMention(activity) ?? activity.text ?? '';
+  return {
+    kind: 'message',
+    user: userOf(activity),
+    conversation: conversationRefOf(activity),
+    text: withoutMention.replace(/\s+/g, ' ').trim(),
+  };
+}
+
+/** An `Action.Execute` button or card refresh. `replyToId` is the message the card is on. */
+export function submitInbound(activity: Activity, value: ExecuteInvokeValue): Extract<Inbound, { kind: 'submit' }> {
+  const inbound: Extract<Inbound, { kind: 'submit' }> = {
+    kind: 'submit',
+    user: userOf(activity),
+    conversation: conversationRefOf(activity),
+    verb: value.action.verb,
+    data: value.action.data,
+  };
+  if (activity.replyToId) inbound.messageId = activity.replyToId;
+  return inbound;
+}
+
+export function storedReference(ref: ConversationRef): Partial<ConversationReference> {
+  const reference = TeamsReferenceSchema.parse(ref.platform) as unknown as Partial<ConversationReference> & {
+    conversation: ConversationReference['conversation'];
+  };
+  // Results go into the reply chain the ref names, whatever message the reference was taken from.
+  const conversationId = threadConversationId(reference.conversation.id, ref.threadId);
+  return { ...reference, conversation: { ...reference.conversation, id: conversationId } };
+}
