@@ -225,6 +225,15 @@ export class RunService {
         await record('denied', { reason: 'the inputs or script hash no longer match what was requested' });
         throw new DeputyError('DEPUTY_E_CONFLICT', { detail: 'approval binding mismatch' });
       }
+      if (request.decision === 'approve') {
+        // Rights may have changed while the run waited: the requester must still be allowed.
+        const stillAllowed = this.options.policy.mayRunAction(run.principalId, run.actionId, run.inputs);
+        if (!stillAllowed.allowed) {
+          await record('denied', { reason: `the requester may no longer run this action: ${stillAllowed.reason}` });
+          this.pending.delete(runId);
+          return this.finish({ ...run, approval: { ...run.approval, required: true, reason: 'requester no longer allowed' } }, 'rejected', {});
+        }
+      }
       await record('allowed', { comment: request.comment });
       const approval = {
         ...run.approval,
