@@ -175,7 +175,7 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
   if (summary?.exitCode !== undefined && summary.exitCode !== null && summary.exitCode !== 0) facts.push({ title: 'Exit code', value: String(summary.exitCode) });
 
   const messages = (items: readonly string[]): Line[] =>
-    takeFirst(items, limits.messages).shown.map((text) => ({ text: truncate(text, limits.messageChars) }));
+    takeFirst(items, limits.messages).shown.map((text) => ({ text: monospaceLine(text, limits.messageChars) }));
   const table = summary?.table ? tableData(summary.table, limits) : undefined;
   const lines = table ? { shown: [], hidden: 0 } : takeFirst(summary?.lines ?? [], limits.outputLines);
   const outputNotes: string[] = [];
@@ -201,8 +201,7 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
     hasTable: table !== undefined,
     tableColumns: table?.columns ?? [],
     tableRows: table?.rows ?? [],
-    // An empty line would collapse; a no-break space keeps the line (and the output's shape).
-    lines: lines.shown.map((line) => ({ text: line === '' ? '\u00a0' : truncate(line, limits.lineChars) })),
+    lines: lines.shown.map((line) => ({ text: monospaceLine(line, limits.lineChars) })),
     hasLines: lines.shown.length > 0,
     outputNote: outputNotes.join(' '),
     hasOutputNote: outputNotes.length > 0,
@@ -231,6 +230,22 @@ function tableData(
     ],
     note: notes.join(' '),
   };
+}
+
+const NO_BREAK_SPACE = '\u00a0';
+
+/**
+ * A line of output or script text as it should look in monospace: clients collapse runs of
+ * spaces (and drop an empty line), which would scramble indentation and PowerShell's column
+ * layout. Leading spaces and all but the last space of a run become no-break spaces, so the
+ * line keeps its shape and still wraps at a space.
+ */
+function monospaceLine(line: string, maxChars: number): string {
+  const text = truncate(line.replace(/\t/g, '    ').replace(/\r$/, ''), maxChars);
+  if (text === '') return NO_BREAK_SPACE;
+  return text
+    .replace(/^ +/, (spaces) => NO_BREAK_SPACE.repeat(spaces.length))
+    .replace(/ {2,}/g, (spaces) => `${NO_BREAK_SPACE.repeat(spaces.length - 1)} `);
 }
 
 // ---------------------------------------------------------------- approvals
@@ -319,7 +334,7 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     facts,
     parameterRows,
     hasParameters: parameters.shown.length > 0,
-    excerptLines: excerpt.shown.map((line) => ({ text: line === '' ? '\u00a0' : truncate(line, limits.lineChars) })),
+    excerptLines: excerpt.shown.map((line) => ({ text: monospaceLine(line, limits.lineChars) })),
     hasExcerpt: excerpt.shown.length > 0,
     excerptNote: `${excerpt.hidden} more lines of script text are not shown.`,
     hasExcerptNote: excerpt.hidden > 0,

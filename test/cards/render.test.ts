@@ -114,6 +114,13 @@ describe('cards: buttons carry verb and data in both action styles', () => {
     assert.equal(findAll(card, (item) => item.type === 'TextBlock' && String(item.text).includes('**not bold**')).length, 0);
   });
 
+  it('run summary: indentation and column spacing of output survive, empty lines stay lines', () => {
+    const lines = ['Name   Enabled', '', '    indented'];
+    const card = renderCard({ screen: 'run-summary', run: sampleRun({ state: 'succeeded', summary: { ...TABLE_SUMMARY, table: undefined, lines } }), canShowAll: false }, { actionStyle: 'execute' });
+    const texts = ofType(card, 'TextRun').filter((item) => item.fontType === 'Monospace' && item.color === undefined).map((item) => item.text);
+    assert.deepEqual(texts, ['Name\u00a0\u00a0 Enabled', '\u00a0', '\u00a0\u00a0\u00a0\u00a0indented']);
+  });
+
   it('template syntax inside data stays literal text', () => {
     const card = renderCard({ screen: 'notice', text: 'cost: ${runId} @{x}' }, { actionStyle: 'execute' });
     assert.equal(textOf(card), 'cost: ${runId} @{x}');
