@@ -1,7 +1,7 @@
 /**
  * The `deputy` command. The one place that composes executor/ and bot/ into processes.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../lib/clock.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -10,6 +10,7 @@ import { importScriptFolder } from '../executor/catalog/import.ts';
 import { loadExecutorConfig } from '../executor/config.ts';
 import { isDeputyError } from '../executor/contract/index.ts';
 import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
+import { acquireDataLock } from '../executor/data-lock.ts';
 import { createFileStore } from '../executor/store/file.ts';
 import { verifyAuditFile } from '../executor/store/audit.ts';
 import { loadBotConfig } from '../bot/config.ts';
@@ -67,6 +68,8 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
     return 1;
   }
   const logger = createLogger({ level: 'warn', name: 'import' });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireDataLock(config.dataDir);
   const store = await createFileStore({ dataDir: config.dataDir, clock: systemClock, logger });
   try {
     const source = resolve(folder);
@@ -91,6 +94,7 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
     return 0;
   } finally {
     await store.close();
+    lock.release();
   }
 }
 

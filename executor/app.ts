@@ -12,6 +12,7 @@ import { createLogger } from '../lib/logger.ts';
 import { importCatalog } from './catalog/import.ts';
 import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
+import { acquireDataLock } from './data-lock.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
 import { EventBus } from './events.ts';
@@ -66,6 +67,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'executor' });
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireDataLock(config.dataDir);
   const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
   const token = tokens[0] as string;
   const store = await createFileStore({ dataDir: config.dataDir, clock, logger });
@@ -182,6 +184,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       await runs.stop();
       await runner.close();
       await store.close();
+      lock.release();
     },
   };
 }
