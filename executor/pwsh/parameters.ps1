@@ -37,13 +37,20 @@ function Test-ConstantExpression($Ast) {
         'ArrayLiteralAst' { return @($Ast.Elements | Where-Object { -not (Test-ConstantExpression $_) }).Count -eq 0 }
         'ArrayExpressionAst' {
             $statements = @($Ast.SubExpression.Statements)
-            if ($statements.Count -ne 1 -or $statements[0] -isnot [System.Management.Automation.Language.PipelineAst]) { return $statements.Count -eq 0 }
-            $elements = @($statements[0].PipelineElements)
-            return $elements.Count -eq 1 -and $elements[0] -is [System.Management.Automation.Language.CommandExpressionAst] -and (Test-ConstantExpression $elements[0].Expression)
+            return $statements.Count -eq 0 -or ($statements.Count -eq 1 -and (Test-ConstantPipeline $statements[0]))
         }
+        'ParenExpressionAst' { return Test-ConstantPipeline $Ast.Pipeline }
         'UnaryExpressionAst' { return $Ast.TokenKind -in 'Minus', 'Plus' -and (Test-ConstantExpression $Ast.Child) }
     }
     return $false
+}
+
+function Test-ConstantPipeline($Statement) {
+    # `('a', 'b')` and `@('a', 'b')` wrap an expression in a one-element pipeline.
+    if ($Statement -isnot [System.Management.Automation.Language.PipelineAst]) { return $false }
+    $elements = @($Statement.PipelineElements)
+    return $elements.Count -eq 1 -and $elements[0] -is [System.Management.Automation.Language.CommandExpressionAst] -and
+        $elements[0].Redirections.Count -eq 0 -and (Test-ConstantExpression $elements[0].Expression)
 }
 
 function Get-ArgumentValues($Attribute) {
