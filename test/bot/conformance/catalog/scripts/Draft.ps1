@@ -1,0 +1,6 @@
+<#
+.SYNOPSIS
+A script still in Draft: nobody may run it.
+#>
+param()
+'draft'
