@@ -50,7 +50,13 @@ export function buildInputSchema(fields: readonly FormField[], opts: InputSchema
       return result.value;
     });
   }
-  return z.strictObject(shape);
+  // Every field is present for its transform to run (a missing mandatory value is an error, a
+  // missing optional one comes out as undefined and is dropped by validateInputs).
+  const withEveryField = (input: unknown) =>
+    typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? { ...Object.fromEntries(fields.map((field) => [field.name, null])), ...input }
+      : input;
+  return z.preprocess(withEveryField, z.strictObject(shape));
 }
 
 export function validateInputs(fields: readonly FormField[], inputs: unknown, opts: InputSchemaOptions = {}): InputValidation {
