@@ -117,17 +117,18 @@ export function buildTeamsManifest(settings: TeamsManifestSettings, templateText
     websiteUrl: settings.websiteUrl,
     privacyUrl: settings.privacyUrl,
     termsOfUseUrl: settings.termsOfUseUrl,
-  }) as TeamsAppManifest;
-  const manifest: TeamsAppManifest = {
+  }) as Record<string, unknown>;
+  const checked = TeamsManifestRulesSchema.safeParse({
     ...filled,
     validDomains: settings.validDomains,
     ...(settings.ssoResource ? { webApplicationInfo: { id: settings.botId, resource: settings.ssoResource } } : {}),
-  };
-  const checked = TeamsManifestRulesSchema.safeParse(manifest);
+  });
   if (!checked.success) {
     const issue = checked.error.issues[0];
     throw invalid(`manifest ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, checked.error.message);
   }
+  // No cast: tsc checks that what the rules accept is a TeamsAppManifest.
+  const manifest: TeamsAppManifest = checked.data;
   return manifest;
 }
 

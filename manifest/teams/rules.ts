@@ -1,7 +1,8 @@
 /**
  * The rules the Teams manifest schema (v1.17) states, as zod: the published JSON schema lives
  * on the web, which these machines cannot reach, and is not ours to paste in. The builder
- * refuses to write a manifest that breaks them; the tests check the built one again.
+ * refuses to write a manifest that breaks them, and what passes is typed as
+ * `TeamsAppManifest` (tsc checks that the rules' type fits Microsoft's).
  */
 import { z } from 'zod';
 
@@ -46,14 +47,16 @@ export const TeamsManifestRulesSchema = z.object({
         supportsCalling: z.boolean().optional(),
         supportsVideo: z.boolean().optional(),
         commandLists: z
-          .array(z.object({ scopes: z.array(z.enum(BOT_SCOPES)).min(1), commands: z.array(CommandSchema).min(1).max(10) }))
+          .array(z.object({ scopes: z.array(z.enum(BOT_SCOPES)).min(1), commands: z.array(CommandSchema).min(1).max(10) }).strict())
           .max(3)
           .optional(),
-      }),
+      }).strict(),
     )
     .max(1),
   permissions: z.array(z.enum(['identity', 'messageTeamMembers'])).optional(),
   validDomains: z.array(z.string().max(2048).regex(VALID_DOMAIN, 'must be a domain without a scheme')).max(16).optional(),
-  webApplicationInfo: z.object({ id: guid, resource: z.string().max(2048).optional() }).optional(),
-});
+  webApplicationInfo: z.object({ id: guid, resource: z.string().max(2048).optional() }).strict().optional(),
+})
+  // A key these rules do not know is refused rather than passed on unchecked.
+  .strict();
 export type TeamsManifestRules = z.infer<typeof TeamsManifestRulesSchema>;
