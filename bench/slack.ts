@@ -16,18 +16,18 @@ const GOAL_P99_MS = 3000;
 const RUN_SECONDS = 1;
 
 export async function benchSlack(): Promise<BenchResult[]> {
-  let harness: Harness | undefined;
   const handler = new ScriptedHandler(async (event) => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     // After the answer, as the core does: the status message in the thread at once, its update when the run ends.
     void (async () => {
-      const ts = await harness!.edge.port.post(event.conversation, { screen: 'run-status', run: run({ state: 'queued' }), canCancel: true });
+      const ts = await harness.edge.port.post(event.conversation, { screen: 'run-status', run: run({ state: 'queued' }), canCancel: true });
       await new Promise((resolve) => setTimeout(resolve, RUN_SECONDS * 1000));
-      await harness!.edge.port.update(event.conversation, ts, { screen: 'run-summary', run: run({ state: 'succeeded' }), canShowAll: false });
+      await harness.edge.port.update(event.conversation, ts, { screen: 'run-summary', run: run({ state: 'succeeded' }), canShowAll: false });
     })().catch(() => undefined);
     return { immediate: { screen: 'notice', text: ERRORS.DEPUTY_E_BUSY.message } };
   });
-  harness = await startHarness(handler);
+  // The handler only runs once requests arrive, after `harness` exists.
+  const harness: Harness = await startHarness(handler);
   try {
     const fields = Object.fromEntries(oooAction.form.fields.map((field) => [field.name, field.kind]));
     const submissions = Array.from({ length: SUBMISSIONS }, (_, index) => {
@@ -38,7 +38,7 @@ export async function benchSlack(): Promise<BenchResult[]> {
       });
       return viewSubmission(metadata, { 'field:Mailbox': { type: 'plain_text_input', value: `user${index}@contoso.com` } });
     });
-    const answers = await Promise.all(submissions.map((payload) => harness!.interaction(payload)));
+    const answers = await Promise.all(submissions.map((payload) => harness.interaction(payload)));
     const failures = answers.filter((answer) => answer.status !== 200).length;
     const times = answers.map((answer) => answer.ms);
     const p99 = percentile(times, 99);
