@@ -1,0 +1,94 @@
+/**
+ * What a new user does in the first five minutes, in a real browser (Debian's chromium via
+ * playwright-core): open the local web chat, pick the helpdesk persona, ask for help, open an
+ * action, fill its form, run it and see the summary card; then, as the read-only persona, see
+ * nothing to run. Screenshots go to test-artifacts/webchat/ (looked at, not compared).
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
+import { startBotHarness, type BotHarness } from './harness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'webchat');
+
+describe('web chat in a browser', function () {
+  this.timeout(120_000);
+  let harness: BotHarness;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is needed (apt-get install chromium)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    harness = await startBotHarness();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1000, height: 1100 } });
+    // Nothing may come from outside this machine: the page must work offline.
+    await context.route(/^(?!http:\/\/127\.0\.0\.1)/, (route) => route.abort());
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await harness?.close();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const chat = () => page.locator('#webchat');
+
+  async function say(text: string): Promise<void> {
+    const box = chat().getByRole('textbox').first();
+    await box.fill(text);
+    await box.press('Enter');
+  }
+
+  it('says it is a local demo and offers the personas', async () => {
+    await page.goto(`${harness.bot.url}/`);
+    await page.getByText('Demo mode: local only').waitFor();
+    const personas = await page.locator('#persona option').evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value));
+    assert.ok(personas.includes('alex') && personas.includes('rita'), JSON.stringify(personas));
+    assert.ok(await page.evaluate(() => typeof (window as unknown as { WebChat?: unknown }).WebChat === 'object'), 'the Web Chat bundle loaded from the bot');
+    await shot('01-page');
+  });
+
+  it('runs an action with a form as the helpdesk persona and shows the summary card', async () => {
+    await page.selectOption('#persona', 'alex');
+    await page.getByText('Connected as alex').waitFor();
+    await say('help');
+    const listCard = chat().locator('.ac-adaptiveCard').filter({ hasText: 'Echo a message' }).last();
+    await listCard.waitFor();
+    await shot('02-actions');
+
+    // Each action sits in its own container with its own "Open" button.
+    const echoRow = listCard.locator('.ac-container').filter({ hasText: 'Echo a message' }).filter({ has: page.getByRole('button', { name: 'Open' }) }).last();
+    await echoRow.getByRole('button', { name: 'Open' }).last().click();
+    const message = chat().getByLabel('The message').last();
+    await message.waitFor();
+    await message.fill('Hello from the browser');
+    await chat().getByLabel(/How often/).last().fill('2');
+    await shot('03-form');
+    await chat().getByRole('button', { name: 'Run' }).last().click();
+
+    await chat().getByText(/Succeeded/).last().waitFor({ timeout: 60_000 });
+    await chat().getByText('Hello from the browser').first().waitFor();
+    await shot('04-summary');
+    assert.equal(await chat().getByRole('button', { name: 'Cancel run' }).count(), 0, 'the status card was replaced by the summary');
+  });
+
+  it('offers nothing to run to the read-only persona', async () => {
+    await page.selectOption('#persona', 'rita');
+    await page.getByText('Connected as rita').waitFor();
+    assert.equal(await chat().locator('.ac-adaptiveCard').count(), 0, 'a new persona starts a new conversation');
+    await say('help');
+    await chat().locator('.ac-adaptiveCard').first().waitFor();
+    await page.waitForTimeout(300);
+    await shot('05-read-only');
+    assert.equal(await chat().getByRole('button', { name: 'Open' }).count(), 0, 'no runnable action');
+  });
+});
