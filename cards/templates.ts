@@ -3,7 +3,9 @@
  * written with Action.Execute buttons (Teams Universal Actions); render.ts turns them into
  * Action.Submit for clients without Universal Actions.
  */
-import * as ACData from 'adaptivecards-templating';
+// The engine module itself: the package index also re-exports json-schema-card, whose types
+// import adaptivecards' TypeScript sources and break `tsc` for the whole project.
+import * as ACData from 'adaptivecards-templating/lib/template-engine.js';
 import actionForm from './templates/action-form.json' with { type: 'json' };
 import actionList from './templates/action-list.json' with { type: 'json' };
 import approvalRequest from './templates/approval-request.json' with { type: 'json' };
