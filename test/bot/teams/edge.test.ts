@@ -11,7 +11,7 @@ import {
   messageActivity,
   personalChat,
   send,
-  startBot,
+  startTeamsEdge,
   teamsUser,
   TENANT_ID,
   type RunningBot,
@@ -74,7 +74,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
 
   it('hands a verified message to the core once, without the @mention, and posts its card as a reply', async () => {
     const { handler, handle } = handlerAnswering(() => ({ immediate: notice('Here are your actions') }));
-    bot = await startBot(cloud, handler);
+    bot = await startTeamsEdge(cloud, handler);
     const user = teamsUser('alex');
     const conversation = groupChat();
     const activity = messageActivity(cloud, user, conversation, '  help ');
@@ -111,7 +111,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
       it(`401 for ${name}`, async () => {
         sinon.stub(console, 'error'); // botbuilder logs every refusal to the console
         const { handler, handle } = handlerAnswering(() => ({ immediate: notice('should not happen') }));
-        bot = await startBot(cloud, handler);
+        bot = await startTeamsEdge(cloud, handler);
         const callsBefore = cloud.calls.length;
         const user = teamsUser('mallory');
 
@@ -132,7 +132,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
 
   it('answers an Action.Execute invoke with the core\'s card in the invoke response', async () => {
     const { handler, handle } = handlerAnswering(() => ({ immediate: notice('Form for set-ooo') }));
-    bot = await startBot(cloud, handler);
+    bot = await startTeamsEdge(cloud, handler);
     const user = teamsUser('alex');
     const activity = executeActivity(cloud, user, personalChat(), { verb: 'open-form', data: { actionId: 'set-ooo' }, replyToId: '1700000000001' });
 
@@ -152,7 +152,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
 
   it('rejects an invoke with an unknown verb without bothering the core', async () => {
     const { handler, handle } = handlerAnswering(() => ({ immediate: notice('no') }));
-    bot = await startBot(cloud, handler);
+    bot = await startTeamsEdge(cloud, handler);
     const activity = executeActivity(cloud, teamsUser('alex'), personalChat(), { verb: 'format-disk', data: {}, replyToId: '1' });
 
     const response = await send(bot.url, activity, await cloud.token());
@@ -169,7 +169,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
       await released;
       return { immediate: notice('Run queued') };
     });
-    bot = await startBot(cloud, handler, { invokeDeadlineMs: 300 });
+    bot = await startTeamsEdge(cloud, handler, { invokeDeadlineMs: 300 });
     const conversation = personalChat();
     const activity = executeActivity(cloud, teamsUser('alex'), conversation, { verb: 'submit-form', data: { actionId: 'set-ooo' }, replyToId: '1700000000002' });
 
@@ -195,7 +195,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
       );
       return { immediate: notice('Run queued') };
     });
-    bot = edgeRef = await startBot(cloud, handler);
+    bot = edgeRef = await startTeamsEdge(cloud, handler);
     const activity = executeActivity(cloud, teamsUser('alex'), conversation, { verb: 'submit-form', data: { actionId: 'set-ooo' }, replyToId: '1700000000003' });
 
     const response = await send(bot.url, activity, await cloud.token());
@@ -220,7 +220,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
         viewerMayDecide: event.user.identity.channel === 'teams' && event.user.identity.aadObjectId === approver.aadObjectId,
       },
     }));
-    bot = await startBot(cloud, handler);
+    bot = await startTeamsEdge(cloud, handler);
     const { edge } = bot;
 
     // The core starts a message in the chat (e.g. an approval request) through the port.
@@ -258,7 +258,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
     const { handler } = handlerAnswering(() => ({
       immediate: { screen: 'approval-request', run: run(), requester: 'Alex', viewerMayDecide: false },
     }));
-    bot = await startBot(cloud, handler);
+    bot = await startTeamsEdge(cloud, handler);
     const activity = messageActivity(cloud, teamsUser('alex'), conversation, 'runs');
 
     await send(bot.url, activity, await cloud.token());
@@ -277,14 +277,14 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
       return {};
     });
     const conversation = channel();
-    bot = await startBot(cloud, first.handler);
+    bot = await startTeamsEdge(cloud, first.handler);
     const message = messageActivity(cloud, teamsUser('alex'), conversation, 'actions');
     assert.equal((await send(bot.url, message, await cloud.token())).status, 200);
     await bot.close();
 
     // A new process: a new adapter and a new MSAL client, with only the stored reference.
     const second = handlerAnswering(() => ({}));
-    bot = await startBot(cloud, second.handler);
+    bot = await startTeamsEdge(cloud, second.handler);
     const ref = JSON.parse(stored) as ConversationRef;
     assert.equal(ref.threadId, message.id, 'a top-level channel post starts the reply chain');
 
@@ -313,7 +313,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
       stored = event.conversation;
       return {};
     });
-    bot = await startBot(cloud, handler);
+    bot = await startTeamsEdge(cloud, handler);
     const user = teamsUser('alex');
     await send(bot.url, messageActivity(cloud, user, channel(), 'hello'), await cloud.token());
 
@@ -329,7 +329,7 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
 
   it('tells a user without an Entra identity so, and does not call the core', async () => {
     const { handler, handle } = handlerAnswering(() => ({ immediate: notice('no') }));
-    bot = await startBot(cloud, handler);
+    bot = await startTeamsEdge(cloud, handler);
     const conversation = personalChat();
     const activity = messageActivity(cloud, teamsUser('guest'), conversation, 'help');
     delete activity.from.aadObjectId;

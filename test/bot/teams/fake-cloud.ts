@@ -30,6 +30,10 @@ export interface RecordedCall {
   activityId?: string;
   body: Record<string, unknown>;
   authorization: string | undefined;
+  /** The id the connector answered with (the new message's id for a POST). */
+  resultId?: string;
+  /** Arrival order across all calls. */
+  seq: number;
 }
 
 export interface TokenOptions {
@@ -173,7 +177,8 @@ export class FakeBotFrameworkCloud {
     });
   }
 
-  private record(call: RecordedCall): void {
+  private record(arrived: Omit<RecordedCall, 'seq'>): void {
+    const call: RecordedCall = { ...arrived, seq: this.calls.length + 1 };
     this.calls.push(call);
     for (const waiter of [...this.waiters]) {
       if (waiter.predicate(call)) {
@@ -217,7 +222,7 @@ export class FakeBotFrameworkCloud {
     if (req.method === 'POST' && parts.length === 2) {
       const body = await readJson(req);
       const newConversation = `a:proactive-${this.nextActivity++}`;
-      this.record({ method: 'POST', path: '/v3/conversations', conversationId: newConversation, body, authorization });
+      this.record({ method: 'POST', path: '/v3/conversations', conversationId: newConversation, body, authorization, resultId: newConversation });
       return sendJson(res, 200, { id: newConversation, activityId: String(this.nextActivity++) });
     }
     if (req.method === 'GET' && parts[3] === 'pagedmembers') {
@@ -229,8 +234,8 @@ export class FakeBotFrameworkCloud {
     if (parts[3] === 'activities' && (req.method === 'POST' || req.method === 'PUT')) {
       const body = await readJson(req);
       const activityId = parts[4];
-      this.record({ method: req.method, path: url.pathname, conversationId, ...(activityId ? { activityId } : {}), body, authorization });
       const id = req.method === 'PUT' && activityId ? activityId : `msg-${this.nextActivity++}`;
+      this.record({ method: req.method, path: url.pathname, conversationId, ...(activityId ? { activityId } : {}), body, authorization, resultId: id });
       return sendJson(res, 200, { id });
     }
     return sendJson(res, 404, { error: { code: 'NotFound' } });

@@ -53,7 +53,7 @@ export function loopbackCredentials(cloud: FakeBotFrameworkCloud): MsalServiceCl
   return new MsalServiceClientCredentialsFactory(cloud.appId, msal as unknown as ConstructorParameters<typeof MsalServiceClientCredentialsFactory>[1]);
 }
 
-export async function startBot(
+export async function startTeamsEdge(
   cloud: FakeBotFrameworkCloud,
   handler: ConversationHandler,
   options: { invokeDeadlineMs?: number } = {},
