@@ -1,0 +1,127 @@
+/** The executor REST client and its event stream, against a real executor on loopback. */
+import { strict as assert } from 'node:assert';
+import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventStream, SseParser } from '../../../bot/core/event-stream.ts';
+import { ExecutorClient } from '../../../bot/core/executor-client.ts';
+import { DeputyError, ERRORS, type RunEvent } from '../../../executor/contract/index.ts';
+import { silentLogger } from '../../../lib/logger.ts';
+import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { BOT_TEST_CATALOG } from '../webchat/harness.ts';
+
+async function rejection(promise: Promise<unknown>): Promise<DeputyError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof DeputyError, `a DeputyError, got ${String(error)}`);
+    return error;
+  }
+  return assert.fail('expected a rejection');
+}
+
+describe('SSE parser', () => {
+  it('splits messages across chunk boundaries, line endings, comments and multi-line data', () => {
+    const parser = new SseParser();
+    assert.deepEqual(parser.push(': connected\n\nid: 1\nevent: run.upd'), []);
+    assert.deepEqual(parser.push('ated\r\ndata: {"a":\r\ndata: 1}\r\n\r\n'), [{ id: '1', event: 'run.updated', data: '{"a":\n1}' }]);
+    assert.deepEqual(parser.push('data:no-space\n\n: keep-alive\n\n'), [{ id: '1', event: undefined, data: 'no-space' }], 'the id carries over; the event does not');
+  });
+});
+
+describe('executor client', function () {
+  this.timeout(60_000);
+  let executor: TestExecutor;
+  let client: ExecutorClient;
+
+  before(async () => {
+    executor = await startTestExecutor({ catalog: BOT_TEST_CATALOG });
+    client = new ExecutorClient({ baseUrl: executor.url, token: executor.token });
+  });
+  after(async () => {
+    await executor?.dispose();
+    // The restart test hands the folder over, so dispose() leaves it: remove it here.
+    if (executor) rmSync(executor.dataDir, { recursive: true, force: true });
+  });
+
+  it('resolves a chat identity to its principal, and an unknown one to DEPUTY_E_NOT_ENROLLED', async () => {
+    const principal = await client.resolveIdentity({ channel: 'webchat', persona: 'alex' });
+    assert.deepEqual(principal, { id: 'alex', name: 'Alex (helpdesk)', tenant: 'hamburg', roles: ['administrator'] });
+    const error = await rejection(client.resolveIdentity({ channel: 'slack', teamId: 'T1', userId: 'U-NOBODY' }));
+    assert.equal(error.code, 'DEPUTY_E_NOT_ENROLLED');
+  });
+
+  it('sends the correlation id, and maps a refused token to DEPUTY_E_UNAUTHENTICATED', async () => {
+    const wrong = new ExecutorClient({ baseUrl: executor.url, token: 'x'.repeat(40) });
+    const correlationId = '0b8c2a5e-1d2f-4c3b-9a8e-7f6d5c4b3a21';
+    const error = await rejection(wrong.listPersonas({ correlationId }));
+    assert.equal(error.code, 'DEPUTY_E_UNAUTHENTICATED');
+    assert.match(error.detail ?? '', new RegExp(correlationId), 'the executor used our correlation id');
+  });
+
+  it('maps a network failure to DEPUTY_E_EXECUTOR_UNREACHABLE', async () => {
+    const offline = new ExecutorClient({ baseUrl: 'http://127.0.0.1:9', token: executor.token });
+    const error = await rejection(offline.listActions('alex'));
+    assert.equal(error.code, 'DEPUTY_E_EXECUTOR_UNREACHABLE');
+    assert.equal(error.message, ERRORS.DEPUTY_E_EXECUTOR_UNREACHABLE.message);
+    assert.equal(await offline.isReady(), false);
+    assert.equal(await client.isReady(), true);
+  });
+
+  it('refuses an answer that breaks the contract', async () => {
+    const liar: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ actions: [{ id: 'no-title' }] }));
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await rejection(new ExecutorClient({ baseUrl: `http://127.0.0.1:${(liar.address() as AddressInfo).port}`, token: 't' }).listActions('alex'));
+      assert.equal(error.code, 'DEPUTY_E_INTERNAL');
+      assert.match(error.detail ?? '', /does not match the contract/);
+    } finally {
+      await new Promise((resolve) => liar.close(resolve));
+    }
+  });
+
+  it('carries the per-field messages of a validation error, runs, lists, and reads the full output', async () => {
+    const invalid = await rejection(client.createRun({ actionId: 'echo', principalId: 'alex', inputs: { Times: 3 }, origin: { kind: 'api' } }));
+    assert.equal(invalid.code, 'DEPUTY_E_VALIDATION');
+    assert.ok(invalid.fields?.Message, JSON.stringify(invalid.fields));
+
+    const created = await client.createRun({ actionId: 'count', principalId: 'alex', inputs: { Upto: 3 }, origin: { kind: 'api' } });
+    const run = await executor.waitForRun(created.id);
+    assert.equal(run.state, 'succeeded');
+    assert.equal((await client.getRun(created.id)).state, 'succeeded');
+    assert.equal(await client.getRunOutput(created.id), 'line 1\nline 2\nline 3');
+    const listed = await client.listRuns({ principal: 'alex', limit: 5 });
+    assert.equal(listed[0]?.id, created.id, 'newest first');
+    const notFound = await rejection(client.getRun('run_nope'));
+    assert.equal(notFound.code, 'DEPUTY_E_NOT_FOUND');
+  });
+
+  it('follows the event stream, and after the executor restarts, reconnects and goes on', async () => {
+    const events: RunEvent[] = [];
+    const stream = new EventStream({ client, logger: silentLogger(), onEvent: (event) => events.push(event), initialBackoffMs: 50, maxBackoffMs: 200 });
+    stream.start();
+    await stream.connected();
+    const first = await client.createRun({ actionId: 'echo', principalId: 'alex', inputs: { Message: 'before' }, origin: { kind: 'api' } });
+    await executor.waitForRun(first.id);
+    const waitFor = async (runId: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!events.some((event) => event.run.id === runId && event.type === 'run.finished')) {
+        if (Date.now() > deadline) assert.fail(`no run.finished for ${runId}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    await waitFor(first.id);
+    assert.deepEqual(events.filter((event) => event.run.id === first.id).map((event) => event.type).at(0), 'run.created');
+
+    // Same port and data folder: a restart as an operator would do it.
+    const { port, dataDir, token } = executor;
+    await executor.close();
+    executor = await startTestExecutor({ catalog: BOT_TEST_CATALOG, dataDir, config: { port, tokens: [token] } });
+    const second = await client.createRun({ actionId: 'echo', principalId: 'alex', inputs: { Message: 'after' }, origin: { kind: 'api' } });
+    await waitFor(second.id);
+    await stream.close();
+  });
+});
