@@ -4,7 +4,7 @@
  * `ConversationPort`. Nothing here knows a platform.
  */
 import type { ActionView, ChatIdentity, PrincipalView, RunView } from '../../executor/contract/index.ts';
-import type { Screen } from '../../cards/screens.ts';
+import type { Screen, SubmitVerb } from '../../cards/screens.ts';
 
 export type { Screen };
 
@@ -24,15 +24,8 @@ export interface ChatUser {
   displayName?: string;
 }
 
-/** Verbs a card button or form submit can carry. Every payload is validated with zod in the core. */
-export type SubmitVerb =
-  | 'show-actions'
-  | 'open-form'
-  | 'submit-form'
-  | 'cancel-run'
-  | 'refresh-run'
-  | 'show-output'
-  | 'decide-run';
+/** Verbs a card button or form submit can carry (defined with the screens). */
+export type { SubmitVerb };
 
 export type Inbound =
   | { kind: 'message'; user: ChatUser; conversation: ConversationRef; text: string }
