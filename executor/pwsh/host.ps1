@@ -11,7 +11,11 @@
           does not know the key, which travels on stdin only.
 
   Parameter values are splatted with AddParameters, never pasted into source text.
+
+  -Warm: warm the engine before reporting ready (pool workers, which wait for jobs anyway);
+  one-job workers skip it and start their job sooner.
 #>
+param([switch] $Warm)
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
@@ -51,7 +55,7 @@ if ($null -eq $frameKey -or $frameKey -cnotmatch '^[0-9a-f]{32}$') {
 }
 
 $MaxTextChars = 32768
-$MaxFrameChars = 262144
+$MaxDataChars = 262144
 $MaxItems = 50
 $MaxProperties = 30
 $MaxDataDepth = 2
@@ -59,12 +63,20 @@ $PollMs = 15
 
 function Send-Frame([System.Collections.IDictionary] $Frame) {
   $json = ConvertTo-Json -InputObject $Frame -Compress -Depth 12 -WarningAction Ignore
-  if ($json.Length -gt $MaxFrameChars -and $Frame.Contains('data')) {
-    # An object too large to carry as data still arrives as its text rendering.
-    $Frame.Remove('data')
-    $json = ConvertTo-Json -InputObject $Frame -Compress -Depth 12 -WarningAction Ignore
-  }
   $frameWriter.WriteLine($frameKey + $json)
+}
+
+# Records are most of the traffic: built by hand (HttpUtility escapes the strings as JSON), since
+# a cmdlet call per line is what made large outputs slow.
+function Send-Record([string] $Stream, [string] $Text, $Data, [bool] $HasData) {
+  if ($Text.Length -gt $MaxTextChars) { $Text = Limit-Text $Text }
+  $line = $frameKey + '{"t":"rec","s":"' + $Stream + '","text":' + [System.Web.HttpUtility]::JavaScriptStringEncode($Text, $true)
+  if ($HasData) {
+    $json = ConvertTo-Json -InputObject $Data -Compress -Depth 12 -WarningAction Ignore
+    # An object too large to carry as data still arrives as its text rendering.
+    if ($null -ne $json -and $json.Length -le $MaxDataChars) { $line += ',"data":' + $json }
+  }
+  $frameWriter.WriteLine($line + '}')
 }
 
 function Limit-Text([string] $Text) {
@@ -96,27 +108,44 @@ function ConvertTo-Data($Value, [int] $Depth) {
     return [string]$base
   }
   if ($Depth -ge $MaxDataDepth) { return Limit-Text ([string]$Value) }
+  # Plain loops, not pipelines: this runs for every output object.
   if ($base -is [System.Collections.IDictionary]) {
+    # Counted apart: $map.Count would read a key named "Count".
     $map = [ordered]@{}
-    foreach ($key in @($base.Keys | Select-Object -First $MaxItems)) { $map[[string]$key] = ConvertTo-Data $base[$key] ($Depth + 1) }
+    $taken = 0
+    foreach ($key in $base.get_Keys()) {
+      if ($taken++ -ge $MaxItems) { break }
+      $map[[string]$key] = ConvertTo-Data $base[$key] ($Depth + 1)
+    }
     return $map
   }
   if ($base -is [System.Collections.IEnumerable]) {
-    return , @(@($base | Select-Object -First $MaxItems) | ForEach-Object { ConvertTo-Data $_ ($Depth + 1) })
+    $items = [System.Collections.Generic.List[object]]::new()
+    foreach ($element in $base) {
+      if ($items.Count -ge $MaxItems) { break }
+      $items.Add((ConvertTo-Data $element ($Depth + 1)))
+    }
+    return , $items.ToArray()
   }
   $map = [ordered]@{}
-  # Script properties are skipped: their getters are code that would run here, in the host's runspace.
-  $properties = @($Value.psobject.Properties | Where-Object { $_.IsGettable -and $_.MemberType -in 'Property', 'NoteProperty', 'AliasProperty', 'CodeProperty' } | Select-Object -First $MaxProperties)
-  foreach ($property in $properties) {
+  $taken = 0
+  foreach ($property in $Value.psobject.Properties) {
+    # Script properties are skipped: their getters are code that would run here, in the host's runspace.
+    if (-not $property.IsGettable -or $property.MemberType -notin 'Property', 'NoteProperty', 'AliasProperty', 'CodeProperty') { continue }
+    if ($taken++ -ge $MaxProperties) { break }
     $propertyValue = try { $property.Value } catch { $null }
-    $map[$property.Name] = ConvertTo-Data $propertyValue ($Depth + 1)
+    $map[$property.Name] = if ($null -eq $propertyValue -or $propertyValue -is [string] -or $propertyValue -is [int] -or $propertyValue -is [long] -or $propertyValue -is [bool]) { $propertyValue }
+    else { ConvertTo-Data $propertyValue ($Depth + 1) }
   }
   return $map
 }
 
 function Format-Line($Data) {
   if ($Data -is [System.Collections.IDictionary]) {
-    $pairs = foreach ($key in $Data.Keys) { "$key=$(Format-Line $Data[$key])" }
+    $pairs = foreach ($key in $Data.get_Keys()) {
+      $value = $Data[$key]
+      if ($value -is [System.Collections.IDictionary] -or $value -is [array]) { "$key=$(Format-Line $value)" } else { "$key=$value" }
+    }
     return '@{' + ($pairs -join '; ') + '}'
   }
   if ($Data -is [array]) { return (@($Data | ForEach-Object { Format-Line $_ }) -join ', ') }
@@ -125,41 +154,53 @@ function Format-Line($Data) {
 
 function Send-Output($Item) {
   $base = if ($Item -is [psobject]) { $Item.psobject.BaseObject } else { $Item }
-  if ($null -eq $base) { Send-Frame @{ t = 'rec'; s = 'output'; text = '' }; return }
-  if ($base -is [string]) { Send-Frame @{ t = 'rec'; s = 'output'; text = (Limit-Text $base) }; return }
+  if ($null -eq $base) { Send-Record 'output' ''; return }
+  if ($base -is [string]) { Send-Record 'output' $base; return }
   $data = ConvertTo-Data $Item 0
   $custom = $base -is [System.Management.Automation.PSCustomObject] -or $base -is [System.Collections.IDictionary]
   $text = if ($custom -or -not ($data -is [System.Collections.IDictionary])) { Format-Line $data } else {
     $own = [string]$base
     if ($own -eq $base.GetType().FullName) { Format-Line $data } else { $own }
   }
-  Send-Frame ([ordered]@{ t = 'rec'; s = 'output'; text = (Limit-Text $text); data = $data })
+  Send-Record 'output' $text $data $true
 }
 
 function Send-ErrorRecord([System.Management.Automation.ErrorRecord] $Record) {
   $line = if ($Record.InvocationInfo -and $Record.InvocationInfo.ScriptLineNumber -gt 0) { $Record.InvocationInfo.ScriptLineNumber } else { $null }
-  Send-Frame ([ordered]@{
-      t = 'rec'; s = 'error'; text = (Limit-Text $Record.ToString())
-      data = [ordered]@{ errorId = $Record.FullyQualifiedErrorId; category = [string]$Record.CategoryInfo.Category; line = $line }
-    })
+  Send-Record 'error' $Record.ToString() ([ordered]@{ errorId = $Record.FullyQualifiedErrorId; category = [string]$Record.CategoryInfo.Category; line = $line }) $true
 }
 
 # With MergeMyResults(All → Output) every stream but progress arrives here, in the order written.
 function Send-Item($Item) {
   $base = if ($Item -is [psobject]) { $Item.psobject.BaseObject } else { $Item }
-  if ($base -is [System.Management.Automation.ErrorRecord]) { Send-ErrorRecord $base }
-  elseif ($base -is [System.Management.Automation.WarningRecord]) { Send-Frame @{ t = 'rec'; s = 'warning'; text = (Limit-Text $base.Message) } }
-  elseif ($base -is [System.Management.Automation.VerboseRecord]) { Send-Frame @{ t = 'rec'; s = 'verbose'; text = (Limit-Text $base.Message) } }
-  elseif ($base -is [System.Management.Automation.DebugRecord]) { Send-Frame @{ t = 'rec'; s = 'verbose'; text = (Limit-Text "DEBUG: $($base.Message)") } }
-  elseif ($base -is [System.Management.Automation.InformationRecord]) { Send-Frame @{ t = 'rec'; s = 'information'; text = (Limit-Text ([string]$base.MessageData)) } }
+  if ($base -is [string]) { Send-Record 'output' $base }
+  elseif ($base -is [System.Management.Automation.ErrorRecord]) { Send-ErrorRecord $base }
+  elseif ($base -is [System.Management.Automation.WarningRecord]) { Send-Record 'warning' $base.Message }
+  elseif ($base -is [System.Management.Automation.VerboseRecord]) { Send-Record 'verbose' $base.Message }
+  elseif ($base -is [System.Management.Automation.DebugRecord]) { Send-Record 'verbose' "DEBUG: $($base.Message)" }
+  elseif ($base -is [System.Management.Automation.InformationRecord]) { Send-Record 'information' ([string]$base.MessageData) }
   else { Send-Output $Item }
+}
+
+$outputFramePrefix = $frameKey + '{"t":"rec","s":"output","text":'
+
+# Sends what the job wrote since the last call. Plain strings, most of the traffic, are framed
+# inline: a PowerShell function call per line costs ten times the framing itself.
+function Send-Pending($OutputItems, $ProgressItems) {
+  foreach ($item in $OutputItems.ReadAll()) {
+    $base = $item.psobject.BaseObject
+    if ($base -is [string] -and $base.Length -le $MaxTextChars) {
+      $frameWriter.WriteLine($outputFramePrefix + [System.Web.HttpUtility]::JavaScriptStringEncode($base, $true) + '}')
+    } else { Send-Item $item }
+  }
+  foreach ($record in $ProgressItems.ReadAll()) { Send-Progress $record }
 }
 
 function Send-Progress([System.Management.Automation.ProgressRecord] $Record) {
   $text = if ($Record.RecordType -eq 'Completed') { "$($Record.Activity): completed" }
   elseif ($Record.PercentComplete -ge 0) { "$($Record.Activity): $($Record.StatusDescription) ($($Record.PercentComplete)%)" }
   else { "$($Record.Activity): $($Record.StatusDescription)" }
-  Send-Frame @{ t = 'rec'; s = 'progress'; text = (Limit-Text $text) }
+  Send-Record 'progress' $text
 }
 
 function ConvertTo-SecureValue([string] $Plain) {
@@ -169,7 +210,7 @@ function ConvertTo-SecureValue([string] $Plain) {
 # Secret parameters arrive as strings (or { username, password }) and become SecureString / PSCredential here.
 function ConvertTo-JobParameters([System.Collections.IDictionary] $Job) {
   $parameters = @{}
-  if ($Job['parameters']) { foreach ($key in $Job['parameters'].Keys) { $parameters[$key] = $Job['parameters'][$key] } }
+  if ($Job['parameters']) { foreach ($key in $Job['parameters'].get_Keys()) { $parameters[$key] = $Job['parameters'][$key] } }
   foreach ($name in @($Job['secrets'])) {
     if ($null -eq $name -or -not $parameters.ContainsKey($name)) { continue }
     $value = $parameters[$name]
@@ -204,10 +245,10 @@ function Test-WorkerClean {
 
 function Restore-ProcessState([System.Collections.IDictionary] $EnvironmentBefore, [string] $FolderBefore) {
   $now = [Environment]::GetEnvironmentVariables()
-  foreach ($name in @($now.Keys)) {
+  foreach ($name in @($now.get_Keys())) {
     if (-not $EnvironmentBefore.Contains($name)) { [Environment]::SetEnvironmentVariable($name, $null) }
   }
-  foreach ($name in $EnvironmentBefore.Keys) {
+  foreach ($name in $EnvironmentBefore.get_Keys()) {
     if ($now[$name] -cne $EnvironmentBefore[$name]) { [Environment]::SetEnvironmentVariable($name, $EnvironmentBefore[$name]) }
   }
   [Environment]::CurrentDirectory = $FolderBefore
@@ -229,23 +270,19 @@ function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared
     Send-Frame @{ t = 'started'; id = [string]$Job['id'] }
     $pending = $shell.BeginInvoke($inputItems, $outputItems)
     # Poll rather than subscribe: DataAdded fires on the job's thread, where host functions cannot run.
-    while (-not $pending.AsyncWaitHandle.WaitOne($PollMs)) {
-      foreach ($item in $outputItems.ReadAll()) { Send-Item $item }
-      foreach ($record in $shell.Streams.Progress.ReadAll()) { Send-Progress $record }
-    }
-    foreach ($item in $outputItems.ReadAll()) { Send-Item $item }
-    foreach ($record in $shell.Streams.Progress.ReadAll()) { Send-Progress $record }
+    while (-not $pending.AsyncWaitHandle.WaitOne($PollMs)) { Send-Pending $outputItems $shell.Streams.Progress }
+    Send-Pending $outputItems $shell.Streams.Progress
     try { [void]$shell.EndInvoke($pending) } catch {
       $terminated = $true
       $inner = $_.Exception
       while ($inner -is [System.Management.Automation.MethodInvocationException] -and $inner.InnerException) { $inner = $inner.InnerException }
       if ($inner -is [System.Management.Automation.IContainsErrorRecord]) { Send-ErrorRecord $inner.ErrorRecord }
-      else { Send-Frame @{ t = 'rec'; s = 'error'; text = (Limit-Text $inner.Message) } }
+      else { Send-Record 'error' $inner.Message }
     }
   } catch {
     # The job could not even start (e.g. a script that does not parse).
     $terminated = $true
-    Send-Frame @{ t = 'rec'; s = 'error'; text = (Limit-Text $_.Exception.Message) }
+    Send-Record 'error' $_.Exception.Message
   }
   $hadErrors = $terminated -or $shell.HadErrors
   $explicitExit = $Prepared.Host.ExitCode
@@ -259,15 +296,17 @@ function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared
     })
 }
 
-# Warm the engine (type tables, the Utility module, JSON) so the first real job is as fast as later ones.
-$warm = New-JobRunspace
-$warmShell = [powershell]::Create()
-$warmShell.Runspace = $warm.Runspace
-[void]$warmShell.AddScript('$null = Get-Date | Select-Object Year | ConvertTo-Json; Write-Output ([pscustomobject]@{ a = 1 })')
-[void]$warmShell.Invoke()
-$warmShell.Dispose()
-$warm.Runspace.Dispose()
-[void](ConvertTo-Data ([pscustomobject]@{ a = 1; b = Get-Date }) 0)
+if ($Warm) {
+  # Load type tables, the Utility module and the JSON code now, so a pool's first job is as fast as later ones.
+  $warmup = New-JobRunspace
+  $warmShell = [powershell]::Create()
+  $warmShell.Runspace = $warmup.Runspace
+  [void]$warmShell.AddScript('$null = Get-Date | Select-Object Year | ConvertTo-Json; Write-Output ([pscustomobject]@{ a = 1 })')
+  [void]$warmShell.Invoke()
+  $warmShell.Dispose()
+  $warmup.Runspace.Dispose()
+  [void](ConvertTo-Json -InputObject (ConvertTo-Data ([pscustomobject]@{ a = 1; b = Get-Date }) 0) -Compress)
+}
 
 Send-Frame ([ordered]@{ t = 'ready'; pid = $PID; version = $PSVersionTable.PSVersion.ToString() })
 

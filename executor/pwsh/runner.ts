@@ -27,7 +27,10 @@ import type { ExecutionHooks, ExecutionOutcome, ExecutionRequest, ExecutionResul
 import { PwshWorker, type JobEnd, type LaunchSpec } from './worker.ts';
 
 export const HOST_SCRIPT = join(import.meta.dirname, 'host.ps1');
-export const PWSH_ARGS = ['-NoProfile', '-NonInteractive', '-NoLogo', '-File', HOST_SCRIPT];
+/** pwsh's arguments: no profile, no prompts, the host script; pool workers warm up before they say ready. */
+export function pwshArgs(pool: boolean): string[] {
+  return ['-NoProfile', '-NonInteractive', '-NoLogo', '-File', HOST_SCRIPT, ...(pool ? ['-Warm'] : [])];
+}
 
 /** Variables a run as the executor's own account inherits; everything else (tokens, app secrets) stays out. */
 const INHERITED_VARIABLES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'DOTNET_ROOT'];
@@ -101,7 +104,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const accountName = runAs.kind === 'service' ? undefined : runAs.account;
     if (accountName === undefined) {
       const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
-      return { command: pwsh, args: PWSH_ARGS, env: { ...inherited, ...PWSH_QUIET }, cwd: options.workFolder ?? process.cwd(), identity: 'executor' };
+      return { command: pwsh, args: pwshArgs(runAs.kind === 'pool'), env: { ...inherited, ...PWSH_QUIET }, cwd: options.workFolder ?? process.cwd(), identity: 'executor' };
     }
     const target = account(accountName);
     const setpriv = findSetpriv(env) as string; // account() checked it exists
@@ -109,7 +112,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const dotnetRoot: Record<string, string> = env.DOTNET_ROOT ? { DOTNET_ROOT: env.DOTNET_ROOT } : {};
     return {
       command: setpriv,
-      args: setprivArgs(target, pwsh, PWSH_ARGS),
+      args: setprivArgs(target, pwsh, pwshArgs(runAs.kind === 'pool')),
       env: { ...accountEnvironment(target), ...dotnetRoot, ...PWSH_QUIET },
       cwd: accountWorkFolder(target),
       identity: target.name,
@@ -126,13 +129,24 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     return pool;
   }
 
+  /** A caller's hook runs inside pwsh's output handling: its failure is logged, never thrown there. */
+  function guarded<Args extends unknown[]>(name: string, hook: (...args: Args) => void): (...args: Args) => void {
+    return (...args) => {
+      try {
+        hook(...args);
+      } catch (error) {
+        logger.warn({ err: error, hook: name }, 'a run hook threw');
+      }
+    };
+  }
+
   async function execute(request: ExecutionRequest, hooks: ExecutionHooks = {}): Promise<ExecutionResult> {
     if (closed) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: 'the runner is closed' });
     const startedAt = clock.now();
     const spec = request.runAs.kind === 'pool' ? undefined : launchSpec(request.runAs);
     const pool = request.runAs.kind === 'pool' ? poolFor(request.runAs) : undefined;
     const masker = createMasker(secretValues(request.parameters, request.secretParameters, request.maskValues));
-    const collector = new RecordCollector(request.limits, masker, hooks.onRecord);
+    const collector = new RecordCollector(request.limits, masker, hooks.onRecord && guarded('onRecord', hooks.onRecord));
     const job: HostJob = { id: request.runId, script: request.scriptText, parameters: request.parameters, secrets: request.secretParameters };
 
     // One controller stops whatever is under way: waiting for a worker, starting one, or the job.
@@ -153,7 +167,8 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     let end: JobEnd | undefined;
     try {
       worker = pool ? await pool.acquire(stopper.signal) : await PwshWorker.start(spec as LaunchSpec, logger, stopper.signal);
-      const sink = { onStarted: () => hooks.onStarted?.(), onRecord: (record: StoredRecord) => collector.add(record) };
+      const onStarted = hooks.onStarted && guarded('onStarted', hooks.onStarted);
+      const sink = { onStarted: () => onStarted?.(), onRecord: (record: StoredRecord) => collector.add(record) };
       const running = worker.run(job, sink);
       if (!pool) worker.endInput(); // one job, then the host exits
       const first = await Promise.race([running, stopped]);

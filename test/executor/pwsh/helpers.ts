@@ -1,0 +1,56 @@
+/** Shared set-up for the pwsh runner tests: real pwsh from the project, never a fake. */
+import { readFileSync } from 'node:fs';
+import { newId } from '../../../lib/ids.ts';
+import { systemClock } from '../../../lib/clock.ts';
+import { silentLogger } from '../../../lib/logger.ts';
+import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
+import { createPwshRunner, type PwshRunner, type PwshRunnerOptions } from '../../../executor/pwsh/runner.ts';
+import type { ExecutionRequest } from '../../../executor/pwsh/types.ts';
+
+export function pwshPath(): string {
+  const found = locatePwsh(process.env, PROJECT_ROOT);
+  if (!found) throw new Error('pwsh is required for these tests (npm install provisions .tools/pwsh)');
+  return found.path;
+}
+
+export function makeRunner(overrides: Partial<PwshRunnerOptions> = {}): PwshRunner {
+  return createPwshRunner({ pwshPath: pwshPath(), logger: silentLogger(), clock: systemClock, runAsAllowlist: [], ...overrides });
+}
+
+export function job(scriptText: string, overrides: Partial<ExecutionRequest> = {}): ExecutionRequest {
+  return {
+    runId: newId('run'),
+    scriptText,
+    scriptHash: '0'.repeat(64),
+    parameters: {},
+    secretParameters: [],
+    runAs: { kind: 'pool' },
+    timeoutMs: 30_000,
+    limits: { maxOutputBytes: 1_000_000, maxRecords: 10_000 },
+    ...overrides,
+  };
+}
+
+/** Whether a process is gone (or a zombie nobody reaps, which runs nothing). */
+export function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}
+
+export function outputTexts(records: Array<{ stream: string; text: string }>): string[] {
+  return records.filter((record) => record.stream === 'output').map((record) => record.text);
+}

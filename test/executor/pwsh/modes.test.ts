@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { isDeputyError } from '../../../executor/contract/index.ts';
+import { lookupAccount } from '../../../executor/pwsh/accounts.ts';
+import { createPwshRunner, type PwshRunner } from '../../../executor/pwsh/runner.ts';
+import { systemClock } from '../../../lib/clock.ts';
+import { silentLogger } from '../../../lib/logger.ts';
+import { eventually, job, makeRunner, outputTexts, processGone } from './helpers.ts';
+
+const RUN_AS_ACCOUNT = 'deputy-test-runas';
+/** What a run may see of its environment: the account's own variables, pwsh's, and the telemetry opt-outs. */
+const ALLOWED_VARIABLES = new Set([
+  'HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'DOTNET_ROOT', 'PSModulePath',
+  'POWERSHELL_TELEMETRY_OPTOUT', 'POWERSHELL_UPDATECHECK', 'DOTNET_CLI_TELEMETRY_OPTOUT',
+]);
+const LEAKY_ENV = { DEPUTY_EXECUTOR_TOKEN: 'bearer-token-must-not-leak', SLACK_BOT_TOKEN: 'xoxb-must-not-leak' };
+const isRoot = process.geteuid?.() === 0;
+
+async function refusal(action: () => unknown): Promise<string> {
+  try {
+    await action();
+  } catch (error) {
+    assert.ok(isDeputyError(error), String(error));
+    assert.equal(error.code, 'DEPUTY_E_MODE_UNAVAILABLE');
+    return error.detail ?? '';
+  }
+  assert.fail('expected DEPUTY_E_MODE_UNAVAILABLE');
+}
+
+const ENVIRONMENT_PROBE = `
+  "user=$([System.Environment]::UserName)"
+  "uid=$(id -u)"
+  "token=[$env:DEPUTY_EXECUTOR_TOKEN$env:SLACK_BOT_TOKEN]"
+  "home=$env:HOME"
+  "variables=$((Get-ChildItem env: | ForEach-Object Name) -join ',')"
+  "pid=$PID"`;
+
+function probe(records: Array<{ stream: string; text: string }>): Record<string, string> {
+  return Object.fromEntries(outputTexts(records).map((text) => [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)]));
+}
+
+describe('pwsh runner: service and run-as modes', function () {
+  this.timeout(60_000);
+
+  describe('service mode', () => {
+    let runner: PwshRunner;
+    before(() => {
+      runner = makeRunner({ env: { ...process.env, ...LEAKY_ENV } });
+    });
+    after(() => runner.close());
+
+    it('runs each job in a new pwsh with none of the executor\'s secrets in its environment', async () => {
+      const starts: number[] = [];
+      const [first, second] = await Promise.all(
+        [1, 2].map(() => runner.execute(job(ENVIRONMENT_PROBE, { runAs: { kind: 'service' } }), { onStarted: () => starts.push(Date.now()) })),
+      );
+      assert.equal(first?.outcome, 'succeeded');
+      assert.equal(second?.outcome, 'succeeded');
+      assert.equal(starts.length, 2);
+      const one = probe(first?.records ?? []);
+      const two = probe(second?.records ?? []);
+      assert.notEqual(one.pid, two.pid);
+      assert.equal(one.token, '[]');
+      for (const name of (one.variables ?? '').split(',')) assert.ok(ALLOWED_VARIABLES.has(name), `unexpected variable ${name}`);
+      assert.ok(await eventually(() => processGone(Number(one.pid)) && processGone(Number(two.pid))), 'a service run\'s process ends with it');
+    });
+
+    it('cancels a run by killing its pwsh and the processes it started', async () => {
+      const controller = new AbortController();
+      const result = await runner.execute(
+        job('$child = Start-Process -FilePath sleep -ArgumentList 300 -PassThru; "child=$($child.Id)"; "pid=$PID"; Start-Sleep 60', { runAs: { kind: 'service' } }),
+        { signal: controller.signal, onRecord: (record) => record.text.startsWith('pid=') && controller.abort() },
+      );
+      assert.equal(result.outcome, 'cancelled');
+      const seen = probe(result.records);
+      assert.ok(await eventually(() => processGone(Number(seen.child)) && processGone(Number(seen.pid))));
+    });
+
+    it('reports the outcome of a run whose timeout passed', async () => {
+      const result = await runner.execute(job("'started'; Start-Sleep 60", { runAs: { kind: 'service' }, timeoutMs: 4000 }));
+      assert.equal(result.outcome, 'timed-out');
+      assert.equal(result.exitCode, null);
+    });
+  });
+
+  it('fails with DEPUTY_E_PWSH_MISSING when there is no pwsh', async () => {
+    for (const pwshPath of [undefined, '/nonexistent/pwsh']) {
+      const runner = createPwshRunner({ pwshPath, logger: silentLogger(), clock: systemClock, runAsAllowlist: [] });
+      await assert.rejects(runner.execute(job("'x'", { runAs: { kind: 'service' } })), (error: unknown) => isDeputyError(error) && error.code === 'DEPUTY_E_PWSH_MISSING');
+      await assert.rejects(runner.execute(job("'x'")), (error: unknown) => isDeputyError(error) && error.code === 'DEPUTY_E_PWSH_MISSING');
+      await runner.close();
+    }
+  });
+
+  describe('run as a local account', () => {
+    let runner: PwshRunner;
+
+    before(() => {
+      if (isRoot && !lookupAccount(RUN_AS_ACCOUNT)) {
+        const created = spawnSync('useradd', ['--system', '--no-create-home', RUN_AS_ACCOUNT], { encoding: 'utf8' });
+        assert.equal(created.status, 0, created.stderr);
+      }
+      runner = makeRunner({ runAsAllowlist: [RUN_AS_ACCOUNT, 'root', 'deputy-no-such-account'], poolSize: 1, env: { ...process.env, ...LEAKY_ENV } });
+    });
+    after(() => runner.close());
+
+    it('refuses accounts off the allowlist, unknown accounts and root', async () => {
+      assert.match(await refusal(() => runner.assertModeAvailable({ kind: 'process', account: 'daemon' })), /not on the run-as allowlist/);
+      assert.match(await refusal(() => runner.assertModeAvailable({ kind: 'pool', account: 'daemon' })), /not on the run-as allowlist/);
+      assert.match(await refusal(() => runner.assertModeAvailable({ kind: 'process', account: 'deputy-no-such-account' })), /does not exist/);
+      assert.match(await refusal(() => runner.assertModeAvailable({ kind: 'process', account: 'root' })), /is root/);
+      assert.match(await refusal(() => runner.execute(job("'x'", { runAs: { kind: 'process', account: 'daemon' } }))), /allowlist/);
+      assert.doesNotThrow(() => runner.assertModeAvailable({ kind: 'service' }));
+      assert.doesNotThrow(() => runner.assertModeAvailable({ kind: 'pool' }));
+    });
+
+    if (isRoot) {
+      it('runs process:<account> as that account, with its clean environment', async () => {
+        const account = lookupAccount(RUN_AS_ACCOUNT);
+        assert.ok(account);
+        runner.assertModeAvailable({ kind: 'process', account: RUN_AS_ACCOUNT });
+        const result = await runner.execute(job(ENVIRONMENT_PROBE, { runAs: { kind: 'process', account: RUN_AS_ACCOUNT } }));
+        assert.equal(result.outcome, 'succeeded', JSON.stringify(result.records));
+        const seen = probe(result.records);
+        assert.equal(seen.user, RUN_AS_ACCOUNT);
+        assert.equal(seen.uid, String(account.uid));
+        assert.equal(seen.home, account.home);
+        assert.equal(seen.token, '[]');
+        const variables = (seen.variables ?? '').split(',');
+        assert.ok(variables.includes('USER') && variables.includes('LOGNAME') && variables.includes('PATH'));
+        for (const name of variables) assert.ok(ALLOWED_VARIABLES.has(name), `unexpected variable ${name}`);
+      });
+
+      it('cancels a process:<account> run', async () => {
+        const controller = new AbortController();
+        const result = await runner.execute(job('"pid=$PID"; Start-Sleep 60', { runAs: { kind: 'process', account: RUN_AS_ACCOUNT } }), {
+          signal: controller.signal,
+          onRecord: (record) => record.text.startsWith('pid=') && controller.abort(),
+        });
+        assert.equal(result.outcome, 'cancelled');
+        assert.ok(await eventually(() => processGone(Number(probe(result.records).pid))));
+      });
+
+      it('keeps a warm pool:<account> whose workers run as that account', async () => {
+        const account = lookupAccount(RUN_AS_ACCOUNT);
+        await runner.prewarm({ kind: 'pool', account: RUN_AS_ACCOUNT });
+        const result = await runner.execute(job('id -u; [System.Environment]::UserName', { runAs: { kind: 'pool', account: RUN_AS_ACCOUNT } }));
+        assert.deepEqual(outputTexts(result.records), [String(account?.uid), RUN_AS_ACCOUNT]);
+        assert.deepEqual(runner.stats().pools.map((pool) => pool.identity), [RUN_AS_ACCOUNT]);
+      });
+    } else {
+      it('refuses run-as accounts when the executor cannot switch users', async () => {
+        assert.match(await refusal(() => runner.assertModeAvailable({ kind: 'process', account: RUN_AS_ACCOUNT })), /CAP_SETUID|does not exist/);
+      });
+    }
+  });
+});

@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MASK } from '../../../executor/contract/index.ts';
+import type { PwshRunner } from '../../../executor/pwsh/runner.ts';
+import type { StoredRecord } from '../../../executor/store/port.ts';
+import { eventually, job, makeRunner, outputTexts, processGone } from './helpers.ts';
+
+/** Real pwsh through the warm pool: parameters, streams, masking, caps, isolation, recovery. */
+describe('pwsh runner: warm pool', function () {
+  this.timeout(60_000);
+  let runner: PwshRunner;
+  let scratch: string;
+
+  before(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'deputy-pwsh-'));
+    runner = makeRunner({ poolSize: 2, workFolder: scratch });
+    await runner.prewarm({ kind: 'pool' });
+  });
+
+  after(async () => {
+    await runner.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const poolPids = (): number[] => runner.stats().pools[0]?.pids ?? [];
+
+  it('binds parameters of every kind with their PowerShell types', async () => {
+    const script = `
+      param([string]$Text, [int]$Count, [double]$Ratio, [switch]$Force, [bool]$Enabled, [string[]]$Names,
+            [datetime]$When, [securestring]$Secret, [pscredential]$Credential, [string]$IsoText)
+      [pscustomobject]@{
+        Text = "$($Text.GetType().Name):$Text"; Count = "$($Count.GetType().Name):$($Count + 1)"
+        Ratio = "$($Ratio.GetType().Name):$($Ratio * 2)"; Force = "$($Force.GetType().Name):$($Force.IsPresent)"
+        Enabled = "$($Enabled.GetType().Name):$Enabled"; Names = "$($Names.GetType().Name):$($Names -join '|')"
+        When = "$($When.GetType().Name):$($When.ToUniversalTime().ToString('yyyy-MM-dd HH:mm'))"
+        Secret = "$($Secret.GetType().Name):$($Secret.Length)"
+        Credential = "$($Credential.GetType().Name):$($Credential.UserName):$($Credential.Password.Length)"
+        IsoText = "$($IsoText.GetType().Name):$IsoText"
+      }`;
+    const result = await runner.execute(
+      job(script, {
+        parameters: {
+          Text: 'hello', Count: 41, Ratio: 1.25, Force: true, Enabled: false, Names: ['a', 'b c'],
+          When: '2026-03-04T05:06:00Z', Secret: 'abcd', Credential: { username: 'CONTOSO\\bob', password: 'pass12' },
+          IsoText: '2026-03-04T05:06:00Z',
+        },
+        secretParameters: ['Secret', 'Credential'],
+      }),
+    );
+    assert.equal(result.outcome, 'succeeded', JSON.stringify(result.records));
+    assert.deepEqual(result.records[0]?.data, {
+      Text: 'String:hello', Count: 'Int32:42', Ratio: 'Double:2.5', Force: 'SwitchParameter:True', Enabled: 'Boolean:False',
+      Names: 'String[]:a|b c', When: 'DateTime:2026-03-04 05:06', Secret: 'SecureString:4',
+      Credential: 'PSCredential:CONTOSO\\bob:6', IsoText: 'String:2026-03-04T05:06:00Z',
+    });
+  });
+
+  it('passes hostile values through as literal data and executes none of them', async () => {
+    const marker = join(scratch, 'pwned.txt');
+    const hostile = [
+      `"; New-Item -ItemType File -Path '${marker}'; "`,
+      `'; New-Item -ItemType File -Path '${marker}'; '`,
+      `$(New-Item -ItemType File -Path '${marker}')`,
+      '`$(whoami)` `n `"',
+      `x; Remove-Item -Recurse -Force '${scratch}'`,
+      `line one\nNew-Item -ItemType File -Path '${marker}'`,
+      '@(1,2) | ForEach-Object { $_ } # -Force',
+      `& { New-Item -ItemType File -Path '${marker}' }`,
+    ];
+    const script = 'param([string]$One, [string[]]$Many) $One; foreach ($item in $Many) { $item }';
+    for (const value of hostile) {
+      const result = await runner.execute(job(script, { parameters: { One: value, Many: hostile } }));
+      assert.equal(result.outcome, 'succeeded');
+      assert.deepEqual(outputTexts(result.records), [value, ...hostile]);
+    }
+    assert.equal(existsSync(marker), false, 'no hostile value may run');
+    assert.equal(existsSync(scratch), true);
+  });
+
+  it('captures each stream apart, in the order written', async () => {
+    const script = `
+      $VerbosePreference = 'Continue'
+      'out 1'
+      Write-Warning 'warn 1'
+      Write-Verbose 'verbose 1'
+      Write-Information 'info 1'
+      Write-Host 'host 1'
+      Write-Error 'error 1'
+      Write-Progress -Activity 'Copying' -Status 'half' -PercentComplete 50
+      Start-Sleep -Milliseconds 60
+      [pscustomobject]@{ Name = 'obj'; Size = 3 }`;
+    const result = await runner.execute(job(script));
+    const byStream = (stream: StoredRecord['stream']): string[] => result.records.filter((record) => record.stream === stream).map((record) => record.text);
+    assert.deepEqual(byStream('output'), ['out 1', '@{Name=obj; Size=3}']);
+    assert.deepEqual(byStream('warning'), ['warn 1']);
+    assert.deepEqual(byStream('verbose'), ['verbose 1']);
+    assert.deepEqual(byStream('information'), ['info 1', 'host 1']);
+    assert.deepEqual(byStream('error'), ['error 1']);
+    assert.deepEqual(byStream('progress'), ['Copying: half (50%)']);
+    const order = result.records.filter((record) => record.stream !== 'progress').map((record) => record.text);
+    assert.deepEqual(order, ['out 1', 'warn 1', 'verbose 1', 'info 1', 'host 1', 'error 1', '@{Name=obj; Size=3}']);
+    assert.deepEqual(result.records.at(-1)?.data, { Name: 'obj', Size: 3 });
+  });
+
+  it('calls a run with a non-terminating error failed (exit code 1), and reports it in the summary', async () => {
+    const result = await runner.execute(job("'partial work'; Write-Error 'disk not found'"));
+    assert.equal(result.outcome, 'failed');
+    assert.equal(result.exitCode, 1);
+    assert.deepEqual(result.summary.errors, ['disk not found']);
+    assert.deepEqual(result.summary.lines, ['partial work']);
+  });
+
+  it('calls a thrown error and a parameter binding failure failed', async () => {
+    const thrown = await runner.execute(job("'before'; throw 'it broke'; 'after'"));
+    assert.equal(thrown.outcome, 'failed');
+    assert.deepEqual(outputTexts(thrown.records), ['before']);
+    assert.deepEqual(thrown.summary.errors, ['it broke']);
+    const binding = await runner.execute(job('param([int]$Count) $Count', { parameters: { Count: 'many' } }));
+    assert.equal(binding.outcome, 'failed');
+    assert.match(binding.summary.errors[0] ?? '', /Count/);
+  });
+
+  it('honours exit codes: exit 3 fails with 3, exit 0 succeeds', async () => {
+    const three = await runner.execute(job("'x'; exit 3; 'never'"));
+    assert.equal(three.outcome, 'failed');
+    assert.equal(three.exitCode, 3);
+    assert.deepEqual(outputTexts(three.records), ['x']);
+    const zero = await runner.execute(job("'y'; exit 0"));
+    assert.equal(zero.outcome, 'succeeded');
+    assert.equal(zero.exitCode, 0);
+  });
+
+  it('masks secrets in every stream, in object properties, and across a wrapped line', async () => {
+    const script = `
+      param([securestring]$Secret, [pscredential]$Credential, [string]$Plain)
+      $VerbosePreference = 'Continue'
+      $text = [System.Net.NetworkCredential]::new('', $Secret).Password
+      $password = $Credential.GetNetworkCredential().Password
+      "out $text and $password and $Plain"
+      Write-Warning "warn $text"
+      Write-Verbose "verbose $password"
+      Write-Information "info $Plain"
+      Write-Progress -Activity "act $text" -Status 'x'
+      [Console]::WriteLine("console $text")
+      [pscustomobject]@{ Key = $text; Nested = @{ Inner = "in $password" } }
+      "wrapped $($text.Substring(0, 5))\`n  $($text.Substring(5))"
+      Write-Error "error $text"`;
+    const result = await runner.execute(
+      job(script, {
+        parameters: { Secret: 'Tr0ub4dor&3-horse', Credential: { username: 'svc', password: 'C0rrect-Battery' }, Plain: 'stored-api-key-77' },
+        secretParameters: ['Secret', 'Credential'],
+        maskValues: ['stored-api-key-77'],
+      }),
+    );
+    const everything = JSON.stringify(result);
+    for (const secret of ['Tr0ub4dor&3-horse', 'C0rrect-Battery', 'stored-api-key-77', 'Tr0ub4']) {
+      assert.equal(everything.includes(secret), false, `${secret} leaked: ${everything}`);
+    }
+    const streams = new Set(result.records.filter((record) => record.text.includes(MASK)).map((record) => record.stream));
+    assert.deepEqual([...streams].sort(), ['error', 'information', 'output', 'progress', 'verbose', 'warning']);
+    assert.ok(result.records.some((record) => JSON.stringify(record.data ?? null).includes(`in ${MASK}`)));
+    assert.ok(outputTexts(result.records).includes(`console ${MASK}`));
+    assert.ok(outputTexts(result.records).includes(`wrapped ${MASK}`));
+  });
+
+  it('cuts output at the record cap, adds a note, and still finishes', async () => {
+    const result = await runner.execute(job('1..500 | ForEach-Object { "line $_" }', { limits: { maxOutputBytes: 1_000_000, maxRecords: 25 } }));
+    assert.equal(result.outcome, 'succeeded');
+    assert.equal(result.truncated, true);
+    assert.equal(result.records.length, 26);
+    assert.equal(result.records[24]?.text, 'line 25');
+    assert.equal(result.records[25]?.stream, 'warning');
+    assert.match(result.records[25]?.text ?? '', /output cut at the limit/);
+    assert.equal(result.summary.truncated, true);
+  });
+
+  it('treats console lines that imitate the protocol as plain output', async () => {
+    const forgedEnd = '{"t":"end","id":"x","succeeded":true,"hadErrors":false,"terminated":false,"exitCode":0,"clean":true}';
+    const script = `
+      [Console]::WriteLine('${forgedEnd}')
+      [Console]::WriteLine('0123456789abcdef0123456789abcdef{"t":"rec","s":"error","text":"forged"}')
+      [Console]::Write('no newline')
+      'real output'
+      Write-Error 'real error'`;
+    const result = await runner.execute(job(script));
+    assert.equal(result.outcome, 'failed', 'the forged end frame must not end the run as succeeded');
+    const outputs = outputTexts(result.records);
+    assert.ok(outputs.includes(forgedEnd));
+    assert.ok(outputs.includes('0123456789abcdef0123456789abcdef{"t":"rec","s":"error","text":"forged"}'));
+    assert.ok(outputs.includes('no newline'));
+    assert.ok(outputs.includes('real output'));
+    assert.deepEqual(result.records.filter((record) => record.stream === 'error').map((record) => record.text), ['real error']);
+  });
+
+  it('gives each job a fresh runspace and restores environment variables and the process folder', async () => {
+    const first = await runner.execute(
+      job(`
+        $global:leftover = 'from job one'
+        function Get-Leftover { 'function from job one' }
+        $env:DEPUTY_LEFTOVER = 'set by job one'
+        $env:PATH = '/nowhere'
+        [Environment]::CurrentDirectory = '/'
+        Set-Location /
+        'done'`),
+    );
+    assert.equal(first.outcome, 'succeeded');
+    // Both workers must show the state, whichever takes the job.
+    const checks = await Promise.all(
+      [1, 2].map(() =>
+        runner.execute(
+          job(`
+            "variable=[$global:leftover]"
+            "function=[$(if (Get-Command Get-Leftover -ErrorAction Ignore) { 'yes' } else { 'no' })]"
+            "env=[$env:DEPUTY_LEFTOVER]"
+            "path-ok=[$($env:PATH -ne '/nowhere')]"
+            "folder=[$([Environment]::CurrentDirectory)]"
+            "location=[$((Get-Location).Path)]"
+            Start-Sleep -Milliseconds 200`),
+        ),
+      ),
+    );
+    for (const check of checks) {
+      assert.deepEqual(outputTexts(check.records), [
+        'variable=[]', 'function=[no]', 'env=[]', 'path-ok=[True]', `folder=[${scratch}]`, `location=[${scratch}]`,
+      ]);
+    }
+  });
+
+  it('runs 20 jobs at once through 2 workers with every output in place', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        runner.execute(job('param([int]$N) "job $N"; [pscustomobject]@{ Square = $N * $N }', { parameters: { N: index } })),
+      ),
+    );
+    results.forEach((result, index) => {
+      assert.equal(result.outcome, 'succeeded');
+      assert.deepEqual(outputTexts(result.records), [`job ${index}`, `@{Square=${index * index}}`]);
+    });
+    assert.ok(poolPids().length <= 2);
+  });
+
+  it('replaces a worker whose job timed out, and kills the processes that job started', async () => {
+    const started: number[] = [];
+    const result = await runner.execute(
+      job("$child = Start-Process -FilePath sleep -ArgumentList 300 -PassThru; \"child=$($child.Id)\"; \"worker=$PID\"; Start-Sleep 60", { timeoutMs: 2500 }),
+      { onStarted: () => started.push(Date.now()) },
+    );
+    assert.equal(result.outcome, 'timed-out');
+    assert.equal(result.exitCode, null);
+    assert.equal(started.length, 1);
+    const texts = outputTexts(result.records);
+    const child = Number(texts.find((text) => text.startsWith('child='))?.slice(6));
+    const worker = Number(texts.find((text) => text.startsWith('worker='))?.slice(7));
+    assert.ok(child > 0 && worker > 0, JSON.stringify(texts));
+    assert.ok(await eventually(() => processGone(child)), 'the grandchild sleep must be killed');
+    assert.ok(await eventually(() => processGone(worker)), 'the worker must be killed');
+    assert.equal(poolPids().includes(worker), false);
+    const next = await runner.execute(job('$PID'));
+    assert.equal(next.outcome, 'succeeded');
+    assert.notEqual(Number(outputTexts(next.records)[0]), worker);
+  });
+
+  it('cancels a pool job on abort and replaces its worker', async () => {
+    const controller = new AbortController();
+    const running = runner.execute(job('"worker=$PID"; Start-Sleep 60'), {
+      signal: controller.signal,
+      onStarted: () => setTimeout(() => controller.abort(), 300),
+    });
+    const result = await running;
+    assert.equal(result.outcome, 'cancelled');
+    const worker = Number(outputTexts(result.records)[0]?.slice(7));
+    assert.ok(await eventually(() => processGone(worker)));
+    const next = await runner.execute(job("'still serving'"));
+    assert.deepEqual(outputTexts(next.records), ['still serving']);
+  });
+
+  it('replaces a worker that crashed, and the next job succeeds', async () => {
+    const crashed = await runner.execute(job('"worker=$PID"; [Environment]::Exit(3)'));
+    assert.equal(crashed.outcome, 'failed');
+    assert.equal(crashed.exitCode, 3);
+    assert.match(crashed.summary.errors.at(-1) ?? '', /ended unexpectedly \(exit code 3\)/);
+    const worker = Number(outputTexts(crashed.records)[0]?.slice(7));
+    assert.equal(poolPids().includes(worker), false);
+    const next = await runner.execute(job("'after the crash'; $PID"));
+    assert.equal(next.outcome, 'succeeded');
+    assert.equal(outputTexts(next.records)[0], 'after the crash');
+    assert.notEqual(Number(outputTexts(next.records)[1]), worker);
+  });
+
+  it('replaces a worker that a job left a background runspace in', async () => {
+    const dirty = await runner.execute(job('$null = Start-ThreadJob { Start-Sleep 30 }; "worker=$PID"'));
+    assert.equal(dirty.outcome, 'succeeded');
+    const worker = Number(outputTexts(dirty.records)[0]?.slice(7));
+    assert.ok(await eventually(() => processGone(worker)));
+    assert.equal(poolPids().includes(worker), false);
+  });
+
+  it('answers a trivial job through a warm worker quickly', async () => {
+    await runner.prewarm({ kind: 'pool' });
+    const durations: number[] = [];
+    for (let index = 0; index < 7; index += 1) {
+      const result = await runner.execute(job("'fast'"));
+      assert.equal(result.outcome, 'succeeded');
+      durations.push(result.durationMs);
+    }
+    const median = [...durations].sort((a, b) => a - b)[3] ?? Infinity;
+    // A cold pwsh start takes about a second here; a warm worker must be an order of magnitude faster.
+    assert.ok(median < 300, `median ${median} ms of ${durations.join(', ')}`);
+  });
+});
