@@ -229,6 +229,11 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
   return { snapshot, changes: diffSnapshots(previous, snapshot) };
 }
 
+/** Records compare as stored (JSON): a key holding undefined is the same as no key. */
+function sameRecord(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+}
+
 /** What differs between two snapshots, one change per added, updated or removed record. */
 export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): CatalogChange[] {
   const changes: CatalogChange[] = [];
@@ -238,7 +243,7 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
     for (const record of next) {
       const previous = oldById.get(record.id);
       if (!previous) changes.push({ object, id: record.id, change: 'added', summary: `${object} ${record.id}: added` });
-      else if (!isDeepStrictEqual(previous, record)) changes.push({ object, id: record.id, change: 'updated', summary: `${object} ${record.id}: updated` });
+      else if (!sameRecord(previous, record)) changes.push({ object, id: record.id, change: 'updated', summary: `${object} ${record.id}: updated` });
     }
     for (const record of old) {
       if (!nextIds.has(record.id)) changes.push({ object, id: record.id, change: 'removed', summary: `${object} ${record.id}: removed` });
@@ -263,7 +268,7 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
         previousHash: previous.currentHash,
         summary: `script ${script.id}: new version ${short} (${script.status}), was ${previous.currentHash.slice(0, 12)} (${previous.status})`,
       });
-    } else if (!isDeepStrictEqual(previous, script)) {
+    } else if (!sameRecord(previous, script)) {
       changes.push({ object: 'script', id: script.id, change: 'updated', ...state, summary: `script ${script.id}: updated` });
     }
   }
