@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isDeputyError } from '../../../executor/contract/index.ts';
 import { lookupAccount } from '../../../executor/pwsh/accounts.ts';
 import { createPwshRunner, type PwshRunner } from '../../../executor/pwsh/runner.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import { eventually, job, makeRunner, outputTexts, processGone } from './helpers.ts';
+import { eventually, job, makeRunner, outputTexts, processGone, pwshPath } from './helpers.ts';
 
 const RUN_AS_ACCOUNT = 'deputy-test-runas';
 /** What a run may see of its environment: the account's own variables, pwsh's, and the telemetry opt-outs. */
@@ -129,6 +132,20 @@ describe('pwsh runner: service and run-as modes', function () {
         const variables = (seen.variables ?? '').split(',');
         assert.ok(variables.includes('USER') && variables.includes('LOGNAME') && variables.includes('PATH'));
         for (const name of variables) assert.ok(ALLOWED_VARIABLES.has(name), `unexpected variable ${name}`);
+      });
+
+      it('refuses an account that cannot reach pwsh, naming the path', async () => {
+        const hidden = mkdtempSync(join(tmpdir(), 'deputy-hidden-')); // mode 0700, root's
+        try {
+          const unreachable = join(hidden, 'pwsh');
+          symlinkSync(pwshPath(), unreachable);
+          const blocked = makeRunner({ pwshPath: unreachable, runAsAllowlist: [RUN_AS_ACCOUNT] });
+          const detail = await refusal(() => blocked.assertModeAvailable({ kind: 'process', account: RUN_AS_ACCOUNT }));
+          assert.ok(detail.includes(`cannot execute ${unreachable}`), detail);
+          await blocked.close();
+        } finally {
+          rmSync(hidden, { recursive: true, force: true });
+        }
       });
 
       it('cancels a process:<account> run', async () => {

@@ -120,6 +120,17 @@ describe('pwsh runner: warm pool', function () {
     const binding = await runner.execute(job('param([int]$Count) $Count', { parameters: { Count: 'many' } }));
     assert.equal(binding.outcome, 'failed');
     assert.match(binding.summary.errors[0] ?? '', /Count/);
+    const unparsable = await runner.execute(job("'never' ; if ("));
+    assert.equal(unparsable.outcome, 'failed');
+    assert.deepEqual(outputTexts(unparsable.records), []);
+    assert.equal(unparsable.summary.errors.length, 1);
+  });
+
+  it('records a native program\'s stderr as an error line without failing the run', async () => {
+    const result = await runner.execute(job("sh -c 'echo to-stdout; echo to-stderr >&2'; 'after'"));
+    assert.equal(result.outcome, 'succeeded');
+    assert.deepEqual(outputTexts(result.records), ['to-stdout', 'after']);
+    assert.deepEqual(result.summary.errors, ['to-stderr']);
   });
 
   it('honours exit codes: exit 3 fails with 3, exit 0 succeeds', async () => {
