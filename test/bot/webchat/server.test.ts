@@ -1,0 +1,166 @@
+/** The bot server and the local Direct Line endpoint: configuration, health, demo-mode safety, persona binding. */
+import { strict as assert } from 'node:assert';
+import { request } from 'node:http';
+import { loadBotConfig } from '../../../bot/config.ts';
+import { startBot } from '../../../bot/server.ts';
+import { DeputyError } from '../../../executor/contract/index.ts';
+import { silentLogger } from '../../../lib/logger.ts';
+import { waitForMessage } from '../conformance/suite.ts';
+import { WebChatDriver } from './driver.ts';
+import { startBotHarness, type BotHarness } from './harness.ts';
+
+const TOKEN = 't'.repeat(40);
+
+describe('bot configuration', () => {
+  it('has defaults, and says in one line per platform why it is off', () => {
+    const config = loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN }, '/srv/deputy');
+    assert.equal(config.port, 3978);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.executorUrl, 'http://127.0.0.1:4100');
+    assert.equal(config.dataDir, '/srv/deputy/data');
+    assert.equal(config.demo, false);
+    assert.equal(config.teams, undefined);
+    assert.equal(config.slack, undefined);
+    assert.deepEqual(config.platformNotices, ['Teams is off: MicrosoftAppId is not set.', 'Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set.']);
+  });
+
+  it('turns a platform on when its credentials are there, and speaks with the newest of two rotating tokens', () => {
+    const config = loadBotConfig({
+      DEPUTY_EXECUTOR_TOKEN: `old${TOKEN},new${TOKEN}`,
+      MicrosoftAppId: 'app',
+      MicrosoftAppPassword: 'secret',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 'sign',
+    });
+    assert.equal(config.executorToken, `new${TOKEN}`);
+    assert.equal(config.teams?.appId, 'app');
+    assert.equal(config.slack?.signingSecret, 'sign');
+    assert.deepEqual(config.platformNotices, []);
+  });
+
+  it('stops on a bad value, naming the variable', () => {
+    assert.throws(() => loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN, DEPUTY_BOT_PORT: 'eighty' }), (error: unknown) =>
+      error instanceof DeputyError && error.code === 'DEPUTY_E_CONFIG_INVALID' && error.message.startsWith('DEPUTY_BOT_PORT'));
+    assert.throws(() => loadBotConfig({}), /DEPUTY_EXECUTOR_TOKEN/);
+    assert.throws(() => loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN, DEPUTY_EXECUTOR_URL: 'ftp://x' }), /DEPUTY_EXECUTOR_URL/);
+  });
+
+  it('refuses demo mode on an address other than loopback', async () => {
+    const config = { ...loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN, DEPUTY_DEMO: '1', DEPUTY_BOT_PORT: '0' }), host: '0.0.0.0' };
+    await assert.rejects(startBot({ config, logger: silentLogger() }), (error: unknown) =>
+      error instanceof DeputyError && error.code === 'DEPUTY_E_CONFIG_INVALID' && /DEPUTY_DEMO/.test(error.message) && /0\.0\.0\.0/.test(error.message));
+  });
+});
+
+describe('bot server', function () {
+  this.timeout(60_000);
+  let harness: BotHarness;
+
+  before(async () => {
+    harness = await startBotHarness();
+  });
+  after(async () => {
+    await harness?.close();
+  });
+
+  it('answers /healthz, and /readyz while the executor is reachable', async () => {
+    assert.equal((await fetch(`${harness.bot.url}/healthz`)).status, 200);
+    const ready = await fetch(`${harness.bot.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { executor: { ok: true } } });
+  });
+
+  it('refuses a body over the limit before reading it', async () => {
+    const response = await fetch(`${harness.bot.url}/v3/directline/tokens/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: { id: 'alex' }, padding: 'x'.repeat(300 * 1024) }),
+    });
+    assert.equal(response.status, 413);
+  });
+
+  it('serves the page with the personas, and the Web Chat bundle from its own package', async () => {
+    const page = await (await fetch(`${harness.bot.url}/`)).text();
+    assert.match(page, /Demo mode: local only/);
+    assert.match(page, /<option value="alex">Alex \(helpdesk\)/);
+    assert.match(page, /<option value="rita">/);
+    assert.doesNotMatch(page, /https?:\/\/(?!127)/, 'nothing is loaded from elsewhere');
+    const bundle = await fetch(`${harness.bot.url}/webchat/webchat.js`);
+    assert.equal(bundle.status, 200);
+    assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
+    assert.ok((await bundle.arrayBuffer()).byteLength > 1_000_000);
+  });
+
+  it('answers only to a loopback Host header (no DNS rebinding)', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(harness.bot.url);
+      request({ host: url.hostname, port: url.port, path: '/', headers: { host: 'evil.example:3978' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject).end();
+    });
+    assert.equal(status, 403);
+  });
+
+  it('binds the speaker to the token’s persona, whatever the activity’s `from` says', async () => {
+    const rita = await WebChatDriver.connect(harness.bot.url, 'rita');
+    await rita.postActivity({ type: 'message', text: 'help', from: { id: 'alex', name: 'Alex' } });
+    const answer = await waitForMessage(rita, 'an answer', (messages) => messages.at(-1));
+    assert.match(answer.text, /Rita/);
+    assert.ok(!answer.actions.some((action) => action.verb === 'open-form'), 'rita stays read-only');
+    const echoed = (await rita.rawActivities()).find((activity) => activity.from.role === 'user');
+    assert.equal(echoed?.from.id, 'rita');
+  });
+
+  it('keeps each conversation to its own token', async () => {
+    const alex = await WebChatDriver.connect(harness.bot.url, 'alex');
+    const rita = await WebChatDriver.connect(harness.bot.url, 'rita');
+    const grant = await (await fetch(`${harness.bot.url}/v3/directline/tokens/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: { id: 'rita' } }),
+    })).json() as { token: string };
+    const read = await fetch(`${harness.bot.url}/v3/directline/conversations/${alex.conversationId}/activities`, { headers: { authorization: `Bearer ${grant.token}` } });
+    assert.equal(read.status, 403);
+    const write = await fetch(`${harness.bot.url}/v3/directline/conversations/${alex.conversationId}/activities`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${grant.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'message', text: 'help' }),
+    });
+    assert.equal(write.status, 403);
+    assert.notEqual(rita.conversationId, alex.conversationId);
+  });
+
+  it('updates a card by re-delivering its activity id, and serves posted files for download', async () => {
+    const alex = await WebChatDriver.connect(harness.bot.url, 'alex');
+    await alex.sendText('help');
+    const list = await waitForMessage(alex, 'the list', (messages) => messages.find((message) => message.actions.some((action) => action.verb === 'open-form')));
+    await alex.clickAction('open-form', { actionId: 'count' });
+    await waitForMessage(alex, 'the form', (messages) => messages.find((message) => message.id === list.id && message.actions.some((action) => action.verb === 'submit-form')));
+    await alex.submitForm({ Upto: '45' });
+    await waitForMessage(alex, 'the summary', (messages) => messages.find((message) => message.id === list.id && /Succeeded/.test(message.text)));
+    const raw = await alex.rawActivities();
+    const file = await waitForMessage(alex, 'the output file', (messages) => messages.find((message) => message.files.length > 0));
+    const contentUrl = (await alex.rawActivities()).find((activity) => activity.id === file.id)?.attachments?.[0]?.contentUrl;
+    assert.ok(contentUrl && contentUrl.startsWith('/webchat/files/'), String(contentUrl));
+    const download = await alex.download(contentUrl);
+    assert.equal(download.status, 200);
+    assert.match(download.headers.get('content-disposition') ?? '', /attachment; filename="count-run_/);
+    const text = await download.text();
+    assert.equal(text.split('\n').length, 45);
+    assert.ok(raw.filter((activity) => activity.from.role === 'bot').length <= 2, 'one card, updated in place (and the file)');
+  });
+
+  it('has no web chat at all outside demo mode, and is alive but not ready without its executor', async () => {
+    const config = loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN, DEPUTY_EXECUTOR_URL: 'http://127.0.0.1:9', DEPUTY_BOT_PORT: '0', DEPUTY_DATA_DIR: harness.botDataDir });
+    const bot = await startBot({ config, logger: silentLogger() });
+    try {
+      assert.equal((await fetch(`${bot.url}/`)).status, 404);
+      assert.equal((await fetch(`${bot.url}/v3/directline/tokens/generate`, { method: 'POST' })).status, 404);
+      assert.equal((await fetch(`${bot.url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${bot.url}/readyz`)).status, 503);
+    } finally {
+      await bot.close();
+    }
+  });
+});
