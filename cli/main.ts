@@ -14,7 +14,12 @@ import { acquireDataLock } from '../executor/data-lock.ts';
 import { createFileStore } from '../executor/store/file.ts';
 import { verifyAuditFile } from '../executor/store/audit.ts';
 import { loadBotConfig } from '../bot/config.ts';
-import { startBot } from '../bot/app.ts';
+import { startBot, type EdgePlugin } from '../bot/server.ts';
+import { slackEdgePlugin } from '../bot/slack/plugin.ts';
+import { teamsEdgePlugin } from '../bot/teams/plugin.ts';
+
+/** The chat platforms a bot can serve; each is on only when its credentials are configured. */
+const platformEdges = (): EdgePlugin[] => [teamsEdgePlugin(), slackEdgePlugin()];
 
 const USAGE = `Usage: deputy <command>
 
@@ -47,6 +52,7 @@ async function commandStart(env: NodeJS.ProcessEnv, io: Output): Promise<number>
   const executor = await runExecutor(env, io, { demo });
   const bot = await startBot({
     config: loadBotConfig({ ...env, DEPUTY_EXECUTOR_URL: executor.url, DEPUTY_EXECUTOR_TOKEN: executor.token, DEPUTY_DEMO: demo ? 'true' : 'false' }),
+    edges: platformEdges(),
   });
   io.out(demo ? `Deputy web chat (demo, local only): ${bot.url}/` : `Deputy bot on ${bot.url}`);
   io.out('Press Ctrl+C to stop.');
@@ -122,7 +128,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         return 0;
       }
       case 'bot': {
-        const bot = await startBot({ config: loadBotConfig(env) });
+        const bot = await startBot({ config: loadBotConfig(env), edges: platformEdges() });
         io.out(`Deputy bot on ${bot.url}`);
         await untilSignal();
         await bot.close();

@@ -4,21 +4,15 @@
  */
 import { TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { z } from 'zod';
-import type { ConversationRef, Inbound, SubmitVerb } from '../core/model.ts';
+import { SUBMIT_VERBS } from '../../cards/screens.ts';
+import type { ConversationRef, Inbound } from '../core/model.ts';
 
 /**
  * The verbs the core's model accepts today. cards/screens.ts already names script-review verbs
  * (decide-script, refresh-script); they are refused here until bot/core/model.ts takes them.
  */
-export const TEAMS_VERBS = [
-  'show-actions',
-  'open-form',
-  'submit-form',
-  'cancel-run',
-  'refresh-run',
-  'show-output',
-  'decide-run',
-] as const satisfies readonly SubmitVerb[];
+/** Teams carries every verb a card can: the list is the screens' own. */
+export const TEAMS_VERBS = SUBMIT_VERBS;
 
 /** The `value` of an `adaptiveCard/action` invoke (Universal Actions). */
 export const ExecuteInvokeValueSchema = z.object({
