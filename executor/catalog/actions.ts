@@ -19,6 +19,8 @@ export interface ActionContext {
   parameters: ReadonlyMap<string, FormField[]>;
   tenantParents: ReadonlyMap<string, string | undefined>;
   principals: ReadonlySet<string>;
+  /** Stored credentials the catalog declares, by id. */
+  credentials?: ReadonlyMap<string, { tenant: string }>;
   problems: string[];
 }
 
@@ -46,6 +48,7 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
 
   const fields = script ? context.parameters.get(version === 'latest-approved' ? script.currentHash : version) : undefined;
   const named = fields && script ? checkParameters(entry, at, fields, script.id, report) : undefined;
+  const credentials = fields && script && tenant ? checkCredentialBindings(entry, at, fields, script.id, tenant, context, report) : undefined;
   const runAs = parseRunAs(entry.runAs);
   if (problems.length > before || !script || !tenant || !named || !runAs) return undefined;
 
@@ -66,7 +69,36 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
     ...(entry.timeoutSeconds !== undefined ? { timeoutSeconds: entry.timeoutSeconds } : {}),
     notify: entry.notify ?? [],
     ...(named.ownWorkloadParameter ? { ownWorkloadParameter: named.ownWorkloadParameter } : {}),
+    ...(credentials && Object.keys(credentials).length > 0 ? { credentials } : {}),
   });
+}
+
+/**
+ * A parameter bound to a stored credential is filled by the executor at run time: it must
+ * exist, be neither fixed nor asked, and name a credential of the action's tenant or above.
+ */
+function checkCredentialBindings(
+  entry: ActionEntry,
+  at: (...path: (string | number)[]) => KeyPath,
+  fields: FormField[],
+  scriptId: string,
+  tenant: string,
+  context: ActionContext,
+  report: (path: KeyPath, message: string) => void,
+): Record<string, string> {
+  const bound: Record<string, string> = {};
+  for (const [name, credentialId] of Object.entries(entry.credentials ?? {})) {
+    const field = fields.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
+    const credential = context.credentials?.get(credentialId);
+    if (!field) report(at('credentials', name), `script "${scriptId}" has no parameter "${name}"`);
+    else if (field.name in (entry.fixed ?? {}) || entry.ask?.some((asked) => asked.toLowerCase() === name.toLowerCase())) {
+      report(at('credentials', name), `"${field.name}" is filled from a credential, so it cannot be fixed or asked too`);
+    } else if (!credential) report(at('credentials', name), `unknown credential "${credentialId}" (declare it under credentials:)`);
+    else if (!isWithin(tenant, credential.tenant, context.tenantParents)) {
+      report(at('credentials', name), `credential "${credentialId}" belongs to tenant "${credential.tenant}", not "${tenant}" or above it`);
+    } else bound[field.name] = credentialId;
+  }
+  return bound;
 }
 
 interface NamedParameters {
@@ -113,6 +145,11 @@ function checkParameters(
   const presets = values('presets');
   const named: NamedParameters = { fixed, presets };
 
+  const fromCredentials = new Set(Object.keys(entry.credentials ?? {}).map((name) => name.toLowerCase()));
+  if (!entry.ask && fromCredentials.size > 0) {
+    // Without an explicit ask list every parameter not fixed is asked: leave the credential-filled ones out.
+    named.ask = fields.filter((field) => !(field.name in fixed) && !fromCredentials.has(field.name.toLowerCase())).map((field) => field.name);
+  }
   if (entry.ask) {
     named.ask = [];
     entry.ask.forEach((name, i) => {
@@ -121,7 +158,9 @@ function checkParameters(
       if (field.name in fixed) report(at('ask', i), `"${field.name}" is fixed, so it cannot be asked too`);
       named.ask?.push(field.name);
     });
-    const missing = fields.filter((field) => field.required && !(field.name in fixed) && !named.ask?.includes(field.name));
+    const missing = fields.filter(
+      (field) => field.required && !(field.name in fixed) && !named.ask?.includes(field.name) && !fromCredentials.has(field.name.toLowerCase()),
+    );
     if (missing.length > 0) report(at('ask'), `mandatory parameter(s) neither asked nor fixed: ${missing.map((field) => field.name).join(', ')}`);
   }
   if (entry.ownWorkloadParameter) {

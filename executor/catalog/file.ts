@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ApprovalRuleSchema, FieldValueSchema, RoleSchema, ScriptStatusSchema } from '../contract/index.ts';
 import { IdSchema, parseRunAs } from '../domain.ts';
+import { ConnectorEntrySchema, CredentialEntrySchema, PlanEntrySchema, type AutomationEntries } from './automation.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
 const HashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hash (64 lower-case hex digits)');
@@ -53,6 +54,8 @@ export const ActionEntrySchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   notify: z.array(IdSchema).optional(),
   ownWorkloadParameter: z.string().min(1).optional(),
+  /** Parameter name → id of a stored credential (see executor/credentials). */
+  credentials: z.record(z.string().min(1), IdSchema).optional(),
 });
 
 export type TenantEntry = z.infer<typeof TenantEntrySchema>;
@@ -66,30 +69,36 @@ export interface Located<T> {
   entry: T;
 }
 
-export interface CatalogEntries {
+export interface CatalogEntries extends AutomationEntries {
   tenants: Located<TenantEntry>[];
   principals: Located<PrincipalEntry>[];
   scripts: Located<ScriptEntry>[];
   actions: Located<ActionEntry>[];
 }
 
-const SECTIONS = ['tenants', 'principals', 'scripts', 'actions'] as const;
+const SECTIONS = ['tenants', 'principals', 'scripts', 'actions', 'connectors', 'credentials', 'plans'] as const;
 const TopLevelSchema = z.strictObject({
   tenants: z.array(z.unknown()).optional(),
   principals: z.array(z.unknown()).optional(),
   scripts: z.array(z.unknown()).optional(),
   actions: z.array(z.unknown()).optional(),
+  connectors: z.array(z.unknown()).optional(),
+  credentials: z.array(z.unknown()).optional(),
+  plans: z.array(z.unknown()).optional(),
 });
 const ENTRY_SCHEMAS = {
   tenants: TenantEntrySchema,
   principals: PrincipalEntrySchema,
   scripts: ScriptEntrySchema,
   actions: ActionEntrySchema,
+  connectors: ConnectorEntrySchema,
+  credentials: CredentialEntrySchema,
+  plans: PlanEntrySchema,
 } as const;
 
 /** Entries that fit their schema; the others are reported in `problems` and left out. */
 export function readEntries(source: YamlSource, problems: string[]): CatalogEntries {
-  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [] };
+  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [], connectors: [], credentials: [], plans: [] };
   const top = TopLevelSchema.safeParse(source.data ?? {});
   if (!top.success) {
     problems.push(...describeIssues(source, [], source.data, top.error.issues));

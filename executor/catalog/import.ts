@@ -12,6 +12,7 @@ import { DeputyError, type FormField, type ScriptStatus } from '../contract/inde
 import { PrincipalSchema, TenantSchema, type Action, type Script, type ScriptVersion } from '../domain.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import { buildAction } from './actions.ts';
+import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
 import { mergeScript, newVersion, readScriptText, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
@@ -21,7 +22,7 @@ export const CATALOG_FILE = 'catalog.yaml';
 
 /** One change an import makes; the caller writes one audit entry per change. */
 export interface CatalogChange {
-  object: 'tenant' | 'principal' | 'script' | 'action';
+  object: 'tenant' | 'principal' | 'script' | 'action' | 'credential' | 'connector' | 'plan';
   id: string;
   change: 'added' | 'updated' | 'removed' | 'new-version';
   /** Scripts: the current version's hash and status after the import. */
@@ -132,11 +133,21 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
 
   const parameters = new Map<string, FormField[]>(versions.map((version) => [version.hash, version.parameters]));
   const principals = new Set(entries.principals.map(({ entry }) => entry.id));
+  const credentials = buildCredentials(source, entries.credentials, new Set(tenantParents.keys()), problems);
+  const credentialTenants = new Map(credentials.map((credential) => [credential.id, { tenant: credential.tenant }]));
   const actions: Action[] = [];
   for (const located of entries.actions) {
-    const action = buildAction(located, { source, scripts, parameters, tenantParents, principals, problems });
+    const action = buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, problems });
     if (action) actions.push(action);
   }
+  const { connectors, plans } = buildConnectorsAndPlans(entries, {
+    source,
+    root,
+    tenants: new Set(tenantParents.keys()),
+    principals: new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }])),
+    actions,
+    problems,
+  });
   if (problems.length > 0) throw invalid(problems);
 
   const snapshot: CatalogSnapshot = {
@@ -145,6 +156,9 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     scripts: [...scripts.values()],
     versions,
     actions,
+    ...(credentials.length > 0 ? { credentials } : {}),
+    ...(connectors.length > 0 ? { connectors } : {}),
+    ...(plans.length > 0 ? { plans } : {}),
   };
   return { snapshot, changes: diffSnapshots(previous, snapshot) };
 }
@@ -273,5 +287,8 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
     }
   }
   records('action', before.actions, after.actions);
+  records('credential', before.credentials ?? [], after.credentials ?? []);
+  records('connector', before.connectors ?? [], after.connectors ?? []);
+  records('plan', before.plans ?? [], after.plans ?? []);
   return changes;
 }

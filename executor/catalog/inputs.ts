@@ -194,13 +194,35 @@ function coerceMulti(field: FormField, raw: unknown, required: boolean): Coerced
 
 /**
  * ValidatePattern is a .NET regular expression, matched case-insensitively and unanchored.
- * The common syntax is the same in JavaScript; a pattern JavaScript cannot compile is left
- * to PowerShell, which still enforces it when the script runs.
+ * JavaScript's Unicode mode reads the common syntax the same way, once `\w` and `\d` get
+ * .NET's Unicode meaning (so "Jürgen" passes `^\w+$` here as it does in PowerShell). A
+ * pattern JavaScript cannot compile is left to PowerShell, which enforces it at run time.
  */
 function compilePattern(pattern: string): RegExp | undefined {
   try {
-    return new RegExp(pattern, 'i');
+    return new RegExp(withDotNetClasses(pattern), 'iu');
   } catch {
     return undefined;
   }
+}
+
+const DOTNET_CLASSES: Record<string, string> = { w: '\\p{L}\\p{Mn}\\p{Nd}\\p{Pc}', d: '\\p{Nd}' };
+
+function withDotNetClasses(pattern: string): string {
+  let result = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
+    if (char === '\\' && i + 1 < pattern.length) {
+      const next = pattern[i + 1] as string;
+      const replacement = DOTNET_CLASSES[next];
+      result += replacement === undefined ? char + next : inClass ? replacement : `[${replacement}]`;
+      i++;
+      continue;
+    }
+    if (char === '[' && !inClass) inClass = true;
+    else if (char === ']' && inClass) inClass = false;
+    result += char;
+  }
+  return result;
 }

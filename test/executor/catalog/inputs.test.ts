@@ -123,3 +123,21 @@ describe('validateInputs', () => {
     );
   });
 });
+
+describe('patterns read as .NET reads them', () => {
+  const check = (pattern: string, value: string) => validateInputs([text('V', { pattern })], { V: value }).ok;
+
+  it('knows Unicode classes and gives \\w and \\d their Unicode meaning', () => {
+    assert.equal(check("^[\\p{L}][\\p{L}' -]*$", "Jürgen O'Brien"), true);
+    assert.equal(check("^[\\p{L}][\\p{L}' -]*$", 'R2-D2'), false);
+    assert.equal(check('^\\w+$', 'Größe'), true);
+    assert.equal(check('^[\\w.-]+$', 'straße.ä-1'), true);
+    assert.equal(check('^\\d+$', '١٢٣'), true);
+    assert.equal(check('^\\w+$', 'a b'), false);
+    assert.equal(check('^a\\\\w$', 'a\\w'), true, 'an escaped backslash stays one');
+  });
+
+  it('leaves a pattern JavaScript cannot compile to PowerShell', () => {
+    assert.equal(check('(?<=a', 'anything'), true);
+  });
+});
