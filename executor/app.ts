@@ -60,18 +60,8 @@ export async function syncCatalog(store: Store, folder: string, pwshPath: string
   return changes.length;
 }
 
-export async function startExecutor(options: ExecutorOptions): Promise<RunningExecutor> {
-  const { config } = options;
-  const env = options.env ?? process.env;
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'executor' });
-
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const lock = acquireDataLock(config.dataDir);
-  const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
-  const token = tokens[0] as string;
-  const store = await createFileStore({ dataDir: config.dataDir, clock, logger });
-
+/** Finds pwsh and imports the catalog (the example one on a new data folder). */
+async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.ProcessEnv, clock: Clock, logger: Logger) {
   const pwsh = locatePwsh(env, PROJECT_ROOT);
   if (!pwsh) logger.error('pwsh not found: set DEPUTY_PWSH, put pwsh on PATH, or run npm install to provision .tools/pwsh');
   else logger.info({ pwsh: pwsh.path, source: pwsh.source }, 'pwsh found');
@@ -85,6 +75,31 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
     const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
     if (existsSync(seed) && !existsSync(target)) copyFileSync(seed, target);
+  }
+  return pwsh;
+}
+
+export async function startExecutor(options: ExecutorOptions): Promise<RunningExecutor> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'executor' });
+
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireDataLock(config.dataDir);
+  const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
+  const token = tokens[0] as string;
+  const store = await createFileStore({ dataDir: config.dataDir, clock, logger }).catch((error: unknown) => {
+    lock.release();
+    throw error;
+  });
+  let pwsh: ReturnType<typeof locatePwsh>;
+  try {
+    pwsh = await prepareCatalog(store, config, env, clock, logger);
+  } catch (error) {
+    await store.close();
+    lock.release();
+    throw error;
   }
 
   const runner = createPwshRunner({
