@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
+import { EXAMPLE_CATALOG_FOLDER } from '../../helpers/executor.ts';
 import { startBotHarness, type BotHarness } from './harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -23,7 +24,8 @@ describe('web chat in a browser', function () {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is needed (apt-get install chromium)`);
     mkdirSync(ARTIFACTS, { recursive: true });
-    harness = await startBotHarness();
+    // The example catalog, as a new user meets it with `npm start`.
+    harness = await startBotHarness({ catalog: EXAMPLE_CATALOG_FOLDER });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -43,7 +45,7 @@ describe('web chat in a browser', function () {
   const chat = () => page.locator('#webchat');
 
   async function say(text: string): Promise<void> {
-    const box = chat().getByRole('textbox').first();
+    const box = chat().getByPlaceholder('Type "help" to see what you can run');
     await box.fill(text);
     await box.press('Enter');
   }
@@ -61,22 +63,23 @@ describe('web chat in a browser', function () {
     await page.selectOption('#persona', 'alex');
     await page.getByText('Connected as alex').waitFor();
     await say('help');
-    const listCard = chat().locator('.ac-adaptiveCard').filter({ hasText: 'Echo a message' }).last();
+    const title = 'Set an out-of-office reply';
+    const listCard = chat().locator('.ac-adaptiveCard').filter({ hasText: title }).last();
     await listCard.waitFor();
     await shot('02-actions');
 
-    // Each action sits in its own container with its own "Open" button.
-    const echoRow = listCard.locator('.ac-container').filter({ hasText: 'Echo a message' }).filter({ has: page.getByRole('button', { name: 'Open' }) }).last();
-    await echoRow.getByRole('button', { name: 'Open' }).last().click();
-    const message = chat().getByLabel('The message').last();
-    await message.waitFor();
-    await message.fill('Hello from the browser');
-    await chat().getByLabel(/How often/).last().fill('2');
+    // The "Open" button of that action: the one in the nearest element around its title that has a button.
+    await listCard.locator(`xpath=.//*[normalize-space(text())="${title}"]/ancestor::*[.//button][1]//button`).click();
+
+    const userField = chat().getByRole('textbox', { name: /^User/ }).last();
+    await userField.waitFor();
+    await userField.fill('uma.schulz@contoso.example');
+    await chat().getByRole('textbox', { name: /^Reply text/ }).last().fill('Back on Monday, written in a browser test.');
     await shot('03-form');
     await chat().getByRole('button', { name: 'Run' }).last().click();
 
     await chat().getByText(/Succeeded/).last().waitFor({ timeout: 60_000 });
-    await chat().getByText('Hello from the browser').first().waitFor();
+    await chat().getByText(/uma\.schulz@contoso\.example/).first().waitFor();
     await shot('04-summary');
     assert.equal(await chat().getByRole('button', { name: 'Cancel run' }).count(), 0, 'the status card was replaced by the summary');
   });
