@@ -190,15 +190,16 @@ describe('executor REST API (real restify, real pwsh)', function () {
     });
 
     it('refuses what the policy refuses, with an audit entry', async () => {
-      for (const [actionId, principalId] of [
-        ['echo', 'rita'],
-        ['echo', 'max'],
-        ['draft', 'alex'],
+      // A sideways tenant is told "not found": the policy does not reveal what exists elsewhere.
+      for (const [actionId, principalId, status, expected] of [
+        ['echo', 'rita', 403, 'DEPUTY_E_FORBIDDEN'],
+        ['echo', 'max', 404, 'DEPUTY_E_NOT_FOUND'],
+        ['draft', 'alex', 403, 'DEPUTY_E_FORBIDDEN'],
       ] as const) {
         const response = await submit(executor, actionId, principalId, { Message: 'x' });
-        assert.equal(response.status, 403, `${principalId} → ${actionId}`);
+        assert.equal(response.status, status, `${principalId} → ${actionId}`);
         const { correlationId, code } = await errorOf(response);
-        assert.equal(code, 'DEPUTY_E_FORBIDDEN');
+        assert.equal(code, expected);
         const audit = await executor.store.audit.read();
         assert.ok(audit.some((entry) => entry.correlationId === correlationId && entry.outcome === 'denied' && entry.type === 'run.request'));
       }
