@@ -205,6 +205,11 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
       continue;
     }
     const hash = sha256(read.text);
+    const owner = files.find((file) => file.hash === hash)?.id ?? previous.versions.find((version) => version.hash === hash)?.scriptId;
+    if (owner !== undefined && owner !== id) {
+      problems.push(`${name}: has the same text as script "${owner}"; give each script its own text`);
+      continue;
+    }
     files.push({ name, id, hash, text: read.text });
     texts.set(hash, read.text);
   }

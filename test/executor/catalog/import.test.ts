@@ -375,6 +375,12 @@ describe('importCatalog', function () {
       assert.match(lines[0] ?? '', new RegExp(`^catalog\\.yaml:${lineOf(MINI_YAML, 'Other.ps1')} scripts\\[1\\]\\.file: scripts/Other\\.ps1 line \\d+: `));
     });
 
+    it('refuses two scripts with the same text: a version belongs to one script', async () => {
+      assert.deepEqual(await problems(MINI_YAML, { 'Greet.ps1': GREET, 'Other.ps1': THIRD, 'Third.ps1': THIRD }), [
+        `catalog.yaml:${lineOf(MINI_YAML, 'Other.ps1')} scripts[1].file: scripts/Other.ps1 has the same text as script "third"; give each script its own file`,
+      ]);
+    });
+
     it('says so when catalog.yaml is missing', async () => {
       const folder = tempFolder();
       await assert.rejects(importCatalog({ folder, previous: base, pwshPath: NO_PWSH, clock }), (error: unknown) => isDeputyError(error) && /^catalog\.yaml:1: cannot be read \(ENOENT\)/.test(error.message));
@@ -408,6 +414,11 @@ describe('importScriptFolder', () => {
     Object.assign(approved.scripts[0] ?? assert.fail(), { status: 'approved', approvedHash: sha256(OTHER) });
     writeFileSync(join(folder, 'GetADUser.ps1'), THIRD);
     const changed = await importScriptFolder({ folder, tenant: 'acme', previous: approved, pwshPath: pwsh, clock });
+    // A version belongs to one script: the same text under a second name is refused.
+    writeFileSync(join(folder, 'Copy-OfOther.ps1'), THIRD);
+    await assert.rejects(importScriptFolder({ folder, tenant: 'acme', previous: changed.snapshot, pwshPath: NO_PWSH, clock }), {
+      message: 'Copy-OfOther.ps1: has the same text as script "get-ad-user"; give each script its own text',
+    });
     const script = changed.snapshot.scripts[0];
     assert.deepEqual([script?.status, script?.currentHash, script?.approvedHash], ['draft', sha256(THIRD), sha256(OTHER)]);
     assert.deepEqual(changed.changes.map((c) => [c.id, c.change]), [['get-ad-user', 'new-version']]);
