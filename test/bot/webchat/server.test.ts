@@ -2,9 +2,10 @@
 import { strict as assert } from 'node:assert';
 import { request } from 'node:http';
 import { loadBotConfig } from '../../../bot/config.ts';
+import { startBotWithPlatforms } from '../../../bot/app.ts';
 import { startBot } from '../../../bot/server.ts';
 import { DeputyError } from '../../../executor/contract/index.ts';
-import { silentLogger } from '../../../lib/logger.ts';
+import { createLogger, silentLogger } from '../../../lib/logger.ts';
 import { waitForMessage } from '../conformance/suite.ts';
 import { WebChatDriver } from './driver.ts';
 import { startBotHarness, type BotHarness } from './harness.ts';
@@ -159,6 +160,23 @@ describe('bot server', function () {
       assert.equal((await fetch(`${bot.url}/v3/directline/tokens/generate`, { method: 'POST' })).status, 404);
       assert.equal((await fetch(`${bot.url}/healthz`)).status, 200);
       assert.equal((await fetch(`${bot.url}/readyz`)).status, 503);
+      assert.deepEqual(bot.edges, []);
+    } finally {
+      await bot.close();
+    }
+  });
+
+  it('starts the platforms whose credentials are set and says in one line each which are off', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => void lines.push(line) } });
+    const config = loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: harness.executor.token, DEPUTY_EXECUTOR_URL: harness.executor.url, DEPUTY_BOT_PORT: '0', DEPUTY_DATA_DIR: harness.botDataDir, DEPUTY_DEMO: '1' });
+    const bot = await startBotWithPlatforms({ config, logger });
+    try {
+      assert.deepEqual(bot.edges.map((edge) => edge.channel), ['webchat']);
+      const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+      assert.ok(messages.includes('Teams is off: MicrosoftAppId is not set.'), messages.join('\n'));
+      assert.ok(messages.includes('Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set.'));
+      assert.ok(messages.some((message) => message.startsWith('Web chat (demo, local only): http://127.0.0.1:')));
     } finally {
       await bot.close();
     }
