@@ -16,7 +16,8 @@ $ErrorActionPreference = 'Stop'
 
 $utf8 = [System.Text.UTF8Encoding]::new($false)
 $reader = [System.IO.StreamReader]::new([Console]::OpenStandardInput(), $utf8)
-$requests = ConvertFrom-Json -InputObject $reader.ReadToEnd() -AsHashtable -NoEnumerate
+# -DateKind String: a script text that looks like a date must stay text.
+$requests = ConvertFrom-Json -InputObject $reader.ReadToEnd() -AsHashtable -NoEnumerate -DateKind String
 
 function Get-TypeClass([type] $Type) {
     # Classifies the element type; arrays are flagged separately.

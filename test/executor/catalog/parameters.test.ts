@@ -35,6 +35,7 @@ describe('parseScriptParameters (real pwsh, PowerShell parser)', () => {
       { key: 'broken', text: "param(\n  [string] $Name\n\nWrite-Output 'x'" },
       { key: 'bare', text: "Get-Date\n'no parameters here'" },
       { key: 'empty', text: '' },
+      { key: 'date-like', text: '2026-01-01T00:00:00' },
       { key: 'hostile', text: `param([ValidateScript({ ${touch} })][string]$A = ${touch}, [int]$B = @(${touch}), [string[]]$C = (${touch}))\n${touch}` },
       ...unicode,
     ]);
@@ -44,7 +45,7 @@ describe('parseScriptParameters (real pwsh, PowerShell parser)', () => {
 
   it('parses every script of a call with one pwsh process', () => {
     assert.equal(readFileSync(starts, 'utf8').trim().split('\n').length, 1);
-    assert.equal(parsed.size, 35);
+    assert.equal(parsed.size, 36);
   });
 
   it('maps every attribute and type to its form kind', () => {
@@ -138,6 +139,8 @@ describe('parseScriptParameters (real pwsh, PowerShell parser)', () => {
     assert.deepEqual(broken.parameters, []);
     assert.deepEqual(parsed.get('bare'), { parameters: [], parseErrors: [] });
     assert.deepEqual(parsed.get('empty'), { parameters: [], parseErrors: [] });
+    // A text JSON readers like to turn into a date reaches the parser as written (not as 01/01/2026 00:00:00).
+    assert.ok(parsed.get('date-like')?.parseErrors.some((error) => error.includes("'01T00:00:00'")));
   });
 
   it('never runs what it parses: code in defaults, attributes and the body stays unexecuted', () => {
