@@ -2,8 +2,9 @@
 import { strict as assert } from 'node:assert';
 import { request } from 'node:http';
 import { loadBotConfig } from '../../../bot/config.ts';
-import { startBotWithPlatforms } from '../../../bot/app.ts';
 import { startBot } from '../../../bot/server.ts';
+import { slackEdgePlugin } from '../../../bot/slack/plugin.ts';
+import { teamsEdgePlugin } from '../../../bot/teams/plugin.ts';
 import { DeputyError } from '../../../executor/contract/index.ts';
 import { createLogger, silentLogger } from '../../../lib/logger.ts';
 import { waitForMessage } from '../conformance/suite.ts';
@@ -170,7 +171,7 @@ describe('bot server', function () {
     const lines: string[] = [];
     const logger = createLogger({ destination: { write: (line: string) => void lines.push(line) } });
     const config = loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: harness.executor.token, DEPUTY_EXECUTOR_URL: harness.executor.url, DEPUTY_BOT_PORT: '0', DEPUTY_DATA_DIR: harness.botDataDir, DEPUTY_DEMO: '1' });
-    const bot = await startBotWithPlatforms({ config, logger });
+    const bot = await startBot({ config, logger, edges: [teamsEdgePlugin(), slackEdgePlugin()] });
     try {
       assert.deepEqual(bot.edges.map((edge) => edge.channel), ['webchat']);
       const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
