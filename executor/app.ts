@@ -13,6 +13,7 @@ import { importCatalog } from './catalog/import.ts';
 import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
+import { startConnectors } from './connectors/index.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
 import { EventBus } from './events.ts';
@@ -152,6 +153,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       maxOutputRecords: config.maxOutputRecords,
     },
   });
+  const connectors = await startConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
   const recovered = await runs.recover();
   if (recovered.interrupted + recovered.resumed > 0) logger.warn(recovered, 'runs recovered after a restart');
 
@@ -171,6 +173,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     readiness,
     logger,
     demo: config.demo,
+    registerRoutes: [connectors.routes],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -197,6 +200,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       server.server.closeAllConnections();
       await closed;
       await runs.stop();
+      await connectors.close();
       await runner.close();
       await store.close();
       lock.release();

@@ -113,8 +113,59 @@ export const ActionSchema = z.object({
    * (their account name or machine), checked against the principal's `workloads`.
    */
   ownWorkloadParameter: z.string().optional(),
+  /** Parameters filled from stored credentials (parameter name → credential id); never asked, never stored in runs. */
+  credentials: z.record(z.string(), IdSchema).optional(),
 });
 export type Action = z.infer<typeof ActionSchema>;
+
+/** A JSON path of the small safe subset `$.a.b[0].c` (see executor/connectors/json-path.ts). */
+export const JsonPathSchema = z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d{1,6}\])*$/, 'a JSON path like $.a.b[0].c');
+
+/**
+ * An inbound web service connector (`POST /v1/hooks/<id>`). It acts only as its bound principal
+ * and only on the actions it names. The HMAC key is never in the catalog: it is read from an
+ * environment variable or a 0600 file named here.
+ */
+export const ConnectorSchema = z.object({
+  id: IdSchema,
+  principal: IdSchema,
+  actions: z.array(IdSchema).min(1),
+  secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  secretFile: z.string().optional(),
+  /** Addresses or CIDR ranges a hook may come from; empty: any. */
+  allowSources: z.array(z.string()).default([]),
+  /** Where in the payload the action id is, when the connector names more than one action. */
+  actionFrom: JsonPathSchema.optional(),
+  /** Per action: parameter name → JSON path into the payload. */
+  mapping: z.record(IdSchema, z.record(z.string(), JsonPathSchema)).default({}),
+  /** Receives the finished run, signed with the connector's key. */
+  callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type Connector = z.infer<typeof ConnectorSchema>;
+
+/** A stored credential as the catalog names it: a reference, never a value. */
+export const CredentialRefSchema = z.object({
+  id: IdSchema,
+  tenant: IdSchema,
+  kind: z.enum(['secret', 'pscredential']),
+  description: z.string().optional(),
+});
+export type CredentialRef = z.infer<typeof CredentialRefSchema>;
+
+/** A scripting plan: one action run as a named principal on a cron schedule or a connector trigger. */
+export const PlanSchema = z.object({
+  id: IdSchema,
+  tenant: IdSchema,
+  principal: IdSchema,
+  action: IdSchema,
+  inputs: z.record(z.string(), FieldValueSchema).default({}),
+  schedule: z.string().optional(),
+  trigger: z.object({ connector: IdSchema }).optional(),
+  enabled: z.boolean().default(true),
+  /** The workloads (accounts, machines) the plan is applied to; what the User role's limit checks. */
+  workloads: z.array(z.string()).default([]),
+});
+export type Plan = z.infer<typeof PlanSchema>;
 
 export const RunRecordSchema = z.object({
   id: z.string(),

@@ -33,6 +33,13 @@ export interface Readiness {
   checks: Record<string, { ok: boolean; detail?: string }>;
 }
 
+export type RouteHandler = (req: Request, res: Response, context: RequestContext) => Promise<void> | void;
+
+/** What a module mounting its own routes gets: the wrapper that sends every failure through the registry. */
+export interface RouteKit {
+  route(handler: RouteHandler): (req: Request, res: Response) => Promise<void>;
+}
+
 export interface ApiDependencies {
   store: Store;
   runs: RunService;
@@ -45,6 +52,8 @@ export interface ApiDependencies {
   /** Body limit for every route, in bytes. */
   maxBodyBytes?: number;
   sseHeartbeatMs?: number;
+  /** Further routes (connectors, plans), mounted after the built-in ones. */
+  registerRoutes?: ((server: Server, kit: RouteKit) => void)[];
 }
 
 const CORRELATION_PATTERN = /^[A-Za-z0-9._-]{8,100}$/;
@@ -98,7 +107,7 @@ export function createApiServer(deps: ApiDependencies): Server {
 
   /** Wraps an async route so every failure goes through the registry. */
   const route =
-    (handler: (req: Request, res: Response, context: RequestContext) => Promise<void> | void) =>
+    (handler: RouteHandler) =>
     async (req: Request, res: Response) => {
       try {
         await handler(req, res, contextOf(req));
@@ -293,6 +302,8 @@ export function createApiServer(deps: ApiDependencies): Server {
       });
     }),
   );
+
+  for (const register of deps.registerRoutes ?? []) register(server, { route });
 
   return server;
 }

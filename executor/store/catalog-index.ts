@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import type { ChatIdentity } from '../contract/index.ts';
-import { ActionSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TenantSchema } from '../domain.ts';
+import { ActionSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TenantSchema } from '../domain.ts';
 import type { Action, Principal, Script, ScriptVersion, Tenant } from '../domain.ts';
 import type { CatalogSnapshot, CatalogStore } from './port.ts';
 
@@ -16,6 +16,9 @@ export const CatalogSnapshotSchema = z.object({
   scripts: z.array(ScriptSchema),
   versions: z.array(ScriptVersionSchema),
   actions: z.array(ActionSchema),
+  connectors: z.array(ConnectorSchema).optional(),
+  credentials: z.array(CredentialRefSchema).optional(),
+  plans: z.array(PlanSchema).optional(),
 });
 
 export const EMPTY_CATALOG: CatalogSnapshot = { tenants: [], principals: [], scripts: [], versions: [], actions: [] };

@@ -3,7 +3,7 @@
  * (PostgreSQL) implements the same interfaces and runs the same test suite.
  */
 import type { ChatIdentity } from '../contract/index.ts';
-import type { Action, AuditEntry, AuditInput, Principal, RunRecord, Script, ScriptVersion, Tenant } from '../domain.ts';
+import type { Action, AuditEntry, AuditInput, Connector, CredentialRef, Plan, Principal, RunRecord, Script, ScriptVersion, Tenant } from '../domain.ts';
 
 /** Everything the catalog import writes, replaced in one step so nothing is ever half-imported. */
 export interface CatalogSnapshot {
@@ -12,6 +12,10 @@ export interface CatalogSnapshot {
   scripts: Script[];
   versions: ScriptVersion[];
   actions: Action[];
+  /** Automation (executor/connectors, credentials, plans); absent in catalogs that define none. */
+  connectors?: Connector[];
+  credentials?: CredentialRef[];
+  plans?: Plan[];
 }
 
 /** Every getter returns a copy: changing a returned record never changes the store. */

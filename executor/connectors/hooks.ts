@@ -1,0 +1,139 @@
+/**
+ * `POST /v1/hooks/<connectorId>`: an ITSM or monitoring system starts an action. No bearer
+ * token: the request is trusted through the connector's HMAC signature (a 5-minute window on
+ * the injected clock), its optional source allow-list, and then only as the connector's bound
+ * principal on the actions the connector names; the run service checks the policy and the
+ * inputs like for any other request. Every decision is an audit entry.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../lib/clock.ts';
+import { DeputyError, type ErrorCode, type RunState } from '../contract/index.ts';
+import type { Connector, RunRecord } from '../domain.ts';
+import type { CreateRunRequest } from '../contract/index.ts';
+import type { RequestContext } from '../runs/service.ts';
+import type { AuditLog, CatalogStore } from '../store/port.ts';
+import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.ts';
+import { readJsonPath } from './json-path.ts';
+import { connectorKey } from './secrets.ts';
+import { verifySignature } from './signature.ts';
+import { sourceAllowList } from './sources.ts';
+
+export interface HookRequest {
+  connectorId: string;
+  /** The body exactly as received; the signature covers these bytes, never re-serialized JSON. */
+  rawBody: string | undefined;
+  signature: string | undefined;
+  idempotencyKey: string | undefined;
+  remoteAddress: string | undefined;
+}
+
+export interface HookAnswer {
+  id: string;
+  state: RunState | string;
+  correlationId: string;
+  /** True when an earlier request with the same Idempotency-Key already started this run. */
+  replay: boolean;
+}
+
+export interface ConnectorServiceOptions {
+  catalog: Pick<CatalogStore, 'snapshot'>;
+  audit: AuditLog;
+  runs: { create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> };
+  idempotency: IdempotencyStore;
+  clock: Clock;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+}
+
+export function connectorVia(connectorId: string): string {
+  return `connector:${connectorId}`;
+}
+
+export class ConnectorService {
+  constructor(private readonly options: ConnectorServiceOptions) {}
+
+  connector(id: string): Connector | undefined {
+    return this.options.catalog.snapshot().connectors?.find((candidate) => candidate.id === id);
+  }
+
+  async handle(request: HookRequest, correlationId: string): Promise<HookAnswer> {
+    const via = connectorVia(request.connectorId);
+    const refuse = async (code: ErrorCode, reason: string, extra: Record<string, unknown> = {}): Promise<never> => {
+      await this.audit('denied', request, correlationId, { code, reason, ...extra });
+      throw new DeputyError(code, { detail: `hook ${request.connectorId}: ${reason}` });
+    };
+
+    const connector = this.connector(request.connectorId);
+    if (!connector) return refuse('DEPUTY_E_NOT_FOUND', 'unknown connector');
+    let sources;
+    try {
+      sources = sourceAllowList(connector.allowSources);
+    } catch (error) {
+      return refuse('DEPUTY_E_FORBIDDEN', `the allow-list is invalid: ${(error as Error).message}`);
+    }
+    if (!sources.allows(request.remoteAddress)) return refuse('DEPUTY_E_FORBIDDEN', 'source address not on the allow-list');
+    const key = connectorKey(connector, this.options.env);
+    if (!key.ok) {
+      this.options.logger.error({ connector: connector.id, reason: key.reason, correlationId }, 'connector has no usable key; its hooks are refused');
+      return refuse('DEPUTY_E_SIGNATURE', `connector has no usable key: ${key.reason}`);
+    }
+    if (request.rawBody === undefined) return refuse('DEPUTY_E_BAD_REQUEST', 'the body must be JSON (content-type application/json)');
+    const signature = verifySignature(key.key, request.signature, request.rawBody, this.options.clock.now());
+    if (!signature.ok) return refuse('DEPUTY_E_SIGNATURE', signature.reason);
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(request.rawBody);
+    } catch {
+      return refuse('DEPUTY_E_BAD_REQUEST', 'the body is not JSON');
+    }
+    const actionId = connector.actions.length === 1 ? connector.actions[0] : readJsonPath(payload, connector.actionFrom ?? '$.action');
+    if (typeof actionId !== 'string' || !connector.actions.includes(actionId)) {
+      return refuse('DEPUTY_E_FORBIDDEN', `action ${JSON.stringify(actionId)} is not one of this connector's actions`);
+    }
+    const inputs: Record<string, unknown> = {};
+    for (const [parameter, path] of Object.entries(connector.mapping[actionId] ?? {})) {
+      const value = readJsonPath(payload, path);
+      if (value !== undefined) inputs[parameter] = value;
+    }
+
+    const start = async () => {
+      const run = await this.options.runs.create(
+        { actionId, principalId: connector.principal, inputs, origin: { kind: 'connector', conversationId: connector.id } },
+        { correlationId, via },
+      );
+      return { runId: run.id, state: run.state, correlationId: run.correlationId };
+    };
+    try {
+      let answer;
+      let replay = false;
+      if (request.idempotencyKey === undefined) answer = await start();
+      else {
+        if (!IDEMPOTENCY_KEY_PATTERN.test(request.idempotencyKey)) return refuse('DEPUTY_E_BAD_REQUEST', 'Idempotency-Key must be 1–200 visible ASCII characters');
+        ({ answer, replay } = await this.options.idempotency.once(connector.id, request.idempotencyKey, request.rawBody, start));
+      }
+      await this.audit('allowed', request, correlationId, { actionId, runId: answer.runId, replay });
+      return { id: answer.runId, state: answer.state, correlationId: answer.correlationId, replay };
+    } catch (error) {
+      const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
+      await this.audit('denied', request, correlationId, { actionId, code, reason: error instanceof DeputyError ? (error.detail ?? error.message) : 'internal error' });
+      throw error;
+    }
+  }
+
+  private async audit(outcome: 'allowed' | 'denied', request: HookRequest, correlationId: string, detail: Record<string, unknown>): Promise<void> {
+    await this.options.audit.append({
+      type: 'hook.request',
+      outcome,
+      correlationId,
+      actor: connectorVia(request.connectorId),
+      via: connectorVia(request.connectorId),
+      subject: request.connectorId,
+      detail: {
+        source: request.remoteAddress ?? null,
+        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+        ...detail,
+      },
+    });
+  }
+}

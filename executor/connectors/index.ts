@@ -1,0 +1,47 @@
+/** Wires the web service connector: idempotency file, hook service, callbacks and the route. */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../../lib/clock.ts';
+import type { EventBus } from '../events.ts';
+import type { RouteKit } from '../http/server.ts';
+import type { RunService } from '../runs/service.ts';
+import type { Store } from '../store/port.ts';
+import type { Server } from 'restify';
+import { CallbackSender } from './callbacks.ts';
+import { ConnectorService } from './hooks.ts';
+import { IdempotencyStore } from './idempotency.ts';
+import { hookRoutes } from './routes.ts';
+
+export { ConnectorService } from './hooks.ts';
+export { signPayload, verifySignature, SIGNATURE_HEADER } from './signature.ts';
+
+export const IDEMPOTENCY_FILE = 'hook-idempotency.jsonl';
+
+export interface Connectors {
+  service: ConnectorService;
+  routes: (server: Server, kit: RouteKit) => void;
+  close(): Promise<void>;
+}
+
+export async function startConnectors(options: {
+  store: Store;
+  runs: Pick<RunService, 'create'>;
+  events: EventBus;
+  clock: Clock;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  dataDir: string;
+}): Promise<Connectors> {
+  const { store, clock, logger, env } = options;
+  const idempotency = await IdempotencyStore.open(join(options.dataDir, IDEMPOTENCY_FILE), clock);
+  const service = new ConnectorService({ catalog: store.catalog, audit: store.audit, runs: options.runs, idempotency, clock, logger, env });
+  const callbacks = new CallbackSender({ connectors: service, events: options.events, audit: store.audit, clock, logger, env });
+  return {
+    service,
+    routes: hookRoutes(service),
+    async close() {
+      await callbacks.close();
+      await idempotency.settled();
+    },
+  };
+}
