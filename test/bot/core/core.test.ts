@@ -185,4 +185,20 @@ describe('bot core', function () {
     const answer = screenOf((await core.handle(submit('alex', 'c-alex', 'cancel-run', { runId: 42 }))).immediate, 'error');
     assert.equal(answer.message, ERRORS.DEPUTY_E_BAD_REQUEST.message);
   });
+
+  it('gives a home overview: actions, own runs, and runs waiting for this approver', async () => {
+    const posted = await port.post(conversation('c-alex'), { screen: 'notice', text: 'the form card' });
+    const waiting = screenOf(
+      (await core.handle(submit('alex', 'c-alex', 'submit-form', { actionId: 'echo-four-eyes', values: { Message: 'approve me' } }, posted))).immediate,
+      'approval-request',
+    );
+    assert.equal(waiting.viewerMayDecide, false, 'the requester may not decide');
+    const alex = await core.home(user('alex'));
+    assert.ok(alex?.actions.some((action) => action.id === 'echo'));
+    assert.equal(alex?.recentRuns[0]?.id, waiting.run.id);
+    assert.deepEqual(alex?.pendingApprovals, []);
+    const cyra = await core.home(user('cyra'));
+    assert.ok(cyra?.pendingApprovals.some((run) => run.id === waiting.run.id));
+    assert.equal(await core.home(user('nobody')), undefined);
+  });
 });
