@@ -243,11 +243,9 @@ export class BotCore implements ConversationHandler {
     }
     const run = await executor.getRun(created.id, { correlationId });
     const screen = this.screenFor(run, principal.id);
-    if (messageId !== undefined) {
-      // The edge shows `immediate` in place of the form's message: that message now shows the run.
-      await conversations.rememberRunMessage(run.id, { channel: conversation.channel, conversationId: conversation.conversationId, messageId, viewer: principal.id });
-      return screen;
-    }
+    // The edge shows `immediate` in place of the form's message, which now shows the run; the
+    // run's origin (kept by the executor) names that message, so there is nothing to write here.
+    if (messageId !== undefined) return screen;
     // No card to replace (a modal, a typed command): the core posts the status itself, so it knows the message to update.
     this.defer(async () => {
       const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId }), principal.id));
