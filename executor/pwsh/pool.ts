@@ -19,6 +19,7 @@ export interface PoolStats {
   waiting: number;
   /** Workers killed and replaced so far. */
   replaced: number;
+  /** The workers' pwsh process ids (what their scripts see as `$PID`). */
   pids: number[];
 }
 
@@ -67,12 +68,30 @@ export class WorkerPool {
 
   /** Gives a worker back: to the next waiter or the idle list if reusable, else kills and replaces it. */
   release(worker: PwshWorker, reusable: boolean): void {
-    if (reusable && worker.alive && !this.closed) {
-      const waiter = this.waiters.shift();
-      if (waiter) waiter.resolve(worker);
-      else this.idle.push(worker);
-      return;
-    }
+    if (!reusable || !worker.alive || this.closed) return this.replace(worker);
+    // Off the caller's path: the job's result does not wait for this check, only the next job does.
+    void worker.strayProcesses().then(
+      (stray) => {
+        if (stray.length > 0) {
+          this.logger.warn({ pid: worker.pid, stray, identity: this.spec.identity }, 'a job left processes behind; replacing its pwsh worker');
+          this.replace(worker);
+        } else this.handOver(worker);
+      },
+      (error: unknown) => {
+        this.logger.warn({ err: error, pid: worker.pid }, 'cannot check a pwsh worker for stray processes; replacing it');
+        this.replace(worker);
+      },
+    );
+  }
+
+  private handOver(worker: PwshWorker): void {
+    if (!worker.alive || this.closed) return this.replace(worker);
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(worker);
+    else this.idle.push(worker);
+  }
+
+  private replace(worker: PwshWorker): void {
     this.retire(worker);
     this.replaced += 1;
     // Keep the pool warm: a replacement starts now, not when the next job arrives.
@@ -94,7 +113,7 @@ export class WorkerPool {
       idle: this.idle.length,
       waiting: this.waiters.length,
       replaced: this.replaced,
-      pids: [...this.all].map((worker) => worker.pid),
+      pids: [...this.all].map((worker) => worker.hostProcessId),
     };
   }
 
@@ -151,7 +170,7 @@ export class WorkerPool {
       this.grow();
     });
     this.logger.debug({ pid: worker.pid, identity: this.spec.identity }, 'pwsh worker ready');
-    this.release(worker, true);
+    this.handOver(worker);
   }
 
   private retire(worker: PwshWorker): void {

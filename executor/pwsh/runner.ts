@@ -104,7 +104,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const accountName = runAs.kind === 'service' ? undefined : runAs.account;
     if (accountName === undefined) {
       const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
-      return { command: pwsh, args: pwshArgs(runAs.kind === 'pool'), env: { ...inherited, ...PWSH_QUIET }, cwd: options.workFolder ?? process.cwd(), identity: 'executor' };
+      return { command: pwsh, args: pwshArgs(runAs.kind === 'pool'), env: { ...inherited, ...PWSH_QUIET }, cwd: options.workFolder ?? process.cwd(), identity: 'executor', switchesUser: false };
     }
     const target = account(accountName);
     const setpriv = findSetpriv(env) as string; // account() checked it exists
@@ -116,6 +116,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       env: { ...accountEnvironment(target), ...dotnetRoot, ...PWSH_QUIET },
       cwd: accountWorkFolder(target),
       identity: target.name,
+      switchesUser: true,
     };
   }
 

@@ -3,6 +3,7 @@
  * the pool keeps workers for many. The worker knows the protocol, not the policy.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Logger } from '../../lib/logger.ts';
 import { DeputyError } from '../contract/index.ts';
 import type { StoredRecord } from '../store/port.ts';
@@ -16,6 +17,8 @@ export interface LaunchSpec {
   cwd: string;
   /** Who the worker runs as, for logs and stats. */
   identity: string;
+  /** Started as another account (setpriv): a start failure then means that mode is unavailable. */
+  switchesUser: boolean;
 }
 
 export interface JobSink {
@@ -41,8 +44,13 @@ export class PwshWorker {
   private exitInfo: { exitCode: number | null; signal: NodeJS.Signals | null } = { exitCode: null, signal: null };
   private readonly exitWaiters: Array<() => void> = [];
   private stderrTail = '';
-  /** pwsh's own pid (setpriv execs pwsh in place, so it is also the process group). */
+  /** The spawned process's pid (setpriv execs in place), which is also the process group id. */
   readonly pid: number;
+  /**
+   * The pid of the process running host.ps1, from its ready frame. It differs from `pid` when pwsh
+   * is a launcher, as the dotnet tool shim in .tools/ is (it starts `dotnet pwsh.dll` as a child).
+   */
+  private hostPid = -1;
 
   private constructor(
     readonly spec: LaunchSpec,
@@ -59,6 +67,9 @@ export class PwshWorker {
     this.child.stderr.on('data', (chunk: string) => stderrLines.push(chunk));
     this.child.stdin.on('error', () => undefined); // EPIPE when pwsh died; the exit handler reports it
     this.child.on('error', (error) => this.logger.warn({ err: error, command: spec.command }, 'pwsh worker process error'));
+    // Processes a script started may hold pwsh's stdout open, which would delay 'close' for as long
+    // as they live: when pwsh exits, its process group goes with it.
+    this.child.on('exit', () => this.kill());
     this.child.on('close', (exitCode, signal) => {
       stdoutLines.flush();
       stderrLines.flush();
@@ -100,12 +111,17 @@ export class PwshWorker {
         if (!worker.onReady) return;
         settle();
         reject(
-          new DeputyError('DEPUTY_E_MODE_UNAVAILABLE', {
+          new DeputyError(spec.switchesUser ? 'DEPUTY_E_MODE_UNAVAILABLE' : 'DEPUTY_E_PWSH_MISSING', {
             detail: `pwsh (${spec.identity}) exited before it was ready (code ${worker.exitInfo.exitCode ?? worker.exitInfo.signal}): ${worker.stderrTail.trim() || 'no message'}`,
           }),
         );
       });
     });
+  }
+
+  /** The pid scripts see as `$PID` (the process running host.ps1), once ready. */
+  get hostProcessId(): number {
+    return this.hostPid;
   }
 
   get alive(): boolean {
@@ -149,6 +165,28 @@ export class PwshWorker {
     }
   }
 
+  /**
+   * Live processes in the worker's process group other than pwsh itself: what a job left running,
+   * even after its parent exited (which /proc/<pid>/task/<tid>/children, checked by the host, misses).
+   */
+  async strayProcesses(): Promise<number[]> {
+    const own = new Set([String(this.pid), String(this.hostPid)]);
+    const names = (await readdir('/proc')).filter((name) => /^\d+$/.test(name) && !own.has(name));
+    const members = await Promise.all(
+      names.map(async (name) => {
+        try {
+          const stat = await readFile(`/proc/${name}/stat`, 'latin1');
+          // Fields after the command name: state, ppid, pgrp, …
+          const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          return Number(pgrp) === this.pid && state !== 'Z' && state !== 'X' ? [Number(name)] : [];
+        } catch {
+          return []; // gone meanwhile
+        }
+      }),
+    );
+    return members.flat();
+  }
+
   /** Resolves once the process has exited (immediately if it already has). */
   whenExited(): Promise<void> {
     return new Promise((resolve) => this.onExitOnce(resolve));
@@ -165,6 +203,7 @@ export class PwshWorker {
     if (!frame) return;
     switch (frame.t) {
       case 'ready':
+        this.hostPid = frame.pid;
         this.onReady?.(frame);
         break;
       case 'started':

@@ -288,11 +288,15 @@ describe('pwsh runner: warm pool', function () {
   });
 
   it('replaces a worker that crashed, and the next job succeeds', async () => {
-    const crashed = await runner.execute(job('"worker=$PID"; [Environment]::Exit(3)'));
+    // The child keeps the crashed worker's stdout open: the crash must still be seen at once.
+    const crashed = await runner.execute(
+      job('"worker=$PID"; $child = Start-Process -FilePath sleep -ArgumentList 300 -PassThru; "child=$($child.Id)"; [Environment]::Exit(3)', { timeoutMs: 15_000 }),
+    );
     assert.equal(crashed.outcome, 'failed');
     assert.equal(crashed.exitCode, 3);
     assert.match(crashed.summary.errors.at(-1) ?? '', /ended unexpectedly \(exit code 3\)/);
     const worker = Number(outputTexts(crashed.records)[0]?.slice(7));
+    assert.ok(await eventually(() => processGone(Number(outputTexts(crashed.records)[1]?.slice(6)))));
     assert.equal(poolPids().includes(worker), false);
     const next = await runner.execute(job("'after the crash'; $PID"));
     assert.equal(next.outcome, 'succeeded');
@@ -308,14 +312,27 @@ describe('pwsh runner: warm pool', function () {
     assert.equal(poolPids().includes(worker), false);
   });
 
+  it('replaces a worker whose job left a detached process behind, and kills that process', async () => {
+    const result = await runner.execute(job(`"worker=$PID"; sh -c 'sleep 300 >/dev/null 2>&1 & echo "stray=$!"'`));
+    assert.equal(result.outcome, 'succeeded');
+    const seen = Object.fromEntries(outputTexts(result.records).map((text) => text.split('=')));
+    assert.ok(Number(seen.stray) > 0, JSON.stringify(seen));
+    assert.ok(await eventually(() => processGone(Number(seen.stray))), 'the stray sleep must be killed with its worker');
+    assert.ok(await eventually(() => processGone(Number(seen.worker))));
+  });
+
   it('answers a trivial job through a warm worker quickly', async () => {
     await runner.prewarm({ kind: 'pool' });
     const durations: number[] = [];
+    const pids = new Set<string>();
     for (let index = 0; index < 7; index += 1) {
-      const result = await runner.execute(job("'fast'"));
+      const result = await runner.execute(job('$PID'));
       assert.equal(result.outcome, 'succeeded');
       durations.push(result.durationMs);
+      pids.add(outputTexts(result.records)[0] ?? '');
     }
+    assert.ok(pids.size <= 2, 'clean workers are reused');
+    for (const pid of pids) assert.ok(poolPids().includes(Number(pid)), `${pid} is one of ${poolPids().join(', ')}`);
     const median = [...durations].sort((a, b) => a - b)[3] ?? Infinity;
     // A cold pwsh start takes about a second here; a warm worker must be an order of magnitude faster.
     assert.ok(median < 300, `median ${median} ms of ${durations.join(', ')}`);
