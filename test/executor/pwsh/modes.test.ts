@@ -4,13 +4,16 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeputyError } from '../../../executor/contract/index.ts';
-import { lookupAccount } from '../../../executor/pwsh/accounts.ts';
+import { accountEnvironment, lookupAccount } from '../../../executor/pwsh/accounts.ts';
+import { PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import { createPwshRunner, type PwshRunner } from '../../../executor/pwsh/runner.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { eventually, job, makeRunner, outputTexts, processGone, pwshPath } from './helpers.ts';
 
 const RUN_AS_ACCOUNT = 'deputy-test-runas';
+/** A supplementary group of the account, to prove runs get the account's groups (initgroups). */
+const EXTRA_GROUP = 'deputy-test-runas-extra';
 /** What a run may see of its environment: the account's own variables, pwsh's, and the telemetry opt-outs. */
 const ALLOWED_VARIABLES = new Set([
   'HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'DOTNET_ROOT', 'PSModulePath',
@@ -33,6 +36,7 @@ async function refusal(action: () => unknown): Promise<string> {
 const ENVIRONMENT_PROBE = `
   "user=$([System.Environment]::UserName)"
   "uid=$(id -u)"
+  "groups=$(id -Gn)"
   "token=[$env:DEPUTY_EXECUTOR_TOKEN$env:SLACK_BOT_TOKEN]"
   "home=$env:HOME"
   "variables=$((Get-ChildItem env: | ForEach-Object Name) -join ',')"
@@ -99,9 +103,14 @@ describe('pwsh runner: service and run-as modes', function () {
     let runner: PwshRunner;
 
     before(() => {
-      if (isRoot && !lookupAccount(RUN_AS_ACCOUNT)) {
-        const created = spawnSync('useradd', ['--system', '--no-create-home', RUN_AS_ACCOUNT], { encoding: 'utf8' });
-        assert.equal(created.status, 0, created.stderr);
+      if (isRoot) {
+        const run = (command: string, args: string[]): void => {
+          const done = spawnSync(command, args, { encoding: 'utf8' });
+          assert.equal(done.status, 0, `${command} ${args.join(' ')}: ${done.stderr}`);
+        };
+        if (!lookupAccount(RUN_AS_ACCOUNT)) run('useradd', ['--system', '--no-create-home', RUN_AS_ACCOUNT]);
+        if (spawnSync('getent', ['group', EXTRA_GROUP]).status !== 0) run('groupadd', ['--system', EXTRA_GROUP]);
+        run('usermod', ['--append', '--groups', EXTRA_GROUP, RUN_AS_ACCOUNT]);
       }
       runner = makeRunner({ runAsAllowlist: [RUN_AS_ACCOUNT, 'root', 'deputy-no-such-account'], poolSize: 1, env: { ...process.env, ...LEAKY_ENV } });
     });
@@ -127,6 +136,9 @@ describe('pwsh runner: service and run-as modes', function () {
         const seen = probe(result.records);
         assert.equal(seen.user, RUN_AS_ACCOUNT);
         assert.equal(seen.uid, String(account.uid));
+        const groups = (seen.groups ?? '').split(' ');
+        assert.ok(groups.includes(EXTRA_GROUP), `supplementary groups: ${seen.groups}`);
+        assert.equal(groups.includes('root'), false);
         assert.equal(seen.home, account.home);
         assert.equal(seen.token, '[]');
         const variables = (seen.variables ?? '').split(',');
@@ -146,6 +158,27 @@ describe('pwsh runner: service and run-as modes', function () {
         } finally {
           rmSync(hidden, { recursive: true, force: true });
         }
+      });
+
+      it('refuses run-as in an executor that runs without the privilege to switch users', () => {
+        const account = lookupAccount(RUN_AS_ACCOUNT);
+        assert.ok(account);
+        // The same check, in an executor process that runs as the unprivileged account itself.
+        const probeCode = `
+          const { createPwshRunner } = await import(${JSON.stringify(join(PROJECT_ROOT, 'executor/pwsh/runner.ts'))});
+          const { silentLogger } = await import(${JSON.stringify(join(PROJECT_ROOT, 'lib/logger.ts'))});
+          const runner = createPwshRunner({ pwshPath: ${JSON.stringify(pwshPath())}, logger: silentLogger(), clock: { now: () => 0 }, runAsAllowlist: ['${RUN_AS_ACCOUNT}'] });
+          try { runner.assertModeAvailable({ kind: 'process', account: '${RUN_AS_ACCOUNT}' }); console.log('{"code":"none"}'); }
+          catch (error) { console.log(JSON.stringify({ code: error.code, detail: error.detail })); }`;
+        const unprivileged = spawnSync(
+          'setpriv',
+          [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', probeCode],
+          { cwd: PROJECT_ROOT, env: accountEnvironment(account), encoding: 'utf8', timeout: 30_000 },
+        );
+        assert.equal(unprivileged.status, 0, unprivileged.stderr);
+        const answer = JSON.parse(unprivileged.stdout.trim().split('\n').at(-1) ?? '{}') as { code: string; detail: string };
+        assert.equal(answer.code, 'DEPUTY_E_MODE_UNAVAILABLE');
+        assert.match(answer.detail, new RegExp(`runs as uid ${account.uid} without CAP_SETUID`));
       });
 
       it('cancels a process:<account> run', async () => {
