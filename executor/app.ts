@@ -14,6 +14,7 @@ import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
+import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
 import { EventBus } from './events.ts';
@@ -103,7 +104,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     throw error;
   }
 
-  const runner = createPwshRunner({
+  const vault = await openCredentialVault({ dataDir: config.dataDir, keys: config.secretKeys, clock, logger });
+  const pwshRunner = createPwshRunner({
     pwshPath: pwsh?.path ?? '',
     logger,
     clock,
@@ -111,6 +113,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runAsAllowlist: config.runAsAllowlist,
     workFolder: config.dataDir,
   });
+  const runner = withStoredCredentials(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
 
   // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
   const unavailable = new Map<string, string>();

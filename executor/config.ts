@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DeputyError } from './contract/index.ts';
+import { decodeKey } from './credentials/keyring.ts';
 
 const flag = z
   .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])])
@@ -34,6 +35,8 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_MAX_OUTPUT_BYTES: count(1_048_576, 256 * 1_048_576),
   DEPUTY_MAX_OUTPUT_RECORDS: count(10_000, 1_000_000),
   DEPUTY_APPROVAL_TTL_MINUTES: count(60, 7 * 24 * 60),
+  /** Key(s) for stored credentials, base64 of 32 bytes; `new,old` while rotating. Absent: `<dataDir>/secret.key`. */
+  DEPUTY_SECRET_KEY: list.optional(),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -53,6 +56,7 @@ export interface ExecutorConfig {
   maxOutputRecords: number;
   approvalTtlMs: number;
   logLevel: string;
+  secretKeys?: string[] | undefined;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -87,6 +91,7 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
       message: 'DEPUTY_EXECUTOR_TOKEN: one token, or two separated by a comma while rotating, each at least 32 characters',
     });
   }
+  for (const key of settings.DEPUTY_SECRET_KEY ?? []) decodeKey(key, 'DEPUTY_SECRET_KEY');
   return {
     dataDir: absolute(settings.DEPUTY_DATA_DIR),
     host: settings.DEPUTY_EXECUTOR_HOST,
@@ -103,5 +108,6 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     maxOutputRecords: settings.DEPUTY_MAX_OUTPUT_RECORDS,
     approvalTtlMs: settings.DEPUTY_APPROVAL_TTL_MINUTES * 60_000,
     logLevel: settings.DEPUTY_LOG_LEVEL,
+    secretKeys: settings.DEPUTY_SECRET_KEY,
   };
 }
