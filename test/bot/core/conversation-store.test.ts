@@ -1,0 +1,34 @@
+/** The bot's small lowdb file: what notifications and in-place updates need after a restart. */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
+
+describe('conversation store', () => {
+  let folder: string;
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'deputy-conversations-'));
+  });
+  afterEach(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('keeps each principal’s last conversation and each run’s message across a reopen', async () => {
+    const file = join(folder, 'nested', 'bot-conversations.json');
+    const store = await LowdbConversationStore.open(file);
+    await store.rememberPrincipal('alex', { channel: 'teams', conversationId: 'a:1', platform: { serviceUrl: 'http://127.0.0.1:1/' } });
+    await store.rememberPrincipal('alex', { channel: 'slack', conversationId: 'D42', threadId: '171.1' });
+    await store.rememberRunMessage('run_1', { channel: 'slack', conversationId: 'D42', messageId: '171.2', viewer: 'alex' });
+
+    const reopened = await LowdbConversationStore.open(file);
+    assert.deepEqual(reopened.lastConversationOf('alex'), { channel: 'slack', conversationId: 'D42', threadId: '171.1' });
+    assert.deepEqual(reopened.conversation('teams', 'a:1')?.platform, { serviceUrl: 'http://127.0.0.1:1/' }, 'older conversations stay known');
+    assert.equal(reopened.runMessage('run_1')?.messageId, '171.2');
+    assert.equal(reopened.lastConversationOf('bea'), undefined);
+  });
+
+  it('refuses a file that is not its own format instead of silently resetting it', async () => {
+    const file = join(folder, 'bot-conversations.json');
+    writeFileSync(file, JSON.stringify({ principals: { alex: { channel: 'fax', conversationId: 1 } } }));
+    await assert.rejects(LowdbConversationStore.open(file));
+  });
+});
