@@ -31,6 +31,8 @@ export class WorkerPool {
   private readonly waiters: Waiter[] = [];
   private replaced = 0;
   private closed = false;
+  /** Aborts workers still starting when the pool closes. */
+  private readonly starts = new AbortController();
 
   constructor(
     private readonly spec: LaunchSpec,
@@ -118,15 +120,19 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    const exits = [...this.all].map((worker) => worker.whenExited());
+    this.killNow();
+    await Promise.all(exits);
+  }
+
+  /** Kills every worker at once, synchronously (also for the executor's own exit). */
+  killNow(): void {
     this.closed = true;
+    this.starts.abort(new Error('the worker pool is closed'));
     for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('the worker pool is closed'));
-    const exits = [...this.all].map((worker) => {
-      worker.kill();
-      return worker.whenExited();
-    });
+    for (const worker of this.all) worker.kill();
     this.all.clear();
     this.idle.length = 0;
-    await Promise.all(exits);
   }
 
   private takeIdle(): PwshWorker | undefined {
@@ -149,9 +155,10 @@ export class WorkerPool {
     this.starting += 1;
     let worker: PwshWorker;
     try {
-      worker = await PwshWorker.start(this.spec, this.logger);
+      worker = await PwshWorker.start(this.spec, this.logger, this.starts.signal);
     } catch (error) {
       this.starting -= 1;
+      if (this.closed) return;
       this.logger.error({ err: error, identity: this.spec.identity }, 'pwsh worker failed to start');
       // Nothing will get better by waiting: the queued jobs learn why.
       for (const waiter of this.waiters.splice(0)) waiter.reject(error);

@@ -70,7 +70,17 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
   const poolSize = Math.max(1, options.poolSize ?? 2);
   const pools = new Map<string, WorkerPool>();
   const accounts = new Map<string, LocalAccount>();
+  /** Kills the process of each run under way, synchronously. */
+  const activeRuns = new Set<() => void>();
   let closed = false;
+
+  // Workers are detached (their own process group), so they would outlive an executor that exits
+  // without close(): kill them on the way out.
+  const killEverything = (): void => {
+    for (const abortRun of activeRuns) abortRun();
+    for (const pool of pools.values()) pool.killNow();
+  };
+  process.once('exit', killEverything);
 
   function pwshPath(): string {
     const path = options.pwshPath;
@@ -166,6 +176,11 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
 
     let worker: PwshWorker | undefined;
     let end: JobEnd | undefined;
+    const abortRun = (): void => {
+      stopWith('cancelled');
+      worker?.kill();
+    };
+    activeRuns.add(abortRun);
     try {
       worker = pool ? await pool.acquire(stopper.signal) : await PwshWorker.start(spec as LaunchSpec, logger, stopper.signal);
       const onStarted = hooks.onStarted && guarded('onStarted', hooks.onStarted);
@@ -177,6 +192,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     } catch (error) {
       if (!stop) throw error;
     } finally {
+      activeRuns.delete(abortRun);
       clearTimeout(timer);
       hooks.signal?.removeEventListener('abort', onCancel);
       if (worker) {
@@ -228,6 +244,8 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     stats: () => ({ pools: [...pools.values()].map((pool) => pool.stats()) }),
     async close(): Promise<void> {
       closed = true;
+      process.off('exit', killEverything);
+      for (const abortRun of activeRuns) abortRun();
       await Promise.all([...pools.values()].map((pool) => pool.close()));
       pools.clear();
     },

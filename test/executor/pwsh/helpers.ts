@@ -1,5 +1,5 @@
 /** Shared set-up for the pwsh runner tests: real pwsh from the project, never a fake. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { newId } from '../../../lib/ids.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
@@ -53,4 +53,21 @@ export async function eventually(check: () => boolean, timeoutMs = 3000): Promis
 
 export function outputTexts(records: Array<{ stream: string; text: string }>): string[] {
   return records.filter((record) => record.stream === 'output').map((record) => record.text);
+}
+
+/** Live pwsh host processes this test process started (its direct children running host.ps1). */
+export function ownHostProcesses(): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(parent) !== process.pid || state === 'Z') continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('host.ps1')) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import { createPwshRunner, type PwshRunner } from '../../../executor/pwsh/runner.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import { eventually, job, makeRunner, outputTexts, processGone, pwshPath } from './helpers.ts';
+import { eventually, job, makeRunner, outputTexts, ownHostProcesses, processGone, pwshPath } from './helpers.ts';
 
 const RUN_AS_ACCOUNT = 'deputy-test-runas';
 /** A supplementary group of the account, to prove runs get the account's groups (initgroups). */
@@ -88,6 +88,28 @@ describe('pwsh runner: service and run-as modes', function () {
       assert.equal(result.outcome, 'timed-out');
       assert.equal(result.exitCode, null);
     });
+  });
+
+  it('close() cancels runs under way and kills workers still starting, leaving no pwsh behind', async () => {
+    const starting = makeRunner();
+    const warming = starting.prewarm({ kind: 'pool' }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(ownHostProcesses().length, 2, 'two workers are starting');
+    await starting.close();
+    await warming;
+    assert.ok(await eventually(() => ownHostProcesses().length === 0), `left: ${ownHostProcesses().join(', ')}`);
+
+    const running = makeRunner();
+    let closing: Promise<void> | undefined;
+    const result = await running.execute(job('"pid=$PID"; Start-Sleep 60', { runAs: { kind: 'service' } }), {
+      onRecord: (record) => {
+        if (record.text.startsWith('pid=')) closing = running.close();
+      },
+    });
+    await closing;
+    assert.equal(result.outcome, 'cancelled');
+    assert.ok(await eventually(() => processGone(Number(probe(result.records).pid))));
+    assert.ok(await eventually(() => ownHostProcesses().length === 0), `left: ${ownHostProcesses().join(', ')}`);
   });
 
   it('fails with DEPUTY_E_PWSH_MISSING when there is no pwsh', async () => {

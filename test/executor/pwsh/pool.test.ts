@@ -68,6 +68,7 @@ describe('pwsh runner: warm pool', function () {
       `line one\nNew-Item -ItemType File -Path '${marker}'`,
       '@(1,2) | ForEach-Object { $_ } # -Force',
       `& { New-Item -ItemType File -Path '${marker}' }`,
+      "Jürgen O'Brien-Groß 😀 \u2028 <tag> & \\ \t tab",
     ];
     const script = 'param([string]$One, [string[]]$Many) $One; foreach ($item in $Many) { $item }';
     for (const value of hostile) {
