@@ -14,6 +14,7 @@ import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
+import { startPlans, type Plans } from './plans/index.ts';
 import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
@@ -47,6 +48,8 @@ export interface RunningExecutor {
   runs: RunService;
   events: EventBus;
   runner: Runner;
+  /** Scripting plans: `plans.scheduler.tick()` handles what the clock says is due. */
+  plans: Plans;
   close(): Promise<void>;
 }
 
@@ -157,6 +160,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     },
   });
   const connectors = await startConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
+  const plans = startPlans({ store, runs, policy, events, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
   const recovered = await runs.recover();
   if (recovered.interrupted + recovered.resumed > 0) logger.warn(recovered, 'runs recovered after a restart');
 
@@ -176,7 +180,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     readiness,
     logger,
     demo: config.demo,
-    registerRoutes: [connectors.routes],
+    registerRoutes: [connectors.routes, plans.routes],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -196,12 +200,14 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runs,
     events,
     runner,
+    plans,
     async close() {
       clearInterval(expiry);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Event streams stay open until their client leaves; shutting down must not wait for them.
       server.server.closeAllConnections();
       await closed;
+      await plans.close();
       await runs.stop();
       await connectors.close();
       await runner.close();

@@ -37,6 +37,7 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_APPROVAL_TTL_MINUTES: count(60, 7 * 24 * 60),
   /** Key(s) for stored credentials, base64 of 32 bytes; `new,old` while rotating. Absent: `<dataDir>/secret.key`. */
   DEPUTY_SECRET_KEY: list.optional(),
+  DEPUTY_PLAN_TICK_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -57,6 +58,8 @@ export interface ExecutorConfig {
   approvalTtlMs: number;
   logLevel: string;
   secretKeys?: string[] | undefined;
+  /** Real time between scheduler ticks (the injected clock decides what is due); 0 turns the timer off. */
+  planTickMs?: number;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -109,5 +112,6 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     approvalTtlMs: settings.DEPUTY_APPROVAL_TTL_MINUTES * 60_000,
     logLevel: settings.DEPUTY_LOG_LEVEL,
     secretKeys: settings.DEPUTY_SECRET_KEY,
+    planTickMs: settings.DEPUTY_PLAN_TICK_SECONDS * 1000,
   };
 }

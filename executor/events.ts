@@ -2,20 +2,25 @@
  * Run and approval events for `GET /v1/events`. Each event gets a sequence number; a short
  * history lets a reconnecting subscriber resume from `Last-Event-ID` without losing events.
  */
-import type { RunEvent } from './contract/index.ts';
+import type { PlanEvent, RunEvent } from './contract/index.ts';
 
 export type RunEventInput = Omit<RunEvent, 'seq'>;
-type Listener = (event: RunEvent) => void;
+export type PlanEventInput = Omit<PlanEvent, 'seq'>;
+/** Everything on the stream: run and approval changes, and plan reports. */
+export type ExecutorEvent = RunEvent | PlanEvent;
+type Listener = (event: ExecutorEvent) => void;
 
 export class EventBus {
   private seq = 0;
-  private readonly history: RunEvent[] = [];
+  private readonly history: ExecutorEvent[] = [];
   private readonly listeners = new Set<Listener>();
 
   constructor(private readonly historySize = 1000) {}
 
-  publish(input: RunEventInput): RunEvent {
-    const event: RunEvent = { ...input, seq: ++this.seq };
+  publish(input: RunEventInput): RunEvent;
+  publish(input: PlanEventInput): PlanEvent;
+  publish(input: RunEventInput | PlanEventInput): ExecutorEvent {
+    const event = { ...input, seq: ++this.seq } as ExecutorEvent;
     this.history.push(event);
     if (this.history.length > this.historySize) this.history.shift();
     for (const listener of this.listeners) listener(event);
@@ -23,7 +28,7 @@ export class EventBus {
   }
 
   /** Events after `afterSeq` still in the history, oldest first. */
-  since(afterSeq: number): RunEvent[] {
+  since(afterSeq: number): ExecutorEvent[] {
     return this.history.filter((event) => event.seq > afterSeq);
   }
 

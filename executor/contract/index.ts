@@ -251,6 +251,19 @@ export const RunEventSchema = z.object({
 });
 export type RunEvent = z.infer<typeof RunEventSchema>;
 
+/**
+ * `plan.missed`: a scripting plan's fire times passed while the executor was down. They are
+ * reported once per plan (never run late, never run twice); the plan's principal is notified.
+ */
+export const PlanEventSchema = z.object({
+  seq: z.number().int(),
+  type: z.literal('plan.missed'),
+  plan: z.object({ id: z.string(), tenant: z.string(), principalId: z.string(), actionId: z.string() }),
+  missed: z.object({ count: z.number().int().min(1), first: z.string(), last: z.string() }),
+  notify: z.array(z.string()),
+});
+export type PlanEvent = z.infer<typeof PlanEventSchema>;
+
 // ---------------------------------------------------------------- errors
 
 export const ErrorBodySchema = z.object({

@@ -1,0 +1,76 @@
+/** Scripting plans: state file, scheduler and the `/v1/plans` routes. */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Server } from 'restify';
+import { z } from 'zod';
+import type { Clock } from '../../lib/clock.ts';
+import { DeputyError } from '../contract/index.ts';
+import type { EventBus } from '../events.ts';
+import type { RouteKit } from '../http/server.ts';
+import type { Policy } from '../policy/index.ts';
+import type { RunService } from '../runs/service.ts';
+import type { Store } from '../store/port.ts';
+import { PlanScheduler } from './scheduler.ts';
+import { PLAN_COMMANDS, PlanService, type PlanCommand } from './service.ts';
+import { PlanStateStore } from './state.ts';
+
+export { PlanScheduler } from './scheduler.ts';
+export { PlanService, PlanViewSchema, type PlanView } from './service.ts';
+
+export const PLAN_STATE_FILE = 'plans-state.json';
+
+const PrincipalQuerySchema = z.object({ principal: z.string().min(1) });
+const CommandBodySchema = z.object({ principalId: z.string().min(1) });
+
+export interface Plans {
+  scheduler: PlanScheduler;
+  service: PlanService;
+  routes: (server: Server, kit: RouteKit) => void;
+  close(): Promise<void>;
+}
+
+export function startPlans(options: {
+  store: Store;
+  runs: RunService;
+  policy: Pick<Policy, 'mayOnPlan'>;
+  events: EventBus;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+  /** Real-time interval between scheduler ticks; 0: no timer (tests tick by hand). */
+  tickMs: number;
+}): Plans {
+  const states = new PlanStateStore(join(options.dataDir, PLAN_STATE_FILE));
+  const scheduler = new PlanScheduler({ catalog: options.store.catalog, states, runs: options.runs, events: options.events, audit: options.store.audit, clock: options.clock, logger: options.logger });
+  const service = new PlanService({ store: options.store, policy: options.policy, runs: options.runs, states, now: () => options.clock.now() });
+  if (options.tickMs > 0) scheduler.start(options.tickMs);
+  const parse = <T>(schema: z.ZodType<T>, value: unknown): T => {
+    const result = schema.safeParse(value ?? {});
+    if (!result.success) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: result.error.message });
+    return result.data;
+  };
+  return {
+    scheduler,
+    service,
+    routes(server, kit) {
+      server.get(
+        '/v1/plans',
+        kit.route(async (req, res, context) => {
+          const { principal } = parse(PrincipalQuerySchema, req.query);
+          if (!options.store.catalog.getPrincipal(principal)) throw new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principal}` });
+          res.send(200, { plans: await service.list(principal, context) });
+        }),
+      );
+      server.post(
+        '/v1/plans/:id/:command',
+        kit.route(async (req, res, context) => {
+          const command = String(req.params.command);
+          if (!(PLAN_COMMANDS as readonly string[]).includes(command)) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `no plan command ${command}` });
+          const { principalId } = parse(CommandBodySchema, req.body);
+          res.send(200, await service.command(String(req.params.id), command as PlanCommand, principalId, context));
+        }),
+      );
+    },
+    close: () => scheduler.stop(),
+  };
+}
