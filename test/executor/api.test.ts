@@ -191,10 +191,11 @@ describe('executor REST API (real restify, real pwsh)', function () {
 
     it('refuses what the policy refuses, with an audit entry', async () => {
       // A sideways tenant is told "not found": the policy does not reveal what exists elsewhere.
+      // A Draft script has no approved version to run: a conflict with its state.
       for (const [actionId, principalId, status, expected] of [
         ['echo', 'rita', 403, 'DEPUTY_E_FORBIDDEN'],
         ['echo', 'max', 404, 'DEPUTY_E_NOT_FOUND'],
-        ['draft', 'alex', 403, 'DEPUTY_E_FORBIDDEN'],
+        ['draft', 'alex', 409, 'DEPUTY_E_CONFLICT'],
       ] as const) {
         const response = await submit(executor, actionId, principalId, { Message: 'x' });
         assert.equal(response.status, status, `${principalId} → ${actionId}`);
