@@ -15,6 +15,7 @@ import type { ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
 import { startPlans, type Plans } from './plans/index.ts';
+import { startScripts, type ScriptService } from './scripts/index.ts';
 import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
@@ -50,6 +51,8 @@ export interface RunningExecutor {
   runner: Runner;
   /** Scripting plans: `plans.scheduler.tick()` handles what the clock says is due. */
   plans: Plans;
+  /** The script lifecycle: status changes, reviews and pending approvals. */
+  scripts: ScriptService;
   close(): Promise<void>;
 }
 
@@ -161,6 +164,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   });
   const connectors = await startConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
   const plans = startPlans({ store, runs, policy, events, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
+  const scripts = startScripts({ store, policy, events, clock, dataDir: config.dataDir });
   const recovered = await runs.recover();
   if (recovered.interrupted + recovered.resumed > 0) logger.warn(recovered, 'runs recovered after a restart');
 
@@ -180,7 +184,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     readiness,
     logger,
     demo: config.demo,
-    registerRoutes: [connectors.routes, plans.routes],
+    registerRoutes: [connectors.routes, plans.routes, scripts.routes],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -201,6 +205,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     events,
     runner,
     plans,
+    scripts: scripts.service,
     async close() {
       clearInterval(expiry);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,12 +2,13 @@
  * Run and approval events for `GET /v1/events`. Each event gets a sequence number; a short
  * history lets a reconnecting subscriber resume from `Last-Event-ID` without losing events.
  */
-import type { PlanEvent, RunEvent } from './contract/index.ts';
+import type { PlanEvent, RunEvent, ScriptEvent } from './contract/index.ts';
 
 export type RunEventInput = Omit<RunEvent, 'seq'>;
 export type PlanEventInput = Omit<PlanEvent, 'seq'>;
-/** Everything on the stream: run and approval changes, and plan reports. */
-export type ExecutorEvent = RunEvent | PlanEvent;
+export type ScriptEventInput = Omit<ScriptEvent, 'seq'>;
+/** Everything on the stream: run and approval changes, plan reports, script lifecycle changes. */
+export type ExecutorEvent = RunEvent | PlanEvent | ScriptEvent;
 type Listener = (event: ExecutorEvent) => void;
 
 export class EventBus {
@@ -19,7 +20,8 @@ export class EventBus {
 
   publish(input: RunEventInput): RunEvent;
   publish(input: PlanEventInput): PlanEvent;
-  publish(input: RunEventInput | PlanEventInput): ExecutorEvent {
+  publish(input: ScriptEventInput): ScriptEvent;
+  publish(input: RunEventInput | PlanEventInput | ScriptEventInput): ExecutorEvent {
     const event = { ...input, seq: ++this.seq } as ExecutorEvent;
     this.history.push(event);
     if (this.history.length > this.historySize) this.history.shift();

@@ -264,6 +264,127 @@ export const PlanEventSchema = z.object({
 });
 export type PlanEvent = z.infer<typeof PlanEventSchema>;
 
+// ---------------------------------------------------------------- scripts and approvals
+
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hash in lower-case hex');
+
+/** One version of a script. `status` is what that exact hash counts as now (see executor/policy/versions.ts). */
+export const ScriptVersionViewSchema = z.object({
+  hash: z.string(),
+  status: ScriptStatusSchema,
+  createdAt: z.string(),
+  synopsis: z.string().optional(),
+});
+export type ScriptVersionView = z.infer<typeof ScriptVersionViewSchema>;
+
+/** A unified line diff of the current text against the last approved version (or against nothing, for a new script). */
+export const ScriptDiffSchema = z.object({
+  /** The approved hash compared against; absent when the script was never approved. */
+  againstHash: z.string().optional(),
+  /** `--- a`, `+++ b`, `@@ … @@` and lines starting with ` `, `-` or `+`. Empty when the texts are equal. */
+  lines: z.array(z.string()),
+  /** More changed lines than the diff carries. */
+  truncated: z.boolean(),
+});
+export type ScriptDiff = z.infer<typeof ScriptDiffSchema>;
+
+/** The open (or last) review of a script's current version: who moved it to Testing, and the decision once taken. */
+export const ScriptReviewStateSchema = z.object({
+  hash: z.string(),
+  requestedBy: z.string(),
+  requestedByName: z.string().optional(),
+  requestedAt: z.string(),
+  comment: z.string().optional(),
+  decision: z
+    .object({
+      to: ScriptStatusSchema,
+      by: z.string(),
+      byName: z.string().optional(),
+      at: z.string(),
+      comment: z.string().optional(),
+    })
+    .optional(),
+});
+export type ScriptReviewState = z.infer<typeof ScriptReviewStateSchema>;
+
+/** A script as one principal sees it (`GET /v1/scripts`, `GET /v1/scripts/<id>`). */
+export const ScriptViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  tenant: z.string(),
+  status: ScriptStatusSchema,
+  currentHash: z.string(),
+  approvedHash: z.string().optional(),
+  /** The current version's parameters. */
+  parameters: z.array(FormFieldSchema),
+  synopsis: z.string().optional(),
+  /** The statuses this principal may move the script to now (empty for everyone but its admins). */
+  allowedTransitions: z.array(ScriptStatusSchema),
+  review: ScriptReviewStateSchema.optional(),
+  /** Only on `GET /v1/scripts/<id>`: every version, oldest first. */
+  versions: z.array(ScriptVersionViewSchema).optional(),
+  /** Only on `GET /v1/scripts/<id>`: the current version's text. */
+  text: z.string().optional(),
+  /** Only on `GET /v1/scripts/<id>` and in review events: the change against the last approved version. */
+  diff: ScriptDiffSchema.optional(),
+});
+export type ScriptView = z.infer<typeof ScriptViewSchema>;
+
+/** `GET /v1/scripts?principal=<id>&status=<status>` */
+export const ScriptListQuerySchema = z.object({ principal: z.string().min(1).max(200), status: ScriptStatusSchema.optional() });
+export const ScriptListSchema = z.object({ scripts: z.array(ScriptViewSchema) });
+/** `GET /v1/scripts/<id>?principal=<id>` */
+export const ScriptQuerySchema = z.object({ principal: z.string().min(1).max(200) });
+
+/**
+ * `POST /v1/scripts/<id>/status` → 200 `{ script }`. `hash` names the exact version the
+ * principal acts on (and `from`, optionally, the status they saw); when the script's current
+ * version or status is another one, the answer is 409 DEPUTY_E_CONFLICT and nothing changes.
+ */
+export const ScriptStatusRequestSchema = z.object({
+  principalId: z.string().min(1).max(200),
+  to: ScriptStatusSchema,
+  hash: Sha256Schema,
+  /**
+   * The status the principal saw. When given and the script has moved on (another approver
+   * decided first), the answer is 409 DEPUTY_E_CONFLICT: a late "reject" never withdraws an
+   * approval it did not see. Chat decisions always send it.
+   */
+  from: ScriptStatusSchema.optional(),
+  comment: z.string().max(2000).optional(),
+});
+export type ScriptStatusRequest = z.infer<typeof ScriptStatusRequestSchema>;
+export const ScriptStatusResponseSchema = z.object({ script: ScriptViewSchema });
+
+/** `GET /v1/approvals?principal=<id>`: what waits for this principal's decision. */
+export const ApprovalListSchema = z.object({
+  /** Scripts in Testing this principal may approve. */
+  scripts: z.array(ScriptViewSchema),
+  /** Four-eyes runs awaiting approval that this principal may decide (never their own). */
+  runs: z.array(RunViewSchema),
+});
+export type ApprovalList = z.infer<typeof ApprovalListSchema>;
+
+/**
+ * Script lifecycle events on `GET /v1/events`:
+ * - `script.review-requested`: a script moved to Testing; `notify` are its approvers.
+ * - `script.decided`: a status change out of Testing (approved, or back to Draft), or any other
+ *   change; `notify` are the approvers (their cards are updated) and who asked for the review.
+ */
+export const ScriptEventSchema = z.object({
+  seq: z.number().int(),
+  type: z.enum(['script.review-requested', 'script.decided']),
+  script: ScriptViewSchema,
+  change: z.object({ from: ScriptStatusSchema, to: ScriptStatusSchema, hash: z.string(), by: z.string(), byName: z.string().optional(), comment: z.string().optional() }),
+  notify: z.array(z.string()),
+});
+export type ScriptEvent = z.infer<typeof ScriptEventSchema>;
+
+/** Everything `GET /v1/events` sends; a subscriber ignores types it does not know. */
+export const ExecutorEventSchema = z.union([RunEventSchema, PlanEventSchema, ScriptEventSchema]);
+export type ExecutorEventMessage = z.infer<typeof ExecutorEventSchema>;
+
 // ---------------------------------------------------------------- errors
 
 export const ErrorBodySchema = z.object({
