@@ -20,6 +20,11 @@ export interface RecordedUpload {
   body: string;
 }
 
+/** The id of the DM channel between the bot and `userId`, as this fake's conversations.open names it. */
+export function directMessageChannel(userId: string): string {
+  return `D${userId.slice(1)}`;
+}
+
 type Answer = (args: Record<string, unknown>) => Record<string, unknown>;
 
 /** Arguments that Slack's clients send as JSON text inside the form. */
@@ -124,7 +129,7 @@ export class FakeSlackApi {
         return { ok: true, view: { ...(args['view'] as object), id: viewId, hash: `hash-${this.sequence}` } };
       }
       case 'conversations.open':
-        return { ok: true, channel: { id: `D${String(args['users']).slice(1)}` } };
+        return { ok: true, channel: { id: directMessageChannel(String(args['users'])) } };
       case 'files.getUploadURLExternal': {
         this.sequence += 1;
         const fileId = `F${this.sequence}`;

@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import restify from 'restify';
-import { ManualClock } from '../../../lib/clock.ts';
+import { ManualClock, type Clock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import type { ConversationHandler } from '../../../bot/core/model.ts';
 import { createSlackEdge, type SlackEdge, type SlackEdgeOptions } from '../../../bot/slack/edge.ts';
@@ -24,17 +24,49 @@ export function slackSignature(secret: string, timestampSec: number, body: strin
   return `v0=${createHmac('sha256', secret).update(`v0:${timestampSec}:${body}`).digest('hex')}`;
 }
 
-export interface Harness {
-  edge: SlackEdge;
-  slack: FakeSlackApi;
-  clock: ManualClock;
+/** Slack's side of `POST /slack/events`: every request signed as Slack signs it. */
+export interface SignedSlackClient {
   url: string;
   /** Sends a body signed with `secret` at `timestampSec` (defaults: the real secret, the clock's now). */
   send(body: string, contentType: string, options?: { secret?: string; timestampSec?: number }): Promise<SignedResponse>;
   command(fields: Record<string, string>): Promise<SignedResponse>;
   interaction(payload: Record<string, unknown>): Promise<SignedResponse>;
   event(event: Record<string, unknown>): Promise<SignedResponse>;
+}
+
+export interface Harness extends SignedSlackClient {
+  edge: SlackEdge;
+  slack: FakeSlackApi;
+  clock: ManualClock;
   close(): Promise<void>;
+}
+
+/** A client for a bot's `/slack/events` URL; `clock` must be the one the bot checks timestamps against. */
+export function signedSlackClient(url: string, clock: Clock): SignedSlackClient {
+  const send: SignedSlackClient['send'] = async (body, contentType, sendOptions = {}) => {
+    const timestampSec = sendOptions.timestampSec ?? Math.floor(clock.now() / 1000);
+    const started = performance.now();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': contentType,
+        'x-slack-request-timestamp': String(timestampSec),
+        'x-slack-signature': slackSignature(sendOptions.secret ?? SIGNING_SECRET, timestampSec, body),
+      },
+      body,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text, ms: performance.now() - started };
+  };
+  const form = 'application/x-www-form-urlencoded';
+  return {
+    url,
+    send,
+    command: (fields) => send(new URLSearchParams(fields).toString(), form),
+    interaction: (payload) => send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), form),
+    event: (event) =>
+      send(JSON.stringify({ type: 'event_callback', team_id: TEAM, api_app_id: 'A1', event, event_id: `Ev${Math.random().toString(36).slice(2)}`, event_time: 1767268800 }), 'application/json'),
+  };
 }
 
 export async function startHarness(handler: ConversationHandler, options: Partial<SlackEdgeOptions> = {}): Promise<Harness> {
@@ -55,35 +87,11 @@ export async function startHarness(handler: ConversationHandler, options: Partia
   edge.mount(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}/slack/events`;
-
-  const send: Harness['send'] = async (body, contentType, sendOptions = {}) => {
-    const timestampSec = sendOptions.timestampSec ?? Math.floor(clock.now() / 1000);
-    const started = performance.now();
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': contentType,
-        'x-slack-request-timestamp': String(timestampSec),
-        'x-slack-signature': slackSignature(sendOptions.secret ?? SIGNING_SECRET, timestampSec, body),
-      },
-      body,
-    });
-    const text = await response.text();
-    return { status: response.status, body: text, ms: performance.now() - started };
-  };
-  const form = 'application/x-www-form-urlencoded';
-
   return {
+    ...signedSlackClient(`http://127.0.0.1:${port}/slack/events`, clock),
     edge,
     slack,
     clock,
-    url,
-    send,
-    command: (fields) => send(new URLSearchParams(fields).toString(), form),
-    interaction: (payload) => send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), form),
-    event: (event) =>
-      send(JSON.stringify({ type: 'event_callback', team_id: TEAM, api_app_id: 'A1', event, event_id: `Ev${Math.random().toString(36).slice(2)}`, event_time: 1767268800 }), 'application/json'),
     async close() {
       await edge.close();
       server.close();
