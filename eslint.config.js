@@ -51,7 +51,7 @@ const folderRules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', '.tools/**', 'test-artifacts/**', 'manifest/teams/build/**', 'bot/webchat/public/vendor/**'] },
+  { ignores: ['.scratch/**', 'node_modules/**', 'data/**', '.tools/**', 'test-artifacts/**', 'manifest/teams/build/**', 'bot/webchat/public/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

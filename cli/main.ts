@@ -11,6 +11,7 @@ import { loadExecutorConfig } from '../executor/config.ts';
 import { isDeputyError } from '../executor/contract/index.ts';
 import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
 import { acquireDataLock } from '../executor/data-lock.ts';
+import { credentialCommand } from '../executor/credentials/cli.ts';
 import { createFileStore } from '../executor/store/file.ts';
 import { verifyAuditFile } from '../executor/store/audit.ts';
 import { loadBotConfig } from '../bot/config.ts';
@@ -28,6 +29,7 @@ const USAGE = `Usage: deputy <command>
   bot                 the bot alone (needs DEPUTY_EXECUTOR_URL and DEPUTY_EXECUTOR_TOKEN)
   import <folder>     import a catalog folder (catalog.yaml) or a folder of .ps1 scripts (as Draft)
   audit verify        check the audit log's hash chain; names the first broken entry
+  credential ...      stored credentials: set <id> (value on stdin), list, rotate-key
 `;
 
 type Output = { out: (line: string) => void; err: (line: string) => void };
@@ -136,6 +138,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       }
       case 'import':
         return await commandImport(rest[0], env, io);
+      case 'credential':
+        return await credentialCommand(rest, env, { ...io, stdin: process.stdin });
       case 'audit':
         if (rest[0] === 'verify') return await commandAuditVerify(env, io);
         break;

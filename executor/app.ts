@@ -102,15 +102,16 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     throw error;
   });
   let pwsh: ReturnType<typeof locatePwsh>;
+  let vault: Awaited<ReturnType<typeof openCredentialVault>>;
   try {
     pwsh = await prepareCatalog(store, config, env, clock, logger);
+    vault = await openCredentialVault({ dataDir: config.dataDir, keys: config.secretKeys, clock, logger });
   } catch (error) {
     await store.close();
     lock.release();
     throw error;
   }
 
-  const vault = await openCredentialVault({ dataDir: config.dataDir, keys: config.secretKeys, clock, logger });
   const pwshRunner = createPwshRunner({
     pwshPath: pwsh?.path ?? '',
     logger,
@@ -143,7 +144,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     approversForRun: (run) => policy.approversFor({ run }),
   };
 
-  const events = new EventBus();
+  const events = new EventBus(clock);
   const runs = new RunService({
     store,
     policy: runPolicy,

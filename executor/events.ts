@@ -2,6 +2,7 @@
  * Run and approval events for `GET /v1/events`. Each event gets a sequence number; a short
  * history lets a reconnecting subscriber resume from `Last-Event-ID` without losing events.
  */
+import type { Clock } from '../lib/clock.ts';
 import type { PlanEvent, RunEvent, ScriptEvent } from './contract/index.ts';
 
 export type RunEventInput = Omit<RunEvent, 'seq'>;
@@ -12,11 +13,17 @@ export type ExecutorEvent = RunEvent | PlanEvent | ScriptEvent;
 type Listener = (event: ExecutorEvent) => void;
 
 export class EventBus {
-  private seq = 0;
+  private seq: number;
   private readonly history: ExecutorEvent[] = [];
   private readonly listeners = new Set<Listener>();
 
-  constructor(private readonly historySize = 1000) {}
+  /**
+   * Sequence numbers start from the clock (in microsecond steps), so they keep growing across
+   * executor restarts and a subscriber's `Last-Event-ID` from before a restart stays meaningful.
+   */
+  constructor(clock: Clock, private readonly historySize = 1000) {
+    this.seq = clock.now() * 1000;
+  }
 
   publish(input: RunEventInput): RunEvent;
   publish(input: PlanEventInput): PlanEvent;
