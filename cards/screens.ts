@@ -18,6 +18,10 @@ export const SUBMIT_VERBS = [
   'decide-run',
   'decide-script',
   'refresh-script',
+  'show-scripts',
+  'show-script',
+  'change-script-status',
+  'show-approvals',
 ] as const;
 export type SubmitVerb = (typeof SUBMIT_VERBS)[number];
 
@@ -37,6 +41,24 @@ export interface ScriptReview {
   excerpt?: string;
   /** Set once an administrator decided; the card then shows the outcome and no buttons. */
   decision?: { decision: 'approve' | 'reject'; decidedBy: string; comment?: string };
+  /** The change against the last approved version (unified diff lines); shown instead of the excerpt. */
+  diff?: { lines: string[]; truncated: boolean; /** e.g. "approved 1a2b3c4d5e6f" or "no approved version". */ against: string };
+  /** The comment the submitter gave when asking for the review. */
+  submitComment?: string;
+  /** Every version, oldest first, with the status that exact hash has now. */
+  versions?: { hash: string; status: ScriptStatus }[];
+  /**
+   * Status changes the viewer may make besides deciding a pending review (Draft → Testing,
+   * Approved → Draft): buttons with `change-script-status` → `{ scriptId, versionHash, from, to }`.
+   */
+  moves?: ScriptStatus[];
+}
+
+/** One row of a list screen: a script, or a run waiting for approval; its button opens it. */
+export interface ListItem {
+  title: string;
+  detail: string;
+  open: { verb: SubmitVerb; data: Record<string, string> };
 }
 
 /** What the core wants shown. */
@@ -54,6 +76,15 @@ export type Screen =
   | { screen: 'run-summary'; run: RunView; canShowAll: boolean; /** Display name; else the principal id. */ requester?: string }
   | { screen: 'approval-request'; run: RunView; requester: string; viewerMayDecide: boolean }
   | { screen: 'script-review'; review: ScriptReview; viewerMayDecide: boolean }
+  | {
+      /** Scripts by status (`scripts`), or what waits for the viewer's decision (`approvals`). */
+      screen: 'item-list';
+      heading: string;
+      sections: { title: string; items: ListItem[] }[];
+      emptyText: string;
+      /** The button that shows the list again, current. */
+      refresh: { verb: SubmitVerb; data: Record<string, string> };
+    }
   | { screen: 'error'; message: string; correlationId: string }
   | { screen: 'notice'; text: string };
 

@@ -10,6 +10,7 @@ import actionForm from './templates/action-form.json' with { type: 'json' };
 import actionList from './templates/action-list.json' with { type: 'json' };
 import approvalRequest from './templates/approval-request.json' with { type: 'json' };
 import error from './templates/error.json' with { type: 'json' };
+import itemList from './templates/item-list.json' with { type: 'json' };
 import notice from './templates/notice.json' with { type: 'json' };
 import runStatus from './templates/run-status.json' with { type: 'json' };
 import runSummary from './templates/run-summary.json' with { type: 'json' };
@@ -26,6 +27,7 @@ const TEMPLATE_JSON: Readonly<Record<TemplateName, object>> = {
   'run-summary': runSummary,
   'approval-request': approvalRequest,
   'script-review': scriptReview,
+  'item-list': itemList,
   error,
   notice,
 };

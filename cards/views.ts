@@ -3,7 +3,7 @@
  * plain strings and flags (templates only place it), with every piece of outside text cut to
  * the given limits.
  */
-import type { ActionView, RunView } from '../executor/contract/index.ts';
+import type { ActionView, RunView, ScriptStatus } from '../executor/contract/index.ts';
 import { buildFormFields } from './form.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, truncate } from './limits.ts';
@@ -56,6 +56,8 @@ export function viewFor(screen: Screen, limits: CardLimits): CardView {
         ? { template: 'script-review', data, refresh: { verb: 'refresh-script', data: { scriptId: review.scriptId, versionHash: review.versionHash } } }
         : { template: 'script-review', data };
     }
+    case 'item-list':
+      return { template: 'item-list', data: itemListData(screen, limits) };
     case 'error':
       return {
         template: 'error',
@@ -302,6 +304,50 @@ function outcomeOf(
 
 const SCRIPT_STATUS_LABELS = { draft: 'Draft', testing: 'Testing', approved: 'Approved' } as const;
 
+/** Button titles of the status changes that are not a review decision. */
+const MOVE_TITLES: Record<ScriptStatus, Partial<Record<ScriptStatus, string>>> = {
+  draft: { testing: 'Submit for testing' },
+  testing: {},
+  approved: { draft: 'Withdraw approval (back to Draft)' },
+};
+
+function diffColor(line: string): TextColor {
+  if (line.startsWith('+') && !line.startsWith('+++')) return 'Good';
+  if (line.startsWith('-') && !line.startsWith('---')) return 'Attention';
+  return 'Default';
+}
+
+// ---------------------------------------------------------------- lists
+
+function itemListData(screen: Extract<Screen, { screen: 'item-list' }>, limits: CardLimits): JsonObject {
+  let room = limits.actions;
+  let hidden = 0;
+  const sections = screen.sections
+    .map((section) => {
+      const { shown, hidden: left } = takeFirst(section.items, room);
+      room -= shown.length;
+      hidden += left;
+      return {
+        title: truncate(section.title, 200),
+        items: shown.map((item) => {
+          const title = truncate(item.title, 200);
+          return { title, detail: truncate(item.detail, limits.descriptionChars), tooltip: `Open “${title}”`, verb: item.open.verb, data: item.open.data };
+        }),
+      };
+    })
+    .filter((section) => section.items.length > 0);
+  return {
+    heading: truncate(screen.heading, 200),
+    isEmpty: sections.length === 0,
+    emptyText: truncate(screen.emptyText, 500),
+    sections,
+    hasHidden: hidden > 0,
+    hiddenText: `${hidden} more ${hidden === 1 ? 'item is' : 'items are'} not listed here.`,
+    refreshVerb: screen.refresh.verb,
+    refreshData: screen.refresh.data,
+  };
+}
+
 function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits: CardLimits): JsonObject & { isPending: boolean } {
   const isPending = review.status === 'testing' && review.decision === undefined;
   const facts: Fact[] = [
@@ -310,6 +356,11 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     { title: 'Version', value: shortHash(review.versionHash) },
   ];
   if (review.submittedBy) facts.push({ title: 'Submitted by', value: truncate(review.submittedBy, 100) });
+  if (review.versions && review.versions.length > 1) {
+    const versions = takeFirst([...review.versions].reverse(), 5);
+    const more = versions.hidden > 0 ? `, ${versions.hidden} older` : '';
+    facts.push({ title: 'Versions', value: `${versions.shown.map((version) => `${shortHash(version.hash)} ${SCRIPT_STATUS_LABELS[version.status]}`).join(', ')}${more}` });
+  }
   const parameters = takeFirst(review.parameters, limits.actions);
   if (parameters.hidden > 0) facts.push({ title: 'Not shown', value: `${parameters.hidden} more parameters` });
   const parameterRows: TableRow[] = [
@@ -322,7 +373,14 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
       ],
     })),
   ];
-  const excerpt = takeFirst(review.excerpt ? review.excerpt.split(/\r?\n/) : [], limits.excerptLines);
+  // The diff says what changed since the last approval; without one, the first lines of the text.
+  const codeSource = review.diff ? review.diff.lines : review.excerpt ? review.excerpt.split(/\r?\n/) : [];
+  const excerpt = takeFirst(codeSource, review.diff ? limits.excerptLines * 2 : limits.excerptLines);
+  const codeHeading = review.diff ? `Changes against ${review.diff.against}` : '';
+  const submitComment = truncate(review.submitComment ?? '', limits.messageChars);
+  const moves = isPending
+    ? []
+    : (review.moves ?? []).map((to) => ({ title: MOVE_TITLES[review.status][to] ?? `Move to ${SCRIPT_STATUS_LABELS[to]}`, scriptId: review.scriptId, versionHash: review.versionHash, from: review.status, to }));
   const outcome = outcomeOf(review.decision?.decision, review.decision?.decidedBy, isPending ? undefined : `status ${review.status}`);
   const comment = truncate(review.decision?.comment ?? '', limits.messageChars);
   const description = truncate(review.description ?? '', limits.descriptionChars);
@@ -334,10 +392,15 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     facts,
     parameterRows,
     hasParameters: parameters.shown.length > 0,
-    excerptLines: excerpt.shown.map((line) => ({ text: monospaceLine(line, limits.lineChars) })),
+    excerptLines: excerpt.shown.map((line) => ({ text: monospaceLine(line, limits.lineChars), color: review.diff ? diffColor(line) : 'Default' })),
     hasExcerpt: excerpt.shown.length > 0,
-    excerptNote: `${excerpt.hidden} more lines of script text are not shown.`,
-    hasExcerptNote: excerpt.hidden > 0,
+    codeHeading,
+    hasCodeHeading: codeHeading !== '',
+    submitComment,
+    hasSubmitComment: submitComment !== '',
+    excerptNote: review.diff ? 'The diff is longer than the card shows; open the script to see all of it.' : `${excerpt.hidden} more lines of script text are not shown.`,
+    hasExcerptNote: excerpt.hidden > 0 || (review.diff?.truncated ?? false),
+    moves,
     ...outcome,
     outcomeComment: comment,
     hasOutcomeComment: comment !== '',

@@ -12,10 +12,15 @@ import {
   MASK,
   type ActionView,
   type Channel,
+  type ExecutorEventMessage,
   type PrincipalView,
   type RunEvent,
   type RunView,
+  type ScriptEvent,
+  type ScriptStatus,
+  type ScriptView,
 } from '../../executor/contract/index.ts';
+import type { ListItem, ScriptReview } from '../../cards/screens.ts';
 import { readFormValues } from '../../cards/form.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
@@ -43,9 +48,39 @@ const OpenFormData = z.object({ actionId: z.string().min(1).max(200), fromRunId:
 const SubmitFormData = z.object({ actionId: z.string().min(1).max(200), values: z.record(z.string(), z.unknown()).optional() });
 const RunData = z.object({ runId: z.string().min(1).max(200) });
 const DecideData = RunData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
+const ScriptStatusData = z.enum(['draft', 'testing', 'approved']);
+const ShowScriptsData = z.object({ status: ScriptStatusData.optional() });
+const ScriptData = z.object({ scriptId: z.string().min(1).max(200) });
+const ScriptVersionData = ScriptData.extend({ versionHash: z.string().regex(/^[0-9a-f]{64}$/) });
+const DecideScriptData = ScriptVersionData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
+const MoveScriptData = ScriptVersionData.extend({ from: ScriptStatusData, to: ScriptStatusData });
 
-/** Roles that are asked to decide on other people's runs (DESIGN.md "Approvals"). */
-const APPROVER_ROLES = new Set(['company-admin', 'cyber-admin']);
+/** Typed commands besides "anything else shows the actions": `scripts [status]`, `script <id>`, `approvals`. */
+type Command = { kind: 'scripts'; status?: ScriptStatus } | { kind: 'script'; scriptId: string } | { kind: 'approvals' } | { kind: 'actions' };
+
+export function parseCommand(text: string): Command {
+  const words = text.trim().replace(/^\/?deputy\s+/i, '').split(/\s+/).filter(Boolean);
+  const [first = '', second, ...rest] = words.map((word) => word.toLowerCase());
+  if (rest.length > 0) return { kind: 'actions' };
+  if (first === 'scripts') {
+    if (second === undefined) return { kind: 'scripts' };
+    const status = ScriptStatusData.safeParse(second);
+    return status.success ? { kind: 'scripts', status: status.data } : { kind: 'actions' };
+  }
+  if (first === 'script' && second !== undefined) return { kind: 'script', scriptId: words[1] ?? second };
+  if (first === 'approvals' && second === undefined) return { kind: 'approvals' };
+  return { kind: 'actions' };
+}
+
+/** Keys under which the conversation store remembers the review card each person was shown. */
+function reviewCardKey(scriptId: string, hash: string, principalId: string): string {
+  return `script-review:${scriptId}:${hash}:${principalId}`;
+}
+function approvalCardKey(runId: string, principalId: string): string {
+  return `run-approval:${runId}:${principalId}`;
+}
+
+const STATUS_WORDS: Record<ScriptStatus, string> = { draft: 'Draft', testing: 'Testing', approved: 'Approved' };
 
 export interface BotCoreOptions {
   executor: ExecutorClient;
@@ -69,8 +104,10 @@ export class BotCore implements ConversationHandler {
   private readonly background = new Set<Promise<void>>();
   /** Conversations with an event being answered: run updates there wait until the answer is shown. */
   private readonly busy = new Map<string, Busy>();
-  /** Run events are applied one after another per run, in the order the executor sent them. */
+  /** Executor events are applied one after another per run (or script), in the order the executor sent them. */
   private readonly runChains = new Map<string, Promise<void>>();
+  /** Who was asked to approve each waiting run, so their cards can show the outcome (kept until it is decided). */
+  private readonly approvers = new Map<string, string[]>();
   private readonly events: EventStream;
   private readonly log: Logger;
 
@@ -80,7 +117,7 @@ export class BotCore implements ConversationHandler {
     this.events = new EventStream({
       client: options.executor,
       logger: this.log,
-      onEvent: (event) => this.onRunEvent(event),
+      onEvent: (event) => this.onExecutorEvent(event),
       initialBackoffMs: options.eventBackoffMs?.initial,
       maxBackoffMs: options.eventBackoffMs?.max,
     });
@@ -147,20 +184,31 @@ export class BotCore implements ConversationHandler {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_NOT_ENROLLED') return undefined;
       throw error;
     }
-    const isApprover = principal.roles.some((role) => APPROVER_ROLES.has(role));
-    const [actions, recentRuns, awaiting] = await Promise.all([
+    // What waits for this person is the executor's answer: it applies the same policy as a decision.
+    const [actions, recentRuns, approvals] = await Promise.all([
       executor.listActions(principal.id, { correlationId }),
       executor.listRuns({ principal: principal.id, limit: 10 }, { correlationId }),
-      isApprover ? executor.listRuns({ state: 'awaiting-approval', limit: 20 }, { correlationId }) : Promise.resolve([]),
+      executor.listApprovals(principal.id, { correlationId }),
     ]);
-    const pendingApprovals = awaiting.filter((run) => run.principalId !== principal.id && run.approval?.decision === undefined);
-    return { principal, actions, recentRuns, pendingApprovals };
+    return { principal, actions, recentRuns, pendingApprovals: approvals.runs.slice(0, 20), pendingScripts: approvals.scripts.map(toScriptReview) };
   }
 
   private async answer(event: Inbound, principal: PrincipalView, correlationId: string): Promise<Screen> {
     const { executor } = this.options;
     const call = { correlationId };
-    if (event.kind === 'message') return this.actionList(principal, correlationId);
+    if (event.kind === 'message') {
+      const command = parseCommand(event.text);
+      switch (command.kind) {
+        case 'scripts':
+          return this.scriptList(principal, command.status, correlationId);
+        case 'script':
+          return this.scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
+        case 'approvals':
+          return this.approvalList(principal, correlationId);
+        case 'actions':
+          return this.actionList(principal, correlationId);
+      }
+    }
     switch (event.verb) {
       case 'show-actions':
         return this.actionList(principal, correlationId);
@@ -193,9 +241,30 @@ export class BotCore implements ConversationHandler {
       }
       case 'decide-run': {
         const { runId, decision, comment } = parseData(DecideData, event.data);
-        await executor.decideRun(runId, { principalId: principal.id, decision, comment }, call);
+        try {
+          await executor.decideRun(runId, { principalId: principal.id, decision, comment }, call);
+        } catch (error) {
+          // Someone else decided first: the card now shows who, which is the answer.
+          if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
+        }
         return this.screenFor(await executor.getRun(runId, call), principal.id);
       }
+      case 'show-scripts':
+        return this.scriptList(principal, parseData(ShowScriptsData, event.data).status, correlationId);
+      case 'show-approvals':
+        return this.approvalList(principal, correlationId);
+      case 'show-script':
+      case 'refresh-script': {
+        const { scriptId } = parseData(ScriptData, event.data);
+        return this.scriptScreen(await executor.getScript(scriptId, principal.id, call));
+      }
+      case 'decide-script': {
+        const { scriptId, versionHash, decision, comment } = parseData(DecideScriptData, event.data);
+        const to: ScriptStatus = decision === 'approve' ? 'approved' : 'draft';
+        return this.moveScript(event, principal, { scriptId, versionHash, from: 'testing', to, comment }, correlationId);
+      }
+      case 'change-script-status':
+        return this.moveScript(event, principal, parseData(MoveScriptData, event.data), correlationId);
       default:
         throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: `unknown verb ${String((event as { verb: unknown }).verb)}` });
     }
@@ -204,6 +273,72 @@ export class BotCore implements ConversationHandler {
   private async actionList(principal: PrincipalView, correlationId: string): Promise<Screen> {
     const actions = await this.options.executor.listActions(principal.id, { correlationId });
     return { screen: 'action-list', principal, actions };
+  }
+
+  private async scriptList(principal: PrincipalView, status: ScriptStatus | undefined, correlationId: string): Promise<Screen> {
+    const scripts = await this.options.executor.listScripts(principal.id, status, { correlationId });
+    const statuses = status ? [status] : (['testing', 'draft', 'approved'] as const);
+    return {
+      screen: 'item-list',
+      heading: status ? `${STATUS_WORDS[status]} scripts` : 'Scripts',
+      sections: statuses.map((each) => ({ title: STATUS_WORDS[each], items: scripts.filter((script) => script.status === each).map(scriptItem) })),
+      emptyText: status ? `No ${STATUS_WORDS[status]} scripts you may see.` : 'There are no scripts you may see.',
+      refresh: { verb: 'show-scripts', data: status ? { status } : {} },
+    };
+  }
+
+  private async approvalList(principal: PrincipalView, correlationId: string): Promise<Screen> {
+    const { scripts, runs } = await this.options.executor.listApprovals(principal.id, { correlationId });
+    return {
+      screen: 'item-list',
+      heading: 'Waiting for your decision',
+      sections: [
+        { title: 'Scripts to review', items: scripts.map(scriptItem) },
+        {
+          title: 'Runs to approve',
+          items: runs.map((run): ListItem => ({
+            title: run.actionTitle,
+            detail: `Requested by ${run.principalId}${run.approval?.expiresAt ? ` · expires ${run.approval.expiresAt.slice(0, 16).replace('T', ' ')} UTC` : ''}`,
+            open: { verb: 'refresh-run', data: { runId: run.id } },
+          })),
+        },
+      ],
+      emptyText: 'Nothing waits for your decision.',
+      refresh: { verb: 'show-approvals', data: {} },
+    };
+  }
+
+  /** The review card for the viewer the view was fetched for: buttons only where the executor says they may act. */
+  private scriptScreen(view: ScriptView): Screen {
+    const viewerMayDecide = view.status === 'testing' && view.allowedTransitions.includes('approved');
+    return { screen: 'script-review', review: toScriptReview(view), viewerMayDecide };
+  }
+
+  private async moveScript(
+    event: Extract<Inbound, { kind: 'submit' }>,
+    principal: PrincipalView,
+    move: { scriptId: string; versionHash: string; from: ScriptStatus; to: ScriptStatus; comment?: string | undefined },
+    correlationId: string,
+  ): Promise<Screen> {
+    const { executor, conversations } = this.options;
+    const call = { correlationId };
+    if (event.messageId !== undefined) {
+      // This card shows the version from now on: once decided, it is updated like every approver's.
+      const key = reviewCardKey(move.scriptId, move.versionHash, principal.id);
+      await conversations.rememberRunMessage(key, { channel: event.conversation.channel, conversationId: event.conversation.conversationId, messageId: event.messageId, viewer: principal.id });
+    }
+    try {
+      const view = await executor.changeScriptStatus(
+        move.scriptId,
+        { principalId: principal.id, to: move.to, hash: move.versionHash, from: move.from, ...(move.comment ? { comment: move.comment } : {}) },
+        call,
+      );
+      return this.scriptScreen(view);
+    } catch (error) {
+      // Decided by someone else first, or the text changed: the current card says what happened.
+      if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
+      return this.scriptScreen(await executor.getScript(move.scriptId, principal.id, call));
+    }
   }
 
   private async findAction(principal: PrincipalView, actionId: string, correlationId: string): Promise<ActionView> {
@@ -284,17 +419,55 @@ export class BotCore implements ConversationHandler {
 
   // ------------------------------------------------------------------ run events
 
+  private onExecutorEvent(event: ExecutorEventMessage): void {
+    if ('run' in event) this.onRunEvent(event);
+    else if ('script' in event) this.chain(`script:${event.script.id}`, event.type, () => this.applyScriptEvent(event));
+    // Plan reports are not chat screens (yet); they stay in the executor's audit.
+  }
+
   private onRunEvent(event: RunEvent): void {
     if (event.type === 'run.created') return;
-    const runId = event.run.id;
-    const previous = this.runChains.get(runId) ?? Promise.resolve();
+    this.chain(event.run.id, event.type, () => this.applyRunEvent(event));
+  }
+
+  /** Applies events about one subject one after another, in the order the executor sent them. */
+  private chain(key: string, type: string, apply: () => Promise<void>): void {
+    const previous = this.runChains.get(key) ?? Promise.resolve();
     const next = previous
-      .then(() => this.applyRunEvent(event))
-      .catch((error: unknown) => this.log.warn({ runId, type: event.type, err: error instanceof Error ? error.message : String(error) }, 'run event not delivered'))
+      .then(apply)
+      .catch((error: unknown) => this.log.warn({ subject: key, type, err: error instanceof Error ? error.message : String(error) }, 'executor event not delivered'))
       .finally(() => {
-        if (this.runChains.get(runId) === next) this.runChains.delete(runId);
+        if (this.runChains.get(key) === next) this.runChains.delete(key);
       });
-    this.runChains.set(runId, next);
+    this.runChains.set(key, next);
+  }
+
+  /**
+   * A review request reaches every approver as a card of their own (remembered, so it is
+   * updated in place once decided); a decision updates those cards everywhere and tells the
+   * person who asked for the review.
+   */
+  private async applyScriptEvent(event: ScriptEvent): Promise<void> {
+    const { script, change } = event;
+    const requester = script.review?.requestedBy;
+    await Promise.all(
+      event.notify.map(async (principalId) => {
+        const key = reviewCardKey(script.id, change.hash, principalId);
+        const shown = this.options.conversations.runMessage(key);
+        if (event.type === 'script.decided' && principalId === requester && principalId !== change.by) {
+          await this.notifyScreen(principalId, { screen: 'notice', text: decisionSentence(script, change) });
+        }
+        if (!shown && event.type === 'script.decided') return;
+        const screen = this.scriptScreen(await this.options.executor.getScript(script.id, principalId));
+        if (shown) {
+          const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
+          await this.port(shown.channel).update(ref, shown.messageId, screen);
+          return;
+        }
+        const posted = await this.notifyScreen(principalId, screen);
+        if (posted) await this.options.conversations.rememberRunMessage(key, { ...posted, viewer: principalId });
+      }),
+    );
   }
 
   private async applyRunEvent(event: RunEvent): Promise<void> {
@@ -313,9 +486,40 @@ export class BotCore implements ConversationHandler {
         this.defer(() => this.postOutput(ref, run, run.correlationId));
       }
     }
-    if (event.type === 'run.finished' || event.type === 'approval.requested') {
+    if (event.type === 'approval.requested') {
+      // Every approver gets a card of their own, remembered so a decision updates it in place.
+      this.approvers.set(run.id, event.notify);
+      await Promise.all(
+        event.notify
+          .filter((principalId) => principalId !== tracked?.viewer)
+          .map(async (principalId) => {
+            const posted = await this.notifyScreen(principalId, this.screenFor(run, principalId));
+            if (posted) await this.options.conversations.rememberRunMessage(approvalCardKey(run.id, principalId), { ...posted, viewer: principalId });
+          }),
+      );
+    } else if (run.state !== 'awaiting-approval') {
+      await this.updateApprovalCards(run, tracked?.viewer);
+    }
+    if (event.type === 'run.finished') {
       await Promise.all(event.notify.filter((principalId) => principalId !== tracked?.viewer).map((principalId) => this.notify(principalId, run)));
     }
+  }
+
+  /** Once a run leaves `awaiting-approval`, the approval cards sent to approvers show the outcome. */
+  private async updateApprovalCards(run: RunView, requesterViewer: string | undefined): Promise<void> {
+    const approvers = this.approvers.get(run.id);
+    if (!approvers) return;
+    this.approvers.delete(run.id);
+    await Promise.all(
+      approvers
+        .filter((principalId) => principalId !== requesterViewer)
+        .map(async (principalId) => {
+          const shown = this.options.conversations.runMessage(approvalCardKey(run.id, principalId));
+          if (!shown) return;
+          const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
+          await this.port(shown.channel).update(ref, shown.messageId, { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false });
+        }),
+    );
   }
 
   /** The message that shows this run: remembered when it was shown, or named by the run's origin. */
@@ -329,18 +533,24 @@ export class BotCore implements ConversationHandler {
 
   /** A proactive message in the principal's last conversation with the bot, at its top level. */
   private async notify(principalId: string, run: RunView): Promise<void> {
+    await this.notifyScreen(principalId, this.screenFor(run, principalId));
+  }
+
+  /** Posts a screen proactively; answers where it went, or `undefined` when the person cannot be reached. */
+  private async notifyScreen(principalId: string, screen: Screen): Promise<{ channel: Channel; conversationId: string; messageId: string } | undefined> {
     const last = this.options.conversations.lastConversationOf(principalId);
     if (!last) {
-      this.log.info({ runId: run.id, principalId }, 'no conversation known for this principal; notification not sent');
-      return;
+      this.log.info({ principalId, screen: screen.screen }, 'no conversation known for this principal; notification not sent');
+      return undefined;
     }
     const port = this.ports.get(last.channel);
     if (!port) {
-      this.log.info({ runId: run.id, principalId, channel: last.channel }, 'channel is off; notification not sent');
-      return;
+      this.log.info({ principalId, channel: last.channel }, 'channel is off; notification not sent');
+      return undefined;
     }
     const { threadId: _thread, ...topLevel } = last;
-    await port.post(topLevel, this.screenFor(run, principalId));
+    const messageId = await port.post(topLevel, screen);
+    return { channel: last.channel, conversationId: last.conversationId, messageId };
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -402,4 +612,48 @@ function isChannel(kind: string): kind is Channel {
 
 function busyKey(channel: Channel, conversationId: string): string {
   return `${channel}:${conversationId}`;
+}
+
+function scriptItem(script: ScriptView): ListItem {
+  const waiting = script.status === 'testing' && script.review && !script.review.decision ? ` · submitted by ${script.review.requestedByName ?? script.review.requestedBy}` : '';
+  return {
+    title: script.name,
+    detail: `${STATUS_WORDS[script.status]} · version ${script.currentHash.slice(0, 12)} · tenant ${script.tenant}${waiting}`,
+    open: { verb: 'show-script', data: { scriptId: script.id } },
+  };
+}
+
+/** The executor's view of a script as the review card's neutral form. */
+export function toScriptReview(view: ScriptView): ScriptReview {
+  const review = view.review;
+  // A decision belongs on the card while the script still has the status it decided.
+  const decision = review?.decision && review.decision.to === view.status && view.status !== 'testing' ? review.decision : undefined;
+  const moves = view.allowedTransitions.filter((to) => view.status !== 'testing' || (to !== 'approved' && to !== 'draft'));
+  return {
+    scriptId: view.id,
+    name: view.name,
+    ...(view.description ? { description: view.description } : {}),
+    tenant: view.tenant,
+    status: view.status,
+    versionHash: view.currentHash,
+    ...(review ? { submittedBy: review.requestedByName ?? review.requestedBy } : {}),
+    ...(review?.comment ? { submitComment: review.comment } : {}),
+    parameters: view.parameters,
+    ...(view.diff
+      ? { diff: { lines: view.diff.lines, truncated: view.diff.truncated, against: view.diff.againstHash ? `approved ${view.diff.againstHash.slice(0, 12)}` : 'nothing (never approved)' } }
+      : {}),
+    ...(view.versions ? { versions: view.versions.map((version) => ({ hash: version.hash, status: version.status })) } : {}),
+    ...(decision
+      ? { decision: { decision: decision.to === 'approved' ? ('approve' as const) : ('reject' as const), decidedBy: decision.byName ?? decision.by, ...(decision.comment ? { comment: decision.comment } : {}) } }
+      : {}),
+    moves,
+  };
+}
+
+/** "Cyra approved Set out-of-office (version 1a2b3c4d5e6f)." */
+function decisionSentence(script: ScriptView, change: ScriptEvent['change']): string {
+  const who = change.byName ?? change.by;
+  const what = change.to === 'approved' ? 'approved' : change.to === 'draft' ? 'sent back to Draft' : `moved to ${STATUS_WORDS[change.to]}`;
+  const comment = change.comment ? ` Comment: “${change.comment}”` : '';
+  return `${who} ${what} the script “${script.name}” (version ${change.hash.slice(0, 12)}).${comment}`;
 }

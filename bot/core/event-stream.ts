@@ -3,7 +3,7 @@
  * a growing back-off and resumes with `Last-Event-ID`, so an executor restart or a dropped
  * connection loses no events still in the executor's history.
  */
-import { RunEventSchema, type RunEvent } from '../../executor/contract/index.ts';
+import { ExecutorEventSchema, type ExecutorEventMessage } from '../../executor/contract/index.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { ExecutorClient } from './executor-client.ts';
@@ -11,7 +11,8 @@ import type { ExecutorClient } from './executor-client.ts';
 export interface EventStreamOptions {
   client: ExecutorClient;
   logger: Logger;
-  onEvent: (event: RunEvent) => void;
+  /** Run, approval, plan and script events, each checked against the contract. */
+  onEvent: (event: ExecutorEventMessage) => void;
   /** First reconnect delay; doubled on each failure up to `maxBackoffMs`. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -140,7 +141,7 @@ export class EventStream {
       this.options.logger.warn({ id: message.id }, 'executor event with invalid JSON ignored');
       return;
     }
-    const parsed = RunEventSchema.safeParse(json);
+    const parsed = ExecutorEventSchema.safeParse(json);
     if (!parsed.success) {
       this.options.logger.warn({ id: message.id, issue: parsed.error.message }, 'executor event outside the contract ignored');
       return;

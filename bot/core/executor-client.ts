@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   ActionListSchema,
+  ApprovalListSchema,
   CreateRunResponseSchema,
   DeputyError,
   ErrorBodySchema,
@@ -16,7 +17,11 @@ import {
   RunListSchema,
   RunStateSchema,
   RunViewSchema,
+  ScriptListSchema,
+  ScriptStatusResponseSchema,
+  ScriptViewSchema,
   type ActionView,
+  type ApprovalList,
   type ChatIdentity,
   type CreateRunRequest,
   type CreateRunResponse,
@@ -26,6 +31,9 @@ import {
   type PrincipalView,
   type RunState,
   type RunView,
+  type ScriptStatus,
+  type ScriptStatusRequest,
+  type ScriptView,
 } from '../../executor/contract/index.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 
@@ -105,6 +113,29 @@ export class ExecutorClient {
 
   async decideRun(runId: string, decision: DecisionRequest, options: CallOptions = {}): Promise<RunStateChange> {
     return this.json('POST', `/v1/runs/${encodeURIComponent(runId)}/decision`, RunStateChangeSchema, decision, options);
+  }
+
+  /** The scripts this principal may view, optionally of one status. */
+  async listScripts(principalId: string, status?: ScriptStatus, options: CallOptions = {}): Promise<ScriptView[]> {
+    const params = new URLSearchParams({ principal: principalId, ...(status ? { status } : {}) });
+    return (await this.json('GET', `/v1/scripts?${params}`, ScriptListSchema, undefined, options)).scripts;
+  }
+
+  /** One script as this principal sees it: versions, text, diff, and the status changes they may make. */
+  async getScript(scriptId: string, principalId: string, options: CallOptions = {}): Promise<ScriptView> {
+    const path = `/v1/scripts/${encodeURIComponent(scriptId)}?${new URLSearchParams({ principal: principalId })}`;
+    return this.json('GET', path, ScriptViewSchema, undefined, options);
+  }
+
+  /** Asks to move a script's exact version to another status; the executor checks who may. */
+  async changeScriptStatus(scriptId: string, request: ScriptStatusRequest, options: CallOptions = {}): Promise<ScriptView> {
+    const path = `/v1/scripts/${encodeURIComponent(scriptId)}/status`;
+    return (await this.json('POST', path, ScriptStatusResponseSchema, request, options)).script;
+  }
+
+  /** Testing scripts and four-eyes runs waiting for this principal's decision. */
+  async listApprovals(principalId: string, options: CallOptions = {}): Promise<ApprovalList> {
+    return this.json('GET', `/v1/approvals?${new URLSearchParams({ principal: principalId })}`, ApprovalListSchema, undefined, options);
   }
 
   /** The full stored output as plain text (masked by the executor). */

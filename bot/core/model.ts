@@ -4,7 +4,7 @@
  * `ConversationPort`. Nothing here knows a platform.
  */
 import type { ActionView, ChatIdentity, PrincipalView, RunView } from '../../executor/contract/index.ts';
-import type { Screen, SubmitVerb } from '../../cards/screens.ts';
+import type { Screen, ScriptReview, SubmitVerb } from '../../cards/screens.ts';
 
 export type { Screen };
 
@@ -72,6 +72,8 @@ export interface HomeOverview {
   recentRuns: RunView[];
   /** Runs awaiting a decision this person may make (empty for non-approvers). */
   pendingApprovals: RunView[];
+  /** Scripts in Testing this person may approve (absent or empty for non-approvers). */
+  pendingScripts?: ScriptReview[];
 }
 
 /** The core, as the edges see it. */

@@ -164,6 +164,8 @@ export function renderMessage(screen: Screen): RenderedMessage {
       return { text: screen.text, blocks: [section(escapeMrkdwn(screen.text))] };
     case 'script-review':
       return renderScriptReview(screen.review, screen.viewerMayDecide);
+    case 'item-list':
+      return renderItemList(screen);
     default:
       return unknownScreen(screen);
   }
@@ -298,7 +300,12 @@ function renderScriptReview(review: ScriptReview, viewerMayDecide: boolean): Ren
   if (review.parameters.length > 0) {
     blocks.push(section(`*Parameters*\n${review.parameters.map((field) => `• ${escapeMrkdwn(field.name)} (${escapeMrkdwn(field.psType)}${field.required ? ', required' : ''})`).join('\n')}`));
   }
-  if (review.excerpt) blocks.push(section(codeBlock(fitLines(review.excerpt.split('\n'), OUTPUT_BUDGET).shown)));
+  if (review.submitComment) blocks.push(section(`_${escapeMrkdwn(review.submitComment)}_`));
+  if (review.diff && review.diff.lines.length > 0) {
+    const { shown, cut } = fitLines(review.diff.lines, OUTPUT_BUDGET);
+    blocks.push(section(`*Changes against ${escapeMrkdwn(review.diff.against)}*\n${codeBlock(shown)}`));
+    if (cut || review.diff.truncated) blocks.push(context('The diff is longer than a message holds; open the script to see all of it.'));
+  } else if (review.excerpt) blocks.push(section(codeBlock(fitLines(review.excerpt.split('\n'), OUTPUT_BUDGET).shown)));
   if (review.decision) {
     blocks.push(section(`${review.decision.decision === 'approve' ? 'Approved' : 'Sent back to Draft'} by ${escapeMrkdwn(review.decision.decidedBy)}.`));
   } else if (viewerMayDecide) {
@@ -309,9 +316,29 @@ function renderScriptReview(review: ScriptReview, viewerMayDecide: boolean): Ren
         button('Reject', 'decide-script', { scriptId: review.scriptId, versionHash: review.versionHash, decision: 'reject' }, 'danger'),
       ],
     });
+  } else if (review.status !== 'testing' && review.moves && review.moves.length > 0) {
+    blocks.push({
+      type: 'actions',
+      elements: review.moves.map((to) =>
+        button(to === 'testing' ? 'Submit for testing' : `Move to ${to}`, 'change-script-status', { scriptId: review.scriptId, versionHash: review.versionHash, from: review.status, to })),
+    });
   }
   blocks.push(context(`Script \`${escapeMrkdwn(review.scriptId)}\` · tenant ${escapeMrkdwn(review.tenant)} · version \`${escapeMrkdwn(review.versionHash.slice(0, 12))}\``));
   return { text: `${review.name} waits for review`, blocks };
+}
+
+function renderItemList(screen: Extract<Screen, { screen: 'item-list' }>): RenderedMessage {
+  const blocks: MessageBlock[] = [header(screen.heading)];
+  const sections = screen.sections.filter((part) => part.items.length > 0);
+  if (sections.length === 0) blocks.push(section(escapeMrkdwn(screen.emptyText)));
+  for (const part of sections) {
+    blocks.push(section(`*${escapeMrkdwn(part.title)}*`));
+    for (const item of part.items) {
+      blocks.push(section(`*${escapeMrkdwn(item.title)}*\n${escapeMrkdwn(item.detail)}`, button('Open', item.open.verb, item.open.data)));
+    }
+  }
+  blocks.push({ type: 'actions', elements: [button('Refresh list', screen.refresh.verb, screen.refresh.data)] });
+  return { text: screen.heading, blocks };
 }
 
 /**
@@ -383,6 +410,15 @@ export function renderHome(overview: HomeOverview | undefined, notEnrolledText: 
           button('Reject', 'decide-run', { runId: run.id, decision: 'reject' }, 'danger'),
         ],
       });
+    }
+  }
+
+  const scripts = overview.pendingScripts ?? [];
+  if (scripts.length > 0) {
+    blocks.push({ type: 'divider' }, header(`Scripts to review (${scripts.length})`));
+    for (const review of scripts.slice(0, 10)) {
+      const by = review.submittedBy ? ` submitted by ${escapeMrkdwn(review.submittedBy)}` : '';
+      blocks.push(section(`*${escapeMrkdwn(review.name)}*${by}\nversion \`${escapeMrkdwn(review.versionHash.slice(0, 12))}\` · tenant ${escapeMrkdwn(review.tenant)}`, button('Review', 'show-script', { scriptId: review.scriptId }, 'primary')));
     }
   }
 

@@ -12,7 +12,8 @@
 import { App, SocketModeReceiver, type BlockAction, type ButtonAction, type ViewOutput, type ViewResponseAction, type ViewSubmitAction, type types as slack } from '@slack/bolt';
 import { z } from 'zod';
 import { ChannelSchema, ERRORS } from '../../executor/contract/index.ts';
-import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen, SubmitVerb } from '../core/model.ts';
+import { SUBMIT_VERBS } from '../../cards/screens.ts';
+import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen } from '../core/model.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -43,8 +44,8 @@ export interface SlackEdgeOptions {
   apiRetries?: number;
 }
 
-const VERBS = ['show-actions', 'open-form', 'submit-form', 'cancel-run', 'refresh-run', 'show-output', 'decide-run'] as const satisfies readonly SubmitVerb[];
-const VerbSchema = z.enum(VERBS);
+/** Slack buttons carry every verb a screen can (the script lifecycle's too). */
+const VerbSchema = z.enum(SUBMIT_VERBS);
 const ButtonDataSchema = z.record(z.string(), z.unknown());
 
 const ConversationRefSchema = z.object({

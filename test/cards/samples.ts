@@ -157,6 +157,42 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     },
     { name: 'script-review-decider', screen: { screen: 'script-review', review: SCRIPT_REVIEW, viewerMayDecide: true } },
     { name: 'script-review-viewer', screen: { screen: 'script-review', review: SCRIPT_REVIEW, viewerMayDecide: false } },
+    {
+      name: 'script-review-diff',
+      screen: {
+        screen: 'script-review',
+        review: {
+          ...SCRIPT_REVIEW,
+          submitComment: 'Adds the -Days parameter.',
+          diff: { against: `approved ${'d'.repeat(12)}`, truncated: false, lines: ['--- approved dddddddddddd', '+++ testing cccccccccccc', '@@ -1,3 +1,3 @@', ' param(', '-  [string]$UserName', '+  [string]$UserName, [int]$Days', ' )'] },
+          versions: [{ hash: 'd'.repeat(64), status: 'approved' }, { hash: 'c'.repeat(64), status: 'testing' }],
+        },
+        viewerMayDecide: true,
+      },
+    },
+    {
+      name: 'script-review-approved',
+      screen: {
+        screen: 'script-review',
+        review: { ...SCRIPT_REVIEW, status: 'approved', decision: { decision: 'approve', decidedBy: 'Cyra (cyber admin)', comment: 'Looks good.' }, moves: ['draft'] },
+        viewerMayDecide: false,
+      },
+    },
+    { name: 'script-review-draft', screen: { screen: 'script-review', review: { ...SCRIPT_REVIEW, status: 'draft', moves: ['testing'] }, viewerMayDecide: false } },
+    {
+      name: 'item-list',
+      screen: {
+        screen: 'item-list',
+        heading: 'Waiting for your decision',
+        sections: [
+          { title: 'Scripts to review', items: [{ title: 'Set-OutOfOffice', detail: 'Testing · version cccccccccccc · tenant contoso', open: { verb: 'show-script', data: { scriptId: 'set-ooo' } } }] },
+          { title: 'Runs to approve', items: [{ title: 'Reset a user account', detail: 'Requested by alex', open: { verb: 'refresh-run', data: { runId: 'run_1' } } }] },
+        ],
+        emptyText: 'Nothing waits for your decision.',
+        refresh: { verb: 'show-approvals', data: {} },
+      },
+    },
+    { name: 'item-list-empty', screen: { screen: 'item-list', heading: 'Scripts', sections: [{ title: 'Draft', items: [] }], emptyText: 'There are no scripts you may see.', refresh: { verb: 'show-scripts', data: {} } } },
     { name: 'error', screen: { screen: 'error', message: 'You are not allowed to do that.', correlationId: '7d7c8f5e-2222-4a4a-9b9b-0123456789ab' } },
     { name: 'notice', screen: { screen: 'notice', text: 'Your run was cancelled.' } },
   ];
@@ -170,6 +206,7 @@ export const SCREEN_NAMES: readonly ScreenName[] = [
   'run-summary',
   'approval-request',
   'script-review',
+  'item-list',
   'error',
   'notice',
 ];

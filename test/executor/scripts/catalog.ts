@@ -35,7 +35,7 @@ export const ACTORS = [
 ] as const;
 
 /** Writes the catalog; `texts` overrides script texts (to simulate an edited file). */
-export function writeLifecycleCatalog(folder = mkdtempSync(join(tmpdir(), 'deputy-lifecycle-catalog-')), texts: Partial<typeof SCRIPT_TEXTS> = {}): string {
+export function writeLifecycleCatalog(folder = mkdtempSync(join(tmpdir(), 'deputy-lifecycle-catalog-')), texts: Partial<Record<keyof typeof SCRIPT_TEXTS, string>> = {}): string {
   const scripts = { ...SCRIPT_TEXTS, ...texts };
   mkdirSync(join(folder, 'scripts'), { recursive: true });
   writeFileSync(join(folder, 'scripts', 'Tool.ps1'), scripts.tool);
