@@ -72,10 +72,13 @@ async function startServer(): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
     const file = files[new URL(request.url ?? '/', 'http://localhost').pathname];
     if (!file) {
-      response.writeHead(404).end();
+      // restify, loaded by other tests in this process, patches writeHead so it cannot be chained.
+      response.writeHead(404);
+      response.end();
       return;
     }
-    response.writeHead(200, { 'content-type': file.type }).end(file.body);
+    response.writeHead(200, { 'content-type': file.type });
+    response.end(file.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };

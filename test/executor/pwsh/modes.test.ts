@@ -91,13 +91,16 @@ describe('pwsh runner: service and run-as modes', function () {
   });
 
   it('close() cancels runs under way and kills workers still starting, leaving no pwsh behind', async () => {
+    // Other test files share this process: count only the hosts this test starts.
+    const before = new Set(ownHostProcesses());
+    const started = () => ownHostProcesses().filter((pid) => !before.has(pid));
     const starting = makeRunner();
     const warming = starting.prewarm({ kind: 'pool' }).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(ownHostProcesses().length, 2, 'two workers are starting');
+    assert.equal(started().length, 2, 'two workers are starting');
     await starting.close();
     await warming;
-    assert.ok(await eventually(() => ownHostProcesses().length === 0), `left: ${ownHostProcesses().join(', ')}`);
+    assert.ok(await eventually(() => started().length === 0), `left: ${started().join(', ')}`);
 
     const running = makeRunner();
     let closing: Promise<void> | undefined;
@@ -109,7 +112,7 @@ describe('pwsh runner: service and run-as modes', function () {
     await closing;
     assert.equal(result.outcome, 'cancelled');
     assert.ok(await eventually(() => processGone(Number(probe(result.records).pid))));
-    assert.ok(await eventually(() => ownHostProcesses().length === 0), `left: ${ownHostProcesses().join(', ')}`);
+    assert.ok(await eventually(() => started().length === 0), `left: ${started().join(', ')}`);
   });
 
   it('fails with DEPUTY_E_PWSH_MISSING when there is no pwsh', async () => {
