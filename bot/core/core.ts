@@ -247,7 +247,10 @@ export class BotCore implements ConversationHandler {
           // Someone else decided first: the card now shows who, which is the answer.
           if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
         }
-        return this.screenFor(await executor.getRun(runId, call), principal.id);
+        const run = await executor.getRun(runId, call);
+        // An approver's card keeps showing the request, now with its outcome; the run itself is the requester's.
+        if (run.principalId !== principal.id) return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false };
+        return this.screenFor(run, principal.id);
       }
       case 'show-scripts':
         return this.scriptList(principal, parseData(ShowScriptsData, event.data).status, correlationId);
@@ -639,7 +642,7 @@ export function toScriptReview(view: ScriptView): ScriptReview {
     ...(review ? { submittedBy: review.requestedByName ?? review.requestedBy } : {}),
     ...(review?.comment ? { submitComment: review.comment } : {}),
     parameters: view.parameters,
-    ...(view.diff
+    ...(view.diff && view.diff.lines.length > 0
       ? { diff: { lines: view.diff.lines, truncated: view.diff.truncated, against: view.diff.againstHash ? `approved ${view.diff.againstHash.slice(0, 12)}` : 'nothing (never approved)' } }
       : {}),
     ...(view.versions ? { versions: view.versions.map((version) => ({ hash: version.hash, status: version.status })) } : {}),

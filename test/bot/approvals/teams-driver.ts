@@ -1,0 +1,150 @@
+/**
+ * A Teams client for the approvals tests: the real bot server with the Teams edge plugin
+ * (botbuilder CloudAdapter, real JWT checks, real MSAL token, real connector client) against
+ * the loopback Bot Framework cloud. Each person has a personal chat with the bot; the driver
+ * sees the bot's messages as the connector receives them (POST new, PUT update in place) and
+ * shows an Action.Execute invoke answer's card in place of the pressed card, as Teams does.
+ * (The same way of seeing things as test/bot/teams/conformance.test.ts, plus `press`, which
+ * sends a verb the person's card does not offer: what a wrong or forged client could send.)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBotConfig } from '../../../bot/config.ts';
+import { startBot } from '../../../bot/server.ts';
+import { teamsEdgePlugin } from '../../../bot/teams/plugin.ts';
+import { formInputId } from '../../../cards/form.ts';
+import { silentLogger } from '../../../lib/logger.ts';
+import type { TestExecutor } from '../../helpers/executor.ts';
+import { cardActions, cardInputs, cardText } from '../conformance/adaptive-card.ts';
+import type { ChatDriver, ObservedMessage } from '../conformance/suite.ts';
+import { FakeBotFrameworkCloud } from '../teams/fake-cloud.ts';
+import { executeActivity, loopbackCredentials, loopbackEndpoints, messageActivity, personalChat, send, type TeamsUser } from '../teams/harness.ts';
+
+/** The approvals catalog's Teams identities: tenant `tid`, AAD object id `aad-<principal>`. */
+const FIXTURE_TENANT = 'tid';
+
+interface Shown {
+  card: unknown;
+  seq: number;
+}
+
+export class TeamsApprovalsDriver implements ChatDriver {
+  private readonly conversation = personalChat();
+  private readonly shown = new Map<string, Shown>();
+  private seenCalls = 0;
+
+  constructor(
+    private readonly cloud: FakeBotFrameworkCloud,
+    private readonly botUrl: string,
+    private readonly user: TeamsUser,
+  ) {}
+
+  private activity<T extends { conversation: { tenantId: string } }>(activity: T): T {
+    return { ...activity, conversation: { ...activity.conversation, tenantId: FIXTURE_TENANT }, channelData: { tenant: { id: FIXTURE_TENANT } } };
+  }
+
+  async sendText(text: string): Promise<void> {
+    const response = await send(this.botUrl, this.activity(messageActivity(this.cloud, this.user, this.conversation, text)), await this.cloud.token());
+    if (response.status !== 200) throw new Error(`message refused: HTTP ${response.status}`);
+  }
+
+  async clickAction(verb: string, match: Record<string, unknown> = {}): Promise<void> {
+    const target = (await this.messages())
+      .flatMap((message) => message.actions.map((action) => ({ message, action })))
+      .filter(({ action }) => action.verb === verb && Object.entries(match).every(([key, value]) => action.data[key] === value))
+      .at(-1);
+    if (!target) throw new Error(`no ${verb} button matching ${JSON.stringify(match)}`);
+    const inputs = Object.fromEntries(target.message.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
+    await this.press(target.message.id, verb, { ...inputs, ...target.action.data });
+  }
+
+  async submitForm(values: Record<string, string>): Promise<void> {
+    const form = (await this.messages()).filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
+    const submit = form?.actions.find((action) => action.verb === 'submit-form');
+    if (!form || !submit) throw new Error('no form to submit');
+    const inputs = Object.fromEntries(form.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
+    const typed = Object.fromEntries(Object.entries(values).map(([name, value]) => [formInputId(name), value]));
+    await this.press(form.id, 'submit-form', { ...submit.data, ...inputs, ...typed });
+  }
+
+  /** Sends an Action.Execute invoke from the card `messageId`, whatever that card shows. */
+  async press(messageId: string, verb: string, data: Record<string, unknown>): Promise<void> {
+    const activity = this.activity(executeActivity(this.cloud, this.user, this.conversation, { verb, data, replyToId: messageId }));
+    const response = await send(this.botUrl, activity, await this.cloud.token());
+    if (response.status !== 200) throw new Error(`invoke refused: HTTP ${response.status}`);
+    const body = response.body as { statusCode: number; type: string; value: unknown };
+    if (body.statusCode !== 200) throw new Error(`invoke answered ${body.statusCode}: ${JSON.stringify(body.value)}`);
+    this.sync();
+    if (body.type === 'application/vnd.microsoft.card.adaptive') this.shown.set(messageId, { card: body.value, seq: this.seenCalls });
+  }
+
+  private sync(): void {
+    const calls = this.cloud.calls;
+    for (const call of calls.slice(this.seenCalls)) {
+      if (call.conversationId !== this.conversation.id || !call.path.includes('/activities')) continue;
+      const attachments = (call.body.attachments as { contentType: string; content?: unknown }[] | undefined) ?? [];
+      const card = attachments.find((attachment) => attachment.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
+      const id = call.method === 'PUT' ? call.activityId : call.resultId;
+      if (!id) continue;
+      const before = this.shown.get(id);
+      if (before && before.seq > call.seq) continue;
+      this.shown.set(id, { card: card ?? before?.card, seq: call.seq });
+    }
+    this.seenCalls = calls.length;
+  }
+
+  async messages(): Promise<ObservedMessage[]> {
+    this.sync();
+    return [...this.shown.entries()].map(([id, shown]) => ({
+      id,
+      text: shown.card === undefined ? '' : cardText(shown.card),
+      inputs: shown.card === undefined ? [] : cardInputs(shown.card),
+      actions: shown.card === undefined ? [] : cardActions(shown.card),
+      files: [],
+    }));
+  }
+}
+
+export interface TeamsBot {
+  driverFor(principalId: string): TeamsApprovalsDriver;
+  close(): Promise<void>;
+}
+
+/** The real bot server with only the Teams edge, against `executor`, with the loopback cloud. */
+export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
+  const cloud = await new FakeBotFrameworkCloud().start();
+  const dataDir = mkdtempSync(join(tmpdir(), 'deputy-teams-approvals-'));
+  const config = loadBotConfig({
+    DEPUTY_DATA_DIR: dataDir,
+    DEPUTY_EXECUTOR_URL: executor.url,
+    DEPUTY_EXECUTOR_TOKEN: executor.token,
+    DEPUTY_BOT_PORT: '0',
+    MicrosoftAppId: cloud.appId,
+    MicrosoftAppPassword: cloud.appPassword,
+  });
+  const bot = await startBot({
+    config,
+    logger: silentLogger(),
+    eventBackoffMs: { initial: 50, max: 500 },
+    edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud) })],
+  });
+  await bot.core.start();
+  const botUrl = `${bot.url}/api/messages`;
+  const drivers = new Map<string, TeamsApprovalsDriver>();
+  return {
+    driverFor(principalId) {
+      let driver = drivers.get(principalId);
+      if (!driver) {
+        driver = new TeamsApprovalsDriver(cloud, botUrl, { id: `29:${principalId}`, aadObjectId: `aad-${principalId}`, name: principalId });
+        drivers.set(principalId, driver);
+      }
+      return driver;
+    },
+    async close() {
+      await bot.close();
+      await cloud.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
