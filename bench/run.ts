@@ -1,7 +1,15 @@
 /** `npm run bench`: every benchmark, measured in this one run, with its baseline. */
+import { benchChat } from './chat.ts';
 import { benchExecutor, type BenchResult } from './executor.ts';
+import { benchSlack } from './slack.ts';
+import { benchStore } from './store.ts';
 
-const suites: [string, () => Promise<BenchResult[]>][] = [['executor', benchExecutor]];
+const suites: [string, () => Promise<BenchResult[]>][] = [
+  ['executor', benchExecutor],
+  ['store', () => benchStore()],
+  ['slack', benchSlack],
+  ['chat', benchChat],
+];
 
 let failed = 0;
 for (const [name, run] of suites) {
