@@ -456,7 +456,10 @@ export class BotCore implements ConversationHandler {
     await Promise.all(
       event.notify.map(async (principalId) => {
         const key = reviewCardKey(script.id, change.hash, principalId);
-        const shown = this.options.conversations.runMessage(key);
+        const remembered = this.options.conversations.runMessage(key);
+        // A new review request is a new card, even for a hash reviewed before; only the card the
+        // requester pressed (remembered just now) is updated in place.
+        const shown = event.type === 'script.review-requested' && principalId !== change.by ? undefined : remembered;
         if (event.type === 'script.decided' && principalId === requester && principalId !== change.by) {
           await this.notifyScreen(principalId, { screen: 'notice', text: decisionSentence(script, change) });
         }

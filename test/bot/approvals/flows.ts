@@ -85,6 +85,31 @@ export function runApprovalFlows(platform: string, start: () => Promise<Approval
       assert.equal(stored?.approvedHash, hash);
     });
 
+    it('two approvers deciding at once: one wins, and the other’s card shows who did', async () => {
+      const carl = await target.as('carl');
+      const cyra = await target.as('cyra');
+      await cyra.sendText('script tool');
+      await waitForMessage(cyra, 'the approved script card', (messages) => messages.filter(withAction('change-script-status', { to: 'draft' })).at(-1));
+      await cyra.clickAction('change-script-status', { to: 'draft' });
+      await waitForMessage(cyra, 'the script back in draft', (messages) => messages.filter(withAction('change-script-status', { to: 'testing' })).at(-1));
+      const carlCount = (await carl.messages()).length;
+      await cyra.clickAction('change-script-status', { to: 'testing' });
+      const carlCard = await waitForMessage(carl, 'a new review card for carl', (messages) => messages.slice(carlCount).find(withAction('decide-script', { decision: 'approve' })));
+      const cyraCard = await waitForMessage(cyra, 'cyra’s card in review', (messages) => messages.filter(withAction('decide-script', { decision: 'reject' })).at(-1));
+
+      const [last] = await target.executor.store.audit.read({ limit: 1 });
+      await Promise.all([carl.clickAction('decide-script', { decision: 'approve' }), cyra.clickAction('decide-script', { decision: 'reject' })]);
+      const status = target.executor.store.catalog.getScript('tool')?.status;
+      assert.ok(status === 'approved' || status === 'draft', `one decision won: ${status}`);
+      const outcome = status === 'approved' ? /Approved by Carl/ : /Rejected by Cyra/;
+      await waitForMessage(carl, 'carl’s card with the outcome', (messages) => messages.find((message) => message.id === carlCard.id && outcome.test(message.text)));
+      await waitForMessage(cyra, 'cyra’s card with the outcome', (messages) => messages.find((message) => message.id === cyraCard.id && outcome.test(message.text)));
+      const decisions = async () => (await target.executor.store.audit.read({ sinceSeq: last?.seq ?? 0, limit: 100 })).filter((entry) => entry.type === 'script.status');
+      const deadline = Date.now() + 10_000;
+      while ((await decisions()).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual((await decisions()).map((entry) => entry.outcome).sort(), ['allowed', 'denied'], 'one allowed, one refused, both audited');
+    });
+
     it('refuses self-approval of a four-eyes run with the executor’s message; another approver’s decision reaches the requester', async () => {
       const carl = await target.as('carl');
       const carlCount = await greet(carl, 'carl');
