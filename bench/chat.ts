@@ -17,7 +17,7 @@
  * what the bot adds. Nothing here is asserted in tests; these are figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -216,7 +216,7 @@ function adaptiveCardOf(call: RecordedCall): unknown {
 function teamsSubmission(cloud: FakeBotFrameworkCloud, index: number): { activity: TeamsActivityJson; conversationId: string; formId: string } {
   const who = requester(index);
   const conversation = personalChat();
-  const formId = `form-card-${index}`;
+  const formId = `form-card-${randomUUID()}`;
   const activity = executeActivity(cloud, { id: `29:${who}`, aadObjectId: `aad-${who}`, name: who }, conversation, {
     verb: 'submit-form',
     // What Teams sends for Action.Execute: the button's data plus the inputs' values.
@@ -230,29 +230,51 @@ function teamsSubmission(cloud: FakeBotFrameworkCloud, index: number): { activit
   };
 }
 
+/**
+ * When each form's summary card arrives (the connector PUT that replaces it with "Succeeded").
+ * One predicate sees every connector call once, as it is recorded: 200 separate waiters would
+ * each read every card, and the load generator would eat the CPU the bot is measured on.
+ */
+function watchSummaries(cloud: FakeBotFrameworkCloud, formIds: Set<string>): { arrivals: Map<string, number>; done: Promise<void> } {
+  const arrivals = new Map<string, number>();
+  const done = cloud
+    .waitForCall((call) => {
+      const formId = call.activityId;
+      if (call.method === 'PUT' && formId !== undefined && formIds.has(formId) && !arrivals.has(formId) && /Succeeded/.test(cardText(adaptiveCardOf(call)))) {
+        arrivals.set(formId, performance.now());
+      }
+      return arrivals.size === formIds.size;
+    }, PHASE_TIMEOUT_MS)
+    .then(
+      () => undefined,
+      () => undefined,
+    );
+  return { arrivals, done };
+}
+
 async function teamsBurst(cloud: FakeBotFrameworkCloud, botUrl: string, count: number): Promise<TeamsBurst> {
   // Teams reuses a channel token for its lifetime; botbuilder still verifies it on every activity.
   const token = await cloud.token();
   const submissions = Array.from({ length: count }, (_, index) => teamsSubmission(cloud, index));
+  const summaries = watchSummaries(cloud, new Set(submissions.map((submission) => submission.formId)));
   const outcomes = await Promise.all(
-    submissions.map(async ({ activity, conversationId, formId }) => {
+    submissions.map(async ({ activity, formId }) => {
       const started = performance.now();
-      const summary = cloud
-        .waitForCall((call) => call.method === 'PUT' && call.conversationId === conversationId && call.activityId === formId && /Succeeded/.test(cardText(adaptiveCardOf(call))), PHASE_TIMEOUT_MS)
-        .then(
-          () => performance.now() - started,
-          () => Number.NaN,
-        );
       const answer = await send(`${botUrl}/api/messages`, activity, token);
       const body = answer.body as { statusCode?: number; type?: string; value?: unknown } | undefined;
       const answered = answer.status === 200 && body?.statusCode === 200;
       const runCard = answered && body?.type === 'application/vnd.microsoft.card.adaptive' && /Queued|Running|Succeeded/.test(cardText(body.value));
-      return { answerMs: answer.ms, answered, runCard, summaryMs: answered ? await summary : Number.NaN };
+      return { answerMs: answer.ms, answered, runCard, started, formId };
     }),
   );
+  await summaries.done;
+  const summaryMs = outcomes.flatMap(({ formId, started }) => {
+    const arrived = summaries.arrivals.get(formId);
+    return arrived === undefined ? [] : [arrived - started];
+  });
   return {
     answerMs: outcomes.map((outcome) => outcome.answerMs),
-    summaryMs: outcomes.map((outcome) => outcome.summaryMs).filter((value) => !Number.isNaN(value)),
+    summaryMs,
     runCards: outcomes.filter((outcome) => outcome.runCard).length,
     failures: outcomes.filter((outcome) => !outcome.answered).length,
   };
@@ -292,8 +314,10 @@ async function webChatSubmitToSummary({ driver, form }: PreparedForm, index: num
   await driver.postActivity({ type: 'message', value, channelData: { postBack: true } });
   const deadline = started + PHASE_TIMEOUT_MS;
   for (;;) {
-    const messages = await driver.messages();
-    if (messages.some((message) => message.id === form.id && /Succeeded/.test(message.text))) return performance.now() - started;
+    // Only the form's own activity is read: the load generator shares the bot's CPU.
+    const shown = (await driver.rawActivities()).find((activity) => activity.id === form.id);
+    const card = shown?.attachments?.find((attachment) => attachment.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
+    if (card !== undefined && /Succeeded/.test(cardText(card))) return performance.now() - started;
     if (performance.now() > deadline) throw new Error(`web chat submission ${index} shows no summary after ${PHASE_TIMEOUT_MS} ms`);
     await sleep(WEB_CHAT_POLLING_MS);
   }
