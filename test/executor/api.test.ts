@@ -105,7 +105,7 @@ describe('executor REST API (real restify, real pwsh)', function () {
       assert.equal(response.status, 200);
       const { actions } = ActionListSchema.parse(await response.json());
       const ids = actions.map((action) => action.id).sort();
-      assert.deepEqual(ids, ['echo', 'echo-four-eyes', 'echo-service', 'secret', 'sleep']);
+      assert.deepEqual(ids, ['echo', 'echo-four-eyes', 'echo-service', 'secret', 'sleep', 'sleep-long']);
       const echo = actions.find((action) => action.id === 'echo');
       const message = echo?.form.fields.find((field) => field.name === 'Message');
       assert.equal(message?.required, true);
@@ -230,7 +230,7 @@ describe('executor REST API (real restify, real pwsh)', function () {
     });
 
     it('cancels a running run, and refuses to cancel an ended one', async () => {
-      const response = await submit(executor, 'sleep', 'alex', { Seconds: 4 });
+      const response = await submit(executor, 'sleep-long', 'alex', { Seconds: 60 });
       const { id } = (await response.json()) as { id: string };
       const deadline = Date.now() + 15_000;
       while (executor.store.runs.get(id)?.state !== 'running' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));

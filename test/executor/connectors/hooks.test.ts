@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -183,7 +184,15 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     const payload = { incident: { title: 'across restarts', hosts: [{}, { count: 1 }] } };
     const first = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-3003' }));
     await executor.close();
-    executor = { ...(await startTestExecutor({ catalog: catalog.folder, clock, dataDir })), dispose: executor.dispose };
+    const restarted = await startTestExecutor({ catalog: catalog.folder, clock, dataDir });
+    // The restarted executor owns nothing but itself; the data folder is the first one's to remove.
+    executor = {
+      ...restarted,
+      dispose: async () => {
+        await restarted.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
     const repeated = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-3003' }));
     assert.equal(repeated.id, first.id);
     clock.advance(24 * 60 * 60_000 + 60_000);
