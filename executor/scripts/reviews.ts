@@ -5,39 +5,24 @@
  * after a restart. A record names the hash it is about: once the script's text changes, the
  * record no longer applies to it.
  */
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { ScriptReviewStateSchema, type ScriptReviewState } from '../contract/index.ts';
-import { isMissingFile, writeFileDurably } from '../store/files.ts';
-
-const FileSchema = z.record(z.string(), ScriptReviewStateSchema);
+import { DurableJsonMap } from '../store/json-map.ts';
 
 export class ReviewStore {
-  private readonly reviews: Map<string, ScriptReviewState>;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly reviews: DurableJsonMap<ScriptReviewState>;
 
-  constructor(private readonly path: string) {
-    let raw: unknown = {};
-    try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (error) {
-      if (!isMissingFile(error)) throw error;
-    }
-    this.reviews = new Map(Object.entries(FileSchema.parse(raw)));
+  constructor(path: string) {
+    this.reviews = new DurableJsonMap(path, ScriptReviewStateSchema);
   }
 
   /** The review of this exact version of the script, if there is one. */
   get(scriptId: string, hash: string): ScriptReviewState | undefined {
     const review = this.reviews.get(scriptId);
-    return review?.hash === hash ? structuredClone(review) : undefined;
+    return review?.hash === hash ? review : undefined;
   }
 
-  /** Durable when the promise resolves; writes are serialized so the file always holds the latest state. */
-  async put(scriptId: string, review: ScriptReviewState): Promise<void> {
-    this.reviews.set(scriptId, structuredClone(review));
-    const text = `${JSON.stringify(Object.fromEntries(this.reviews), null, 2)}\n`;
-    const write = this.writing.then(() => writeFileDurably(this.path, text));
-    this.writing = write.catch(() => undefined);
-    await write;
+  /** Durable when the promise resolves. */
+  put(scriptId: string, review: ScriptReviewState): Promise<void> {
+    return this.reviews.set(scriptId, review);
   }
 }
