@@ -59,7 +59,21 @@ function bounded<T>(record: Record<string, T>, key: string, value: T, limit: num
 }
 
 export class LowdbConversationStore implements ConversationStore {
+  private pendingWrite: Promise<void> | undefined;
+
   private constructor(private readonly db: Low<StoreData>) {}
+
+  /**
+   * Changes made in the same turn share one write of the file: under a burst of new
+   * conversations, one rewrite per event would cost the bot more than the events themselves.
+   */
+  private persist(): Promise<void> {
+    this.pendingWrite ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.pendingWrite = undefined;
+      return this.db.write();
+    });
+    return this.pendingWrite;
+  }
 
   /** Opens (or creates) the file; a file that does not parse is an error, not silently reset. */
   static async open(file: string): Promise<LowdbConversationStore> {
@@ -76,7 +90,7 @@ export class LowdbConversationStore implements ConversationStore {
     if (JSON.stringify(data.principals[principalId]) === JSON.stringify(ref)) return;
     data.principals = bounded(data.principals, principalId, ref, LIMITS.principals);
     data.conversations = bounded(data.conversations, conversationKey(ref.channel, ref.conversationId), ref, LIMITS.conversations);
-    await this.db.write();
+    await this.persist();
   }
 
   lastConversationOf(principalId: string): ConversationRef | undefined {
@@ -89,7 +103,7 @@ export class LowdbConversationStore implements ConversationStore {
 
   async rememberRunMessage(runId: string, message: RunMessage): Promise<void> {
     this.db.data.runs = bounded(this.db.data.runs, runId, RunMessageSchema.parse(message), LIMITS.runs);
-    await this.db.write();
+    await this.persist();
   }
 
   runMessage(runId: string): RunMessage | undefined {

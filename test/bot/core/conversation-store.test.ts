@@ -31,4 +31,27 @@ describe('conversation store', () => {
     writeFileSync(file, JSON.stringify({ principals: { alex: { channel: 'fax', conversationId: 1 } } }));
     await assert.rejects(LowdbConversationStore.open(file));
   });
+
+  it('keeps every change of a burst that shares one write', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'deputy-conv-burst-'));
+    try {
+      const file = join(folder, 'conversations.json');
+      const store = await LowdbConversationStore.open(file);
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          Promise.all([
+            store.rememberPrincipal(`p${i}`, { channel: 'webchat', conversationId: `c${i}` }),
+            store.rememberRunMessage(`run_${i}`, { channel: 'webchat', conversationId: `c${i}`, messageId: `m${i}`, viewer: `p${i}` }),
+          ]),
+        ),
+      );
+      const reopened = await LowdbConversationStore.open(file);
+      for (let i = 0; i < 50; i++) {
+        assert.equal(reopened.lastConversationOf(`p${i}`)?.conversationId, `c${i}`);
+        assert.equal(reopened.runMessage(`run_${i}`)?.messageId, `m${i}`);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
