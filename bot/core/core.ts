@@ -12,6 +12,7 @@ import {
   MASK,
   type ActionView,
   type Channel,
+  type ChatIdentity,
   type ExecutorEventMessage,
   type PrincipalView,
   type RunEvent,
@@ -91,6 +92,11 @@ export interface BotCoreOptions {
   edges?: Iterable<{ channel: Channel; port: ConversationPort }>;
   /** Back-off of the event stream's reconnects (tests shorten it). */
   eventBackoffMs?: { initial: number; max: number };
+  /**
+   * How long a resolved chat identity is reused without asking the executor again. Safe to
+   * cache: the executor re-checks the principal and the policy on every request made for them.
+   */
+  identityCacheMs?: number;
 }
 
 interface Busy {
@@ -101,6 +107,7 @@ interface Busy {
 
 export class BotCore implements ConversationHandler {
   private readonly ports = new Map<Channel, ConversationPort>();
+  private readonly principals = new Map<string, { principal: PrincipalView; until: number }>();
   private readonly background = new Set<Promise<void>>();
   /** Conversations with an event being answered: run updates there wait until the answer is shown. */
   private readonly busy = new Map<string, Busy>();
@@ -155,7 +162,7 @@ export class BotCore implements ConversationHandler {
     try {
       let principal: PrincipalView;
       try {
-        principal = await this.options.executor.resolveIdentity(event.user.identity, { correlationId });
+        principal = await this.resolvePrincipal(event.user.identity, correlationId);
       } catch (error) {
         if (isDeputyError(error) && error.code === 'DEPUTY_E_NOT_ENROLLED') {
           log.info('chat user is not enrolled');
@@ -174,12 +181,24 @@ export class BotCore implements ConversationHandler {
     }
   }
 
+  /** Known identities only are kept, so a newly enrolled user is recognised at once. */
+  private async resolvePrincipal(identity: ChatIdentity, correlationId: string): Promise<PrincipalView> {
+    const key = JSON.stringify(identity);
+    const now = this.options.clock.now();
+    const cached = this.principals.get(key);
+    if (cached && cached.until > now) return cached.principal;
+    const principal = await this.options.executor.resolveIdentity(identity, { correlationId });
+    this.principals.set(key, { principal, until: now + (this.options.identityCacheMs ?? 30_000) });
+    if (this.principals.size > 10_000) this.principals.delete(this.principals.keys().next().value as string);
+    return principal;
+  }
+
   async home(user: ChatUser): Promise<HomeOverview | undefined> {
     const correlationId = newCorrelationId();
     const { executor } = this.options;
     let principal: PrincipalView;
     try {
-      principal = await executor.resolveIdentity(user.identity, { correlationId });
+      principal = await this.resolvePrincipal(user.identity, correlationId);
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_NOT_ENROLLED') return undefined;
       throw error;
@@ -379,7 +398,7 @@ export class BotCore implements ConversationHandler {
       }
       throw error;
     }
-    const run = await executor.getRun(created.id, { correlationId });
+    const run = created.run ?? (await executor.getRun(created.id, { correlationId }));
     const screen = this.screenFor(run, principal.id);
     // The edge shows `immediate` in place of the form's message, which now shows the run; the
     // run's origin (kept by the executor) names that message, so there is nothing to write here.

@@ -160,7 +160,13 @@ export const CreateRunRequestSchema = z.object({
 });
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
-export const CreateRunResponseSchema = z.object({ id: z.string(), state: RunStateSchema, correlationId: z.string() });
+/** The 202 carries the new run's view too, so a caller needs no second request to show it. */
+export const CreateRunResponseSchema = z.object({
+  id: z.string(),
+  state: RunStateSchema,
+  correlationId: z.string(),
+  run: z.lazy(() => RunViewSchema).optional(),
+});
 export type CreateRunResponse = z.infer<typeof CreateRunResponseSchema>;
 
 export const STREAMS = ['output', 'error', 'warning', 'verbose', 'information', 'progress'] as const;

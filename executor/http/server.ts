@@ -231,7 +231,7 @@ export function createApiServer(deps: ApiDependencies): Server {
       const request = parse(CreateRunRequestSchema, req.body);
       principalOrThrow(request.principalId);
       const run = await runs.create(request, context);
-      res.send(202, { id: run.id, state: run.state, correlationId: run.correlationId });
+      res.send(202, { id: run.id, state: run.state, correlationId: run.correlationId, run: toRunView(run) });
     }),
   );
 

@@ -8,7 +8,8 @@ import { BotCore } from '../../../bot/core/core.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import type { ConversationRef, Inbound, Screen } from '../../../bot/core/model.ts';
 import { ERRORS } from '../../../executor/contract/index.ts';
-import { systemClock } from '../../../lib/clock.ts';
+import sinon from 'sinon';
+import { ManualClock, systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { BOT_TEST_CATALOG } from '../webchat/harness.ts';
@@ -68,6 +69,27 @@ describe('bot core', function () {
   afterEach(async () => {
     await core.close();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('reuses a resolved identity for a short while, asks again after it, and never caches a refusal', async () => {
+    const clock = new ManualClock(Date.now());
+    const client = new ExecutorClient({ baseUrl: executor.url, token: executor.token });
+    const resolve = sinon.spy(client, 'resolveIdentity');
+    const conversations = await LowdbConversationStore.open(join(dataDir, 'cache-conversations.json'));
+    const cached = new BotCore({ executor: client, logger: silentLogger(), clock, conversations, edges: [{ channel: 'webchat', port }], identityCacheMs: 30_000 });
+    try {
+      await cached.handle(message('alex', 'c-cache'));
+      await cached.handle(message('alex', 'c-cache'));
+      assert.equal(resolve.callCount, 1, 'the second message reuses the resolution');
+      clock.advance(30_001);
+      await cached.handle(message('alex', 'c-cache'));
+      assert.equal(resolve.callCount, 2, 'asked again once the window passed');
+      await cached.handle(message('nobody', 'c-cache-2'));
+      await cached.handle(message('nobody', 'c-cache-2'));
+      assert.equal(resolve.callCount, 4, 'a refusal is asked again every time');
+    } finally {
+      await cached.close();
+    }
   });
 
   it('answers an unknown chat user with the one not-enrolled sentence and nothing else', async () => {
