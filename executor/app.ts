@@ -14,6 +14,7 @@ import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
+import { startMailConnectors, type MailConnectors } from './mail/index.ts';
 import { startPlans, type Plans } from './plans/index.ts';
 import { startScripts, type ScriptService } from './scripts/index.ts';
 import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
@@ -53,6 +54,8 @@ export interface RunningExecutor {
   plans: Plans;
   /** The script lifecycle: status changes, reviews and pending approvals. */
   scripts: ScriptService;
+  /** E-mail connectors: `mail.address(id)` is where a mailbox's SMTP listener is bound. */
+  mail: MailConnectors;
   close(): Promise<void>;
 }
 
@@ -163,8 +166,11 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       maxOutputRecords: config.maxOutputRecords,
     },
   });
-  const connectors = await startConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
   const plans = startPlans({ store, runs, policy, events, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
+  // Hooks go through the plan triggers: a hook for a connector-triggered plan starts that plan.
+  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir });
+  // Before recovery: runs interrupted by a restart still get their result mailed.
+  const mail = await startMailConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
   const scripts = startScripts({ store, policy, events, clock, dataDir: config.dataDir });
   const recovered = await runs.recover();
   if (recovered.interrupted + recovered.resumed > 0) logger.warn(recovered, 'runs recovered after a restart');
@@ -207,6 +213,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runner,
     plans,
     scripts: scripts.service,
+    mail,
     async close() {
       clearInterval(expiry);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -215,6 +222,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       await closed;
       await plans.close();
       await runs.stop();
+      await mail.close();
       await connectors.close();
       await runner.close();
       await store.close();

@@ -121,6 +121,10 @@ export type Action = z.infer<typeof ActionSchema>;
 /** A JSON path of the small safe subset `$.a.b[0].c` (see executor/connectors/json-path.ts). */
 export const JsonPathSchema = z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d{1,6}\])*$/, 'a JSON path like $.a.b[0].c');
 
+const EnvNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name');
+export const MailEndpointSchema = z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) });
+export type MailEndpoint = z.infer<typeof MailEndpointSchema>;
+
 /**
  * An inbound web service connector (`POST /v1/hooks/<id>`). It acts only as its bound principal
  * and only on the actions it names. The HMAC key is never in the catalog: it is read from an
@@ -140,6 +144,16 @@ export const ConnectorSchema = z.object({
   mapping: z.record(IdSchema, z.record(z.string(), JsonPathSchema)).default({}),
   /** Receives the finished run, signed with the connector's key. */
   callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Absent: a web service connector. `mail`: an SMTP listener (executor/mail); the fields below are its own. */
+  kind: z.enum(['webhook', 'mail']).optional(),
+  /** Mail: sender addresses (`a@b.example`) or whole domains (`@b.example`) whose messages are read. */
+  allowSenders: z.array(z.string()).optional(),
+  /** Mail: where the SMTP listener binds (loopback unless `requireAuth` is set). */
+  listen: MailEndpointSchema.optional(),
+  /** Mail: the SMTP relay that carries replies and results back to the sender. */
+  replyVia: MailEndpointSchema.optional(),
+  /** Mail: senders must log in (AUTH PLAIN/LOGIN) with this user and password, read from the environment. */
+  requireAuth: z.object({ userEnv: EnvNameSchema, passwordEnv: EnvNameSchema }).optional(),
 });
 export type Connector = z.infer<typeof ConnectorSchema>;
 

@@ -13,9 +13,11 @@ import type { Store } from '../store/port.ts';
 import { PlanScheduler } from './scheduler.ts';
 import { PLAN_COMMANDS, PlanService, type PlanCommand } from './service.ts';
 import { PlanStateStore } from './state.ts';
+import { ConnectorTriggers } from './triggers.ts';
 
 export { PlanScheduler } from './scheduler.ts';
 export { PlanService, PlanViewSchema, type PlanView } from './service.ts';
+export { ConnectorTriggers } from './triggers.ts';
 
 export const PLAN_STATE_FILE = 'plans-state.json';
 
@@ -25,6 +27,8 @@ const CommandBodySchema = z.object({ principalId: z.string().min(1) });
 export interface Plans {
   scheduler: PlanScheduler;
   service: PlanService;
+  /** The run service as web service connectors should see it: hooks for connector-triggered plans start the plan. */
+  triggers: ConnectorTriggers;
   routes: (server: Server, kit: RouteKit) => void;
   close(): Promise<void>;
 }
@@ -43,6 +47,7 @@ export function startPlans(options: {
   const states = new PlanStateStore(join(options.dataDir, PLAN_STATE_FILE));
   const scheduler = new PlanScheduler({ catalog: options.store.catalog, states, runs: options.runs, events: options.events, audit: options.store.audit, clock: options.clock, logger: options.logger });
   const service = new PlanService({ store: options.store, policy: options.policy, runs: options.runs, states, now: () => options.clock.now() });
+  const triggers = new ConnectorTriggers({ catalog: options.store.catalog, states, runs: options.runs, audit: options.store.audit, clock: options.clock });
   if (options.tickMs > 0) scheduler.start(options.tickMs);
   const parse = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const result = schema.safeParse(value ?? {});
@@ -52,6 +57,7 @@ export function startPlans(options: {
   return {
     scheduler,
     service,
+    triggers,
     routes(server, kit) {
       server.get(
         '/v1/plans',

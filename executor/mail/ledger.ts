@@ -1,0 +1,100 @@
+/**
+ * Every message a mail connector handled, by Message-ID: a repeat (the sender's server retrying,
+ * a forwarded copy) starts nothing, and a finished run finds whom to answer. Append-only JSON
+ * lines in the data folder, the newest line per message wins; on opening, entries older than
+ * the retention are dropped and the file rewritten. A message is recorded *before* its run is
+ * created, so even a crash in between never runs it twice (at most once, like plans).
+ */
+import { appendFile, readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { Clock } from '../../lib/clock.ts';
+import { isMissingFile, writeFileDurably } from '../store/files.ts';
+
+export const MESSAGE_RETENTION_MS = 30 * 24 * 60 * 60_000;
+
+const EntrySchema = z.object({
+  connector: z.string(),
+  messageId: z.string(),
+  /** Who gets the answer, and the address the message was sent to (the answer's From). */
+  replyTo: z.string(),
+  mailbox: z.string(),
+  subject: z.string(),
+  at: z.number(),
+  runId: z.string().optional(),
+});
+export type MessageEntry = z.infer<typeof EntrySchema>;
+
+export class MessageLedger {
+  private readonly entries = new Map<string, MessageEntry>();
+  private readonly byRun = new Map<string, MessageEntry>();
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly path: string,
+    private readonly clock: Clock,
+  ) {}
+
+  static async open(path: string, clock: Clock): Promise<MessageLedger> {
+    const ledger = new MessageLedger(path, clock);
+    let text = '';
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (!isMissingFile(error)) throw error;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      let parsed: ReturnType<typeof EntrySchema.safeParse>;
+      try {
+        parsed = EntrySchema.safeParse(JSON.parse(line));
+      } catch {
+        continue; // a torn last line after a crash
+      }
+      if (parsed.success && clock.now() - parsed.data.at < MESSAGE_RETENTION_MS) ledger.remember(parsed.data);
+    }
+    await writeFileDurably(path, [...ledger.entries.values()].map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    return ledger;
+  }
+
+  /**
+   * Records a new message and answers true, or answers false when this connector has seen the
+   * Message-ID before. Synchronous check-and-set, so two deliveries racing cannot both win.
+   */
+  claim(entry: Omit<MessageEntry, 'at' | 'runId'>): { first: boolean; written: Promise<void> } {
+    if (this.entries.has(keyOf(entry.connector, entry.messageId))) return { first: false, written: Promise.resolve() };
+    const recorded = { ...entry, at: this.clock.now() };
+    this.remember(recorded);
+    return { first: true, written: this.append(recorded) };
+  }
+
+  async attachRun(connector: string, messageId: string, runId: string): Promise<void> {
+    const entry = this.entries.get(keyOf(connector, messageId));
+    if (!entry) return;
+    const updated = { ...entry, runId };
+    this.remember(updated);
+    await this.append(updated);
+  }
+
+  forRun(runId: string): MessageEntry | undefined {
+    return this.byRun.get(runId);
+  }
+
+  async settled(): Promise<void> {
+    await this.writing;
+  }
+
+  private remember(entry: MessageEntry): void {
+    this.entries.set(keyOf(entry.connector, entry.messageId), entry);
+    if (entry.runId !== undefined) this.byRun.set(entry.runId, entry);
+  }
+
+  private append(entry: MessageEntry): Promise<void> {
+    const next = this.writing.then(() => appendFile(this.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 }));
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function keyOf(connector: string, messageId: string): string {
+  return `${connector}\u0000${messageId}`;
+}
