@@ -1,7 +1,7 @@
 /** Approvals through the real Teams edge (botbuilder, loopback Bot Framework), the real bot server and a real executor. */
 import { startTestExecutor } from '../../helpers/executor.ts';
 import { APPROVALS_CATALOG, runApprovalFlows } from './flows.ts';
-import { startTeamsBot } from './teams-driver.ts';
+import { startTeamsBot } from '../teams/driver.ts';
 
 runApprovalFlows('Teams', async () => {
   const executor = await startTestExecutor({ catalog: APPROVALS_CATALOG });

@@ -1,152 +1,23 @@
 /**
- * The adapter conformance suite against Teams: the real bot server with the Teams edge plugin
- * (botbuilder CloudAdapter, real JWT checks, real MSAL token, real connector client), a real
- * executor with real pwsh, and the loopback Bot Framework standing in for Microsoft's cloud.
- *
- * The driver is a Teams client: it posts signed activities to /api/messages, sees the bot's
- * messages as the connector receives them (POST = new message, PUT = update in place), and
- * shows an Action.Execute invoke response's card in place of the card whose button was pressed.
+ * The adapter conformance suite against Teams: the real bot server with the Teams edge plugin,
+ * a real executor with real pwsh, and the loopback Bot Framework standing in for Microsoft's
+ * cloud. The Teams client is test/bot/teams/driver.ts.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadBotConfig } from '../../../bot/config.ts';
-import { startBot } from '../../../bot/server.ts';
-import { teamsEdgePlugin } from '../../../bot/teams/plugin.ts';
-import { formInputId } from '../../../cards/form.ts';
-import { silentLogger } from '../../../lib/logger.ts';
 import { startTestExecutor } from '../../helpers/executor.ts';
-import { cardActions, cardInputs, cardText } from '../conformance/adaptive-card.ts';
-import { runConformanceSuite, type ChatDriver, type ObservedMessage } from '../conformance/suite.ts';
+import { runConformanceSuite } from '../conformance/suite.ts';
 import { BOT_TEST_CATALOG } from '../webchat/harness.ts';
-import { FakeBotFrameworkCloud } from './fake-cloud.ts';
-import { executeActivity, loopbackCredentials, loopbackEndpoints, messageActivity, personalChat, send, type TeamsUser } from './harness.ts';
-
-/** The fixture catalog's Teams identities: tenant `tid`, AAD object id `aad-<principal>`. */
-const FIXTURE_TENANT = 'tid';
-
-interface Shown {
-  card: unknown;
-  files: string[];
-  /** What last changed it: a connector call's seq, or the seq current when an invoke answered. */
-  seq: number;
-}
-
-class TeamsDriver implements ChatDriver {
-  private readonly conversation = personalChat();
-  private readonly shown = new Map<string, Shown>();
-  private seenCalls = 0;
-
-  constructor(
-    private readonly cloud: FakeBotFrameworkCloud,
-    private readonly botUrl: string,
-    private readonly user: TeamsUser,
-  ) {}
-
-  private activity<T extends { conversation: { tenantId: string } }>(activity: T): T {
-    // The fixture tenant stands in for the real one on every activity this user sends.
-    return { ...activity, conversation: { ...activity.conversation, tenantId: FIXTURE_TENANT }, channelData: { tenant: { id: FIXTURE_TENANT } } };
-  }
-
-  async sendText(text: string): Promise<void> {
-    const response = await send(this.botUrl, this.activity(messageActivity(this.cloud, this.user, this.conversation, text)), await this.cloud.token());
-    if (response.status !== 200) throw new Error(`message refused: HTTP ${response.status}`);
-  }
-
-  async clickAction(verb: string, match: Record<string, unknown> = {}): Promise<void> {
-    const messages = await this.messages();
-    const target = messages
-      .flatMap((message) => message.actions.map((action) => ({ message, action })))
-      .filter(({ action }) => action.verb === verb && Object.entries(match).every(([key, value]) => action.data[key] === value))
-      .at(-1);
-    if (!target) throw new Error(`no ${verb} button matching ${JSON.stringify(match)}`);
-    await this.execute(target.message.id, verb, target.action.data);
-  }
-
-  async submitForm(values: Record<string, string>): Promise<void> {
-    const messages = await this.messages();
-    const form = messages.filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
-    const submit = form?.actions.find((action) => action.verb === 'submit-form');
-    if (!form || !submit) throw new Error('no form to submit');
-    // What Teams sends for Action.Execute: the button's data plus every input's current value.
-    const inputs = Object.fromEntries(form.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
-    const typed = Object.fromEntries(Object.entries(values).map(([name, value]) => [formInputId(name), value]));
-    await this.execute(form.id, 'submit-form', { ...submit.data, ...inputs, ...typed });
-  }
-
-  private async execute(messageId: string, verb: string, data: Record<string, unknown>): Promise<void> {
-    const activity = this.activity(executeActivity(this.cloud, this.user, this.conversation, { verb, data, replyToId: messageId }));
-    const response = await send(this.botUrl, activity, await this.cloud.token());
-    if (response.status !== 200) throw new Error(`invoke refused: HTTP ${response.status}`);
-    const body = response.body as { statusCode: number; type: string; value: unknown };
-    if (body.statusCode !== 200) throw new Error(`invoke answered ${body.statusCode}: ${JSON.stringify(body.value)}`);
-    this.sync();
-    // The client shows the answer's card in place of the pressed one; later updates replace it.
-    if (body.type === 'application/vnd.microsoft.card.adaptive') {
-      this.shown.set(messageId, { card: body.value, files: this.shown.get(messageId)?.files ?? [], seq: this.seenCalls });
-    }
-  }
-
-  /** Applies the connector calls for this conversation that arrived since the last look. */
-  private sync(): void {
-    const calls = this.cloud.calls;
-    for (const call of calls.slice(this.seenCalls)) {
-      if (call.conversationId !== this.conversation.id || !call.path.includes('/activities')) continue;
-      const attachments = (call.body.attachments as { contentType: string; content?: unknown; contentUrl?: string; name?: string }[] | undefined) ?? [];
-      const card = attachments.find((attachment) => attachment.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
-      const files = attachments.filter((attachment) => attachment.contentUrl !== undefined).map((attachment) => attachment.name ?? '');
-      const id = call.method === 'PUT' ? call.activityId : call.resultId;
-      if (!id) continue;
-      const before = this.shown.get(id);
-      if (before && before.seq > call.seq) continue;
-      this.shown.set(id, { card: card ?? before?.card, files: files.length > 0 ? files : before?.files ?? [], seq: call.seq });
-    }
-    this.seenCalls = calls.length;
-  }
-
-  async messages(): Promise<ObservedMessage[]> {
-    this.sync();
-    return [...this.shown.entries()].map(([id, shown]) => ({
-      id,
-      text: shown.card === undefined ? '' : cardText(shown.card),
-      inputs: shown.card === undefined ? [] : cardInputs(shown.card),
-      actions: shown.card === undefined ? [] : cardActions(shown.card),
-      files: shown.files,
-    }));
-  }
-}
+import { startTeamsBot } from './driver.ts';
 
 runConformanceSuite('Teams', {
   async start() {
-    const cloud = await new FakeBotFrameworkCloud().start();
     const executor = await startTestExecutor({ catalog: BOT_TEST_CATALOG });
-    const dataDir = mkdtempSync(join(tmpdir(), 'deputy-teams-conformance-'));
-    const config = loadBotConfig({
-      DEPUTY_DATA_DIR: dataDir,
-      DEPUTY_EXECUTOR_URL: executor.url,
-      DEPUTY_EXECUTOR_TOKEN: executor.token,
-      DEPUTY_BOT_PORT: '0',
-      MicrosoftAppId: cloud.appId,
-      MicrosoftAppPassword: cloud.appPassword,
-    });
-    const bot = await startBot({
-      config,
-      logger: silentLogger(),
-      eventBackoffMs: { initial: 50, max: 500 },
-      edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud) })],
-    });
-    await bot.core.start();
-    const botUrl = `${bot.url}/api/messages`;
+    const bot = await startTeamsBot(executor);
     return {
-      asPrincipal: async (principalId) =>
-        new TeamsDriver(cloud, botUrl, { id: `29:${principalId}`, aadObjectId: `aad-${principalId}`, name: principalId }),
-      asUnknownUser: async () => new TeamsDriver(cloud, botUrl, { id: `29:stranger`, aadObjectId: randomUUID(), name: 'Stranger' }),
+      asPrincipal: async (principalId) => bot.driverFor(principalId),
+      asUnknownUser: async () => bot.stranger(),
       async close() {
         await bot.close();
         await executor.dispose();
-        await cloud.close();
-        rmSync(dataDir, { recursive: true, force: true });
       },
     };
   },

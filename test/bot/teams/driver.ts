@@ -1,12 +1,11 @@
 /**
- * A Teams client for the approvals tests: the real bot server with the Teams edge plugin
- * (botbuilder CloudAdapter, real JWT checks, real MSAL token, real connector client) against
- * the loopback Bot Framework cloud. Each person has a personal chat with the bot; the driver
- * sees the bot's messages as the connector receives them (POST new, PUT update in place) and
- * shows an Action.Execute invoke answer's card in place of the pressed card, as Teams does.
- * (The same way of seeing things as test/bot/teams/conformance.test.ts, plus `press`, which
- * sends a verb the person's card does not offer: what a wrong or forged client could send.)
+ * A Teams client for tests: it posts signed activities to the real bot server's /api/messages
+ * (botbuilder CloudAdapter, real JWT checks, real MSAL token, real connector client), sees the
+ * bot's messages as the loopback Bot Framework connector receives them (POST = new message,
+ * PUT = update in place), and shows an Action.Execute invoke answer's card in place of the
+ * card whose button was pressed, as Teams does.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,18 +17,20 @@ import { silentLogger } from '../../../lib/logger.ts';
 import type { TestExecutor } from '../../helpers/executor.ts';
 import { cardActions, cardInputs, cardText } from '../conformance/adaptive-card.ts';
 import type { ChatDriver, ObservedMessage } from '../conformance/suite.ts';
-import { FakeBotFrameworkCloud } from '../teams/fake-cloud.ts';
-import { executeActivity, loopbackCredentials, loopbackEndpoints, messageActivity, personalChat, send, type TeamsUser } from '../teams/harness.ts';
+import { FakeBotFrameworkCloud } from './fake-cloud.ts';
+import { executeActivity, loopbackCredentials, loopbackEndpoints, messageActivity, personalChat, send, type TeamsUser } from './harness.ts';
 
-/** The approvals catalog's Teams identities: tenant `tid`, AAD object id `aad-<principal>`. */
+/** The fixture catalog's Teams identities: tenant `tid`, AAD object id `aad-<principal>`. */
 const FIXTURE_TENANT = 'tid';
 
 interface Shown {
   card: unknown;
+  files: string[];
+  /** What last changed it: a connector call's seq, or the seq current when an invoke answered. */
   seq: number;
 }
 
-export class TeamsApprovalsDriver implements ChatDriver {
+export class TeamsDriver implements ChatDriver {
   private readonly conversation = personalChat();
   private readonly shown = new Map<string, Shown>();
   private seenCalls = 0;
@@ -41,6 +42,7 @@ export class TeamsApprovalsDriver implements ChatDriver {
   ) {}
 
   private activity<T extends { conversation: { tenantId: string } }>(activity: T): T {
+    // The fixture tenant stands in for the real one on every activity this user sends.
     return { ...activity, conversation: { ...activity.conversation, tenantId: FIXTURE_TENANT }, channelData: { tenant: { id: FIXTURE_TENANT } } };
   }
 
@@ -50,25 +52,29 @@ export class TeamsApprovalsDriver implements ChatDriver {
   }
 
   async clickAction(verb: string, match: Record<string, unknown> = {}): Promise<void> {
-    const target = (await this.messages())
+    const messages = await this.messages();
+    const target = messages
       .flatMap((message) => message.actions.map((action) => ({ message, action })))
       .filter(({ action }) => action.verb === verb && Object.entries(match).every(([key, value]) => action.data[key] === value))
       .at(-1);
     if (!target) throw new Error(`no ${verb} button matching ${JSON.stringify(match)}`);
+    // What Teams sends for Action.Execute: the button's data plus every input's current value.
     const inputs = Object.fromEntries(target.message.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
     await this.press(target.message.id, verb, { ...inputs, ...target.action.data });
   }
 
   async submitForm(values: Record<string, string>): Promise<void> {
-    const form = (await this.messages()).filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
+    const messages = await this.messages();
+    const form = messages.filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
     const submit = form?.actions.find((action) => action.verb === 'submit-form');
     if (!form || !submit) throw new Error('no form to submit');
+    // What Teams sends for Action.Execute: the button's data plus every input's current value.
     const inputs = Object.fromEntries(form.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
     const typed = Object.fromEntries(Object.entries(values).map(([name, value]) => [formInputId(name), value]));
     await this.press(form.id, 'submit-form', { ...submit.data, ...inputs, ...typed });
   }
 
-  /** Sends an Action.Execute invoke from the card `messageId`, whatever that card shows. */
+  /** Sends an Action.Execute invoke from the card `messageId`, whatever that card shows (as a wrong or forged client could). */
   async press(messageId: string, verb: string, data: Record<string, unknown>): Promise<void> {
     const activity = this.activity(executeActivity(this.cloud, this.user, this.conversation, { verb, data, replyToId: messageId }));
     const response = await send(this.botUrl, activity, await this.cloud.token());
@@ -76,20 +82,25 @@ export class TeamsApprovalsDriver implements ChatDriver {
     const body = response.body as { statusCode: number; type: string; value: unknown };
     if (body.statusCode !== 200) throw new Error(`invoke answered ${body.statusCode}: ${JSON.stringify(body.value)}`);
     this.sync();
-    if (body.type === 'application/vnd.microsoft.card.adaptive') this.shown.set(messageId, { card: body.value, seq: this.seenCalls });
+    // The client shows the answer's card in place of the pressed one; later updates replace it.
+    if (body.type === 'application/vnd.microsoft.card.adaptive') {
+      this.shown.set(messageId, { card: body.value, files: this.shown.get(messageId)?.files ?? [], seq: this.seenCalls });
+    }
   }
 
+  /** Applies the connector calls for this conversation that arrived since the last look. */
   private sync(): void {
     const calls = this.cloud.calls;
     for (const call of calls.slice(this.seenCalls)) {
       if (call.conversationId !== this.conversation.id || !call.path.includes('/activities')) continue;
-      const attachments = (call.body.attachments as { contentType: string; content?: unknown }[] | undefined) ?? [];
+      const attachments = (call.body.attachments as { contentType: string; content?: unknown; contentUrl?: string; name?: string }[] | undefined) ?? [];
       const card = attachments.find((attachment) => attachment.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
+      const files = attachments.filter((attachment) => attachment.contentUrl !== undefined).map((attachment) => attachment.name ?? '');
       const id = call.method === 'PUT' ? call.activityId : call.resultId;
       if (!id) continue;
       const before = this.shown.get(id);
       if (before && before.seq > call.seq) continue;
-      this.shown.set(id, { card: card ?? before?.card, seq: call.seq });
+      this.shown.set(id, { card: card ?? before?.card, files: files.length > 0 ? files : before?.files ?? [], seq: call.seq });
     }
     this.seenCalls = calls.length;
   }
@@ -101,20 +112,22 @@ export class TeamsApprovalsDriver implements ChatDriver {
       text: shown.card === undefined ? '' : cardText(shown.card),
       inputs: shown.card === undefined ? [] : cardInputs(shown.card),
       actions: shown.card === undefined ? [] : cardActions(shown.card),
-      files: [],
+      files: shown.files,
     }));
   }
 }
 
 export interface TeamsBot {
-  driverFor(principalId: string): TeamsApprovalsDriver;
+  driverFor(principalId: string): TeamsDriver;
+  /** A Teams user the catalog does not know. */
+  stranger(): TeamsDriver;
   close(): Promise<void>;
 }
 
 /** The real bot server with only the Teams edge, against `executor`, with the loopback cloud. */
 export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
   const cloud = await new FakeBotFrameworkCloud().start();
-  const dataDir = mkdtempSync(join(tmpdir(), 'deputy-teams-approvals-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'deputy-teams-bot-'));
   const config = loadBotConfig({
     DEPUTY_DATA_DIR: dataDir,
     DEPUTY_EXECUTOR_URL: executor.url,
@@ -131,16 +144,17 @@ export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
   });
   await bot.core.start();
   const botUrl = `${bot.url}/api/messages`;
-  const drivers = new Map<string, TeamsApprovalsDriver>();
+  const drivers = new Map<string, TeamsDriver>();
   return {
     driverFor(principalId) {
       let driver = drivers.get(principalId);
       if (!driver) {
-        driver = new TeamsApprovalsDriver(cloud, botUrl, { id: `29:${principalId}`, aadObjectId: `aad-${principalId}`, name: principalId });
+        driver = new TeamsDriver(cloud, botUrl, { id: `29:${principalId}`, aadObjectId: `aad-${principalId}`, name: principalId });
         drivers.set(principalId, driver);
       }
       return driver;
     },
+    stranger: () => new TeamsDriver(cloud, botUrl, { id: '29:stranger', aadObjectId: randomUUID(), name: 'Stranger' }),
     async close() {
       await bot.close();
       await cloud.close();
