@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   ApprovalRuleSchema,
+  ApprovalViewSchema,
   FieldValueSchema,
   FormFieldSchema,
   OriginSchema,
@@ -202,18 +203,10 @@ export const RunRecordSchema = z.object({
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
   durationMs: z.number().optional(),
-  approval: z
-    .object({
-      required: z.boolean(),
-      decidedBy: z.string().optional(),
-      decision: z.enum(['approve', 'reject']).optional(),
-      comment: z.string().optional(),
-      expiresAt: z.string().optional(),
-      reason: z.string().optional(),
-      /** SHA-256 over script hash + canonical inputs: an approval is for these exact inputs. */
-      bindingHash: z.string().optional(),
-    })
-    .optional(),
+  approval: ApprovalViewSchema.extend({
+    /** SHA-256 over script hash + canonical inputs: an approval is for these exact inputs. */
+    bindingHash: z.string().optional(),
+  }).optional(),
   summary: RunSummarySchema.optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
