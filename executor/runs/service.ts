@@ -396,22 +396,12 @@ export class RunService {
     }
   }
 
-  private async transition(run: RunRecord, state: RunState, extra: Partial<RunRecord> = {}): Promise<RunRecord> {
+  private transition(run: RunRecord, state: RunState, extra: Partial<RunRecord> = {}): Promise<RunRecord> {
     const next: RunRecord = { ...run, ...extra, state, updatedAt: new Date(this.options.clock.now()).toISOString() };
-    await this.options.store.runs.put(next);
-    await this.options.store.audit.append({
-      type: 'run.state',
-      outcome: 'info',
-      correlationId: run.correlationId,
-      actor: run.principalId,
-      subject: run.id,
-      detail: { from: run.state, to: state },
-    });
-    this.publish('run.updated', next);
-    return next;
+    return this.record(run, next, 'run.updated', {});
   }
 
-  private async finish(run: RunRecord, state: RunState, extra: Partial<RunRecord>): Promise<RunRecord> {
+  private finish(run: RunRecord, state: RunState, extra: Partial<RunRecord>): Promise<RunRecord> {
     const endedAt = this.options.clock.now();
     const startedAt = run.startedAt ? Date.parse(run.startedAt) : undefined;
     const next: RunRecord = {
@@ -422,16 +412,21 @@ export class RunService {
       updatedAt: new Date(endedAt).toISOString(),
       ...(extra.durationMs === undefined && startedAt !== undefined ? { durationMs: endedAt - startedAt } : {}),
     };
+    return this.record(run, next, 'run.finished', { durationMs: next.durationMs, error: next.error?.code });
+  }
+
+  /** Every state change: durable first, then the audit entry, then the event subscribers see it. */
+  private async record(previous: RunRecord, next: RunRecord, event: 'run.updated' | 'run.finished', detail: Record<string, unknown>): Promise<RunRecord> {
     await this.options.store.runs.put(next);
     await this.options.store.audit.append({
-      type: 'run.finish',
+      type: event === 'run.finished' ? 'run.finish' : 'run.state',
       outcome: 'info',
-      correlationId: run.correlationId,
-      actor: run.principalId,
-      subject: run.id,
-      detail: { from: run.state, to: state, durationMs: next.durationMs, error: next.error?.code },
+      correlationId: previous.correlationId,
+      actor: previous.principalId,
+      subject: previous.id,
+      detail: { from: previous.state, to: next.state, ...detail },
     });
-    this.publish('run.finished', next);
+    this.publish(event, next);
     return next;
   }
 
