@@ -175,8 +175,12 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     assert.equal(sent.run.state, 'succeeded');
     assert.deepEqual(sent.run.summary?.lines, ['call me back']);
     assert.equal(callback.headers['x-correlation-id'], answer.correlationId);
-    const audit = await executor.store.audit.read({ limit: 10_000 });
-    assert.ok(audit.some((entry) => entry.type === 'hook.callback' && entry.subject === answer.id && entry.outcome === 'info'));
+    // The callback is audited once its answer is back, which is after the receiver saw it.
+    const audited = async () =>
+      (await executor.store.audit.read({ limit: 10_000 })).some((entry) => entry.type === 'hook.callback' && entry.subject === answer.id && entry.outcome === 'info');
+    const auditDeadline = Date.now() + 10_000;
+    while (!(await audited()) && Date.now() < auditDeadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(await audited(), 'the callback is audited');
     assert.equal(callbacks.filter((candidate) => !candidate.body.includes('call me back')).length, 0, 'runs of connectors without a callback URL are not posted');
   });
 
