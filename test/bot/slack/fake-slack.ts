@@ -2,10 +2,17 @@
  * A fake Slack Web API on loopback: a real HTTP server that answers the methods Deputy calls,
  * in Slack's wire format (form-encoded requests, `{ ok: ... }` JSON answers), and records
  * every call. Bolt's real WebClient talks to it through `clientOptions.slackApiUrl`.
+ *
+ * `FakeSocketModeEndpoint` is Slack's Socket Mode side: a real WebSocket server on loopback
+ * that the fake Web API's `apps.connections.open` points at, speaking Slack's envelope protocol.
  */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQueryString } from 'node:querystring';
+import WebSocket from 'ws';
+import { z } from 'zod';
 
 export interface RecordedCall {
   method: string;
@@ -152,4 +159,163 @@ function parseArguments(contentType: string | undefined, raw: string): Record<st
     args[key] = typeof text === 'string' && JSON_ARGUMENTS.has(key) ? JSON.parse(text) : text;
   }
   return args;
+}
+
+/** What a Socket Mode client sends back for an envelope: `{ envelope_id, payload? }`. */
+const AckSchema = z.object({ envelope_id: z.string(), payload: z.record(z.string(), z.unknown()).optional() });
+
+export interface RecordedAck {
+  envelopeId: string;
+  /** The response payload (`response_action` …); Bolt sends `{}` for a bare `ack()`. */
+  payload: Record<string, unknown> | undefined;
+  /** Milliseconds from sending the envelope to receiving its ack. */
+  ms: number;
+}
+
+export type EnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
+
+/**
+ * Slack's Socket Mode endpoint on loopback. `apps.connections.open` on the fake Web API answers
+ * only an app-level token (`xapp-…`, as Slack does: a bot token gets `not_allowed_token_type`)
+ * with a one-time `ws://` URL; the client that connects with it gets Slack's `hello`, then the
+ * envelopes a test sends, and each envelope's ack is recorded.
+ */
+export class FakeSocketModeEndpoint {
+  readonly acks: RecordedAck[] = [];
+  /** The close code of each connection that ended, in order. */
+  readonly closeCodes: number[] = [];
+  /** Upgrade requests refused for an unknown or reused ticket. */
+  refusedUpgrades = 0;
+  private server: WebSocket.Server | undefined;
+  private connection: WebSocket | undefined;
+  private readonly tickets = new Set<string>();
+  private readonly pendingAcks = new Map<string, (ack: Omit<RecordedAck, 'ms'>) => void>();
+  private readonly connectionWaiters: Array<() => void> = [];
+  private sequence = 0;
+
+  async start(slack: FakeSlackApi): Promise<void> {
+    const server = new WebSocket.Server({
+      host: '127.0.0.1',
+      port: 0,
+      // Slack's URLs carry a single-use ticket; a client must use the URL it was just given.
+      verifyClient: ({ req }: { req: IncomingMessage }) => {
+        const ticket = new URL(req.url ?? '/', 'ws://127.0.0.1').searchParams.get('ticket') ?? '';
+        if (this.tickets.delete(ticket)) return true;
+        this.refusedUpgrades += 1;
+        return false;
+      },
+    });
+    this.server = server;
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    server.on('connection', (socket: WebSocket) => this.accept(socket));
+
+    slack.answer('apps.connections.open', (args) => {
+      if (!String(args['token'] ?? '').startsWith('xapp-')) return { ok: false, error: 'not_allowed_token_type' };
+      const ticket = randomUUID();
+      this.tickets.add(ticket);
+      return { ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${ticket}&app_id=A1` };
+    });
+  }
+
+  /** Connections the server still holds open. */
+  openConnections(): number {
+    return this.server?.clients.size ?? 0;
+  }
+
+  /** Resolves once a client is connected and has been sent `hello`. */
+  async waitForConnection(timeoutMs = 5000): Promise<void> {
+    if (this.connection?.readyState === WebSocket.OPEN) return;
+    await deadline(new Promise<void>((resolve) => this.connectionWaiters.push(resolve)), timeoutMs, 'a Socket Mode connection');
+  }
+
+  /** Sends one envelope as Slack does and resolves with its ack (rejects if none comes within `timeoutMs`). */
+  async send(type: EnvelopeType, payload: Record<string, unknown>, timeoutMs = 5000): Promise<RecordedAck> {
+    const socket = this.connection;
+    if (socket?.readyState !== WebSocket.OPEN) throw new Error('no open Socket Mode connection');
+    this.sequence += 1;
+    const envelopeId = `${randomUUID()}-${this.sequence}`;
+    const envelope = {
+      envelope_id: envelopeId,
+      type,
+      payload,
+      // Slack accepts a response payload for commands and modal submissions, not for events or buttons.
+      accepts_response_payload: type === 'slash_commands' || (type === 'interactive' && payload['type'] === 'view_submission'),
+      ...(type === 'events_api' ? { retry_attempt: 0, retry_reason: '' } : {}),
+    };
+    const started = performance.now();
+    const acked = new Promise<Omit<RecordedAck, 'ms'>>((resolve) => this.pendingAcks.set(envelopeId, resolve));
+    socket.send(JSON.stringify(envelope));
+    try {
+      const ack = await deadline(acked, timeoutMs, `the ack of ${type} envelope ${envelopeId}`);
+      const recorded = { ...ack, ms: performance.now() - started };
+      this.acks.push(recorded);
+      return recorded;
+    } finally {
+      this.pendingAcks.delete(envelopeId);
+    }
+  }
+
+  slashCommand(fields: Record<string, string>): Promise<RecordedAck> {
+    return this.send('slash_commands', fields);
+  }
+
+  interactive(payload: Record<string, unknown>): Promise<RecordedAck> {
+    return this.send('interactive', payload);
+  }
+
+  event(event: Record<string, unknown>, teamId = 'T1'): Promise<RecordedAck> {
+    return this.send('events_api', {
+      token: 'legacy-verification-token',
+      team_id: teamId,
+      api_app_id: 'A1',
+      event,
+      type: 'event_callback',
+      event_id: `Ev${randomUUID().replace(/-/g, '').slice(0, 10)}`,
+      event_time: 1767268800,
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    for (const client of server.clients) client.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: WebSocket): void {
+    this.connection = socket;
+    socket.on('message', (data: WebSocket.Data) => {
+      const ack = AckSchema.safeParse(parseJsonText(String(data)));
+      if (ack.success) this.pendingAcks.get(ack.data.envelope_id)?.({ envelopeId: ack.data.envelope_id, payload: ack.data.payload });
+    });
+    socket.on('close', (code: number) => this.closeCodes.push(code));
+    socket.send(JSON.stringify({
+      type: 'hello',
+      num_connections: 1,
+      debug_info: { host: 'applink-fake-loopback', build_number: 1, approximate_connection_time: 18060 },
+      connection_info: { app_id: 'A1' },
+    }));
+    for (const resolve of this.connectionWaiters.splice(0)) resolve();
+  }
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function deadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -162,3 +162,18 @@ export function buttonOnMessage(actionId: string, value: unknown, message: { ts:
     actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value: JSON.stringify(value), text: { type: 'plain_text', text: 'x' }, action_ts: '1767268800.000100' }],
   };
 }
+
+/** A `block_actions` payload for a button inside an open modal (the action list's Run buttons). */
+export function buttonInModal(actionId: string, value: string, view: { id: string; hash: string; private_metadata: string }, user = 'U1'): Record<string, unknown> {
+  return {
+    type: 'block_actions',
+    team: { id: TEAM, domain: 'contoso' },
+    user: { id: user, username: 'alex', name: 'alex', team_id: TEAM },
+    api_app_id: 'A1',
+    token: 'legacy-verification-token',
+    container: { type: 'view', view_id: view.id },
+    trigger_id: `trigger-modal-button-${Math.random().toString(36).slice(2)}`,
+    view: { ...view, type: 'modal', team_id: TEAM, blocks: [], callback_id: '', state: { values: {} }, root_view_id: view.id, app_id: 'A1', bot_id: 'BBOT' },
+    actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, text: { type: 'plain_text', text: 'Run' }, action_ts: '1767268800.000100' }],
+  };
+}
