@@ -5,11 +5,10 @@
  * repeats wait for the first request's answer instead of racing it.
  */
 import { createHash } from 'node:crypto';
-import { appendFile, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
 import { DeputyError } from '../contract/index.ts';
-import { isMissingFile, writeFileDurably } from '../store/files.ts';
+import { ExpiringLog } from '../store/expiring-log.ts';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
@@ -30,32 +29,16 @@ type Entry = z.infer<typeof EntrySchema>;
 export class IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, { bodyHash: string; answer: Promise<IdempotentAnswer> }>();
-  private writing: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly path: string,
+    private readonly log: ExpiringLog<Entry>,
     private readonly clock: Clock,
   ) {}
 
   static async open(path: string, clock: Clock): Promise<IdempotencyStore> {
-    const store = new IdempotencyStore(path, clock);
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if (!isMissingFile(error)) throw error;
-    }
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      let parsed: ReturnType<typeof EntrySchema.safeParse>;
-      try {
-        parsed = EntrySchema.safeParse(JSON.parse(line));
-      } catch {
-        continue; // a torn last line after a crash
-      }
-      if (parsed.success && store.isLive(parsed.data)) store.entries.set(keyOf(parsed.data.connector, parsed.data.key), parsed.data);
-    }
-    await writeFileDurably(path, [...store.entries.values()].map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    const { log, entries } = await ExpiringLog.open(path, EntrySchema, (entry) => isLiveAt(entry, clock.now()));
+    const store = new IdempotencyStore(log, clock);
+    for (const entry of entries) store.entries.set(keyOf(entry.connector, entry.key), entry);
     return store;
   }
 
@@ -80,7 +63,7 @@ export class IdempotencyStore {
       const result = await start();
       const entry: Entry = { connector, key, bodyHash, ...result, at: this.clock.now() };
       this.entries.set(id, entry);
-      await this.append(entry);
+      await this.log.append(entry);
       return result;
     })();
     this.inFlight.set(id, { bodyHash, answer });
@@ -91,19 +74,18 @@ export class IdempotencyStore {
     }
   }
 
-  async settled(): Promise<void> {
-    await this.writing;
+  settled(): Promise<void> {
+    return this.log.settled();
   }
 
   private isLive(entry: Entry): boolean {
-    return this.clock.now() - entry.at < IDEMPOTENCY_TTL_MS;
+    return isLiveAt(entry, this.clock.now());
   }
 
-  private append(entry: Entry): Promise<void> {
-    const next = this.writing.then(() => appendFile(this.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 }));
-    this.writing = next.catch(() => undefined);
-    return next;
-  }
+}
+
+function isLiveAt(entry: Entry, now: number): boolean {
+  return now - entry.at < IDEMPOTENCY_TTL_MS;
 }
 
 function keyOf(connector: string, key: string): string {

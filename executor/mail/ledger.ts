@@ -5,10 +5,9 @@
  * the retention are dropped and the file rewritten. A message is recorded *before* its run is
  * created, so even a crash in between never runs it twice (at most once, like plans).
  */
-import { appendFile, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
-import { isMissingFile, writeFileDurably } from '../store/files.ts';
+import { ExpiringLog } from '../store/expiring-log.ts';
 
 export const MESSAGE_RETENTION_MS = 30 * 24 * 60 * 60_000;
 
@@ -27,32 +26,16 @@ export type MessageEntry = z.infer<typeof EntrySchema>;
 export class MessageLedger {
   private readonly entries = new Map<string, MessageEntry>();
   private readonly byRun = new Map<string, MessageEntry>();
-  private writing: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly path: string,
+    private readonly log: ExpiringLog<MessageEntry>,
     private readonly clock: Clock,
   ) {}
 
   static async open(path: string, clock: Clock): Promise<MessageLedger> {
-    const ledger = new MessageLedger(path, clock);
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if (!isMissingFile(error)) throw error;
-    }
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      let parsed: ReturnType<typeof EntrySchema.safeParse>;
-      try {
-        parsed = EntrySchema.safeParse(JSON.parse(line));
-      } catch {
-        continue; // a torn last line after a crash
-      }
-      if (parsed.success && clock.now() - parsed.data.at < MESSAGE_RETENTION_MS) ledger.remember(parsed.data);
-    }
-    await writeFileDurably(path, [...ledger.entries.values()].map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    const { log, entries } = await ExpiringLog.open(path, EntrySchema, (entry) => clock.now() - entry.at < MESSAGE_RETENTION_MS);
+    const ledger = new MessageLedger(log, clock);
+    for (const entry of entries) ledger.remember(entry);
     return ledger;
   }
 
@@ -64,7 +47,7 @@ export class MessageLedger {
     if (this.entries.has(keyOf(entry.connector, entry.messageId))) return { first: false, written: Promise.resolve() };
     const recorded = { ...entry, at: this.clock.now() };
     this.remember(recorded);
-    return { first: true, written: this.append(recorded) };
+    return { first: true, written: this.log.append(recorded) };
   }
 
   async attachRun(connector: string, messageId: string, runId: string): Promise<void> {
@@ -72,26 +55,20 @@ export class MessageLedger {
     if (!entry) return;
     const updated = { ...entry, runId };
     this.remember(updated);
-    await this.append(updated);
+    await this.log.append(updated);
   }
 
   forRun(runId: string): MessageEntry | undefined {
     return this.byRun.get(runId);
   }
 
-  async settled(): Promise<void> {
-    await this.writing;
+  settled(): Promise<void> {
+    return this.log.settled();
   }
 
   private remember(entry: MessageEntry): void {
     this.entries.set(keyOf(entry.connector, entry.messageId), entry);
     if (entry.runId !== undefined) this.byRun.set(entry.runId, entry);
-  }
-
-  private append(entry: MessageEntry): Promise<void> {
-    const next = this.writing.then(() => appendFile(this.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 }));
-    this.writing = next.catch(() => undefined);
-    return next;
   }
 }
 
