@@ -135,9 +135,11 @@ export class SlackEdge implements ChannelEdge {
           logger: options.logger,
           ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
         });
+    // The Socket Mode client writes its own retry policy (100 retries, for apps.connections.open)
+    // into the options it is given; a copy keeps that policy off the bot's WebClient.
     const receiver =
       this.httpReceiver ??
-      new SocketModeReceiver({ appToken: options.appToken ?? '', logger, installerOptions: { clientOptions } });
+      new SocketModeReceiver({ appToken: options.appToken ?? '', logger, installerOptions: { clientOptions: { ...clientOptions } } });
 
     this.app = new App({
       receiver,

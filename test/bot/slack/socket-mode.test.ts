@@ -97,6 +97,24 @@ describe('Slack edge in Socket Mode (Bolt SocketModeReceiver, fake Socket Mode e
       assert.equal(opened!.args['token'], BOT_TOKEN);
     });
 
+    it('leaves the bot\'s WebClient with the same retry policy as in HTTP mode (not the socket client\'s 100 retries)', async () => {
+      // The Socket Mode client writes its retry policy into the options object it is handed;
+      // shared with the App, every chat.postMessage would retry ~forever. Read from WebClient's
+      // (private) field because waiting out a real retry schedule would take minutes.
+      const retryPolicy = (target: SlackEdge) => (target.app.client as unknown as { retryConfig: unknown }).retryConfig;
+      const apiUrl = await slack.start();
+      await endpoint.start(slack);
+      const common = { handler: new ScriptedHandler(() => ({})), botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl, logger: silentLogger() };
+      const http = await createSlackEdge(common);
+      try {
+        edge = await createSlackEdge({ ...common, appToken: APP_TOKEN });
+        assert.deepEqual(retryPolicy(edge), retryPolicy(http));
+        assert.notDeepEqual(retryPolicy(edge), { retries: 100, factor: 1.3 });
+      } finally {
+        await http.close();
+      }
+    });
+
     it('closes cleanly on close(): a normal close frame, no reconnect, and no socket or timer left behind', async () => {
       const before = liveHandles();
       const handler = new ScriptedHandler(() => ({ immediate: { screen: 'notice', text: 'ok' } }));
