@@ -43,7 +43,8 @@ export interface TeamsCredentials {
 
 export interface SlackCredentials {
   botToken: string;
-  signingSecret: string;
+  /** Needed for HTTP mode only. */
+  signingSecret: string | undefined;
   appToken: string | undefined;
 }
 
@@ -78,8 +79,10 @@ function teamsFrom(settings: z.infer<typeof BotEnvSchema>): TeamsCredentials | s
 }
 
 function slackFrom(settings: z.infer<typeof BotEnvSchema>): SlackCredentials | string {
-  const missing = (['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] as const).filter((name) => !settings[name]);
-  if (missing.length > 0 || !settings.SLACK_BOT_TOKEN || !settings.SLACK_SIGNING_SECRET) {
+  // Socket Mode receives events over Slack's own authenticated socket: no request to sign.
+  const required = settings.SLACK_APP_TOKEN ? (['SLACK_BOT_TOKEN'] as const) : (['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] as const);
+  const missing = required.filter((name) => !settings[name]);
+  if (missing.length > 0 || !settings.SLACK_BOT_TOKEN) {
     return `Slack is off: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not set.`;
   }
   return { botToken: settings.SLACK_BOT_TOKEN, signingSecret: settings.SLACK_SIGNING_SECRET, appToken: settings.SLACK_APP_TOKEN };

@@ -11,7 +11,7 @@
  */
 import { App, SocketModeReceiver, type BlockAction, type ButtonAction, type ViewOutput, type ViewResponseAction, type ViewSubmitAction, type types as slack } from '@slack/bolt';
 import { z } from 'zod';
-import { ChannelSchema, ERRORS } from '../../executor/contract/index.ts';
+import { ChannelSchema, DeputyError, ERRORS } from '../../executor/contract/index.ts';
 import { SUBMIT_VERBS } from '../../cards/screens.ts';
 import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen } from '../core/model.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -26,7 +26,8 @@ import { boltLogger } from './bolt-logger.ts';
 export interface SlackEdgeOptions {
   handler: ConversationHandler;
   botToken: string;
-  signingSecret: string;
+  /** Verifies HTTP requests; not used in Socket Mode. */
+  signingSecret?: string;
   /** Socket Mode instead of HTTP when set (an `xapp-` app-level token). */
   appToken?: string;
   /** Slack's Web API base URL; tests point it at a fake on loopback. */
@@ -130,7 +131,7 @@ export class SlackEdge implements ChannelEdge {
     this.httpReceiver = options.appToken
       ? undefined
       : new SlackHttpReceiver({
-          signingSecret: options.signingSecret,
+          signingSecret: requireSigningSecret(options.signingSecret),
           clock: options.clock ?? systemClock,
           logger: options.logger,
           ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
@@ -408,4 +409,10 @@ function parseJson(text: string | undefined): unknown {
 
 export function createSlackEdge(options: SlackEdgeOptions): Promise<SlackEdge> {
   return SlackEdge.create(options);
+}
+
+/** HTTP mode verifies every request with the signing secret; without one it must not start. */
+function requireSigningSecret(secret: string | undefined): string {
+  if (!secret) throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: 'SLACK_SIGNING_SECRET: needed to verify Slack requests in HTTP mode' });
+  return secret;
 }

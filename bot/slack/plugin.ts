@@ -16,7 +16,7 @@ export function slackEdgePlugin(options: SlackPluginOptions = {}): EdgePlugin {
     async create({ config, handler, logger, clock }) {
       if (!config.slack) throw new Error('slackEdgePlugin.create called while Slack is off');
       const { botToken, signingSecret, appToken } = config.slack;
-      return createSlackEdge({ ...options, handler, logger, clock, botToken, signingSecret, ...(appToken ? { appToken } : {}) });
+      return createSlackEdge({ ...options, handler, logger, clock, botToken, ...(signingSecret ? { signingSecret } : {}), ...(appToken ? { appToken } : {}) });
     },
   };
 }

@@ -40,6 +40,15 @@ describe('bot configuration', () => {
     assert.deepEqual(config.platformNotices, []);
   });
 
+  it('turns Slack on in Socket Mode without a signing secret, and off in HTTP mode without one', () => {
+    const socket = loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' });
+    assert.equal(socket.slack?.appToken, 'xapp-1');
+    assert.equal(socket.slack?.signingSecret, undefined);
+    const http = loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN, SLACK_BOT_TOKEN: 'xoxb-1' });
+    assert.equal(http.slack, undefined);
+    assert.ok(http.platformNotices.includes('Slack is off: SLACK_SIGNING_SECRET is not set.'));
+  });
+
   it('stops on a bad value, naming the variable', () => {
     assert.throws(() => loadBotConfig({ DEPUTY_EXECUTOR_TOKEN: TOKEN, DEPUTY_BOT_PORT: 'eighty' }), (error: unknown) =>
       error instanceof DeputyError && error.code === 'DEPUTY_E_CONFIG_INVALID' && error.message.startsWith('DEPUTY_BOT_PORT'));
