@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import type { LogFormat } from '../lib/logger.ts';
 import { DeputyError } from '../executor/contract/index.ts';
 
 const flag = z
@@ -23,6 +24,7 @@ export const BotEnvSchema = z.object({
   /** Largest request body the bot accepts on any route. */
   DEPUTY_BOT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1_048_576).default(256 * 1024),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEPUTY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   // Teams: botbuilder's own names.
   MicrosoftAppId: optionalText,
   MicrosoftAppPassword: optionalText,
@@ -57,6 +59,7 @@ export interface BotConfig {
   demo: boolean;
   maxBodyBytes: number;
   logLevel: string;
+  logFormat: LogFormat;
   /** Absent when the platform is off; `platformNotices` says why. */
   teams: TeamsCredentials | undefined;
   slack: SlackCredentials | undefined;
@@ -114,6 +117,7 @@ export function loadBotConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
     demo: settings.DEPUTY_DEMO,
     maxBodyBytes: settings.DEPUTY_BOT_MAX_BODY_BYTES,
     logLevel: settings.DEPUTY_LOG_LEVEL,
+    logFormat: settings.DEPUTY_LOG_FORMAT,
     teams: typeof teams === 'string' ? undefined : teams,
     slack: typeof slack === 'string' ? undefined : slack,
     platformNotices: [teams, slack].filter((value): value is string => typeof value === 'string'),

@@ -69,7 +69,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   const { config } = options;
   assertDemoIsLocal(config);
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'bot' });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'bot' });
 
   const executor = new ExecutorClient({ baseUrl: config.executorUrl, token: config.executorToken });
   const conversations = await LowdbConversationStore.open(join(config.dataDir, CONVERSATIONS_FILE));

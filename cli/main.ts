@@ -117,8 +117,10 @@ async function commandAuditVerify(env: NodeJS.ProcessEnv, io: Output): Promise<n
   return 1;
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Output = console_): Promise<number> {
+export async function main(argv: string[], given: NodeJS.ProcessEnv = process.env, io: Output = console_): Promise<number> {
   const [command, ...rest] = argv;
+  // A person at a terminal gets readable log lines; anything else gets JSON, one object a line.
+  const env = given.DEPUTY_LOG_FORMAT ? given : { ...given, DEPUTY_LOG_FORMAT: process.stdout.isTTY ? 'pretty' : 'json' };
   try {
     switch (command) {
       case 'start':

@@ -94,7 +94,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const { config } = options;
   const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'executor' });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'executor' });
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataLock(config.dataDir);

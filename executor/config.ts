@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { LogFormat } from '../lib/logger.ts';
 import { DeputyError } from './contract/index.ts';
 import { decodeKey } from './credentials/keyring.ts';
 
@@ -39,6 +40,7 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_SECRET_KEY: list.optional(),
   DEPUTY_PLAN_TICK_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEPUTY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
 
 export interface ExecutorConfig {
@@ -57,6 +59,7 @@ export interface ExecutorConfig {
   maxOutputRecords: number;
   approvalTtlMs: number;
   logLevel: string;
+  logFormat: LogFormat;
   secretKeys?: string[] | undefined;
   /** Real time between scheduler ticks (the injected clock decides what is due); 0 turns the timer off. */
   planTickMs?: number;
@@ -111,6 +114,7 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     maxOutputRecords: settings.DEPUTY_MAX_OUTPUT_RECORDS,
     approvalTtlMs: settings.DEPUTY_APPROVAL_TTL_MINUTES * 60_000,
     logLevel: settings.DEPUTY_LOG_LEVEL,
+    logFormat: settings.DEPUTY_LOG_FORMAT,
     secretKeys: settings.DEPUTY_SECRET_KEY,
     planTickMs: settings.DEPUTY_PLAN_TICK_SECONDS * 1000,
   };

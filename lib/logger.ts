@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -17,9 +18,13 @@ const REDACTED_PATHS = [
   'inputs.*.secret',
 ];
 
+export type LogFormat = 'json' | 'pretty';
+
 export interface LoggerOptions {
   level?: string;
   name?: string;
+  /** `json` (one object a line, for log shippers) or `pretty` (for a person at a terminal). */
+  format?: LogFormat;
   destination?: DestinationStream;
 }
 
@@ -29,7 +34,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     name: options.name ?? 'deputy',
     redact: { paths: REDACTED_PATHS, censor: '********' },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  // A synchronous pretty stream, not a transport: transports run in worker threads without our loader.
+  const destination =
+    options.destination ?? (options.format === 'pretty' ? pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }) : undefined);
+  return destination ? pino(config, destination) : pino(config);
 }
 
 /** A logger that writes nothing, for tests that do not inspect logs. */

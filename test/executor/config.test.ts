@@ -13,6 +13,12 @@ describe('executor configuration', () => {
     assert.equal(config.dataDir, '/srv/deputy/data');
     assert.equal(config.demo, false);
     assert.equal(config.tokens, undefined);
+    assert.equal(config.logFormat, 'json');
+  });
+
+  it('takes pretty or json logs, nothing else', () => {
+    assert.equal(loadExecutorConfig({ DEPUTY_LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
+    assert.throws(() => loadExecutorConfig({ DEPUTY_LOG_FORMAT: 'xml' }), /DEPUTY_LOG_FORMAT/);
   });
 
   it('stops on a bad value, naming the variable', () => {
