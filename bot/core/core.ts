@@ -214,7 +214,7 @@ export class BotCore implements ConversationHandler {
 
   private async answer(event: Inbound, principal: PrincipalView, correlationId: string): Promise<Screen> {
     const { executor } = this.options;
-    const call = { correlationId };
+    const call = { correlationId, principal: principal.id };
     if (event.kind === 'message') {
       const command = parseCommand(event.text);
       switch (command.kind) {
@@ -255,7 +255,7 @@ export class BotCore implements ConversationHandler {
         const { runId } = parseData(RunData, event.data);
         const run = await executor.getRun(runId, call);
         // The file is not needed for the answer: post it after answering.
-        this.defer(() => this.postOutput(event.conversation, run, correlationId));
+        this.defer(() => this.postOutput(event.conversation, run, principal.id, correlationId));
         return this.screenFor(run, principal.id);
       }
       case 'decide-run': {
@@ -398,21 +398,21 @@ export class BotCore implements ConversationHandler {
       }
       throw error;
     }
-    const run = created.run ?? (await executor.getRun(created.id, { correlationId }));
+    const run = created.run ?? (await executor.getRun(created.id, { correlationId, principal: principal.id }));
     const screen = this.screenFor(run, principal.id);
     // The edge shows `immediate` in place of the form's message, which now shows the run; the
     // run's origin (kept by the executor) names that message, so there is nothing to write here.
     if (messageId !== undefined) return screen;
     // No card to replace (a modal, a typed command): the core posts the status itself, so it knows the message to update.
     this.defer(async () => {
-      const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId }), principal.id));
+      const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id));
       await conversations.rememberRunMessage(run.id, { channel: conversation.channel, conversationId: conversation.conversationId, messageId: posted, viewer: principal.id });
     });
     return { screen: 'notice', text: `Submitted "${action.title}". Its progress and result follow in this conversation.` };
   }
 
-  private async postOutput(conversation: ConversationRef, run: RunView, correlationId: string): Promise<void> {
-    const content = await this.options.executor.getRunOutput(run.id, { correlationId });
+  private async postOutput(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void> {
+    const content = await this.options.executor.getRunOutput(run.id, { correlationId, principal: viewer });
     await this.port(conversation.channel).postFile(conversation, {
       name: `${run.actionId}-${run.id}.txt`,
       contentType: 'text/plain',
@@ -508,7 +508,7 @@ export class BotCore implements ConversationHandler {
         ?? { channel: tracked.channel, conversationId: tracked.conversationId, threadId: run.origin.threadId };
       await this.port(tracked.channel).update(ref, tracked.messageId, this.screenFor(run, tracked.viewer));
       if (event.type === 'run.finished' && hasMoreOutput(run)) {
-        this.defer(() => this.postOutput(ref, run, run.correlationId));
+        this.defer(() => this.postOutput(ref, run, tracked.viewer, run.correlationId));
       }
     }
     if (event.type === 'approval.requested') {

@@ -53,6 +53,13 @@ export interface ExecutorClientOptions {
 export interface CallOptions {
   /** Ties the call to the chat event's log lines and error card. */
   correlationId?: string;
+  /** Who asks, for reads: the executor answers only what that principal may see. */
+  principal?: string;
+}
+
+/** `?principal=` for reads made on someone's behalf. */
+function asked(options: CallOptions): string {
+  return options.principal === undefined ? '' : `?principal=${encodeURIComponent(options.principal)}`;
 }
 
 export interface RunListQuery {
@@ -95,7 +102,7 @@ export class ExecutorClient {
   }
 
   async getRun(runId: string, options: CallOptions = {}): Promise<RunView> {
-    return this.json('GET', `/v1/runs/${encodeURIComponent(runId)}`, RunViewSchema, undefined, options);
+    return this.json('GET', `/v1/runs/${encodeURIComponent(runId)}${asked(options)}`, RunViewSchema, undefined, options);
   }
 
   async listRuns(query: RunListQuery, options: CallOptions = {}): Promise<RunView[]> {
@@ -140,7 +147,7 @@ export class ExecutorClient {
 
   /** The full stored output as plain text (masked by the executor). */
   async getRunOutput(runId: string, options: CallOptions = {}): Promise<string> {
-    const path = `/v1/runs/${encodeURIComponent(runId)}/output`;
+    const path = `/v1/runs/${encodeURIComponent(runId)}/output${asked(options)}`;
     const response = await this.send('GET', path, undefined, options, 'text/plain');
     return response.text();
   }

@@ -21,7 +21,7 @@ import {
   type ErrorCode,
   type Persona,
 } from '../contract/index.ts';
-import type { Action, Principal } from '../domain.ts';
+import type { Action, Principal, RunRecord } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import type { RequestContext, RunService } from '../runs/service.ts';
 import { toActionView, toRunView } from '../runs/views.ts';
@@ -127,6 +127,14 @@ export function createApiServer(deps: ApiDependencies): Server {
     const principal = id ? store.catalog.getPrincipal(id) : undefined;
     if (!principal) throw new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${id ?? '(none)'}` });
     return principal;
+  };
+
+  /** A run by id; read on someone's behalf (`?principal=`), only if they may see it, and "not found" otherwise. */
+  const readableRun = (req: Request): RunRecord => {
+    const run = runs.get(String(req.params.id));
+    const asking = typeof req.query?.principal === 'string' ? req.query.principal : undefined;
+    if (!run || (asking !== undefined && !runs.visibleTo(asking, run))) throw new DeputyError('DEPUTY_E_NOT_FOUND');
+    return run;
   };
 
   server.pre((req, res, next) => {
@@ -247,8 +255,7 @@ export function createApiServer(deps: ApiDependencies): Server {
   server.get(
     '/v1/runs/:id',
     route(async (req, res) => {
-      const run = runs.get(String(req.params.id));
-      if (!run) throw new DeputyError('DEPUTY_E_NOT_FOUND');
+      const run = readableRun(req);
       const streams = await store.runs.readOutput(run.id);
       res.send(200, toRunView(run, streams));
     }),
@@ -257,8 +264,7 @@ export function createApiServer(deps: ApiDependencies): Server {
   server.get(
     '/v1/runs/:id/output',
     route(async (req, res) => {
-      const run = runs.get(String(req.params.id));
-      if (!run) throw new DeputyError('DEPUTY_E_NOT_FOUND');
+      const run = readableRun(req);
       const records = await store.runs.readOutput(run.id);
       const text = records.map((record) => (record.stream === 'output' ? record.text : `[${record.stream}] ${record.text}`)).join('\n');
       res.setHeader('content-type', 'text/plain; charset=utf-8');

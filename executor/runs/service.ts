@@ -166,6 +166,17 @@ export class RunService {
     return this.options.store.runs.get(runId);
   }
 
+  /** Who may read a run: its requester, whoever it names, and whoever may cancel or decide it. */
+  visibleTo(principalId: string, run: RunRecord): boolean {
+    const { policy } = this.options;
+    return (
+      run.principalId === principalId ||
+      run.notify.includes(principalId) ||
+      policy.mayCancelRun(principalId, run).allowed ||
+      policy.mayDecideRun(principalId, run).allowed
+    );
+  }
+
   async cancel(runId: string, principalId: string, context: RequestContext): Promise<RunRecord> {
     return this.withLock(runId, async () => {
       const run = this.require(runId);

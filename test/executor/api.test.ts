@@ -163,6 +163,25 @@ describe('executor REST API (real restify, real pwsh)', function () {
       assert.equal(listed.runs[0]?.id, id);
     });
 
+    it('answers a read on someone\'s behalf only when they may see the run', async () => {
+      const run = await runToEnd(executor, 'echo', 'alex', { Message: 'mine' });
+      // The requester; an admin above; a fellow administrator of the tenant (who may cancel it);
+      // not another branch's helpdesk, not a read-only administrator.
+      for (const [principal, status] of [
+        ['alex', 200],
+        ['cyra', 200],
+        ['bea', 200],
+        ['max', 404],
+        ['rita', 404],
+      ] as const) {
+        for (const path of [`/v1/runs/${run.id}?principal=${principal}`, `/v1/runs/${run.id}/output?principal=${principal}`]) {
+          const response = await executor.api(path);
+          assert.equal(response.status, status, `${principal} ${path}`);
+          if (status === 404) assert.equal((await errorOf(response)).code, 'DEPUTY_E_NOT_FOUND');
+        }
+      }
+    });
+
     it('runs in service mode too', async () => {
       const run = await runToEnd(executor, 'echo-service', 'alex', { Message: 'own process' });
       assert.equal(run.state, 'succeeded');
