@@ -14,6 +14,7 @@ import {
   type Channel,
   type ChatIdentity,
   type ExecutorEventMessage,
+  type PlanEvent,
   type PrincipalView,
   type RunEvent,
   type RunView,
@@ -444,7 +445,15 @@ export class BotCore implements ConversationHandler {
   private onExecutorEvent(event: ExecutorEventMessage): void {
     if ('run' in event) this.onRunEvent(event);
     else if ('script' in event) this.chain(`script:${event.script.id}`, event.type, () => this.applyScriptEvent(event));
-    // Plan reports are not chat screens (yet); they stay in the executor's audit.
+    else this.chain(`plan:${event.plan.id}`, event.type, () => this.reportMissedPlan(event));
+  }
+
+  /** Scheduled runs missed while Deputy was down are not made up; the people the plan names are told. */
+  private async reportMissedPlan(event: PlanEvent): Promise<void> {
+    const { plan, missed } = event;
+    const times = missed.count === 1 ? `its run due at ${missed.first}` : `${missed.count} runs due between ${missed.first} and ${missed.last}`;
+    const text = `The scheduled plan "${plan.id}" (action ${plan.actionId}) missed ${times} while Deputy was not running. They were not run late; the schedule carries on.`;
+    await Promise.all(event.notify.map((principalId) => this.notifyScreen(principalId, { screen: 'notice', text })));
   }
 
   private onRunEvent(event: RunEvent): void {

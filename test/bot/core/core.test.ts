@@ -179,6 +179,23 @@ describe('bot core', function () {
     });
   });
 
+  it('tells the person a plan names when its scheduled runs were missed', async () => {
+    await core.handle(message('alex', 'c-alex-plans'));
+    await core.idle();
+    executor.events.publish({
+      type: 'plan.missed',
+      plan: { id: 'nightly-disk-report', tenant: 'hamburg', principalId: 'alex', actionId: 'echo' },
+      missed: { count: 3, first: '2026-11-24T01:00:00.000Z', last: '2026-11-24T03:00:00.000Z' },
+      notify: ['alex'],
+    });
+    const notice = await until('the missed-plan notice', () =>
+      port.in('c-alex-plans').find((shown) => shown.screen.screen === 'notice' && shown.screen.text.includes('nightly-disk-report')),
+    );
+    const { text } = screenOf(notice.screen, 'notice');
+    assert.match(text, /missed 3 runs due between 2026-11-24T01:00:00.000Z and 2026-11-24T03:00:00.000Z/);
+    assert.match(text, /not run late/);
+  });
+
   it('remembers conversations across a restart, so notifications still arrive', async () => {
     await core.handle(message('bea', 'c-bea-before-restart'));
     await core.close();
