@@ -32,6 +32,8 @@ const StoreDataSchema = z.object({
   principals: z.record(z.string(), ConversationRefSchema).default({}),
   conversations: z.record(z.string(), ConversationRefSchema).default({}),
   runs: z.record(z.string(), RunMessageSchema).default({}),
+  /** Who was asked to approve a four-eyes run, so their cards show the outcome even after a restart. */
+  approvers: z.record(z.string(), z.array(z.string())).default({}),
 });
 type StoreData = z.infer<typeof StoreDataSchema>;
 
@@ -41,6 +43,9 @@ export interface ConversationStore {
   conversation(channel: ConversationRef['channel'], conversationId: string): ConversationRef | undefined;
   rememberRunMessage(runId: string, message: RunMessage): Promise<void>;
   runMessage(runId: string): RunMessage | undefined;
+  rememberApprovers(runId: string, principalIds: string[]): Promise<void>;
+  approversOf(runId: string): string[] | undefined;
+  forgetApprovers(runId: string): Promise<void>;
 }
 
 /** Oldest entries are dropped beyond these counts (insertion order is kept by the JSON object). */
@@ -78,7 +83,7 @@ export class LowdbConversationStore implements ConversationStore {
   /** Opens (or creates) the file; a file that does not parse is an error, not silently reset. */
   static async open(file: string): Promise<LowdbConversationStore> {
     await mkdir(dirname(file), { recursive: true });
-    const db = await JSONFilePreset<StoreData>(file, { principals: {}, conversations: {}, runs: {} });
+    const db = await JSONFilePreset<StoreData>(file, { principals: {}, conversations: {}, runs: {}, approvers: {} });
     db.data = StoreDataSchema.parse(db.data);
     return new LowdbConversationStore(db);
   }
@@ -108,5 +113,20 @@ export class LowdbConversationStore implements ConversationStore {
 
   runMessage(runId: string): RunMessage | undefined {
     return this.db.data.runs[runId];
+  }
+
+  async rememberApprovers(runId: string, principalIds: string[]): Promise<void> {
+    this.db.data.approvers = bounded(this.db.data.approvers, runId, [...principalIds], LIMITS.runs);
+    await this.persist();
+  }
+
+  approversOf(runId: string): string[] | undefined {
+    return this.db.data.approvers[runId];
+  }
+
+  async forgetApprovers(runId: string): Promise<void> {
+    if (!(runId in this.db.data.approvers)) return;
+    delete this.db.data.approvers[runId];
+    await this.persist();
   }
 }

@@ -114,8 +114,6 @@ export class BotCore implements ConversationHandler {
   private readonly busy = new Map<string, Busy>();
   /** Executor events are applied one after another per run (or script), in the order the executor sent them. */
   private readonly runChains = new Map<string, Promise<void>>();
-  /** Who was asked to approve each waiting run, so their cards can show the outcome (kept until it is decided). */
-  private readonly approvers = new Map<string, string[]>();
   private readonly events: EventStream;
   private readonly log: Logger;
 
@@ -522,7 +520,7 @@ export class BotCore implements ConversationHandler {
     }
     if (event.type === 'approval.requested') {
       // Every approver gets a card of their own, remembered so a decision updates it in place.
-      this.approvers.set(run.id, event.notify);
+      await this.options.conversations.rememberApprovers(run.id, event.notify);
       await Promise.all(
         event.notify
           .filter((principalId) => principalId !== tracked?.viewer)
@@ -541,9 +539,9 @@ export class BotCore implements ConversationHandler {
 
   /** Once a run leaves `awaiting-approval`, the approval cards sent to approvers show the outcome. */
   private async updateApprovalCards(run: RunView, requesterViewer: string | undefined): Promise<void> {
-    const approvers = this.approvers.get(run.id);
+    const approvers = this.options.conversations.approversOf(run.id);
     if (!approvers) return;
-    this.approvers.delete(run.id);
+    await this.options.conversations.forgetApprovers(run.id);
     await Promise.all(
       approvers
         .filter((principalId) => principalId !== requesterViewer)

@@ -206,6 +206,26 @@ describe('bot core', function () {
     assert.equal(screenOf(notification.screen, 'run-summary').run.inputs.Message, 'after restart');
   });
 
+  it('updates an approver\'s card with the outcome even when the bot restarted in between', async () => {
+    await core.handle(message('cyra', 'c-cyra-approver'));
+    await core.idle();
+    const { id: runId } = (await (
+      await executor.api('/v1/runs', { method: 'POST', json: { actionId: 'echo-four-eyes', principalId: 'alex', inputs: { Message: 'approve me' } } })
+    ).json()) as { id: string };
+    const card = await until('cyra’s approval card', () =>
+      port.in('c-cyra-approver').find((shown) => shown.screen.screen === 'approval-request' && shown.screen.run.id === runId),
+    );
+    await core.close();
+    core = await startCore();
+    const decided = await executor.api(`/v1/runs/${runId}/decision`, { method: 'POST', json: { principalId: 'cyra', decision: 'approve' } });
+    assert.equal(decided.status, 200);
+    const updated = await until('the card showing the outcome', () => {
+      const screen = card.screen;
+      return card.updates > 0 && screen.screen === 'approval-request' && screen.run.state !== 'awaiting-approval' ? screen : undefined;
+    });
+    assert.equal(updated.viewerMayDecide, false);
+  });
+
   it('answers with an error card (registry message and correlation id) when the executor is unreachable', async () => {
     const offline = new BotCore({
       executor: new ExecutorClient({ baseUrl: 'http://127.0.0.1:9', token: executor.token, timeoutMs: 2000 }),
