@@ -52,8 +52,9 @@ export function connectorVia(connectorId: string): string {
 export class ConnectorService {
   constructor(private readonly options: ConnectorServiceOptions) {}
 
+  /** A web service connector by id; a mail connector has no hook. */
   connector(id: string): Connector | undefined {
-    return this.options.catalog.snapshot().connectors?.find((candidate) => candidate.id === id);
+    return this.options.catalog.snapshot().connectors?.find((candidate) => candidate.id === id && candidate.kind !== 'mail');
   }
 
   async handle(request: HookRequest, correlationId: string): Promise<HookAnswer> {

@@ -78,6 +78,12 @@ describe('e-mail connector (real SMTP on loopback, real executor, real pwsh)', f
     assert.ok(audit.some((entry) => entry.type === 'mail.reply' && entry.subject === run.id && entry.outcome === 'info' && entry.detail.kind === 'result'));
   });
 
+  it('has no web hook: POST /v1/hooks/<mail connector> is not found', async () => {
+    const response = await fetch(`${executor.url}/v1/hooks/mailbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'DEPUTY_E_NOT_FOUND');
+  });
+
   it('accepts a whole allowed domain and the [deputy] subject form', async () => {
     const messageId = await send({ from: 'night-shift@ops.contoso.example', subject: '[deputy] echo', text: 'Message: from ops' });
     const reply = await sink.waitForReply(messageId);
