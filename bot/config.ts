@@ -4,12 +4,10 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { envFlag } from '../lib/env.ts';
 import type { LogFormat } from '../lib/logger.ts';
 import { DeputyError } from '../executor/contract/index.ts';
 
-const flag = z
-  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])])
-  .transform((value) => value === true || ['1', 'true', 'yes', 'on'].includes(String(value)));
 
 const optionalText = z.string().min(1).optional();
 
@@ -20,7 +18,7 @@ export const BotEnvSchema = z.object({
   DEPUTY_EXECUTOR_TOKEN: optionalText,
   DEPUTY_BOT_HOST: z.string().min(1).default('127.0.0.1'),
   DEPUTY_BOT_PORT: z.coerce.number().int().min(0).max(65535).default(3978),
-  DEPUTY_DEMO: flag.default(false),
+  DEPUTY_DEMO: envFlag.default(false),
   /** Largest request body the bot accepts on any route. */
   DEPUTY_BOT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1_048_576).default(256 * 1024),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -7,13 +7,11 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { envFlag } from '../lib/env.ts';
 import type { LogFormat } from '../lib/logger.ts';
 import { DeputyError } from './contract/index.ts';
 import { decodeKey } from './credentials/keyring.ts';
 
-const flag = z
-  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])])
-  .transform((value) => value === true || ['1', 'true', 'yes', 'on'].includes(String(value)));
 const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const list = z
   .string()
@@ -27,7 +25,7 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_EXECUTOR_TOKEN: list.optional(),
   DEPUTY_CATALOG: z.string().min(1).optional(),
   DEPUTY_PWSH: z.string().min(1).optional(),
-  DEPUTY_DEMO: flag.default(false),
+  DEPUTY_DEMO: envFlag.default(false),
   DEPUTY_MAX_CONCURRENT_RUNS: count(4, 256),
   DEPUTY_MAX_QUEUED_RUNS: count(1000, 100_000),
   DEPUTY_MAX_QUEUED_PER_PRINCIPAL: count(200, 100_000),
