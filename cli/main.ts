@@ -42,21 +42,20 @@ function untilSignal(): Promise<string> {
   });
 }
 
-async function runExecutor(env: NodeJS.ProcessEnv, io: Output, overrides: { demo?: boolean } = {}): Promise<RunningExecutor> {
-  const config = { ...loadExecutorConfig(env), ...overrides };
+async function runExecutor(env: NodeJS.ProcessEnv, io: Output): Promise<RunningExecutor> {
+  const config = loadExecutorConfig(env);
   const executor = await startExecutor({ config, env });
   io.out(`Deputy executor on ${executor.url} (data in ${config.dataDir})`);
   return executor;
 }
 
-async function commandStart(env: NodeJS.ProcessEnv, io: Output): Promise<number> {
-  const demo = env.DEPUTY_DEMO === undefined ? true : loadExecutorConfig(env).demo;
-  const executor = await runExecutor(env, io, { demo });
-  const bot = await startBot({
-    config: loadBotConfig({ ...env, DEPUTY_EXECUTOR_URL: executor.url, DEPUTY_EXECUTOR_TOKEN: executor.token, DEPUTY_DEMO: demo ? 'true' : 'false' }),
-    edges: platformEdges(),
-  });
-  io.out(demo ? `Deputy web chat (demo, local only): ${bot.url}/` : `Deputy bot on ${bot.url}`);
+async function commandStart(given: NodeJS.ProcessEnv, io: Output): Promise<number> {
+  // `deputy start` is the first-five-minutes command: demo mode unless DEPUTY_DEMO says otherwise.
+  const env = given.DEPUTY_DEMO === undefined ? { ...given, DEPUTY_DEMO: 'true' } : given;
+  const executor = await runExecutor(env, io);
+  const config = loadBotConfig({ ...env, DEPUTY_EXECUTOR_URL: executor.url, DEPUTY_EXECUTOR_TOKEN: executor.token });
+  const bot = await startBot({ config, edges: platformEdges() });
+  io.out(config.demo ? `Deputy web chat (demo, local only): ${bot.url}/` : `Deputy bot on ${bot.url}`);
   io.out('Press Ctrl+C to stop.');
   await untilSignal();
   await bot.close();
