@@ -77,7 +77,8 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
   if (!pwsh) logger.error('pwsh not found: set DEPUTY_PWSH, put pwsh on PATH, or run npm install to provision .tools/pwsh');
   else logger.info({ pwsh: pwsh.path, source: pwsh.source }, 'pwsh found');
 
-  const isNewDataFolder = store.catalog.snapshot().actions.length === 0 && store.catalog.snapshot().principals.length === 0;
+  const current = store.catalog.snapshot();
+  const isNewDataFolder = current.actions.length === 0 && current.principals.length === 0;
   const catalogFolder = config.catalogFolder ?? (isNewDataFolder ? EXAMPLE_CATALOG : undefined);
   if (catalogFolder) {
     if (!pwsh) throw new DeputyError('DEPUTY_E_PWSH_MISSING', { message: 'pwsh is needed to import the catalog (it parses each script with PowerShell’s own parser).' });
