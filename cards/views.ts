@@ -270,8 +270,6 @@ function approvalData(run: RunView, requester: string, viewerMayDecide: boolean,
   if (isPending && run.approval?.expiresAt) facts.push({ title: 'Expires', value: formatTime(run.approval.expiresAt) });
   if (inputs.hidden > 0) facts.push({ title: 'Not shown', value: `${inputs.hidden} more inputs` });
   facts.push({ title: 'Correlation id', value: run.correlationId });
-  const outcome = outcomeOf(decision, run.approval?.decidedBy, isPending ? undefined : presentState(run.state).label);
-  const comment = truncate(run.approval?.comment ?? '', limits.messageChars);
   const title = truncate(run.actionTitle, 200);
   return {
     heading: isPending ? `Approval needed: ${title}` : `Approval: ${title}`,
@@ -279,13 +277,16 @@ function approvalData(run: RunView, requester: string, viewerMayDecide: boolean,
     inputRows,
     hasInputs: inputs.shown.length > 0,
     facts,
-    ...outcome,
-    outcomeComment: comment,
-    hasOutcomeComment: comment !== '',
-    isPending,
-    isWaiting: isPending && !viewerMayDecide,
-    mayDecide: isPending && viewerMayDecide,
-    waitingText: 'Waiting for an approver. The person who asked cannot approve their own run.',
+    ...decisionFields({
+      decision,
+      decidedBy: run.approval?.decidedBy,
+      comment: run.approval?.comment,
+      settledLabel: presentState(run.state).label,
+      isPending,
+      viewerMayDecide,
+      waitingText: 'Waiting for an approver. The person who asked cannot approve their own run.',
+      limits,
+    }),
     runId: run.id,
   };
 }
@@ -300,6 +301,31 @@ function outcomeOf(
   if (decision === 'reject') return { outcomeText: `✖ Rejected${by}`, outcomeColor: 'Attention', hasOutcome: true };
   if (stateLabel) return { outcomeText: `No longer waiting for a decision (${stateLabel.toLowerCase()}).`, outcomeColor: 'Default', hasOutcome: true };
   return { outcomeText: '', outcomeColor: 'Default', hasOutcome: false };
+}
+
+/** What a decision card shows about the decision: its outcome once made, or who may still make it. */
+function decisionFields(options: {
+  decision: 'approve' | 'reject' | undefined;
+  decidedBy: string | undefined;
+  comment: string | undefined;
+  /** Shown when the request ended without a decision. */
+  settledLabel: string;
+  isPending: boolean;
+  viewerMayDecide: boolean;
+  waitingText: string;
+  limits: CardLimits;
+}) {
+  const { isPending, viewerMayDecide } = options;
+  const comment = truncate(options.comment ?? '', options.limits.messageChars);
+  return {
+    ...outcomeOf(options.decision, options.decidedBy, isPending ? undefined : options.settledLabel),
+    outcomeComment: comment,
+    hasOutcomeComment: comment !== '',
+    isPending,
+    isWaiting: isPending && !viewerMayDecide,
+    mayDecide: isPending && viewerMayDecide,
+    waitingText: options.waitingText,
+  };
 }
 
 const SCRIPT_STATUS_LABELS = { draft: 'Draft', testing: 'Testing', approved: 'Approved' } as const;
@@ -381,8 +407,6 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
   const moves = isPending
     ? []
     : (review.moves ?? []).map((to) => ({ title: MOVE_TITLES[review.status][to] ?? `Move to ${SCRIPT_STATUS_LABELS[to]}`, scriptId: review.scriptId, versionHash: review.versionHash, from: review.status, to }));
-  const outcome = outcomeOf(review.decision?.decision, review.decision?.decidedBy, isPending ? undefined : `status ${review.status}`);
-  const comment = truncate(review.decision?.comment ?? '', limits.messageChars);
   const description = truncate(review.description ?? '', limits.descriptionChars);
   const name = truncate(review.name, 200);
   return {
@@ -401,13 +425,16 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     excerptNote: review.diff ? 'The diff is longer than the card shows; open the script to see all of it.' : `${excerpt.hidden} more lines of script text are not shown.`,
     hasExcerptNote: excerpt.hidden > 0 || (review.diff?.truncated ?? false),
     moves,
-    ...outcome,
-    outcomeComment: comment,
-    hasOutcomeComment: comment !== '',
-    isPending,
-    isWaiting: isPending && !viewerMayDecide,
-    mayDecide: isPending && viewerMayDecide,
-    waitingText: 'Waiting for a Cyber or Company administrator to decide.',
+    ...decisionFields({
+      decision: review.decision?.decision,
+      decidedBy: review.decision?.decidedBy,
+      comment: review.decision?.comment,
+      settledLabel: `status ${review.status}`,
+      isPending,
+      viewerMayDecide,
+      waitingText: 'Waiting for a Cyber or Company administrator to decide.',
+      limits,
+    }),
     scriptId: review.scriptId,
     versionHash: review.versionHash,
   };
