@@ -117,14 +117,21 @@ export function slashCommand(text: string, user = 'U1', channel = 'C1'): Record<
   };
 }
 
-/** The `view_submission` payload Slack sends when the form modal is submitted. */
-export function viewSubmission(privateMetadata: string, values: Record<string, Record<string, unknown>>, user = 'U1'): Record<string, unknown> {
+/** The fields every interaction payload carries about who sent it. */
+function interactionFrom(user: string): Record<string, unknown> {
   return {
-    type: 'view_submission',
     team: { id: TEAM, domain: 'contoso' },
     user: { id: user, username: 'alex', name: 'alex', team_id: TEAM },
     api_app_id: 'A1',
     token: 'legacy-verification-token',
+  };
+}
+
+/** The `view_submission` payload Slack sends when the form modal is submitted. */
+export function viewSubmission(privateMetadata: string, values: Record<string, Record<string, unknown>>, user = 'U1'): Record<string, unknown> {
+  return {
+    type: 'view_submission',
+    ...interactionFrom(user),
     trigger_id: 'trigger-submit',
     view: {
       id: 'V900',
@@ -150,10 +157,7 @@ export function viewSubmission(privateMetadata: string, values: Record<string, R
 export function buttonOnMessage(actionId: string, value: unknown, message: { ts: string; thread_ts?: string }, user = 'U1', channel = 'C1'): Record<string, unknown> {
   return {
     type: 'block_actions',
-    team: { id: TEAM, domain: 'contoso' },
-    user: { id: user, username: 'alex', name: 'alex', team_id: TEAM },
-    api_app_id: 'A1',
-    token: 'legacy-verification-token',
+    ...interactionFrom(user),
     container: { type: 'message', message_ts: message.ts, channel_id: channel, is_ephemeral: false },
     trigger_id: `trigger-button-${Math.random().toString(36).slice(2)}`,
     channel: { id: channel, name: 'helpdesk' },
@@ -167,10 +171,7 @@ export function buttonOnMessage(actionId: string, value: unknown, message: { ts:
 export function buttonInModal(actionId: string, value: string, view: { id: string; hash: string; private_metadata: string }, user = 'U1'): Record<string, unknown> {
   return {
     type: 'block_actions',
-    team: { id: TEAM, domain: 'contoso' },
-    user: { id: user, username: 'alex', name: 'alex', team_id: TEAM },
-    api_app_id: 'A1',
-    token: 'legacy-verification-token',
+    ...interactionFrom(user),
     container: { type: 'view', view_id: view.id },
     trigger_id: `trigger-modal-button-${Math.random().toString(36).slice(2)}`,
     view: { ...view, type: 'modal', team_id: TEAM, blocks: [], callback_id: '', state: { values: {} }, root_view_id: view.id, app_id: 'A1', bot_id: 'BBOT' },
