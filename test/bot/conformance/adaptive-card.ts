@@ -3,7 +3,8 @@
  * buttons. Shared by the drivers of platforms that render cards (web chat, Teams), so the
  * conformance suite looks at the real rendered card, not at the core's screen objects.
  */
-import type { ObservedAction, ObservedInput } from './suite.ts';
+import { formInputId } from '../../../cards/form.ts';
+import type { ObservedAction, ObservedInput, ObservedMessage } from './suite.ts';
 
 type Json = Record<string, unknown>;
 
@@ -64,4 +65,22 @@ export function cardActions(card: unknown): ObservedAction[] {
   };
   walk(card);
   return actions;
+}
+
+/**
+ * What a card client sends when a button is pressed (Action.Submit or Action.Execute): the
+ * button's data plus every input's current value, with what the person typed (by parameter name).
+ */
+export function pressedData(card: ObservedMessage, button: ObservedAction, typed: Record<string, string> = {}): Record<string, unknown> {
+  const inputs = Object.fromEntries(card.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
+  const typedInputs = Object.fromEntries(Object.entries(typed).map(([name, value]) => [formInputId(name), value]));
+  return { ...button.data, ...inputs, ...typedInputs };
+}
+
+/** The newest form on screen and its submit button. */
+export function latestForm(messages: ObservedMessage[]): { form: ObservedMessage; submit: ObservedAction } {
+  const form = messages.filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
+  const submit = form?.actions.find((action) => action.verb === 'submit-form');
+  if (!form || !submit) throw new Error('no form to submit');
+  return { form, submit };
 }

@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { loadBotConfig } from '../../../bot/config.ts';
 import { startBot } from '../../../bot/server.ts';
 import { teamsEdgePlugin } from '../../../bot/teams/plugin.ts';
-import { formInputId } from '../../../cards/form.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import type { TestExecutor } from '../../helpers/executor.ts';
-import { cardActions, cardInputs, cardText } from '../conformance/adaptive-card.ts';
+import { cardActions, cardInputs, cardText, latestForm, pressedData } from '../conformance/adaptive-card.ts';
 import type { ChatDriver, ObservedMessage } from '../conformance/suite.ts';
 import { FakeBotFrameworkCloud } from './fake-cloud.ts';
 import { executeActivity, loopbackCredentials, loopbackEndpoints, messageActivity, personalChat, send, type TeamsUser } from './harness.ts';
@@ -58,20 +57,13 @@ export class TeamsDriver implements ChatDriver {
       .filter(({ action }) => action.verb === verb && Object.entries(match).every(([key, value]) => action.data[key] === value))
       .at(-1);
     if (!target) throw new Error(`no ${verb} button matching ${JSON.stringify(match)}`);
-    // What Teams sends for Action.Execute: the button's data plus every input's current value.
-    const inputs = Object.fromEntries(target.message.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
-    await this.press(target.message.id, verb, { ...inputs, ...target.action.data });
+    // What Teams sends for Action.Execute: every input's current value plus the button's data.
+    await this.press(target.message.id, verb, { ...pressedData(target.message, target.action), ...target.action.data });
   }
 
   async submitForm(values: Record<string, string>): Promise<void> {
-    const messages = await this.messages();
-    const form = messages.filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
-    const submit = form?.actions.find((action) => action.verb === 'submit-form');
-    if (!form || !submit) throw new Error('no form to submit');
-    // What Teams sends for Action.Execute: the button's data plus every input's current value.
-    const inputs = Object.fromEntries(form.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
-    const typed = Object.fromEntries(Object.entries(values).map(([name, value]) => [formInputId(name), value]));
-    await this.press(form.id, 'submit-form', { ...submit.data, ...inputs, ...typed });
+    const { form, submit } = latestForm(await this.messages());
+    await this.press(form.id, 'submit-form', pressedData(form, submit, values));
   }
 
   /** Sends an Action.Execute invoke from the card `messageId`, whatever that card shows (as a wrong or forged client could). */

@@ -4,8 +4,7 @@
  * post activity, poll with watermark), and keeps activities the way Web Chat does: an
  * activity with a known id replaces the earlier one in its place.
  */
-import { formInputId } from '../../../cards/form.ts';
-import { cardActions, cardInputs, cardText } from '../conformance/adaptive-card.ts';
+import { cardActions, cardInputs, cardText, latestForm, pressedData } from '../conformance/adaptive-card.ts';
 import type { ChatDriver, ObservedMessage } from '../conformance/suite.ts';
 
 interface WireActivity {
@@ -66,14 +65,8 @@ export class WebChatDriver implements ChatDriver {
   }
 
   async submitForm(values: Record<string, string>): Promise<void> {
-    const messages = await this.messages();
-    const form = messages.filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
-    const submit = form?.actions.find((action) => action.verb === 'submit-form');
-    if (!form || !submit) throw new Error('no form to submit');
-    // What Adaptive Cards' Action.Submit sends: the button's data plus every input's current value.
-    const inputs = Object.fromEntries(form.inputs.filter((input) => input.value !== undefined).map((input) => [input.id, input.value]));
-    const typed = Object.fromEntries(Object.entries(values).map(([name, value]) => [formInputId(name), value]));
-    await this.postActivity({ type: 'message', value: { ...submit.data, ...inputs, ...typed }, channelData: { postBack: true } });
+    const { form, submit } = latestForm(await this.messages());
+    await this.postActivity({ type: 'message', value: pressedData(form, submit, values), channelData: { postBack: true } });
   }
 
   async messages(): Promise<ObservedMessage[]> {
