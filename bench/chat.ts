@@ -37,7 +37,7 @@ import { WebChatDriver } from '../test/bot/webchat/driver.ts';
 import { BOT_TEST_CATALOG } from '../test/bot/webchat/harness.ts';
 import type { BenchResult } from './executor.ts';
 import { followEvents } from './sse.ts';
-import { median, ms, percentile } from './stats.ts';
+import { median, medianAndP99, percentile } from './stats.ts';
 
 const SUBMISSIONS = 200;
 /** Submissions on each path before measuring: the first runs start the pwsh workers, the first invoke fetches the JWKS. */
@@ -323,7 +323,6 @@ async function webChatSubmitToSummary({ driver, form }: PreparedForm, index: num
   }
 }
 
-const figures = (values: number[]) => `median ${ms(median(values))}, p99 ${ms(percentile(values, 99))}`;
 const ratio = (bot: number[], direct: number[]) => (median(bot) / median(direct)).toFixed(2);
 
 export async function benchChat(): Promise<BenchResult[]> {
@@ -373,8 +372,8 @@ export async function benchChat(): Promise<BenchResult[]> {
         name: `baseline: ${SUBMISSIONS} concurrent submissions straight to the executor REST API (trivial pool action)`,
         pass: direct.succeeded === SUBMISSIONS,
         lines: [
-          `POST /v1/runs → 202: ${figures(direct.acceptedMs)}`,
-          `POST /v1/runs → final state (SSE): ${figures(direct.finishedMs)}`,
+          `POST /v1/runs → 202: ${medianAndP99(direct.acceptedMs)}`,
+          `POST /v1/runs → final state (SSE): ${medianAndP99(direct.finishedMs)}`,
           `succeeded ${direct.succeeded}/${SUBMISSIONS}`,
           // Shared machine: the figures below mean little without how busy it was.
           `machine load (1-min average) ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? Number.NaN).toFixed(1)} at the end, on ${cpus().length} cores`,
@@ -384,17 +383,17 @@ export async function benchChat(): Promise<BenchResult[]> {
         name: `Teams invoke answer time, ${SUBMISSIONS} concurrent Action.Execute submissions (JWT verified)`,
         pass: teams.failures === 0 && teams.runCards === SUBMISSIONS && p99Answer < GOAL_INVOKE_P99_MS,
         lines: [
-          `invoke → answer: ${figures(teams.answerMs)} (goal p99 < ${GOAL_INVOKE_P99_MS} ms)`,
+          `invoke → answer: ${medianAndP99(teams.answerMs)} (goal p99 < ${GOAL_INVOKE_P99_MS} ms)`,
           `answers carrying the run's card: ${teams.runCards}/${SUBMISSIONS}, refused or failed: ${teams.failures}`,
           `vs executor POST → 202 in the same run: ${ratio(teams.answerMs, direct.acceptedMs)}× the median`,
-          `invoke → summary card in place (connector PUT): ${figures(teams.summaryMs)} (${teams.summaryMs.length}/${SUBMISSIONS})`,
+          `invoke → summary card in place (connector PUT): ${medianAndP99(teams.summaryMs)} (${teams.summaryMs.length}/${SUBMISSIONS})`,
         ],
       },
       {
         name: `web chat submit-to-summary time, ${SUBMISSIONS} concurrent Direct Line submissions`,
         pass: webChat.length === SUBMISSIONS,
         lines: [
-          `Direct Line POST → summary seen, polling every ${WEB_CHAT_POLLING_MS} ms: ${figures(webChat)}`,
+          `Direct Line POST → summary seen, polling every ${WEB_CHAT_POLLING_MS} ms: ${medianAndP99(webChat)}`,
           `vs executor POST → final state in the same run: ${ratio(webChat, direct.finishedMs)}× the median`,
         ],
       },

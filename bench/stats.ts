@@ -8,3 +8,8 @@ export function percentile(values: number[], p: number): number {
 export const median = (values: number[]) => percentile(values, 50);
 
 export const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+export const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+/** The usual latency line: `median …, p99 …`. */
+export const medianAndP99 = (values: number[]) => `median ${ms(median(values))}, p99 ${ms(percentile(values, 99))}`;

@@ -16,6 +16,7 @@ import { systemClock } from '../lib/clock.ts';
 import { silentLogger } from '../lib/logger.ts';
 import type { RunRecord } from '../executor/domain.ts';
 import { createFileStore } from '../executor/store/file.ts';
+import { mean, median } from './stats.ts';
 
 export interface StoreBenchResult {
   name: string;
@@ -99,8 +100,6 @@ async function timePuts(behind: number, puts: number): Promise<{ openMs: number;
   }
 }
 
-const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 export async function benchStore(options: StoreBenchOptions = {}): Promise<StoreBenchResult[]> {
   const behind = options.behind ?? 100_000;
