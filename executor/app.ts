@@ -17,6 +17,9 @@ import { startConnectors } from './connectors/index.ts';
 import { startMailConnectors, type MailConnectors } from './mail/index.ts';
 import { startPlans, type Plans } from './plans/index.ts';
 import { startScripts, type ScriptService } from './scripts/index.ts';
+import { startAuthoring, type Authoring } from './authoring/index.ts';
+import { CatalogEditor } from './catalog/editor.ts';
+import { parseScriptParameters, type ParsedScript } from './pwsh/parameters.ts';
 import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
@@ -54,6 +57,8 @@ export interface RunningExecutor {
   plans: Plans;
   /** The script lifecycle: status changes, reviews and pending approvals. */
   scripts: ScriptService;
+  /** Scripts and actions authored through the API. */
+  authoring: Authoring;
   /** E-mail connectors: `mail.address(id)` is where a mailbox's SMTP listener is bound. */
   mail: MailConnectors;
   close(): Promise<void>;
@@ -69,6 +74,14 @@ export async function syncCatalog(store: Store, folder: string, pwshPath: string
     await store.audit.append({ type: 'catalog.import', outcome: 'info', correlationId, actor, subject: folder, detail: { ...change } });
   }
   return changes.length;
+}
+
+/** One script text through PowerShell's parser (what an import does for every new text). */
+async function parseOneScript(pwshPath: string | undefined, text: string): Promise<ParsedScript> {
+  if (pwshPath === undefined) throw new DeputyError('DEPUTY_E_PWSH_MISSING', { detail: 'a script text cannot be parsed without pwsh' });
+  const parsed = (await parseScriptParameters(pwshPath, [{ key: 'text', text }])).get('text');
+  if (!parsed) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: 'the parameter parser answered without the script' });
+  return parsed;
 }
 
 /** Finds pwsh and imports the catalog (the example one on a new data folder). */
@@ -167,12 +180,23 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       maxOutputRecords: config.maxOutputRecords,
     },
   });
-  const plans = startPlans({ store, runs, policy, events, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
+  const editor = new CatalogEditor(store.catalog);
+  const plans = startPlans({ store, runs, policy, events, editor, validateInputs, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
   // Hooks go through the plan triggers: a hook for a connector-triggered plan starts that plan.
   const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir });
   // Before recovery: runs interrupted by a restart still get their result mailed.
   const mail = await startMailConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
-  const scripts = startScripts({ store, policy, events, clock, dataDir: config.dataDir });
+  const scripts = startScripts({ store, policy, events, clock, editor, dataDir: config.dataDir });
+  const authoring = startAuthoring({
+    store,
+    policy,
+    editor,
+    clock,
+    parse: (text) => parseOneScript(pwsh?.path, text),
+    limits: { maxBytes: config.maxScriptBytes ?? 131_072, maxLines: config.maxScriptLines ?? 5000 },
+    viewOf: (viewer, script) => scripts.service.detailFor(viewer, script),
+    assertModeAvailable: (runAs) => runner.assertModeAvailable(runAs),
+  });
   const recovered = await runs.recover();
   if (recovered.interrupted + recovered.resumed > 0) logger.warn(recovered, 'runs recovered after a restart');
 
@@ -192,7 +216,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     readiness,
     logger,
     demo: config.demo,
-    registerRoutes: [connectors.routes, plans.routes, scripts.routes],
+    registerRoutes: [connectors.routes, plans.routes, scripts.routes, authoring.routes],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -214,6 +238,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runner,
     plans,
     scripts: scripts.service,
+    authoring,
     mail,
     async close() {
       clearInterval(expiry);

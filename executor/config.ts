@@ -37,6 +37,9 @@ export const ExecutorEnvSchema = z.object({
   /** Key(s) for stored credentials, base64 of 32 bytes; `new,old` while rotating. Absent: `<dataDir>/secret.key`. */
   DEPUTY_SECRET_KEY: list.optional(),
   DEPUTY_PLAN_TICK_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
+  /** Script texts authored through the API or chat: at most this many bytes (UTF-8) and lines. */
+  DEPUTY_MAX_SCRIPT_BYTES: count(131_072, 16 * 1_048_576),
+  DEPUTY_MAX_SCRIPT_LINES: count(5000, 1_000_000),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEPUTY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
@@ -61,6 +64,9 @@ export interface ExecutorConfig {
   secretKeys?: string[] | undefined;
   /** Real time between scheduler ticks (the injected clock decides what is due); 0 turns the timer off. */
   planTickMs?: number;
+  /** Bounds of a script text authored through the API or chat. */
+  maxScriptBytes?: number;
+  maxScriptLines?: number;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -115,5 +121,7 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     logFormat: settings.DEPUTY_LOG_FORMAT,
     secretKeys: settings.DEPUTY_SECRET_KEY,
     planTickMs: settings.DEPUTY_PLAN_TICK_SECONDS * 1000,
+    maxScriptBytes: settings.DEPUTY_MAX_SCRIPT_BYTES,
+    maxScriptLines: settings.DEPUTY_MAX_SCRIPT_LINES,
   };
 }

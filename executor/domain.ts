@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   ApprovalRuleSchema,
   ApprovalViewSchema,
+  ClonedFromSchema,
   FieldValueSchema,
   FormFieldSchema,
   OriginSchema,
@@ -60,6 +61,8 @@ export const ScriptSchema = z.object({
   approvedHash: z.string().optional(),
   file: z.string().optional(),
   versions: z.array(z.string()),
+  /** For a clone: the script and the exact version it was copied from. */
+  clonedFrom: ClonedFromSchema.optional(),
 });
 export type Script = z.infer<typeof ScriptSchema>;
 
@@ -229,4 +232,17 @@ export const AuditEntrySchema = z.object({
   hash: z.string(),
 });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+/**
+ * What the catalog folder said at its last import, per authorable record: a script's text
+ * (its hash) and a fingerprint of each action and plan. An import compares folder, store and
+ * this baseline, so a change made through the API since then is kept and reported, never
+ * silently overwritten by an older folder (executor/catalog/merge.ts).
+ */
+export const CatalogBaselineSchema = z.object({
+  scripts: z.record(z.string(), z.string()).default({}),
+  actions: z.record(z.string(), z.string()).default({}),
+  plans: z.record(z.string(), z.string()).default({}),
+});
+export type CatalogBaseline = z.infer<typeof CatalogBaselineSchema>;
 export type AuditInput = Omit<AuditEntry, 'seq' | 'at' | 'prevHash' | 'hash' | 'detail'> & { detail?: Record<string, unknown> };

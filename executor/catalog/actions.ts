@@ -13,7 +13,8 @@ import type { KeyPath, YamlSource } from './yaml-source.ts';
 export const DATA_DIR_PLACEHOLDER = '{dataDir}';
 
 export interface ActionContext {
-  source: YamlSource;
+  /** Where problems are reported: catalog.yaml with its lines, or a REST request's fields. */
+  source: Pick<YamlSource, 'problem'>;
   scripts: ReadonlyMap<string, Script>;
   /** Parameters of every known version, by hash; absent when the version has parse errors. */
   parameters: ReadonlyMap<string, FormField[]>;

@@ -274,6 +274,13 @@ export type PlanEvent = z.infer<typeof PlanEventSchema>;
 
 const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hash in lower-case hex');
 
+/** An id of a script, action or plan, as the catalog spells ids. */
+export const CatalogIdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/i, 'an id of letters, digits, dot, dash or underscore (at most 80)');
+
+/** Where a clone came from: the origin script and the exact version copied. */
+export const ClonedFromSchema = z.object({ id: CatalogIdSchema, hash: Sha256Schema });
+export type ClonedFrom = z.infer<typeof ClonedFromSchema>;
+
 /** One version of a script. `status` is what that exact hash counts as now (see executor/policy/versions.ts). */
 export const ScriptVersionViewSchema = z.object({
   hash: z.string(),
@@ -334,6 +341,13 @@ export const ScriptViewSchema = z.object({
   text: z.string().optional(),
   /** Only on `GET /v1/scripts/<id>` and in review events: the change against the last approved version. */
   diff: ScriptDiffSchema.optional(),
+  /**
+   * For a clone: where it came from. `name` and `newerApprovedHash` only when the viewer may see
+   * the origin; `newerApprovedHash` is the origin's latest approved version when the clone does not have it.
+   */
+  clonedFrom: ClonedFromSchema.extend({ name: z.string().optional(), newerApprovedHash: z.string().optional() }).optional(),
+  /** What the viewer may do with the script's text (absent in events, which go to many viewers). */
+  may: z.object({ edit: z.boolean(), clone: z.boolean(), delete: z.boolean() }).optional(),
 });
 export type ScriptView = z.infer<typeof ScriptViewSchema>;
 
@@ -390,6 +404,151 @@ export type ScriptEvent = z.infer<typeof ScriptEventSchema>;
 /** Everything `GET /v1/events` sends; a subscriber ignores types it does not know. */
 export const ExecutorEventSchema = z.union([RunEventSchema, PlanEventSchema, ScriptEventSchema]);
 export type ExecutorEventMessage = z.infer<typeof ExecutorEventSchema>;
+
+// ---------------------------------------------------------------- authoring (docs/authoring.md)
+
+/**
+ * A script's text arrives in full (`text`) or as a staged upload (`upload`: the hash that
+ * `POST /v1/scripts/preview` answered), so a chat upload need not travel through the chat again.
+ */
+const ScriptTextSource = {
+  text: z.string().optional(),
+  upload: Sha256Schema.optional(),
+};
+const oneTextSource = (body: { text?: string | undefined; upload?: string | undefined }) => (body.text === undefined) !== (body.upload === undefined);
+const ONE_TEXT_SOURCE = { message: 'give the script as text or as a staged upload, one of the two', path: ['text'] };
+
+/** `POST /v1/scripts` → 201 `{ script }`: a new script in Draft. */
+export const CreateScriptRequestSchema = z
+  .object({
+    principalId: z.string().min(1).max(200),
+    tenant: CatalogIdSchema,
+    id: CatalogIdSchema,
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    ...ScriptTextSource,
+  })
+  .refine(oneTextSource, ONE_TEXT_SOURCE);
+export type CreateScriptRequest = z.infer<typeof CreateScriptRequestSchema>;
+
+/** `POST /v1/scripts/<id>/versions` → 201 `{ script }`: a new Draft version; `basedOn` not current → 409 naming the current hash. */
+export const NewScriptVersionRequestSchema = z
+  .object({ principalId: z.string().min(1).max(200), basedOn: Sha256Schema, ...ScriptTextSource })
+  .refine(oneTextSource, ONE_TEXT_SOURCE);
+export type NewScriptVersionRequest = z.infer<typeof NewScriptVersionRequestSchema>;
+
+/** `POST /v1/scripts/<id>/clone` → 201 `{ script }`: a Draft copy of one version (the current one unless `hash` names another). */
+export const CloneScriptRequestSchema = z.object({
+  principalId: z.string().min(1).max(200),
+  tenant: CatalogIdSchema,
+  id: CatalogIdSchema,
+  name: z.string().trim().min(1).max(200).optional(),
+  hash: Sha256Schema.optional(),
+});
+export type CloneScriptRequest = z.infer<typeof CloneScriptRequestSchema>;
+
+/** What creating, versioning or cloning a script answers. */
+export const ScriptChangeResponseSchema = z.object({ script: ScriptViewSchema });
+
+/** `DELETE /v1/scripts/<id>?principal=`, `/v1/actions/<id>?principal=`, `/v1/plans/<id>?principal=` → 200 `{ deleted }`. */
+export const DeleteQuerySchema = z.object({ principal: z.string().min(1).max(200) });
+export const DeletedResponseSchema = z.object({ deleted: z.string() });
+
+/** `POST /v1/scripts/preview`: what a text would become, before anything is created. */
+export const ScriptPreviewRequestSchema = z.object({
+  principalId: z.string().min(1).max(200),
+  /** The uploaded file's name: it suggests the new script's id and name, and the script it may be a new version of. */
+  fileName: z.string().min(1).max(255),
+  text: z.string(),
+});
+export type ScriptPreviewRequest = z.infer<typeof ScriptPreviewRequestSchema>;
+
+export const ScriptPreviewSchema = z.object({
+  /** The staged upload (the text's SHA-256), for `upload` in a create or version request. */
+  upload: Sha256Schema,
+  fileName: z.string(),
+  lineCount: z.number().int(),
+  parameters: z.array(FormFieldSchema),
+  synopsis: z.string().optional(),
+  /** PowerShell's parser refused the text: its line and message. Nothing can be created from it. */
+  parseError: z.object({ line: z.number().int(), message: z.string() }).optional(),
+  /** As a new script: the suggested id and name, and the tenants this principal may create it in (none: `refusal` says why). */
+  newScript: z.object({ id: z.string(), name: z.string(), tenants: z.array(z.string()), refusal: z.string().optional() }),
+  /** The script it looks like a new version of (same id or name as the file), with the change against its current version. */
+  newVersionOf: z
+    .object({
+      scriptId: z.string(),
+      name: z.string(),
+      tenant: z.string(),
+      status: ScriptStatusSchema,
+      currentHash: z.string(),
+      diff: ScriptDiffSchema,
+      /** Why this principal may not save it as a new version; absent when they may. */
+      refusal: z.string().optional(),
+    })
+    .optional(),
+});
+export type ScriptPreview = z.infer<typeof ScriptPreviewSchema>;
+
+/** Commands on a plan (`POST /v1/plans/<id>/<command>`). */
+export const PLAN_COMMANDS = ['enable', 'disable', 'stop', 'revoke', 'run', 'apply'] as const;
+export type PlanCommand = (typeof PLAN_COMMANDS)[number];
+/** What a principal may do with a plan: its commands, and changing or deleting the plan itself. */
+export const PLAN_PERMISSIONS = [...PLAN_COMMANDS, 'edit', 'delete'] as const;
+export type PlanPermission = (typeof PLAN_PERMISSIONS)[number];
+
+/** A scripting plan as one principal sees it (`GET /v1/plans`). */
+export const PlanViewSchema = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  principalId: z.string(),
+  actionId: z.string(),
+  actionTitle: z.string().optional(),
+  schedule: z.string().optional(),
+  trigger: z.object({ connector: z.string() }).optional(),
+  inputs: z.record(z.string(), FieldValueSchema).default({}),
+  /** The workloads (machines, accounts) the plan is applied to. */
+  targets: z.array(z.string()).default([]),
+  status: ScriptStatusSchema,
+  enabled: z.boolean(),
+  revoked: z.boolean(),
+  lastFiredAt: z.string().optional(),
+  nextRunAt: z.string().optional(),
+  /** The plan belongs to a tenant above the viewer's: read-only for them. */
+  fromTenantAbove: z.boolean().default(false),
+  /** The commands this principal may give on it, and whether they may edit or delete it (empty: view only). */
+  allowed: z.array(z.enum(PLAN_PERMISSIONS)),
+  /** Only in the answer to `run`: the run it started. */
+  runId: z.string().optional(),
+});
+export type PlanView = z.infer<typeof PlanViewSchema>;
+export const PlanListSchema = z.object({ plans: z.array(PlanViewSchema) });
+
+/**
+ * `PUT /v1/plans/<id>` → 200 `{ plan }`. The plan runs as the principal who last defined it;
+ * `tenant` defaults to theirs; `targets` are the workloads it is applied to.
+ */
+export const PlanDefinitionSchema = z.object({
+  principalId: z.string().min(1).max(200),
+  tenant: CatalogIdSchema.optional(),
+  action: CatalogIdSchema,
+  schedule: z.string().trim().min(1).max(200),
+  inputs: z.record(z.string(), FieldValueSchema).default({}),
+  targets: z.array(z.string().trim().min(1).max(200)).max(100).optional(),
+  enabled: z.boolean().optional(),
+});
+export type UpdatePlanRequest = z.infer<typeof PlanDefinitionSchema>;
+/** `POST /v1/plans` → 201 `{ plan }`. */
+export const CreatePlanRequestSchema = PlanDefinitionSchema.extend({ id: CatalogIdSchema });
+export type CreatePlanRequest = z.infer<typeof CreatePlanRequestSchema>;
+export const PlanResponseSchema = z.object({ plan: PlanViewSchema });
+
+/** `POST /v1/plans/<id>/<command>`; `apply` names the targets the plan is applied to. */
+export const PlanCommandRequestSchema = z.object({
+  principalId: z.string().min(1).max(200),
+  targets: z.array(z.string().trim().min(1).max(200)).max(100).optional(),
+});
+export type PlanCommandRequest = z.infer<typeof PlanCommandRequestSchema>;
 
 // ---------------------------------------------------------------- errors
 

@@ -1,49 +1,56 @@
 /**
- * The plan API's rules: who sees which plan and who may enable, disable, stop or revoke it,
- * decided by the roles table's plan rights (`Policy.mayOnPlan`, including "read-only from
- * below" for plans applied from a parent tenant). A plan's status column is the status of the
- * script version its action runs. Every decision is an audit entry.
+ * The plan API's rules: who sees which plan, who may create, change, apply, run, enable,
+ * disable, stop, revoke or delete it, decided by the roles table's plan rights
+ * (`Policy.mayOnPlan`, including "read-only from below" for plans of a parent tenant). A plan's
+ * status column is the status of the script version its action runs. Every request is an audit
+ * entry, allowed or denied.
+ *
+ * A plan runs as the principal who last defined it (created or edited it): whoever changes
+ * what a plan does takes it over, so nobody makes a plan run something in another person's name.
  */
-import { z } from 'zod';
-import { DeputyError, type ScriptStatus } from '../contract/index.ts';
-import type { Plan } from '../domain.ts';
+import { recordAttempt, refusal, type AttemptRecorder } from '../authoring/audit.ts';
+import { cronProblem } from '../catalog/automation.ts';
+import type { CatalogEditor } from '../catalog/editor.ts';
+import {
+  DeputyError,
+  PLAN_COMMANDS,
+  type CreatePlanRequest,
+  type PlanCommand,
+  type PlanCommandRequest,
+  type PlanPermission,
+  type PlanView,
+  type ScriptStatus,
+  type UpdatePlanRequest,
+} from '../contract/index.ts';
+import type { Plan, Principal } from '../domain.ts';
 import type { PlanRef, Policy } from '../policy/index.ts';
+import { TenantTree } from '../policy/tenants.ts';
 import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
-import type { RequestContext, RunService } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
-import { isEnabled, nextFireTime } from './scheduler.ts';
+import type { InputValidator, RequestContext, RunService } from '../runs/service.ts';
+import { askedFields } from '../runs/views.ts';
+import type { CatalogSnapshot, Store } from '../store/port.ts';
+import { isEnabled, nextFireTime, planVia } from './scheduler.ts';
 import type { PlanStateStore } from './state.ts';
 
-export const PLAN_COMMANDS = ['enable', 'disable', 'stop', 'revoke'] as const;
-export type PlanCommand = (typeof PLAN_COMMANDS)[number];
-
-export const PlanViewSchema = z.object({
-  id: z.string(),
-  tenant: z.string(),
-  principalId: z.string(),
-  actionId: z.string(),
-  schedule: z.string().optional(),
-  trigger: z.object({ connector: z.string() }).optional(),
-  status: z.enum(['draft', 'testing', 'approved']),
-  enabled: z.boolean(),
-  revoked: z.boolean(),
-  lastFiredAt: z.string().optional(),
-  nextRunAt: z.string().optional(),
-  /** The commands this principal may give on it (empty: view only). */
-  allowed: z.array(z.enum(PLAN_COMMANDS)),
-});
-export type PlanView = z.infer<typeof PlanViewSchema>;
+export { PLAN_COMMANDS, PlanViewSchema, type PlanCommand, type PlanView } from '../contract/index.ts';
 
 export interface PlanServiceOptions {
   store: Store;
-  policy: Pick<Policy, 'mayOnPlan'>;
-  runs: Pick<RunService, 'cancel'>;
+  policy: Pick<Policy, 'mayOnPlan' | 'mayRunAction'>;
+  runs: Pick<RunService, 'cancel' | 'create'>;
   states: PlanStateStore;
+  /** Plan definitions live in the catalog snapshot: changes take their turn with every other catalog change. */
+  editor: CatalogEditor;
+  validateInputs: InputValidator;
   now: () => number;
 }
 
 export class PlanService {
-  constructor(private readonly options: PlanServiceOptions) {}
+  private readonly tenants: TenantTree;
+
+  constructor(private readonly options: PlanServiceOptions) {
+    this.tenants = new TenantTree((id) => options.store.catalog.getTenant(id));
+  }
 
   /** The plans this principal may view. */
   async list(principalId: string, context: RequestContext): Promise<PlanView[]> {
@@ -52,20 +59,18 @@ export class PlanService {
     return plans.map((plan) => this.view(plan, principalId));
   }
 
-  async command(planId: string, command: PlanCommand, principalId: string, context: RequestContext): Promise<PlanView> {
+  async command(planId: string, command: PlanCommand, request: PlanCommandRequest, context: RequestContext): Promise<PlanView> {
     const { store, policy, states } = this.options;
+    const { principalId } = request;
+    const attempt = recordAttempt(store.audit, { type: `plan.${command}`, actor: principalId, subject: planId, context });
     const plan = store.catalog.snapshot().plans?.find((candidate) => candidate.id === planId);
-    const decision = plan ? policy.mayOnPlan(principalId, this.ref(plan), command) : { allowed: false as const, code: 'DEPUTY_E_NOT_FOUND' as const, reason: `unknown plan ${planId}` };
-    const audit = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) =>
-      store.audit.append({ type: `plan.${command}`, outcome, correlationId: context.correlationId, actor: principalId, via: context.via, subject: planId, detail });
-    if (!plan || !decision.allowed) {
-      await audit('denied', decision.allowed ? {} : { code: decision.code, reason: decision.reason });
-      throw new DeputyError(decision.allowed ? 'DEPUTY_E_NOT_FOUND' : decision.code, { detail: decision.allowed ? planId : decision.reason });
-    }
+    if (!plan) return attempt.refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `unknown plan ${planId}` }));
+    if (command === 'apply') return this.apply(attempt, plan, request);
+    const decision = policy.mayOnPlan(principalId, this.ref(plan), command);
+    if (!decision.allowed) return attempt.deny(decision);
     const state = states.get(plan.id) ?? { handledUntil: this.options.now() };
-    if (state.revoked && command === 'enable') {
-      await audit('denied', { reason: 'revoked' });
-      throw new DeputyError('DEPUTY_E_CONFLICT', { message: 'This plan was revoked; it cannot be enabled again.' });
+    if (state.revoked && (command === 'enable' || command === 'run')) {
+      return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `This plan was revoked; it cannot be ${command === 'enable' ? 'enabled' : 'run'} again.`, 'revoked'));
     }
     let cancelled: string[] = [];
     switch (command) {
@@ -83,9 +88,159 @@ export class PlanService {
       case 'stop':
         cancelled = await this.cancelRuns(plan, context);
         break;
+      case 'run': {
+        // Once, now, exactly as a scheduled fire: as the plan's principal, checked again by the run service.
+        const run = await this.options.runs
+          .create(
+            { actionId: plan.action, principalId: plan.principal, inputs: plan.inputs, origin: { kind: 'schedule', conversationId: plan.id, messageId: `run-now:${new Date(this.options.now()).toISOString()}` } },
+            { correlationId: context.correlationId, via: planVia(plan.id) },
+          )
+          .catch((error: unknown) => attempt.refuse(error instanceof DeputyError ? error : new DeputyError('DEPUTY_E_INTERNAL', { cause: error }), { runAs: plan.principal }));
+        await attempt.allowed({ runId: run.id, runAs: plan.principal });
+        return { ...this.view(plan, principalId), runId: run.id };
+      }
     }
-    await audit('allowed', { cancelled });
+    await attempt.allowed({ cancelled });
     return this.view(plan, principalId);
+  }
+
+  async create(request: CreatePlanRequest, context: RequestContext): Promise<PlanView> {
+    const attempt = recordAttempt(this.options.store.audit, { type: 'plan.create', actor: request.principalId, subject: request.id, context });
+    const principal = await this.principalOr(attempt, request.principalId);
+    return this.options.editor.exclusive(async () => {
+      const snapshot = this.options.editor.snapshot();
+      const plans = snapshot.plans ?? [];
+      const plan = this.definition(request.id, principal, request, request.tenant ?? principal.tenant);
+      const decision = this.options.policy.mayOnPlan(principal.id, this.ref(plan), 'create');
+      if (!decision.allowed) return attempt.deny(decision, describe(plan));
+      if (plans.some((candidate) => candidate.id === plan.id)) {
+        return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `A plan with the id ${plan.id} exists already; choose another id.`, undefined, { id: 'taken' }), describe(plan));
+      }
+      await this.checkDefinition(attempt, principal, plan, snapshot);
+      await this.options.editor.replace({ ...snapshot, plans: [...plans, plan] });
+      await attempt.allowed(describe(plan));
+      return this.view(plan, principal.id);
+    });
+  }
+
+  async update(planId: string, request: UpdatePlanRequest, context: RequestContext): Promise<PlanView> {
+    const attempt = recordAttempt(this.options.store.audit, { type: 'plan.update', actor: request.principalId, subject: planId, context });
+    const principal = await this.principalOr(attempt, request.principalId);
+    return this.options.editor.exclusive(async () => {
+      const snapshot = this.options.editor.snapshot();
+      const plans = snapshot.plans ?? [];
+      const existing = plans.find((candidate) => candidate.id === planId);
+      if (!existing) return attempt.refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `unknown plan ${planId}` }));
+      const plan = { ...this.definition(planId, principal, request, request.tenant ?? existing.tenant), ...(existing.trigger ? { trigger: existing.trigger } : {}) };
+      const before = this.ref(existing);
+      const after = this.ref(plan);
+      // The seed's Draft column: administrators may edit such a plan only to take its Draft script out.
+      const verb = before.status === 'draft' && after.status !== 'draft' ? 'edit-remove-draft' : 'edit';
+      const onExisting = this.options.policy.mayOnPlan(principal.id, before, verb);
+      if (!onExisting.allowed) return attempt.deny(onExisting, { ...describe(plan), previous: describe(existing) });
+      const onChanged = this.options.policy.mayOnPlan(principal.id, after, 'edit');
+      if (!onChanged.allowed) return attempt.deny(onChanged, { ...describe(plan), previous: describe(existing) });
+      await this.checkDefinition(attempt, principal, plan, snapshot);
+      await this.options.editor.replace({ ...snapshot, plans: plans.map((candidate) => (candidate.id === planId ? plan : candidate)) });
+      if (request.enabled !== undefined) {
+        const state = this.options.states.get(planId);
+        if (state) await this.options.states.put(planId, { ...state, enabled: request.enabled });
+      }
+      await attempt.allowed({ ...describe(plan), previous: describe(existing) });
+      return this.view(plan, principal.id);
+    });
+  }
+
+  async delete(planId: string, principalId: string, context: RequestContext): Promise<string> {
+    const attempt = recordAttempt(this.options.store.audit, { type: 'plan.delete', actor: principalId, subject: planId, context });
+    const principal = await this.principalOr(attempt, principalId);
+    return this.options.editor.exclusive(async () => {
+      const snapshot = this.options.editor.snapshot();
+      const plans = snapshot.plans ?? [];
+      const existing = plans.find((candidate) => candidate.id === planId);
+      if (!existing) return attempt.refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `unknown plan ${planId}` }));
+      const decision = this.options.policy.mayOnPlan(principal.id, this.ref(existing), 'delete');
+      if (!decision.allowed) return attempt.deny(decision, describe(existing));
+      const remaining = plans.filter((candidate) => candidate.id !== planId);
+      const { plans: _plans, ...rest } = snapshot;
+      await this.options.editor.replace(remaining.length > 0 ? { ...rest, plans: remaining } : rest);
+      await this.options.states.forget(planId);
+      await attempt.allowed(describe(existing));
+      return planId;
+    });
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async apply(attempt: AttemptRecorder, plan: Plan, request: PlanCommandRequest): Promise<PlanView> {
+    const targets = request.targets ?? [];
+    if (targets.length === 0) {
+      return attempt.refuse(refusal('DEPUTY_E_VALIDATION', 'Name the targets to apply the plan to.', undefined, { targets: 'Name at least one target.' }));
+    }
+    const applied: Plan = { ...plan, workloads: targets };
+    // The User role's limit looks at the targets the plan will have.
+    const decision = this.options.policy.mayOnPlan(request.principalId, this.ref(applied), 'apply');
+    if (!decision.allowed) return attempt.deny(decision, { targets });
+    await this.options.editor.exclusive(async () => {
+      const snapshot = this.options.editor.snapshot();
+      await this.options.editor.replace({ ...snapshot, plans: (snapshot.plans ?? []).map((candidate) => (candidate.id === plan.id ? { ...candidate, workloads: targets } : candidate)) });
+    });
+    await attempt.allowed({ targets, previous: plan.workloads });
+    return this.view(applied, request.principalId);
+  }
+
+  private async principalOr(attempt: AttemptRecorder, principalId: string): Promise<Principal> {
+    const principal = this.options.store.catalog.getPrincipal(principalId);
+    return principal ?? attempt.refuse(new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principalId}` }));
+  }
+
+  private definition(id: string, principal: Principal, request: UpdatePlanRequest, tenant: string): Plan {
+    return {
+      id,
+      tenant,
+      principal: principal.id,
+      action: request.action,
+      inputs: request.inputs,
+      schedule: request.schedule,
+      enabled: request.enabled ?? true,
+      workloads: request.targets ?? [],
+    };
+  }
+
+  /**
+   * What makes a plan runnable at all: a valid schedule, an action of the plan's tenant or
+   * above that its principal may run with its inputs, and inputs the action's form accepts
+   * (never a secret: a plan is stored in the catalog).
+   */
+  private async checkDefinition(attempt: AttemptRecorder, principal: Principal, plan: Plan, snapshot: CatalogSnapshot): Promise<void> {
+    const fields: Record<string, string> = {};
+    const cron = cronProblem(plan.schedule ?? '');
+    if (cron) fields.schedule = cron;
+    if (!snapshot.tenants.some((tenant) => tenant.id === plan.tenant)) fields.tenant = `unknown tenant ${plan.tenant}`;
+    const action = snapshot.actions.find((candidate) => candidate.id === plan.action);
+    const script = action && snapshot.scripts.find((candidate) => candidate.id === action.scriptId);
+    const resolution = action && script ? resolveActionVersion(action, script) : undefined;
+    const version = resolution?.ok ? snapshot.versions.find((candidate) => candidate.hash === resolution.hash) : undefined;
+    if (!action || !version) fields.action = `${plan.action} is not an action with a runnable version`;
+    else if (!fields.tenant && !this.tenants.isSelfOrDescendant(plan.tenant, action.tenant)) fields.action = `${action.id} belongs to tenant ${action.tenant}, not ${plan.tenant} or a tenant above it`;
+    if (action && version) {
+      const asked = askedFields(action, version);
+      for (const field of asked.filter((candidate) => candidate.kind === 'secret')) {
+        if (field.required || Object.hasOwn(plan.inputs, field.name)) fields[`inputs.${field.name}`] = 'A plan cannot hold a secret: bind this parameter to a stored credential in the action.';
+      }
+      const prefills = Object.fromEntries(asked.flatMap((field) => (field.default === undefined ? [] : [[field.name, field.default]])));
+      const checked = this.options.validateInputs(asked.filter((field) => field.kind !== 'secret'), { ...prefills, ...plan.inputs });
+      if (!checked.ok) for (const [name, message] of Object.entries(checked.fields)) fields[`inputs.${name}`] ??= message;
+    }
+    if (Object.keys(fields).length > 0) {
+      const problems = Object.entries(fields).map(([key, message]) => `${key}: ${message}`).join('; ');
+      await attempt.refuse(new DeputyError('DEPUTY_E_VALIDATION', { message: `The plan is not valid: ${problems}`, fields, detail: problems }), describe(plan));
+    }
+    // Whoever defines a plan is who it runs as: they must be able to run its action, with these inputs.
+    const runnable = this.options.policy.mayRunAction(principal.id, plan.action, plan.inputs);
+    if (!runnable.allowed) {
+      await attempt.deny({ ...runnable, message: runnable.message ?? `You may not run ${plan.action} yourself, so a plan you define cannot run it either.` }, describe(plan));
+    }
   }
 
   private async cancelRuns(plan: Plan, context: RequestContext): Promise<string[]> {
@@ -108,23 +263,42 @@ export class PlanService {
     return (resolution.ok ? versionStatus(script, resolution.hash) : undefined) ?? 'draft';
   }
 
+  private permissions(plan: Plan, principalId: string): PlanPermission[] {
+    const ref = this.ref(plan);
+    const may = (verb: Parameters<Policy['mayOnPlan']>[2]) => this.options.policy.mayOnPlan(principalId, ref, verb).allowed;
+    const commands: PlanPermission[] = PLAN_COMMANDS.filter((command) => may(command));
+    if (may('edit') || (ref.status === 'draft' && may('edit-remove-draft'))) commands.push('edit');
+    if (may('delete')) commands.push('delete');
+    return commands;
+  }
+
   private view(plan: Plan, principalId: string): PlanView {
     const state = this.options.states.get(plan.id);
     const enabled = isEnabled(plan, this.options.states);
     const next = enabled ? nextFireTime(plan, Math.max(state?.handledUntil ?? 0, this.options.now())) : undefined;
+    const viewer = this.options.store.catalog.getPrincipal(principalId);
+    const action = this.options.store.catalog.getAction(plan.action);
     return {
       id: plan.id,
       tenant: plan.tenant,
       principalId: plan.principal,
       actionId: plan.action,
+      ...(action ? { actionTitle: action.title } : {}),
       ...(plan.schedule ? { schedule: plan.schedule } : {}),
       ...(plan.trigger ? { trigger: plan.trigger } : {}),
+      inputs: plan.inputs,
+      targets: plan.workloads,
       status: this.status(plan),
       enabled,
       revoked: state?.revoked ?? false,
       ...(state?.lastFiredAt !== undefined ? { lastFiredAt: new Date(state.lastFiredAt).toISOString() } : {}),
       ...(next !== undefined ? { nextRunAt: new Date(next).toISOString() } : {}),
-      allowed: PLAN_COMMANDS.filter((command) => this.options.policy.mayOnPlan(principalId, this.ref(plan), command).allowed),
+      fromTenantAbove: viewer !== undefined && this.tenants.isAncestor(plan.tenant, viewer.tenant),
+      allowed: this.permissions(plan, principalId),
     };
   }
+}
+
+function describe(plan: Plan): Record<string, unknown> {
+  return { tenant: plan.tenant, action: plan.action, schedule: plan.schedule, runAs: plan.principal, targets: plan.workloads };
 }

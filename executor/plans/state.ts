@@ -31,4 +31,9 @@ export class PlanStateStore {
   put(planId: string, state: PlanState): Promise<void> {
     return this.states.set(planId, state);
   }
+
+  /** A deleted plan's state goes with it: a new plan of the same id starts afresh. */
+  forget(planId: string): Promise<void> {
+    return this.states.delete(planId);
+  }
 }

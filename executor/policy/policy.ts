@@ -24,7 +24,11 @@ import {
 import { TenantTree } from './tenants.ts';
 import { resolveActionVersion, versionStatus } from './versions.ts';
 
-export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string };
+/**
+ * `reason` is for the log and the audit (it names ids); `message`, when set, is the sentence a
+ * person is shown instead of the registry's generic one: which rule refused, in their terms.
+ */
+export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string; message?: string };
 export type Denied = Extract<Decision, { allowed: false }>;
 
 /** The part of the catalog the policy reads. A `CatalogStore` is one. */
@@ -58,6 +62,12 @@ export type ApprovalSubject = { scriptId: string } | { run: RunRef };
 export const ADMIN_ROLES: readonly Role[] = ['company-admin', 'cyber-admin'];
 
 /**
+ * Who creates, changes and deletes actions. The seed's table has no row for actions; an action
+ * decides who may run what as whom, which is the administrators' decision, so it is theirs alone.
+ */
+export const ACTION_AUTHORS: readonly Role[] = ADMIN_ROLES;
+
+/**
  * Script status changes. Forward one step at a time (Draft → Testing → Approved); back to
  * Draft from Testing (a rejection) or from Approved (withdrawn, or the text changed).
  */
@@ -69,8 +79,33 @@ export const STATUS_TRANSITIONS: Readonly<Record<ScriptStatus, readonly ScriptSt
 
 const ALLOWED: Decision = Object.freeze({ allowed: true });
 
-function deny(code: ErrorCode, reason: string): Denied {
-  return { allowed: false, code, reason };
+function deny(code: ErrorCode, reason: string, message?: string): Denied {
+  return message === undefined ? { allowed: false, code, reason } : { allowed: false, code, reason, message };
+}
+
+const STATUS_WORDS: Readonly<Record<ScriptStatus, string>> = { draft: 'Draft', testing: 'Testing', approved: 'Approved' };
+
+/** How a verb reads in "Your role may not … a Draft script". */
+const VERB_PHRASES: Readonly<Record<ScriptVerb | PlanVerb, string>> = {
+  create: 'create',
+  edit: 'edit',
+  'edit-remove-draft': 'remove a Draft script from',
+  'change-status': 'change the status of',
+  run: 'run',
+  clone: 'clone',
+  delete: 'delete',
+  'cancel-running': 'cancel runs of',
+  'cancel-run': 'cancel a run of',
+  apply: 'apply',
+  enable: 'enable',
+  disable: 'disable',
+  stop: 'stop',
+  revoke: 'revoke',
+  view: 'view',
+};
+
+function listOf(words: readonly string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1) ?? ''}`;
 }
 
 function isDenied<T>(value: T | Denied): value is Denied {
@@ -79,7 +114,12 @@ function isDenied<T>(value: T | Denied): value is Denied {
 
 /** Throws the decision's registry error (the reason goes into `detail`, for the log only). */
 export function throwIfDenied(decision: Decision): void {
-  if (!decision.allowed) throw new DeputyError(decision.code, { detail: decision.reason });
+  if (!decision.allowed) throw deniedError(decision);
+}
+
+/** The registry error for a refusal: its user-fit message when the policy gave one, the reason for the log. */
+export function deniedError(decision: Denied): DeputyError {
+  return new DeputyError(decision.code, { detail: decision.reason, ...(decision.message ? { message: decision.message } : {}) });
 }
 
 interface Actor {
@@ -125,15 +165,17 @@ export class Policy {
   }
 
   /** Generic check of a script verb from the table, with the tenant rules; `workload` is what a User-only `run`/`cancel-running` acts on. */
-  mayOnScript(principalId: string, scriptId: string, verb: ScriptVerb, context: { workload?: string } = {}): Decision {
+  mayOnScript(principalId: string, scriptId: string, verb: ScriptVerb, context: { workload?: string; status?: ScriptStatus } = {}): Decision {
     const actor = this.actor(principalId);
     if (isDenied(actor)) return actor;
     const script = this.catalog.getScript(scriptId);
     if (script === undefined) return deny('DEPUTY_E_NOT_FOUND', `unknown script "${scriptId}"`);
-    if (!isScriptStatus(script.status)) return deny('DEPUTY_E_FORBIDDEN', `script "${scriptId}" has an unknown status "${script.status}"`);
+    // The column is the script's status, or the status of the exact version acted on when the caller names one.
+    const status = context.status ?? script.status;
+    if (!isScriptStatus(status)) return deny('DEPUTY_E_FORBIDDEN', `script "${scriptId}" has an unknown status "${status}"`);
     const scope = this.scope(actor, script.tenant, `script "${scriptId}"`);
     if (isDenied(scope)) return scope;
-    return this.grant(actor, 'script', script.status, verb, scope, context.workload === undefined ? undefined : [context.workload]);
+    return this.grant(actor, 'script', status, verb, scope, context.workload === undefined ? undefined : [context.workload]);
   }
 
   /** Generic check of a plan verb from the table, with the tenant rules; a User-only right needs `plan.workloads`, all their own. */
@@ -144,6 +186,48 @@ export class Policy {
     const scope = this.scope(actor, plan.tenant, 'plan');
     if (isDenied(scope)) return scope;
     return this.grant(actor, 'plan', plan.status, verb, scope, plan.workloads);
+  }
+
+  /**
+   * Creating a script (it starts in Draft) in a tenant: the table's `create` in the Draft column,
+   * in a tenant the principal manages (their own or one below it). Also what a clone needs where
+   * the copy lands.
+   */
+  mayCreateScript(principalId: string, tenant: string): Decision {
+    const actor = this.actor(principalId);
+    if (isDenied(actor)) return actor;
+    const scope = this.managedScope(actor, tenant, `tenant "${tenant}"`);
+    if (isDenied(scope)) return scope;
+    return this.grant(actor, 'script', 'draft', 'create', scope, undefined);
+  }
+
+  /**
+   * Cloning one version of a script into a tenant: `clone` on that version (by the status that
+   * exact hash has; a script from a tenant above may be cloned), and `create` where the copy lands.
+   */
+  mayCloneScript(principalId: string, scriptId: string, hash: string, toTenant: string): Decision {
+    const script = this.catalog.getScript(scriptId);
+    const status = script === undefined ? undefined : versionStatus(script, hash);
+    if (script !== undefined && status === undefined) return deny('DEPUTY_E_NOT_FOUND', `${hash} is not a version of script "${scriptId}"`);
+    const source = this.mayOnScript(principalId, scriptId, 'clone', status === undefined ? {} : { status });
+    if (!source.allowed) return source;
+    return this.mayCreateScript(principalId, toTenant);
+  }
+
+  /** Creating, changing or deleting an action of a tenant: Cyber and Company administrators who manage that tenant. */
+  mayManageActions(principalId: string, tenant: string): Decision {
+    const actor = this.actor(principalId);
+    if (isDenied(actor)) return actor;
+    const scope = this.managedScope(actor, tenant, `tenant "${tenant}"`);
+    if (isDenied(scope)) return scope;
+    if (!actor.roles.some((role) => ACTION_AUTHORS.includes(role))) {
+      return deny(
+        'DEPUTY_E_FORBIDDEN',
+        `no role of [${actor.roles.join(', ')}] manages actions`,
+        'Only cyber and company administrators create, change or delete actions.',
+      );
+    }
+    return ALLOWED;
   }
 
   /**
@@ -253,7 +337,11 @@ export class Policy {
     const scope = this.scope(actor, objectTenant, what);
     if (isDenied(scope)) return scope;
     if (scope === 'from-above') {
-      return deny('DEPUTY_E_FORBIDDEN', `${what} belongs to tenant "${objectTenant}", above "${actor.principal.tenant}": read-only from below`);
+      return deny(
+        'DEPUTY_E_FORBIDDEN',
+        `${what} belongs to tenant "${objectTenant}", above "${actor.principal.tenant}": read-only from below`,
+        `Tenant ${objectTenant} is above yours (${actor.principal.tenant}): what belongs to it is read-only for you.`,
+      );
     }
     return scope;
   }
@@ -269,11 +357,20 @@ export class Policy {
   ): Decision {
     const readOnlyFromBelow = READ_ONLY_FROM_BELOW[object] as ReadonlySet<VerbOf<O>>;
     if (scope === 'from-above' && !readOnlyFromBelow.has(verb)) {
-      return deny('DEPUTY_E_FORBIDDEN', `"${verb}" on a ${object} of an ancestor tenant: read-only from below`);
+      return deny(
+        'DEPUTY_E_FORBIDDEN',
+        `"${verb}" on a ${object} of an ancestor tenant: read-only from below`,
+        `This ${object} belongs to a tenant above yours: it is read-only for you.${object === 'script' ? ' Clone it to adapt it.' : ''}`,
+      );
     }
     const granting = actor.roles.filter((role) => hasRight(role, object, status, verb));
     if (granting.length === 0) {
-      return deny('DEPUTY_E_FORBIDDEN', `no role of [${actor.roles.join(', ')}] grants "${verb}" on a ${status} ${object}`);
+      const roles = actor.roles.length === 1 ? `Your role (${actor.roles[0] ?? ''})` : `Your roles (${listOf(actor.roles)})`;
+      return deny(
+        'DEPUTY_E_FORBIDDEN',
+        `no role of [${actor.roles.join(', ')}] grants "${verb}" on a ${status} ${object}`,
+        `${roles} may not ${VERB_PHRASES[verb]} a ${STATUS_WORDS[status]} ${object === 'plan' ? 'scripting plan' : object}.`,
+      );
     }
     const workloadBound = WORKLOAD_BOUND_VERBS[object] as ReadonlySet<VerbOf<O>>;
     if (granting.every((role) => role === 'user') && workloadBound.has(verb)) {
@@ -285,12 +382,20 @@ export class Policy {
   /** The User role's limit: every workload named must be the principal's own, and at least one must be named. */
   private ownWorkloads(actor: Actor, workloads: readonly unknown[]): Decision {
     if (workloads.length === 0) {
-      return deny('DEPUTY_E_FORBIDDEN', `principal "${actor.principal.id}" acts only on own workloads, and none was named`);
+      return deny(
+        'DEPUTY_E_FORBIDDEN',
+        `principal "${actor.principal.id}" acts only on own workloads, and none was named`,
+        'As a user you act only on your own workloads: name them as the targets.',
+      );
     }
     const own = new Set([...actor.principal.workloads, actor.principal.id]);
     const foreign = workloads.filter((workload) => typeof workload !== 'string' || !own.has(workload));
     if (foreign.length > 0) {
-      return deny('DEPUTY_E_FORBIDDEN', `${JSON.stringify(foreign)} not among the own workloads of principal "${actor.principal.id}"`);
+      return deny(
+        'DEPUTY_E_FORBIDDEN',
+        `${JSON.stringify(foreign)} not among the own workloads of principal "${actor.principal.id}"`,
+        `As a user you act only on your own workloads; ${listOf(foreign.map(String))} ${foreign.length === 1 ? 'is' : 'are'} not yours.`,
+      );
     }
     return ALLOWED;
   }
@@ -318,8 +423,10 @@ export class Policy {
 
     const version = resolveActionVersion(action, script);
     if (!version.ok) return deny(version.code, version.reason);
+    // A version record may be shared by a script and its clones (same text, same hash); what
+    // makes it this script's is that the script lists it, which resolveActionVersion checked.
     const stored = this.catalog.getVersion(version.hash);
-    if (stored === undefined || stored.scriptId !== script.id) {
+    if (stored === undefined) {
       return deny('DEPUTY_E_NOT_FOUND', `version ${version.hash} of script "${script.id}" is not in the catalog`);
     }
 

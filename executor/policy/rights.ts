@@ -128,10 +128,12 @@ export const WORKLOAD_BOUND_VERBS: { readonly [O in PolicyObject]: ReadonlySet<V
 
 /**
  * What may be done from below with an object that belongs to an ancestor tenant: it is
- * visible and usable (an action applied from above can be run), never changed.
+ * visible and usable (an action applied from above can be run), never changed. A script from
+ * above may be cloned: the copy lands in a tenant the principal manages, and the original stays
+ * as it is (the Aurubis seed's central repository that each site clones and adapts locally).
  */
 export const READ_ONLY_FROM_BELOW: { readonly [O in PolicyObject]: ReadonlySet<VerbOf<O>> } = {
-  script: new Set<ScriptVerb>(['view', 'run']),
+  script: new Set<ScriptVerb>(['view', 'run', 'clone']),
   plan: new Set<PlanVerb>(['view']),
 };
 

@@ -14,6 +14,7 @@ import {
   type ScriptStatusRequest,
   type ScriptView,
 } from '../contract/index.ts';
+import type { CatalogEditor } from '../catalog/editor.ts';
 import type { Principal, Script } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import { STATUS_TRANSITIONS, throwIfDenied, type Policy } from '../policy/index.ts';
@@ -30,18 +31,14 @@ export interface ScriptServiceOptions {
   events: EventBus;
   reviews: ReviewStore;
   clock: Clock;
+  /** Status changes replace the whole catalog snapshot, so they take their turn with every other catalog change. */
+  editor: CatalogEditor;
 }
 
 /** Who asked for a review when a script arrived in Testing straight from the catalog file. */
 const CATALOG_REQUESTER = 'catalog';
 
 export class ScriptService {
-  /**
-   * Status changes replace the whole catalog snapshot, so they run one at a time: two
-   * approvers deciding at once are decided in order, and the second finds the first's result.
-   */
-  private serial: Promise<unknown> = Promise.resolve();
-
   constructor(private readonly options: ScriptServiceOptions) {}
 
   /** The scripts this principal may view, optionally of one status, sorted by name. */
@@ -79,10 +76,9 @@ export class ScriptService {
     return { scripts, runs };
   }
 
+  /** Two approvers deciding at once are decided in order; the second finds the first's result. */
   async changeStatus(scriptId: string, request: ScriptStatusRequest, context: RequestContext): Promise<ScriptView> {
-    const work = this.serial.then(() => this.applyChange(scriptId, request, context));
-    this.serial = work.catch(() => undefined);
-    return work;
+    return this.options.editor.exclusive(() => this.applyChange(scriptId, request, context));
   }
 
   // ------------------------------------------------------------------ internals
@@ -167,6 +163,11 @@ export class ScriptService {
     return `The script is ${script.status} now and cannot move to ${to}.`;
   }
 
+  /** The script as `viewer` sees it, with everything `GET /v1/scripts/<id>` shows (for answers to authoring requests). */
+  detailFor(viewer: string, script: Script): ScriptView {
+    return this.view(script, viewer, true);
+  }
+
   private view(script: Script, viewer: string | undefined, detail: boolean): ScriptView {
     const { store, policy, reviews } = this.options;
     const current = store.catalog.getVersion(script.currentHash);
@@ -185,6 +186,8 @@ export class ScriptService {
       ...(current?.synopsis ? { synopsis: current.synopsis } : {}),
       allowedTransitions,
       ...(review ? { review } : {}),
+      ...(script.clonedFrom ? { clonedFrom: this.originOf(script, viewer) } : {}),
+      ...(viewer === undefined ? {} : { may: this.mayOnText(script.id, viewer) }),
     };
     if (!detail) return view;
     const versions = script.versions.flatMap((hash) => {
@@ -194,6 +197,24 @@ export class ScriptService {
       return [{ hash, status, createdAt: version.createdAt, ...(version.synopsis ? { synopsis: version.synopsis } : {}) }];
     });
     return { ...view, versions, ...(current ? { text: current.text } : {}), diff: this.diffOf(script) };
+  }
+
+  private mayOnText(scriptId: string, viewer: string): NonNullable<ScriptView['may']> {
+    const may = (verb: 'edit' | 'clone' | 'delete') => this.options.policy.mayOnScript(viewer, scriptId, verb).allowed;
+    return { edit: may('edit'), clone: may('clone'), delete: may('delete') };
+  }
+
+  /**
+   * Where a clone came from, and whether the origin has since got an approved version the clone
+   * does not have (its name and versions only for a viewer who may see the origin).
+   */
+  private originOf(script: Script, viewer: string | undefined): NonNullable<ScriptView['clonedFrom']> {
+    const from = script.clonedFrom as NonNullable<Script['clonedFrom']>;
+    const origin = this.options.store.catalog.getScript(from.id);
+    if (!origin || viewer === undefined || !this.options.policy.mayOnScript(viewer, origin.id, 'view').allowed) return { ...from };
+    const latestApproved = origin.status === 'approved' ? origin.currentHash : origin.approvedHash;
+    const newer = latestApproved !== undefined && latestApproved !== from.hash && !script.versions.includes(latestApproved);
+    return { ...from, name: origin.name, ...(newer ? { newerApprovedHash: latestApproved } : {}) };
   }
 
   /** The current text against the last approved one (against nothing for a script never approved). */

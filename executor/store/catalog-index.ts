@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import type { ChatIdentity } from '../contract/index.ts';
-import { ActionSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TenantSchema } from '../domain.ts';
+import { ActionSchema, CatalogBaselineSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TenantSchema } from '../domain.ts';
 import type { Action, Principal, Script, ScriptVersion, Tenant } from '../domain.ts';
 import type { CatalogSnapshot, CatalogStore } from './port.ts';
 
@@ -19,6 +19,7 @@ export const CatalogSnapshotSchema = z.object({
   connectors: z.array(ConnectorSchema).optional(),
   credentials: z.array(CredentialRefSchema).optional(),
   plans: z.array(PlanSchema).optional(),
+  baseline: CatalogBaselineSchema.optional(),
 });
 
 export const EMPTY_CATALOG: CatalogSnapshot = { tenants: [], principals: [], scripts: [], versions: [], actions: [] };

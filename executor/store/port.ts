@@ -3,7 +3,7 @@
  * (PostgreSQL) implements the same interfaces and runs the same test suite.
  */
 import type { ChatIdentity } from '../contract/index.ts';
-import type { Action, AuditEntry, AuditInput, Connector, CredentialRef, Plan, Principal, RunRecord, Script, ScriptVersion, Tenant } from '../domain.ts';
+import type { Action, AuditEntry, AuditInput, CatalogBaseline, Connector, CredentialRef, Plan, Principal, RunRecord, Script, ScriptVersion, Tenant } from '../domain.ts';
 
 /** Everything the catalog import writes, replaced in one step so nothing is ever half-imported. */
 export interface CatalogSnapshot {
@@ -16,6 +16,8 @@ export interface CatalogSnapshot {
   connectors?: Connector[];
   credentials?: CredentialRef[];
   plans?: Plan[];
+  /** What the catalog folder said at its last import; absent in a store no folder was imported into since authoring began. */
+  baseline?: CatalogBaseline;
 }
 
 /** Every getter returns a copy: changing a returned record never changes the store. */

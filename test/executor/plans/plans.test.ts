@@ -123,7 +123,7 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
     it('lists what each principal may view, with the commands they may give', async () => {
       const alex = await list('alex');
       assert.deepEqual([...alex.keys()].sort(), ['five-minutes', 'group-wide', 'nightly-echo', 'paused']);
-      assert.deepEqual(alex.get('five-minutes')?.allowed, ['enable', 'disable', 'stop', 'revoke']);
+      assert.deepEqual(alex.get('five-minutes')?.allowed, ['enable', 'disable', 'stop', 'revoke', 'run', 'apply', 'edit', 'delete']);
       assert.deepEqual(alex.get('group-wide')?.allowed, [], 'a plan applied from the parent tenant is read-only below');
       assert.equal(alex.get('paused')?.enabled, false);
       assert.equal(alex.get('five-minutes')?.status, 'approved');
@@ -131,7 +131,7 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
       assert.deepEqual([...rita.keys()].sort(), ['five-minutes', 'group-wide', 'munich-plan', 'nightly-echo', 'paused']);
       assert.ok([...rita.values()].every((plan) => plan.allowed.length === 0), 'read-only administrators only view');
       const carl = await list('carl');
-      assert.deepEqual(carl.get('group-wide')?.allowed, ['enable', 'disable', 'stop', 'revoke']);
+      assert.deepEqual(carl.get('group-wide')?.allowed, ['enable', 'disable', 'stop', 'revoke', 'run', 'apply', 'edit', 'delete']);
       assert.deepEqual([...(await list('max')).keys()].sort(), ['group-wide', 'munich-plan'], 'the parent tenant\'s plan, not a sibling\'s');
       const unknown = await executor.api('/v1/plans?principal=nobody');
       assert.equal(await codeOf(unknown), 'DEPUTY_E_NOT_ENROLLED');

@@ -165,10 +165,11 @@ describe('Policy.mayOnScript and mayOnPlan: read-only from below, nothing sidewa
     assertAllowed(policy.mayOnScript('cyra', 'ooo', 'edit'));
     assertAllowed(policy.mayOnScript('cora', 'wip', 'delete'));
   });
-  it('an ancestor tenant’s script is visible and usable below, never changed', () => {
+  it('an ancestor tenant’s script is visible, usable and clonable below, never changed', () => {
     assertAllowed(policy.mayOnScript('cora', 'disk', 'view'));
     assertAllowed(policy.mayOnScript('cora', 'disk', 'run'));
-    for (const verb of ['edit', 'delete', 'change-status', 'clone', 'cancel-running', 'create'] as const) {
+    assertAllowed(policy.mayOnScript('cora', 'disk', 'clone'), 'a site clones the central script and adapts its copy');
+    for (const verb of ['edit', 'delete', 'change-status', 'cancel-running', 'create'] as const) {
       assertDenied(policy.mayOnScript('cora', 'disk', verb), 'DEPUTY_E_FORBIDDEN', /read-only from below/);
     }
   });
