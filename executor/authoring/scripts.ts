@@ -189,7 +189,7 @@ export class ScriptAuthoring {
       }
       const owner = snapshot.versions.find((version) => version.hash === hash)?.scriptId;
       // A clone may take its origin's (or a sibling's) text: that is how it follows a newer approved version.
-      if (owner !== undefined && !script.clonedFrom) {
+      if (owner !== undefined && owner !== scriptId && !script.clonedFrom) {
         return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `This exact text is already ${this.nameFor(principal.id, owner)}.`, `text ${hash} belongs to script ${owner}`), detail);
       }
       const changed: Script = { ...script, status: 'draft', currentHash: hash, versions: [...script.versions, hash] };

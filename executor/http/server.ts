@@ -144,7 +144,9 @@ export function createApiServer(deps: ApiDependencies): Server {
     next();
   });
   server.use(restify.plugins.queryParser({ mapParams: false }));
-  server.use(restify.plugins.bodyParser({ mapParams: false, maxBodySize, rejectUnknown: true }));
+  // A DELETE names everything in its path and query; clients send it without a body or content type.
+  const bodyParsers = restify.plugins.bodyParser({ mapParams: false, maxBodySize, rejectUnknown: true });
+  server.use(bodyParsers.map((parse): restify.RequestHandler => (req, res, next) => (req.method === 'DELETE' ? next() : parse(req, res, next))));
   server.use((req, res, next) => {
     const path = req.getPath();
     if (!path.startsWith('/v1/') || path.startsWith('/v1/hooks/')) return next();
