@@ -111,6 +111,7 @@ export class PlanService {
       const snapshot = this.options.editor.snapshot();
       const plans = snapshot.plans ?? [];
       const plan = this.definition(request.id, principal, request, request.tenant ?? principal.tenant);
+      await this.refuseUnknownAction(attempt, plan);
       const decision = this.options.policy.mayOnPlan(principal.id, this.ref(plan), 'create');
       if (!decision.allowed) return attempt.deny(decision, describe(plan));
       if (plans.some((candidate) => candidate.id === plan.id)) {
@@ -132,6 +133,7 @@ export class PlanService {
       const existing = plans.find((candidate) => candidate.id === planId);
       if (!existing) return attempt.refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `unknown plan ${planId}` }));
       const plan = { ...this.definition(planId, principal, request, request.tenant ?? existing.tenant), ...(existing.trigger ? { trigger: existing.trigger } : {}) };
+      await this.refuseUnknownAction(attempt, plan);
       const before = this.ref(existing);
       const after = this.ref(plan);
       // The seed's Draft column: administrators may edit such a plan only to take its Draft script out.
@@ -189,6 +191,15 @@ export class PlanService {
     return this.view(applied, request.principalId);
   }
 
+  /** A plan's status column comes from its action: without one there is nothing to decide on. */
+  private async refuseUnknownAction(attempt: AttemptRecorder, plan: Plan): Promise<void> {
+    if (this.options.store.catalog.getAction(plan.action)) return;
+    await attempt.refuse(
+      new DeputyError('DEPUTY_E_VALIDATION', { message: `The plan is not valid: there is no action ${plan.action}.`, fields: { action: `there is no action ${plan.action}` } }),
+      describe(plan),
+    );
+  }
+
   private async principalOr(attempt: AttemptRecorder, principalId: string): Promise<Principal> {
     const principal = this.options.store.catalog.getPrincipal(principalId);
     return principal ?? attempt.refuse(new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principalId}` }));
@@ -220,8 +231,10 @@ export class PlanService {
     const action = snapshot.actions.find((candidate) => candidate.id === plan.action);
     const script = action && snapshot.scripts.find((candidate) => candidate.id === action.scriptId);
     const resolution = action && script ? resolveActionVersion(action, script) : undefined;
-    const version = resolution?.ok ? snapshot.versions.find((candidate) => candidate.hash === resolution.hash) : undefined;
-    if (!action || !version) fields.action = `${plan.action} is not an action with a runnable version`;
+    // The form the inputs must fit: the version the action runs, or (a plan of a Draft script) the script's current one.
+    const hash = resolution?.ok ? resolution.hash : script?.currentHash;
+    const version = snapshot.versions.find((candidate) => candidate.hash === hash);
+    if (!action || !version) fields.action = `there is no action ${plan.action}`;
     else if (!fields.tenant && !this.tenants.isSelfOrDescendant(plan.tenant, action.tenant)) fields.action = `${action.id} belongs to tenant ${action.tenant}, not ${plan.tenant} or a tenant above it`;
     if (action && version) {
       const asked = askedFields(action, version);
@@ -236,7 +249,10 @@ export class PlanService {
       const problems = Object.entries(fields).map(([key, message]) => `${key}: ${message}`).join('; ');
       await attempt.refuse(new DeputyError('DEPUTY_E_VALIDATION', { message: `The plan is not valid: ${problems}`, fields, detail: problems }), describe(plan));
     }
-    // Whoever defines a plan is who it runs as: they must be able to run its action, with these inputs.
+    // Whoever defines a plan is who it runs as: they must be able to run its action, with these
+    // inputs. A plan of a Draft script runs nothing until the script is approved; the table lets
+    // an Administrator edit it meanwhile, and every fire is checked again anyway.
+    if (this.ref(plan).status === 'draft') return;
     const runnable = this.options.policy.mayRunAction(principal.id, plan.action, plan.inputs);
     if (!runnable.allowed) {
       await attempt.deny({ ...runnable, message: runnable.message ?? `You may not run ${plan.action} yourself, so a plan you define cannot run it either.` }, describe(plan));

@@ -369,7 +369,7 @@ export class Policy {
       return deny(
         'DEPUTY_E_FORBIDDEN',
         `no role of [${actor.roles.join(', ')}] grants "${verb}" on a ${status} ${object}`,
-        `${roles} may not ${VERB_PHRASES[verb]} a ${STATUS_WORDS[status]} ${object === 'plan' ? 'scripting plan' : object}.`,
+        `${roles} may not ${VERB_PHRASES[verb]} ${status === 'approved' ? 'an' : 'a'} ${STATUS_WORDS[status]} ${object === 'plan' ? 'scripting plan' : object}.`,
       );
     }
     const workloadBound = WORKLOAD_BOUND_VERBS[object] as ReadonlySet<VerbOf<O>>;

@@ -68,6 +68,14 @@ actions:
     allow: { roles: [company-admin, cyber-admin, administrator, user] }
     ownWorkloadParameter: Message
     timeoutSeconds: 30
+  - id: echo-pinned
+    script: echo
+    version: ${sha256(ECHO_TEXT)}
+    title: Echo, exactly this version (whatever its status)
+    runAs: pool
+    allow: { roles: [company-admin, cyber-admin, administrator, user] }
+    ownWorkloadParameter: Message
+    timeoutSeconds: 30
   - id: central-echo
     script: central-tool
     tenant: contoso
