@@ -12,7 +12,9 @@ import { isDeputyError } from '../executor/contract/index.ts';
 import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
 import { acquireDataLock } from '../executor/data-lock.ts';
 import { credentialCommand } from '../executor/credentials/cli.ts';
-import { createFileStore } from '../executor/store/file.ts';
+import { exportCatalog } from '../executor/catalog/export.ts';
+import { FileCatalog } from '../executor/store/catalog-file.ts';
+import { createFileStore, storePaths } from '../executor/store/file.ts';
 import { verifyAuditFile } from '../executor/store/audit.ts';
 import { loadBotConfig } from '../bot/config.ts';
 import { startBot, type EdgePlugin } from '../bot/server.ts';
@@ -28,6 +30,7 @@ const USAGE = `Usage: deputy <command>
   executor            the executor alone (REST API, runs, pwsh)
   bot                 the bot alone (needs DEPUTY_EXECUTOR_URL and DEPUTY_EXECUTOR_TOKEN)
   import <folder>     import a catalog folder (catalog.yaml) or a folder of .ps1 scripts (as Draft)
+  export <folder>     write the live catalog as code (catalog.yaml and its scripts) into a folder
   audit verify        check the audit log's hash chain; names the first broken entry
   credential ...      stored credentials: set <id> (value on stdin), list, rotate-key
   version             Deputy's version, the Node it runs on and the pwsh it would use
@@ -82,8 +85,13 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
   try {
     const source = resolve(folder);
     if (existsSync(join(source, 'catalog.yaml'))) {
-      const changes = await syncCatalog(store, source, pwsh.path, systemClock, 'cli-import');
+      const { changes, conflicts } = await syncCatalog(store, source, pwsh.path, systemClock, 'cli-import');
       io.out(changes === 0 ? 'Catalog unchanged.' : `Catalog imported: ${changes} change(s).`);
+      if (conflicts.length > 0) {
+        io.err(`Kept ${conflicts.length} record(s) of the store against the folder (changed through the API since the last import):`);
+        for (const kept of conflicts) io.err(`  ${kept.summary}`);
+        return 3;
+      }
     } else {
       const tenant = env.DEPUTY_IMPORT_TENANT ?? store.catalog.snapshot().tenants.find((candidate) => !candidate.parent)?.id;
       if (!tenant) {
@@ -104,6 +112,27 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
     await store.close();
     lock.release();
   }
+}
+
+/**
+ * Reads the store's catalog file without taking the data folder's lock: an export only reads,
+ * and it is meant to run beside a live executor (the file is always replaced whole).
+ */
+async function commandExport(folder: string | undefined, env: NodeJS.ProcessEnv, io: Output): Promise<number> {
+  if (!folder) {
+    io.err('deputy export: name the folder to write the catalog into');
+    return 2;
+  }
+  const config = loadExecutorConfig(env);
+  const snapshot = (await FileCatalog.open(storePaths(config.dataDir).catalog)).snapshot();
+  if (snapshot.tenants.length === 0 && snapshot.scripts.length === 0) {
+    io.err(`deputy export: the store in ${config.dataDir} holds no catalog yet`);
+    return 1;
+  }
+  const target = resolve(folder);
+  const { counts, files } = await exportCatalog(snapshot, target);
+  io.out(`Exported ${counts.scripts} script(s), ${counts.actions} action(s) and ${counts.plans} plan(s) to ${target} (${files.length} files).`);
+  return 0;
 }
 
 async function commandAuditVerify(env: NodeJS.ProcessEnv, io: Output): Promise<number> {
@@ -148,6 +177,8 @@ export async function main(argv: string[], given: NodeJS.ProcessEnv = process.en
       }
       case 'import':
         return await commandImport(rest[0], env, io);
+      case 'export':
+        return await commandExport(rest[0], env, io);
       case 'credential':
         return await credentialCommand(rest, env, { ...io, stdin: process.stdin });
       case 'audit':

@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
+import { isDeepStrictEqual } from 'node:util';
 import { importCatalog } from './catalog/import.ts';
+import type { CatalogConflict } from './catalog/merge.ts';
 import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
@@ -64,16 +66,28 @@ export interface RunningExecutor {
   close(): Promise<void>;
 }
 
-/** Imports the catalog folder into the store in one step, one audit entry per change. */
-export async function syncCatalog(store: Store, folder: string, pwshPath: string, clock: Clock, actor = 'catalog-import'): Promise<number> {
-  const { snapshot, changes } = await importCatalog({ folder, previous: store.catalog.snapshot(), pwshPath, clock });
-  if (changes.length === 0) return 0;
-  await store.catalog.replace(snapshot);
+export interface CatalogSync {
+  changes: number;
+  /** What the store kept against the folder, because it changed through the API since the last import. */
+  conflicts: CatalogConflict[];
+}
+
+/**
+ * Imports the catalog folder into the store in one step, one audit entry per change and per
+ * conflict. The baseline (what the folder said) is stored even when nothing else changed.
+ */
+export async function syncCatalog(store: Store, folder: string, pwshPath: string, clock: Clock, actor = 'catalog-import'): Promise<CatalogSync> {
+  const previous = store.catalog.snapshot();
+  const { snapshot, changes, conflicts } = await importCatalog({ folder, previous, pwshPath, clock });
+  if (changes.length > 0 || !isDeepStrictEqual(snapshot.baseline, previous.baseline)) await store.catalog.replace(snapshot);
   const correlationId = newCorrelationId();
   for (const change of changes) {
     await store.audit.append({ type: 'catalog.import', outcome: 'info', correlationId, actor, subject: folder, detail: { ...change } });
   }
-  return changes.length;
+  for (const kept of conflicts) {
+    await store.audit.append({ type: 'catalog.conflict', outcome: 'info', correlationId, actor, subject: folder, detail: { ...kept } });
+  }
+  return { changes: changes.length, conflicts };
 }
 
 /** One script text through PowerShell's parser (what an import does for every new text). */
@@ -95,8 +109,9 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
   const catalogFolder = config.catalogFolder ?? (isNewDataFolder ? EXAMPLE_CATALOG : undefined);
   if (catalogFolder) {
     if (!pwsh) throw new DeputyError('DEPUTY_E_PWSH_MISSING', { message: 'pwsh is needed to import the catalog (it parses each script with PowerShell’s own parser).' });
-    const changes = await syncCatalog(store, catalogFolder, pwsh.path, clock);
+    const { changes, conflicts } = await syncCatalog(store, catalogFolder, pwsh.path, clock);
     logger.info({ folder: catalogFolder, changes }, 'catalog imported');
+    for (const kept of conflicts) logger.warn({ folder: catalogFolder, object: kept.object, id: kept.id, kind: kept.kind }, kept.summary);
     const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
     const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
     if (existsSync(seed) && !existsSync(target)) copyFileSync(seed, target);

@@ -18,9 +18,9 @@ import { recordAttempt, refusal, type AttemptRecorder } from './audit.ts';
 
 const PrincipalField = { principalId: z.string().min(1).max(200) };
 /** `POST /v1/actions`: the catalog.yaml action entry, and who asks. */
-export const CreateActionRequestSchema = ActionEntrySchema.extend(PrincipalField);
+export const CreateActionRequestSchema = ActionEntrySchema.omit({ basedOn: true }).extend(PrincipalField);
 /** `PUT /v1/actions/<id>`: the whole entry again (its id is the path's). */
-export const UpdateActionRequestSchema = ActionEntrySchema.omit({ id: true }).extend(PrincipalField);
+export const UpdateActionRequestSchema = ActionEntrySchema.omit({ id: true, basedOn: true }).extend(PrincipalField);
 export type CreateActionRequest = z.infer<typeof CreateActionRequestSchema>;
 export type UpdateActionRequest = z.infer<typeof UpdateActionRequestSchema>;
 

@@ -20,6 +20,7 @@ import {
   type Plan,
 } from '../domain.ts';
 import type { Located } from './file.ts';
+import { FingerprintSchema } from './merge.ts';
 import { checkUniqueIds } from './references.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
@@ -84,6 +85,8 @@ export const PlanEntrySchema = z
     trigger: z.strictObject({ connector: IdSchema }).optional(),
     enabled: z.boolean().optional(),
     workloads: z.array(z.string().min(1)).optional(),
+    /** What `deputy export` wrote this plan from (see executor/catalog/merge.ts). */
+    basedOn: FingerprintSchema.optional(),
   })
   .refine((entry) => (entry.schedule === undefined) !== (entry.trigger === undefined), {
     message: 'give a plan either a schedule (cron) or a trigger',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ApprovalRuleSchema, FieldValueSchema, RoleSchema, ScriptStatusSchema } from '../contract/index.ts';
 import { IdSchema, parseRunAs } from '../domain.ts';
 import { ConnectorEntrySchema, CredentialEntrySchema, PlanEntrySchema, type AutomationEntries } from './automation.ts';
+import { FingerprintSchema } from './merge.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
 const HashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hash (64 lower-case hex digits)');
@@ -35,6 +36,12 @@ export const ScriptEntrySchema = z.strictObject({
   status: ScriptStatusSchema.optional(),
   name: z.string().min(1).optional(),
   description: z.string().optional(),
+  /** A clone: the script and version it was copied from. A clone may share texts with other scripts. */
+  clonedFrom: z.strictObject({ id: IdSchema, hash: HashSchema }).optional(),
+  /** The version `file` held when the catalog was exported: an edit of the file since is taken, an edit in the store since is a conflict. */
+  basedOn: HashSchema.optional(),
+  /** Earlier versions kept because something still runs them: the last approved one, and versions actions are pinned to. */
+  earlier: z.array(z.strictObject({ file: z.string().min(1), approved: z.boolean().optional() })).optional(),
 });
 
 export const ActionEntrySchema = z.strictObject({
@@ -56,6 +63,8 @@ export const ActionEntrySchema = z.strictObject({
   ownWorkloadParameter: z.string().min(1).optional(),
   /** Parameter name → id of a stored credential (see executor/credentials). */
   credentials: z.record(z.string().min(1), IdSchema).optional(),
+  /** What `deputy export` wrote this action from (see executor/catalog/merge.ts). */
+  basedOn: FingerprintSchema.optional(),
 });
 
 export type TenantEntry = z.infer<typeof TenantEntrySchema>;

@@ -9,14 +9,16 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../../lib/clock.ts';
 import { DeputyError, type FormField, type ScriptStatus } from '../contract/index.ts';
-import { PrincipalSchema, TenantSchema, type Action, type Script, type ScriptVersion } from '../domain.ts';
+import { PrincipalSchema, TenantSchema, type Action, type CatalogBaseline, type Plan, type Script, type ScriptVersion } from '../domain.ts';
+import type { ParsedScript } from '../pwsh/parameters.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import { buildAction } from './actions.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
-import { readEntries } from './file.ts';
+import { readEntries, type Located } from './file.ts';
+import { conflict, decide, fingerprint, type CatalogConflict } from './merge.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
 import { mergeScript, newVersion, readScriptText, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
-import { YamlSource } from './yaml-source.ts';
+import { YamlSource, type KeyPath } from './yaml-source.ts';
 
 export const CATALOG_FILE = 'catalog.yaml';
 
@@ -36,6 +38,8 @@ export interface CatalogChange {
 export interface ImportResult {
   snapshot: CatalogSnapshot;
   changes: CatalogChange[];
+  /** Records where the store was kept against the folder, because it changed since the last import (merge.ts). */
+  conflicts: CatalogConflict[];
 }
 
 export interface ImportCatalogOptions {
@@ -47,6 +51,15 @@ export interface ImportCatalogOptions {
 
 function invalid(problems: string[]): DeputyError {
   return new DeputyError('DEPUTY_E_CATALOG_INVALID', { message: problems.join('\n'), detail: problems.join('\n') });
+}
+
+/** One script text the folder names: its file, where in catalog.yaml, and (for an earlier version) whether it is the approved one. */
+interface IncomingText {
+  file: string;
+  path: KeyPath;
+  hash: string;
+  text: string;
+  approved?: boolean;
 }
 
 export async function importCatalog({ folder, previous, pwshPath, clock }: ImportCatalogOptions): Promise<ImportResult> {
@@ -68,86 +81,122 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   checkUniqueIds(source, 'scripts', entries.scripts, problems);
   checkUniqueIds(source, 'actions', entries.actions, problems);
 
+  // Three points of view per record (merge.ts): a store from before baselines were kept holds what was last imported.
+  const legacy = previous.baseline === undefined;
+  const base = previous.baseline ?? { scripts: {}, actions: {}, plans: {} };
+  const baseline: CatalogBaseline = { scripts: { ...base.scripts }, actions: {}, plans: {} };
+  const conflicts: CatalogConflict[] = [];
+
   // Script texts, then one pwsh call for every text not yet stored as a version.
+  const previousScripts = new Map(previous.scripts.map((script) => [script.id, script]));
   const texts = new Map<string, string>();
-  const incoming: { index: number; id: string; hash: string; text: string; file: string }[] = [];
-  const ownerOfHash = new Map<string, string>();
+  const incoming: { index: number; current: IncomingText; earlier: IncomingText[] }[] = [];
+  /** Who a text belongs to; a clone may share texts (with its origin), no other script may. */
+  const ownerOfHash = new Map<string, { id: string; clone: boolean }>();
+  const ownerInStore = (hash: string) => {
+    const id = previous.versions.find((version) => version.hash === hash)?.scriptId;
+    return id === undefined ? undefined : { id, clone: previousScripts.get(id)?.clonedFrom !== undefined };
+  };
   for (const { index, entry } of entries.scripts) {
     if (!tenantParents.has(entry.tenant)) problems.push(source.problem(['scripts', index, 'tenant'], `unknown tenant "${entry.tenant}"`));
-    const path = resolve(root, entry.file);
-    const inside = relative(root, path);
-    if (isAbsolute(entry.file) || inside.startsWith('..') || isAbsolute(inside)) {
-      problems.push(source.problem(['scripts', index, 'file'], `"${entry.file}" must be a path inside the catalog folder`));
-      continue;
+    const wanted: { file: string; path: KeyPath; approved?: boolean }[] = [
+      { file: entry.file, path: ['scripts', index, 'file'] },
+      ...(entry.earlier ?? []).map((earlier, i) => ({ file: earlier.file, path: ['scripts', index, 'earlier', i, 'file'] as KeyPath, approved: earlier.approved === true })),
+    ];
+    const read: IncomingText[] = [];
+    for (const { file, path, approved } of wanted) {
+      const found = await readCatalogScript(root, file);
+      if ('problem' in found) {
+        problems.push(source.problem(path, found.problem));
+        continue;
+      }
+      const hash = sha256(found.text);
+      const owner = ownerOfHash.get(hash) ?? ownerInStore(hash);
+      if (owner !== undefined && owner.id !== entry.id && !owner.clone && entry.clonedFrom === undefined) {
+        problems.push(source.problem(path, `${file} has the same text as script "${owner.id}"; give each script its own file`));
+        continue;
+      }
+      if (!ownerOfHash.has(hash)) ownerOfHash.set(hash, { id: entry.id, clone: entry.clonedFrom !== undefined });
+      texts.set(hash, found.text);
+      read.push({ file, path, hash, text: found.text, ...(approved ? { approved } : {}) });
     }
-    const read = await readScriptText(path);
-    if ('problem' in read) {
-      problems.push(source.problem(['scripts', index, 'file'], `${entry.file}: ${read.problem}`));
-      continue;
-    }
-    const hash = sha256(read.text);
-    const owner = ownerOfHash.get(hash) ?? previous.versions.find((version) => version.hash === hash)?.scriptId;
-    if (owner !== undefined && owner !== entry.id) {
-      problems.push(source.problem(['scripts', index, 'file'], `${entry.file} has the same text as script "${owner}"; give each script its own file`));
-      continue;
-    }
-    ownerOfHash.set(hash, entry.id);
-    texts.set(hash, read.text);
-    incoming.push({ index, id: entry.id, hash, text: read.text, file: entry.file });
+    const [current, ...earlier] = read;
+    if (current && read.length === wanted.length) incoming.push({ index, current, earlier });
   }
   const schemas = await schemasFor(pwshPath, texts, previous);
 
   // Scripts: those in the file in its order, then earlier ones the file doesn't name (kept; see docs/catalog.md).
-  const previousScripts = new Map(previous.scripts.map((script) => [script.id, script]));
   const knownVersions = new Set(previous.versions.map((version) => version.hash));
   const scripts = new Map<string, Script>();
   const versions: ScriptVersion[] = [...previous.versions];
+  /** Deleted through the API since the last import: the folder does not bring them back. */
+  const keptDeleted = new Set<string>();
   for (const item of incoming) {
     const located = entries.scripts.find((candidate) => candidate.index === item.index);
-    const schema = schemas.get(item.hash);
-    if (!located || !schema) continue;
-    if (schema.parseErrors.length > 0) {
-      for (const error of schema.parseErrors) problems.push(source.problem(['scripts', item.index, 'file'], `${item.file} ${error}`));
+    const all = [item.current, ...item.earlier];
+    const parsed = all.map((incomingText) => ({ incomingText, schema: schemas.get(incomingText.hash) }));
+    if (!located || parsed.some(({ schema }) => !schema)) continue;
+    const unparsable = parsed.filter(({ schema }) => (schema?.parseErrors.length ?? 0) > 0);
+    for (const { incomingText, schema } of unparsable) for (const error of schema?.parseErrors ?? []) problems.push(source.problem(incomingText.path, `${incomingText.file} ${error}`));
+    if (unparsable.length > 0) continue;
+    const { entry } = located;
+    const stored = previousScripts.get(entry.id);
+    const decision = decide({ store: stored?.currentHash, folder: item.current.hash, base: base.scripts[entry.id], basedOn: entry.basedOn, legacy });
+    if (decision.take === 'store') {
+      conflicts.push(conflict('script', entry.id, decision.kind, ` (store ${stored?.currentHash.slice(0, 12) ?? 'deleted'}, folder ${item.current.hash.slice(0, 12)})`));
+      if (stored) scripts.set(entry.id, stored);
+      else keptDeleted.add(entry.id);
       continue;
     }
-    const { entry } = located;
+    const schema = schemas.get(item.current.hash) as ParsedScript;
     const description = entry.description ?? schema.synopsis;
     scripts.set(
       entry.id,
-      mergeScript(previousScripts.get(entry.id), {
+      mergeScript(stored, {
         id: entry.id,
         name: entry.name ?? basename(entry.file).replace(/\.ps1$/i, ''),
         ...(description ? { description } : {}),
         tenant: entry.tenant,
         file: entry.file,
-        hash: item.hash,
+        hash: item.current.hash,
         ...(entry.status ? { statedStatus: entry.status } : {}),
+        earlier: item.earlier.map((earlier) => ({ hash: earlier.hash, ...(earlier.approved ? { approved: true } : {}) })),
+        ...(entry.clonedFrom ? { clonedFrom: entry.clonedFrom } : {}),
       }),
     );
-    if (!knownVersions.has(item.hash)) {
-      knownVersions.add(item.hash);
-      versions.push(newVersion(entry.id, item.hash, item.text, schema, clock));
+    baseline.scripts[entry.id] = item.current.hash;
+    for (const { incomingText, schema: parsedSchema } of parsed) {
+      if (knownVersions.has(incomingText.hash) || !parsedSchema) continue;
+      knownVersions.add(incomingText.hash);
+      versions.push(newVersion(entry.id, incomingText.hash, incomingText.text, parsedSchema, clock));
     }
   }
-  for (const script of previous.scripts) if (!scripts.has(script.id)) scripts.set(script.id, script);
+  for (const script of previous.scripts) if (!scripts.has(script.id) && !keptDeleted.has(script.id)) scripts.set(script.id, script);
 
   const parameters = new Map<string, FormField[]>(versions.map((version) => [version.hash, version.parameters]));
   const principals = new Set(entries.principals.map(({ entry }) => entry.id));
   const credentials = buildCredentials(source, entries.credentials, new Set(tenantParents.keys()), problems);
   const credentialTenants = new Map(credentials.map((credential) => [credential.id, { tenant: credential.tenant }]));
-  const actions: Action[] = [];
-  for (const located of entries.actions) {
-    const action = buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, problems });
-    if (action) actions.push(action);
-  }
-  const { connectors, plans } = buildConnectorsAndPlans(entries, {
-    source,
-    root,
-    tenants: new Set(tenantParents.keys()),
-    principals: new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }])),
-    actions,
-    problems,
-  });
+  const actions = mergeRecords('action', previous.actions, base.actions, baseline.actions, legacy, conflicts, entries.actions, (located) =>
+    buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, problems }),
+  );
+  // Plans of the folder that were deleted through the API are not built (their action may be gone too).
+  const previousPlans = previous.plans ?? [];
+  const planEntries = entries.plans.filter(({ entry }) => !wasDeleted(previousPlans, base.plans, legacy, entry.id));
+  const { connectors, plans: folderPlans } = buildConnectorsAndPlans(
+    { ...entries, plans: planEntries },
+    {
+      source,
+      root,
+      tenants: new Set(tenantParents.keys()),
+      principals: new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }])),
+      actions,
+      problems,
+    },
+  );
+  const builtPlans = new Map(folderPlans.map((plan) => [plan.id, plan]));
+  const plans = mergeRecords('plan', previousPlans, base.plans, baseline.plans, legacy, conflicts, entries.plans, ({ entry }) => builtPlans.get(entry.id));
+  problems.push(...danglingReferences(conflicts, scripts, actions, plans, principals, tenantParents));
   if (problems.length > 0) throw invalid(problems);
 
   const snapshot: CatalogSnapshot = {
@@ -159,8 +208,101 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(credentials.length > 0 ? { credentials } : {}),
     ...(connectors.length > 0 ? { connectors } : {}),
     ...(plans.length > 0 ? { plans } : {}),
+    baseline,
   };
-  return { snapshot, changes: diffSnapshots(previous, snapshot) };
+  return { snapshot, changes: diffSnapshots(previous, snapshot), conflicts };
+}
+
+/** A script file named by catalog.yaml: a path inside the folder, as UTF-8 text. */
+async function readCatalogScript(root: string, file: string): Promise<{ text: string } | { problem: string }> {
+  const path = resolve(root, file);
+  const inside = relative(root, path);
+  if (isAbsolute(file) || inside.startsWith('..') || isAbsolute(inside)) return { problem: `"${file}" must be a path inside the catalog folder` };
+  const read = await readScriptText(path);
+  return 'problem' in read ? { problem: `${file}: ${read.problem}` } : read;
+}
+
+/** The store lost a record the folder still has, since the last import: deleted through the API. */
+function wasDeleted(stored: readonly { id: string }[], base: Record<string, string>, legacy: boolean, id: string): boolean {
+  return !legacy && base[id] !== undefined && !stored.some((record) => record.id === id);
+}
+
+/**
+ * Actions or plans from the folder, decided record by record against the store (merge.ts): the
+ * folder's in its order, then those only the store has and keeps. `nextBaseline` learns what the
+ * folder said for every record the folder won (or the previous baseline for those the store kept).
+ */
+function mergeRecords<T extends { id: string }, E extends { id: string; basedOn?: string | undefined }>(
+  object: 'action' | 'plan',
+  stored: readonly T[],
+  base: Record<string, string>,
+  nextBaseline: Record<string, string>,
+  legacy: boolean,
+  conflicts: CatalogConflict[],
+  folderEntries: readonly Located<E>[],
+  build: (located: Located<E>) => T | undefined,
+): T[] {
+  const storedById = new Map(stored.map((record) => [record.id, record]));
+  const merged: T[] = [];
+  const keep = (id: string) => {
+    const previousBase = base[id];
+    if (previousBase !== undefined) nextBaseline[id] = previousBase;
+  };
+  for (const located of folderEntries) {
+    const { id } = located.entry;
+    const record = storedById.get(id);
+    if (wasDeleted(stored, base, legacy, id)) {
+      conflicts.push(conflict(object, id, 'kept-deleted'));
+      keep(id);
+      continue;
+    }
+    const built = build(located);
+    if (!built) continue;
+    const decision = decide({ store: record && fingerprint(record), folder: fingerprint(built), base: base[id], basedOn: located.entry.basedOn, legacy });
+    if (decision.take === 'folder' || !record) {
+      merged.push(built);
+      nextBaseline[id] = fingerprint(built);
+    } else {
+      conflicts.push(conflict(object, id, decision.kind));
+      merged.push(record);
+      keep(id);
+    }
+  }
+  const inFolder = new Set(folderEntries.map(({ entry }) => entry.id));
+  for (const record of stored) {
+    if (inFolder.has(record.id)) continue;
+    const decision = decide({ store: fingerprint(record), folder: undefined, base: base[record.id], legacy });
+    if (decision.take === 'folder') continue;
+    conflicts.push(conflict(object, record.id, decision.kind));
+    merged.push(record);
+    keep(record.id);
+  }
+  return merged;
+}
+
+/** Records kept from the store must still fit the folder's catalog around them. */
+function danglingReferences(
+  conflicts: readonly CatalogConflict[],
+  scripts: ReadonlyMap<string, Script>,
+  actions: readonly Action[],
+  plans: readonly Plan[],
+  principals: ReadonlySet<string>,
+  tenants: ReadonlyMap<string, string | undefined>,
+): string[] {
+  const kept = new Set(conflicts.map((item) => `${item.object}:${item.id}`));
+  const actionIds = new Set(actions.map((action) => action.id));
+  const problems: string[] = [];
+  for (const action of actions) {
+    if (!kept.has(`action:${action.id}`)) continue;
+    if (!scripts.has(action.scriptId)) problems.push(`${CATALOG_FILE}: action "${action.id}", kept from the store, uses script "${action.scriptId}", which is gone`);
+    if (!tenants.has(action.tenant)) problems.push(`${CATALOG_FILE}: action "${action.id}", kept from the store, belongs to tenant "${action.tenant}", which the folder removes`);
+  }
+  for (const plan of plans) {
+    if (!kept.has(`plan:${plan.id}`)) continue;
+    if (!actionIds.has(plan.action)) problems.push(`${CATALOG_FILE}: plan "${plan.id}", kept from the store, runs action "${plan.action}", which the folder removes`);
+    if (!principals.has(plan.principal)) problems.push(`${CATALOG_FILE}: plan "${plan.id}", kept from the store, runs as principal "${plan.principal}", whom the folder removes`);
+  }
+  return problems;
 }
 
 export interface ImportScriptFolderOptions {
@@ -236,6 +378,7 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
         tenant,
         file: existing?.file ?? join(root, file.name),
         hash: file.hash,
+        ...(existing?.clonedFrom ? { clonedFrom: existing.clonedFrom } : {}),
       }),
     );
     if (!knownVersions.has(file.hash)) {
@@ -245,7 +388,7 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
   }
   if (problems.length > 0) throw invalid(problems);
   const snapshot: CatalogSnapshot = { ...previous, scripts: [...scripts.values()], versions };
-  return { snapshot, changes: diffSnapshots(previous, snapshot) };
+  return { snapshot, changes: diffSnapshots(previous, snapshot), conflicts: [] };
 }
 
 /** Records compare as stored (JSON): a key holding undefined is the same as no key. */

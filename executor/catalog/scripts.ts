@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { ScriptStatus } from '../contract/index.ts';
+import type { ClonedFrom, ScriptStatus } from '../contract/index.ts';
 import type { Script, ScriptVersion } from '../domain.ts';
 import { parseScriptParameters, type ParsedScript } from '../pwsh/parameters.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
@@ -60,6 +60,9 @@ export interface IncomingScript {
   hash: string;
   /** The status the source states, if it states one. */
   statedStatus?: ScriptStatus;
+  /** Earlier versions the source keeps (oldest first); one may be stated as the last approved. */
+  earlier?: { hash: string; approved?: boolean }[];
+  clonedFrom?: ClonedFrom;
 }
 
 /**
@@ -67,13 +70,17 @@ export interface IncomingScript {
  * - a new script takes the stated status, else Draft;
  * - a changed text is a new version, with the stated status, else Draft;
  * - an unchanged text keeps the stored status (an administrator may have changed it in chat);
- * - `approvedHash` is the last approved hash and survives a change of text.
+ * - `approvedHash` is the last approved hash and survives a change of text; a source may
+ *   state it among its earlier versions (what `deputy export` writes for a Draft whose last
+ *   approved version still runs).
  */
 export function mergeScript(previous: Script | undefined, incoming: IncomingScript): Script {
   const changedText = previous?.currentHash !== incoming.hash;
   const status: ScriptStatus = !changedText && previous ? previous.status : (incoming.statedStatus ?? 'draft');
-  const versions = previous ? (previous.versions.includes(incoming.hash) ? previous.versions : [...previous.versions, incoming.hash]) : [incoming.hash];
-  const approvedHash = status === 'approved' ? incoming.hash : previous?.approvedHash;
+  const versions = [...(previous?.versions ?? [])];
+  for (const hash of [...(incoming.earlier ?? []).map((version) => version.hash), incoming.hash]) if (!versions.includes(hash)) versions.push(hash);
+  const statedApproved = incoming.earlier?.find((version) => version.approved)?.hash;
+  const approvedHash = status === 'approved' ? incoming.hash : (statedApproved ?? previous?.approvedHash);
   return {
     id: incoming.id,
     name: incoming.name,
@@ -84,6 +91,7 @@ export function mergeScript(previous: Script | undefined, incoming: IncomingScri
     ...(approvedHash ? { approvedHash } : {}),
     file: incoming.file,
     versions,
+    ...(incoming.clonedFrom ? { clonedFrom: incoming.clonedFrom } : {}),
   };
 }
 
