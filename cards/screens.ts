@@ -2,7 +2,7 @@
  * The screens the bot core shows, in neutral form. cards/ renders each as an Adaptive Card;
  * bot/slack renders the same as Block Kit.
  */
-import type { ActionView, FormField, PrincipalView, RunView, ScriptStatus } from '../executor/contract/index.ts';
+import type { ActionView, FormField, PrincipalView, RunView, ScriptPreview, ScriptStatus } from '../executor/contract/index.ts';
 
 /**
  * Verbs a card button or form submit can carry (Action.Execute `verb`, or `data.verb` for
@@ -22,6 +22,14 @@ export const SUBMIT_VERBS = [
   'show-script',
   'change-script-status',
   'show-approvals',
+  // Authoring (bot/core/authoring.ts): an uploaded script, plans.
+  'create-script',
+  'save-script-version',
+  'new-plan',
+  'choose-plan-action',
+  'save-plan',
+  'plan-command',
+  'show-plans',
 ] as const;
 export type SubmitVerb = (typeof SUBMIT_VERBS)[number];
 
@@ -52,6 +60,35 @@ export interface ScriptReview {
    * Approved → Draft): buttons with `change-script-status` → `{ scriptId, versionHash, from, to }`.
    */
   moves?: ScriptStatus[];
+  /** For a clone: where it came from, and the origin's newer approved version the clone does not have. */
+  origin?: { scriptId: string; name?: string; hash: string; newerApprovedHash?: string };
+}
+
+/** A form that is not an action's: a plan's definition, in one or two steps. */
+export interface AuthoringForm {
+  title: string;
+  intro?: string;
+  /** Lines shown above the fields (what the form will do, in words). */
+  notes?: string[];
+  fields: FormField[];
+  /** The submit button: its verb and the data it carries besides the inputs. */
+  submit: { verb: SubmitVerb; title: string; data: Record<string, string> };
+}
+
+/** A button on a list row. */
+export interface RowButton {
+  title: string;
+  verb: SubmitVerb;
+  data: Record<string, string>;
+  style?: 'positive' | 'destructive';
+}
+
+/** One scripting plan as a row of the plan list: what it does in words, and what the viewer may do with it. */
+export interface PlanItem {
+  id: string;
+  title: string;
+  lines: string[];
+  buttons: RowButton[];
 }
 
 /** One row of a list screen: a script, or a run waiting for approval; its button opens it. */
@@ -85,6 +122,16 @@ export type Screen =
       /** The button that shows the list again, current. */
       refresh: { verb: SubmitVerb; data: Record<string, string> };
     }
+  /** A `.ps1` file sent to the bot: its parameters, and what it may become (a new script, a new version of one). */
+  | { screen: 'script-upload'; preview: ScriptPreview; /** Tenant id → display name, for the buttons. */ tenantNames?: Record<string, string> }
+  | {
+      screen: 'authoring-form';
+      form: AuthoringForm;
+      values?: Record<string, unknown>;
+      /** Field name → message; `_form` for an error not tied to a field. */
+      errors?: Record<string, string>;
+    }
+  | { screen: 'plan-list'; heading: string; plans: PlanItem[]; notice?: string; emptyText: string; mayCreate: boolean }
   | { screen: 'error'; message: string; correlationId: string }
   | { screen: 'notice'; text: string };
 

@@ -8,13 +8,16 @@
 import * as ACData from 'adaptivecards-templating/lib/template-engine.js';
 import actionForm from './templates/action-form.json' with { type: 'json' };
 import actionList from './templates/action-list.json' with { type: 'json' };
+import authoringForm from './templates/authoring-form.json' with { type: 'json' };
 import approvalRequest from './templates/approval-request.json' with { type: 'json' };
 import error from './templates/error.json' with { type: 'json' };
 import itemList from './templates/item-list.json' with { type: 'json' };
 import notice from './templates/notice.json' with { type: 'json' };
+import planList from './templates/plan-list.json' with { type: 'json' };
 import runStatus from './templates/run-status.json' with { type: 'json' };
 import runSummary from './templates/run-summary.json' with { type: 'json' };
 import scriptReview from './templates/script-review.json' with { type: 'json' };
+import scriptUpload from './templates/script-upload.json' with { type: 'json' };
 import type { JsonObject } from './json.ts';
 import type { ScreenName } from './screens.ts';
 
@@ -28,6 +31,9 @@ const TEMPLATE_JSON: Readonly<Record<TemplateName, object>> = {
   'approval-request': approvalRequest,
   'script-review': scriptReview,
   'item-list': itemList,
+  'script-upload': scriptUpload,
+  'authoring-form': authoringForm,
+  'plan-list': planList,
   error,
   notice,
 };

@@ -4,9 +4,11 @@
  * the given limits.
  */
 import type { ActionView, RunView, ScriptStatus } from '../executor/contract/index.ts';
+import { authoringFormData, planListData, scriptUploadData } from './authoring-views.ts';
 import { buildFormFields } from './form.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, truncate } from './limits.ts';
+import { diffColor, errorsOutsideFields, monospaceLine, parameterTable, type Fact, type Line, type TableRow } from './parts.ts';
 import { formatDuration, formatTime, formatValue, presentState, shortHash, type TextColor } from './present.ts';
 import type { Screen, ScriptReview, SubmitVerb } from './screens.ts';
 import type { TemplateName } from './templates.ts';
@@ -16,17 +18,6 @@ export interface CardView {
   data: JsonObject;
   /** What a Teams client invokes to refresh this card per user, when the card has per-user content. */
   refresh?: { verb: SubmitVerb; data: JsonObject };
-}
-
-interface Fact extends JsonObject {
-  title: string;
-  value: string;
-}
-interface Line extends JsonObject {
-  text: string;
-}
-interface TableRow extends JsonObject {
-  cells: { text: string; weight: 'Bolder' | 'Default' }[];
 }
 
 export function viewFor(screen: Screen, limits: CardLimits): CardView {
@@ -58,6 +49,12 @@ export function viewFor(screen: Screen, limits: CardLimits): CardView {
     }
     case 'item-list':
       return { template: 'item-list', data: itemListData(screen, limits) };
+    case 'script-upload':
+      return { template: 'script-upload', data: scriptUploadData(screen.preview, screen.tenantNames ?? {}, limits) };
+    case 'authoring-form':
+      return { template: 'authoring-form', data: authoringFormData(screen.form, screen.values, screen.errors) };
+    case 'plan-list':
+      return { template: 'plan-list', data: planListData(screen, limits) };
     case 'error':
       return {
         template: 'error',
@@ -114,11 +111,8 @@ function actionListData(principalName: string, actions: readonly ActionView[], l
 // ---------------------------------------------------------------- action form
 
 function actionFormData(action: ActionView, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): JsonObject {
-  const fieldNames = new Set(action.form.fields.map((field) => field.name));
   // Errors for parameters the form does not show (fixed by the action) still have to reach the user.
-  const formErrors = Object.entries(errors)
-    .filter(([name]) => name === '_form' || !fieldNames.has(name))
-    .map(([, message]) => message);
+  const formErrors = errorsOutsideFields(action.form.fields, errors);
   const notes: Line[] = [];
   if (action.scriptStatus !== 'approved') notes.push({ text: 'This script is still being tested.' });
   if (action.approval === 'four-eyes') notes.push({ text: 'Another person must approve each run before it starts.' });
@@ -234,22 +228,6 @@ function tableData(
   };
 }
 
-const NO_BREAK_SPACE = '\u00a0';
-
-/**
- * A line of output or script text as it should look in monospace: clients collapse runs of
- * spaces (and drop an empty line), which would scramble indentation and PowerShell's column
- * layout. Leading spaces and all but the last space of a run become no-break spaces, so the
- * line keeps its shape and still wraps at a space.
- */
-function monospaceLine(line: string, maxChars: number): string {
-  const text = truncate(line.replace(/\t/g, '    ').replace(/\r$/, ''), maxChars);
-  if (text === '') return NO_BREAK_SPACE;
-  return text
-    .replace(/^ +/, (spaces) => NO_BREAK_SPACE.repeat(spaces.length))
-    .replace(/ {2,}/g, (spaces) => `${NO_BREAK_SPACE.repeat(spaces.length - 1)} `);
-}
-
 // ---------------------------------------------------------------- approvals
 
 function approvalData(run: RunView, requester: string, viewerMayDecide: boolean, limits: CardLimits): JsonObject & { isPending: boolean } {
@@ -337,10 +315,10 @@ const MOVE_TITLES: Record<ScriptStatus, Partial<Record<ScriptStatus, string>>> =
   approved: { draft: 'Withdraw approval (back to Draft)' },
 };
 
-function diffColor(line: string): TextColor {
-  if (line.startsWith('+') && !line.startsWith('+++')) return 'Good';
-  if (line.startsWith('-') && !line.startsWith('---')) return 'Attention';
-  return 'Default';
+/** "Cloned from Central tool (version 1a2b3c4d5e6f). The original has a newer approved version: 9f8e7d6c5b4a." */
+function originText(origin: NonNullable<ScriptReview['origin']>): string {
+  const from = `Cloned from ${truncate(origin.name ?? origin.scriptId, 100)} (version ${shortHash(origin.hash)}).`;
+  return origin.newerApprovedHash ? `${from} The original has a newer approved version: ${shortHash(origin.newerApprovedHash)}.` : from;
 }
 
 // ---------------------------------------------------------------- lists
@@ -387,18 +365,10 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     const more = versions.hidden > 0 ? `, ${versions.hidden} older` : '';
     facts.push({ title: 'Versions', value: `${versions.shown.map((version) => `${shortHash(version.hash)} ${SCRIPT_STATUS_LABELS[version.status]}`).join(', ')}${more}` });
   }
-  const parameters = takeFirst(review.parameters, limits.actions);
+  const parameters = parameterTable(review.parameters, limits);
   if (parameters.hidden > 0) facts.push({ title: 'Not shown', value: `${parameters.hidden} more parameters` });
-  const parameterRows: TableRow[] = [
-    { cells: [{ text: 'Parameter', weight: 'Bolder' }, { text: 'Kind', weight: 'Bolder' }, { text: 'Required', weight: 'Bolder' }] },
-    ...parameters.shown.map((field): TableRow => ({
-      cells: [
-        { text: truncate(`${field.label} (${field.name})`, limits.cellChars), weight: 'Default' },
-        { text: truncate(`${field.kind}: ${field.psType}`, limits.cellChars), weight: 'Default' },
-        { text: field.required ? 'Yes' : 'No', weight: 'Default' },
-      ],
-    })),
-  ];
+  const parameterRows = parameters.rows;
+  const originNote = review.origin ? originText(review.origin) : '';
   // The diff says what changed since the last approval; without one, the first lines of the text.
   const codeSource = review.diff ? review.diff.lines : review.excerpt ? review.excerpt.split(/\r?\n/) : [];
   const excerpt = takeFirst(codeSource, review.diff ? limits.excerptLines * 2 : limits.excerptLines);
@@ -415,7 +385,9 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     hasDescription: description !== '',
     facts,
     parameterRows,
-    hasParameters: parameters.shown.length > 0,
+    hasParameters: parameters.shown > 0,
+    originNote,
+    hasOriginNote: originNote !== '',
     excerptLines: excerpt.shown.map((line) => ({ text: monospaceLine(line, limits.lineChars), color: review.diff ? diffColor(line) : 'Default' })),
     hasExcerpt: excerpt.shown.length > 0,
     codeHeading,

@@ -2,7 +2,7 @@
  * Rich sample screens for the card tests: a form with every field kind, errors, a table
  * summary, long and hostile text.
  */
-import { ActionViewSchema, RunViewSchema, type ActionView, type FormField, type RunView } from '../../executor/contract/index.ts';
+import { ActionViewSchema, RunViewSchema, type ActionView, type FormField, type RunView, type ScriptPreview } from '../../executor/contract/index.ts';
 import type { Screen, ScreenName, ScriptReview } from '../../cards/screens.ts';
 
 export const EVERY_KIND_FIELDS: FormField[] = [
@@ -79,6 +79,23 @@ export const SCRIPT_REVIEW: ScriptReview = {
   submittedBy: 'Casey (company admin)',
   parameters: EVERY_KIND_FIELDS.slice(0, 4),
   excerpt: ['[CmdletBinding()]', 'param(', '  [Parameter(Mandatory)][string]$UserName', ')', '', 'Set-MailboxAutoReplyConfiguration -Identity $UserName'].join('\n'),
+};
+
+export const SCRIPT_PREVIEW: ScriptPreview = {
+  upload: 'd'.repeat(64),
+  fileName: 'Set-OutOfOffice.ps1',
+  lineCount: 24,
+  parameters: EVERY_KIND_FIELDS.slice(0, 4),
+  synopsis: 'Sets an automatic reply on a mailbox.',
+  newScript: { id: 'set-out-of-office-hamburg', name: 'Set-OutOfOffice', tenants: ['hamburg', 'hamburg-lab'] },
+  newVersionOf: {
+    scriptId: 'set-ooo',
+    name: 'Set-OutOfOffice',
+    tenant: 'contoso',
+    status: 'approved',
+    currentHash: 'c'.repeat(64),
+    diff: { againstHash: 'c'.repeat(64), lines: ['--- approved cccccccccccc', '+++ Set-OutOfOffice.ps1', '@@ -1,3 +1,3 @@', ' param(', '-  [string]$UserName', '+  [Parameter(Mandatory)][string]$UserName', ' )'], truncated: false },
+  },
 };
 
 /** One or more samples of every screen, each with a name for its screenshot. */
@@ -193,6 +210,68 @@ export function everyScreen(): { name: string; screen: Screen }[] {
       },
     },
     { name: 'item-list-empty', screen: { screen: 'item-list', heading: 'Scripts', sections: [{ title: 'Draft', items: [] }], emptyText: 'There are no scripts you may see.', refresh: { verb: 'show-scripts', data: {} } } },
+    { name: 'script-review-clone', screen: { screen: 'script-review', review: { ...SCRIPT_REVIEW, status: 'draft', origin: { scriptId: 'central-ooo', name: 'Central OOO', hash: 'a'.repeat(64), newerApprovedHash: 'b'.repeat(64) } }, viewerMayDecide: false } },
+    { name: 'script-upload', screen: { screen: 'script-upload', preview: SCRIPT_PREVIEW, tenantNames: { hamburg: 'Contoso Hamburg' } } },
+    {
+      name: 'script-upload-refused',
+      screen: {
+        screen: 'script-upload',
+        preview: {
+          ...SCRIPT_PREVIEW,
+          newScript: { ...SCRIPT_PREVIEW.newScript, tenants: [], refusal: 'Your role (read-only) may not create a Draft script.' },
+          newVersionOf: { ...(SCRIPT_PREVIEW.newVersionOf as NonNullable<ScriptPreview['newVersionOf']>), refusal: 'Your role (administrator) may not edit an Approved script.' },
+        },
+      },
+    },
+    {
+      name: 'script-upload-parse-error',
+      screen: { screen: 'script-upload', preview: { ...SCRIPT_PREVIEW, parameters: [], parseError: { line: 3, message: "Missing closing '}' in statement block or type definition." } } },
+    },
+    {
+      name: 'authoring-form',
+      screen: {
+        screen: 'authoring-form',
+        form: {
+          title: 'New plan: Echo a message',
+          intro: 'Runs as you, on the schedule you pick.',
+          notes: ['Schedule: every weekday at 07:00 (cron 0 7 * * 1-5)'],
+          fields: [
+            { name: 'plan.id', label: 'Plan id', kind: 'text', psType: 'string', required: true, default: 'echo-daily' },
+            { name: 'plan.every', label: 'Runs', kind: 'choice', psType: 'string', required: true, choices: ['every hour', 'every day', 'every weekday', 'every week', 'every month', 'custom (cron)'] },
+            { name: 'plan.at', label: 'At (HH:MM)', kind: 'text', psType: 'string', required: false, pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' },
+            ...EVERY_KIND_FIELDS.slice(0, 3),
+          ],
+          submit: { verb: 'save-plan', title: 'Create plan', data: { actionId: 'echo' } },
+        },
+        values: { 'plan.id': 'echo-daily' },
+        errors: { 'plan.cron': 'not a valid cron pattern', _form: 'The plan is not valid.' },
+      },
+    },
+    {
+      name: 'plan-list',
+      screen: {
+        screen: 'plan-list',
+        heading: 'Scripting plans',
+        notice: 'Plan echo-daily created.',
+        emptyText: 'There are no plans you may see.',
+        mayCreate: true,
+        plans: [
+          {
+            id: 'echo-daily',
+            title: 'echo-daily: Echo a message',
+            lines: ['Every weekday at 07:00 (cron 0 7 * * 1-5) · next run 2026-01-05 07:00', 'Runs as alex · tenant hamburg · enabled'],
+            buttons: [
+              { title: 'Run now', verb: 'plan-command', data: { planId: 'echo-daily', command: 'run' }, style: 'positive' },
+              { title: 'Disable', verb: 'plan-command', data: { planId: 'echo-daily', command: 'disable' } },
+              { title: 'Edit', verb: 'new-plan', data: { planId: 'echo-daily' } },
+              { title: 'Delete', verb: 'plan-command', data: { planId: 'echo-daily', command: 'delete' }, style: 'destructive' },
+            ],
+          },
+          { id: 'group-wide', title: 'group-wide: Echo from the top', lines: ['Every day at 04:00 (cron 0 4 * * *)', 'From tenant contoso, above yours: read-only'], buttons: [] },
+        ],
+      },
+    },
+    { name: 'plan-list-empty', screen: { screen: 'plan-list', heading: 'Scripting plans', plans: [], emptyText: 'There are no plans you may see.', mayCreate: false } },
     { name: 'error', screen: { screen: 'error', message: 'You are not allowed to do that.', correlationId: '7d7c8f5e-2222-4a4a-9b9b-0123456789ab' } },
     { name: 'notice', screen: { screen: 'notice', text: 'Your run was cancelled.' } },
   ];
@@ -207,6 +286,9 @@ export const SCREEN_NAMES: readonly ScreenName[] = [
   'approval-request',
   'script-review',
   'item-list',
+  'script-upload',
+  'authoring-form',
+  'plan-list',
   'error',
   'notice',
 ];
