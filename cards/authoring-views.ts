@@ -14,7 +14,7 @@ const STATUS_WORDS = { draft: 'Draft', testing: 'Testing', approved: 'Approved' 
 /** More buttons than this would not fit a chat client's action bar; the rest can clone or move it later. */
 const MAX_TENANT_BUTTONS = 5;
 
-export function scriptUploadData(preview: ScriptPreview, tenantNames: Record<string, string>, limits: CardLimits): JsonObject {
+export function scriptUploadData(preview: ScriptPreview, limits: CardLimits): JsonObject {
   const parseError = preview.parseError;
   const usable = parseError === undefined;
   const parameters = parameterTable(preview.parameters, limits);
@@ -23,7 +23,7 @@ export function scriptUploadData(preview: ScriptPreview, tenantNames: Record<str
   const { newScript, newVersionOf } = preview;
   const createButtons = usable
     ? newScript.tenants.slice(0, MAX_TENANT_BUTTONS).map((tenant) => ({
-        title: truncate(`Create in ${tenantNames[tenant] ?? tenant}`, 60),
+        title: truncate(`Create in ${tenant}`, 60),
         upload: preview.upload,
         id: newScript.id,
         name: newScript.name,

@@ -73,6 +73,8 @@ export interface AuthoringForm {
   fields: FormField[];
   /** The submit button: its verb and the data it carries besides the inputs. */
   submit: { verb: SubmitVerb; title: string; data: Record<string, string> };
+  /** The button that shows this form again (Slack opens a form in a modal, from a button on a message). */
+  reopen: { verb: SubmitVerb; data: Record<string, string> };
 }
 
 /** A button on a list row. */
@@ -123,7 +125,7 @@ export type Screen =
       refresh: { verb: SubmitVerb; data: Record<string, string> };
     }
   /** A `.ps1` file sent to the bot: its parameters, and what it may become (a new script, a new version of one). */
-  | { screen: 'script-upload'; preview: ScriptPreview; /** Tenant id → display name, for the buttons. */ tenantNames?: Record<string, string> }
+  | { screen: 'script-upload'; preview: ScriptPreview }
   | {
       screen: 'authoring-form';
       form: AuthoringForm;

@@ -50,7 +50,7 @@ export function viewFor(screen: Screen, limits: CardLimits): CardView {
     case 'item-list':
       return { template: 'item-list', data: itemListData(screen, limits) };
     case 'script-upload':
-      return { template: 'script-upload', data: scriptUploadData(screen.preview, screen.tenantNames ?? {}, limits) };
+      return { template: 'script-upload', data: scriptUploadData(screen.preview, limits) };
     case 'authoring-form':
       return { template: 'authoring-form', data: authoringFormData(screen.form, screen.values, screen.errors) };
     case 'plan-list':

@@ -27,6 +27,8 @@ import { readFormValues } from '../../cards/form.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { AuthoringChat, isAuthoringVerb, parseAuthoringCommand } from './authoring.ts';
+import { parseData } from './card-data.ts';
 import type { ConversationStore, RunMessage } from './conversation-store.ts';
 import { EventStream } from './event-stream.ts';
 import type { ExecutorClient } from './executor-client.ts';
@@ -116,9 +118,12 @@ export class BotCore implements ConversationHandler {
   private readonly runChains = new Map<string, Promise<void>>();
   private readonly events: EventStream;
   private readonly log: Logger;
+  /** Files sent to the bot, clones and plans (bot/core/authoring.ts). */
+  private readonly authoring: AuthoringChat;
 
   constructor(private readonly options: BotCoreOptions) {
     this.log = options.logger.child({ component: 'bot-core' });
+    this.authoring = new AuthoringChat({ executor: options.executor, scriptScreen });
     for (const edge of options.edges ?? []) this.attach(edge);
     this.events = new EventStream({
       client: options.executor,
@@ -214,19 +219,23 @@ export class BotCore implements ConversationHandler {
   private async answer(event: Inbound, principal: PrincipalView, correlationId: string): Promise<Screen> {
     const { executor } = this.options;
     const call = { correlationId, principal: principal.id };
+    if (event.kind === 'file') return this.authoring.file(event, principal, correlationId);
     if (event.kind === 'message') {
+      const authoring = parseAuthoringCommand(event.text);
+      if (authoring) return this.authoring.command(authoring, principal, correlationId);
       const command = parseCommand(event.text);
       switch (command.kind) {
         case 'scripts':
           return this.scriptList(principal, command.status, correlationId);
         case 'script':
-          return this.scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
+          return scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
         case 'approvals':
           return this.approvalList(principal, correlationId);
         case 'actions':
           return this.actionList(principal, correlationId);
       }
     }
+    if (isAuthoringVerb(event.verb)) return this.authoring.submit(event, event.verb, principal, correlationId);
     switch (event.verb) {
       case 'show-actions':
         return this.actionList(principal, correlationId);
@@ -277,7 +286,7 @@ export class BotCore implements ConversationHandler {
       case 'show-script':
       case 'refresh-script': {
         const { scriptId } = parseData(ScriptData, event.data);
-        return this.scriptScreen(await executor.getScript(scriptId, principal.id, call));
+        return scriptScreen(await executor.getScript(scriptId, principal.id, call));
       }
       case 'decide-script': {
         const { scriptId, versionHash, decision, comment } = parseData(DecideScriptData, event.data);
@@ -329,12 +338,6 @@ export class BotCore implements ConversationHandler {
     };
   }
 
-  /** The review card for the viewer the view was fetched for: buttons only where the executor says they may act. */
-  private scriptScreen(view: ScriptView): Screen {
-    const viewerMayDecide = view.status === 'testing' && view.allowedTransitions.includes('approved');
-    return { screen: 'script-review', review: toScriptReview(view), viewerMayDecide };
-  }
-
   private async moveScript(
     event: Extract<Inbound, { kind: 'submit' }>,
     principal: PrincipalView,
@@ -354,11 +357,11 @@ export class BotCore implements ConversationHandler {
         { principalId: principal.id, to: move.to, hash: move.versionHash, from: move.from, ...(move.comment ? { comment: move.comment } : {}) },
         call,
       );
-      return this.scriptScreen(view);
+      return scriptScreen(view);
     } catch (error) {
       // Decided by someone else first, or the text changed: the current card says what happened.
       if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
-      return this.scriptScreen(await executor.getScript(move.scriptId, principal.id, call));
+      return scriptScreen(await executor.getScript(move.scriptId, principal.id, call));
     }
   }
 
@@ -490,7 +493,7 @@ export class BotCore implements ConversationHandler {
           await this.notifyScreen(principalId, { screen: 'notice', text: decisionSentence(script, change) });
         }
         if (!shown && event.type === 'script.decided') return;
-        const screen = this.scriptScreen(await this.options.executor.getScript(script.id, principalId));
+        const screen = scriptScreen(await this.options.executor.getScript(script.id, principalId));
         if (shown) {
           const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
           await this.port(shown.channel).update(ref, shown.messageId, screen);
@@ -627,12 +630,6 @@ export class BotCore implements ConversationHandler {
   }
 }
 
-function parseData<T extends z.ZodType>(schema: T, data: Record<string, unknown>): z.infer<T> {
-  const result = schema.safeParse(data);
-  if (!result.success) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: `card data: ${result.error.message}` });
-  return result.data;
-}
-
 function hasMoreOutput(run: RunView): boolean {
   const summary = run.summary;
   return summary !== undefined && (summary.outputLineCount > summary.lines.length || summary.truncated);
@@ -653,6 +650,12 @@ function scriptItem(script: ScriptView): ListItem {
     detail: `${STATUS_WORDS[script.status]} · version ${script.currentHash.slice(0, 12)} · tenant ${script.tenant}${waiting}`,
     open: { verb: 'show-script', data: { scriptId: script.id } },
   };
+}
+
+/** The review card for the viewer the view was fetched for: buttons only where the executor says they may act. */
+export function scriptScreen(view: ScriptView): Screen {
+  const viewerMayDecide = view.status === 'testing' && view.allowedTransitions.includes('approved');
+  return { screen: 'script-review', review: toScriptReview(view), viewerMayDecide };
 }
 
 /** The executor's view of a script as the review card's neutral form. */
@@ -679,6 +682,9 @@ export function toScriptReview(view: ScriptView): ScriptReview {
       ? { decision: { decision: decision.to === 'approved' ? ('approve' as const) : ('reject' as const), decidedBy: decision.byName ?? decision.by, ...(decision.comment ? { comment: decision.comment } : {}) } }
       : {}),
     moves,
+    ...(view.clonedFrom
+      ? { origin: { scriptId: view.clonedFrom.id, hash: view.clonedFrom.hash, ...(view.clonedFrom.name ? { name: view.clonedFrom.name } : {}), ...(view.clonedFrom.newerApprovedHash ? { newerApprovedHash: view.clonedFrom.newerApprovedHash } : {}) } }
+      : {}),
   };
 }
 

@@ -20,7 +20,23 @@ import {
   ScriptListSchema,
   ScriptStatusResponseSchema,
   ScriptViewSchema,
+  DeletedResponseSchema,
+  PlanListSchema,
+  PlanResponseSchema,
+  PlanViewSchema,
+  ScriptChangeResponseSchema,
+  ScriptPreviewSchema,
   type ActionView,
+  type CloneScriptRequest,
+  type CreatePlanRequest,
+  type CreateScriptRequest,
+  type NewScriptVersionRequest,
+  type PlanCommand,
+  type PlanCommandRequest,
+  type PlanView,
+  type ScriptPreview,
+  type ScriptPreviewRequest,
+  type UpdatePlanRequest,
   type ApprovalList,
   type ChatIdentity,
   type CreateRunRequest,
@@ -36,6 +52,8 @@ import {
   type ScriptView,
 } from '../../executor/contract/index.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
+
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** What cancel and decision answer: the run's id and its state afterwards. */
 const RunStateChangeSchema = z.object({ id: z.string(), state: RunStateSchema });
@@ -145,6 +163,44 @@ export class ExecutorClient {
     return this.json('GET', `/v1/approvals?${new URLSearchParams({ principal: principalId })}`, ApprovalListSchema, undefined, options);
   }
 
+  /** What an uploaded text would become; the executor holds it for a create or version request that names it. */
+  async previewScript(request: ScriptPreviewRequest, options: CallOptions = {}): Promise<ScriptPreview> {
+    return this.json('POST', '/v1/scripts/preview', ScriptPreviewSchema, request, options);
+  }
+
+  async createScript(request: CreateScriptRequest, options: CallOptions = {}): Promise<ScriptView> {
+    return (await this.json('POST', '/v1/scripts', ScriptChangeResponseSchema, request, options)).script;
+  }
+
+  async newScriptVersion(scriptId: string, request: NewScriptVersionRequest, options: CallOptions = {}): Promise<ScriptView> {
+    return (await this.json('POST', `/v1/scripts/${encodeURIComponent(scriptId)}/versions`, ScriptChangeResponseSchema, request, options)).script;
+  }
+
+  async cloneScript(scriptId: string, request: CloneScriptRequest, options: CallOptions = {}): Promise<ScriptView> {
+    return (await this.json('POST', `/v1/scripts/${encodeURIComponent(scriptId)}/clone`, ScriptChangeResponseSchema, request, options)).script;
+  }
+
+  /** The plans this principal may view, with what they may do with each. */
+  async listPlans(principalId: string, options: CallOptions = {}): Promise<PlanView[]> {
+    return (await this.json('GET', `/v1/plans?${new URLSearchParams({ principal: principalId })}`, PlanListSchema, undefined, options)).plans;
+  }
+
+  async createPlan(request: CreatePlanRequest, options: CallOptions = {}): Promise<PlanView> {
+    return (await this.json('POST', '/v1/plans', PlanResponseSchema, request, options)).plan;
+  }
+
+  async updatePlan(planId: string, request: UpdatePlanRequest, options: CallOptions = {}): Promise<PlanView> {
+    return (await this.json('PUT', `/v1/plans/${encodeURIComponent(planId)}`, PlanResponseSchema, request, options)).plan;
+  }
+
+  async deletePlan(planId: string, principalId: string, options: CallOptions = {}): Promise<void> {
+    await this.json('DELETE', `/v1/plans/${encodeURIComponent(planId)}?${new URLSearchParams({ principal: principalId })}`, DeletedResponseSchema, undefined, options);
+  }
+
+  async planCommand(planId: string, command: PlanCommand, request: PlanCommandRequest, options: CallOptions = {}): Promise<PlanView> {
+    return this.json('POST', `/v1/plans/${encodeURIComponent(planId)}/${command}`, PlanViewSchema, request, options);
+  }
+
   /** The full stored output as plain text (masked by the executor). */
   async getRunOutput(runId: string, options: CallOptions = {}): Promise<string> {
     const path = `/v1/runs/${encodeURIComponent(runId)}/output${asked(options)}`;
@@ -169,7 +225,7 @@ export class ExecutorClient {
   }
 
   private async json<T extends z.ZodType>(
-    method: 'GET' | 'POST',
+    method: HttpMethod,
     path: string,
     schema: T,
     body: unknown,
@@ -191,7 +247,7 @@ export class ExecutorClient {
     return result.data;
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body: unknown, options: CallOptions, accept: string): Promise<Response> {
+  private async send(method: HttpMethod, path: string, body: unknown, options: CallOptions, accept: string): Promise<Response> {
     const correlationId = options.correlationId ?? newCorrelationId();
     const headers = this.headers(correlationId, accept);
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -27,8 +27,16 @@ export interface ChatUser {
 /** Verbs a card button or form submit can carry (defined with the screens). */
 export type { SubmitVerb };
 
+/**
+ * A file a person sent to the bot (a chat attachment, a file share, an upload), read by the
+ * edge: its text, or why it could not be read. The core decides what it becomes.
+ */
+export type SentFile = { name: string; text: string } | { name: string; problem: SentFileProblem };
+export type SentFileProblem = 'too-large' | 'not-text' | 'unreadable';
+
 export type Inbound =
   | { kind: 'message'; user: ChatUser; conversation: ConversationRef; text: string }
+  | { kind: 'file'; user: ChatUser; conversation: ConversationRef; file: SentFile }
   | {
       kind: 'submit';
       user: ChatUser;

@@ -7,6 +7,7 @@ import type { types as slack } from '@slack/bolt';
 import type { ActionView, RunState, RunView } from '../../executor/contract/index.ts';
 import type { ScriptReview, SubmitVerb } from '../../cards/screens.ts';
 import type { FileAttachment, HomeOverview, Screen } from '../core/model.ts';
+import { renderAuthoringFormMessage, renderPlanList, renderScriptUpload } from './authoring-blocks.ts';
 
 /** Slack's documented limits that shape rendering. */
 export const SLACK_LIMITS = {
@@ -61,7 +62,7 @@ function plain(text: string, max: number = SLACK_LIMITS.sectionText): slack.Plai
   return { type: 'plain_text', text: truncate(text, max), emoji: true };
 }
 
-function section(mrkdwn: string, accessory?: slack.Button): slack.SectionBlock {
+export function section(mrkdwn: string, accessory?: slack.Button): slack.SectionBlock {
   return {
     type: 'section',
     text: { type: 'mrkdwn', text: truncate(mrkdwn, SLACK_LIMITS.sectionText) },
@@ -69,16 +70,16 @@ function section(mrkdwn: string, accessory?: slack.Button): slack.SectionBlock {
   };
 }
 
-function context(mrkdwn: string): slack.ContextBlock {
+export function context(mrkdwn: string): slack.ContextBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(mrkdwn, SLACK_LIMITS.contextText) }] };
 }
 
-function header(text: string): slack.HeaderBlock {
+export function header(text: string): slack.HeaderBlock {
   return { type: 'header', text: plain(text, SLACK_LIMITS.headerText) };
 }
 
 /** A code block that cannot be closed early by the text inside it. */
-function codeBlock(text: string): string {
+export function codeBlock(text: string): string {
   return '```' + escapeMrkdwn(text).replace(/```/g, '`\u200b``') + '```';
 }
 
@@ -166,6 +167,12 @@ export function renderMessage(screen: Screen): RenderedMessage {
       return renderScriptReview(screen.review, screen.viewerMayDecide);
     case 'item-list':
       return renderItemList(screen);
+    case 'script-upload':
+      return renderScriptUpload(screen.preview);
+    case 'authoring-form':
+      return renderAuthoringFormMessage(screen.form);
+    case 'plan-list':
+      return renderPlanList(screen);
     default:
       return unknownScreen(screen);
   }
@@ -222,7 +229,7 @@ function cancelButton(runId: string): slack.Button {
 }
 
 /** Keeps the first lines that fit a section; the whole text goes to the overflow file. */
-function fitLines(lines: string[], budget: number): { shown: string; cut: boolean } {
+export function fitLines(lines: string[], budget: number): { shown: string; cut: boolean } {
   let shown = '';
   for (const line of lines) {
     const next = shown.length === 0 ? line : `${shown}\n${line}`;
@@ -241,7 +248,7 @@ function formatTable(table: { columns: string[]; rows: string[][] }): string[] {
 }
 
 /** Room for the code fences and escaping inside one 3000-character section. */
-const OUTPUT_BUDGET = 2600;
+export const OUTPUT_BUDGET = 2600;
 
 function renderRunSummary(run: RunView, canShowAll: boolean): RenderedMessage {
   const facts = [stateLabel(run.state), formatDuration(run.durationMs)].filter(Boolean).join(' · ');

@@ -13,12 +13,13 @@ import { App, SocketModeReceiver, type BlockAction, type ButtonAction, type View
 import { z } from 'zod';
 import { ChannelSchema, DeputyError, ERRORS } from '../../executor/contract/index.ts';
 import { SUBMIT_VERBS } from '../../cards/screens.ts';
-import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen } from '../core/model.ts';
+import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen, SentFile } from '../core/model.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ACTION_ID_PREFIX, loadingModal, renderHome, renderSentence, screenModal } from './blocks.ts';
-import { FORM_CALLBACK_ID, ViewStateSchema, readFormValues, renderFormModal, toSlackErrors } from './form.ts';
+import { AUTHORING_FORM_CALLBACK_ID, FORM_CALLBACK_ID, ViewStateSchema, readFormValues, renderAuthoringFormModal, renderFormModal, toSlackErrors } from './form.ts';
+import { downloadSentFile } from '../core/files.ts';
 import { SlackPort, directMessageRef } from './port.ts';
 import { SlackHttpReceiver, type RouteMounter } from './receiver.ts';
 import { boltLogger } from './bolt-logger.ts';
@@ -62,12 +63,22 @@ const ModalMetadataSchema = z.object({
   actionId: z.string().optional(),
   /** Field name → kind, to read the submitted state back without asking the core again. */
   fields: z.record(z.string(), z.enum(['text', 'choice', 'toggle', 'number', 'date', 'multi', 'secret'])).optional(),
+  /** An authoring form's submit: the verb and data it sends with the values. */
+  submit: z.object({ verb: z.enum(SUBMIT_VERBS), data: z.record(z.string(), z.string()) }).optional(),
 });
 type ModalMetadata = z.infer<typeof ModalMetadataSchema>;
 
 /** Screens shown in a modal when they answer a trigger; everything else is a message or a sentence. */
 function belongsInModal(screen: Screen): boolean {
-  return screen.screen === 'action-form' || screen.screen === 'action-list';
+  return screen.screen === 'action-form' || screen.screen === 'action-list' || screen.screen === 'authoring-form';
+}
+
+/** Buttons whose answer may be a form: they come with a trigger_id, which opens a modal only within 3 s. */
+const MODAL_VERBS: ReadonlySet<string> = new Set(['open-form', 'show-actions', 'new-plan']);
+
+/** Where a shared file may be downloaded from with the bot token: Slack's file host, or the Slack API the edge is pointed at. */
+function fileOrigins(apiUrl: string): Set<string> {
+  return new Set(['https://files.slack.com', new URL(apiUrl).origin]);
 }
 
 function isSentence(screen: Screen): boolean {
@@ -116,12 +127,16 @@ export class SlackEdge implements ChannelEdge {
   private readonly logger: Logger;
   private readonly modalDeadlineMs: number;
   private readonly submitBudgetMs: number;
+  private readonly botToken: string;
+  private readonly fileOrigins: Set<string>;
 
   private constructor(options: SlackEdgeOptions) {
     this.handler = options.handler;
     this.logger = options.logger;
     this.modalDeadlineMs = options.modalDeadlineMs ?? 1200;
     this.submitBudgetMs = options.submitBudgetMs ?? 2000;
+    this.botToken = options.botToken;
+    this.fileOrigins = fileOrigins(options.apiUrl ?? 'https://slack.com/api/');
     const clientOptions = {
       slackApiUrl: options.apiUrl ?? 'https://slack.com/api/',
       ...(options.apiRetries !== undefined ? { retryConfig: { retries: options.apiRetries } } : {}),
@@ -193,6 +208,7 @@ export class SlackEdge implements ChannelEdge {
     });
 
     this.app.event('message', async ({ event, body }) => {
+      if (event.channel_type === 'im' && event.subtype === 'file_share') return this.onFileShare(body.team_id, event);
       if (event.channel_type !== 'im' || event.subtype !== undefined) return;
       if ('bot_id' in event && event.bot_id) return;
       const conversation = channelRef(body.team_id, event.user, event.channel, event.thread_ts);
@@ -211,6 +227,10 @@ export class SlackEdge implements ChannelEdge {
 
     this.app.view<ViewSubmitAction>(FORM_CALLBACK_ID, async ({ ack, body, view }) => {
       await this.onSubmit(body, view, ack);
+    });
+
+    this.app.view<ViewSubmitAction>(AUTHORING_FORM_CALLBACK_ID, async ({ ack, body, view }) => {
+      await this.onAuthoringSubmit(body, view, ack);
     });
   }
 
@@ -252,6 +272,12 @@ export class SlackEdge implements ChannelEdge {
   }
 
   private modalFor(screen: Screen, conversation: ConversationRef): slack.ModalView {
+    if (screen.screen === 'authoring-form') {
+      const { form } = screen;
+      const metadata: ModalMetadata = { conversation, submit: { verb: form.submit.verb, data: form.submit.data }, fields: Object.fromEntries(form.fields.map((field) => [field.name, field.kind])) };
+      const { formError } = toSlackErrors(form.fields, screen.errors ?? {});
+      return renderAuthoringFormModal(form, JSON.stringify(metadata), { ...(screen.values ? { values: screen.values } : {}), ...(formError ? { formError } : {}) });
+    }
     if (screen.screen !== 'action-form') return screenModal(screen, JSON.stringify({ conversation } satisfies ModalMetadata));
     const metadata: ModalMetadata = {
       conversation,
@@ -299,7 +325,7 @@ export class SlackEdge implements ChannelEdge {
       if (immediate) await this.app.client.views.update({ view_id: view.id, hash: view.hash, view: this.modalFor(immediate, conversation) });
       return;
     }
-    if (verb.data === 'open-form' || verb.data === 'show-actions') {
+    if (MODAL_VERBS.has(verb.data)) {
       await this.answerTrigger(body.trigger_id, work, conversation, userId);
       return;
     }
@@ -366,6 +392,81 @@ export class SlackEdge implements ChannelEdge {
     }
     await ack();
     if (screen) await this.port.post(conversation, screen);
+  }
+
+  /**
+   * An authoring form's submission: a form again (the next step, or the same with the
+   * executor's reasons under its fields) stays in the modal; anything else closes it and goes
+   * to the conversation.
+   */
+  private async onAuthoringSubmit(body: ViewSubmitAction, view: ViewOutput, ack: (response?: ViewResponseAction) => Promise<void>): Promise<void> {
+    const metadata = ModalMetadataSchema.safeParse(parseJson(view.private_metadata));
+    const state = ViewStateSchema.safeParse(view.state);
+    const teamId = body.team?.id ?? body.user.team_id;
+    if (!metadata.success || !metadata.data.submit || !state.success || !teamId) {
+      this.logger.warn('slack: authoring form submission with unreadable metadata or state');
+      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
+      return;
+    }
+    const { conversation, submit } = metadata.data;
+    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
+    const userId = body.user.id;
+    const work = this.handle({
+      kind: 'submit',
+      user: slackUser(teamId, userId),
+      conversation,
+      verb: submit.verb,
+      data: { ...submit.data, values: readFormValues(fields, state.data) },
+    });
+    const answered = await within(work, this.submitBudgetMs);
+    if (!answered.done) {
+      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: 'Working on it; the answer will appear in the conversation.' }) });
+      const { immediate } = await work;
+      if (immediate) await this.afterSubmit(conversation, userId, immediate);
+      return;
+    }
+    const screen = answered.value.immediate;
+    if (screen?.screen === 'authoring-form') {
+      const { blockErrors, formError } = toSlackErrors(screen.form.fields, screen.errors ?? {});
+      // Field messages under their fields (Slack keeps what was typed); a message for the whole form re-renders it.
+      if (!formError && Object.keys(blockErrors).length > 0) {
+        await ack({ response_action: 'errors', errors: blockErrors });
+      } else {
+        await ack({ response_action: 'update', view: this.modalFor(screen, conversation) });
+      }
+      return;
+    }
+    if (screen && isSentence(screen)) {
+      await ack({ response_action: 'update', view: screenModal(screen) });
+      return;
+    }
+    await ack({ response_action: 'clear' });
+    if (screen) await this.port.post(conversation, screen);
+  }
+
+  /** A file shared in the person's DM with the bot: downloaded with the bot token (from Slack only), then handed to the core. */
+  private async onFileShare(teamId: string, event: { channel: string; user?: string; thread_ts?: string; files?: { name?: string | null; url_private_download?: string; url_private?: string }[] }): Promise<void> {
+    const userId = event.user;
+    const shared = event.files?.[0];
+    if (!userId || !shared) return;
+    const conversation = channelRef(teamId, userId, event.channel, event.thread_ts);
+    const name = shared.name ?? 'file';
+    const address = shared.url_private_download ?? shared.url_private;
+    const url = address ? URL.parse(address) : null;
+    let file: SentFile;
+    if (!url || !this.fileOrigins.has(url.origin)) {
+      // The bot token goes to Slack's own hosts only, whatever an event names.
+      this.logger.warn({ origin: url?.origin }, 'slack: a shared file outside Slack\'s file host was not downloaded');
+      file = { name, problem: 'unreadable' };
+    } else {
+      const downloaded = await downloadSentFile(name, url, { authorization: `Bearer ${this.botToken}` });
+      if (downloaded.detail) this.logger.warn({ detail: downloaded.detail }, 'slack: a shared file could not be downloaded');
+      file = downloaded.file;
+    }
+    const { immediate } = await this.handle({ kind: 'file', user: slackUser(teamId, userId), conversation, file });
+    if (!immediate) return;
+    if (isSentence(immediate)) await this.port.postEphemeral(conversation, userId, renderSentence(immediate));
+    else await this.port.post(conversation, immediate);
   }
 
   private async afterSubmit(conversation: ConversationRef, userId: string, screen: Screen): Promise<void> {

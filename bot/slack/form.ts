@@ -11,6 +11,7 @@
 import type { types as slack } from '@slack/bolt';
 import { z } from 'zod';
 import type { ActionView, FieldValue, FormField } from '../../executor/contract/index.ts';
+import type { AuthoringForm } from '../../cards/screens.ts';
 import { SLACK_LIMITS, escapeMrkdwn, modal, truncate } from './blocks.ts';
 
 export const FORM_CALLBACK_ID = 'deputy:form';
@@ -25,24 +26,60 @@ export const SECRET_HINT = 'Slack has no password field: what you type here is v
 
 type Values = Record<string, unknown>;
 
-/** The form as a modal; `values` prefill (kept across a re-render), `formError` shows above the fields. */
-export function renderFormModal(
-  action: ActionView,
-  privateMetadata: string,
-  options: { values?: Values; formError?: string } = {},
-): slack.ModalView {
-  const blocks: slack.KnownBlock[] = [];
-  if (action.description) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(escapeMrkdwn(action.description), SLACK_LIMITS.sectionText) } });
-  }
+/** An authoring form (a plan's definition) in a modal: its own callback, so its submission goes to its own verb. */
+export const AUTHORING_FORM_CALLBACK_ID = 'deputy:authoring-form';
+
+interface FieldsModal {
+  title: string;
+  /** Lines above the fields (a description, notes). */
+  texts: string[];
+  fields: FormField[];
+  submit: string;
+  callbackId: string;
+  /** Shown when there are no fields. */
+  emptyText: string;
+}
+
+/** Fields as a modal; `values` prefill (kept across a re-render), `formError` shows above the fields. */
+function renderFieldsModal(form: FieldsModal, privateMetadata: string, options: { values?: Values; formError?: string }): slack.ModalView {
+  const blocks: slack.KnownBlock[] = form.texts.map((text) => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(escapeMrkdwn(text), SLACK_LIMITS.sectionText) } }));
   if (options.formError) {
     blocks.push({ type: 'section', block_id: FORM_ERROR_BLOCK_ID, text: { type: 'mrkdwn', text: truncate(`:warning: ${escapeMrkdwn(options.formError)}`, SLACK_LIMITS.sectionText) } });
   }
-  for (const field of action.form.fields) blocks.push(inputBlock(field, options.values?.[field.name] ?? field.default));
-  if (action.form.fields.length === 0) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'This action needs no input. Press *Run* to start it.' } });
-  }
-  return modal(action.title, blocks, { privateMetadata, callbackId: FORM_CALLBACK_ID, submit: 'Run' });
+  for (const field of form.fields) blocks.push(inputBlock(field, options.values?.[field.name] ?? field.default));
+  if (form.fields.length === 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: form.emptyText } });
+  return modal(form.title, blocks, { privateMetadata, callbackId: form.callbackId, submit: form.submit });
+}
+
+/** The action's form as a modal; `values` prefill (kept across a re-render), `formError` shows above the fields. */
+export function renderFormModal(action: ActionView, privateMetadata: string, options: { values?: Values; formError?: string } = {}): slack.ModalView {
+  return renderFieldsModal(
+    {
+      title: action.title,
+      texts: action.description ? [action.description] : [],
+      fields: action.form.fields,
+      submit: 'Run',
+      callbackId: FORM_CALLBACK_ID,
+      emptyText: 'This action needs no input. Press *Run* to start it.',
+    },
+    privateMetadata,
+    options,
+  );
+}
+
+export function renderAuthoringFormModal(form: AuthoringForm, privateMetadata: string, options: { values?: Values; formError?: string } = {}): slack.ModalView {
+  return renderFieldsModal(
+    {
+      title: form.title,
+      texts: [...(form.intro ? [form.intro] : []), ...(form.notes ?? [])],
+      fields: form.fields,
+      submit: form.submit.title,
+      callbackId: AUTHORING_FORM_CALLBACK_ID,
+      emptyText: 'Nothing to fill in.',
+    },
+    privateMetadata,
+    options,
+  );
 }
 
 function inputBlock(field: FormField, value: unknown): slack.InputBlock {

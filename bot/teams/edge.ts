@@ -37,6 +37,7 @@ import type {
   HandleResult,
   Inbound,
   Screen,
+  SentFile,
 } from '../core/model.ts';
 import { botFrameworkAuthOptions, type TeamsCloudEndpoints, type TeamsCredentials } from './config.ts';
 import {
@@ -48,9 +49,12 @@ import {
   teamsCard,
   type CardRenderer,
 } from './cards.ts';
+import { downloadSentFile } from '../core/files.ts';
 import {
+  attachedFile,
   conversationRefOf,
   ExecuteInvokeValueSchema,
+  fileInbound,
   messageInbound,
   MissingIdentityError,
   storedReference,
@@ -86,6 +90,11 @@ export interface TeamsEdgeOptions {
   endpoints?: TeamsCloudEndpoints;
   /** How the bot obtains its outbound token; botbuilder's default, built from `credentials`, when absent. */
   credentialsFactory?: CredentialsFactory;
+  /**
+   * Tests only (the loopback cloud speaks plain http): download files users attach from http://
+   * addresses too. Off, only https addresses are fetched.
+   */
+  insecureFileDownloads?: boolean;
 }
 
 type Outcome = { kind: 'answered'; result: HandleResult } | { kind: 'late'; later: Promise<HandleResult | undefined> };
@@ -102,6 +111,7 @@ export class TeamsEdge implements ChannelEdge {
   private readonly render: CardRenderer;
   private readonly deadlineMs: number;
   private readonly maxBodyBytes: number;
+  private readonly insecureFileDownloads: boolean;
   private readonly audiences = new Map<string, { userIds: string[] | undefined; at: number }>();
   private readonly background = new Set<Promise<void>>();
 
@@ -118,6 +128,7 @@ export class TeamsEdge implements ChannelEdge {
     this.render = options.render ?? renderCard;
     this.deadlineMs = options.invokeDeadlineMs ?? DEFAULT_INVOKE_DEADLINE_MS;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.insecureFileDownloads = options.insecureFileDownloads ?? false;
     this.adapter.onTurnError = async (_context, error) => {
       this.logger.error({ err: error }, 'teams turn failed');
     };
@@ -182,7 +193,8 @@ export class TeamsEdge implements ChannelEdge {
   private async onMessage(context: TurnContext): Promise<void> {
     let inbound: Inbound;
     try {
-      inbound = messageInbound(context.activity);
+      const attached = attachedFile(context.activity);
+      inbound = attached ? fileInbound(context.activity, await this.download(attached)) : messageInbound(context.activity);
     } catch (error) {
       if (!(error instanceof MissingIdentityError)) throw error;
       await context.sendActivity(this.cardMessage(UNIDENTIFIED, undefined));
@@ -226,6 +238,19 @@ export class TeamsEdge implements ChannelEdge {
         ? this.update(inbound.conversation, messageId, result.immediate)
         : this.post(inbound.conversation, result.immediate).then(() => undefined);
     });
+  }
+
+  /** The file behind a Teams attachment: its pre-authorized address (https, unless a test says otherwise), no token of ours sent. */
+  private async download(attached: { name: string; downloadUrl: string }): Promise<SentFile> {
+    const url = URL.parse(attached.downloadUrl);
+    const allowed = url !== null && (url.protocol === 'https:' || (this.insecureFileDownloads && url.protocol === 'http:'));
+    if (!allowed) {
+      this.logger.warn({ protocol: url?.protocol }, 'teams: an attached file with a non-https address was not downloaded');
+      return { name: attached.name, problem: 'unreadable' };
+    }
+    const { file, detail } = await downloadSentFile(attached.name, url, {});
+    if (detail) this.logger.warn({ detail }, 'teams: an attached file could not be downloaded');
+    return file;
   }
 
   private async answerInvoke(context: TurnContext, response: { status: number; body: unknown }): Promise<void> {

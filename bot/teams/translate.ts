@@ -5,7 +5,7 @@
 import { TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { z } from 'zod';
 import { SUBMIT_VERBS } from '../../cards/screens.ts';
-import type { ConversationRef, Inbound } from '../core/model.ts';
+import type { ConversationRef, Inbound, SentFile } from '../core/model.ts';
 
 /**
  * The verbs the core's model accepts today. cards/screens.ts already names script-review verbs
@@ -94,6 +94,29 @@ export function messageInbound(activity: Activity): Inbound {
     conversation: conversationRefOf(activity),
     text: withoutMention.replace(/\s+/g, ' ').trim(),
   };
+}
+
+/** What Teams sends for a file a user attaches in a personal chat (the bot manifest's `supportsFiles`). */
+export const TEAMS_FILE_DOWNLOAD_INFO = 'application/vnd.microsoft.teams.file.download.info';
+
+const FileDownloadInfoSchema = z.object({
+  contentType: z.literal(TEAMS_FILE_DOWNLOAD_INFO),
+  name: z.string().min(1).max(255),
+  content: z.looseObject({ downloadUrl: z.string().min(1) }),
+});
+
+/** The first file attached to a message, with the pre-authorized address Teams gives for it. */
+export function attachedFile(activity: Activity): { name: string; downloadUrl: string } | undefined {
+  for (const attachment of activity.attachments ?? []) {
+    const file = FileDownloadInfoSchema.safeParse(attachment);
+    if (file.success) return { name: file.data.name, downloadUrl: file.data.content.downloadUrl };
+  }
+  return undefined;
+}
+
+/** A file message: who sent it and where, with the file as the edge read it. */
+export function fileInbound(activity: Activity, file: SentFile): Inbound {
+  return { kind: 'file', user: userOf(activity), conversation: conversationRefOf(activity), file };
 }
 
 /** An `Action.Execute` button or card refresh. `replyToId` is the message the card is on. */

@@ -19,6 +19,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ChannelEdge, ConversationHandler, ConversationPort, ConversationRef, FileAttachment, Inbound, Screen } from '../core/model.ts';
 import { isLoopbackHost } from '../config.ts';
+import { MAX_SENT_FILE_BYTES, sentFileFromBytes } from '../core/files.ts';
 import { DEFAULT_LIMITS, DirectLineState, type Activity, type Conversation, type DirectLineLimits } from './directline.ts';
 import { renderPage, WEBCHAT_BUNDLE_PATH } from './page.ts';
 
@@ -34,6 +35,9 @@ const IncomingActivitySchema = z.looseObject({
   value: z.unknown().optional(),
   channelData: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** An upload's whole body: the file, a little JSON and the multipart framing. */
+const UPLOAD_FRAMING_BYTES = 64 * 1024;
 
 export interface WebChatEdgeOptions {
   handler: ConversationHandler;
@@ -52,6 +56,7 @@ export class WebChatEdge implements ChannelEdge {
   readonly port: ConversationPort;
   readonly state: DirectLineState;
   private readonly log: Logger;
+  private readonly maxUploadBytes = MAX_SENT_FILE_BYTES + UPLOAD_FRAMING_BYTES;
 
   constructor(private readonly options: WebChatEdgeOptions) {
     this.log = options.logger.child({ edge: 'webchat' });
@@ -90,6 +95,8 @@ export class WebChatEdge implements ChannelEdge {
     app.post('/v3/directline/conversations', body, guarded(async (req, res) => this.startConversation(req, res)));
     app.get('/v3/directline/conversations/:conversationId', query, guarded(async (req, res) => this.reconnect(req, res)));
     app.post('/v3/directline/conversations/:conversationId/activities', body, guarded(async (req, res) => this.receive(req, res)));
+    // Multipart, read by the handler itself once the token is checked (never by a body parser before).
+    app.post('/v3/directline/conversations/:conversationId/upload', query, guarded(async (req, res) => this.upload(req, res)));
     app.get('/v3/directline/conversations/:conversationId/activities', query, guarded(async (req, res) => this.activities(req, res)));
   }
 
@@ -190,6 +197,44 @@ export class WebChatEdge implements ChannelEdge {
     res.send(200, { id: echoed.id });
   }
 
+  /**
+   * Direct Line's upload: Web Chat sends a multipart body with the message (`activity`, JSON)
+   * and each file (`file`). The files are echoed as attachments of the user's message (so the
+   * chat shows them) and the first one goes to the core.
+   */
+  private async upload(req: Request, res: Response): Promise<void> {
+    const conversation = this.state.conversationFor(bearer(req), String(req.params.conversationId));
+    if (!conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid for this conversation.' } });
+    const contentType = req.headers['content-type'] ?? '';
+    if (!/^multipart\/form-data;/i.test(contentType)) return void res.send(415, { error: { code: 'BadArgument', message: 'An upload is multipart/form-data.' } });
+    const raw = await readBounded(req, this.maxUploadBytes);
+    if (raw === undefined) return void res.send(413, { error: { code: 'BadArgument', message: 'The upload is too large.' } });
+    let form: FormData;
+    try {
+      form = await new globalThis.Response(raw, { headers: { 'content-type': contentType } }).formData();
+    } catch {
+      return void res.send(400, { error: { code: 'BadArgument', message: 'The upload is malformed.' } });
+    }
+    const template = form.get('activity');
+    const parsed = IncomingActivitySchema.safeParse(template instanceof Blob ? parseJsonText(await template.text()) : {});
+    const files = form.getAll('file').filter((entry): entry is File => entry instanceof File);
+    if (!parsed.success || files.length === 0) return void res.send(400, { error: { code: 'BadArgument', message: 'The upload names no file.' } });
+
+    const sent = await Promise.all(files.map(async (file) => ({ file, read: sentFileFromBytes(file.name, new Uint8Array(await file.arrayBuffer())) })));
+    const attachments = sent.map(({ file, read }) => {
+      const contentType = file.type || 'application/octet-stream';
+      if (!('text' in read)) return { contentType, name: file.name };
+      const fileId = this.state.addFile(conversation, { name: file.name, contentType: 'text/plain', content: read.text });
+      return { contentType, name: file.name, contentUrl: `/webchat/files/${encodeURIComponent(conversation.id)}/${fileId}` };
+    });
+    const echoed = this.state.appendFromUser(conversation, { type: 'message', text: parsed.data.text, attachments, channelData: parsed.data.channelData });
+    const first = sent[0];
+    if (first) {
+      await this.dispatch({ kind: 'file', user: { identity: { channel: 'webchat', persona: conversation.persona } }, conversation: { channel: 'webchat', conversationId: conversation.id }, file: first.read });
+    }
+    res.send(200, { id: echoed.id });
+  }
+
   /** Message text, or a card button's data (`verb` plus its payload and the form's inputs). */
   private toInbound(conversation: Conversation, activity: z.infer<typeof IncomingActivitySchema>): Inbound | undefined {
     if (activity.type !== 'message') return undefined;
@@ -271,6 +316,37 @@ function withMessageId(node: unknown, messageId: string): unknown {
 function webChatBundleFile(): string {
   const main = createRequire(import.meta.url).resolve('botframework-webchat');
   return join(dirname(main), '..', 'dist', 'webchat.js');
+}
+
+/** The request body, or `undefined` once it passes `max` bytes (nothing more is read). */
+async function readBounded(req: Request, max: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      req.destroy();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return body;
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function bearer(req: Request): string | undefined {

@@ -91,7 +91,7 @@ export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: n
                 directLine: current,
                 userID: persona,
                 username: persona,
-                styleOptions: { hideUploadButton: true, sendBoxTextWrap: true, bubbleMaxWidth: 720 },
+                styleOptions: { uploadAccept: '.ps1', uploadMultiple: false, sendBoxTextWrap: true, bubbleMaxWidth: 720 },
                 overrideLocalizedStrings: { TEXT_INPUT_PLACEHOLDER: 'Type "help" to see what you can run' }
               }, fresh);
               status.textContent = 'Connected as ' + persona;

@@ -211,7 +211,7 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     },
     { name: 'item-list-empty', screen: { screen: 'item-list', heading: 'Scripts', sections: [{ title: 'Draft', items: [] }], emptyText: 'There are no scripts you may see.', refresh: { verb: 'show-scripts', data: {} } } },
     { name: 'script-review-clone', screen: { screen: 'script-review', review: { ...SCRIPT_REVIEW, status: 'draft', origin: { scriptId: 'central-ooo', name: 'Central OOO', hash: 'a'.repeat(64), newerApprovedHash: 'b'.repeat(64) } }, viewerMayDecide: false } },
-    { name: 'script-upload', screen: { screen: 'script-upload', preview: SCRIPT_PREVIEW, tenantNames: { hamburg: 'Contoso Hamburg' } } },
+    { name: 'script-upload', screen: { screen: 'script-upload', preview: SCRIPT_PREVIEW} },
     {
       name: 'script-upload-refused',
       screen: {
@@ -242,6 +242,7 @@ export function everyScreen(): { name: string; screen: Screen }[] {
             ...EVERY_KIND_FIELDS.slice(0, 3),
           ],
           submit: { verb: 'save-plan', title: 'Create plan', data: { actionId: 'echo' } },
+          reopen: { verb: 'new-plan', data: { actionId: 'echo' } },
         },
         values: { 'plan.id': 'echo-daily' },
         errors: { 'plan.cron': 'not a valid cron pattern', _form: 'The plan is not valid.' },

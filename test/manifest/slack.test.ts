@@ -25,7 +25,7 @@ describe('Slack app manifest', () => {
   it('asks for exactly the scopes the edge uses, and the three events', async () => {
     const manifest = await template();
     // chat.postMessage/update/postEphemeral, the slash command, files.uploadV2, message.im, conversations.open, app_mention
-    assert.deepEqual([...manifest['oauth_config'].scopes.bot].sort(), ['app_mentions:read', 'chat:write', 'commands', 'files:write', 'im:history', 'im:write']);
+    assert.deepEqual([...manifest['oauth_config'].scopes.bot].sort(), ['app_mentions:read', 'chat:write', 'commands', 'files:read', 'files:write', 'im:history', 'im:write']);
     assert.deepEqual(manifest['settings'].event_subscriptions.bot_events, ['app_home_opened', 'app_mention', 'message.im']);
     assert.equal(manifest['features'].app_home.home_tab_enabled, true);
     assert.equal(manifest['features'].slash_commands[0].command, '/deputy');
