@@ -5,7 +5,8 @@
 import type { FormField } from '../executor/contract/index.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, truncate } from './limits.ts';
-import type { TextColor } from './present.ts';
+import { shortHash, type TextColor } from './present.ts';
+import type { ScriptReview } from './screens.ts';
 
 export interface Fact extends JsonObject {
   title: string;
@@ -62,4 +63,10 @@ export function errorsOutsideFields(fields: readonly FormField[], errors: Record
   return Object.entries(errors)
     .filter(([name]) => name === '_form' || !fieldNames.has(name))
     .map(([, message]) => message);
+}
+
+/** "Cloned from Central tool (version 1a2b3c4d5e6f). The original has a newer approved version: 9f8e7d6c5b4a." */
+export function originText(origin: NonNullable<ScriptReview['origin']>): string {
+  const from = `Cloned from ${truncate(origin.name ?? origin.scriptId, 100)} (version ${shortHash(origin.hash)}).`;
+  return origin.newerApprovedHash ? `${from} The original has a newer approved version: ${shortHash(origin.newerApprovedHash)}.` : from;
 }

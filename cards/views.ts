@@ -8,7 +8,7 @@ import { authoringFormData, planListData, scriptUploadData } from './authoring-v
 import { buildFormFields } from './form.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, truncate } from './limits.ts';
-import { diffColor, errorsOutsideFields, monospaceLine, parameterTable, type Fact, type Line, type TableRow } from './parts.ts';
+import { diffColor, errorsOutsideFields, monospaceLine, originText, parameterTable, type Fact, type Line, type TableRow } from './parts.ts';
 import { formatDuration, formatTime, formatValue, presentState, shortHash, type TextColor } from './present.ts';
 import type { Screen, ScriptReview, SubmitVerb } from './screens.ts';
 import type { TemplateName } from './templates.ts';
@@ -286,8 +286,8 @@ function decisionFields(options: {
   decision: 'approve' | 'reject' | undefined;
   decidedBy: string | undefined;
   comment: string | undefined;
-  /** Shown when the request ended without a decision. */
-  settledLabel: string;
+  /** Shown when the request ended without a decision; absent when there never was a request. */
+  settledLabel: string | undefined;
   isPending: boolean;
   viewerMayDecide: boolean;
   waitingText: string;
@@ -314,12 +314,6 @@ const MOVE_TITLES: Record<ScriptStatus, Partial<Record<ScriptStatus, string>>> =
   testing: {},
   approved: { draft: 'Withdraw approval (back to Draft)' },
 };
-
-/** "Cloned from Central tool (version 1a2b3c4d5e6f). The original has a newer approved version: 9f8e7d6c5b4a." */
-function originText(origin: NonNullable<ScriptReview['origin']>): string {
-  const from = `Cloned from ${truncate(origin.name ?? origin.scriptId, 100)} (version ${shortHash(origin.hash)}).`;
-  return origin.newerApprovedHash ? `${from} The original has a newer approved version: ${shortHash(origin.newerApprovedHash)}.` : from;
-}
 
 // ---------------------------------------------------------------- lists
 
@@ -401,7 +395,8 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
       decision: review.decision?.decision,
       decidedBy: review.decision?.decidedBy,
       comment: review.decision?.comment,
-      settledLabel: `status ${review.status}`,
+      // A script nobody ever submitted (a new Draft) has no review to have ended.
+      settledLabel: review.submittedBy === undefined ? undefined : `status ${review.status}`,
       isPending,
       viewerMayDecide,
       waitingText: 'Waiting for a Cyber or Company administrator to decide.',

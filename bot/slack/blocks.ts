@@ -5,6 +5,7 @@
  */
 import type { types as slack } from '@slack/bolt';
 import type { ActionView, RunState, RunView } from '../../executor/contract/index.ts';
+import { originText } from '../../cards/parts.ts';
 import type { ScriptReview, SubmitVerb } from '../../cards/screens.ts';
 import type { FileAttachment, HomeOverview, Screen } from '../core/model.ts';
 import { renderAuthoringFormMessage, renderPlanList, renderScriptUpload } from './authoring-blocks.ts';
@@ -304,6 +305,7 @@ function renderScriptReview(review: ScriptReview, viewerMayDecide: boolean): Ren
   const by = review.submittedBy ? ` by ${escapeMrkdwn(review.submittedBy)}` : '';
   const blocks: MessageBlock[] = [section(`:mag: *${escapeMrkdwn(review.name)}* is in *${review.status}*${by} and waits for review.`)];
   if (review.description) blocks.push(section(escapeMrkdwn(review.description)));
+  if (review.origin) blocks.push(context(escapeMrkdwn(originText(review.origin))));
   if (review.parameters.length > 0) {
     blocks.push(section(`*Parameters*\n${review.parameters.map((field) => `• ${escapeMrkdwn(field.name)} (${escapeMrkdwn(field.psType)}${field.required ? ', required' : ''})`).join('\n')}`));
   }

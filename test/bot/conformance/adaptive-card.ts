@@ -77,10 +77,10 @@ export function pressedData(card: ObservedMessage, button: ObservedAction, typed
   return { ...button.data, ...inputs, ...typedInputs };
 }
 
-/** The newest form on screen and its submit button. */
-export function latestForm(messages: ObservedMessage[]): { form: ObservedMessage; submit: ObservedAction } {
-  const form = messages.filter((message) => message.actions.some((action) => action.verb === 'submit-form')).at(-1);
-  const submit = form?.actions.find((action) => action.verb === 'submit-form');
-  if (!form || !submit) throw new Error('no form to submit');
+/** The newest form on screen whose submit button carries `verb`, and that button. */
+export function latestForm(messages: ObservedMessage[], verb = 'submit-form'): { form: ObservedMessage; submit: ObservedAction } {
+  const form = messages.filter((message) => message.actions.some((action) => action.verb === verb)).at(-1);
+  const submit = form?.actions.find((action) => action.verb === verb);
+  if (!form || !submit) throw new Error(`no form with a ${verb} button to submit`);
   return { form, submit };
 }

@@ -18,6 +18,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { ERRORS } from '../../../executor/contract/index.ts';
+import { describeAuthoring } from './authoring.ts';
 
 export interface ObservedAction {
   title: string;
@@ -48,6 +49,10 @@ export interface ChatDriver {
   clickAction(verb: string, match?: Record<string, unknown>): Promise<void>;
   /** Fills the newest form (by parameter name) and presses its submit button; other inputs keep their shown values. */
   submitForm(values: Record<string, string>): Promise<void>;
+  /** Like `submitForm`, for the newest form whose submit carries `verb` (an authoring form: a plan's definition). */
+  submitCard(verb: string, values: Record<string, string>): Promise<void>;
+  /** Sends a file to the bot as the platform does: a personal chat attachment, a file share, an upload. */
+  sendFile(name: string, content: string): Promise<void>;
   /** The bot's messages in this conversation, oldest first. */
   messages(): Promise<ObservedMessage[]>;
 }
@@ -55,6 +60,8 @@ export interface ChatDriver {
 export interface ConformanceHarness {
   asPrincipal(principalId: string): Promise<ChatDriver>;
   asUnknownUser(): Promise<ChatDriver>;
+  /** The executor's REST API behind the bot (bearer token set), to compare chat with what REST says. */
+  rest(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -182,6 +189,8 @@ export function runConformanceSuite(platform: string, target: ConformanceTarget)
       await waitForMessage(cyra, 'the result notification for cyra', (messages) =>
         messages.slice(cyraCount).find((message) => /Succeeded/.test(message.text) && /four eyes please/.test(message.text)));
     });
+
+    describeAuthoring(platform, () => harness);
 
     it('answers an unknown user with one sentence and nothing else', async () => {
       const stranger = await harness.asUnknownUser();

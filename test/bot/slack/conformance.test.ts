@@ -27,7 +27,7 @@ import { z } from 'zod';
 import { loadBotConfig } from '../../../bot/config.ts';
 import { startBot } from '../../../bot/server.ts';
 import { slackEdgePlugin } from '../../../bot/slack/plugin.ts';
-import { FORM_CALLBACK_ID } from '../../../bot/slack/form.ts';
+import { AUTHORING_FORM_CALLBACK_ID, FORM_CALLBACK_ID } from '../../../bot/slack/form.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { startTestExecutor } from '../../helpers/executor.ts';
@@ -100,9 +100,19 @@ function formActionId(view: ModalView): string | undefined {
   return z.object({ actionId: z.string() }).parse(JSON.parse(view.private_metadata)).actionId;
 }
 
+/** An authoring form's submit (its verb and data travel in the modal's metadata). */
+function authoringSubmit(view: ModalView): { verb: string; data: Record<string, string> } | undefined {
+  if (view.callback_id !== AUTHORING_FORM_CALLBACK_ID || view.private_metadata === undefined) return undefined;
+  return z.object({ submit: z.object({ verb: z.string(), data: z.record(z.string(), z.string()) }) }).parse(JSON.parse(view.private_metadata)).submit;
+}
+
 function modalActions(view: ModalView): ObservedAction[] {
   const actionId = formActionId(view);
-  const submit: ObservedAction[] = actionId === undefined ? [] : [{ title: view.submit?.text ?? 'Submit', verb: 'submit-form', data: { actionId } }];
+  const authoring = authoringSubmit(view);
+  const submit: ObservedAction[] =
+    actionId !== undefined ? [{ title: view.submit?.text ?? 'Submit', verb: 'submit-form', data: { actionId } }]
+    : authoring ? [{ title: view.submit?.text ?? 'Submit', verb: authoring.verb, data: authoring.data }]
+    : [];
   return [...blocksActions(view.blocks), ...submit];
 }
 
@@ -155,10 +165,32 @@ class SlackDriver implements ChatDriver {
   }
 
   async submitForm(values: Record<string, string>): Promise<void> {
+    await this.submitCard('submit-form', values);
+  }
+
+  /** A file shared in the DM: Slack hosts it (a bot token downloads it) and sends a `file_share` message event. */
+  async sendFile(name: string, content: string): Promise<void> {
+    const file = this.slack.hostFile(name, content);
+    const ts = `${(Date.now() / 1000).toFixed(6)}`;
+    const response = await this.client.event({
+      type: 'message',
+      subtype: 'file_share',
+      channel: this.channel,
+      channel_type: 'im',
+      user: this.userId,
+      text: '',
+      files: [{ id: file.id, name, title: name, mimetype: 'text/plain', filetype: 'text', size: file.size, url_private: file.url, url_private_download: file.url }],
+      ts,
+      event_ts: ts,
+    });
+    if (response.status !== 200) throw new Error(`file_share event refused: HTTP ${response.status}`);
+  }
+
+  async submitCard(verb: string, values: Record<string, string>): Promise<void> {
     this.sync();
-    const surface = this.surfaces.filter((candidate) => candidate.modal && !candidate.awaitingRun && formActionId(candidate.modal.view) !== undefined).at(-1);
+    const surface = this.surfaces.filter((candidate) => candidate.modal && !candidate.awaitingRun && modalActions(candidate.modal.view).some((action) => action.verb === verb)).at(-1);
     const modal = surface?.modal;
-    if (!surface || !modal) throw new Error('no form to submit');
+    if (!surface || !modal) throw new Error(`no form with a ${verb} submit`);
     const shown = Object.fromEntries(modalInputs(modal.view.blocks, modal.typed).map((input) => [input.id, input.value]));
     const typed = { ...modal.typed, ...Object.fromEntries(Object.entries(values).map(([name, value]) => [`field:${name}`, value])) };
     const state = Object.fromEntries(inputBlocks(modal.view.blocks).map((block) => [block.block_id, elementState(block.element, typed[block.block_id] ?? shown[block.block_id])]));
@@ -172,9 +204,13 @@ class SlackDriver implements ChatDriver {
     const answer = response.body === '' ? undefined : SubmissionAnswerSchema.parse(JSON.parse(response.body));
     if (answer?.response_action === 'errors') {
       surface.modal = { ...modal, errors: answer.errors, typed };
-    } else if (answer?.response_action === 'update' && formActionId(answer.view) !== undefined) {
-      // The form again (errors for the whole form): re-rendered with the values prefilled.
+    } else if (answer?.response_action === 'update' && (formActionId(answer.view) !== undefined || authoringSubmit(answer.view) !== undefined)) {
+      // The form again (errors for the whole form, or its next step): re-rendered with the values prefilled.
       surface.modal = { ...modal, view: answer.view, errors: {}, typed: {} };
+    } else if (authoringSubmit(modal.view) !== undefined) {
+      // An authoring form's answer goes to the conversation: the modal closes (or shows a sentence).
+      if (answer?.response_action === 'update') surface.modal = { ...modal, view: answer.view, errors: {}, typed: {} };
+      else this.surfaces.splice(this.surfaces.indexOf(surface), 1);
     } else {
       surface.awaitingRun = { title: modal.view.title.text.replace(/…$/, ''), answer: answer?.response_action === 'update' ? answer.view : undefined };
     }
@@ -297,6 +333,7 @@ runConformanceSuite('Slack', {
         // The fixture catalog's Slack identities: team T1, user U-<PRINCIPAL ID>.
         asPrincipal: async (principalId) => new SlackDriver(slack, client, `U-${principalId.toUpperCase()}`),
         asUnknownUser: async () => new SlackDriver(slack, client, `U-STRANGER${++strangers}`),
+        rest: (path, init) => executor.api(path, init),
         async close() {
           await bot.close();
           await cleanUp();

@@ -37,9 +37,20 @@ type Answer = (args: Record<string, unknown>) => Record<string, unknown>;
 /** Arguments that Slack's clients send as JSON text inside the form. */
 const JSON_ARGUMENTS = new Set(['blocks', 'view', 'files', 'attachments']);
 
+/** A file a user shared, as Slack hosts it: only a request with a bot token may download it. */
+export interface HostedFile {
+  id: string;
+  name: string;
+  url: string;
+  size: number;
+}
+
 export class FakeSlackApi {
   readonly calls: RecordedCall[] = [];
   readonly uploads: RecordedUpload[] = [];
+  /** Downloads of hosted files: the path and the Authorization header that came with it. */
+  readonly downloads: { path: string; authorization: string | undefined }[] = [];
+  private readonly files = new Map<string, string>();
   private server: Server | undefined;
   private baseUrl = '';
   private sequence = 0;
@@ -58,6 +69,15 @@ export class FakeSlackApi {
     if (!this.server) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /** Hosts a shared file at a `url_private_download`-like address on this server. */
+  hostFile(name: string, content: string): HostedFile {
+    this.sequence += 1;
+    const id = `F${this.sequence}`;
+    const path = `/files-pri/T1-${id}/download/${encodeURIComponent(name)}`;
+    this.files.set(path, content);
+    return { id, name, url: `${this.baseUrl}${path}`, size: Buffer.byteLength(content) };
   }
 
   /** Replaces the answer of one method (e.g. to make chat.postMessage fail with not_in_channel). */
@@ -91,6 +111,21 @@ export class FakeSlackApi {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', this.baseUrl);
+
+    const hosted = req.method === 'GET' ? this.files.get(url.pathname) : undefined;
+    if (hosted !== undefined) {
+      const authorization = req.headers.authorization;
+      this.downloads.push({ path: url.pathname, authorization });
+      // Slack answers a download without a bot token with its sign-in page, not the file.
+      if (!authorization?.startsWith('Bearer xoxb-')) {
+        res.writeHead(302, { location: 'https://slack.com/signin' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(hosted);
+      return;
+    }
 
     if (url.pathname.startsWith('/upload/')) {
       this.uploads.push({ fileId: url.pathname.slice('/upload/'.length), body: raw });

@@ -15,6 +15,7 @@ runConformanceSuite('Teams', {
     return {
       asPrincipal: async (principalId) => bot.driverFor(principalId),
       asUnknownUser: async () => bot.stranger(),
+      rest: (path, init) => executor.api(path, init),
       async close() {
         await bot.close();
         await executor.dispose();

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { loadBotConfig } from '../../../bot/config.ts';
 import { startBot } from '../../../bot/server.ts';
 import { teamsEdgePlugin } from '../../../bot/teams/plugin.ts';
+import { TEAMS_FILE_DOWNLOAD_INFO } from '../../../bot/teams/translate.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import type { TestExecutor } from '../../helpers/executor.ts';
 import { cardActions, cardInputs, cardText, latestForm, pressedData } from '../conformance/adaptive-card.ts';
@@ -62,8 +63,24 @@ export class TeamsDriver implements ChatDriver {
   }
 
   async submitForm(values: Record<string, string>): Promise<void> {
-    const { form, submit } = latestForm(await this.messages());
-    await this.press(form.id, 'submit-form', pressedData(form, submit, values));
+    await this.submitCard('submit-form', values);
+  }
+
+  async submitCard(verb: string, values: Record<string, string>): Promise<void> {
+    const { form, submit } = latestForm(await this.messages(), verb);
+    await this.press(form.id, verb, pressedData(form, submit, values));
+  }
+
+  /** A file attached in the personal chat: Teams hosts it and sends the bot its download information. */
+  async sendFile(name: string, content: string): Promise<void> {
+    const downloadUrl = this.cloud.hostFile(name, content);
+    const message = messageActivity(this.cloud, this.user, this.conversation, '');
+    const activity = this.activity({
+      ...message,
+      attachments: [{ contentType: TEAMS_FILE_DOWNLOAD_INFO, contentUrl: downloadUrl, name, content: { downloadUrl, uniqueId: randomUUID(), fileType: name.split('.').at(-1) } }],
+    });
+    const response = await send(this.botUrl, activity, await this.cloud.token());
+    if (response.status !== 200) throw new Error(`file message refused: HTTP ${response.status}`);
   }
 
   /** Sends an Action.Execute invoke from the card `messageId`, whatever that card shows (as a wrong or forged client could). */
@@ -132,7 +149,7 @@ export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
     config,
     logger: silentLogger(),
     eventBackoffMs: { initial: 50, max: 500 },
-    edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud) })],
+    edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud), insecureFileDownloads: true })],
   });
   await bot.core.start();
   const botUrl = `${bot.url}/api/messages`;

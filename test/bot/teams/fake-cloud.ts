@@ -110,6 +110,9 @@ export class FakeBotFrameworkCloud {
   private channelPort = 0;
   private aadPort = 0;
   private nextActivity = 1;
+  private readonly files = new Map<string, string>();
+  /** Paths of hosted files that were downloaded, in order. */
+  readonly downloads: string[] = [];
   caPem = '';
 
   constructor(options: FakeCloudOptions = {}) {
@@ -167,6 +170,16 @@ export class FakeBotFrameworkCloud {
       .sign(options.signingKey ?? this.signingKey);
   }
 
+  /**
+   * Hosts a file as SharePoint does for a file a user attaches in a personal chat: a
+   * pre-authorized download address, fetched without any token. Answers that address.
+   */
+  hostFile(name: string, content: string): string {
+    const path = `/files/${randomUUID()}/${encodeURIComponent(name)}`;
+    this.files.set(path, content);
+    return `http://127.0.0.1:${this.channelPort}${path}`;
+  }
+
   /** Resolves with the first recorded connector call (past or future) that matches. */
   waitForCall(predicate: (call: RecordedCall) => boolean, timeoutMs = 5000): Promise<RecordedCall> {
     const seen = this.calls.find(predicate);
@@ -198,6 +211,13 @@ export class FakeBotFrameworkCloud {
         id_token_signing_alg_values_supported: ['RS256'],
         token_endpoint_auth_methods_supported: ['private_key_jwt'],
       });
+    }
+    const hosted = req.method === 'GET' ? this.files.get(url.pathname) : undefined;
+    if (hosted !== undefined) {
+      this.downloads.push(url.pathname);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(hosted);
+      return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/.well-known/keys') {
       const jwk = this.signingKey.export({ format: 'jwk' });

@@ -10,6 +10,7 @@ runConformanceSuite('web chat', {
     return {
       asPrincipal: (principalId) => WebChatDriver.connect(harness.bot.url, principalId),
       asUnknownUser: () => WebChatDriver.connect(harness.bot.url, `stranger-${++strangers}`),
+      rest: (path, init) => harness.executor.api(path, init),
       close: () => harness.close(),
     };
   },

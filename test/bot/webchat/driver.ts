@@ -65,8 +65,26 @@ export class WebChatDriver implements ChatDriver {
   }
 
   async submitForm(values: Record<string, string>): Promise<void> {
-    const { form, submit } = latestForm(await this.messages());
+    await this.submitCard('submit-form', values);
+  }
+
+  async submitCard(verb: string, values: Record<string, string>): Promise<void> {
+    const { form, submit } = latestForm(await this.messages(), verb);
     await this.postActivity({ type: 'message', value: pressedData(form, submit, values), channelData: { postBack: true } });
+  }
+
+  /** What DirectLineJS sends for a message with a file: multipart, the activity as JSON and the file itself. */
+  async sendFile(name: string, content: string): Promise<void> {
+    const form = new FormData();
+    const activity = { type: 'message', from: { id: this.persona }, attachments: [{ contentType: 'text/plain', name }], channelData: { clientActivityID: `upload-${Date.now()}` } };
+    form.append('activity', new Blob([JSON.stringify(activity)], { type: 'application/vnd.microsoft.activity' }));
+    form.append('file', new Blob([content], { type: 'text/plain' }), name);
+    const response = await fetch(`${this.baseUrl}/v3/directline/conversations/${this.conversationId}/upload?userId=${encodeURIComponent(this.persona)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}` },
+      body: form,
+    });
+    await expectJson<{ id: string }>(response);
   }
 
   async messages(): Promise<ObservedMessage[]> {
