@@ -303,7 +303,11 @@ function renderApprovalRequest(run: RunView, requester: string, viewerMayDecide:
 
 function renderScriptReview(review: ScriptReview, viewerMayDecide: boolean): RenderedMessage {
   const by = review.submittedBy ? ` by ${escapeMrkdwn(review.submittedBy)}` : '';
-  const blocks: MessageBlock[] = [section(`:mag: *${escapeMrkdwn(review.name)}* is in *${review.status}*${by} and waits for review.`)];
+  const status = { draft: 'Draft', testing: 'Testing', approved: 'Approved' }[review.status];
+  const waits = review.status === 'testing' && !review.decision;
+  const blocks: MessageBlock[] = [
+    section(waits ? `:mag: *${escapeMrkdwn(review.name)}* is in *${status}*${by} and waits for review.` : `:page_facing_up: *${escapeMrkdwn(review.name)}* is *${status}*.`),
+  ];
   if (review.description) blocks.push(section(escapeMrkdwn(review.description)));
   if (review.origin) blocks.push(context(escapeMrkdwn(originText(review.origin))));
   if (review.parameters.length > 0) {

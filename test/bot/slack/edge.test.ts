@@ -326,6 +326,51 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
     assert.equal(metadata.conversation.threadId, '1767225600.000100', 'the run will go to the thread the list was in');
   });
 
+  describe('files shared in a DM', () => {
+    const fileShare = (url: string, name = 'Tool.ps1') => ({
+      type: 'message',
+      subtype: 'file_share',
+      channel: 'DU1',
+      channel_type: 'im',
+      user: 'U1',
+      text: '',
+      files: [{ id: 'F1', name, url_private: url, url_private_download: url }],
+      ts: '1767268800.000100',
+    });
+    const received = async (handler: ScriptedHandler) => {
+      for (let waited = 0; handler.received.length === 0 && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      const event = handler.received.at(-1);
+      assert.ok(event?.kind === 'file', 'the core got a file event');
+      return event;
+    };
+
+    it('downloads a shared file from Slack with the bot token and hands its text to the core', async () => {
+      const handler = new ScriptedHandler(() => ({ immediate: { screen: 'notice', text: 'got it' } }));
+      harness = await startHarness(handler);
+      const hosted = harness.slack.hostFile('Tool.ps1', 'param()\n"tool"\n');
+      assert.equal((await harness.event(fileShare(hosted.url))).status, 200);
+      const event = await received(handler);
+      assert.deepEqual(event.file, { name: 'Tool.ps1', text: 'param()\n"tool"\n' });
+      assert.deepEqual(harness.slack.downloads.map((download) => download.authorization), ['Bearer xoxb-test-token']);
+    });
+
+    it('never sends the bot token to an address outside Slack, whatever the event says', async () => {
+      const handler = new ScriptedHandler(() => ({}));
+      harness = await startHarness(handler);
+      const elsewhere = await startHarness(new ScriptedHandler(() => ({})));
+      try {
+        // Another server on loopback stands in for a foreign host: same files, other origin.
+        const foreign = elsewhere.slack.hostFile('Tool.ps1', 'param()\n"tool"\n');
+        assert.equal((await harness.event(fileShare(foreign.url))).status, 200);
+        const event = await received(handler);
+        assert.deepEqual(event.file, { name: 'Tool.ps1', problem: 'unreadable' });
+        assert.deepEqual(elsewhere.slack.downloads, [], 'nothing was fetched from the foreign host');
+      } finally {
+        await elsewhere.close();
+      }
+    });
+  });
+
   describe('App Home', () => {
     it('publishes the user\'s actions and recent runs', async () => {
       const handler = new ScriptedHandler(() => ({}));

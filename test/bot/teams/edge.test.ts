@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import sinon from 'sinon';
 import type { RunView } from '../../../executor/contract/index.ts';
 import type { ConversationHandler, ConversationRef, HandleResult, Inbound, Screen } from '../../../bot/core/model.ts';
+import { TEAMS_FILE_DOWNLOAD_INFO } from '../../../bot/teams/translate.ts';
 import { FakeBotFrameworkCloud, type RecordedCall } from './fake-cloud.ts';
 import {
   channel,
@@ -95,6 +96,34 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
     assert.equal(reply.activityId, activity.id, 'the card is a reply to the message');
     assert.ok(cloud.issuedTokens.has(reply.authorization!.replace('Bearer ', '')), 'the bot used the token the fake AAD issued');
     assert.match(cardText(attachmentCard(reply)), /Here are your actions/);
+  });
+
+  describe('a file attached in a personal chat', () => {
+    const withFile = (downloadUrl: string, name = 'Tool.ps1') => {
+      const activity = messageActivity(cloud, teamsUser('alex'), personalChat(), '');
+      return { ...activity, attachments: [{ contentType: TEAMS_FILE_DOWNLOAD_INFO, contentUrl: downloadUrl, name, content: { downloadUrl, uniqueId: 'u1', fileType: 'ps1' } }] };
+    };
+
+    it('is downloaded from its pre-authorized address and handed to the core as a file', async () => {
+      const { handler, handle } = handlerAnswering(() => ({ immediate: notice('got it') }));
+      bot = await startTeamsEdge(cloud, handler, { insecureFileDownloads: true });
+      const address = cloud.hostFile('Tool.ps1', 'param()\n"tool"\n');
+      assert.equal((await send(bot.url, withFile(address), await cloud.token())).status, 200);
+      const inbound = handle.firstCall.args[0];
+      assert.equal(inbound.kind, 'file');
+      assert.deepEqual(inbound.kind === 'file' && inbound.file, { name: 'Tool.ps1', text: 'param()\n"tool"\n' });
+      assert.ok(cloud.downloads.includes(new URL(address).pathname));
+    });
+
+    it('is not fetched from a plain-http address unless a test says so', async () => {
+      const { handler, handle } = handlerAnswering(() => ({ immediate: notice('got it') }));
+      bot = await startTeamsEdge(cloud, handler);
+      const address = cloud.hostFile('Tool.ps1', 'param()\n"tool"\n');
+      assert.equal((await send(bot.url, withFile(address), await cloud.token())).status, 200);
+      const inbound = handle.firstCall.args[0];
+      assert.deepEqual(inbound.kind === 'file' && inbound.file, { name: 'Tool.ps1', problem: 'unreadable' });
+      assert.ok(!cloud.downloads.includes(new URL(address).pathname), 'nothing was downloaded');
+    });
   });
 
   describe('refuses what botbuilder cannot verify, before the core sees it', () => {

@@ -84,6 +84,24 @@ describe('web chat in a browser', function () {
     assert.equal(await chat().getByRole('button', { name: 'Cancel run' }).count(), 0, 'the status card was replaced by the summary');
   });
 
+  it('uploads a .ps1 with Web Chat’s own upload button, then creates it as a Draft script from the card', async () => {
+    const script = 'param([Parameter(Mandatory)][string]$Printer)\n"Restarting the spooler for $Printer"\n';
+    // Web Chat's upload button opens a file picker and stages the file; Send posts it through
+    // DirectLineJS's real upload path (multipart: the activity and the file).
+    await chat().locator('input[type="file"]').setInputFiles({ name: 'Restart-Spooler.ps1', mimeType: 'text/plain', buffer: Buffer.from(script) });
+    await chat().getByRole('button', { name: /^Send/ }).click();
+    const card = chat().locator('.ac-adaptiveCard').filter({ hasText: 'Script file: Restart-Spooler.ps1' }).last();
+    await card.waitFor({ timeout: 60_000 });
+    await card.getByText('Printer', { exact: false }).first().waitFor();
+    await shot('05-upload');
+    await card.getByRole('button', { name: 'Create in hamburg' }).click();
+    await chat().locator('.ac-adaptiveCard').filter({ hasText: 'Review: Restart-Spooler' }).last().waitFor({ timeout: 60_000 });
+    await shot('06-created');
+    const stored = await harness.executor.api('/v1/scripts/restart-spooler?principal=alex');
+    assert.equal(stored.status, 200);
+    assert.equal(((await stored.json()) as { status: string }).status, 'draft');
+  });
+
   it('offers nothing to run to the read-only persona', async () => {
     await page.selectOption('#persona', 'rita');
     await page.getByText('Connected as rita').waitFor();
@@ -91,7 +109,7 @@ describe('web chat in a browser', function () {
     await say('help');
     await chat().locator('.ac-adaptiveCard').first().waitFor();
     await page.waitForTimeout(300);
-    await shot('05-read-only');
+    await shot('07-read-only');
     assert.equal(await chat().getByRole('button', { name: 'Open' }).count(), 0, 'no runnable action');
   });
 });
