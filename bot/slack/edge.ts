@@ -11,7 +11,7 @@
  */
 import { App, SocketModeReceiver, type BlockAction, type ButtonAction, type ViewOutput, type ViewResponseAction, type ViewSubmitAction, type types as slack } from '@slack/bolt';
 import { z } from 'zod';
-import { ChannelSchema, DeputyError, ERRORS } from '../../executor/contract/index.ts';
+import { ChannelSchema, DeputyError, ERRORS, type FieldValue } from '../../executor/contract/index.ts';
 import { SUBMIT_VERBS } from '../../cards/screens.ts';
 import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen, SentFile } from '../core/model.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -340,40 +340,13 @@ export class SlackEdge implements ChannelEdge {
     if (view?.type === 'home') await this.publishHome(teamId, userId);
   }
 
-  private async onSubmit(
-    body: ViewSubmitAction,
-    view: ViewOutput,
-    ack: (response?: ViewResponseAction) => Promise<void>,
-  ): Promise<void> {
-    const metadata = ModalMetadataSchema.safeParse(parseJson(view.private_metadata));
-    const state = ViewStateSchema.safeParse(view.state);
-    const teamId = body.team?.id ?? body.user.team_id;
-    if (!metadata.success || !metadata.data.actionId || !state.success || !teamId) {
-      this.logger.warn('slack: form submission with unreadable metadata or state');
-      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
-      return;
-    }
-    const { conversation, actionId } = metadata.data;
-    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
-    const values = readFormValues(fields, state.data);
-    const userId = body.user.id;
-    const work = this.handle({
-      kind: 'submit',
-      user: slackUser(teamId, userId),
-      conversation,
-      verb: 'submit-form',
-      data: { actionId, values },
-    });
-
-    const answered = await within(work, this.submitBudgetMs);
-    if (!answered.done) {
-      // Ack now, Slack will not wait; whatever the core says later goes to the conversation.
-      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: 'Submitted. The result will appear in the conversation.' }) });
-      const { immediate } = await work;
-      if (immediate) await this.afterSubmit(conversation, userId, immediate);
-      return;
-    }
-
+  private async onSubmit(body: ViewSubmitAction, view: ViewOutput, ack: (response?: ViewResponseAction) => Promise<void>): Promise<void> {
+    const submission = await this.readSubmission(body, view, ack, (metadata) => metadata.actionId !== undefined);
+    if (!submission) return;
+    const { conversation, actionId } = submission.metadata;
+    const work = this.handle({ kind: 'submit', user: submission.user, conversation, verb: 'submit-form', data: { actionId, values: submission.values } });
+    const answered = await this.answerWithin(work, ack, submission, 'Submitted. The result will appear in the conversation.');
+    if (!answered.done) return;
     const screen = answered.value.immediate;
     if (screen?.screen === 'action-form') {
       const { blockErrors, formError } = toSlackErrors(screen.action.form.fields, screen.errors ?? {});
@@ -386,12 +359,7 @@ export class SlackEdge implements ChannelEdge {
       }
       return;
     }
-    if (screen && isSentence(screen)) {
-      await ack({ response_action: 'update', view: screenModal(screen) });
-      return;
-    }
-    await ack();
-    if (screen) await this.port.post(conversation, screen);
+    await this.closeWith(screen, ack, conversation);
   }
 
   /**
@@ -400,47 +368,66 @@ export class SlackEdge implements ChannelEdge {
    * to the conversation.
    */
   private async onAuthoringSubmit(body: ViewSubmitAction, view: ViewOutput, ack: (response?: ViewResponseAction) => Promise<void>): Promise<void> {
-    const metadata = ModalMetadataSchema.safeParse(parseJson(view.private_metadata));
-    const state = ViewStateSchema.safeParse(view.state);
-    const teamId = body.team?.id ?? body.user.team_id;
-    if (!metadata.success || !metadata.data.submit || !state.success || !teamId) {
-      this.logger.warn('slack: authoring form submission with unreadable metadata or state');
-      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
-      return;
-    }
-    const { conversation, submit } = metadata.data;
-    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
-    const userId = body.user.id;
-    const work = this.handle({
-      kind: 'submit',
-      user: slackUser(teamId, userId),
-      conversation,
-      verb: submit.verb,
-      data: { ...submit.data, values: readFormValues(fields, state.data) },
-    });
-    const answered = await within(work, this.submitBudgetMs);
-    if (!answered.done) {
-      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: 'Working on it; the answer will appear in the conversation.' }) });
-      const { immediate } = await work;
-      if (immediate) await this.afterSubmit(conversation, userId, immediate);
-      return;
-    }
+    const submission = await this.readSubmission(body, view, ack, (metadata) => metadata.submit !== undefined);
+    const submit = submission?.metadata.submit;
+    if (!submission || !submit) return;
+    const { conversation } = submission.metadata;
+    const work = this.handle({ kind: 'submit', user: submission.user, conversation, verb: submit.verb, data: { ...submit.data, values: submission.values } });
+    const answered = await this.answerWithin(work, ack, submission, 'Working on it; the answer will appear in the conversation.');
+    if (!answered.done) return;
     const screen = answered.value.immediate;
     if (screen?.screen === 'authoring-form') {
       const { blockErrors, formError } = toSlackErrors(screen.form.fields, screen.errors ?? {});
       // Field messages under their fields (Slack keeps what was typed); a message for the whole form re-renders it.
-      if (!formError && Object.keys(blockErrors).length > 0) {
-        await ack({ response_action: 'errors', errors: blockErrors });
-      } else {
-        await ack({ response_action: 'update', view: this.modalFor(screen, conversation) });
-      }
+      if (!formError && Object.keys(blockErrors).length > 0) await ack({ response_action: 'errors', errors: blockErrors });
+      else await ack({ response_action: 'update', view: this.modalFor(screen, conversation) });
       return;
     }
+    await this.closeWith(screen, ack, conversation);
+  }
+
+  /** A modal submission's who, where and values; `undefined` (after telling Slack) when it cannot be read. */
+  private async readSubmission(
+    body: ViewSubmitAction,
+    view: ViewOutput,
+    ack: (response?: ViewResponseAction) => Promise<void>,
+    complete: (metadata: ModalMetadata) => boolean,
+  ): Promise<{ metadata: ModalMetadata; user: ChatUser; userId: string; values: Record<string, FieldValue> } | undefined> {
+    const metadata = ModalMetadataSchema.safeParse(parseJson(view.private_metadata));
+    const state = ViewStateSchema.safeParse(view.state);
+    const teamId = body.team?.id ?? body.user.team_id;
+    if (!metadata.success || !complete(metadata.data) || !state.success || !teamId) {
+      this.logger.warn('slack: form submission with unreadable metadata or state');
+      await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
+      return undefined;
+    }
+    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
+    return { metadata: metadata.data, user: slackUser(teamId, body.user.id), userId: body.user.id, values: readFormValues(fields, state.data) };
+  }
+
+  /** Waits for the core within the submission budget; when it is late, acks at once and posts its answer later. */
+  private async answerWithin(
+    work: Promise<HandleResult>,
+    ack: (response?: ViewResponseAction) => Promise<void>,
+    submission: { metadata: ModalMetadata; userId: string },
+    lateText: string,
+  ): Promise<Raced<HandleResult>> {
+    const answered = await within(work, this.submitBudgetMs);
+    if (answered.done) return answered;
+    // Ack now, Slack will not wait; whatever the core says later goes to the conversation.
+    await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: lateText }) });
+    const { immediate } = await work;
+    if (immediate) await this.afterSubmit(submission.metadata.conversation, submission.userId, immediate);
+    return answered;
+  }
+
+  /** After a form: a sentence stays in the modal; anything else closes it and goes to the conversation. */
+  private async closeWith(screen: Screen | undefined, ack: (response?: ViewResponseAction) => Promise<void>, conversation: ConversationRef): Promise<void> {
     if (screen && isSentence(screen)) {
       await ack({ response_action: 'update', view: screenModal(screen) });
       return;
     }
-    await ack({ response_action: 'clear' });
+    await ack();
     if (screen) await this.port.post(conversation, screen);
   }
 

@@ -14,7 +14,7 @@ import type { Policy } from '../policy/index.ts';
 import { TenantTree } from '../policy/tenants.ts';
 import type { RequestContext } from '../runs/service.ts';
 import type { CatalogSnapshot, Store } from '../store/port.ts';
-import { recordAttempt, refusal, type AttemptRecorder } from './audit.ts';
+import { knownPrincipal, recordAttempt, refusal, type AttemptRecorder } from './audit.ts';
 
 const PrincipalField = { principalId: z.string().min(1).max(200) };
 /** `POST /v1/actions`: the catalog.yaml action entry, and who asks. */
@@ -42,7 +42,7 @@ export class ActionAuthoring {
   async create(request: CreateActionRequest, context: RequestContext): Promise<Action> {
     const { principalId, ...entry } = request;
     const attempt = this.attempt('action.create', principalId, entry.id, context);
-    const principal = await this.principalOr(attempt, principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, principalId);
     return this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
       const action = await this.built(attempt, principal, entry, snapshot);
@@ -58,7 +58,7 @@ export class ActionAuthoring {
   async update(actionId: string, request: UpdateActionRequest, context: RequestContext): Promise<Action> {
     const { principalId, ...rest } = request;
     const attempt = this.attempt('action.update', principalId, actionId, context);
-    const principal = await this.principalOr(attempt, principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, principalId);
     return this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
       const existing = await this.manageable(attempt, principal, actionId, snapshot);
@@ -71,7 +71,7 @@ export class ActionAuthoring {
 
   async delete(actionId: string, principalId: string, context: RequestContext): Promise<string> {
     const attempt = this.attempt('action.delete', principalId, actionId, context);
-    const principal = await this.principalOr(attempt, principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, principalId);
     return this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
       const existing = await this.manageable(attempt, principal, actionId, snapshot);
@@ -97,10 +97,6 @@ export class ActionAuthoring {
     return recordAttempt(this.options.store.audit, { type, actor, subject, context });
   }
 
-  private async principalOr(attempt: AttemptRecorder, principalId: string): Promise<Principal> {
-    const principal = this.options.store.catalog.getPrincipal(principalId);
-    return principal ?? attempt.refuse(new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principalId}` }));
-  }
 
   /** An existing action the principal may manage (its tenant's administrators). */
   private async manageable(attempt: AttemptRecorder, principal: Principal, actionId: string, snapshot: CatalogSnapshot): Promise<Action> {

@@ -3,9 +3,10 @@
  * which token, what it was about and (for scripts) the hashes involved.
  */
 import { DeputyError } from '../contract/index.ts';
+import type { Principal } from '../domain.ts';
 import { deniedError, type Denied } from '../policy/index.ts';
 import type { RequestContext } from '../runs/service.ts';
-import type { AuditLog } from '../store/port.ts';
+import type { AuditLog, CatalogStore } from '../store/port.ts';
 
 export interface Attempt {
   /** `script.create`, `action.update`, `plan.delete`… */
@@ -50,4 +51,10 @@ export function recordAttempt(audit: AuditLog, attempt: Attempt): AttemptRecorde
 /** A registry error whose message is written for the person who asked. */
 export function refusal(code: ConstructorParameters<typeof DeputyError>[0], message: string, detail?: string, fields?: Record<string, string>): DeputyError {
   return new DeputyError(code, { message, ...(detail ? { detail } : {}), ...(fields ? { fields } : {}) });
+}
+
+/** The principal a request names; an unknown one is refused (and audited) as not enrolled. */
+export async function knownPrincipal(catalog: Pick<CatalogStore, 'getPrincipal'>, attempt: AttemptRecorder, principalId: string): Promise<Principal> {
+  const principal = catalog.getPrincipal(principalId);
+  return principal ?? attempt.refuse(new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principalId}` }));
 }

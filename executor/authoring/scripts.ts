@@ -11,10 +11,9 @@
  * Every request is an audit entry with the hashes involved.
  */
 import type { Clock } from '../../lib/clock.ts';
-import { sha256 } from '../catalog/scripts.ts';
+import { newVersion, scriptIdFromFileName, sha256 } from '../catalog/scripts.ts';
 import type { CatalogEditor } from '../catalog/editor.ts';
 import {
-  DeputyError,
   type CloneScriptRequest,
   type CreateScriptRequest,
   type NewScriptVersionRequest,
@@ -22,16 +21,15 @@ import {
   type ScriptPreviewRequest,
   type ScriptView,
 } from '../contract/index.ts';
-import type { Principal, Script, ScriptVersion } from '../domain.ts';
+import type { Principal, Script } from '../domain.ts';
 import type { Policy } from '../policy/index.ts';
 import { TenantTree } from '../policy/tenants.ts';
 import type { ParsedScript } from '../pwsh/parameters.ts';
 import type { RequestContext } from '../runs/service.ts';
 import { unifiedDiff } from '../scripts/diff.ts';
 import type { CatalogSnapshot, Store } from '../store/port.ts';
-import { recordAttempt, refusal, type AttemptRecorder } from './audit.ts';
+import { knownPrincipal, recordAttempt, refusal, type AttemptRecorder } from './audit.ts';
 import type { UploadStore } from './uploads.ts';
-import { scriptIdFromFileName } from '../catalog/scripts.ts';
 
 export interface ScriptTextLimits {
   maxBytes: number;
@@ -68,7 +66,7 @@ export class ScriptAuthoring {
   async preview(request: ScriptPreviewRequest, context: RequestContext): Promise<ScriptPreview> {
     const { store, uploads } = this.options;
     const attempt = this.attempt('script.upload', request.principalId, request.fileName, context);
-    const principal = await this.principalOr(attempt, request.principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
     const text = await this.checkedText(attempt, request.text);
     const hash = sha256(text);
     const parsed = await this.options.parse(text);
@@ -119,7 +117,7 @@ export class ScriptAuthoring {
 
   async create(request: CreateScriptRequest, context: RequestContext): Promise<ScriptView> {
     const attempt = this.attempt('script.create', request.principalId, request.id, context);
-    const principal = await this.principalOr(attempt, request.principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
     const early = this.options.policy.mayCreateScript(principal.id, request.tenant);
     if (!early.allowed) return attempt.deny(early, { tenant: request.tenant });
     const text = await this.textOf(attempt, principal, request);
@@ -137,21 +135,11 @@ export class ScriptAuthoring {
           { hash },
         );
       }
-      const description = request.description ?? parsed.synopsis;
-      const script: Script = {
-        id: request.id,
-        name: request.name,
-        ...(description ? { description } : {}),
-        tenant: request.tenant,
-        status: 'draft',
-        currentHash: hash,
-        file: scriptFileFor(request.id),
-        versions: [hash],
-      };
+      const script = draftScript({ id: request.id, name: request.name, description: request.description ?? parsed.synopsis, tenant: request.tenant, hash });
       await this.options.editor.replace({
         ...snapshot,
         scripts: [...snapshot.scripts, script],
-        versions: [...snapshot.versions, this.version(request.id, hash, text, parsed)],
+        versions: [...snapshot.versions, newVersion(request.id, hash, text, parsed, this.options.clock)],
       });
       await attempt.allowed({ tenant: request.tenant, hash, status: 'draft', lines: lineCount(text) });
       return this.options.viewOf(principal.id, script);
@@ -160,7 +148,7 @@ export class ScriptAuthoring {
 
   async newVersion(scriptId: string, request: NewScriptVersionRequest, context: RequestContext): Promise<ScriptView> {
     const attempt = this.attempt('script.version', request.principalId, scriptId, context);
-    const principal = await this.principalOr(attempt, request.principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
     const early = this.options.policy.mayOnScript(principal.id, scriptId, 'edit');
     if (!early.allowed) return attempt.deny(early, { basedOn: request.basedOn });
     const text = await this.textOf(attempt, principal, request);
@@ -196,7 +184,7 @@ export class ScriptAuthoring {
       await this.options.editor.replace({
         ...snapshot,
         scripts: snapshot.scripts.map((candidate) => (candidate.id === scriptId ? changed : candidate)),
-        versions: owner === undefined ? [...snapshot.versions, this.version(scriptId, hash, text, parsed)] : snapshot.versions,
+        versions: owner === undefined ? [...snapshot.versions, newVersion(scriptId, hash, text, parsed, this.options.clock)] : snapshot.versions,
       });
       await attempt.allowed({ ...detail, status: 'draft', approvedHash: script.approvedHash, lines: lineCount(text) });
       return this.options.viewOf(principal.id, changed);
@@ -205,7 +193,7 @@ export class ScriptAuthoring {
 
   async clone(sourceId: string, request: CloneScriptRequest, context: RequestContext): Promise<ScriptView> {
     const attempt = this.attempt('script.clone', request.principalId, request.id, context);
-    const principal = await this.principalOr(attempt, request.principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
     return this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
       const found = snapshot.scripts.find((candidate) => candidate.id === sourceId);
@@ -216,16 +204,8 @@ export class ScriptAuthoring {
       if (!decision.allowed) return attempt.deny(decision, detail);
       const source = found as Script;
       await this.refuseTakenId(attempt, snapshot, request.id, hash);
-      const description = source.description;
       const clone: Script = {
-        id: request.id,
-        name: request.name ?? source.name,
-        ...(description ? { description } : {}),
-        tenant: request.tenant,
-        status: 'draft',
-        currentHash: hash,
-        file: scriptFileFor(request.id),
-        versions: [hash],
+        ...draftScript({ id: request.id, name: request.name ?? source.name, description: source.description, tenant: request.tenant, hash }),
         clonedFrom: { id: source.id, hash },
       };
       await this.options.editor.replace({ ...snapshot, scripts: [...snapshot.scripts, clone] });
@@ -236,7 +216,7 @@ export class ScriptAuthoring {
 
   async delete(scriptId: string, principalId: string, context: RequestContext): Promise<string> {
     const attempt = this.attempt('script.delete', principalId, scriptId, context);
-    const principal = await this.principalOr(attempt, principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, principalId);
     return this.options.editor.exclusive(async () => {
       const decision = this.options.policy.mayOnScript(principal.id, scriptId, 'delete');
       if (!decision.allowed) return attempt.deny(decision);
@@ -274,10 +254,6 @@ export class ScriptAuthoring {
     return recordAttempt(this.options.store.audit, { type, actor, subject, context });
   }
 
-  private async principalOr(attempt: AttemptRecorder, principalId: string): Promise<Principal> {
-    const principal = this.options.store.catalog.getPrincipal(principalId);
-    return principal ?? attempt.refuse(new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principalId}` }));
-  }
 
   /** The request's text, or the staged upload it names (only the uploader's own). */
   private async textOf(attempt: AttemptRecorder, principal: Principal, request: { text?: string | undefined; upload?: string | undefined }): Promise<string> {
@@ -325,16 +301,6 @@ export class ScriptAuthoring {
     }
   }
 
-  private version(scriptId: string, hash: string, text: string, parsed: ParsedScript): ScriptVersion {
-    return {
-      hash,
-      scriptId,
-      text,
-      parameters: parsed.parameters,
-      ...(parsed.synopsis ? { synopsis: parsed.synopsis } : {}),
-      createdAt: new Date(this.options.clock.now()).toISOString(),
-    };
-  }
 
   /** "script Set out-of-office (set-ooo)" for someone who may see it, else no name at all. */
   private nameFor(viewer: string, scriptId: string): string {
@@ -372,6 +338,20 @@ export class ScriptAuthoring {
           : undefined;
     return { id, name: baseName, tenants: refused ? [] : tenants, ...(refused ? { refusal: refused } : {}) };
   }
+}
+
+/** A script whose one version is `hash`, in Draft: how every authored script begins. */
+function draftScript(given: { id: string; name: string; description: string | undefined; tenant: string; hash: string }): Script {
+  return {
+    id: given.id,
+    name: given.name,
+    ...(given.description ? { description: given.description } : {}),
+    tenant: given.tenant,
+    status: 'draft',
+    currentHash: given.hash,
+    file: scriptFileFor(given.id),
+    versions: [given.hash],
+  };
 }
 
 function lineCount(text: string): number {

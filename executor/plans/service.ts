@@ -8,7 +8,7 @@
  * A plan runs as the principal who last defined it (created or edited it): whoever changes
  * what a plan does takes it over, so nobody makes a plan run something in another person's name.
  */
-import { recordAttempt, refusal, type AttemptRecorder } from '../authoring/audit.ts';
+import { knownPrincipal, recordAttempt, refusal, type AttemptRecorder } from '../authoring/audit.ts';
 import { cronProblem } from '../catalog/automation.ts';
 import type { CatalogEditor } from '../catalog/editor.ts';
 import {
@@ -106,7 +106,7 @@ export class PlanService {
 
   async create(request: CreatePlanRequest, context: RequestContext): Promise<PlanView> {
     const attempt = recordAttempt(this.options.store.audit, { type: 'plan.create', actor: request.principalId, subject: request.id, context });
-    const principal = await this.principalOr(attempt, request.principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
     return this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
       const plans = snapshot.plans ?? [];
@@ -126,7 +126,7 @@ export class PlanService {
 
   async update(planId: string, request: UpdatePlanRequest, context: RequestContext): Promise<PlanView> {
     const attempt = recordAttempt(this.options.store.audit, { type: 'plan.update', actor: request.principalId, subject: planId, context });
-    const principal = await this.principalOr(attempt, request.principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
     return this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
       const plans = snapshot.plans ?? [];
@@ -155,7 +155,7 @@ export class PlanService {
 
   async delete(planId: string, principalId: string, context: RequestContext): Promise<string> {
     const attempt = recordAttempt(this.options.store.audit, { type: 'plan.delete', actor: principalId, subject: planId, context });
-    const principal = await this.principalOr(attempt, principalId);
+    const principal = await knownPrincipal(this.options.store.catalog, attempt, principalId);
     return this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
       const plans = snapshot.plans ?? [];
@@ -200,10 +200,6 @@ export class PlanService {
     );
   }
 
-  private async principalOr(attempt: AttemptRecorder, principalId: string): Promise<Principal> {
-    const principal = this.options.store.catalog.getPrincipal(principalId);
-    return principal ?? attempt.refuse(new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principalId}` }));
-  }
 
   private definition(id: string, principal: Principal, request: UpdatePlanRequest, tenant: string): Plan {
     return {
