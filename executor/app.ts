@@ -142,7 +142,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const modeRefusal = (actionId: string) =>
     unavailable.has(actionId) ? { allowed: false as const, code: 'DEPUTY_E_MODE_UNAVAILABLE' as ErrorCode, reason: unavailable.get(actionId) ?? '' } : undefined;
   const runPolicy: RunPolicy = {
-    mayRunAction: (principalId, actionId, inputs) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs),
+    mayRunAction: (principalId, actionId, inputs, targets) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs, targets),
     mayCancelRun: (principalId, run) => policy.mayCancelRun(principalId, run),
     mayDecideRun: (principalId, run) => policy.mayDecideRun(principalId, run),
     approversForRun: (run) => policy.approversFor({ run }),
@@ -188,6 +188,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runs,
     events,
     visibleActions: (principalId: string): Action[] => policy.visibleActions(principalId).filter((action) => !unavailable.has(action.id)),
+    targetChoices: (principalId, action) =>
+      action.targets === undefined ? undefined : policy.usableTargets(principalId, action.id).map((target) => ({ id: target.id, name: target.name })),
     tokens: createTokenCheck(tokens),
     readiness,
     logger,
