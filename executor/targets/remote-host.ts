@@ -186,8 +186,9 @@ export class RemoteHost {
       }
     }
     // Before the bootstrap reported the group there is nothing started yet to kill: the host
-    // still reads its script, and ends when the connection goes.
-    if (this.conversation.exited || this.connection.closed || group <= 1) {
+    // still reads its script, and ends when the connection goes. After pwsh exited on its own,
+    // what its scripts started may still run in the group: that goes too.
+    if (this.connection.closed || group <= 1) {
       this.connection.close();
       return;
     }
