@@ -6,93 +6,16 @@
  * fails with its reason, and a plan runs on two targets.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openCredentialVault } from '../../../executor/credentials/index.ts';
 import { TARGET_FIELD, type ActionView, type RunView } from '../../../executor/contract/index.ts';
 import { ManualClock } from '../../../lib/clock.ts';
-import { silentLogger } from '../../../lib/logger.ts';
 import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
-import { generateKeyPair, startSilentServer, startSshd, type TestSshd } from '../../helpers/sshd.ts';
-import { eventually, processGone, pwshPath } from '../pwsh/helpers.ts';
-
-const SCRIPT = `param([string] $Greeting = 'hello')
-"$Greeting from pid $PID"
-`;
-const SLOW = `"pid=$PID"; Start-Sleep 120`;
-
-function catalogYaml(web01: TestSshd, web02: TestSshd, closedPort: number, strangerKey: string): string {
-  const target = (id: string, tenant: string, port: number, hostKey: string, extra = '') =>
-    `  - { id: ${id}, name: "Machine ${id}", tenant: ${tenant}, host: 127.0.0.1, port: ${port}, user: ${web01.user}, credential: fleet-key, hostKey: "${hostKey}", pwsh: ${pwshPath()}${extra} }`;
-  return `
-tenants:
-  - { id: contoso, name: Contoso }
-  - { id: hamburg, name: Hamburg, parent: contoso }
-  - { id: munich, name: Munich, parent: contoso }
-principals:
-  - { id: alex, name: Alex, tenant: hamburg, roles: [administrator] }
-  - { id: bob, name: Bob, tenant: hamburg, roles: [administrator] }
-  - { id: max, name: Max, tenant: munich, roles: [administrator] }
-  - { id: uma, name: Uma, tenant: hamburg, roles: [user] }
-  - { id: cyra, name: Cyra, tenant: contoso, roles: [cyber-admin] }
-credentials:
-  - { id: fleet-key, tenant: contoso, kind: secret }
-targets:
-${target('web-01', 'hamburg', web01.port, web01.hostKey)}
-${target('web-02', 'hamburg', web02.port, web02.hostKey)}
-${target('uma-laptop', 'hamburg', web01.port, web01.hostKey, ', owner: uma')}
-${target('munich-01', 'munich', web02.port, web02.hostKey)}
-${target('web-moved', 'hamburg', web01.port, strangerKey)}
-${target('web-down', 'hamburg', closedPort, web01.hostKey)}
-scripts:
-  - { id: greet, file: scripts/Greet.ps1, tenant: contoso, status: approved }
-  - { id: slow, file: scripts/Slow.ps1, tenant: contoso, status: approved }
-actions:
-  - id: greet-web
-    script: greet
-    title: Greet the web servers
-    tenant: contoso
-    runAs: pool
-    targets: [web-01, web-02, web-moved, web-down, munich-01]
-    allow: { roles: [administrator] }
-    timeoutSeconds: 60
-  - id: greet-own
-    script: greet
-    title: Greet my machine
-    tenant: hamburg
-    runAs: service
-    targets: { tenant: hamburg }
-    allow: { roles: [user, administrator] }
-    timeoutSeconds: 60
-  - id: greet-careful
-    script: greet
-    title: Greet with a second pair of eyes
-    tenant: hamburg
-    runAs: service
-    targets: [web-01, web-02]
-    approval: four-eyes
-    allow: { roles: [administrator] }
-    timeoutSeconds: 60
-  - id: slow-web
-    script: slow
-    title: Take a while
-    tenant: hamburg
-    runAs: service
-    targets: [web-01]
-    allow: { roles: [administrator] }
-    timeoutSeconds: 8
-plans:
-  - { id: nightly-greeting, principal: alex, action: greet-web, schedule: "0 3 * * *", targets: [web-01, web-02], inputs: { Greeting: night } }
-`;
-}
+import { startTargetFleet, type TargetFleet } from '../../helpers/targets.ts';
+import { eventually, processGone } from '../pwsh/helpers.ts';
 
 describe('targets: actions on target systems through the executor (real sshd, real pwsh)', function () {
   this.timeout(180_000);
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 2, 0, 0));
-  let web01: TestSshd;
-  let web02: TestSshd;
-  let folder: string;
+  let fleet: TargetFleet;
   let executor: TestExecutor;
 
   const post = async (body: Record<string, unknown>) => executor.api('/v1/runs', { method: 'POST', json: { origin: { kind: 'api' }, inputs: {}, ...body } });
@@ -105,26 +28,13 @@ describe('targets: actions on target systems through the executor (real sshd, re
   const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; fields?: Record<string, string> } }).error;
 
   before(async () => {
-    const fleet = generateKeyPair();
-    [web01, web02] = await Promise.all([startSshd({ authorizedKeys: [fleet.publicKey] }), startSshd({ authorizedKeys: [fleet.publicKey] })]);
-    const closed = await startSilentServer();
-    await closed.stop();
-    folder = mkdtempSync(join(tmpdir(), 'deputy-targets-catalog-'));
-    mkdirSync(join(folder, 'scripts'));
-    writeFileSync(join(folder, 'scripts', 'Greet.ps1'), SCRIPT);
-    writeFileSync(join(folder, 'scripts', 'Slow.ps1'), SLOW);
-    writeFileSync(join(folder, 'catalog.yaml'), catalogYaml(web01, web02, closed.port, generateKeyPair().publicKey));
-    const dataDir = mkdtempSync(join(tmpdir(), 'deputy-targets-data-'));
-    const vault = await openCredentialVault({ dataDir, keys: undefined, clock, logger: silentLogger() });
-    await vault.set({ id: 'fleet-key', tenant: 'contoso', kind: 'secret', value: fleet.privateKey });
-    executor = await startTestExecutor({ catalog: folder, dataDir, clock, config: { planTickMs: 0 } });
+    fleet = await startTargetFleet(clock);
+    executor = await startTestExecutor({ catalog: fleet.folder, dataDir: fleet.dataDir, clock, config: { planTickMs: 0 } });
   });
 
   after(async () => {
-    await executor?.dispose();
-    rmSync(executor?.dataDir ?? '', { recursive: true, force: true });
-    await Promise.all([web01?.stop(), web02?.stop()]);
-    rmSync(folder, { recursive: true, force: true });
+    await executor?.close();
+    await fleet?.cleanup();
   });
 
   const actionsOf = async (principal: string): Promise<ActionView[]> => ((await (await executor.api(`/v1/actions?principal=${principal}`)).json()) as { actions: ActionView[] }).actions;
