@@ -19,7 +19,7 @@ import type { ClientChannel } from 'ssh2';
 import type { Logger } from '../../lib/logger.ts';
 import type { Target } from '../domain.ts';
 import { HostConversation, type ExitInfo } from '../pwsh/host-conversation.ts';
-import type { HostJob } from '../pwsh/protocol.ts';
+import { LineSplitter, type HostJob } from '../pwsh/protocol.ts';
 import type { JobEnd, JobSink } from '../pwsh/worker.ts';
 import { SshConnection, TargetConnectError, type ConnectOptions } from './ssh.ts';
 
@@ -47,10 +47,17 @@ export function remoteCommand(pwsh: string, warm: boolean): string {
   return `exec env POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off DOTNET_CLI_TELEMETRY_OPTOUT=1 '${pwsh}' -NoProfile -NonInteractive -NoLogo -EncodedCommand ${encoded}`;
 }
 
-/** Lists live processes of the group other than pwsh itself (POSIX sh builtins only: no process per entry). */
-function strayScan(group: number, known: readonly number[]): string {
+const SCAN_END = 'deputy-scan-end';
+
+/**
+ * A shell kept beside the host for the session's life: each line it reads makes it list the
+ * live processes of the host's group other than pwsh itself, then SCAN_END. POSIX sh builtins
+ * only, so a scan starts no process per entry; one shell, so a scan opens no SSH session.
+ */
+function strayScanner(group: number, known: readonly number[]): string {
   const skip = known.map((pid) => `[ "$p" = ${pid} ] && continue;`).join(' ');
-  return `for d in /proc/[0-9]*; do p=\${d#/proc/}; ${skip} s=; read -r s < "$d/stat" 2>/dev/null || continue; s=\${s##*") "}; set -- $s; [ "$3" = ${group} ] && [ "$1" != Z ] && [ "$1" != X ] && echo "$p"; done; true`;
+  const scan = `for d in /proc/[0-9]*; do p=\${d#/proc/}; ${skip} s=; read -r s < "$d/stat" 2>/dev/null || continue; s=\${s##*") "}; set -- $s; [ "$3" = ${group} ] && [ "$1" != Z ] && [ "$1" != X ] && echo "$p"; done`;
+  return `while read -r request; do ${scan}; echo ${SCAN_END}; done`;
 }
 
 export interface RemoteHostOptions extends ConnectOptions {
@@ -62,6 +69,7 @@ export interface RemoteHostOptions extends ConnectOptions {
 
 export class RemoteHost {
   private killed = false;
+  private scanner: Promise<(timeoutMs: number) => Promise<number[]>> | undefined;
 
   private constructor(
     private readonly connection: SshConnection,
@@ -163,14 +171,42 @@ export class RemoteHost {
    * its parent exited (the host itself checks only its own children).
    */
   async strayProcesses(timeoutMs = 5000): Promise<number[]> {
+    this.scanner ??= this.openScanner();
+    return (await this.scanner)(timeoutMs);
+  }
+
+  private async openScanner(): Promise<(timeoutMs: number) => Promise<number[]>> {
     const group = this.groupOf();
     if (group <= 1) throw new Error('the remote process group is unknown');
     const known = [group, this.conversation.hostPid].filter((pid) => pid > 0);
-    const { stdout } = await this.connection.run(strayScan(group, known), timeoutMs);
-    return stdout
-      .split('\n')
-      .filter((line) => /^\d+$/.test(line))
-      .map(Number);
+    const channel = await this.connection.exec(strayScanner(group, known));
+    channel.on('error', () => undefined);
+    channel.stderr.resume();
+    channel.setEncoding('utf8');
+    let pending: { found: number[]; done: (pids: number[]) => void } | undefined;
+    const lines = new LineSplitter((line) => {
+      if (!pending) return;
+      if (line === SCAN_END) pending.done(pending.found);
+      else if (/^\d+$/.test(line)) pending.found.push(Number(line));
+    });
+    channel.on('data', (chunk: string) => lines.push(chunk));
+    // One scan at a time: a session is checked only between its jobs.
+    return (timeoutMs) =>
+      new Promise<number[]>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending = undefined;
+          reject(new Error(`the stray process scan did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending = {
+          found: [],
+          done: (pids) => {
+            clearTimeout(timer);
+            pending = undefined;
+            resolve(pids);
+          },
+        };
+        channel.write('scan\n');
+      });
   }
 
   /** Ends the remote process tree and the connection (also for a host that is idle: nothing of it may linger). */

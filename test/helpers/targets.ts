@@ -73,10 +73,10 @@ actions:
     script: slow
     title: Take a while
     tenant: hamburg
-    runAs: service
+    runAs: pool
     targets: [web-01]
     allow: { roles: [administrator] }
-    timeoutSeconds: 8
+    timeoutSeconds: 20
 plans:
   - { id: nightly-greeting, principal: alex, action: greet-web, schedule: "0 3 * * *", targets: [web-01, web-02], inputs: { Greeting: night } }
 `;
