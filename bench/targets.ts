@@ -10,8 +10,8 @@ import type { ExecutionRequest } from '../executor/pwsh/types.ts';
 import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
 import { createTargetRunner } from '../executor/targets/runner.ts';
 import { systemClock } from '../lib/clock.ts';
-import { newId } from '../lib/ids.ts';
 import { silentLogger } from '../lib/logger.ts';
+import { job } from '../test/executor/pwsh/helpers.ts';
 import { generateKeyPair, startSshd } from '../test/helpers/sshd.ts';
 import type { BenchResult } from './executor.ts';
 import { median, medianAndP99, ms } from './stats.ts';
@@ -35,19 +35,9 @@ export async function benchTargets(): Promise<BenchResult[]> {
     hostKey: sshd.hostKey,
     pwsh: pwsh.path,
   };
-  const request = (runAs: ExecutionRequest['runAs']): ExecutionRequest => ({
-    runId: newId('run'),
-    scriptText: "'ok'",
-    scriptHash: '0'.repeat(64),
-    parameters: {},
-    secretParameters: [],
-    runAs,
-    timeoutMs: 60_000,
-    limits: { maxOutputBytes: 65_536, maxRecords: 100 },
-  });
   const timed = async (runAs: ExecutionRequest['runAs']): Promise<number> => {
     const started = performance.now();
-    const result = await runner.execute({ request: request(runAs), target, privateKey: key.privateKey, credentialVersion: 1, requester: 'bench' });
+    const result = await runner.execute({ request: job("'ok'", { runAs }), target, privateKey: key.privateKey, credentialVersion: 1, requester: 'bench' });
     if (result.outcome !== 'succeeded') throw new Error(`a benchmark run ${result.outcome}: ${result.error?.message ?? JSON.stringify(result.records)}`);
     return performance.now() - started;
   };

@@ -7,14 +7,13 @@
 import assert from 'node:assert/strict';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import { newId } from '../../../lib/ids.ts';
 import type { Target } from '../../../executor/domain.ts';
 import { fingerprintOf, parseHostKey } from '../../../executor/targets/host-key.ts';
 import { createTargetRunner, type TargetJob, type TargetRunner } from '../../../executor/targets/runner.ts';
 import type { TargetConnectError } from '../../../executor/targets/ssh.ts';
 import type { ExecutionRequest } from '../../../executor/pwsh/types.ts';
 import { generateKeyPair, startSilentServer, startSshd, type KeyPair, type TestSshd } from '../../helpers/sshd.ts';
-import { eventually, outputTexts, processGone, pwshPath } from '../pwsh/helpers.ts';
+import { eventually, job as hostJob, outputTexts, processGone, pwshPath } from '../pwsh/helpers.ts';
 
 function probe(records: Array<{ stream: string; text: string }>): Record<string, string> {
   return Object.fromEntries(outputTexts(records).filter((text) => text.includes('=')).map((text) => [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)]));
@@ -40,20 +39,8 @@ describe('targets: running pwsh over SSH on a real sshd', function () {
     ...overrides,
   });
 
-  const request = (script: string, overrides: Partial<ExecutionRequest> = {}): ExecutionRequest => ({
-    runId: newId('run'),
-    scriptText: script,
-    scriptHash: '0'.repeat(64),
-    parameters: {},
-    secretParameters: [],
-    runAs: { kind: 'pool' },
-    timeoutMs: 60_000,
-    limits: { maxOutputBytes: 1_000_000, maxRecords: 10_000 },
-    ...overrides,
-  });
-
   const job = (script: string, overrides: { request?: Partial<ExecutionRequest>; target?: Partial<Target>; requester?: string; privateKey?: string } = {}): TargetJob => ({
-    request: request(script, overrides.request),
+    request: hostJob(script, overrides.request),
     target: target(overrides.target),
     privateKey: overrides.privateKey ?? userKey.privateKey,
     credentialVersion: 1,
