@@ -53,13 +53,9 @@ type Stop = 'timed-out' | 'cancelled';
 export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
   const { logger, clock } = options;
   const sessions = new TargetSessions({ idleMs: options.idleMs, maxIdle: options.maxIdleSessions, logger });
-  /** Ends each run under way, synchronously (close, and the executor's own exit). */
+  /** Ends each run under way (close). */
   const activeRuns = new Set<() => void>();
   let closed = false;
-  const killEverything = (): void => {
-    for (const abortRun of activeRuns) abortRun();
-  };
-  process.once('exit', killEverything);
 
   async function execute(job: TargetJob, hooks: ExecutionHooks = {}): Promise<ExecutionResult> {
     if (closed) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: 'the target runner is closed' });
@@ -173,8 +169,7 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
     stats: () => sessions.stats(),
     async close(): Promise<void> {
       closed = true;
-      process.off('exit', killEverything);
-      killEverything();
+      for (const abortRun of activeRuns) abortRun();
       await sessions.close();
     },
   };

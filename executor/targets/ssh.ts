@@ -117,6 +117,9 @@ export class SshConnection {
         },
         // Only the stored key: no agent, no keyboard-interactive, no password prompts.
         tryKeyboard: false,
+        // A connection that died silently (a dropped route, a NAT that forgot it) ends its run within a minute.
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 4,
       };
       try {
         client.connect(config);
