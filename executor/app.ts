@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
+import { isWildcardHost } from '../lib/http-host.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
 import { importCatalog } from './catalog/import.ts';
@@ -214,6 +215,9 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
   expiry.unref();
   logger.info({ url }, 'executor listening');
+  if (isWildcardHost(config.host) && (config.allowedHosts ?? []).length === 0) {
+    logger.warn('the executor listens on every address but answers only to loopback names: list the names callers use in DEPUTY_EXECUTOR_ALLOWED_HOSTS');
+  }
 
   return {
     url,
