@@ -146,7 +146,11 @@ export class SlackHttpReceiver implements Receiver {
       this.options.logger.warn({ reason: (error as Error).message }, 'slack: request refused, signature not valid');
       return false;
     }
-    for (const [signature, leavesWindowAt] of this.accepted) if (leavesWindowAt < now) this.accepted.delete(signature);
+    // Kept in arrival order, which is nearly window order: forget from the front until one still counts.
+    for (const [signature, leavesWindowAt] of this.accepted) {
+      if (leavesWindowAt >= now) break;
+      this.accepted.delete(signature);
+    }
     if (this.accepted.has(signed.signature)) {
       this.options.logger.warn('slack: request refused, a replay of a request already accepted');
       return false;
