@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import restify, { type Server } from 'restify';
+import restify, { type Request, type Response, type Server } from 'restify';
 import { DeputyError, ERRORS, type Channel, type ErrorCode } from '../executor/contract/index.ts';
 import { closeAfterAnswer, encodingRefusal } from '../lib/http-body.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
@@ -93,6 +93,11 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       return next(false);
     }
     return next();
+  });
+  // Restify's own answers (no such route, wrong method) come before any body was read: the connection ends with them.
+  server.on('restifyError', (req: Request, res: Response, _error: Error, callback: () => void) => {
+    closeAfterAnswer(req, res);
+    callback();
   });
   server.get('/healthz', (_req, res, next) => {
     res.send(200, { status: 'alive' });

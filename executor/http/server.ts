@@ -171,7 +171,9 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
     next();
   });
 
-  server.on('restifyError', (req: Request, _res: Response, error: Error & { statusCode?: number; toJSON?: () => unknown }, callback: () => void) => {
+  server.on('restifyError', (req: Request, res: Response, error: Error & { statusCode?: number; toJSON?: () => unknown }, callback: () => void) => {
+    // No route read the body: a request for no route does not get its body read either.
+    closeAfterAnswer(req, res);
     const code = registryCodeFor(error);
     const { correlationId } = contextOf(req);
     if (code === 'DEPUTY_E_INTERNAL') logger.error({ err: error, correlationId }, 'unhandled request error');

@@ -210,6 +210,12 @@ describe('executor HTTP surface (real executor on loopback)', function () {
       assert.deepEqual(inflated(), []);
     });
 
+    it('answers a body sent to no route without reading it, and closes the connection', async () => {
+      const answer = await headFirst(executor.url, head(['POST /v1/nothing-here HTTP/1.1', 'Content-Type: application/json', 'Content-Length: 100000000'], false));
+      assert.equal(answer.status, 404, answer.text || 'no answer');
+      assert.match(answer.text, /connection: close/i);
+    });
+
     it('stops reading a streamed body at the limit and answers 413 without waiting for its end', async () => {
       const chunk = Buffer.alloc(300 * 1024, 'a');
       const answer = await headFirst(
