@@ -10,6 +10,7 @@ import { z } from 'zod';
 import {
   DeputyError,
   PLAN_COMMANDS,
+  TARGET_FIELD,
   isDeputyError,
   type ActionView,
   type FieldValue,
@@ -57,7 +58,7 @@ const SavePlanData = z.object({ actionId: Id, planId: Id.optional(), values: z.r
 const PlanCommandData = z.object({ planId: Id, command: z.enum([...PLAN_COMMANDS.filter((command) => command !== 'apply'), 'delete']) });
 
 /** The plan form's own fields; an action's parameters (PowerShell names, never with a dot) follow them. */
-const PLAN_FIELD = { id: 'plan.id', targets: 'plan.targets' } as const;
+const PLAN_FIELD = { id: 'plan.id', targets: 'plan.targets', workloads: 'plan.workloads' } as const;
 
 const FILE_PROBLEMS: Record<SentFileProblem, string> = {
   'too-large': `That file is larger than ${MAX_SENT_FILE_BYTES / 1024} KiB; a script must be smaller.`,
@@ -185,20 +186,32 @@ export class AuthoringChat {
   /** Step two: the schedule (picker and cron), the targets and the action's inputs. */
   private planForm(principal: PrincipalView, action: ActionView, plan?: PlanView, shown?: { values: Record<string, unknown>; errors: Record<string, string> }): Screen {
     const picked = pickerFor(plan?.schedule);
-    const asked = action.form.fields.filter((field) => field.kind !== 'secret');
+    // The plan's own field says where it runs; the action's target choice is not asked per run.
+    const asked = action.form.fields.filter((field) => field.kind !== 'secret' && field.name !== TARGET_FIELD);
     const secrets = action.form.fields.filter((field) => field.kind === 'secret').map((field) => field.label);
     const fields: FormField[] = [
       ...(plan ? [] : [{ name: PLAN_FIELD.id, label: 'Plan id', hint: 'Letters, digits, dot, dash or underscore.', kind: 'text' as const, psType: 'string', required: true, default: `${action.id}-${principal.id}`.slice(0, 80) }]),
       ...pickerFields(picked),
-      {
-        name: PLAN_FIELD.targets,
-        label: 'Targets',
-        hint: 'The machines or accounts the plan applies to, one per line (as a user: your own).',
-        kind: 'multi',
-        psType: 'string[]',
-        required: false,
-        ...(plan && plan.targets.length > 0 ? { default: plan.targets } : {}),
-      },
+      action.targets && action.targets.length > 0
+        ? {
+            name: PLAN_FIELD.targets,
+            label: 'Targets',
+            hint: 'The target systems each run goes to.',
+            kind: 'multi' as const,
+            psType: 'string[]',
+            required: true,
+            choices: action.targets.map((target) => target.id),
+            ...(plan && plan.targets.length > 0 ? { default: plan.targets } : {}),
+          }
+        : {
+            name: PLAN_FIELD.workloads,
+            label: 'Workloads',
+            hint: 'The machines or accounts the plan applies to, one per line (as a user: your own).',
+            kind: 'multi' as const,
+            psType: 'string[]',
+            required: false,
+            ...(plan && plan.workloads.length > 0 ? { default: plan.workloads } : {}),
+          },
       ...asked.map((field) => {
         const current = plan?.inputs[field.name];
         return current === undefined ? field : { ...field, default: current };
@@ -236,7 +249,15 @@ export class AuthoringChat {
     if ('errors' in picked) return again(picked.errors);
     const inputs = Object.fromEntries(Object.entries(values).filter(([name]) => !name.includes('.')));
     const targets = values[PLAN_FIELD.targets];
-    const definition = { principalId: principal.id, action: action.id, schedule: picked.cron, inputs, ...(Array.isArray(targets) ? { targets } : {}) };
+    const workloads = values[PLAN_FIELD.workloads];
+    const definition = {
+      principalId: principal.id,
+      action: action.id,
+      schedule: picked.cron,
+      inputs,
+      ...(Array.isArray(targets) ? { targets } : {}),
+      ...(Array.isArray(workloads) ? { workloads } : {}),
+    };
     try {
       const saved = plan
         ? await executor.updatePlan(plan.id, definition, { correlationId })
@@ -281,6 +302,7 @@ function formErrors(fields: Record<string, string> | undefined, message: string,
     if (key.startsWith('inputs.')) errors[key.slice('inputs.'.length)] = text;
     else if (key === 'id') errors[PLAN_FIELD.id] = text;
     else if (key.startsWith('targets')) errors[PLAN_FIELD.targets] = text;
+    else if (key.startsWith('workloads')) errors[PLAN_FIELD.workloads] = text;
     else if (key === 'schedule') rest.push(`The schedule (cron ${cron}) is not valid: ${text}`);
     else rest.push(text);
   }
@@ -295,6 +317,7 @@ function planItem(plan: PlanView, viewer: PrincipalView): PlanItem {
     `Runs ${when}${plan.nextRunAt ? ` · next run ${plan.nextRunAt.slice(0, 16).replace('T', ' ')} UTC` : ''}`,
     `As ${plan.principalId === viewer.id ? 'you' : plan.principalId} · tenant ${plan.tenant} · ${state} · script ${plan.status}`,
     ...(plan.targets.length > 0 ? [`Targets: ${plan.targets.join(', ')}`] : []),
+    ...(plan.workloads.length > 0 ? [`Workloads: ${plan.workloads.join(', ')}`] : []),
     ...(Object.keys(plan.inputs).length > 0 ? [`Inputs: ${Object.entries(plan.inputs).map(([name, value]) => `${name}=${Array.isArray(value) ? value.join(',') : String(value)}`).join(', ')}`] : []),
     ...(plan.fromTenantAbove ? ['From a tenant above yours: read-only for you.'] : []),
   ];

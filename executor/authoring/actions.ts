@@ -135,6 +135,7 @@ export class ActionAuthoring {
       tenantParents: new Map(snapshot.tenants.map((candidate) => [candidate.id, candidate.parent])),
       principals: new Set(snapshot.principals.map((candidate) => candidate.id)),
       credentials: new Map((snapshot.credentials ?? []).map((credential) => [credential.id, { tenant: credential.tenant }])),
+      targets: snapshot.targets ?? [],
       problems: [],
     };
     const action = buildAction({ index: 0, entry: { ...entry, tenant } }, context);

@@ -2,7 +2,6 @@
  * Authoring through the API: scripts (create, new version, clone, delete, preview of an upload)
  * and actions (create, change, delete). Plans are authored in executor/plans. See docs/authoring.md.
  */
-import type { Server } from 'restify';
 import type { Clock } from '../../lib/clock.ts';
 import type { CatalogEditor } from '../catalog/editor.ts';
 import {
@@ -13,8 +12,7 @@ import {
   ScriptPreviewRequestSchema,
 } from '../contract/index.ts';
 import type { RunAs, Script } from '../domain.ts';
-import { parseRequest } from '../http/parse.ts';
-import type { RouteKit } from '../http/server.ts';
+import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { ScriptView } from '../contract/index.ts';
 import type { Store } from '../store/port.ts';
@@ -27,7 +25,7 @@ export { scriptFileFor } from './scripts.ts';
 export interface Authoring {
   scripts: ScriptAuthoring;
   actions: ActionAuthoring;
-  routes: (server: Server, kit: RouteKit) => void;
+  routes: (kit: RouteKit) => void;
 }
 
 export function startAuthoring(options: {
@@ -46,51 +44,31 @@ export function startAuthoring(options: {
   return {
     scripts,
     actions,
-    routes(server, { route }) {
-      server.post(
-        '/v1/scripts',
-        route(async (req, res, context) => void res.send(201, { script: await scripts.create(parseRequest(CreateScriptRequestSchema, req.body), context) })),
-      );
-      server.post(
-        '/v1/scripts/preview',
-        route(async (req, res, context) => void res.send(200, await scripts.preview(parseRequest(ScriptPreviewRequestSchema, req.body), context))),
-      );
-      server.post(
-        '/v1/scripts/:id/versions',
-        route(async (req, res, context) => {
-          const script = await scripts.newVersion(String(req.params.id), parseRequest(NewScriptVersionRequestSchema, req.body), context);
-          res.send(201, { script });
-        }),
-      );
-      server.post(
-        '/v1/scripts/:id/clone',
-        route(async (req, res, context) => void res.send(201, { script: await scripts.clone(String(req.params.id), parseRequest(CloneScriptRequestSchema, req.body), context) })),
-      );
-      server.del(
-        '/v1/scripts/:id',
-        route(async (req, res, context) => {
-          const { principal } = parseRequest(DeleteQuerySchema, req.query);
-          res.send(200, { deleted: await scripts.delete(String(req.params.id), principal, context) });
-        }),
-      );
-      server.post(
-        '/v1/actions',
-        route(async (req, res, context) => void res.send(201, { action: await actions.create(parseRequest(CreateActionRequestSchema, req.body), context) })),
-      );
-      server.put(
-        '/v1/actions/:id',
-        route(async (req, res, context) => {
-          const action = await actions.update(String(req.params.id), parseRequest(UpdateActionRequestSchema, req.body), context);
-          res.send(200, { action });
-        }),
-      );
-      server.del(
-        '/v1/actions/:id',
-        route(async (req, res, context) => {
-          const { principal } = parseRequest(DeleteQuerySchema, req.query);
-          res.send(200, { deleted: await actions.delete(String(req.params.id), principal, context) });
-        }),
-      );
+    routes(kit) {
+      kit.post('/v1/scripts', { auth: 'bearer', body: CreateScriptRequestSchema }, async (_req, res, context, { body }) => {
+        res.send(201, { script: await scripts.create(body, context) });
+      });
+      kit.post('/v1/scripts/preview', { auth: 'bearer', body: ScriptPreviewRequestSchema }, async (_req, res, context, { body }) => {
+        res.send(200, await scripts.preview(body, context));
+      });
+      kit.post('/v1/scripts/:id/versions', { auth: 'bearer', body: NewScriptVersionRequestSchema }, async (req, res, context, { body }) => {
+        res.send(201, { script: await scripts.newVersion(String(req.params.id), body, context) });
+      });
+      kit.post('/v1/scripts/:id/clone', { auth: 'bearer', body: CloneScriptRequestSchema }, async (req, res, context, { body }) => {
+        res.send(201, { script: await scripts.clone(String(req.params.id), body, context) });
+      });
+      kit.del('/v1/scripts/:id', { auth: 'bearer', query: DeleteQuerySchema }, async (req, res, context, { query }) => {
+        res.send(200, { deleted: await scripts.delete(String(req.params.id), query.principal, context) });
+      });
+      kit.post('/v1/actions', { auth: 'bearer', body: CreateActionRequestSchema }, async (_req, res, context, { body }) => {
+        res.send(201, { action: await actions.create(body, context) });
+      });
+      kit.put('/v1/actions/:id', { auth: 'bearer', body: UpdateActionRequestSchema }, async (req, res, context, { body }) => {
+        res.send(200, { action: await actions.update(String(req.params.id), body, context) });
+      });
+      kit.del('/v1/actions/:id', { auth: 'bearer', query: DeleteQuerySchema }, async (req, res, context, { query }) => {
+        res.send(200, { deleted: await actions.delete(String(req.params.id), query.principal, context) });
+      });
     },
   };
 }

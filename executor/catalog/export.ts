@@ -58,6 +58,7 @@ export async function exportCatalog(snapshot: CatalogSnapshot, folder: string): 
     principals: snapshot.principals.map(principalEntry),
     scripts,
     ...(snapshot.credentials && snapshot.credentials.length > 0 ? { credentials: snapshot.credentials.map((credential) => ({ ...credential })) } : {}),
+    ...(snapshot.targets && snapshot.targets.length > 0 ? { targets: snapshot.targets.map((target) => ({ ...target })) } : {}),
     actions: snapshot.actions.map(actionEntry),
     ...(snapshot.connectors && snapshot.connectors.length > 0 ? { connectors: snapshot.connectors.map(connectorEntry) } : {}),
     ...(snapshot.plans && snapshot.plans.length > 0 ? { plans: snapshot.plans.map(planEntry) } : {}),
@@ -147,6 +148,7 @@ function actionEntry(action: Action): Record<string, unknown> {
     ...nonEmpty('notify', action.notify),
     ...(action.ownWorkloadParameter ? { ownWorkloadParameter: action.ownWorkloadParameter } : {}),
     ...nonEmpty('credentials', action.credentials),
+    ...(action.targets ? { targets: action.targets } : {}),
     basedOn: fingerprint(action),
   };
 }
@@ -167,6 +169,7 @@ function planEntry(plan: Plan): Record<string, unknown> {
     ...(plan.trigger ? { trigger: plan.trigger } : {}),
     enabled: plan.enabled,
     ...nonEmpty('workloads', plan.workloads),
+    ...(plan.targets ? { targets: plan.targets } : {}),
     basedOn: fingerprint(plan),
   };
 }

@@ -17,6 +17,7 @@ import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { readEntries, type Located } from './file.ts';
 import { conflict, decide, fingerprint, type CatalogConflict } from './merge.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
+import { buildTargets } from './targets.ts';
 import { mergeScript, newVersion, readScriptText, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
 import { YamlSource, type KeyPath } from './yaml-source.ts';
 
@@ -24,7 +25,7 @@ export const CATALOG_FILE = 'catalog.yaml';
 
 /** One change an import makes; the caller writes one audit entry per change. */
 export interface CatalogChange {
-  object: 'tenant' | 'principal' | 'script' | 'action' | 'credential' | 'connector' | 'plan';
+  object: 'tenant' | 'principal' | 'script' | 'action' | 'credential' | 'connector' | 'plan' | 'target';
   id: string;
   change: 'added' | 'updated' | 'removed' | 'new-version';
   /** Scripts: the current version's hash and status after the import. */
@@ -177,8 +178,10 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   const principals = new Set(entries.principals.map(({ entry }) => entry.id));
   const credentials = buildCredentials(source, entries.credentials, new Set(tenantParents.keys()), problems);
   const credentialTenants = new Map(credentials.map((credential) => [credential.id, { tenant: credential.tenant }]));
+  const principalTenants = new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }]));
+  const targets = buildTargets(entries.targets, { source, tenantParents, principals: principalTenants, credentials, problems });
   const actions = mergeRecords('action', previous.actions, base.actions, baseline.actions, legacy, conflicts, entries.actions, (located) =>
-    buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, problems }),
+    buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, targets, problems }),
   );
   // Plans of the folder that were deleted through the API are not built (their action may be gone too).
   const previousPlans = previous.plans ?? [];
@@ -189,8 +192,10 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
       source,
       root,
       tenants: new Set(tenantParents.keys()),
-      principals: new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }])),
+      principals: principalTenants,
       actions,
+      targets,
+      tenantParents,
       problems,
     },
   );
@@ -208,6 +213,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(credentials.length > 0 ? { credentials } : {}),
     ...(connectors.length > 0 ? { connectors } : {}),
     ...(plans.length > 0 ? { plans } : {}),
+    ...(targets.length > 0 ? { targets } : {}),
     baseline,
   };
   return { snapshot, changes: diffSnapshots(previous, snapshot), conflicts };
@@ -438,5 +444,6 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
   records('credential', before.credentials ?? [], after.credentials ?? []);
   records('connector', before.connectors ?? [], after.connectors ?? []);
   records('plan', before.plans ?? [], after.plans ?? []);
+  records('target', before.targets ?? [], after.targets ?? []);
   return changes;
 }

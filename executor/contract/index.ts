@@ -64,9 +64,9 @@ export type Channel = z.infer<typeof ChannelSchema>;
 
 /** A verified chat identity, as the bot saw it at the edge. */
 export const ChatIdentitySchema = z.discriminatedUnion('channel', [
-  z.object({ channel: z.literal('teams'), tenantId: z.string().min(1), aadObjectId: z.string().min(1) }),
-  z.object({ channel: z.literal('slack'), teamId: z.string().min(1), userId: z.string().min(1) }),
-  z.object({ channel: z.literal('webchat'), persona: z.string().min(1) }),
+  z.object({ channel: z.literal('teams'), tenantId: z.string().min(1).max(256), aadObjectId: z.string().min(1).max(256) }),
+  z.object({ channel: z.literal('slack'), teamId: z.string().min(1).max(256), userId: z.string().min(1).max(256) }),
+  z.object({ channel: z.literal('webchat'), persona: z.string().min(1).max(256) }),
 ]);
 export type ChatIdentity = z.infer<typeof ChatIdentitySchema>;
 
@@ -98,6 +98,16 @@ export const PersonaListSchema = z.object({ personas: z.array(PersonaSchema) });
 export const ApprovalRuleSchema = z.enum(['none', 'four-eyes']);
 export type ApprovalRule = z.infer<typeof ApprovalRuleSchema>;
 
+/**
+ * The form field an action with targets shows for choosing where it runs. Its name cannot be a
+ * PowerShell parameter of the script; the bot sends its value as the run request's `target`.
+ */
+export const TARGET_FIELD = '@target';
+
+/** A target system as a chat user sees it: its id and its display name. */
+export const TargetRefSchema = z.object({ id: z.string(), name: z.string() });
+export type TargetRef = z.infer<typeof TargetRefSchema>;
+
 export const ActionViewSchema = z.object({
   id: z.string(),
   title: z.string(),
@@ -109,6 +119,8 @@ export const ActionViewSchema = z.object({
   approval: ApprovalRuleSchema,
   timeoutSeconds: z.number(),
   form: FormSchemaSchema,
+  /** Actions that run on target systems: the targets this principal may choose (the form's TARGET_FIELD lists their ids). */
+  targets: z.array(TargetRefSchema).optional(),
 });
 export type ActionView = z.infer<typeof ActionViewSchema>;
 
@@ -152,9 +164,14 @@ export type Origin = z.infer<typeof OriginSchema>;
 export const InputsSchema = z.record(z.string(), z.unknown());
 
 /** `POST /v1/runs` → 202 `{ id, state }` */
+/** A target id, or several for one run on each of them (at most 50). */
+export const RunTargetRequestSchema = z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).min(1).max(50)]);
+
 export const CreateRunRequestSchema = z.object({
   actionId: z.string().min(1).max(200),
   principalId: z.string().min(1).max(200),
+  /** For an action with targets: where it runs. Absent for actions that run on the executor. */
+  target: RunTargetRequestSchema.optional(),
   inputs: InputsSchema.default({}),
   origin: OriginSchema.default({ kind: 'api' }),
 });
@@ -179,6 +196,18 @@ export const StreamRecordSchema = z.object({
 });
 export type StreamRecord = z.infer<typeof StreamRecordSchema>;
 
+/** How a run went on one of its targets: the one line a multi-target summary shows per target. */
+export const TargetOutcomeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  outcome: z.enum(['succeeded', 'failed', 'timed-out', 'cancelled']),
+  exitCode: z.number().int().nullable(),
+  durationMs: z.number(),
+  /** Why it failed (e.g. `web-01: connection refused`), its first error, or its first output line. */
+  line: z.string(),
+});
+export type TargetOutcome = z.infer<typeof TargetOutcomeSchema>;
+
 /** The short result for chat: status, duration, first lines or a small table, errors. */
 export const RunSummarySchema = z.object({
   lines: z.array(z.string()),
@@ -190,6 +219,8 @@ export const RunSummarySchema = z.object({
   /** The stored output was cut at the per-run cap. */
   truncated: z.boolean(),
   exitCode: z.number().int().nullable(),
+  /** Runs on targets: one outcome per target, in the order the run named them. */
+  targets: z.array(TargetOutcomeSchema).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -213,6 +244,10 @@ export const RunViewSchema = z.object({
   origin: OriginSchema,
   correlationId: z.string(),
   scriptHash: z.string(),
+  /** The target of a run on one target system (its id). */
+  target: z.string().optional(),
+  /** Every target of a run on target systems, one or more, in the order requested. */
+  targets: z.array(TargetRefSchema).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().optional(),
@@ -227,8 +262,8 @@ export const RunViewSchema = z.object({
 export type RunView = z.infer<typeof RunViewSchema>;
 
 /** `GET /v1/runs?principal=<id>&state=<state>&limit=<n>` newest first. */
-export const RunListQuerySchema = z.object({
-  principal: z.string().min(1).optional(),
+export const RunListQuerySchema = z.strictObject({
+  principal: z.string().min(1).max(200).optional(),
   state: RunStateSchema.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(20),
 });
@@ -352,10 +387,10 @@ export const ScriptViewSchema = z.object({
 export type ScriptView = z.infer<typeof ScriptViewSchema>;
 
 /** `GET /v1/scripts?principal=<id>&status=<status>` */
-export const ScriptListQuerySchema = z.object({ principal: z.string().min(1).max(200), status: ScriptStatusSchema.optional() });
+export const ScriptListQuerySchema = z.strictObject({ principal: z.string().min(1).max(200), status: ScriptStatusSchema.optional() });
 export const ScriptListSchema = z.object({ scripts: z.array(ScriptViewSchema) });
 /** `GET /v1/scripts/<id>?principal=<id>` */
-export const ScriptQuerySchema = z.object({ principal: z.string().min(1).max(200) });
+export const ScriptQuerySchema = z.strictObject({ principal: z.string().min(1).max(200) });
 
 /**
  * `POST /v1/scripts/<id>/status` → 200 `{ script }`. `hash` names the exact version the
@@ -507,8 +542,10 @@ export const PlanViewSchema = z.object({
   schedule: z.string().optional(),
   trigger: z.object({ connector: z.string() }).optional(),
   inputs: z.record(z.string(), FieldValueSchema).default({}),
-  /** The workloads (machines, accounts) the plan is applied to. */
+  /** For an action with targets: the target systems each firing runs on. */
   targets: z.array(z.string()).default([]),
+  /** The workloads (machines, accounts) the plan is applied to: what the User role's limit checks. */
+  workloads: z.array(z.string()).default([]),
   status: ScriptStatusSchema,
   enabled: z.boolean(),
   revoked: z.boolean(),
@@ -526,7 +563,9 @@ export const PlanListSchema = z.object({ plans: z.array(PlanViewSchema) });
 
 /**
  * `PUT /v1/plans/<id>` → 200 `{ plan }`. The plan runs as the principal who last defined it;
- * `tenant` defaults to theirs; `targets` are the workloads it is applied to.
+ * `tenant` defaults to theirs. `targets`: the target systems each firing runs on (for an action
+ * with targets, required; docs/targets.md). `workloads`: the machines or accounts the plan is
+ * applied to (what a User must own).
  */
 export const PlanDefinitionSchema = z.object({
   principalId: z.string().min(1).max(200),
@@ -534,7 +573,8 @@ export const PlanDefinitionSchema = z.object({
   action: CatalogIdSchema,
   schedule: z.string().trim().min(1).max(200),
   inputs: z.record(z.string(), FieldValueSchema).default({}),
-  targets: z.array(z.string().trim().min(1).max(200)).max(100).optional(),
+  targets: z.array(z.string().trim().min(1).max(200)).min(1).max(50).optional(),
+  workloads: z.array(z.string().trim().min(1).max(200)).max(100).optional(),
   enabled: z.boolean().optional(),
 });
 export type UpdatePlanRequest = z.infer<typeof PlanDefinitionSchema>;
@@ -543,10 +583,11 @@ export const CreatePlanRequestSchema = PlanDefinitionSchema.extend({ id: Catalog
 export type CreatePlanRequest = z.infer<typeof CreatePlanRequestSchema>;
 export const PlanResponseSchema = z.object({ plan: PlanViewSchema });
 
-/** `POST /v1/plans/<id>/<command>`; `apply` names the targets the plan is applied to. */
+/** `POST /v1/plans/<id>/<command>`; `apply` names the target systems and workloads the plan is applied to. */
 export const PlanCommandRequestSchema = z.object({
   principalId: z.string().min(1).max(200),
-  targets: z.array(z.string().trim().min(1).max(200)).max(100).optional(),
+  targets: z.array(z.string().trim().min(1).max(200)).min(1).max(50).optional(),
+  workloads: z.array(z.string().trim().min(1).max(200)).max(100).optional(),
 });
 export type PlanCommandRequest = z.infer<typeof PlanCommandRequestSchema>;
 

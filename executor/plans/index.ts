@@ -1,7 +1,6 @@
 /** Scripting plans: state file, scheduler and the `/v1/plans` routes. */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Server } from 'restify';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
 import type { CatalogEditor } from '../catalog/editor.ts';
@@ -15,8 +14,7 @@ import {
   type PlanCommand,
 } from '../contract/index.ts';
 import type { EventBus } from '../events.ts';
-import { parseRequest } from '../http/parse.ts';
-import type { RouteKit } from '../http/server.ts';
+import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { InputValidator, RunService } from '../runs/service.ts';
 import type { Store } from '../store/port.ts';
@@ -31,14 +29,14 @@ export { ConnectorTriggers } from './triggers.ts';
 
 export const PLAN_STATE_FILE = 'plans-state.json';
 
-const PrincipalQuerySchema = z.object({ principal: z.string().min(1) });
+const PrincipalQuerySchema = z.strictObject({ principal: z.string().min(1).max(200) });
 
 export interface Plans {
   scheduler: PlanScheduler;
   service: PlanService;
   /** The run service as web service connectors should see it: hooks for connector-triggered plans start the plan. */
   triggers: ConnectorTriggers;
-  routes: (server: Server, kit: RouteKit) => void;
+  routes: (kit: RouteKit) => void;
   close(): Promise<void>;
 }
 
@@ -72,43 +70,25 @@ export function startPlans(options: {
     scheduler,
     service,
     triggers,
-    routes(server, kit) {
-      server.get(
-        '/v1/plans',
-        kit.route(async (req, res, context) => {
-          const { principal } = parseRequest(PrincipalQuerySchema, req.query);
-          if (!options.store.catalog.getPrincipal(principal)) throw new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principal}` });
-          res.send(200, { plans: await service.list(principal, context) });
-        }),
-      );
-      server.post(
-        '/v1/plans',
-        kit.route(async (req, res, context) => {
-          res.send(201, { plan: await service.create(parseRequest(CreatePlanRequestSchema, req.body), context) });
-        }),
-      );
-      server.put(
-        '/v1/plans/:id',
-        kit.route(async (req, res, context) => {
-          res.send(200, { plan: await service.update(String(req.params.id), parseRequest(PlanDefinitionSchema, req.body), context) });
-        }),
-      );
-      server.del(
-        '/v1/plans/:id',
-        kit.route(async (req, res, context) => {
-          const { principal } = parseRequest(DeleteQuerySchema, req.query);
-          res.send(200, { deleted: await service.delete(String(req.params.id), principal, context) });
-        }),
-      );
-      server.post(
-        '/v1/plans/:id/:command',
-        kit.route(async (req, res, context) => {
-          const command = String(req.params.command);
-          if (!(PLAN_COMMANDS as readonly string[]).includes(command)) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `no plan command ${command}` });
-          const request = parseRequest(PlanCommandRequestSchema, req.body);
-          res.send(command === 'run' ? 202 : 200, await service.command(String(req.params.id), command as PlanCommand, request, context));
-        }),
-      );
+    routes(kit) {
+      kit.get('/v1/plans', { auth: 'bearer', query: PrincipalQuerySchema }, async (_req, res, context, { query }) => {
+        if (!options.store.catalog.getPrincipal(query.principal)) throw new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${query.principal}` });
+        res.send(200, { plans: await service.list(query.principal, context) });
+      });
+      kit.post('/v1/plans', { auth: 'bearer', body: CreatePlanRequestSchema }, async (_req, res, context, { body }) => {
+        res.send(201, { plan: await service.create(body, context) });
+      });
+      kit.put('/v1/plans/:id', { auth: 'bearer', body: PlanDefinitionSchema }, async (req, res, context, { body }) => {
+        res.send(200, { plan: await service.update(String(req.params.id), body, context) });
+      });
+      kit.del('/v1/plans/:id', { auth: 'bearer', query: DeleteQuerySchema }, async (req, res, context, { query }) => {
+        res.send(200, { deleted: await service.delete(String(req.params.id), query.principal, context) });
+      });
+      kit.post('/v1/plans/:id/:command', { auth: 'bearer', body: PlanCommandRequestSchema }, async (req, res, context, { body }) => {
+        const command = String(req.params.command);
+        if (!(PLAN_COMMANDS as readonly string[]).includes(command)) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `no plan command ${command}` });
+        res.send(command === 'run' ? 202 : 200, await service.command(String(req.params.id), command as PlanCommand, body, context));
+      });
     },
     close: () => scheduler.stop(),
   };

@@ -10,10 +10,13 @@
  */
 import { knownPrincipal, recordAttempt, refusal, type AttemptRecorder } from '../authoring/audit.ts';
 import { cronProblem } from '../catalog/automation.ts';
+import { checkPlanTargets } from '../catalog/targets.ts';
+import { formatPath } from '../catalog/yaml-source.ts';
 import type { CatalogEditor } from '../catalog/editor.ts';
 import {
   DeputyError,
   PLAN_COMMANDS,
+  TARGET_FIELD,
   type CreatePlanRequest,
   type PlanCommand,
   type PlanCommandRequest,
@@ -92,7 +95,13 @@ export class PlanService {
         // Once, now, exactly as a scheduled fire: as the plan's principal, checked again by the run service.
         const run = await this.options.runs
           .create(
-            { actionId: plan.action, principalId: plan.principal, inputs: plan.inputs, origin: { kind: 'schedule', conversationId: plan.id, messageId: `run-now:${new Date(this.options.now()).toISOString()}` } },
+            {
+              actionId: plan.action,
+              principalId: plan.principal,
+              inputs: plan.inputs,
+              ...(plan.targets ? { target: plan.targets } : {}),
+              origin: { kind: 'schedule', conversationId: plan.id, messageId: `run-now:${new Date(this.options.now()).toISOString()}` },
+            },
             { correlationId: context.correlationId, via: planVia(plan.id) },
           )
           .catch((error: unknown) => attempt.refuse(error instanceof DeputyError ? error : new DeputyError('DEPUTY_E_INTERNAL', { cause: error }), { runAs: plan.principal }));
@@ -174,20 +183,23 @@ export class PlanService {
 
   // ------------------------------------------------------------------ internals
 
+  /** Applies the plan to target systems and/or workloads: what it acts on from its next firing. */
   private async apply(attempt: AttemptRecorder, plan: Plan, request: PlanCommandRequest): Promise<PlanView> {
-    const targets = request.targets ?? [];
-    if (targets.length === 0) {
-      return attempt.refuse(refusal('DEPUTY_E_VALIDATION', 'Name the targets to apply the plan to.', undefined, { targets: 'Name at least one target.' }));
+    if (request.targets === undefined && request.workloads === undefined) {
+      return attempt.refuse(refusal('DEPUTY_E_VALIDATION', 'Name the targets or workloads to apply the plan to.', undefined, { targets: 'Name the targets or the workloads.' }));
     }
-    const applied: Plan = { ...plan, workloads: targets };
-    // The User role's limit looks at the targets the plan will have.
+    const applied: Plan = { ...plan, ...(request.targets ? { targets: request.targets } : {}), ...(request.workloads ? { workloads: request.workloads } : {}) };
+    const detail = { targets: applied.targets, workloads: applied.workloads, previous: { targets: plan.targets, workloads: plan.workloads } };
+    // The User role's limit looks at what the plan will act on.
     const decision = this.options.policy.mayOnPlan(request.principalId, this.ref(applied), 'apply');
-    if (!decision.allowed) return attempt.deny(decision, { targets });
+    if (!decision.allowed) return attempt.deny(decision, detail);
     await this.options.editor.exclusive(async () => {
       const snapshot = this.options.editor.snapshot();
-      await this.options.editor.replace({ ...snapshot, plans: (snapshot.plans ?? []).map((candidate) => (candidate.id === plan.id ? { ...candidate, workloads: targets } : candidate)) });
+      const problems = planTargetProblems(applied, snapshot);
+      if (Object.keys(problems).length > 0) await attempt.refuse(invalidPlan(problems), detail);
+      await this.options.editor.replace({ ...snapshot, plans: (snapshot.plans ?? []).map((candidate) => (candidate.id === plan.id ? applied : candidate)) });
     });
-    await attempt.allowed({ targets, previous: plan.workloads });
+    await attempt.allowed(detail);
     return this.view(applied, request.principalId);
   }
 
@@ -210,7 +222,8 @@ export class PlanService {
       inputs: request.inputs,
       schedule: request.schedule,
       enabled: request.enabled ?? true,
-      workloads: request.targets ?? [],
+      workloads: request.workloads ?? [],
+      ...(request.targets ? { targets: request.targets } : {}),
     };
   }
 
@@ -232,8 +245,9 @@ export class PlanService {
     const version = snapshot.versions.find((candidate) => candidate.hash === hash);
     if (!action || !version) fields.action = `there is no action ${plan.action}`;
     else if (!fields.tenant && !this.tenants.isSelfOrDescendant(plan.tenant, action.tenant)) fields.action = `${action.id} belongs to tenant ${action.tenant}, not ${plan.tenant} or a tenant above it`;
+    Object.assign(fields, planTargetProblems(plan, snapshot));
     if (action && version) {
-      const asked = askedFields(action, version);
+      const asked = askedFields(action, version).filter((field) => field.name !== TARGET_FIELD);
       for (const field of asked.filter((candidate) => candidate.kind === 'secret')) {
         if (field.required || Object.hasOwn(plan.inputs, field.name)) fields[`inputs.${field.name}`] = 'A plan cannot hold a secret: bind this parameter to a stored credential in the action.';
       }
@@ -241,15 +255,12 @@ export class PlanService {
       const checked = this.options.validateInputs(asked.filter((field) => field.kind !== 'secret'), { ...prefills, ...plan.inputs });
       if (!checked.ok) for (const [name, message] of Object.entries(checked.fields)) fields[`inputs.${name}`] ??= message;
     }
-    if (Object.keys(fields).length > 0) {
-      const problems = Object.entries(fields).map(([key, message]) => `${key}: ${message}`).join('; ');
-      await attempt.refuse(new DeputyError('DEPUTY_E_VALIDATION', { message: `The plan is not valid: ${problems}`, fields, detail: problems }), describe(plan));
-    }
+    if (Object.keys(fields).length > 0) await attempt.refuse(invalidPlan(fields), describe(plan));
     // Whoever defines a plan is who it runs as: they must be able to run its action, with these
     // inputs. A plan of a Draft script runs nothing until the script is approved; the table lets
     // an Administrator edit it meanwhile, and every fire is checked again anyway.
     if (this.ref(plan).status === 'draft') return;
-    const runnable = this.options.policy.mayRunAction(principal.id, plan.action, plan.inputs);
+    const runnable = this.options.policy.mayRunAction(principal.id, plan.action, plan.inputs, plan.targets ?? []);
     if (!runnable.allowed) {
       await attempt.deny({ ...runnable, message: runnable.message ?? `You may not run ${plan.action} yourself, so a plan you define cannot run it either.` }, describe(plan));
     }
@@ -263,7 +274,7 @@ export class PlanService {
   }
 
   private ref(plan: Plan): PlanRef {
-    return { tenant: plan.tenant, status: this.status(plan), workloads: plan.workloads };
+    return { tenant: plan.tenant, status: this.status(plan), workloads: plan.workloads, ...(plan.targets ? { targets: plan.targets } : {}) };
   }
 
   /** The status of the script version the plan's action runs; a plan whose action cannot resolve counts as Draft. */
@@ -299,8 +310,10 @@ export class PlanService {
       ...(plan.schedule ? { schedule: plan.schedule } : {}),
       ...(plan.trigger ? { trigger: plan.trigger } : {}),
       inputs: plan.inputs,
-      targets: plan.workloads,
+      targets: plan.targets ?? [],
+      workloads: plan.workloads,
       status: this.status(plan),
+      ...(plan.targets ? { targets: plan.targets } : {}),
       enabled,
       revoked: state?.revoked ?? false,
       ...(state?.lastFiredAt !== undefined ? { lastFiredAt: new Date(state.lastFiredAt).toISOString() } : {}),
@@ -312,5 +325,22 @@ export class PlanService {
 }
 
 function describe(plan: Plan): Record<string, unknown> {
-  return { tenant: plan.tenant, action: plan.action, schedule: plan.schedule, runAs: plan.principal, targets: plan.workloads };
+  return { tenant: plan.tenant, action: plan.action, schedule: plan.schedule, runAs: plan.principal, targets: plan.targets, workloads: plan.workloads };
+}
+
+/** A plan's targets against its action's, as the catalog import checks them (field → message). */
+function planTargetProblems(plan: Plan, snapshot: CatalogSnapshot): Record<string, string> {
+  const problems: Record<string, string> = {};
+  const action = snapshot.actions.find((candidate) => candidate.id === plan.action);
+  const tenantParents = new Map(snapshot.tenants.map((tenant) => [tenant.id, tenant.parent]));
+  const at = (...path: (string | number)[]) => path;
+  checkPlanTargets(plan, action, { at, targets: snapshot.targets ?? [], tenantParents }, (path, message) => {
+    problems[formatPath(path)] ??= message;
+  });
+  return problems;
+}
+
+function invalidPlan(fields: Record<string, string>): DeputyError {
+  const problems = Object.entries(fields).map(([key, message]) => `${key}: ${message}`).join('; ');
+  return new DeputyError('DEPUTY_E_VALIDATION', { message: `The plan is not valid: ${problems}`, fields, detail: problems });
 }

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import type { ChatIdentity } from '../contract/index.ts';
-import { ActionSchema, CatalogBaselineSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TenantSchema } from '../domain.ts';
-import type { Action, Principal, Script, ScriptVersion, Tenant } from '../domain.ts';
+import { ActionSchema, CatalogBaselineSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TargetSchema, TenantSchema } from '../domain.ts';
+import type { Action, Principal, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
 import type { CatalogSnapshot, CatalogStore } from './port.ts';
 
 export const CatalogSnapshotSchema = z.object({
@@ -20,6 +20,7 @@ export const CatalogSnapshotSchema = z.object({
   credentials: z.array(CredentialRefSchema).optional(),
   plans: z.array(PlanSchema).optional(),
   baseline: CatalogBaselineSchema.optional(),
+  targets: z.array(TargetSchema).optional(),
 });
 
 export const EMPTY_CATALOG: CatalogSnapshot = { tenants: [], principals: [], scripts: [], versions: [], actions: [] };
@@ -73,6 +74,7 @@ export class CatalogIndex {
   private readonly scripts: Map<string, Script>;
   private readonly versions: Map<string, ScriptVersion>;
   private readonly actions: Map<string, Action>;
+  private readonly targets: Map<string, Target>;
   private readonly principalByIdentity = new Map<string, Principal>();
 
   constructor(private readonly data: CatalogSnapshot) {
@@ -81,6 +83,7 @@ export class CatalogIndex {
     this.scripts = byId(data.scripts, (script) => script.id, 'scripts');
     this.versions = byId(data.versions, (version) => version.hash, 'script versions');
     this.actions = byId(data.actions, (action) => action.id, 'actions');
+    this.targets = byId(data.targets ?? [], (target) => target.id, 'targets');
     for (const principal of data.principals) {
       for (const identity of identitiesOf(principal)) {
         const key = identityKey(identity);
@@ -120,6 +123,12 @@ export class CatalogIndex {
   listActions(): Action[] {
     return structuredClone(this.data.actions);
   }
+  getTarget(id: string): Target | undefined {
+    return copy(this.targets.get(id));
+  }
+  listTargets(): Target[] {
+    return structuredClone(this.data.targets ?? []);
+  }
 }
 
 function copy<T>(record: T | undefined): T | undefined {
@@ -155,5 +164,11 @@ export abstract class IndexedCatalog implements CatalogStore {
   }
   listActions(): Action[] {
     return this.index.listActions();
+  }
+  getTarget(id: string): Target | undefined {
+    return this.index.getTarget(id);
+  }
+  listTargets(): Target[] {
+    return this.index.listTargets();
   }
 }

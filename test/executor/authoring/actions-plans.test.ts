@@ -125,7 +125,7 @@ describe('actions and plans authored over REST', function () {
       action: 'echo-pinned',
       schedule: '*/15 * * * *',
       inputs: { Message: actor.role === 'user' ? 'uma-laptop' : 'hello' },
-      ...(actor.role === 'user' ? { targets: ['uma-laptop'] } : {}),
+      ...(actor.role === 'user' ? { workloads: ['uma-laptop'] } : {}),
     });
 
     for (const actor of ROLE_ACTORS) {
@@ -163,14 +163,14 @@ describe('actions and plans authored over REST', function () {
 
     it('a User’s plan must be applied to their own workloads only', async () => {
       await arrangeEcho('approved');
-      const foreign = await post('/v1/plans', { principalId: 'uma', id: 'uma-foreign', action: 'echo', schedule: '0 8 * * *', inputs: { Message: 'uma-laptop' }, targets: ['file-server'] });
+      const foreign = await post('/v1/plans', { principalId: 'uma', id: 'uma-foreign', action: 'echo', schedule: '0 8 * * *', inputs: { Message: 'uma-laptop' }, workloads: ['file-server'] });
       assert.equal(foreign.status, 403);
       assert.match((await errorOf(foreign)).message, /file-server is not yours/);
       const none = await post('/v1/plans', { principalId: 'uma', id: 'uma-none', action: 'echo', schedule: '0 8 * * *', inputs: { Message: 'uma-laptop' } });
       assert.match((await errorOf(none)).message, /name them as the targets/);
-      const own = await post('/v1/plans', { principalId: 'uma', id: 'uma-own', action: 'echo', schedule: '0 8 * * *', inputs: { Message: 'uma-laptop' }, targets: ['uma-laptop'] });
+      const own = await post('/v1/plans', { principalId: 'uma', id: 'uma-own', action: 'echo', schedule: '0 8 * * *', inputs: { Message: 'uma-laptop' }, workloads: ['uma-laptop'] });
       assert.equal(own.status, 201, await own.clone().text());
-      const applied = await post('/v1/plans/uma-own/apply', { principalId: 'uma', targets: ['uma-laptop', 'file-server'] });
+      const applied = await post('/v1/plans/uma-own/apply', { principalId: 'uma', workloads: ['uma-laptop', 'file-server'] });
       assert.equal(applied.status, 403, 'apply obeys the same limit');
     });
 

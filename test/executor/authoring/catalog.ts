@@ -45,7 +45,8 @@ export function writeAuthoringCatalog(folder = mkdtempSync(join(tmpdir(), 'deput
     { id: 'cyra', role: 'cyber-admin', tenant: 'contoso' },
     { id: 'milo', role: 'company-admin', tenant: 'munich' },
   ]
-    .map((actor) => `  - { id: ${actor.id}, name: ${actor.id[0]?.toUpperCase()}${actor.id.slice(1)}, tenant: ${actor.tenant}, roles: [${actor.role}], workloads: [${actor.id}-laptop] }`)
+    // A web chat identity each: the bot's token speaks only for principals people chat as.
+    .map((actor) => `  - { id: ${actor.id}, name: ${actor.id[0]?.toUpperCase()}${actor.id.slice(1)}, tenant: ${actor.tenant}, roles: [${actor.role}], workloads: [${actor.id}-laptop], identities: { webchat: ${actor.id} } }`)
     .join('\n');
   const scripts = RELATIONS.map(({ tenant, script }) => `  - { id: ${script}, file: scripts/${script}.ps1, tenant: ${tenant}, status: approved }`).join('\n');
   writeFileSync(

@@ -63,7 +63,7 @@ describe('catalog as code both ways: deputy export and import', function () {
     await expectOk(await post('/v1/scripts/central-tool/clone', { principalId: 'adam', tenant: 'hamburg', id: 'local-tool', name: 'Local tool' }));
     const fresh = sha256('param([string]$Who)\n"fresh $Who"\n');
     await expectOk(await post('/v1/actions', { principalId: 'hana', id: 'fresh-pinned', script: 'fresh', version: fresh, title: 'Fresh, pinned', runAs: 'pool', fixed: { Who: 'me' }, allow: { roles: ['company-admin'] } }));
-    await expectOk(await post('/v1/plans', { principalId: 'adam', id: 'morning-echo', action: 'echo', schedule: '0 7 * * 1-5', inputs: { Message: 'good morning' }, targets: ['adam-laptop'] }));
+    await expectOk(await post('/v1/plans', { principalId: 'adam', id: 'morning-echo', action: 'echo', schedule: '0 7 * * 1-5', inputs: { Message: 'good morning' }, workloads: ['adam-laptop'] }));
   });
   after(async () => {
     await executor.dispose();
