@@ -108,8 +108,11 @@ describe('executor HTTP surface (real executor on loopback)', function () {
         const methods = route.method === 'GET' ? ['GET', 'HEAD'] : [route.method];
         for (const method of methods) {
           for (const spelled of spellings(path)) {
-            const headers: Record<string, string> = method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/json' };
-            const answer = await rawRequest(executor.url, method, spelled, headers, method === 'GET' || method === 'HEAD' ? undefined : body);
+            // Node's client frames no body for GET, HEAD or DELETE (no length, no chunks): such a
+            // body would arrive as a second, garbled request. These routes take none anyway.
+            const bodiless = method === 'GET' || method === 'HEAD' || method === 'DELETE';
+            const headers: Record<string, string> = bodiless ? {} : { 'content-type': 'application/json' };
+            const answer = await rawRequest(executor.url, method, spelled, headers, bodiless ? undefined : body);
             tried += 1;
             const where = `${method} ${spelled} (route ${route.path})`;
             assert.ok([400, 401, 404, 405].includes(answer.status), `${where} answered ${answer.status}: ${answer.body.slice(0, 200)}`);

@@ -132,7 +132,7 @@ describe('Teams app manifest', () => {
     assert.match(bot.botId, GUID);
     assert.deepEqual(bot.scopes, ['personal', 'team', 'groupChat']);
     const commands = bot.commandLists?.flatMap((list) => list.commands) ?? [];
-    assert.deepEqual(commands.map((command) => command.title), ['help', 'actions', 'runs']);
+    assert.deepEqual(commands.map((command) => command.title), ['help', 'actions', 'runs', 'plans', 'new plan']);
     assert.ok(commands.every((command) => command.title.length <= 32));
     assert.ok(rules.validDomains?.every((domain) => !domain.includes('://')));
     assert.deepEqual(rules.icons, { color: 'color.png', outline: 'outline.png' });
