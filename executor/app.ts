@@ -2,13 +2,14 @@
  * Wires the executor: store, catalog import, policy, runner, run service and REST API.
  * `startExecutor` is what `deputy executor`, `deputy start` and the tests call.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
+import { catalogRoot, readConfined } from './catalog/confined.ts';
 import { importCatalog } from './catalog/import.ts';
 import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
@@ -84,9 +85,13 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
     if (!pwsh) throw new DeputyError('DEPUTY_E_PWSH_MISSING', { message: 'pwsh is needed to import the catalog (it parses each script with PowerShell’s own parser).' });
     const changes = await syncCatalog(store, catalogFolder, pwsh.path, clock);
     logger.info({ folder: catalogFolder, changes }, 'catalog imported');
-    const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
     const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
-    if (existsSync(seed) && !existsSync(target)) copyFileSync(seed, target);
+    if (!existsSync(target)) {
+      // Read like the catalog's scripts: a seed that links out of the catalog folder is not copied.
+      const seed = await readConfined(await catalogRoot(catalogFolder), DEMO_DIRECTORY_SEED);
+      if ('bytes' in seed) writeFileSync(target, seed.bytes, { mode: 0o600, flag: 'wx' });
+      else if (seed.code !== 'ENOENT') logger.warn({ problem: seed.problem }, 'demo directory seed not copied');
+    }
   }
   return pwsh;
 }
