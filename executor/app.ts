@@ -29,6 +29,7 @@ import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
 import { createPwshRunner } from './pwsh/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
+import { auditCheckpointOf } from './store/audit-checkpoint.ts';
 import { createFileStore } from './store/file.ts';
 import type { Store } from './store/port.ts';
 import { loadOrCreateToken } from './token.ts';
@@ -106,7 +107,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const lock = acquireDataLock(config.dataDir);
   const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
   const token = tokens[0] as string;
-  const store = await createFileStore({ dataDir: config.dataDir, clock, logger }).catch((error: unknown) => {
+  const openStore = async () => createFileStore({ dataDir: config.dataDir, clock, logger, auditCheckpoint: auditCheckpointOf(config) });
+  const store = await openStore().catch((error: unknown) => {
     lock.release();
     throw error;
   });

@@ -169,6 +169,9 @@ export class ChainVerifier {
   private head: ChainHead = GENESIS_HEAD;
   private failure: { brokenAt: number; reason: string } | undefined;
 
+  /** `onEntry` sees each entry once it verified (the checkpoint check looks for one seq). */
+  constructor(private readonly onEntry?: (entry: AuditEntry) => void) {}
+
   /** Returns false once the chain is broken (no point reading further). */
   accept(text: string, lineNumber: number, terminated = true): boolean {
     if (this.failure) return false;
@@ -198,6 +201,7 @@ export class ChainVerifier {
       return this.fail(expected, `entry ${expected} was changed after it was written (its hash does not match its content)`);
     }
     this.head = { seq: entry.seq, hash: entry.hash };
+    this.onEntry?.(entry);
     return true;
   }
 

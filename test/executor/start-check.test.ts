@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent, RunView } from '../../executor/contract/index.ts';
 import type { CatalogSnapshot } from '../../executor/store/port.ts';
-import { startTestExecutor, type TestExecutor } from '../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../helpers/executor.ts';
 
 async function submit(executor: TestExecutor, actionId: string, principalId: string, inputs: Record<string, unknown>): Promise<string> {
   const response = await executor.api('/v1/runs', { method: 'POST', json: { actionId, principalId, inputs, origin: { kind: 'api' } } });
@@ -98,7 +98,7 @@ describe('a queued run is checked again when it starts', function () {
       assert.equal((await startDenials(second, 'run_queued_tampered'))[0]?.detail.reason, `the stored text of version ${sleep.currentHash} does not have that hash`);
     } finally {
       await second.dispose();
-      await first.dispose();
+      removeDataFolder(first.dataDir);
     }
   });
 

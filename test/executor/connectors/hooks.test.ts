@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorBodySchema, type RunView } from '../../../executor/contract/index.ts';
 import { signPayload, verifySignature } from '../../../executor/connectors/signature.ts';
 import { ManualClock } from '../../../lib/clock.ts';
-import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { postHook, prepareAutomationCatalog, type AutomationCatalog, type HookCall } from './fixture.ts';
 
 async function errorCode(response: Response): Promise<string> {
@@ -281,7 +281,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
       ...restarted,
       dispose: async () => {
         await restarted.close();
-        rmSync(dataDir, { recursive: true, force: true });
+        removeDataFolder(dataDir);
       },
     };
     const repeated = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-3003' }));
