@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIELD_KINDS, isDeputyError } from '../../../executor/contract/index.ts';
@@ -9,6 +9,7 @@ import { sha256 } from '../../../executor/catalog/scripts.ts';
 import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import type { CatalogSnapshot } from '../../../executor/store/port.ts';
 import { ManualClock } from '../../../lib/clock.ts';
+import { FIXTURE_CATALOG, startTestExecutor } from '../../helpers/executor.ts';
 
 const pwsh = locatePwsh(process.env, PROJECT_ROOT)?.path ?? assert.fail('pwsh not found');
 /** Imports that must not need pwsh get this path: starting it would fail the test. */
@@ -460,6 +461,18 @@ describe('importCatalog', function () {
         execFileSync('mkfifo', [join(folder, 'scripts', 'Other.ps1')]);
       });
       assert.deepEqual(lines, [`catalog.yaml:${lineOf(MINI_YAML, 'Other.ps1')} scripts[1].file: scripts/Other.ps1 is not a regular file`]);
+    });
+
+    it('does not copy a demo directory seed that links out of the catalog folder into the data folder', async () => {
+      const folder = tempFolder();
+      cpSync(FIXTURE_CATALOG, folder, { recursive: true });
+      symlinkSync(join(otherInstance, 'secret.key'), join(folder, 'demo-directory.json'));
+      const executor = await startTestExecutor({ catalog: folder });
+      try {
+        assert.equal(existsSync(join(executor.dataDir, 'demo-directory.json')), false);
+      } finally {
+        await executor.dispose();
+      }
     });
 
     it('accepts links that stay inside the catalog folder, and a catalog folder that is itself a link', async () => {
