@@ -41,6 +41,10 @@ export const ExecutorEnvSchema = z.object({
   /** The checkpoint's key, base64 of 32 bytes. Absent: `<checkpoint>.key`, created on first start. */
   DEPUTY_AUDIT_KEY: z.string().min(1).optional(),
   DEPUTY_PLAN_TICK_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
+  /** Target systems (docs/targets.md): how long connecting may take, how long a warm session stays idle, how many are kept. */
+  DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS: count(10, 300),
+  DEPUTY_TARGET_IDLE_SECONDS: count(300, 86_400),
+  DEPUTY_TARGET_SESSIONS: count(32, 4096),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEPUTY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
@@ -68,6 +72,10 @@ export interface ExecutorConfig {
   auditKey?: string | undefined;
   /** Real time between scheduler ticks (the injected clock decides what is due); 0 turns the timer off. */
   planTickMs?: number;
+  /** Target systems: connect timeout, idle time of a warm session, warm sessions kept. */
+  sshConnectTimeoutMs?: number;
+  targetIdleMs?: number;
+  maxTargetSessions?: number;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -132,5 +140,8 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     auditCheckpoint,
     auditKey: settings.DEPUTY_AUDIT_KEY,
     planTickMs: settings.DEPUTY_PLAN_TICK_SECONDS * 1000,
+    sshConnectTimeoutMs: settings.DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS * 1000,
+    targetIdleMs: settings.DEPUTY_TARGET_IDLE_SECONDS * 1000,
+    maxTargetSessions: settings.DEPUTY_TARGET_SESSIONS,
   };
 }
