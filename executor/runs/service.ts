@@ -459,7 +459,7 @@ export class RunService {
     if (resolution.hash !== run.scriptHash) {
       return { code: 'DEPUTY_E_CONFLICT', reason: `action ${action.id} runs version ${resolution.hash.slice(0, 12)} now, not ${short}`, message: changed };
     }
-    const decision = policy.mayRunAction(run.principalId, run.actionId, run.inputs);
+    const decision = policy.mayRunAction(run.principalId, run.actionId, run.inputs, runTargetIds(run));
     if (!decision.allowed) return { code: decision.code, reason: decision.reason, message: 'This run was not started: you may no longer run this action.' };
     return undefined;
   }
