@@ -33,6 +33,7 @@ import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
 import { auditCheckpointOf } from './store/audit-checkpoint.ts';
+import { RefusalThrottle } from './store/refusal-audit.ts';
 import { createFileStore } from './store/file.ts';
 import type { Store } from './store/port.ts';
 import type { DeclaredRoute } from './http/routes.ts';
@@ -199,7 +200,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   });
   const plans = startPlans({ store, runs, policy, events, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
   // Hooks go through the plan triggers: a hook for a connector-triggered plan starts that plan.
-  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir });
+  // One budget per source for every refusal audited before the caller is known (HTTP and hooks).
+  const refusals = new RefusalThrottle({ audit: store.audit, clock });
+  const flushRefusals = () => refusals.flush().catch((error: unknown) => logger.error({ err: error }, 'writing the count of suppressed refusals failed'));
+  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir, refusals });
   // Before recovery: runs interrupted by a restart still get their result mailed.
   const mail = await startMailConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
   const scripts = startScripts({ store, policy, events, clock, dataDir: config.dataDir });
@@ -224,7 +228,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     hostAllowed: createHostCheck(config.host, config.allowedHosts ?? []),
     readiness,
     logger,
-    clock,
+    refusals,
     demo: config.demo,
     registerRoutes: [connectors.routes, plans.routes, scripts.routes],
   });
@@ -237,6 +241,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
   expiry.unref();
+  const refusalSummaries = setInterval(() => void flushRefusals(), 60_000);
+  refusalSummaries.unref();
   logger.info({ url }, 'executor listening');
   if (isWildcardHost(config.host) && (config.allowedHosts ?? []).length === 0) {
     logger.warn('the executor listens on every address but answers only to loopback names: list the names callers use in DEPUTY_EXECUTOR_ALLOWED_HOSTS');
@@ -257,6 +263,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     routes: api.routes,
     async close() {
       clearInterval(expiry);
+      clearInterval(refusalSummaries);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Event streams stay open until their client leaves; shutting down must not wait for them.
       server.server.closeAllConnections();
@@ -265,6 +272,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       await runs.stop();
       await mail.close();
       await connectors.close();
+      await flushRefusals();
       await runner.close();
       await store.close();
       lock.release();

@@ -4,7 +4,7 @@
  * the injected clock, each signature accepted once), its optional source allow-list, and then
  * only as the connector's bound principal on the actions the connector names; the run service
  * checks the policy and the inputs like for any other request. Every decision is an audit
- * entry; refusals of senders not yet known are throttled per source (store/refusal-audit.ts).
+ * entry; refusals of senders not yet known pass the executor's refusal throttle (store/refusal-audit.ts).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
@@ -13,7 +13,7 @@ import type { AuditInput, Connector, RunRecord } from '../domain.ts';
 import type { CreateRunRequest } from '../contract/index.ts';
 import type { RequestContext } from '../runs/service.ts';
 import type { AuditLog, CatalogStore } from '../store/port.ts';
-import type { RefusalAudit } from '../store/refusal-audit.ts';
+import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.ts';
 import { readJsonPath } from './json-path.ts';
 import type { SignatureLedger } from './replay.ts';
@@ -46,7 +46,7 @@ export interface ConnectorServiceOptions {
   /** Accepted signatures, so that a replayed request starts nothing. */
   signatures: SignatureLedger;
   /** Audits refusals of senders not yet known, throttled per source. */
-  refusals: Pick<RefusalAudit, 'refuse'>;
+  refusals: Pick<RefusalThrottle, 'refuse'>;
   clock: Clock;
   logger: Logger;
   env: NodeJS.ProcessEnv;

@@ -10,7 +10,7 @@ import { CallbackSender } from './callbacks.ts';
 import { ConnectorService } from './hooks.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { SignatureLedger } from './replay.ts';
-import { RefusalAudit } from '../store/refusal-audit.ts';
+import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import { hookRoutes } from './routes.ts';
 
 export { ConnectorService } from './hooks.ts';
@@ -18,8 +18,6 @@ export { signPayload, verifySignature, SIGNATURE_HEADER } from './signature.ts';
 
 export const IDEMPOTENCY_FILE = 'hook-idempotency.jsonl';
 export const SIGNATURES_FILE = 'hook-signatures.jsonl';
-/** Real time between writing summaries of suppressed refusals (the clock decides the buckets). */
-const REFUSAL_FLUSH_MS = 60_000;
 
 export interface Connectors {
   service: ConnectorService;
@@ -35,23 +33,19 @@ export async function startConnectors(options: {
   logger: Logger;
   env: NodeJS.ProcessEnv;
   dataDir: string;
+  /** The executor's throttle for refusals of senders not known yet. */
+  refusals: RefusalThrottle;
 }): Promise<Connectors> {
   const { store, clock, logger, env } = options;
   const idempotency = await IdempotencyStore.open(join(options.dataDir, IDEMPOTENCY_FILE), clock);
   const signatures = await SignatureLedger.open(join(options.dataDir, SIGNATURES_FILE), clock);
-  const refusals = new RefusalAudit({ audit: store.audit, clock });
-  const flushRefusals = () => refusals.flush().catch((error: unknown) => logger.error({ err: error }, 'writing the summary of suppressed hook refusals failed'));
-  const timer = setInterval(() => void flushRefusals(), REFUSAL_FLUSH_MS);
-  timer.unref();
-  const service = new ConnectorService({ catalog: store.catalog, audit: store.audit, runs: options.runs, idempotency, signatures, refusals, clock, logger, env });
+  const service = new ConnectorService({ catalog: store.catalog, audit: store.audit, runs: options.runs, idempotency, signatures, refusals: options.refusals, clock, logger, env });
   const callbacks = new CallbackSender({ connectors: service, events: options.events, audit: store.audit, clock, logger, env });
   return {
     service,
     routes: hookRoutes(service),
     async close() {
-      clearInterval(timer);
       await callbacks.close();
-      await flushRefusals();
       await Promise.all([idempotency.settled(), signatures.settled()]);
     },
   };

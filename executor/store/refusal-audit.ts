@@ -1,10 +1,12 @@
 /**
- * Refusals of requests whose sender is not known yet (no valid signature) are audited, but a
- * client must not be able to grow the audit log at will by sending them. A token bucket per
- * source lets a burst through, then one entry every `refillMs`; refusals held back are counted
- * and written as one `audit.suppressed` entry ("N refusals suppressed") when the source is
- * audited again or on `flush()` (a timer and shutdown call it), so none goes unrecorded.
- * Time comes from the injected clock.
+ * Refusals of requests whose sender is not known yet (no token, no valid signature, a host or
+ * body the executor will not take) are audited, but a client must not be able to grow the
+ * audit log at will by sending them. One throttle per executor serves every kind of refusal
+ * (`http.refused`, `hook.request`), so a source has one budget whatever it sends: a token
+ * bucket per source lets a burst through, then one entry every `refillMs`; refusals held back
+ * are counted and written as one `audit.suppressed` entry ("N refusals suppressed") when the
+ * source is audited again or on `flush()` (a timer and shutdown call it), so none goes
+ * unrecorded. Time comes from the injected clock.
  */
 import { isIP } from 'node:net';
 import type { Clock } from '../../lib/clock.ts';
@@ -12,7 +14,7 @@ import { newCorrelationId } from '../../lib/ids.ts';
 import type { AuditInput } from '../domain.ts';
 import type { AuditLog } from './port.ts';
 
-export interface RefusalAuditOptions {
+export interface RefusalThrottleOptions {
   audit: Pick<AuditLog, 'append'>;
   clock: Clock;
   /** Entries a source may write at once. */
@@ -35,15 +37,15 @@ interface Bucket {
 
 const SHARED_BUCKET = 'other sources';
 
-export class RefusalAudit {
+export class RefusalThrottle {
   private readonly buckets = new Map<string, Bucket>();
   private readonly burst: number;
   private readonly refillMs: number;
   private readonly maxSources: number;
 
-  constructor(private readonly options: RefusalAuditOptions) {
-    this.burst = options.burst ?? 20;
-    this.refillMs = options.refillMs ?? 3_000;
+  constructor(private readonly options: RefusalThrottleOptions) {
+    this.burst = options.burst ?? 30;
+    this.refillMs = options.refillMs ?? 2_000;
     this.maxSources = options.maxSources ?? 10_000;
   }
 

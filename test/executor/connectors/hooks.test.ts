@@ -137,7 +137,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
 
   it('accepts a signed request once: a replay is refused with DEPUTY_E_REPLAY, without a key, with a fresh one, or spelled otherwise', async () => {
     const runsNamed = async (title: string) =>
-      ((await executor.api('/v1/runs?principal=hook-bot&limit=500').then((response) => response.json())) as { runs: RunView[] }).runs.filter((run) => run.inputs.Message === title);
+      ((await executor.operatorApi('/v1/runs?principal=hook-bot&limit=500').then((response) => response.json())) as { runs: RunView[] }).runs.filter((run) => run.inputs.Message === title);
     const body = JSON.stringify({ incident: { title: 'captured once', hosts: [{}, { count: 1 }] } });
     const signature = signPayload(catalog.hookKey, body, clock.now());
     await accepted(await hook('itsm', undefined, { body, signature }));
@@ -195,10 +195,10 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
       assert.match(error.correlationId, /\S{8,}/);
     }
     const written = (await executor.store.audit.read({ sinceSeq: seqBefore, limit: 10_000 })).filter((entry) => entry.type === 'hook.request');
-    assert.equal(written.length, 20, 'a burst of 20 refusals per source, then none');
+    assert.equal(written.length, 30, 'a burst of 30 refusals per source, then none');
     const text = readFileSync(auditFile, 'utf8').slice(sizeBefore);
     assert.ok(!text.includes('k'.repeat(300)), 'the raw Idempotency-Key is never written');
-    assert.ok(text.length < 20 * 2048, `${text.length} bytes for ${sent} refusals`);
+    assert.ok(text.length < 30 * 2048, `${text.length} bytes for ${sent} refusals`);
     assert.ok(written.some((entry) => entry.detail.idempotencyKeyLength === hugeKey.length && entry.detail.code === 'DEPUTY_E_BAD_REQUEST'));
     assert.ok(written.some((entry) => entry.subject === 'no-such-connector-3' && entry.detail.code === 'DEPUTY_E_NOT_FOUND'));
 
@@ -211,8 +211,8 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     await hook('itsm', payload, { signature: null });
     const [summary, next, ...rest] = await executor.store.audit.read({ sinceSeq: written.at(-1)?.seq ?? seqBefore, limit: 10_000 }).then((entries) => entries.filter((entry) => entry.type !== 'run.state' && entry.type !== 'run.finish' && entry.type !== 'run.request' && entry.outcome !== 'allowed'));
     assert.equal(summary?.type, 'audit.suppressed');
-    assert.equal(summary?.detail.refusals, sent - 20);
-    assert.equal(summary?.detail.summary, `${sent - 20} refusal(s) from 127.0.0.1 suppressed`);
+    assert.equal(summary?.detail.refusals, sent - 30);
+    assert.equal(summary?.detail.summary, `${sent - 30} refusal(s) from 127.0.0.1 suppressed`);
     assert.equal(next?.detail.reason, 'no signature header');
     assert.equal(rest.length, 0);
     clock.advance(10 * 60_000); // a full bucket again for the tests after this one

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createMemoryStore } from '../../../executor/store/memory.ts';
-import { RefusalAudit, sourceKey } from '../../../executor/store/refusal-audit.ts';
+import { RefusalThrottle, sourceKey } from '../../../executor/store/refusal-audit.ts';
 import type { AuditInput } from '../../../executor/domain.ts';
 import { ManualClock } from '../../../lib/clock.ts';
 
@@ -10,7 +10,7 @@ describe('refusal audit throttle (per source, injected clock)', () => {
   it('lets a burst through per source, then one per interval, and counts what it held back in one entry', async () => {
     const clock = new ManualClock(Date.UTC(2026, 4, 1));
     const store = createMemoryStore({ clock });
-    const refusals = new RefusalAudit({ audit: store.audit, clock, burst: 3, refillMs: 1000 });
+    const refusals = new RefusalThrottle({ audit: store.audit, clock, burst: 3, refillMs: 1000 });
     const written = [];
     for (let n = 0; n < 10; n++) written.push(await refusals.refuse('192.0.2.1', refusal(n)));
     assert.deepEqual(written, [true, true, true, false, false, false, false, false, false, false]);
@@ -35,7 +35,7 @@ describe('refusal audit throttle (per source, injected clock)', () => {
   it('writes the pending count on flush (a timer and shutdown call it)', async () => {
     const clock = new ManualClock();
     const store = createMemoryStore({ clock });
-    const refusals = new RefusalAudit({ audit: store.audit, clock, burst: 1, refillMs: 1000 });
+    const refusals = new RefusalThrottle({ audit: store.audit, clock, burst: 1, refillMs: 1000 });
     await refusals.refuse('198.51.100.7', refusal(1));
     await refusals.refuse('198.51.100.7', refusal(2));
     await refusals.refuse('198.51.100.7', refusal(3));
@@ -57,7 +57,7 @@ describe('refusal audit throttle (per source, injected clock)', () => {
 
     const clock = new ManualClock();
     const store = createMemoryStore({ clock });
-    const refusals = new RefusalAudit({ audit: store.audit, clock, burst: 1, refillMs: 60_000, maxSources: 2 });
+    const refusals = new RefusalThrottle({ audit: store.audit, clock, burst: 1, refillMs: 60_000, maxSources: 2 });
     assert.equal(await refusals.refuse('2001:db8:1:2::1', refusal(1)), true);
     assert.equal(await refusals.refuse('2001:db8:1:2::2', refusal(2)), false, 'same /64, same bucket');
     assert.equal(await refusals.refuse('203.0.113.1', refusal(3)), true);
