@@ -406,5 +406,15 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 /** Headers the bot sends with every call. */
 export const HEADER_CORRELATION_ID = 'x-correlation-id';
 
+/**
+ * `POST /v1/runs` with this header runs once per key and principal for 24 hours: a repeat
+ * answers the first run (with `Idempotent-Replayed: true`), the same key with another request
+ * is 409 DEPUTY_E_CONFLICT. Chat edges send the id of the form card that was pressed.
+ */
+export const HEADER_IDEMPOTENCY_KEY = 'idempotency-key';
+export const HEADER_IDEMPOTENT_REPLAYED = 'idempotent-replayed';
+/** Printable ASCII, 1–200 characters (the same rule as the hooks' key). */
+export const IdempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces, 1–200 characters');
+
 /** The value a masked secret is replaced with, everywhere. */
 export const MASK = '********';

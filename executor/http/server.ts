@@ -13,6 +13,9 @@ import {
   DeputyError,
   ERRORS,
   HEADER_CORRELATION_ID,
+  HEADER_IDEMPOTENCY_KEY,
+  HEADER_IDEMPOTENT_REPLAYED,
+  IdempotencyKeySchema,
   ResolveIdentityRequestSchema,
   RunListQuerySchema,
   isDeputyError,
@@ -237,8 +240,10 @@ export function createApiServer(deps: ApiDependencies): Server {
     '/v1/runs',
     route(async (req, res, context) => {
       const request = parse(CreateRunRequestSchema, req.body);
+      const key = req.header(HEADER_IDEMPOTENCY_KEY);
       principalOrThrow(request.principalId);
-      const run = await runs.create(request, context);
+      const { run, replayed } = await runs.createOnce(request, context, key === undefined ? undefined : parse(IdempotencyKeySchema, key));
+      if (replayed) res.header(HEADER_IDEMPOTENT_REPLAYED, 'true');
       res.send(202, { id: run.id, state: run.state, correlationId: run.correlationId, run: toRunView(run) });
     }),
   );
