@@ -28,10 +28,11 @@ export function buildFormFields(
     const error = errors[field.name];
     const items: JsonObject[] = [buildInput(field, prefillFor(field, values), error)];
     if (field.hint) {
-      items.push({ type: 'TextBlock', text: field.hint, isSubtle: true, size: 'Small', wrap: true, spacing: 'None' });
+      // Script text: a text run, never read as Markdown.
+      items.push({ type: 'RichTextBlock', spacing: 'None', inlines: [{ type: 'TextRun', text: field.hint, isSubtle: true, size: 'Small' }] });
     }
     if (error) {
-      items.push({ type: 'TextBlock', text: error, color: 'Attention', size: 'Small', wrap: true, spacing: 'Small' });
+      items.push({ type: 'RichTextBlock', spacing: 'Small', inlines: [{ type: 'TextRun', text: error, color: 'Attention', size: 'Small' }] });
     }
     return { type: 'Container', spacing: 'Medium', items };
   });
@@ -111,7 +112,16 @@ function choicesOf(choices: readonly string[]): JsonObject[] {
   return choices.map((choice) => ({ title: choice, value: choice }));
 }
 
+/**
+ * What the client shows when its own check fails. A required field left empty is the common
+ * case, so a required field's message says "required" first.
+ */
 function defaultErrorMessage(field: FormField): string {
+  const kindMessage = kindErrorMessage(field);
+  return field.required ? `${field.label} is required. ${kindMessage}` : kindMessage;
+}
+
+function kindErrorMessage(field: FormField): string {
   switch (field.kind) {
     case 'number':
       return numberRangeText(field) ?? 'Enter a number.';

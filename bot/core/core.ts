@@ -22,15 +22,20 @@ import {
   type ScriptStatus,
   type ScriptView,
 } from '../../executor/contract/index.ts';
-import type { ListItem, ScriptReview } from '../../cards/screens.ts';
+import type { ListItem, ScriptReview, SubmitVerb } from '../../cards/screens.ts';
 import { readFormValues } from '../../cards/form.ts';
+import { formatDuration, formatTime, presentState } from '../../cards/present.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { randomBytes } from 'node:crypto';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ConversationStore, RunMessage } from './conversation-store.ts';
 import { EventStream } from './event-stream.ts';
 import type { ExecutorClient } from './executor-client.ts';
 import { normalizeFormValues, valuesToKeep } from './form-values.ts';
+import { outputFile } from './output-file.ts';
+import { explainRefusal } from './refusals.ts';
+import { parseCommand, suggestActions } from './understand.ts';
 import type {
   ChatUser,
   ConversationHandler,
@@ -42,13 +47,27 @@ import type {
   Screen,
 } from './model.ts';
 
-const OpenFormData = z.object({ actionId: z.string().min(1).max(200), fromRunId: z.string().min(1).max(200).optional() });
+const OpenFormData = z.object({
+  actionId: z.string().min(1).max(200),
+  fromRunId: z.string().min(1).max(200).optional(),
+  /** Values taken from typed text ("reset password for bob"), by parameter name. */
+  prefill: z.record(z.string(), z.string().max(200)).optional(),
+});
+/** A form card's id, sent as the run's `Idempotency-Key`: printable ASCII, like the key itself. */
+const FormIdSchema = z.string().regex(/^[\x21-\x7e]{8,100}$/);
 /**
  * `values` keyed by parameter name (edges that build their own forms), or, when absent, the
  * card's own inputs merged into the data as Adaptive Cards do (read back by cards/form.ts).
+ * `formId` is the pressed card's own id (absent on cards rendered before it existed).
  */
-const SubmitFormData = z.object({ actionId: z.string().min(1).max(200), values: z.record(z.string(), z.unknown()).optional() });
+const SubmitFormData = z.object({
+  actionId: z.string().min(1).max(200),
+  formId: FormIdSchema.optional(),
+  values: z.record(z.string(), z.unknown()).optional(),
+});
 const RunData = z.object({ runId: z.string().min(1).max(200) });
+/** Cancel asks once: the first press shows "really?", the second carries `confirmed`. */
+const CancelData = RunData.extend({ confirmed: z.boolean().optional() });
 const DecideData = RunData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
 const ScriptStatusData = z.enum(['draft', 'testing', 'approved']);
 const ShowScriptsData = z.object({ status: ScriptStatusData.optional() });
@@ -56,23 +75,6 @@ const ScriptData = z.object({ scriptId: z.string().min(1).max(200) });
 const ScriptVersionData = ScriptData.extend({ versionHash: z.string().regex(/^[0-9a-f]{64}$/) });
 const DecideScriptData = ScriptVersionData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
 const MoveScriptData = ScriptVersionData.extend({ from: ScriptStatusData, to: ScriptStatusData });
-
-/** Typed commands besides "anything else shows the actions": `scripts [status]`, `script <id>`, `approvals`. */
-type Command = { kind: 'scripts'; status?: ScriptStatus } | { kind: 'script'; scriptId: string } | { kind: 'approvals' } | { kind: 'actions' };
-
-export function parseCommand(text: string): Command {
-  const words = text.trim().replace(/^\/?deputy\s+/i, '').split(/\s+/).filter(Boolean);
-  const [first = '', second, ...rest] = words.map((word) => word.toLowerCase());
-  if (rest.length > 0) return { kind: 'actions' };
-  if (first === 'scripts') {
-    if (second === undefined) return { kind: 'scripts' };
-    const status = ScriptStatusData.safeParse(second);
-    return status.success ? { kind: 'scripts', status: status.data } : { kind: 'actions' };
-  }
-  if (first === 'script' && second !== undefined) return { kind: 'script', scriptId: words[1] ?? second };
-  if (first === 'approvals' && second === undefined) return { kind: 'approvals' };
-  return { kind: 'actions' };
-}
 
 /** Keys under which the conversation store remembers the review card each person was shown. */
 function reviewCardKey(scriptId: string, hash: string, principalId: string): string {
@@ -165,16 +167,20 @@ export class BotCore implements ConversationHandler {
       } catch (error) {
         if (isDeputyError(error) && error.code === 'DEPUTY_E_NOT_ENROLLED') {
           log.info('chat user is not enrolled');
-          return { immediate: { screen: 'notice', text: ERRORS.DEPUTY_E_NOT_ENROLLED.message } };
+          // Opening a chat is no request: a stranger is told once, when they say something.
+          return event.kind === 'opened' ? {} : { immediate: { screen: 'notice', text: ERRORS.DEPUTY_E_NOT_ENROLLED.message } };
         }
         throw error;
       }
+      // A conversation seen before is not greeted again (a reload, a reinstall, a second visit).
+      const isNew = this.options.conversations.conversation(event.conversation.channel, event.conversation.conversationId) === undefined;
       this.defer(() => this.options.conversations.rememberPrincipal(principal.id, event.conversation));
+      if (event.kind === 'opened') return isNew ? { immediate: await this.welcome(principal, correlationId) } : {};
       const immediate = await this.answer(event, principal, correlationId);
       log.debug({ principal: principal.id, ms: this.options.clock.now() - started }, 'answered');
-      return { immediate };
+      return immediate === undefined ? {} : { immediate };
     } catch (error) {
-      return { immediate: this.errorScreen(error, correlationId, log) };
+      return { immediate: this.errorScreen(error, correlationId, log, event.kind === 'submit' ? event.verb : undefined) };
     } finally {
       release();
     }
@@ -211,7 +217,7 @@ export class BotCore implements ConversationHandler {
     return { principal, actions, recentRuns, pendingApprovals: approvals.runs.slice(0, 20), pendingScripts: approvals.scripts.map(toScriptReview) };
   }
 
-  private async answer(event: Inbound, principal: PrincipalView, correlationId: string): Promise<Screen> {
+  private async answer(event: Exclude<Inbound, { kind: 'opened' }>, principal: PrincipalView, correlationId: string): Promise<Screen | undefined> {
     const { executor } = this.options;
     const call = { correlationId, principal: principal.id };
     if (event.kind === 'message') {
@@ -223,32 +229,58 @@ export class BotCore implements ConversationHandler {
           return this.scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
         case 'approvals':
           return this.approvalList(principal, correlationId);
+        case 'runs':
+          return this.runList(principal, correlationId);
         case 'actions':
           return this.actionList(principal, correlationId);
+        case 'unknown':
+          return this.suggestions(principal, command.text, correlationId);
       }
     }
     switch (event.verb) {
       case 'show-actions':
         return this.actionList(principal, correlationId);
+      case 'show-runs':
+        return this.runList(principal, correlationId);
       case 'open-form': {
-        const { actionId, fromRunId } = parseData(OpenFormData, event.data);
+        const { actionId, fromRunId, prefill } = parseData(OpenFormData, event.data);
         const action = await this.findAction(principal, actionId, correlationId);
-        if (fromRunId === undefined) return { screen: 'action-form', action };
+        const formId = newFormId();
+        if (fromRunId === undefined) return { screen: 'action-form', action, formId, ...(prefill ? { values: valuesToKeep(action.form, prefill) } : {}) };
         // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
         const earlier = await executor.getRun(fromRunId, call);
         const values = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
-        return { screen: 'action-form', action, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
+        return { screen: 'action-form', action, formId, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
       }
       case 'submit-form':
         return this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId);
       case 'cancel-run': {
-        const { runId } = parseData(RunData, event.data);
+        const { runId, confirmed } = parseData(CancelData, event.data);
+        if (!confirmed) {
+          // The first press only asks; nothing is cancelled by a press that landed where Run was.
+          const run = await executor.getRun(runId, call);
+          if (isFinalRunState(run.state)) return this.screenFor(run, principal.id);
+          return { screen: 'run-status', run, canCancel: run.principalId === principal.id, confirmCancel: true };
+        }
         await executor.cancelRun(runId, principal.id, call);
         return this.screenFor(await executor.getRun(runId, call), principal.id);
       }
       case 'refresh-run': {
         const { runId } = parseData(RunData, event.data);
-        return this.screenFor(await executor.getRun(runId, call), principal.id);
+        return this.personalScreen(await executor.getRun(runId, call), principal, correlationId);
+      }
+      case 'show-run': {
+        // A run opened from the history comes as a new message, so the list stays where it is.
+        const { runId } = parseData(RunData, event.data);
+        const run = await executor.getRun(runId, call);
+        const screen = await this.personalScreen(run, principal, correlationId);
+        this.defer(async () => {
+          const posted = await this.port(event.conversation.channel).post(event.conversation, screen);
+          if (!isFinalRunState(run.state)) {
+            await this.options.conversations.rememberRunMessage(run.id, { channel: event.conversation.channel, conversationId: event.conversation.conversationId, messageId: posted, viewer: principal.id });
+          }
+        });
+        return undefined;
       }
       case 'show-output': {
         const { runId } = parseData(RunData, event.data);
@@ -267,7 +299,9 @@ export class BotCore implements ConversationHandler {
         }
         const run = await executor.getRun(runId, call);
         // An approver's card keeps showing the request, now with its outcome; the run itself is the requester's.
-        if (run.principalId !== principal.id) return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false };
+        if (run.principalId !== principal.id) {
+          return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, personal: true, ...(await this.labelsOf(run, correlationId)) };
+        }
         return this.screenFor(run, principal.id);
       }
       case 'show-scripts':
@@ -289,6 +323,42 @@ export class BotCore implements ConversationHandler {
       default:
         throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: `unknown verb ${String((event as { verb: unknown }).verb)}` });
     }
+  }
+
+  private async welcome(principal: PrincipalView, correlationId: string): Promise<Screen> {
+    const [actions, approvals] = await Promise.all([
+      this.options.executor.listActions(principal.id, { correlationId }),
+      this.options.executor.listApprovals(principal.id, { correlationId }),
+    ]);
+    return { screen: 'welcome', principal, actionCount: actions.length, waitingCount: approvals.runs.length + approvals.scripts.length };
+  }
+
+  /** Text that is no command: say so, and offer the actions it resembles, prefilled from it. */
+  private async suggestions(principal: PrincipalView, text: string, correlationId: string): Promise<Screen> {
+    const actions = await this.options.executor.listActions(principal.id, { correlationId });
+    return { screen: 'suggestions', text, suggestions: suggestActions(text, actions) };
+  }
+
+  /** The person's own recent runs, newest first, each with a button that opens its card again. */
+  private async runList(principal: PrincipalView, correlationId: string): Promise<Screen> {
+    const runs = await this.options.executor.listRuns({ principal: principal.id, limit: 15 }, { correlationId });
+    const open = runs.filter((run) => !isFinalRunState(run.state));
+    const done = runs.filter((run) => isFinalRunState(run.state));
+    const item = (run: RunView): ListItem => ({
+      title: run.actionTitle,
+      detail: `${presentState(run.state).text} · ${formatTime(run.endedAt ?? run.startedAt ?? run.createdAt)}${run.durationMs !== undefined ? ` · ${formatDuration(run.durationMs)}` : ''}`,
+      open: { verb: 'show-run', data: { runId: run.id } },
+    });
+    return {
+      screen: 'item-list',
+      heading: 'Your recent runs',
+      sections: [
+        { title: 'Not finished', items: open.map(item) },
+        { title: 'Finished', items: done.map(item) },
+      ],
+      emptyText: 'You have not run anything yet. Type "help" to see what you can run.',
+      refresh: { verb: 'show-runs', data: {} },
+    };
   }
 
   private async actionList(principal: PrincipalView, correlationId: string): Promise<Screen> {
@@ -379,6 +449,8 @@ export class BotCore implements ConversationHandler {
     const action = await this.findAction(principal, data.actionId, correlationId);
     const inputs = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values);
     const { conversation, messageId } = event;
+    // The form card's id makes a second press of the same Run button answer the first run.
+    const formId = data.formId ?? newFormId();
     let created;
     try {
       created = await executor.createRun(
@@ -388,12 +460,12 @@ export class BotCore implements ConversationHandler {
           inputs,
           origin: { kind: conversation.channel, conversationId: conversation.conversationId, threadId: conversation.threadId, messageId },
         },
-        { correlationId },
+        { correlationId, ...(data.formId ? { idempotencyKey: `form:${data.formId}` } : {}) },
       );
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return { screen: 'action-form', action, values: valuesToKeep(action.form, inputs), errors };
+        return { screen: 'action-form', action, formId, values: valuesToKeep(action.form, inputs), errors };
       }
       throw error;
     }
@@ -401,7 +473,8 @@ export class BotCore implements ConversationHandler {
     const screen = this.screenFor(run, principal.id);
     // The edge shows `immediate` in place of the form's message, which now shows the run; the
     // run's origin (kept by the executor) names that message, so there is nothing to write here.
-    if (messageId !== undefined) return screen;
+    // A replayed press was answered (and its card shown) the first time; this is the same run.
+    if (messageId !== undefined || created.replayed) return screen;
     // No card to replace (a modal, a typed command): the core posts the status itself, so it knows the message to update.
     this.defer(async () => {
       const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id));
@@ -410,29 +483,58 @@ export class BotCore implements ConversationHandler {
     return { screen: 'notice', text: `Submitted "${action.title}". Its progress and result follow in this conversation.` };
   }
 
+  /** The full output as a file: text as text, objects as CSV (one shape) or JSON (several). */
   private async postOutput(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void> {
-    const content = await this.options.executor.getRunOutput(run.id, { correlationId, principal: viewer });
-    await this.port(conversation.channel).postFile(conversation, {
-      name: `${run.actionId}-${run.id}.txt`,
-      contentType: 'text/plain',
-      content,
-    });
+    const full = await this.options.executor.getRun(run.id, { correlationId, principal: viewer });
+    const file = outputFile(full, `${run.actionId}-${run.id}`);
+    await this.port(conversation.channel).postFile(conversation, file);
   }
 
-  /** The screen that shows a run to `viewer`: its form of approval, progress or result. */
-  private screenFor(run: RunView, viewer: string): Screen {
+  /**
+   * The screen that shows a run to `viewer`: its form of approval, progress or result. Used for
+   * cards posted to someone: who may decide is taken from who was asked (the event's list).
+   */
+  private screenFor(run: RunView, viewer: string, labels?: Record<string, string>): Screen {
     if (run.state === 'awaiting-approval') {
-      return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: viewer !== run.principalId };
+      const viewerIsRequester = viewer === run.principalId;
+      return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: !viewerIsRequester, viewerIsRequester, ...(labels ? { labels } : {}) };
     }
-    if (isFinalRunState(run.state)) return { screen: 'run-summary', run, canShowAll: hasMoreOutput(run) };
+    if (isFinalRunState(run.state)) return { screen: 'run-summary', run, canShowAll: hasMoreOutput(run), canRunAgain: viewer === run.principalId };
     return { screen: 'run-status', run, canCancel: viewer === run.principalId };
   }
 
-  private errorScreen(error: unknown, correlationId: string, log: Logger): Screen {
+  /**
+   * A run as the person who pressed a button sees it: whether they may decide a request is the
+   * executor's answer (the runs waiting for their decision), and the card is theirs alone.
+   */
+  private async personalScreen(run: RunView, principal: PrincipalView, correlationId: string): Promise<Screen> {
+    if (run.state !== 'awaiting-approval') return this.screenFor(run, principal.id);
+    const [approvals, labels] = await Promise.all([this.options.executor.listApprovals(principal.id, { correlationId }), this.labelsOf(run, correlationId)]);
+    const viewerIsRequester = run.principalId === principal.id;
+    const viewerMayDecide = !viewerIsRequester && approvals.runs.some((waiting) => waiting.id === run.id);
+    return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide, viewerIsRequester, personal: true, ...labels };
+  }
+
+  /**
+   * The form's labels for a run's inputs, from the requester's own view of the action (an
+   * approver need not be able to run it). Best effort: without them the card humanizes the names.
+   */
+  private async labelsOf(run: RunView, correlationId: string): Promise<{ labels?: Record<string, string> }> {
+    try {
+      const actions = await this.options.executor.listActions(run.principalId, { correlationId });
+      const action = actions.find((candidate) => candidate.id === run.actionId);
+      return action ? { labels: Object.fromEntries(action.form.fields.map((field) => [field.name, field.label])) } : {};
+    } catch (error) {
+      this.log.debug({ runId: run.id, code: isDeputyError(error) ? error.code : undefined }, 'form labels unavailable for an approval card');
+      return {};
+    }
+  }
+
+  private errorScreen(error: unknown, correlationId: string, log: Logger, verb?: SubmitVerb): Screen {
     if (isDeputyError(error)) {
       const level = error.status >= 500 ? 'error' : 'info';
       log[level]({ code: error.code, detail: error.detail, err: error.cause instanceof Error ? error.cause.message : undefined }, 'chat request failed');
-      return { screen: 'error', message: ERRORS[error.code].message, correlationId };
+      return { screen: 'error', correlationId, ...explainRefusal(error.code, verb) };
     }
     log.error({ err: error }, 'chat request failed unexpectedly');
     return { screen: 'error', message: ERRORS.DEPUTY_E_INTERNAL.message, correlationId };
@@ -510,10 +612,12 @@ export class BotCore implements ConversationHandler {
     // An answer still being shown in that conversation goes first; this update must not be overwritten by it.
     if (origin) await this.busy.get(busyKey(origin.channel, origin.conversationId))?.done;
     const tracked = this.trackedMessage(run);
+    // Approval cards show the form's labels; fetched once for every card this event updates.
+    const { labels } = run.approval?.required ? await this.labelsOf(run, run.correlationId) : {};
     if (tracked) {
       const ref = this.options.conversations.conversation(tracked.channel, tracked.conversationId)
         ?? { channel: tracked.channel, conversationId: tracked.conversationId, threadId: run.origin.threadId };
-      await this.port(tracked.channel).update(ref, tracked.messageId, this.screenFor(run, tracked.viewer));
+      await this.port(tracked.channel).update(ref, tracked.messageId, this.screenFor(run, tracked.viewer, labels));
       if (event.type === 'run.finished' && hasMoreOutput(run)) {
         this.defer(() => this.postOutput(ref, run, tracked.viewer, run.correlationId));
       }
@@ -525,12 +629,12 @@ export class BotCore implements ConversationHandler {
         event.notify
           .filter((principalId) => principalId !== tracked?.viewer)
           .map(async (principalId) => {
-            const posted = await this.notifyScreen(principalId, this.screenFor(run, principalId));
+            const posted = await this.notifyScreen(principalId, this.screenFor(run, principalId, labels));
             if (posted) await this.options.conversations.rememberRunMessage(approvalCardKey(run.id, principalId), { ...posted, viewer: principalId });
           }),
       );
     } else if (run.state !== 'awaiting-approval') {
-      await this.updateApprovalCards(run, tracked?.viewer);
+      await this.updateApprovalCards(run, tracked?.viewer, labels);
     }
     if (event.type === 'run.finished') {
       await Promise.all(event.notify.filter((principalId) => principalId !== tracked?.viewer).map((principalId) => this.notify(principalId, run)));
@@ -538,7 +642,7 @@ export class BotCore implements ConversationHandler {
   }
 
   /** Once a run leaves `awaiting-approval`, the approval cards sent to approvers show the outcome. */
-  private async updateApprovalCards(run: RunView, requesterViewer: string | undefined): Promise<void> {
+  private async updateApprovalCards(run: RunView, requesterViewer: string | undefined, labels: Record<string, string> | undefined): Promise<void> {
     const approvers = this.options.conversations.approversOf(run.id);
     if (!approvers) return;
     await this.options.conversations.forgetApprovers(run.id);
@@ -549,7 +653,7 @@ export class BotCore implements ConversationHandler {
           const shown = this.options.conversations.runMessage(approvalCardKey(run.id, principalId));
           if (!shown) return;
           const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
-          await this.port(shown.channel).update(ref, shown.messageId, { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false });
+          await this.port(shown.channel).update(ref, shown.messageId, { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, ...(labels ? { labels } : {}) });
         }),
     );
   }
@@ -625,6 +729,11 @@ export class BotCore implements ConversationHandler {
       .finally(() => this.background.delete(promise));
     this.background.add(promise);
   }
+}
+
+/** A form card's own id (unguessable, so one person's key is never another card's). */
+function newFormId(): string {
+  return `form_${randomBytes(16).toString('base64url')}`;
 }
 
 function parseData<T extends z.ZodType>(schema: T, data: Record<string, unknown>): z.infer<T> {

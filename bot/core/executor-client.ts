@@ -12,6 +12,8 @@ import {
   DeputyError,
   ErrorBodySchema,
   HEADER_CORRELATION_ID,
+  HEADER_IDEMPOTENCY_KEY,
+  HEADER_IDEMPOTENT_REPLAYED,
   PersonaListSchema,
   ResolveIdentityResponseSchema,
   RunListSchema,
@@ -97,8 +99,15 @@ export class ExecutorClient {
     return (await this.json('GET', path, ActionListSchema, undefined, options)).actions;
   }
 
-  async createRun(request: CreateRunRequest, options: CallOptions = {}): Promise<CreateRunResponse> {
-    return this.json('POST', '/v1/runs', CreateRunResponseSchema, request, options);
+  /**
+   * Starts a run. With an `idempotencyKey` (a chat edge sends the pressed form card's id), a
+   * repeat of the same press answers the first run instead of starting another (`replayed`).
+   */
+  async createRun(request: CreateRunRequest, options: CallOptions & { idempotencyKey?: string } = {}): Promise<CreateRunResponse & { replayed: boolean }> {
+    const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { [HEADER_IDEMPOTENCY_KEY]: options.idempotencyKey };
+    const response = await this.send('POST', '/v1/runs', request, options, 'application/json', headers);
+    const created = await this.parse(response, CreateRunResponseSchema, 'POST /v1/runs');
+    return { ...created, replayed: response.headers.get(HEADER_IDEMPOTENT_REPLAYED) === 'true' };
   }
 
   async getRun(runId: string, options: CallOptions = {}): Promise<RunView> {
@@ -176,24 +185,29 @@ export class ExecutorClient {
     options: CallOptions,
   ): Promise<z.infer<T>> {
     const response = await this.send(method, path, body, options, 'application/json');
+    return this.parse(response, schema, `${method} ${path}`);
+  }
+
+  /** The answer's JSON checked against the contract; `what` is "METHOD path", for the log. */
+  private async parse<T extends z.ZodType>(response: Response, schema: T, what: string): Promise<z.infer<T>> {
     let parsed: unknown;
     try {
       parsed = await response.json();
     } catch (error) {
-      throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `${method} ${path}: the executor answered with invalid JSON`, cause: error });
+      throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `${what}: the executor answered with invalid JSON`, cause: error });
     }
     const result = schema.safeParse(parsed);
     if (!result.success) {
       throw new DeputyError('DEPUTY_E_INTERNAL', {
-        detail: `${method} ${path}: the executor's answer does not match the contract: ${result.error.message}`,
+        detail: `${what}: the executor's answer does not match the contract: ${result.error.message}`,
       });
     }
     return result.data;
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body: unknown, options: CallOptions, accept: string): Promise<Response> {
+  private async send(method: 'GET' | 'POST', path: string, body: unknown, options: CallOptions, accept: string, extraHeaders: Record<string, string> = {}): Promise<Response> {
     const correlationId = options.correlationId ?? newCorrelationId();
-    const headers = this.headers(correlationId, accept);
+    const headers = { ...this.headers(correlationId, accept), ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {

@@ -29,6 +29,8 @@ export type { SubmitVerb };
 
 export type Inbound =
   | { kind: 'message'; user: ChatUser; conversation: ConversationRef; text: string }
+  /** A conversation with the bot was opened (installed, started, first visit): it may greet. */
+  | { kind: 'opened'; user: ChatUser; conversation: ConversationRef }
   | {
       kind: 'submit';
       user: ChatUser;

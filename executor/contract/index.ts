@@ -176,10 +176,12 @@ export type StreamName = z.infer<typeof StreamNameSchema>;
 export const StreamRecordSchema = z.object({
   stream: StreamNameSchema,
   text: z.string(),
+  /** An output object as JSON (depth-limited, masked), so a reader can make CSV or JSON of it. */
+  data: z.unknown().optional(),
 });
 export type StreamRecord = z.infer<typeof StreamRecordSchema>;
 
-/** The short result for chat: status, duration, first lines or a small table, errors. */
+/** The short result for chat: status, duration, the last lines or rows (the end of the output), errors. */
 export const RunSummarySchema = z.object({
   lines: z.array(z.string()),
   table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())) }).optional(),
@@ -187,6 +189,8 @@ export const RunSummarySchema = z.object({
   warnings: z.array(z.string()),
   /** Total output lines stored; more than `lines.length` means "show all" is worth offering. */
   outputLineCount: z.number().int(),
+  /** Rows the table would have had in full; `table.rows` are its last ones. */
+  rowCount: z.number().int().optional(),
   /** The stored output was cut at the per-run cap. */
   truncated: z.boolean(),
   exitCode: z.number().int().nullable(),

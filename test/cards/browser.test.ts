@@ -147,7 +147,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
   }
 
   it('the form has one control of the right kind per field', async () => {
-    await show(renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'submit' }));
+    await show(renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'submit' }));
     const count = (selector: string) => page.locator(`#card ${selector}`).count();
     assert.equal(await count('input[type=password]'), 1, 'secret');
     assert.equal(await count('input[type=number]'), 1, 'number');
@@ -161,7 +161,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
   });
 
   it('submitting the form: the renderer refuses a bad pattern, then sends typed-back values', async () => {
-    await show(renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'submit' }));
+    await show(renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'submit' }));
     await page.getByLabel('User name').fill('jdoe');
     await page.getByLabel('Employee id').fill('12');
     await page.getByLabel('New password').fill('correct horse');
@@ -191,7 +191,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
   });
 
   it('"Back to actions" works with required fields empty and sends no input values', async () => {
-    await show(renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'submit' }));
+    await show(renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'submit' }));
     await page.getByRole('button', { name: 'Back to actions' }).click();
     const [back] = await executed();
     assert.deepEqual(back?.data, { verb: 'show-actions' });

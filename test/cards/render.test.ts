@@ -59,11 +59,11 @@ describe('cards: buttons carry verb and data in both action styles', () => {
   });
 
   it('form: submit carries the action id; back skips the inputs; approval actions say "Request approval"', () => {
-    const card = renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'execute' });
+    const card = renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'execute' });
     const [submit, back] = buttons(card);
     assert.deepEqual([submit?.title, submit?.verb, submit?.data], ['Run', 'submit-form', { actionId: 'reset-user' }]);
     assert.deepEqual([back?.verb, back?.associatedInputs], ['show-actions', 'none']);
-    const fourEyes = buttonsOf({ screen: 'action-form', action: sampleAction({ approval: 'four-eyes' }) });
+    const fourEyes = buttonsOf({ screen: 'action-form', formId: 'form-1', action: sampleAction({ approval: 'four-eyes' }) });
     assert.equal(fourEyes[0]?.title, 'Request approval');
   });
 
@@ -210,6 +210,6 @@ describe('cards: a card that cannot fit is refused with a registry error', () =>
     // A ValidateSet with thousands of values cannot be cut without making choices unreachable.
     const choices = Array.from({ length: 3000 }, (_, index) => `choice-number-${index}`);
     const action = sampleAction({ form: { fields: [{ name: 'Pick', label: 'Pick', kind: 'choice', psType: 'string', required: true, choices }] } });
-    assert.throws(() => renderCard({ screen: 'action-form', action }, { actionStyle: 'execute' }), (error) => isDeputyError(error) && error.code === 'DEPUTY_E_PAYLOAD_TOO_LARGE');
+    assert.throws(() => renderCard({ screen: 'action-form', formId: 'form-1', action }, { actionStyle: 'execute' }), (error) => isDeputyError(error) && error.code === 'DEPUTY_E_PAYLOAD_TOO_LARGE');
   });
 });

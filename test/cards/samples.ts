@@ -101,11 +101,12 @@ export function everyScreen(): { name: string; screen: Screen }[] {
       name: 'action-list-empty',
       screen: { screen: 'action-list', principal: { id: 'rita', name: 'Rita (read-only)', tenant: 'contoso', roles: ['read-only'] }, actions: [] },
     },
-    { name: 'action-form', screen: { screen: 'action-form', action: sampleAction() } },
+    { name: 'action-form', screen: { screen: 'action-form', formId: 'form-1', action: sampleAction() } },
     {
       name: 'action-form-errors',
       screen: {
         screen: 'action-form',
+        formId: 'form-2',
         action: sampleAction({ approval: 'four-eyes' }),
         values: { UserName: 'j doe', EmployeeId: '12', Days: 45, Computers: ['pc-1', 'pc-2'], Groups: ['Wiki', 'CRM'], Notify: false, Password: 'hunter2' },
         errors: { UserName: 'A user name has no spaces.', Days: 'Days must be between 1 and 30.', _form: 'Some values are not valid.' },

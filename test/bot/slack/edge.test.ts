@@ -107,7 +107,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
     });
 
     it('opens the form modal with the trigger, each field kind as its Block Kit element', async () => {
-      const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', action: oooAction } }));
+      const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', formId: 'form-1', action: oooAction } }));
       harness = await startHarness(handler);
       const fields = slashCommand('set-ooo');
       assert.equal((await harness.command(fields)).status, 200);
@@ -169,7 +169,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
     it('answers a bad value with response_action errors on that field, and reads every kind back', async () => {
       const handler = new ScriptedHandler((event) => {
         const values = event.kind === 'submit' ? (event.data['values'] as Record<string, unknown>) : {};
-        return { immediate: { screen: 'action-form', action: oooAction, values, errors: { Mailbox: 'Must be a contoso.com address.' } } };
+        return { immediate: { screen: 'action-form', formId: 'form-1', action: oooAction, values, errors: { Mailbox: 'Must be a contoso.com address.' } } };
       });
       harness = await startHarness(handler);
       const answer = await harness.interaction(viewSubmission(metadata, stateValues));
@@ -187,7 +187,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
 
     it('shows a form-wide error in the modal with the values kept and the secret not echoed', async () => {
       const handler = new ScriptedHandler(() => ({
-        immediate: { screen: 'action-form', action: oooAction, values: { Mailbox: 'kim@contoso.com', Password: 's3cret' }, errors: { _form: 'The mailbox is on hold.' } },
+        immediate: { screen: 'action-form', formId: 'form-1', action: oooAction, values: { Mailbox: 'kim@contoso.com', Password: 's3cret' }, errors: { _form: 'The mailbox is on hold.' } },
       }));
       harness = await startHarness(handler);
       const answer = await harness.interaction(viewSubmission(metadata, stateValues));
@@ -316,7 +316,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
   });
 
   it('opens the form from a Run button with that button\'s trigger', async () => {
-    const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', action: oooAction } }));
+    const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', formId: 'form-1', action: oooAction } }));
     harness = await startHarness(handler);
     const payload = buttonOnMessage('deputy:open-form', { actionId: 'set-ooo' }, { ts: '1767225600.000100' });
     await harness.interaction(payload);
