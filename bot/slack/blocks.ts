@@ -82,12 +82,12 @@ function plainContext(text: string): slack.ContextBlock {
   return { type: 'context', elements: [plain(text, SLACK_LIMITS.contextText)] };
 }
 
-/** Label/value pairs as section fields (at most 10 a section): labels are ours, values plain text. */
+/** Label/value pairs as section fields (at most 10 a section), both plain text: labels come from scripts' help. */
 function fieldSections(pairs: [string, string][]): slack.SectionBlock[] {
   const sections: slack.SectionBlock[] = [];
   for (let index = 0; index < pairs.length; index += 5) {
-    const fields = pairs.slice(index, index + 5).flatMap(([label, value]): (slack.PlainTextElement | slack.MrkdwnElement)[] => [
-      { type: 'mrkdwn', text: `*${escapeMrkdwn(truncate(label, 200))}*` },
+    const fields = pairs.slice(index, index + 5).flatMap(([label, value]): slack.PlainTextElement[] => [
+      { type: 'plain_text', text: `${truncate(label, 200)}:`, emoji: false },
       { type: 'plain_text', text: truncate(value === '' ? '(empty)' : value, 1900), emoji: false },
     ]);
     sections.push({ type: 'section', fields });
@@ -399,7 +399,7 @@ function renderScriptReview(review: ScriptReview, viewerMayDecide: boolean): Ren
   if (review.submitComment) blocks.push(plainSection(`“${review.submitComment}”`));
   if (review.diff && review.diff.lines.length > 0) {
     const { shown, cut } = fitLines(review.diff.lines, OUTPUT_BUDGET);
-    blocks.push(section(`*Changes against ${escapeMrkdwn(review.diff.against)}*\n${codeBlock(shown)}`));
+    blocks.push(plainSection(`Changes against ${review.diff.against}`), section(codeBlock(shown)));
     if (cut || review.diff.truncated) blocks.push(context('The diff is longer than a message holds; open the script to see all of it.'));
   } else if (review.excerpt) blocks.push(section(codeBlock(fitLines(review.excerpt.split('\n'), OUTPUT_BUDGET).shown)));
   if (review.decision) {
@@ -428,7 +428,7 @@ function renderItemList(screen: Extract<Screen, { screen: 'item-list' }>): Rende
   const sections = screen.sections.filter((part) => part.items.length > 0);
   if (sections.length === 0) blocks.push(plainSection(screen.emptyText));
   for (const part of sections) {
-    blocks.push(section(`*${escapeMrkdwn(part.title)}*`));
+    blocks.push(plainSection(part.title));
     for (const item of part.items) {
       blocks.push(plainSection(`${item.title}\n${item.detail}`, button('Open', item.open.verb, item.open.data)));
     }

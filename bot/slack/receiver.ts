@@ -34,6 +34,9 @@ export interface RouteMounter {
 
 const DEFAULT_ACK_TIMEOUT_MS = 2500;
 const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** Slack retries an event three times within about five minutes. */
+const EVENT_MEMORY_MS = 15 * 60_000;
+const MAX_REMEMBERED_EVENTS = 10_000;
 
 const UrlVerificationSchema = z.object({ type: z.literal('url_verification'), challenge: z.string() });
 
@@ -45,6 +48,8 @@ export class SlackHttpReceiver implements Receiver {
   private readonly bodyLimitBytes: number;
   /** Work still running after its ack, so `stop()` can wait for it. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** event_id → when it arrived; Slack retries for a few minutes, so this window is ample and bounded. */
+  private readonly events = new Map<string, number>();
 
   constructor(private readonly options: SlackHttpReceiverOptions) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
@@ -98,7 +103,27 @@ export class SlackHttpReceiver implements Receiver {
     }
 
     if (!this.app) throw new Error('SlackHttpReceiver used before Bolt called init()');
+    // Slack re-sends an event it thinks was not answered (same event_id, X-Slack-Retry-Num);
+    // it was handled the first time, so the retry is acked and goes no further.
+    const eventId = typeof body['event_id'] === 'string' ? body['event_id'] : undefined;
+    if (eventId !== undefined && this.seenEvent(eventId)) {
+      this.options.logger.info({ eventId, retry: req.headers['x-slack-retry-num'] }, 'slack: event already handled, retry acknowledged');
+      return respond(res, 200);
+    }
     await this.dispatch(this.app, req, res, body);
+  }
+
+  /** True when this event id was handled within the window; remembers it otherwise. */
+  private seenEvent(eventId: string): boolean {
+    const now = this.options.clock.now();
+    const at = this.events.get(eventId);
+    if (at !== undefined && now - at < EVENT_MEMORY_MS) return true;
+    this.events.set(eventId, now);
+    for (const [id, seen] of this.events) {
+      if (this.events.size <= MAX_REMEMBERED_EVENTS && now - seen < EVENT_MEMORY_MS) break;
+      this.events.delete(id);
+    }
+    return false;
   }
 
   private isAuthentic(req: IncomingMessage, rawBody: string): boolean {

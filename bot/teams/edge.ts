@@ -53,6 +53,7 @@ import {
   ExecuteInvokeValueSchema,
   messageInbound,
   MissingIdentityError,
+  openedInbound,
   storedReference,
   submitInbound,
 } from './translate.ts';
@@ -63,6 +64,8 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
 const DEFAULT_INVOKE_DEADLINE_MS = 3000;
 /** Member lists change slowly; a refresh audience is reused for this long per conversation. */
 const AUDIENCE_TTL_MS = 5 * 60_000;
+/** Conversations whose member list is remembered at once. */
+export const MAX_AUDIENCES = 2000;
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
 const WORKING: Screen = { screen: 'notice', text: 'Working on it… this card updates when Deputy has the answer.' };
@@ -175,6 +178,7 @@ export class TeamsEdge implements ChannelEdge {
     const activity = context.activity;
     if (activity.type === ActivityTypes.Message) return this.onMessage(context);
     if (activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action') return this.onExecute(context);
+    if (activity.type === ActivityTypes.ConversationUpdate) return this.onConversationUpdate(context);
     // Other activities (installation, typing, reactions...) need no answer from Deputy; an
     // unknown invoke gets botbuilder's 501.
   }
@@ -194,6 +198,23 @@ export class TeamsEdge implements ChannelEdge {
       return;
     }
     this.carryOn(outcome.later, (result) => (result.immediate ? this.post(inbound.conversation, result.immediate).then(() => undefined) : undefined));
+  }
+
+  /** The bot was added to a personal chat (installed): the core may greet, once per conversation. */
+  private async onConversationUpdate(context: TurnContext): Promise<void> {
+    const { activity } = context;
+    const botAdded = (activity.membersAdded ?? []).some((member) => member.id === activity.recipient?.id);
+    if (!botAdded || activity.conversation?.conversationType !== 'personal') return;
+    let inbound: Inbound;
+    try {
+      inbound = openedInbound(activity);
+    } catch (error) {
+      if (error instanceof MissingIdentityError) return;
+      throw error;
+    }
+    const outcome = await this.handleWithin(inbound);
+    const later = outcome.kind === 'answered' ? Promise.resolve(outcome.result) : outcome.later;
+    this.carryOn(later, (result) => (result.immediate ? this.post(inbound.conversation, result.immediate).then(() => undefined) : undefined));
   }
 
   private async onExecute(context: TurnContext): Promise<void> {
@@ -371,6 +392,7 @@ export class TeamsEdge implements ChannelEdge {
     const key = conversation.id.replace(/;messageid=\d+$/, '');
     const cached = this.audiences.get(key);
     if (cached && this.clock.now() - cached.at < AUDIENCE_TTL_MS) return cached.userIds;
+    this.audiences.delete(key);
     let userIds: string[] | undefined;
     try {
       const page = await TeamsInfo.getPagedMembers(context, MAX_REFRESH_USERS);
@@ -379,6 +401,8 @@ export class TeamsEdge implements ChannelEdge {
       this.logger.warn({ err: error }, 'could not list the conversation members for a per-user card refresh');
     }
     this.audiences.set(key, { userIds, at: this.clock.now() });
+    // Bounded: the oldest conversation's list goes first (it is only a cache of member lists).
+    while (this.audiences.size > MAX_AUDIENCES) this.audiences.delete(this.audiences.keys().next().value as string);
     return userIds;
   }
 }

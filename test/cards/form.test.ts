@@ -3,7 +3,7 @@ import type { FormField } from '../../executor/contract/index.ts';
 import { buildFormFields, formInputId, readFormValues } from '../../cards/form.ts';
 import { renderCard } from '../../cards/render.ts';
 import { EVERY_KIND_FIELDS, sampleAction } from './samples.ts';
-import { findAll, textOf } from './walk.ts';
+import { findAll, ofType, textOf } from './walk.ts';
 
 function inputFor(card: unknown, name: string): Record<string, unknown> {
   const [input] = findAll(card, (item) => item.id === formInputId(name));
@@ -133,7 +133,8 @@ describe('cards: form re-render keeps values and shows errors', () => {
     assert.ok(container);
     const items = container.items as Record<string, unknown>[];
     const last = items[items.length - 1];
-    assert.deepEqual([last?.type, last?.text, last?.color], ['TextBlock', 'A user name has no spaces.', 'Attention']);
+    const [run] = ofType(last, 'TextRun');
+    assert.deepEqual([last?.type, run?.text, run?.color], ['RichTextBlock', 'A user name has no spaces.', 'Attention']);
     assert.equal(inputFor(card, 'UserName').errorMessage, 'A user name has no spaces.');
     assert.equal(inputFor(card, 'Days').errorMessage, 'Days must be between 1 and 30.');
   });

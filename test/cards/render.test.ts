@@ -61,15 +61,25 @@ describe('cards: buttons carry verb and data in both action styles', () => {
   it('form: submit carries the action id; back skips the inputs; approval actions say "Request approval"', () => {
     const card = renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'execute' });
     const [submit, back] = buttons(card);
-    assert.deepEqual([submit?.title, submit?.verb, submit?.data], ['Run', 'submit-form', { actionId: 'reset-user' }]);
+    assert.deepEqual([submit?.title, submit?.verb, submit?.data], ['Run', 'submit-form', { actionId: 'reset-user', formId: 'form-1' }], 'the card’s own id rides with Run');
     assert.deepEqual([back?.verb, back?.associatedInputs], ['show-actions', 'none']);
     const fourEyes = buttonsOf({ screen: 'action-form', formId: 'form-1', action: sampleAction({ approval: 'four-eyes' }) });
     assert.equal(fourEyes[0]?.title, 'Request approval');
   });
 
-  it('run status: Cancel only when the viewer may cancel', () => {
+  it('run status: Cancel only when the viewer may cancel, never first, and it asks once before cancelling', () => {
     const withCancel = buttonsOf({ screen: 'run-status', run: sampleRun(), canCancel: true });
-    assert.deepEqual(withCancel.find((button) => button.verb === 'cancel-run')?.data, { runId: 'run_abc_123' });
+    // A second press on Run lands on the first button of the status card: that must not cancel.
+    assert.deepEqual(withCancel.map((button) => [button.title, button.verb, button.data]), [
+      ['Check again', 'refresh-run', { runId: 'run_abc_123' }],
+      ['Cancel run…', 'cancel-run', { runId: 'run_abc_123' }],
+    ]);
+    const asking = renderCard({ screen: 'run-status', run: sampleRun(), canCancel: true, confirmCancel: true }, { actionStyle: 'submit' });
+    assert.deepEqual(buttons(asking).map((button) => [button.title, button.data]), [
+      ['Keep it running', { runId: 'run_abc_123', verb: 'refresh-run' }],
+      ['Yes, cancel the run', { runId: 'run_abc_123', confirmed: true, verb: 'cancel-run' }],
+    ]);
+    assert.match(textOf(asking), /Cancel this run\?/);
     const without = buttonsOf({ screen: 'run-status', run: sampleRun(), canCancel: false });
     assert.equal(without.filter((button) => button.verb === 'cancel-run').length, 0);
     assert.deepEqual(without.map((button) => button.verb), ['refresh-run']);
@@ -96,11 +106,13 @@ describe('cards: buttons carry verb and data in both action styles', () => {
     const [table] = ofType(card, 'Table');
     assert.equal((table?.rows as unknown[]).length, 3);
     assert.equal((table?.columns as unknown[]).length, 4);
-    assert.deepEqual(buttonsOf({ screen: 'run-summary', run, canShowAll: true }).map((button) => [button.verb, button.data]), [
+    assert.deepEqual(buttonsOf({ screen: 'run-summary', run, canShowAll: true, canRunAgain: true }).map((button) => [button.verb, button.data]), [
       ['show-output', { runId: 'run_abc_123' }],
       ['open-form', { actionId: 'reset-user', fromRunId: 'run_abc_123' }],
       ['show-actions', {}],
     ]);
+    // Someone else's run (a notification, an approver's view) offers no "Run again": it would open a form they may not have.
+    assert.deepEqual(buttonsOf({ screen: 'run-summary', run, canShowAll: true }).map((button) => button.verb), ['show-output', 'show-actions']);
     assert.equal(buttonsOf({ screen: 'run-summary', run, canShowAll: false }).filter((button) => button.verb === 'show-output').length, 0);
     const [succeeded] = findAll(renderCard({ screen: 'run-summary', run: sampleRun({ state: 'succeeded' }), canShowAll: false }, { actionStyle: 'execute' }), (item) => item.text === '✔ Succeeded');
     assert.equal(succeeded?.color, 'Good');
@@ -153,7 +165,7 @@ describe('cards: approvals show buttons only to deciders, with per-user refresh'
 
   it('shows the inputs (secrets masked as given) and who asked', () => {
     const text = textOf(renderCard({ screen: 'approval-request', run: pendingRun, requester: 'Alex', viewerMayDecide: true }, { actionStyle: 'execute' }));
-    for (const part of ['Alex asks to run', 'UserName', 'jdoe', 'Groups', 'VPN, Wiki', 'Notify', 'Yes', '********', 'Script version: bbbbbbbbbbbb']) {
+    for (const part of ['Alex asks to run', 'User name', 'jdoe', 'Groups', 'VPN, Wiki', 'Notify', 'Yes', '********', 'Script version: bbbbbbbbbbbb']) {
       assert.ok(text.includes(part), `${part} in\n${text}`);
     }
   });

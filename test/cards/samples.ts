@@ -114,12 +114,14 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     },
     { name: 'run-status', screen: { screen: 'run-status', run: sampleRun(), canCancel: true, requester: 'Alex (helpdesk)' } },
     { name: 'run-status-queued', screen: { screen: 'run-status', run: sampleRun({ state: 'queued', startedAt: undefined }), canCancel: false } },
+    { name: 'run-status-confirm-cancel', screen: { screen: 'run-status', run: sampleRun(), canCancel: true, confirmCancel: true } },
     {
       name: 'run-summary-table',
       screen: {
         screen: 'run-summary',
         run: sampleRun({ state: 'failed', endedAt: '2024-05-01T14:04:05.000Z', durationMs: 64_000, summary: TABLE_SUMMARY }),
         canShowAll: true,
+        canRunAgain: true,
         requester: 'Alex (helpdesk)',
       },
     },
@@ -151,6 +153,18 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     {
       name: 'approval-request-viewer',
       screen: { screen: 'approval-request', run: sampleRun({ state: 'awaiting-approval', startedAt: undefined, approval: { required: true } }), requester: 'Alex (helpdesk)', viewerMayDecide: false },
+    },
+    {
+      name: 'approval-request-requester',
+      screen: {
+        screen: 'approval-request',
+        run: sampleRun({ state: 'awaiting-approval', startedAt: undefined, approval: { required: true } }),
+        requester: 'Alex (helpdesk)',
+        viewerMayDecide: false,
+        viewerIsRequester: true,
+        personal: true,
+        labels: { UserName: 'User name', Days: 'Days of leave', Notify: 'Notify the user by mail', Groups: 'Groups', Password: 'New password' },
+      },
     },
     {
       name: 'approval-request-decided',
@@ -195,6 +209,24 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     },
     { name: 'item-list-empty', screen: { screen: 'item-list', heading: 'Scripts', sections: [{ title: 'Draft', items: [] }], emptyText: 'There are no scripts you may see.', refresh: { verb: 'show-scripts', data: {} } } },
     { name: 'error', screen: { screen: 'error', message: 'You are not allowed to do that.', correlationId: '7d7c8f5e-2222-4a4a-9b9b-0123456789ab' } },
+    {
+      name: 'error-hint',
+      screen: { screen: 'error', message: 'You are not allowed to cancel this run.', hint: 'A run is cancelled by the person who asked for it, or by an administrator of its tenant.', correlationId: '7d7c8f5e-3333-4a4a-9b9b-0123456789ab' },
+    },
+    { name: 'welcome', screen: { screen: 'welcome', principal: { id: 'alex', name: 'Alex (helpdesk)', tenant: 'hamburg', roles: ['administrator'] }, actionCount: 7, waitingCount: 2 } },
+    { name: 'welcome-nothing', screen: { screen: 'welcome', principal: { id: 'rita', name: 'Rita (read-only)', tenant: 'contoso', roles: ['read-only'] }, actionCount: 0, waitingCount: 0 } },
+    {
+      name: 'suggestions',
+      screen: {
+        screen: 'suggestions',
+        text: 'reset password for bob',
+        suggestions: [
+          { action: sampleAction(), values: { UserName: 'bob' } },
+          { action: sampleAction({ id: 'unlock', title: 'Unlock an account', description: undefined }), values: {} },
+        ],
+      },
+    },
+    { name: 'suggestions-none', screen: { screen: 'suggestions', text: 'hello', suggestions: [] } },
     { name: 'notice', screen: { screen: 'notice', text: 'Your run was cancelled.' } },
   ];
   return samples;
@@ -208,6 +240,8 @@ export const SCREEN_NAMES: readonly ScreenName[] = [
   'approval-request',
   'script-review',
   'item-list',
+  'welcome',
+  'suggestions',
   'error',
   'notice',
 ];
