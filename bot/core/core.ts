@@ -470,14 +470,14 @@ export class BotCore implements ConversationHandler {
       throw error;
     }
     const run = created.run ?? (await executor.getRun(created.id, { correlationId, principal: principal.id }));
-    const screen = this.screenFor(run, principal.id);
+    const screen = this.screenFor(run, principal.id, labelsOf(action));
     // The edge shows `immediate` in place of the form's message, which now shows the run; the
     // run's origin (kept by the executor) names that message, so there is nothing to write here.
     // A replayed press was answered (and its card shown) the first time; this is the same run.
     if (messageId !== undefined || created.replayed) return screen;
     // No card to replace (a modal, a typed command): the core posts the status itself, so it knows the message to update.
     this.defer(async () => {
-      const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id));
+      const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id, labelsOf(action)));
       await conversations.rememberRunMessage(run.id, { channel: conversation.channel, conversationId: conversation.conversationId, messageId: posted, viewer: principal.id });
     });
     return { screen: 'notice', text: `Submitted "${action.title}". Its progress and result follow in this conversation.` };
@@ -523,7 +523,7 @@ export class BotCore implements ConversationHandler {
     try {
       const actions = await this.options.executor.listActions(run.principalId, { correlationId });
       const action = actions.find((candidate) => candidate.id === run.actionId);
-      return action ? { labels: Object.fromEntries(action.form.fields.map((field) => [field.name, field.label])) } : {};
+      return action ? { labels: labelsOf(action) } : {};
     } catch (error) {
       this.log.debug({ runId: run.id, code: isDeputyError(error) ? error.code : undefined }, 'form labels unavailable for an approval card');
       return {};
@@ -729,6 +729,11 @@ export class BotCore implements ConversationHandler {
       .finally(() => this.background.delete(promise));
     this.background.add(promise);
   }
+}
+
+/** Parameter name → the label its form shows. */
+function labelsOf(action: ActionView): Record<string, string> {
+  return Object.fromEntries(action.form.fields.map((field) => [field.name, field.label]));
 }
 
 /** A form card's own id (unguessable, so one person's key is never another card's). */

@@ -297,6 +297,7 @@ runConformanceSuite('Slack', {
         // The fixture catalog's Slack identities: team T1, user U-<PRINCIPAL ID>.
         asPrincipal: async (principalId) => new SlackDriver(slack, client, `U-${principalId.toUpperCase()}`),
         asUnknownUser: async () => new SlackDriver(slack, client, `U-STRANGER${++strangers}`),
+        runsOf: (principalId) => executor.runsOf(principalId),
         async close() {
           await bot.close();
           await cleanUp();
