@@ -275,7 +275,7 @@ export class BotCore implements ConversationHandler {
         const run = await executor.getRun(runId, call);
         const screen = await this.personalScreen(run, principal, correlationId);
         this.defer(async () => {
-          const posted = await this.port(event.conversation.channel).post(event.conversation, screen);
+          const posted = await this.port(event.conversation.channel).post(event.conversation, screen, { reopen: true });
           if (!isFinalRunState(run.state)) {
             await this.options.conversations.rememberRunMessage(run.id, { channel: event.conversation.channel, conversationId: event.conversation.conversationId, messageId: posted, viewer: principal.id });
           }

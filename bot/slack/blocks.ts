@@ -235,10 +235,9 @@ function renderActionList(actions: ActionView[], principalName: string): Rendere
 }
 
 function renderRunStatus(run: RunView, canCancel: boolean): RenderedMessage {
-  const blocks: MessageBlock[] = [
-    plainSection(`${run.actionTitle}: ${stateLabel(run.state)}`, canCancel ? cancelButton(run.id) : undefined),
-    ...inputBlocks(run.inputs),
-  ];
+  const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${stateLabel(run.state)}`), ...inputBlocks(run.inputs)];
+  // "Check again" first: Cancel is never where another button was a moment ago.
+  blocks.push({ type: 'actions', elements: [button('Check again', 'refresh-run', { runId: run.id }), ...(canCancel ? [cancelButton(run.id, 'Cancel run…')] : [])] });
   blocks.push(runContext(run));
   return { text: `${run.actionTitle}: ${run.state}`, blocks };
 }
