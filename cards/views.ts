@@ -260,9 +260,12 @@ function tableData(
   };
 }
 
-/** A column's share of the width: its longest word in the header, or its longest value, within bounds. */
+/**
+ * A column's share of the width: at least its longest unbreakable word (header or value, so an
+ * address or a path is not broken in the middle), else half its longest value, within bounds.
+ */
 function columnWeight(header: string, values: string[], maxChars: number): number {
-  const longestWord = Math.max(...header.split(' ').map((word) => word.length));
+  const longestWord = Math.max(0, ...[header, ...values].flatMap((text) => text.split(/\s+/)).map((word) => Math.min(word.length, 30)));
   const longestValue = Math.max(0, ...values.map((value) => Math.min(value.length, maxChars)));
   return Math.min(40, Math.max(4, longestWord, Math.ceil(longestValue / 2)));
 }
