@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { isDeputyError } from '../../executor/contract/index.ts';
 import { renderCard } from '../../cards/render.ts';
+import { humanizeName } from '../../cards/present.ts';
 import { SUBMIT_VERBS, type Screen } from '../../cards/screens.ts';
 import { everyScreen, sampleAction, sampleRun, SCRIPT_REVIEW, TABLE_SUMMARY } from './samples.ts';
 import { buttons, findAll, ofType, textOf } from './walk.ts';
@@ -223,5 +224,27 @@ describe('cards: a card that cannot fit is refused with a registry error', () =>
     const choices = Array.from({ length: 3000 }, (_, index) => `choice-number-${index}`);
     const action = sampleAction({ form: { fields: [{ name: 'Pick', label: 'Pick', kind: 'choice', psType: 'string', required: true, choices }] } });
     assert.throws(() => renderCard({ screen: 'action-form', formId: 'form-1', action }, { actionStyle: 'execute' }), (error) => isDeputyError(error) && error.code === 'DEPUTY_E_PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('cards: results read well', () => {
+  it('humanizes property names', () => {
+    assert.deepEqual(
+      ['SizeGB', 'UserPrincipalName', 'CPU', 'last_logon', 'Id', 'FreeSpaceGB', 'IPAddress'].map(humanizeName),
+      ['Size GB', 'User principal name', 'CPU', 'Last logon', 'Id', 'Free space GB', 'IP address'],
+    );
+  });
+
+  it('a table shows humanized headers, columns as wide as their longest word, and its last rows with "n of m"', () => {
+    const rows = Array.from({ length: 30 }, (_, index) => ['uma.schulz@contoso.example', String(index + 1), 'ok']);
+    const run = sampleRun({ state: 'succeeded', summary: { lines: [], table: { columns: ['UserPrincipalName', 'Line', 'Status'], rows: rows.slice(-10) }, rowCount: 30, errors: [], warnings: [], outputLineCount: 30, truncated: false, exitCode: 0 } });
+    const card = renderCard({ screen: 'run-summary', run, canShowAll: true }, { actionStyle: 'execute' });
+    const [table] = ofType(card, 'Table');
+    const widths = (table?.columns as { width: number }[]).map((column) => column.width);
+    assert.ok((widths[0] ?? 0) >= 'uma.schulz@contoso.example'.length, `an address gets room for itself: ${JSON.stringify(widths)}`);
+    const text = textOf(card);
+    assert.match(text, /User principal name/);
+    assert.match(text, /Showing the last 10 of 30 rows\./);
+    assert.match(text, /\n30\n/, 'the last row is shown');
   });
 });
