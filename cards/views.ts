@@ -3,7 +3,7 @@
  * plain strings and flags (templates only place it), with every piece of outside text cut to
  * the given limits.
  */
-import type { ActionView, RunView, ScriptStatus } from '../executor/contract/index.ts';
+import type { ActionView, PrincipalView, RunView, ScriptStatus } from '../executor/contract/index.ts';
 import { buildFormFields } from './form.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, takeLast, truncate } from './limits.ts';
@@ -32,7 +32,7 @@ interface TableRow extends JsonObject {
 export function viewFor(screen: Screen, limits: CardLimits): CardView {
   switch (screen.screen) {
     case 'action-list':
-      return { template: 'action-list', data: actionListData(screen.principal.name, screen.actions, limits) };
+      return { template: 'action-list', data: actionListData(screen.principal, screen.actions, limits) };
     case 'action-form':
       return { template: 'action-form', data: actionFormData(screen.action, screen.formId, screen.values, screen.errors) };
     case 'run-status':
@@ -91,7 +91,15 @@ function groupOf(action: ActionView): (typeof ACTION_GROUPS)[number]['key'] {
   return action.approval === 'four-eyes' ? 'four-eyes' : 'ready';
 }
 
-function actionListData(principalName: string, actions: readonly ActionView[], limits: CardLimits): JsonObject {
+/** Why the list is empty, in the words of the person's role: a read-only admin is not waiting for assignments. */
+function emptyActionsText(principal: PrincipalView): string {
+  if (principal.roles.every((role) => role === 'read-only')) {
+    return 'As a read-only administrator you run no actions. You can look at scripts (type "scripts") and at runs you are told about.';
+  }
+  return 'No actions are assigned to you yet. Ask your administrator if you expected some.';
+}
+
+function actionListData(principal: PrincipalView, actions: readonly ActionView[], limits: CardLimits): JsonObject {
   const sorted = [...actions].sort(
     (a, b) =>
       ACTION_GROUPS.findIndex((group) => group.key === groupOf(a)) - ACTION_GROUPS.findIndex((group) => group.key === groupOf(b)) ||
@@ -111,9 +119,9 @@ function actionListData(principalName: string, actions: readonly ActionView[], l
       }),
   })).filter((group) => group.actions.length > 0);
   return {
-    heading: `Actions for ${truncate(principalName, 100)}`,
+    heading: `Actions for ${truncate(principal.name, 100)}`,
     isEmpty: groups.length === 0,
-    emptyText: 'No actions are assigned to you yet. Ask your administrator if you expected some.',
+    emptyText: emptyActionsText(principal),
     groups,
     hasHidden: hidden > 0,
     hiddenText: `${hidden} more ${hidden === 1 ? 'action is' : 'actions are'} not listed here.`,

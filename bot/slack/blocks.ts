@@ -4,7 +4,7 @@
  * sensibly and handed back as `overflow`, which the port uploads as a file in the thread.
  */
 import type { types as slack } from '@slack/bolt';
-import type { ActionView, RunState, RunView } from '../../executor/contract/index.ts';
+import type { ActionView, PrincipalView, RunState, RunView } from '../../executor/contract/index.ts';
 import { humanizeName } from '../../cards/present.ts';
 import type { ScriptReview, SubmitVerb, Suggestion } from '../../cards/screens.ts';
 import type { FileAttachment, HomeOverview, Screen } from '../core/model.ts';
@@ -169,7 +169,7 @@ function runContext(run: RunView): slack.ContextBlock {
 export function renderMessage(screen: Screen): RenderedMessage {
   switch (screen.screen) {
     case 'action-list':
-      return renderActionList(screen.actions, screen.principal.name);
+      return renderActionList(screen.actions, screen.principal);
     case 'action-form':
       // Forms are modals on Slack; a form that lands in a message offers to open it.
       return {
@@ -223,13 +223,15 @@ function actionBlocks(actions: ActionView[]): MessageBlock[] {
   });
 }
 
-function renderActionList(actions: ActionView[], principalName: string): RenderedMessage {
+function renderActionList(actions: ActionView[], principal: PrincipalView): RenderedMessage {
   if (actions.length === 0) {
-    const text = 'There are no actions you may run yet. Ask your administrator to assign some.';
+    const text = principal.roles.every((role) => role === 'read-only')
+      ? 'As a read-only administrator you run no actions. You can look at scripts (type `scripts`) and at runs you are told about.'
+      : 'There are no actions you may run yet. Ask your administrator to assign some.';
     return { text, blocks: [section(text)] };
   }
   return {
-    text: `Actions for ${principalName}`,
+    text: `Actions for ${principal.name}`,
     blocks: [header('What would you like to do?'), ...actionBlocks(actions)],
   };
 }

@@ -248,3 +248,13 @@ describe('cards: results read well', () => {
     assert.match(text, /\n30\n/, 'the last row is shown');
   });
 });
+
+describe('cards: an empty action list speaks to the person’s role', () => {
+  it('tells a read-only administrator what they can do, and others to ask for assignments', () => {
+    const rita = textOf(renderCard({ screen: 'action-list', principal: { id: 'rita', name: 'Rita', tenant: 'contoso', roles: ['read-only'] }, actions: [] }, { actionStyle: 'submit' }));
+    assert.match(rita, /read-only administrator you run no actions/);
+    assert.doesNotMatch(rita, /assigned to you yet/);
+    const alex = textOf(renderCard({ screen: 'action-list', principal: { id: 'alex', name: 'Alex', tenant: 'hamburg', roles: ['administrator'] }, actions: [] }, { actionStyle: 'submit' }));
+    assert.match(alex, /No actions are assigned to you yet/);
+  });
+});
