@@ -54,7 +54,7 @@ describe('cards: buttons carry verb and data in both action styles', () => {
   });
 
   it('action list: an empty list says so and offers no open-form button', () => {
-    const card = renderCard({ screen: 'action-list', principal: { id: 'r', name: 'Rita', tenant: 't', roles: ['read-only'] }, actions: [] }, { actionStyle: 'execute' });
+    const card = renderCard({ screen: 'action-list', principal: { id: 'r', name: 'Rita', tenant: 't', roles: ['administrator'] }, actions: [] }, { actionStyle: 'execute' });
     assert.match(textOf(card), /No actions are assigned to you yet/);
     assert.equal(findAll(card, (item) => item.verb === 'open-form').length, 0);
   });
