@@ -102,4 +102,11 @@ export interface ChannelEdge {
   /** Mounts routes on the bot's restify server (typed loosely so the model needs no server import). */
   mount(server: unknown): void;
   close(): Promise<void>;
+  /** Whether the platform is reachable now (`/readyz` reports it); absent means always. */
+  health?(): EdgeHealth;
+}
+
+export interface EdgeHealth {
+  ok: boolean;
+  detail?: string;
 }

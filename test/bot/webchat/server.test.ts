@@ -78,7 +78,7 @@ describe('bot server', function () {
     assert.equal((await fetch(`${harness.bot.url}/healthz`)).status, 200);
     const ready = await fetch(`${harness.bot.url}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { executor: { ok: true } } });
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { executor: { ok: true }, webchat: { ok: true } } });
   });
 
   it('refuses a body over the limit before reading it', async () => {
