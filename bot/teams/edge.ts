@@ -64,8 +64,8 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
 const DEFAULT_INVOKE_DEADLINE_MS = 3000;
 /** Member lists change slowly; a refresh audience is reused for this long per conversation. */
 const AUDIENCE_TTL_MS = 5 * 60_000;
-/** Conversations whose member list is remembered at once. */
-export const MAX_AUDIENCES = 2000;
+/** Conversations whose member list is remembered at once (a cache: the oldest is dropped first). */
+const DEFAULT_MAX_AUDIENCES = 2000;
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
 const WORKING: Screen = { screen: 'notice', text: 'Working on it… this card updates when Deputy has the answer.' };
@@ -89,6 +89,8 @@ export interface TeamsEdgeOptions {
   endpoints?: TeamsCloudEndpoints;
   /** How the bot obtains its outbound token; botbuilder's default, built from `credentials`, when absent. */
   credentialsFactory?: CredentialsFactory;
+  /** Conversations whose member list is cached for per-user refresh. */
+  maxAudiences?: number;
 }
 
 type Outcome = { kind: 'answered'; result: HandleResult } | { kind: 'late'; later: Promise<HandleResult | undefined> };
@@ -105,6 +107,7 @@ export class TeamsEdge implements ChannelEdge {
   private readonly render: CardRenderer;
   private readonly deadlineMs: number;
   private readonly maxBodyBytes: number;
+  private readonly maxAudiences: number;
   private readonly audiences = new Map<string, { userIds: string[] | undefined; at: number }>();
   private readonly background = new Set<Promise<void>>();
 
@@ -121,6 +124,7 @@ export class TeamsEdge implements ChannelEdge {
     this.render = options.render ?? renderCard;
     this.deadlineMs = options.invokeDeadlineMs ?? DEFAULT_INVOKE_DEADLINE_MS;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxAudiences = options.maxAudiences ?? DEFAULT_MAX_AUDIENCES;
     this.adapter.onTurnError = async (_context, error) => {
       this.logger.error({ err: error }, 'teams turn failed');
     };
@@ -402,7 +406,7 @@ export class TeamsEdge implements ChannelEdge {
     }
     this.audiences.set(key, { userIds, at: this.clock.now() });
     // Bounded: the oldest conversation's list goes first (it is only a cache of member lists).
-    while (this.audiences.size > MAX_AUDIENCES) this.audiences.delete(this.audiences.keys().next().value as string);
+    while (this.audiences.size > this.maxAudiences) this.audiences.delete(this.audiences.keys().next().value as string);
     return userIds;
   }
 }

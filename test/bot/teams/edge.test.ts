@@ -250,6 +250,26 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
     );
   });
 
+  it('keeps the member lists of a bounded number of conversations (the oldest is listed again)', async () => {
+    const chats = [groupChat(), groupChat()];
+    const listed: string[] = [];
+    const counting = await new FakeBotFrameworkCloud({ members: (id) => (listed.push(id.replace(/;messageid=\d+$/, '')), [teamsUser('kim')]) }).start();
+    const { handler } = handlerAnswering(() => ({ immediate: { screen: 'approval-request', run: run(), requester: 'Alex', viewerMayDecide: false } }));
+    const edge = await startTeamsEdge(counting, handler, { maxAudiences: 1 });
+    try {
+      for (const chat of [chats[0], chats[0], chats[1], chats[0]]) {
+        const before = counting.calls.length;
+        await send(edge.url, messageActivity(counting, teamsUser('alex'), chat!, 'runs'), await counting.token());
+        await counting.waitForCall((call) => counting.calls.indexOf(call) >= before && call.conversationId === chat!.id);
+      }
+      // The second message in the first chat used the cached list; after the other chat took the one place, it is listed again.
+      assert.deepEqual(listed, [chats[0]!.id, chats[1]!.id, chats[0]!.id]);
+    } finally {
+      await edge.close();
+      await counting.close();
+    }
+  });
+
   it('offers "Show my options" instead of an automatic refresh when a channel has more than 60 members', async () => {
     const conversation = channel();
     members.set(conversation.id, Array.from({ length: 61 }, (_, index) => teamsUser(`member${index}`)));
