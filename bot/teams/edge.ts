@@ -38,6 +38,7 @@ import type {
   Inbound,
   Screen,
 } from '../core/model.ts';
+import { FileShelf } from '../core/file-shelf.ts';
 import { botFrameworkAuthOptions, type TeamsCloudEndpoints, type TeamsCredentials } from './config.ts';
 import {
   cardAttachment,
@@ -91,7 +92,14 @@ export interface TeamsEdgeOptions {
   credentialsFactory?: CredentialsFactory;
   /** Conversations whose member list is cached for per-user refresh. */
   maxAudiences?: number;
+  /**
+   * `DEPUTY_PUBLIC_URL`: where Teams clients reach the bot. With it, long output is a link to
+   * `<publicUrl>/api/files/<id>` (128-bit id, 24 hours); without it, the file rides in the message.
+   */
+  publicUrl?: string;
 }
+
+export const TEAMS_FILES_PATH = '/api/files';
 
 type Outcome = { kind: 'answered'; result: HandleResult } | { kind: 'late'; later: Promise<HandleResult | undefined> };
 
@@ -108,6 +116,8 @@ export class TeamsEdge implements ChannelEdge {
   private readonly deadlineMs: number;
   private readonly maxBodyBytes: number;
   private readonly maxAudiences: number;
+  private readonly files: FileShelf;
+  private readonly publicUrl: string | undefined;
   private readonly audiences = new Map<string, { userIds: string[] | undefined; at: number }>();
   private readonly background = new Set<Promise<void>>();
 
@@ -125,6 +135,8 @@ export class TeamsEdge implements ChannelEdge {
     this.deadlineMs = options.invokeDeadlineMs ?? DEFAULT_INVOKE_DEADLINE_MS;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.maxAudiences = options.maxAudiences ?? DEFAULT_MAX_AUDIENCES;
+    this.files = new FileShelf(this.clock);
+    this.publicUrl = options.publicUrl?.replace(/\/+$/, '');
     this.adapter.onTurnError = async (_context, error) => {
       this.logger.error({ err: error }, 'teams turn failed');
     };
@@ -138,6 +150,7 @@ export class TeamsEdge implements ChannelEdge {
   mount(server: unknown): void {
     // restify tells async handlers from callback ones by their kind, so this one is `async`.
     (server as Server).post(TEAMS_MESSAGES_PATH, async (req: Request, res: Response) => this.receive(req, res));
+    if (this.publicUrl) (server as Server).get(`${TEAMS_FILES_PATH}/:fileId`, async (req: Request, res: Response) => this.serveFile(req, res));
   }
 
   /** Waits for work the edge carries on after answering (late answers), so shutdown loses nothing. */
@@ -315,19 +328,36 @@ export class TeamsEdge implements ChannelEdge {
    * does not ask for.
    */
   private async postFile(conversation: ConversationRef, file: FileAttachment): Promise<void> {
+    // An absolute link opens from any Teams client; a data: URL only rides along in the message.
+    const contentUrl = this.publicUrl
+      ? `${this.publicUrl}${TEAMS_FILES_PATH}/${this.files.put(file)}`
+      : `data:${file.contentType};base64,${Buffer.from(file.content, 'utf8').toString('base64')}`;
     await this.continueIn(conversation, async (context) => {
       await context.sendActivity({
         type: ActivityTypes.Message,
         text: file.name,
-        attachments: [
-          {
-            name: file.name,
-            contentType: file.contentType,
-            contentUrl: `data:${file.contentType};base64,${Buffer.from(file.content, 'utf8').toString('base64')}`,
-          },
-        ],
+        attachments: [{ name: file.name, contentType: file.contentType, contentUrl }],
       });
     });
+  }
+
+  /** A posted file by its link: the unguessable id is the capability, and it expires. */
+  private async serveFile(req: Request, res: Response): Promise<void> {
+    const file = this.files.get(String(req.params.fileId));
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('No such file, or its link has expired.');
+      return;
+    }
+    const body = Buffer.from(file.content, 'utf8');
+    res.writeHead(200, {
+      'content-type': `${file.contentType}; charset=utf-8`,
+      'content-length': body.length,
+      'content-disposition': `attachment; filename="${file.name.replace(/[^\w.-]/g, '_')}"`,
+      'cache-control': 'private, no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
   }
 
   private async continueIn(conversation: ConversationRef, logic: (context: TurnContext) => Promise<void>): Promise<void> {

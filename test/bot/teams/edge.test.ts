@@ -325,6 +325,27 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
     assert.equal(second.handle.callCount, 0);
   });
 
+  it('links long output at DEPUTY_PUBLIC_URL (an absolute, unguessable, expiring link) when it is set', async () => {
+    let stored: ConversationRef | undefined;
+    const { handler } = handlerAnswering((event) => {
+      stored = event.conversation;
+      return {};
+    });
+    const conversation = personalChat();
+    bot = await startTeamsEdge(cloud, handler, { publicUrl: 'https://deputy.contoso.example/' });
+    await send(bot.url, messageActivity(cloud, teamsUser('alex'), conversation, 'help'), await cloud.token());
+    assert.ok(stored);
+    await bot.edge.port.postFile(stored, { name: 'output.csv', contentType: 'text/csv', content: 'Log,Line\r\ndpkg,1\r\n' });
+    const posted = cloud.calls.filter((call) => call.conversationId === conversation.id).at(-1);
+    const link = (posted?.body.attachments as { contentUrl: string }[])[0]?.contentUrl ?? '';
+    assert.match(link, /^https:\/\/deputy\.contoso\.example\/api\/files\/[\w-]{22}$/);
+    const download = await fetch(`${bot.url.replace(/\/api\/messages$/, '')}${new URL(link).pathname}`);
+    assert.equal(download.status, 200);
+    assert.match(download.headers.get('content-disposition') ?? '', /filename="output.csv"/);
+    assert.equal(await download.text(), 'Log,Line\r\ndpkg,1\r\n');
+    assert.equal((await fetch(`${bot.url.replace(/\/api\/messages$/, '')}/api/files/not-a-file-id-at-all0`)).status, 404);
+  });
+
   it('opens a personal chat with a user seen in a channel, for notifications', async () => {
     let stored: ConversationRef | undefined;
     const { handler } = handlerAnswering((event) => {
