@@ -6,6 +6,7 @@
  * element with different properties, which templating cannot express cleanly.
  */
 import { MASK, type FieldValue, type FormField, type FormSchema } from '../executor/contract/index.ts';
+import { normalizeFormValues } from './form-values.ts';
 import type { JsonObject } from './json.ts';
 
 /**
@@ -219,37 +220,10 @@ function asDate(value: unknown): string | undefined {
 
 /**
  * Reads a submitted card's data (Action.Execute or Action.Submit; every input arrives as a
- * string) back into typed values by the form's fields. Empty inputs are left out, so the
- * executor applies its own defaults and reports missing required values. Numbers that do not
- * parse stay text, for the executor's validation to name.
+ * string, under its `field.<Name>` id) back into typed values by the form's fields, through the
+ * one conversion every platform shares (cards/form-values.ts).
  */
 export function readFormValues(form: FormSchema, data: Record<string, unknown>): Record<string, FieldValue> {
-  const values: Record<string, FieldValue> = {};
-  for (const field of form.fields) {
-    const raw = data[formInputId(field.name)];
-    if (typeof raw !== 'string') continue;
-    const value = readValue(field, raw);
-    if (value !== undefined) values[field.name] = value;
-  }
-  return values;
-}
-
-function readValue(field: FormField, raw: string): FieldValue | undefined {
-  if (field.kind === 'toggle') return raw === 'true';
-  if (field.kind === 'secret') return raw === '' ? undefined : raw;
-  const text = raw.trim();
-  if (text === '') return undefined;
-  switch (field.kind) {
-    case 'number': {
-      const number = Number(text);
-      return Number.isFinite(number) ? number : text;
-    }
-    case 'multi': {
-      const separator = field.choices?.length ? ',' : /\r?\n/;
-      const items = text.split(separator).map((item) => item.trim()).filter((item) => item !== '');
-      return items.length > 0 ? items : undefined;
-    }
-    default:
-      return text;
-  }
+  const raw = Object.fromEntries(form.fields.map((field) => [field.name, data[formInputId(field.name)]]).filter(([, value]) => typeof value === 'string'));
+  return normalizeFormValues(form, raw);
 }

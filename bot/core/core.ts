@@ -24,6 +24,7 @@ import {
 } from '../../executor/contract/index.ts';
 import type { ListItem, ScriptReview, SubmitVerb } from '../../cards/screens.ts';
 import { readFormValues } from '../../cards/form.ts';
+import { normalizeFormValues, valuesToKeep } from '../../cards/form-values.ts';
 import { formatDuration, formatTime, presentState } from '../../cards/present.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { randomBytes } from 'node:crypto';
@@ -32,7 +33,6 @@ import type { Logger } from '../../lib/logger.ts';
 import type { ConversationStore, RunMessage } from './conversation-store.ts';
 import { EventStream } from './event-stream.ts';
 import type { ExecutorClient } from './executor-client.ts';
-import { normalizeFormValues, valuesToKeep } from './form-values.ts';
 import { outputFile } from './output-file.ts';
 import { explainRefusal } from './refusals.ts';
 import { parseCommand, suggestActions } from './understand.ts';

@@ -5,7 +5,7 @@
  */
 import type { types as slack } from '@slack/bolt';
 import type { ActionView, PrincipalView, RunState, RunView } from '../../executor/contract/index.ts';
-import { humanizeName } from '../../cards/present.ts';
+import { formatDuration, humanizeName, presentState } from '../../cards/present.ts';
 import type { ScriptReview, SubmitVerb, Suggestion } from '../../cards/screens.ts';
 import type { FileAttachment, HomeOverview, Screen } from '../core/model.ts';
 
@@ -125,29 +125,22 @@ export function button(
 
 // ---------------------------------------------------------------- run states
 
-const STATE_LABEL: Record<RunState, string> = {
-  requested: ':inbox_tray: Requested',
-  'awaiting-approval': ':raising_hand: Awaiting approval',
-  queued: ':hourglass_flowing_sand: Queued',
-  running: ':gear: Running',
-  succeeded: ':white_check_mark: Succeeded',
-  failed: ':x: Failed',
-  'timed-out': ':alarm_clock: Timed out',
-  cancelled: ':no_entry_sign: Cancelled',
-  rejected: ':no_entry: Rejected',
-  interrupted: ':warning: Interrupted',
+/** Slack's emoji for each state; the words are the cards' own (cards/present.ts), written once. */
+const STATE_EMOJI: Record<RunState, string> = {
+  requested: ':inbox_tray:',
+  'awaiting-approval': ':raising_hand:',
+  queued: ':hourglass_flowing_sand:',
+  running: ':gear:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  'timed-out': ':alarm_clock:',
+  cancelled: ':no_entry_sign:',
+  rejected: ':no_entry:',
+  interrupted: ':warning:',
 };
 
 export function stateLabel(state: RunState): string {
-  return STATE_LABEL[state];
-}
-
-function formatDuration(ms: number | undefined): string | undefined {
-  if (ms === undefined) return undefined;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${STATE_EMOJI[state]} ${presentState(state).label}`;
 }
 
 function inputBlocks(inputs: Record<string, unknown>, labels: Record<string, string> = {}): slack.SectionBlock[] {
@@ -293,7 +286,7 @@ export function formatTable(table: { columns: string[]; rows: string[][] }): str
 const OUTPUT_BUDGET = 2600;
 
 function renderRunSummary(run: RunView, canShowAll: boolean, canRunAgain: boolean): RenderedMessage {
-  const facts = [stateLabel(run.state), formatDuration(run.durationMs)].filter(Boolean).join(' · ');
+  const facts = [stateLabel(run.state), run.durationMs === undefined ? undefined : formatDuration(run.durationMs)].filter(Boolean).join(' · ');
   const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${facts}`)];
   const summary = run.summary;
   let overflow: FileAttachment | undefined;

@@ -18,7 +18,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ACTION_ID_PREFIX, loadingModal, renderHome, renderSentence, screenModal } from './blocks.ts';
-import { FORM_CALLBACK_ID, ViewStateSchema, readFormValues, renderFormModal, toSlackErrors } from './form.ts';
+import { FORM_CALLBACK_ID, ViewStateSchema, readSubmittedState, renderFormModal, toSlackErrors } from './form.ts';
 import { SlackPort, directMessageRef } from './port.ts';
 import { SlackHttpReceiver, type RouteMounter } from './receiver.ts';
 import { boltLogger } from './bolt-logger.ts';
@@ -338,8 +338,9 @@ export class SlackEdge implements ChannelEdge {
       return;
     }
     const { conversation, actionId, formId } = metadata.data;
-    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
-    const values = readFormValues(fields, state.data);
+    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind }));
+    // Slack's shape taken apart here; the core converts the values by the action's form.
+    const values = readSubmittedState(fields, state.data);
     const userId = body.user.id;
     const work = this.handle({
       kind: 'submit',

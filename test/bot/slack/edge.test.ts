@@ -1,3 +1,4 @@
+import { normalizeFormValues } from '../../../cards/form-values.ts';
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { ERRORS } from '../../../executor/contract/index.ts';
@@ -177,9 +178,13 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
       assert.deepEqual(JSON.parse(answer.body), { response_action: 'errors', errors: { 'field:Mailbox': 'Must be a contoso.com address.' } });
       const event = submitted(handler);
       assert.equal(event.verb, 'submit-form');
+      // The edge takes Slack's shape apart; the one shared conversion gives the form's types.
       assert.deepEqual(event.data, {
         actionId: 'set-ooo',
-        values: { Mailbox: 'kim@fabrikam.com', Mode: 'Both', Notify: true, Days: 5, Until: '2026-02-01', Cc: ['a@contoso.com', 'b@contoso.com'], Channels: ['Mail'], Password: 's3cret' },
+        values: { Mailbox: 'kim@fabrikam.com', Mode: 'Both', Notify: true, Days: '5', Until: '2026-02-01', Cc: 'a@contoso.com\n\nb@contoso.com', Channels: ['Mail'], Password: 's3cret' },
+      });
+      assert.deepEqual(normalizeFormValues(oooAction.form, event.data.values as Record<string, unknown>), {
+        Mailbox: 'kim@fabrikam.com', Mode: 'Both', Notify: true, Days: 5, Until: '2026-02-01', Cc: ['a@contoso.com', 'b@contoso.com'], Channels: ['Mail'], Password: 's3cret',
       });
       assert.equal(event.conversation.threadId, '1767225600.000777');
       assert.deepEqual(harness.slack.workCalls(), [], 'Slack keeps the typed values; nothing else is sent');
