@@ -118,6 +118,11 @@ export class BotCore implements ConversationHandler {
   private readonly runChains = new Map<string, Promise<void>>();
   private readonly events: EventStream;
   private readonly log: Logger;
+  /**
+   * Status cards showing "Cancel this run?" (channel:conversation:message): a run update that
+   * arrives meanwhile keeps the question on the card instead of taking it away.
+   */
+  private readonly askingToCancel = new Set<string>();
 
   constructor(private readonly options: BotCoreOptions) {
     this.log = options.logger.child({ component: 'bot-core' });
@@ -256,17 +261,22 @@ export class BotCore implements ConversationHandler {
         return this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId);
       case 'cancel-run': {
         const { runId, confirmed } = parseData(CancelData, event.data);
+        const asking = event.messageId === undefined ? undefined : messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId);
         if (!confirmed) {
           // The first press only asks; nothing is cancelled by a press that landed where Run was.
           const run = await executor.getRun(runId, call);
           if (isFinalRunState(run.state)) return this.screenFor(run, principal.id);
+          if (asking) this.remember(this.askingToCancel, asking);
           return { screen: 'run-status', run, canCancel: run.principalId === principal.id, confirmCancel: true };
         }
+        if (asking) this.askingToCancel.delete(asking);
         await executor.cancelRun(runId, principal.id, call);
         return this.screenFor(await executor.getRun(runId, call), principal.id);
       }
       case 'refresh-run': {
         const { runId } = parseData(RunData, event.data);
+        // "Keep it running" (or any refresh) answers the question.
+        if (event.messageId !== undefined) this.askingToCancel.delete(messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId));
         return this.personalScreen(await executor.getRun(runId, call), principal, correlationId);
       }
       case 'show-run': {
@@ -617,7 +627,12 @@ export class BotCore implements ConversationHandler {
     if (tracked) {
       const ref = this.options.conversations.conversation(tracked.channel, tracked.conversationId)
         ?? { channel: tracked.channel, conversationId: tracked.conversationId, threadId: run.origin.threadId };
-      await this.port(tracked.channel).update(ref, tracked.messageId, this.screenFor(run, tracked.viewer, labels));
+      const asking = messageKey(tracked.channel, tracked.conversationId, tracked.messageId);
+      if (isFinalRunState(run.state)) this.askingToCancel.delete(asking);
+      const screen = this.askingToCancel.has(asking) && run.state !== 'awaiting-approval'
+        ? { screen: 'run-status' as const, run, canCancel: run.principalId === tracked.viewer, confirmCancel: true }
+        : this.screenFor(run, tracked.viewer, labels);
+      await this.port(tracked.channel).update(ref, tracked.messageId, screen);
       if (event.type === 'run.finished' && hasMoreOutput(run)) {
         this.defer(() => this.postOutput(ref, run, tracked.viewer, run.correlationId));
       }
@@ -720,6 +735,13 @@ export class BotCore implements ConversationHandler {
     };
   }
 
+  /** Adds to a set of message keys that only needs its newest entries. */
+  private remember(set: Set<string>, key: string): void {
+    set.delete(key);
+    set.add(key);
+    while (set.size > 1000) set.delete(set.values().next().value as string);
+  }
+
   private defer(task: () => Promise<void>): void {
     const promise: Promise<void> = task()
       .catch((error: unknown) => {
@@ -754,6 +776,10 @@ function hasMoreOutput(run: RunView): boolean {
 
 function isChannel(kind: string): kind is Channel {
   return kind === 'teams' || kind === 'slack' || kind === 'webchat';
+}
+
+function messageKey(channel: Channel, conversationId: string, messageId: string): string {
+  return `${channel}:${conversationId}:${messageId}`;
 }
 
 function busyKey(channel: Channel, conversationId: string): string {
