@@ -31,8 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ConversationStore, RunMessage } from './conversation-store.ts';
-import { EventStream } from './event-stream.ts';
-import type { ExecutorClient } from './executor-client.ts';
+import type { EventSubscription, ExecutorApi } from './executor-api.ts';
 import { outputFile } from './output-file.ts';
 import { explainRefusal } from './refusals.ts';
 import { parseCommand, suggestActions } from './understand.ts';
@@ -87,7 +86,7 @@ function approvalCardKey(runId: string, principalId: string): string {
 const STATUS_WORDS: Record<ScriptStatus, string> = { draft: 'Draft', testing: 'Testing', approved: 'Approved' };
 
 export interface BotCoreOptions {
-  executor: ExecutorClient;
+  executor: ExecutorApi;
   logger: Logger;
   clock: Clock;
   conversations: ConversationStore;
@@ -116,7 +115,7 @@ export class BotCore implements ConversationHandler {
   private readonly busy = new Map<string, Busy>();
   /** Executor events are applied one after another per run (or script), in the order the executor sent them. */
   private readonly runChains = new Map<string, Promise<void>>();
-  private readonly events: EventStream;
+  private events: EventSubscription | undefined;
   private readonly log: Logger;
   /**
    * Status cards showing "Cancel this run?" (channel:conversation:message): a run update that
@@ -127,13 +126,6 @@ export class BotCore implements ConversationHandler {
   constructor(private readonly options: BotCoreOptions) {
     this.log = options.logger.child({ component: 'bot-core' });
     for (const edge of options.edges ?? []) this.attach(edge);
-    this.events = new EventStream({
-      client: options.executor,
-      logger: this.log,
-      onEvent: (event) => this.onExecutorEvent(event),
-      initialBackoffMs: options.eventBackoffMs?.initial,
-      maxBackoffMs: options.eventBackoffMs?.max,
-    });
   }
 
   attach(edge: { channel: Channel; port: ConversationPort }): void {
@@ -142,12 +134,15 @@ export class BotCore implements ConversationHandler {
 
   /** Starts following the executor's run events; resolves once the stream is connected. */
   async start(): Promise<void> {
-    this.events.start();
+    this.events ??= this.options.executor.subscribe((event) => this.onExecutorEvent(event), {
+      logger: this.log,
+      ...(this.options.eventBackoffMs ? { backoffMs: this.options.eventBackoffMs } : {}),
+    });
     await this.events.connected();
   }
 
   async close(): Promise<void> {
-    await this.events.close();
+    await this.events?.close();
     await this.idle();
   }
 

@@ -30,18 +30,22 @@ import {
   type DecisionRequest,
   type ErrorCode,
   type Persona,
+  type ExecutorEventMessage,
   type PrincipalView,
-  type RunState,
   type RunView,
   type ScriptStatus,
   type ScriptStatusRequest,
   type ScriptView,
 } from '../../executor/contract/index.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { EventStream } from './event-stream.ts';
+import type { CallOptions, EventSubscription, ExecutorApi, RunListQuery, RunStateChange } from './executor-api.ts';
+
+export type { CallOptions, RunListQuery, RunStateChange } from './executor-api.ts';
 
 /** What cancel and decision answer: the run's id and its state afterwards. */
 const RunStateChangeSchema = z.object({ id: z.string(), state: RunStateSchema });
-export type RunStateChange = z.infer<typeof RunStateChangeSchema>;
 
 export interface ExecutorClientOptions {
   /** Base URL, e.g. `http://127.0.0.1:4100`. */
@@ -52,25 +56,12 @@ export interface ExecutorClientOptions {
   fetch?: typeof fetch;
 }
 
-export interface CallOptions {
-  /** Ties the call to the chat event's log lines and error card. */
-  correlationId?: string;
-  /** Who asks, for reads: the executor answers only what that principal may see. */
-  principal?: string;
-}
-
 /** `?principal=` for reads made on someone's behalf. */
 function asked(options: CallOptions): string {
   return options.principal === undefined ? '' : `?principal=${encodeURIComponent(options.principal)}`;
 }
 
-export interface RunListQuery {
-  principal?: string;
-  state?: RunState;
-  limit?: number;
-}
-
-export class ExecutorClient {
+export class ExecutorClient implements ExecutorApi {
   readonly baseUrl: string;
   private readonly token: string;
   private readonly timeoutMs: number;
@@ -170,6 +161,18 @@ export class ExecutorClient {
     } catch {
       return false;
     }
+  }
+
+  /** `GET /v1/events`, followed with reconnects that resume by `Last-Event-ID`. */
+  subscribe(onEvent: (event: ExecutorEventMessage) => void, options: { logger: Logger; backoffMs?: { initial: number; max: number } }): EventSubscription {
+    const stream = new EventStream({
+      client: this,
+      logger: options.logger,
+      onEvent,
+      ...(options.backoffMs ? { initialBackoffMs: options.backoffMs.initial, maxBackoffMs: options.backoffMs.max } : {}),
+    });
+    stream.start();
+    return stream;
   }
 
   /** Headers for a raw request (the event stream uses them too). */
