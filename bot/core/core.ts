@@ -1,8 +1,11 @@
 /**
  * The bot core: one conversation flow for every platform. It resolves who speaks, asks the
- * executor (which decides everything again), answers each event with one screen at once, and
- * follows runs through the executor's event stream to update cards in place and notify people.
+ * executor (which decides everything again) and answers each event with one screen at once:
+ * typed text through bot/core/understand.ts, each card verb through its entry in the verb
+ * switch below. What a screen looks like is bot/core/presenter.ts; following runs through the
+ * executor's events (cards updated in place, notifications) is bot/core/run-follower.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import {
   DeputyError,
@@ -13,28 +16,33 @@ import {
   type ActionView,
   type Channel,
   type ChatIdentity,
-  type ExecutorEventMessage,
-  type PlanEvent,
   type PrincipalView,
-  type RunEvent,
   type RunView,
-  type ScriptEvent,
   type ScriptStatus,
-  type ScriptView,
 } from '../../executor/contract/index.ts';
-import type { ListItem, ScriptReview, SubmitVerb } from '../../cards/screens.ts';
+import type { SubmitVerb } from '../../cards/screens.ts';
 import { readFormValues } from '../../cards/form.ts';
 import { normalizeFormValues, valuesToKeep } from '../../cards/form-values.ts';
-import { formatDuration, formatTime, presentState } from '../../cards/present.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { randomBytes } from 'node:crypto';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
-import type { ConversationStore, RunMessage } from './conversation-store.ts';
+import type { ConversationStore } from './conversation-store.ts';
 import type { EventSubscription, ExecutorApi } from './executor-api.ts';
 import { outputFile } from './output-file.ts';
 import { explainRefusal } from './refusals.ts';
 import { parseCommand, suggestActions } from './understand.ts';
+import {
+  approvalListScreen,
+  confirmCancelScreen,
+  labelsOf,
+  runListScreen,
+  screenFor,
+  scriptListScreen,
+  scriptScreen,
+  toScriptReview,
+  welcomeScreen,
+} from './presenter.ts';
+import { messageKey, reviewCardKey, RunFollower } from './run-follower.ts';
 import type {
   ChatUser,
   ConversationHandler,
@@ -75,16 +83,6 @@ const ScriptVersionData = ScriptData.extend({ versionHash: z.string().regex(/^[0
 const DecideScriptData = ScriptVersionData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
 const MoveScriptData = ScriptVersionData.extend({ from: ScriptStatusData, to: ScriptStatusData });
 
-/** Keys under which the conversation store remembers the review card each person was shown. */
-function reviewCardKey(scriptId: string, hash: string, principalId: string): string {
-  return `script-review:${scriptId}:${hash}:${principalId}`;
-}
-function approvalCardKey(runId: string, principalId: string): string {
-  return `run-approval:${runId}:${principalId}`;
-}
-
-const STATUS_WORDS: Record<ScriptStatus, string> = { draft: 'Draft', testing: 'Testing', approved: 'Approved' };
-
 export interface BotCoreOptions {
   executor: ExecutorApi;
   logger: Logger;
@@ -113,8 +111,6 @@ export class BotCore implements ConversationHandler {
   private readonly background = new Set<Promise<void>>();
   /** Conversations with an event being answered: run updates there wait until the answer is shown. */
   private readonly busy = new Map<string, Busy>();
-  /** Executor events are applied one after another per run (or script), in the order the executor sent them. */
-  private readonly runChains = new Map<string, Promise<void>>();
   private events: EventSubscription | undefined;
   private readonly log: Logger;
   /**
@@ -123,9 +119,22 @@ export class BotCore implements ConversationHandler {
    */
   private readonly askingToCancel = new Set<string>();
 
+  private readonly follower: RunFollower;
+
   constructor(private readonly options: BotCoreOptions) {
     this.log = options.logger.child({ component: 'bot-core' });
     for (const edge of options.edges ?? []) this.attach(edge);
+    this.follower = new RunFollower({
+      executor: options.executor,
+      conversations: options.conversations,
+      log: this.log,
+      portOf: (channel) => this.ports.get(channel),
+      answered: async (channel, conversationId) => this.busy.get(busyKey(channel, conversationId))?.done,
+      defer: (task) => this.defer(task),
+      postOutput: (conversation, run, viewer, correlationId) => this.postOutput(conversation, run, viewer, correlationId),
+      labelsOf: (run, correlationId) => this.labelsOf(run, correlationId),
+      askingToCancel: this.askingToCancel,
+    });
   }
 
   attach(edge: { channel: Channel; port: ConversationPort }): void {
@@ -134,7 +143,7 @@ export class BotCore implements ConversationHandler {
 
   /** Starts following the executor's run events; resolves once the stream is connected. */
   async start(): Promise<void> {
-    this.events ??= this.options.executor.subscribe((event) => this.onExecutorEvent(event), {
+    this.events ??= this.options.executor.subscribe((event) => this.follower.onEvent(event), {
       logger: this.log,
       ...(this.options.eventBackoffMs ? { backoffMs: this.options.eventBackoffMs } : {}),
     });
@@ -148,9 +157,10 @@ export class BotCore implements ConversationHandler {
 
   /** Resolves when no background work (updates, notifications, files) is left. */
   async idle(): Promise<void> {
-    while (this.background.size > 0 || this.runChains.size > 0) {
-      await Promise.allSettled([...this.background, ...this.runChains.values()]);
-    }
+    do {
+      await this.follower.idle();
+      await Promise.allSettled([...this.background]);
+    } while (this.background.size > 0);
   }
 
   // ------------------------------------------------------------------ inbound
@@ -226,7 +236,7 @@ export class BotCore implements ConversationHandler {
         case 'scripts':
           return this.scriptList(principal, command.status, correlationId);
         case 'script':
-          return this.scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
+          return scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
         case 'approvals':
           return this.approvalList(principal, correlationId);
         case 'runs':
@@ -260,13 +270,13 @@ export class BotCore implements ConversationHandler {
         if (!confirmed) {
           // The first press only asks; nothing is cancelled by a press that landed where Run was.
           const run = await executor.getRun(runId, call);
-          if (isFinalRunState(run.state)) return this.screenFor(run, principal.id);
+          if (isFinalRunState(run.state)) return screenFor(run, principal.id);
           if (asking) this.remember(this.askingToCancel, asking);
-          return { screen: 'run-status', run, canCancel: run.principalId === principal.id, confirmCancel: true };
+          return confirmCancelScreen(run, principal.id);
         }
         if (asking) this.askingToCancel.delete(asking);
         await executor.cancelRun(runId, principal.id, call);
-        return this.screenFor(await executor.getRun(runId, call), principal.id);
+        return screenFor(await executor.getRun(runId, call), principal.id);
       }
       case 'refresh-run': {
         const { runId } = parseData(RunData, event.data);
@@ -292,7 +302,7 @@ export class BotCore implements ConversationHandler {
         const run = await executor.getRun(runId, call);
         // The file is not needed for the answer: post it after answering.
         this.defer(() => this.postOutput(event.conversation, run, principal.id, correlationId));
-        return this.screenFor(run, principal.id);
+        return screenFor(run, principal.id);
       }
       case 'decide-run': {
         const { runId, decision, comment } = parseData(DecideData, event.data);
@@ -307,7 +317,7 @@ export class BotCore implements ConversationHandler {
         if (run.principalId !== principal.id) {
           return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, personal: true, ...(await this.labelsOf(run, correlationId)) };
         }
-        return this.screenFor(run, principal.id);
+        return screenFor(run, principal.id);
       }
       case 'show-scripts':
         return this.scriptList(principal, parseData(ShowScriptsData, event.data).status, correlationId);
@@ -316,7 +326,7 @@ export class BotCore implements ConversationHandler {
       case 'show-script':
       case 'refresh-script': {
         const { scriptId } = parseData(ScriptData, event.data);
-        return this.scriptScreen(await executor.getScript(scriptId, principal.id, call));
+        return scriptScreen(await executor.getScript(scriptId, principal.id, call));
       }
       case 'decide-script': {
         const { scriptId, versionHash, decision, comment } = parseData(DecideScriptData, event.data);
@@ -335,7 +345,7 @@ export class BotCore implements ConversationHandler {
       this.options.executor.listActions(principal.id, { correlationId }),
       this.options.executor.listApprovals(principal.id, { correlationId }),
     ]);
-    return { screen: 'welcome', principal, actionCount: actions.length, waitingCount: approvals.runs.length + approvals.scripts.length };
+    return welcomeScreen(principal, actions, approvals);
   }
 
   /** Text that is no command: say so, and offer the actions it resembles, prefilled from it. */
@@ -344,26 +354,8 @@ export class BotCore implements ConversationHandler {
     return { screen: 'suggestions', text, suggestions: suggestActions(text, actions) };
   }
 
-  /** The person's own recent runs, newest first, each with a button that opens its card again. */
   private async runList(principal: PrincipalView, correlationId: string): Promise<Screen> {
-    const runs = await this.options.executor.listRuns({ principal: principal.id, limit: 15 }, { correlationId });
-    const open = runs.filter((run) => !isFinalRunState(run.state));
-    const done = runs.filter((run) => isFinalRunState(run.state));
-    const item = (run: RunView): ListItem => ({
-      title: run.actionTitle,
-      detail: `${presentState(run.state).text} · ${formatTime(run.endedAt ?? run.startedAt ?? run.createdAt)}${run.durationMs !== undefined ? ` · ${formatDuration(run.durationMs)}` : ''}`,
-      open: { verb: 'show-run', data: { runId: run.id } },
-    });
-    return {
-      screen: 'item-list',
-      heading: 'Your recent runs',
-      sections: [
-        { title: 'Not finished', items: open.map(item) },
-        { title: 'Finished', items: done.map(item) },
-      ],
-      emptyText: 'You have not run anything yet. Type "help" to see what you can run.',
-      refresh: { verb: 'show-runs', data: {} },
-    };
+    return runListScreen(await this.options.executor.listRuns({ principal: principal.id, limit: 15 }, { correlationId }));
   }
 
   private async actionList(principal: PrincipalView, correlationId: string): Promise<Screen> {
@@ -372,42 +364,11 @@ export class BotCore implements ConversationHandler {
   }
 
   private async scriptList(principal: PrincipalView, status: ScriptStatus | undefined, correlationId: string): Promise<Screen> {
-    const scripts = await this.options.executor.listScripts(principal.id, status, { correlationId });
-    const statuses = status ? [status] : (['testing', 'draft', 'approved'] as const);
-    return {
-      screen: 'item-list',
-      heading: status ? `${STATUS_WORDS[status]} scripts` : 'Scripts',
-      sections: statuses.map((each) => ({ title: STATUS_WORDS[each], items: scripts.filter((script) => script.status === each).map(scriptItem) })),
-      emptyText: status ? `No ${STATUS_WORDS[status]} scripts you may see.` : 'There are no scripts you may see.',
-      refresh: { verb: 'show-scripts', data: status ? { status } : {} },
-    };
+    return scriptListScreen(await this.options.executor.listScripts(principal.id, status, { correlationId }), status);
   }
 
   private async approvalList(principal: PrincipalView, correlationId: string): Promise<Screen> {
-    const { scripts, runs } = await this.options.executor.listApprovals(principal.id, { correlationId });
-    return {
-      screen: 'item-list',
-      heading: 'Waiting for your decision',
-      sections: [
-        { title: 'Scripts to review', items: scripts.map(scriptItem) },
-        {
-          title: 'Runs to approve',
-          items: runs.map((run): ListItem => ({
-            title: run.actionTitle,
-            detail: `Requested by ${run.principalId}${run.approval?.expiresAt ? ` · expires ${run.approval.expiresAt.slice(0, 16).replace('T', ' ')} UTC` : ''}`,
-            open: { verb: 'refresh-run', data: { runId: run.id } },
-          })),
-        },
-      ],
-      emptyText: 'Nothing waits for your decision.',
-      refresh: { verb: 'show-approvals', data: {} },
-    };
-  }
-
-  /** The review card for the viewer the view was fetched for: buttons only where the executor says they may act. */
-  private scriptScreen(view: ScriptView): Screen {
-    const viewerMayDecide = view.status === 'testing' && view.allowedTransitions.includes('approved');
-    return { screen: 'script-review', review: toScriptReview(view), viewerMayDecide };
+    return approvalListScreen(await this.options.executor.listApprovals(principal.id, { correlationId }));
   }
 
   private async moveScript(
@@ -429,11 +390,11 @@ export class BotCore implements ConversationHandler {
         { principalId: principal.id, to: move.to, hash: move.versionHash, from: move.from, ...(move.comment ? { comment: move.comment } : {}) },
         call,
       );
-      return this.scriptScreen(view);
+      return scriptScreen(view);
     } catch (error) {
       // Decided by someone else first, or the text changed: the current card says what happened.
       if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
-      return this.scriptScreen(await executor.getScript(move.scriptId, principal.id, call));
+      return scriptScreen(await executor.getScript(move.scriptId, principal.id, call));
     }
   }
 
@@ -475,14 +436,14 @@ export class BotCore implements ConversationHandler {
       throw error;
     }
     const run = created.run ?? (await executor.getRun(created.id, { correlationId, principal: principal.id }));
-    const screen = this.screenFor(run, principal.id, labelsOf(action));
+    const screen = screenFor(run, principal.id, labelsOf(action));
     // The edge shows `immediate` in place of the form's message, which now shows the run; the
     // run's origin (kept by the executor) names that message, so there is nothing to write here.
     // A replayed press was answered (and its card shown) the first time; this is the same run.
     if (messageId !== undefined || created.replayed) return screen;
     // No card to replace (a modal, a typed command): the core posts the status itself, so it knows the message to update.
     this.defer(async () => {
-      const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id, labelsOf(action)));
+      const posted = await this.port(conversation.channel).post(conversation, screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id, labelsOf(action)));
       await conversations.rememberRunMessage(run.id, { channel: conversation.channel, conversationId: conversation.conversationId, messageId: posted, viewer: principal.id });
     });
     return { screen: 'notice', text: `Submitted "${action.title}". Its progress and result follow in this conversation.` };
@@ -495,25 +456,13 @@ export class BotCore implements ConversationHandler {
     await this.port(conversation.channel).postFile(conversation, file);
   }
 
-  /**
-   * The screen that shows a run to `viewer`: its form of approval, progress or result. Used for
-   * cards posted to someone: who may decide is taken from who was asked (the event's list).
-   */
-  private screenFor(run: RunView, viewer: string, labels?: Record<string, string>): Screen {
-    if (run.state === 'awaiting-approval') {
-      const viewerIsRequester = viewer === run.principalId;
-      return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: !viewerIsRequester, viewerIsRequester, ...(labels ? { labels } : {}) };
-    }
-    if (isFinalRunState(run.state)) return { screen: 'run-summary', run, canShowAll: hasMoreOutput(run), canRunAgain: viewer === run.principalId };
-    return { screen: 'run-status', run, canCancel: viewer === run.principalId };
-  }
 
   /**
    * A run as the person who pressed a button sees it: whether they may decide a request is the
    * executor's answer (the runs waiting for their decision), and the card is theirs alone.
    */
   private async personalScreen(run: RunView, principal: PrincipalView, correlationId: string): Promise<Screen> {
-    if (run.state !== 'awaiting-approval') return this.screenFor(run, principal.id);
+    if (run.state !== 'awaiting-approval') return screenFor(run, principal.id);
     const [approvals, labels] = await Promise.all([this.options.executor.listApprovals(principal.id, { correlationId }), this.labelsOf(run, correlationId)]);
     const viewerIsRequester = run.principalId === principal.id;
     const viewerMayDecide = !viewerIsRequester && approvals.runs.some((waiting) => waiting.id === run.id);
@@ -543,160 +492,6 @@ export class BotCore implements ConversationHandler {
     }
     log.error({ err: error }, 'chat request failed unexpectedly');
     return { screen: 'error', message: ERRORS.DEPUTY_E_INTERNAL.message, correlationId };
-  }
-
-  // ------------------------------------------------------------------ run events
-
-  private onExecutorEvent(event: ExecutorEventMessage): void {
-    if ('run' in event) this.onRunEvent(event);
-    else if ('script' in event) this.chain(`script:${event.script.id}`, event.type, () => this.applyScriptEvent(event));
-    else this.chain(`plan:${event.plan.id}`, event.type, () => this.reportMissedPlan(event));
-  }
-
-  /** Scheduled runs missed while Deputy was down are not made up; the people the plan names are told. */
-  private async reportMissedPlan(event: PlanEvent): Promise<void> {
-    const { plan, missed } = event;
-    const times = missed.count === 1 ? `its run due at ${missed.first}` : `${missed.count} runs due between ${missed.first} and ${missed.last}`;
-    const text = `The scheduled plan "${plan.id}" (action ${plan.actionId}) missed ${times} while Deputy was not running. They were not run late; the schedule carries on.`;
-    await Promise.all(event.notify.map((principalId) => this.notifyScreen(principalId, { screen: 'notice', text })));
-  }
-
-  private onRunEvent(event: RunEvent): void {
-    if (event.type === 'run.created') return;
-    this.chain(event.run.id, event.type, () => this.applyRunEvent(event));
-  }
-
-  /** Applies events about one subject one after another, in the order the executor sent them. */
-  private chain(key: string, type: string, apply: () => Promise<void>): void {
-    const previous = this.runChains.get(key) ?? Promise.resolve();
-    const next = previous
-      .then(apply)
-      .catch((error: unknown) => this.log.warn({ subject: key, type, err: error instanceof Error ? error.message : String(error) }, 'executor event not delivered'))
-      .finally(() => {
-        if (this.runChains.get(key) === next) this.runChains.delete(key);
-      });
-    this.runChains.set(key, next);
-  }
-
-  /**
-   * A review request reaches every approver as a card of their own (remembered, so it is
-   * updated in place once decided); a decision updates those cards everywhere and tells the
-   * person who asked for the review.
-   */
-  private async applyScriptEvent(event: ScriptEvent): Promise<void> {
-    const { script, change } = event;
-    const requester = script.review?.requestedBy;
-    await Promise.all(
-      event.notify.map(async (principalId) => {
-        const key = reviewCardKey(script.id, change.hash, principalId);
-        const remembered = this.options.conversations.runMessage(key);
-        // A new review request is a new card, even for a hash reviewed before; only the card the
-        // requester pressed (remembered just now) is updated in place.
-        const shown = event.type === 'script.review-requested' && principalId !== change.by ? undefined : remembered;
-        if (event.type === 'script.decided' && principalId === requester && principalId !== change.by) {
-          await this.notifyScreen(principalId, { screen: 'notice', text: decisionSentence(script, change) });
-        }
-        if (!shown && event.type === 'script.decided') return;
-        const screen = this.scriptScreen(await this.options.executor.getScript(script.id, principalId));
-        if (shown) {
-          const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
-          await this.port(shown.channel).update(ref, shown.messageId, screen);
-          return;
-        }
-        const posted = await this.notifyScreen(principalId, screen);
-        if (posted) await this.options.conversations.rememberRunMessage(key, { ...posted, viewer: principalId });
-      }),
-    );
-  }
-
-  private async applyRunEvent(event: RunEvent): Promise<void> {
-    const { run } = event;
-    const origin = run.origin.conversationId !== undefined && isChannel(run.origin.kind)
-      ? { channel: run.origin.kind, conversationId: run.origin.conversationId }
-      : undefined;
-    // An answer still being shown in that conversation goes first; this update must not be overwritten by it.
-    if (origin) await this.busy.get(busyKey(origin.channel, origin.conversationId))?.done;
-    const tracked = this.trackedMessage(run);
-    // Approval cards show the form's labels; fetched once for every card this event updates.
-    const { labels } = run.approval?.required ? await this.labelsOf(run, run.correlationId) : {};
-    if (tracked) {
-      const ref = this.options.conversations.conversation(tracked.channel, tracked.conversationId)
-        ?? { channel: tracked.channel, conversationId: tracked.conversationId, threadId: run.origin.threadId };
-      const asking = messageKey(tracked.channel, tracked.conversationId, tracked.messageId);
-      if (isFinalRunState(run.state)) this.askingToCancel.delete(asking);
-      const screen = this.askingToCancel.has(asking) && run.state !== 'awaiting-approval'
-        ? { screen: 'run-status' as const, run, canCancel: run.principalId === tracked.viewer, confirmCancel: true }
-        : this.screenFor(run, tracked.viewer, labels);
-      await this.port(tracked.channel).update(ref, tracked.messageId, screen);
-      if (event.type === 'run.finished' && hasMoreOutput(run)) {
-        this.defer(() => this.postOutput(ref, run, tracked.viewer, run.correlationId));
-      }
-    }
-    if (event.type === 'approval.requested') {
-      // Every approver gets a card of their own, remembered so a decision updates it in place.
-      await this.options.conversations.rememberApprovers(run.id, event.notify);
-      await Promise.all(
-        event.notify
-          .filter((principalId) => principalId !== tracked?.viewer)
-          .map(async (principalId) => {
-            const posted = await this.notifyScreen(principalId, this.screenFor(run, principalId, labels));
-            if (posted) await this.options.conversations.rememberRunMessage(approvalCardKey(run.id, principalId), { ...posted, viewer: principalId });
-          }),
-      );
-    } else if (run.state !== 'awaiting-approval') {
-      await this.updateApprovalCards(run, tracked?.viewer, labels);
-    }
-    if (event.type === 'run.finished') {
-      await Promise.all(event.notify.filter((principalId) => principalId !== tracked?.viewer).map((principalId) => this.notify(principalId, run)));
-    }
-  }
-
-  /** Once a run leaves `awaiting-approval`, the approval cards sent to approvers show the outcome. */
-  private async updateApprovalCards(run: RunView, requesterViewer: string | undefined, labels: Record<string, string> | undefined): Promise<void> {
-    const approvers = this.options.conversations.approversOf(run.id);
-    if (!approvers) return;
-    await this.options.conversations.forgetApprovers(run.id);
-    await Promise.all(
-      approvers
-        .filter((principalId) => principalId !== requesterViewer)
-        .map(async (principalId) => {
-          const shown = this.options.conversations.runMessage(approvalCardKey(run.id, principalId));
-          if (!shown) return;
-          const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
-          await this.port(shown.channel).update(ref, shown.messageId, { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, ...(labels ? { labels } : {}) });
-        }),
-    );
-  }
-
-  /** The message that shows this run: remembered when it was shown, or named by the run's origin. */
-  private trackedMessage(run: RunView): RunMessage | undefined {
-    const remembered = this.options.conversations.runMessage(run.id);
-    if (remembered) return remembered;
-    const { kind, conversationId, messageId } = run.origin;
-    if (!isChannel(kind) || conversationId === undefined || messageId === undefined) return undefined;
-    return { channel: kind, conversationId, messageId, viewer: run.principalId };
-  }
-
-  /** A proactive message in the principal's last conversation with the bot, at its top level. */
-  private async notify(principalId: string, run: RunView): Promise<void> {
-    await this.notifyScreen(principalId, this.screenFor(run, principalId));
-  }
-
-  /** Posts a screen proactively; answers where it went, or `undefined` when the person cannot be reached. */
-  private async notifyScreen(principalId: string, screen: Screen): Promise<{ channel: Channel; conversationId: string; messageId: string } | undefined> {
-    const last = this.options.conversations.lastConversationOf(principalId);
-    if (!last) {
-      this.log.info({ principalId, screen: screen.screen }, 'no conversation known for this principal; notification not sent');
-      return undefined;
-    }
-    const port = this.ports.get(last.channel);
-    if (!port) {
-      this.log.info({ principalId, channel: last.channel }, 'channel is off; notification not sent');
-      return undefined;
-    }
-    const { threadId: _thread, ...topLevel } = last;
-    const messageId = await port.post(topLevel, screen);
-    return { channel: last.channel, conversationId: last.conversationId, messageId };
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -748,11 +543,6 @@ export class BotCore implements ConversationHandler {
   }
 }
 
-/** Parameter name → the label its form shows. */
-function labelsOf(action: ActionView): Record<string, string> {
-  return Object.fromEntries(action.form.fields.map((field) => [field.name, field.label]));
-}
-
 /** A form card's own id (unguessable, so one person's key is never another card's). */
 function newFormId(): string {
   return `form_${randomBytes(16).toString('base64url')}`;
@@ -764,63 +554,6 @@ function parseData<T extends z.ZodType>(schema: T, data: Record<string, unknown>
   return result.data;
 }
 
-function hasMoreOutput(run: RunView): boolean {
-  const summary = run.summary;
-  return summary !== undefined && (summary.outputLineCount > summary.lines.length || summary.truncated);
-}
-
-function isChannel(kind: string): kind is Channel {
-  return kind === 'teams' || kind === 'slack' || kind === 'webchat';
-}
-
-function messageKey(channel: Channel, conversationId: string, messageId: string): string {
-  return `${channel}:${conversationId}:${messageId}`;
-}
-
 function busyKey(channel: Channel, conversationId: string): string {
   return `${channel}:${conversationId}`;
-}
-
-function scriptItem(script: ScriptView): ListItem {
-  const waiting = script.status === 'testing' && script.review && !script.review.decision ? ` · submitted by ${script.review.requestedByName ?? script.review.requestedBy}` : '';
-  return {
-    title: script.name,
-    detail: `${STATUS_WORDS[script.status]} · version ${script.currentHash.slice(0, 12)} · tenant ${script.tenant}${waiting}`,
-    open: { verb: 'show-script', data: { scriptId: script.id } },
-  };
-}
-
-/** The executor's view of a script as the review card's neutral form. */
-export function toScriptReview(view: ScriptView): ScriptReview {
-  const review = view.review;
-  // A decision belongs on the card while the script still has the status it decided.
-  const decision = review?.decision && review.decision.to === view.status && view.status !== 'testing' ? review.decision : undefined;
-  const moves = view.allowedTransitions.filter((to) => view.status !== 'testing' || (to !== 'approved' && to !== 'draft'));
-  return {
-    scriptId: view.id,
-    name: view.name,
-    ...(view.description ? { description: view.description } : {}),
-    tenant: view.tenant,
-    status: view.status,
-    versionHash: view.currentHash,
-    ...(review ? { submittedBy: review.requestedByName ?? review.requestedBy } : {}),
-    ...(review?.comment ? { submitComment: review.comment } : {}),
-    parameters: view.parameters,
-    ...(view.diff && view.diff.lines.length > 0
-      ? { diff: { lines: view.diff.lines, truncated: view.diff.truncated, against: view.diff.againstHash ? `approved ${view.diff.againstHash.slice(0, 12)}` : 'nothing (never approved)' } }
-      : {}),
-    ...(view.versions ? { versions: view.versions.map((version) => ({ hash: version.hash, status: version.status })) } : {}),
-    ...(decision
-      ? { decision: { decision: decision.to === 'approved' ? ('approve' as const) : ('reject' as const), decidedBy: decision.byName ?? decision.by, ...(decision.comment ? { comment: decision.comment } : {}) } }
-      : {}),
-    moves,
-  };
-}
-
-/** "Cyra approved Set out-of-office (version 1a2b3c4d5e6f)." */
-function decisionSentence(script: ScriptView, change: ScriptEvent['change']): string {
-  const who = change.byName ?? change.by;
-  const what = change.to === 'approved' ? 'approved' : change.to === 'draft' ? 'sent back to Draft' : `moved to ${STATUS_WORDS[change.to]}`;
-  const comment = change.comment ? ` Comment: “${change.comment}”` : '';
-  return `${who} ${what} the script “${script.name}” (version ${change.hash.slice(0, 12)}).${comment}`;
 }
