@@ -99,8 +99,9 @@ describe('web chat in a browser', function () {
   it('keeps each persona’s conversation: switching back and reloading show Alex his outcome', async () => {
     await page.selectOption('#persona', 'alex');
     await page.getByText('Connected as alex').waitFor();
+    // The summary is still there after a switch (Web Chat replays the conversation, newest version of each card last).
     await chat().getByText(/uma\.schulz@contoso\.example/).first().waitFor();
-    assert.ok((await chat().getByText(/Succeeded/).count()) > 0, 'the summary is still there after a switch');
+    await chat().getByText(/Succeeded/).first().waitFor();
 
     await page.reload();
     await page.getByText('Connected as alex').waitFor();
