@@ -5,7 +5,7 @@
  */
 import type { types as slack } from '@slack/bolt';
 import type { ActionView, PrincipalView, RunState, RunView } from '../../executor/contract/index.ts';
-import { formatDuration, humanizeName, presentState } from '../../cards/present.ts';
+import { formatDuration, formatTargets, humanizeName, presentState, targetOutcomeLines, targetsLabel } from '../../cards/present.ts';
 import type { ScriptReview, SubmitVerb, Suggestion } from '../../cards/screens.ts';
 import type { FileAttachment, HomeOverview, Screen } from '../core/model.ts';
 
@@ -230,11 +230,20 @@ function renderActionList(actions: ActionView[], principal: PrincipalView): Rend
 }
 
 function renderRunStatus(run: RunView, canCancel: boolean): RenderedMessage {
-  const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${stateLabel(run.state)}`), ...inputBlocks(run.inputs)];
+  const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${stateLabel(run.state)}`), ...targetBlocks(run), ...inputBlocks(run.inputs)];
   // "Check again" first: Cancel is never where another button was a moment ago.
   blocks.push({ type: 'actions', elements: [button('Check again', 'refresh-run', { runId: run.id }), ...(canCancel ? [cancelButton(run.id, 'Cancel run…')] : [])] });
   blocks.push(runContext(run));
   return { text: `${run.actionTitle}: ${run.state}`, blocks };
+}
+
+/** Where the run runs; for a finished run on several targets, how it went on each (plain text: the catalog's names). */
+function targetBlocks(run: RunView): MessageBlock[] {
+  const where = formatTargets(run.targets);
+  if (!where || !run.targets) return [];
+  const lines = run.targets.length > 1 ? targetOutcomeLines(run.summary).map((line) => `${line.id} ${line.text}`) : [];
+  if (lines.length > 0) return [plainSection(`${targetsLabel(run.targets)}\n${lines.join('\n')}`)];
+  return [plainSection(`${targetsLabel(run.targets)}: ${where}`)];
 }
 
 /** Slack asks "really?" itself (the button's confirm dialog), so the press arrives confirmed. */
@@ -287,7 +296,7 @@ const OUTPUT_BUDGET = 2600;
 
 function renderRunSummary(run: RunView, canShowAll: boolean, canRunAgain: boolean): RenderedMessage {
   const facts = [stateLabel(run.state), run.durationMs === undefined ? undefined : formatDuration(run.durationMs)].filter(Boolean).join(' · ');
-  const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${facts}`)];
+  const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${facts}`), ...targetBlocks(run)];
   const summary = run.summary;
   let overflow: FileAttachment | undefined;
 
@@ -320,7 +329,7 @@ function renderRunSummary(run: RunView, canShowAll: boolean, canRunAgain: boolea
 function renderApprovalRequest(screen: Extract<Screen, { screen: 'approval-request' }>): RenderedMessage {
   const { run, requester, viewerMayDecide } = screen;
   const asking = screen.viewerIsRequester ? `You asked to run ${run.actionTitle}.` : `${requester} asks to run ${run.actionTitle}.`;
-  const blocks: MessageBlock[] = [plainSection(`:raising_hand: ${asking}`), ...inputBlocks(run.inputs, screen.labels)];
+  const blocks: MessageBlock[] = [plainSection(`:raising_hand: ${asking}`), ...targetBlocks(run), ...inputBlocks(run.inputs, screen.labels)];
   if (run.approval?.expiresAt) blocks.push(context(`Expires ${escapeMrkdwn(run.approval.expiresAt)}`));
   if (screen.viewerIsRequester && run.state === 'awaiting-approval') {
     blocks.push(plainContext('Another person decides this request: a Cyber or Company administrator of its tenant, or someone who may run this action.'));
