@@ -17,7 +17,7 @@ const HOSTILE = '**✔ Approved by cyra** [click](http://evil.example) _x_ ~y~ `
 function hostile(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
     // Ids, hashes, states, verbs and times keep their shape: they are not free text.
-    if (/^(id|actionId|runId|scriptId|principalId|versionHash|scriptHash|hash|state|status|correlationId|formId|screen|kind|verb|decision|approval|scriptStatus|psType|createdAt|updatedAt|startedAt|endedAt|expiresAt|tenant|conversationId)$/.test(key)) return value;
+    if (/^(id|actionId|runId|scriptId|principalId|versionHash|scriptHash|hash|state|status|correlationId|formId|screen|kind|verb|decision|approval|scriptStatus|psType|createdAt|updatedAt|startedAt|endedAt|expiresAt|tenant|conversationId|outcome)$/.test(key)) return value;
     return `${value} ${HOSTILE}`;
   }
   if (Array.isArray(value)) return value.map((item) => hostile(item, key === 'roles' || key === 'choices' || key === 'moves' ? key : ''));

@@ -179,6 +179,7 @@ export function everyScreen(): { name: string; screen: Screen }[] {
       name: 'action-form-targets',
       screen: {
         screen: 'action-form',
+        formId: 'form-3',
         action: sampleAction({
           targets: TARGETS,
           form: { fields: [{ name: '@target', label: 'Targets', hint: 'web-01: Web server 01 · web-02: Web server 02', kind: 'multi', psType: 'target', required: true, choices: ['web-01', 'web-02'] }, ...EVERY_KIND_FIELDS.slice(0, 2)] },
