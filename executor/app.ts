@@ -7,11 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
+import { isWildcardHost } from '../lib/http-host.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
 import { importCatalog } from './catalog/import.ts';
 import { validateInputs } from './catalog/inputs.ts';
-import type { ExecutorConfig } from './config.ts';
+import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
 import { IdempotencyStore } from './connectors/idempotency.ts';
@@ -22,7 +23,7 @@ import { openCredentialVault, withStoredCredentials } from './credentials/index.
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
 import { EventBus } from './events.ts';
-import { createTokenCheck } from './http/auth.ts';
+import { createHostCheck, createTokenCheck } from './http/auth.ts';
 import { createApiServer, type Readiness } from './http/server.ts';
 import { Policy } from './policy/policy.ts';
 import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
@@ -33,7 +34,8 @@ import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
 import { createFileStore } from './store/file.ts';
 import type { Store } from './store/port.ts';
-import { loadOrCreateToken } from './token.ts';
+import type { DeclaredRoute } from './http/routes.ts';
+import { loadOrCreateToken, OPERATOR_TOKEN_FILE } from './token.ts';
 
 export const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
 const DEMO_DIRECTORY_SEED = 'demo-directory.json';
@@ -50,7 +52,10 @@ export interface ExecutorOptions {
 export interface RunningExecutor {
   url: string;
   port: number;
+  /** The bot's token (the first one configured). */
   token: string;
+  /** The operator's token (the first one configured): reads across principals. */
+  operatorToken: string;
   store: Store;
   runs: RunService;
   events: EventBus;
@@ -61,6 +66,8 @@ export interface RunningExecutor {
   scripts: ScriptService;
   /** E-mail connectors: `mail.address(id)` is where a mailbox's SMTP listener is bound. */
   mail: MailConnectors;
+  /** Every route of the API with its declared authentication. */
+  routes(): DeclaredRoute[];
   close(): Promise<void>;
 }
 
@@ -105,6 +112,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataLock(config.dataDir);
   const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
+  const operatorTokens = config.operatorTokens ?? [loadOrCreateToken(config.dataDir, OPERATOR_TOKEN_FILE)];
+  assertDistinctTokens(tokens, operatorTokens);
   const token = tokens[0] as string;
   const store = await createFileStore({ dataDir: config.dataDir, clock, logger }).catch((error: unknown) => {
     lock.release();
@@ -202,19 +211,22 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       pwsh: pwsh ? { ok: true, detail: pwsh.path } : { ok: false, detail: 'pwsh is missing: set DEPUTY_PWSH or run npm install' },
     },
   });
-  const server = createApiServer({
+  const api = createApiServer({
     store,
     runs,
     events,
     visibleActions: (principalId: string): Action[] => policy.visibleActions(principalId).filter((action) => !unavailable.has(action.id)),
     targetChoices: (principalId, action) =>
       action.targets === undefined ? undefined : policy.usableTargets(principalId, action.id).map((target) => ({ id: target.id, name: target.name })),
-    tokens: createTokenCheck(tokens),
+    tokens: createTokenCheck({ bot: tokens, operator: operatorTokens }),
+    hostAllowed: createHostCheck(config.host, config.allowedHosts ?? []),
     readiness,
     logger,
+    clock,
     demo: config.demo,
     registerRoutes: [connectors.routes, plans.routes, scripts.routes],
   });
+  const { server } = api;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -224,11 +236,15 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
   expiry.unref();
   logger.info({ url }, 'executor listening');
+  if (isWildcardHost(config.host) && (config.allowedHosts ?? []).length === 0) {
+    logger.warn('the executor listens on every address but answers only to loopback names: list the names callers use in DEPUTY_EXECUTOR_ALLOWED_HOSTS');
+  }
 
   return {
     url,
     port,
     token,
+    operatorToken: operatorTokens[0] as string,
     store,
     runs,
     events,
@@ -236,6 +252,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     plans,
     scripts: scripts.service,
     mail,
+    routes: api.routes,
     async close() {
       clearInterval(expiry);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

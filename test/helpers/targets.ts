@@ -28,9 +28,9 @@ tenants:
 principals:
   - { id: alex, name: Alex, tenant: hamburg, roles: [administrator], identities: { webchat: alex } }
   - { id: bob, name: Bob, tenant: hamburg, roles: [administrator], identities: { webchat: bob } }
-  - { id: max, name: Max, tenant: munich, roles: [administrator] }
-  - { id: uma, name: Uma, tenant: hamburg, roles: [user] }
-  - { id: cyra, name: Cyra, tenant: contoso, roles: [cyber-admin] }
+  - { id: max, name: Max, tenant: munich, roles: [administrator], identities: { webchat: max } }
+  - { id: uma, name: Uma, tenant: hamburg, roles: [user], identities: { webchat: uma } }
+  - { id: cyra, name: Cyra, tenant: contoso, roles: [cyber-admin], identities: { webchat: cyra } }
 credentials:
   - { id: fleet-key, tenant: contoso, kind: secret }
 targets:

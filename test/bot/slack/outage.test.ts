@@ -105,8 +105,10 @@ describe('Slack outage and retries', function () {
         event: { type: 'message', channel: 'D1', channel_type: 'im', user: 'U1', text: 'help', ts: '1767268800.000100', event_ts: '1767268800.000100' },
       });
       for (let attempt = 0; attempt < 3; attempt++) {
+        // Slack signs each retry anew, a little later: a new timestamp, the same event_id.
         const response = await harness.send(body, 'application/json');
         assert.equal(response.status, 200);
+        harness.clock.advance(60_000);
       }
       await until('the first delivery handled', async () => (handler.received.length > 0 ? true : undefined));
       await new Promise((resolve) => setTimeout(resolve, 300));
