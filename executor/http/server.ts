@@ -260,7 +260,7 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
 
   kit.post('/v1/runs', { auth: 'bearer', body: CreateRunRequestSchema }, async (req, res, context, { body }) => {
     principalOrThrow(body.principalId);
-    // One press runs once: a repeated Idempotency-Key answers the first run (docs/executor.md).
+    // One press runs once: a repeated Idempotency-Key answers the first run (README, REST API).
     const { run, replayed } = await runs.createOnce(body, context, idempotencyKeyOf(req.header(HEADER_IDEMPOTENCY_KEY)));
     if (replayed) res.header(HEADER_IDEMPOTENT_REPLAYED, 'true');
     res.send(202, { id: run.id, state: run.state, correlationId: run.correlationId, run: toRunView(run) });

@@ -172,7 +172,7 @@ describe('bot core', function () {
     // The first press asks; only the confirmed one cancels.
     const asked = screenOf((await core.handle(submit('alex', 'c-alex', 'cancel-run', { runId: status.run.id }, posted))).immediate, 'run-status');
     assert.equal(asked.confirmCancel, true);
-    assert.equal((await executor.api(`/v1/runs/${status.run.id}`).then((response) => response.json()) as { state: string }).state, 'running');
+    assert.equal((await executor.api(`/v1/runs/${status.run.id}?principal=alex`).then((response) => response.json()) as { state: string }).state, 'running');
     const answer = await core.handle(submit('alex', 'c-alex', 'cancel-run', { runId: status.run.id, confirmed: true }, posted));
     const run = await executor.waitForRun(status.run.id);
     assert.equal(run.state, 'cancelled');
