@@ -7,7 +7,6 @@
 import restify, { type Request, type Response, type Server } from 'restify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import { closeAfterAnswer } from '../../lib/http-body.ts';
 import {
@@ -34,6 +33,7 @@ import type { EventBus } from '../events.ts';
 import type { RunService } from '../runs/service.ts';
 import { toActionView, toRunView } from '../runs/views.ts';
 import type { Store } from '../store/port.ts';
+import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import type { TokenCheck } from './auth.ts';
 import { RefusalAudit } from './refusals.ts';
 import { createRouteKit, type DeclaredRoute, type HttpContext, type RouteKit } from './routes.ts';
@@ -55,7 +55,8 @@ export interface ApiDependencies {
   hostAllowed: (hostHeader: string | undefined) => boolean;
   readiness: () => Readiness;
   logger: Logger;
-  clock: Clock;
+  /** The executor's one throttle for audited refusals (shared with the hooks). */
+  refusals: RefusalThrottle;
   demo: boolean;
   /** Body limit for every route, in bytes. */
   maxBodyBytes?: number;
@@ -105,7 +106,7 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
   const { store, runs, events, logger } = deps;
   const contexts = new WeakMap<Request, HttpContext>();
   const server = restify.createServer({ name: 'deputy-executor', handleUncaughtExceptions: false });
-  const refusals = new RefusalAudit(store.audit, deps.clock);
+  const refusals = new RefusalAudit(deps.refusals);
 
   const contextOf = (req: Request): HttpContext => {
     let context = contexts.get(req);

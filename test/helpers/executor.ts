@@ -25,6 +25,16 @@ export interface TestExecutor extends RunningExecutor {
   dispose(): Promise<void>;
 }
 
+/**
+ * Removes an executor's data folder and, beside it, its default audit checkpoint and key
+ * (kept outside the data folder on purpose: docs/store.md "The audit checkpoint").
+ */
+export function removeDataFolder(dataDir: string): void {
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}.audit-checkpoint`, { force: true });
+  rmSync(`${dataDir}.audit-checkpoint.key`, { force: true });
+}
+
 export async function startTestExecutor(
   options: { catalog?: string; config?: Partial<ExecutorConfig>; clock?: Clock; dataDir?: string; logger?: Logger } = {},
 ): Promise<TestExecutor> {
@@ -60,7 +70,7 @@ export async function startTestExecutor(
     },
     async dispose() {
       await executor.close();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) removeDataFolder(dataDir);
     },
   };
 }
