@@ -18,6 +18,8 @@ import runStatus from './templates/run-status.json' with { type: 'json' };
 import runSummary from './templates/run-summary.json' with { type: 'json' };
 import scriptReview from './templates/script-review.json' with { type: 'json' };
 import scriptUpload from './templates/script-upload.json' with { type: 'json' };
+import suggestions from './templates/suggestions.json' with { type: 'json' };
+import welcome from './templates/welcome.json' with { type: 'json' };
 import type { JsonObject } from './json.ts';
 import type { ScreenName } from './screens.ts';
 
@@ -34,6 +36,8 @@ const TEMPLATE_JSON: Readonly<Record<TemplateName, object>> = {
   'script-upload': scriptUpload,
   'authoring-form': authoringForm,
   'plan-list': planList,
+  welcome,
+  suggestions,
   error,
   notice,
 };

@@ -20,11 +20,11 @@ import {
   type ScriptView,
 } from '../../executor/contract/index.ts';
 import { readFormValues } from '../../cards/form.ts';
+import { normalizeFormValues } from '../../cards/form-values.ts';
 import type { AuthoringForm, PlanItem, RowButton } from '../../cards/screens.ts';
 import { parseData } from './card-data.ts';
-import type { ExecutorClient } from './executor-client.ts';
+import type { ExecutorApi } from './executor-api.ts';
 import { MAX_SENT_FILE_BYTES } from './files.ts';
-import { normalizeFormValues } from './form-values.ts';
 import type { Inbound, Screen, SentFileProblem } from './model.ts';
 import { describeSchedule, pickedCron, pickerFields, pickerFor } from './schedule.ts';
 
@@ -76,7 +76,7 @@ const COMMAND_NOTICES: Record<z.infer<typeof PlanCommandData>['command'], (plan:
 };
 
 export interface AuthoringChatOptions {
-  executor: ExecutorClient;
+  executor: ExecutorApi;
   /** The script card for a view (the core's, so a new script looks like any other). */
   scriptScreen: (view: ScriptView) => Screen;
 }

@@ -11,14 +11,14 @@
  */
 import { App, SocketModeReceiver, type BlockAction, type ButtonAction, type ViewOutput, type ViewResponseAction, type ViewSubmitAction, type types as slack } from '@slack/bolt';
 import { z } from 'zod';
-import { ChannelSchema, DeputyError, ERRORS, type FieldValue } from '../../executor/contract/index.ts';
+import { ChannelSchema, DeputyError, ERRORS } from '../../executor/contract/index.ts';
 import { SUBMIT_VERBS } from '../../cards/screens.ts';
 import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen, SentFile } from '../core/model.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ACTION_ID_PREFIX, loadingModal, renderHome, renderSentence, screenModal } from './blocks.ts';
-import { AUTHORING_FORM_CALLBACK_ID, FORM_CALLBACK_ID, ViewStateSchema, readFormValues, renderAuthoringFormModal, renderFormModal, toSlackErrors } from './form.ts';
+import { AUTHORING_FORM_CALLBACK_ID, FORM_CALLBACK_ID, ViewStateSchema, readSubmittedState, renderAuthoringFormModal, renderFormModal, toSlackErrors } from './form.ts';
 import { downloadSentFile } from '../core/files.ts';
 import { SlackPort, directMessageRef } from './port.ts';
 import { SlackHttpReceiver, type RouteMounter } from './receiver.ts';
@@ -61,6 +61,8 @@ const ConversationRefSchema = z.object({
 const ModalMetadataSchema = z.object({
   conversation: ConversationRefSchema,
   actionId: z.string().optional(),
+  /** The form's own id: sent with the submission as the run's idempotency key. */
+  formId: z.string().max(100).optional(),
   /** Field name → kind, to read the submitted state back without asking the core again. */
   fields: z.record(z.string(), z.enum(['text', 'choice', 'toggle', 'number', 'date', 'multi', 'secret'])).optional(),
   /** An authoring form's submit: the verb and data it sends with the values. */
@@ -216,6 +218,13 @@ export class SlackEdge implements ChannelEdge {
     });
 
     this.app.event('app_home_opened', async ({ event, body }) => {
+      if (event.tab === 'messages') {
+        // The person opened their DM with the bot: the core greets a conversation it has not seen.
+        const conversation = event.channel ? channelRef(body.team_id, event.user, event.channel) : directMessageRef(body.team_id, event.user);
+        const { immediate } = await this.handle({ kind: 'opened', user: slackUser(body.team_id, event.user), conversation });
+        if (immediate) await this.port.post(conversation, immediate);
+        return;
+      }
       if (event.tab !== 'home') return;
       await this.publishHome(body.team_id, event.user);
     });
@@ -282,6 +291,7 @@ export class SlackEdge implements ChannelEdge {
     const metadata: ModalMetadata = {
       conversation,
       actionId: screen.action.id,
+      formId: screen.formId,
       fields: Object.fromEntries(screen.action.form.fields.map((field) => [field.name, field.kind])),
     };
     const { formError } = toSlackErrors(screen.action.form.fields, screen.errors ?? {});
@@ -343,8 +353,8 @@ export class SlackEdge implements ChannelEdge {
   private async onSubmit(body: ViewSubmitAction, view: ViewOutput, ack: (response?: ViewResponseAction) => Promise<void>): Promise<void> {
     const submission = await this.readSubmission(body, view, ack, (metadata) => metadata.actionId !== undefined);
     if (!submission) return;
-    const { conversation, actionId } = submission.metadata;
-    const work = this.handle({ kind: 'submit', user: submission.user, conversation, verb: 'submit-form', data: { actionId, values: submission.values } });
+    const { conversation, actionId, formId } = submission.metadata;
+    const work = this.handle({ kind: 'submit', user: submission.user, conversation, verb: 'submit-form', data: { actionId, values: submission.values, ...(formId ? { formId } : {}) } });
     const answered = await this.answerWithin(work, ack, submission, 'Submitted. The result will appear in the conversation.');
     if (!answered.done) return;
     const screen = answered.value.immediate;
@@ -392,7 +402,7 @@ export class SlackEdge implements ChannelEdge {
     view: ViewOutput,
     ack: (response?: ViewResponseAction) => Promise<void>,
     complete: (metadata: ModalMetadata) => boolean,
-  ): Promise<{ metadata: ModalMetadata; user: ChatUser; userId: string; values: Record<string, FieldValue> } | undefined> {
+  ): Promise<{ metadata: ModalMetadata; user: ChatUser; userId: string; values: Record<string, string | string[] | boolean> } | undefined> {
     const metadata = ModalMetadataSchema.safeParse(parseJson(view.private_metadata));
     const state = ViewStateSchema.safeParse(view.state);
     const teamId = body.team?.id ?? body.user.team_id;
@@ -401,8 +411,9 @@ export class SlackEdge implements ChannelEdge {
       await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
       return undefined;
     }
-    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
-    return { metadata: metadata.data, user: slackUser(teamId, body.user.id), userId: body.user.id, values: readFormValues(fields, state.data) };
+    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind }));
+    // Slack's shape taken apart here; the core converts the values by the form's fields.
+    return { metadata: metadata.data, user: slackUser(teamId, body.user.id), userId: body.user.id, values: readSubmittedState(fields, state.data) };
   }
 
   /** Waits for the core within the submission budget; when it is late, acks at once and posts its answer later. */

@@ -16,6 +16,7 @@ runConformanceSuite('Teams', {
       asPrincipal: async (principalId) => bot.driverFor(principalId),
       asUnknownUser: async () => bot.stranger(),
       rest: (path, init) => executor.api(path, init),
+      runsOf: (principalId) => executor.runsOf(principalId),
       async close() {
         await bot.close();
         await executor.dispose();

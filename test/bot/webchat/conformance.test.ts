@@ -11,6 +11,7 @@ runConformanceSuite('web chat', {
       asPrincipal: (principalId) => WebChatDriver.connect(harness.bot.url, principalId),
       asUnknownUser: () => WebChatDriver.connect(harness.bot.url, `stranger-${++strangers}`),
       rest: (path, init) => harness.executor.api(path, init),
+      runsOf: (principalId) => harness.executor.runsOf(principalId),
       close: () => harness.close(),
     };
   },
