@@ -9,6 +9,7 @@ import {
   FieldValueSchema,
   FormFieldSchema,
   OriginSchema,
+  ParameterSetSchema,
   RoleSchema,
   RunStateSchema,
   RunSummarySchema,
@@ -43,7 +44,13 @@ export const ScriptVersionSchema = z.object({
   scriptId: IdSchema,
   text: z.string(),
   parameters: z.array(FormFieldSchema),
+  /** When the script declares more than one parameter set. */
+  parameterSets: z.array(ParameterSetSchema).optional(),
   synopsis: z.string().optional(),
+  /** The script reads `$SRXEnv` (written for ScriptRunner). */
+  usesSrxEnv: z.boolean().optional(),
+  /** Which reading of param() produced `parameters` (see PARSER_VERSION); absent: the first. */
+  parserVersion: z.number().int().optional(),
   createdAt: z.string(),
 });
 export type ScriptVersion = z.infer<typeof ScriptVersionSchema>;

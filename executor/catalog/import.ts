@@ -15,7 +15,8 @@ import { buildAction } from './actions.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
-import { mergeScript, newVersion, readScriptText, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
+import { PARSER_VERSION } from '../pwsh/parameters.ts';
+import { mergeScript, newVersion, readScriptText, refreshVersions, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
 import { YamlSource } from './yaml-source.ts';
 
 export const CATALOG_FILE = 'catalog.yaml';
@@ -101,7 +102,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   const previousScripts = new Map(previous.scripts.map((script) => [script.id, script]));
   const knownVersions = new Set(previous.versions.map((version) => version.hash));
   const scripts = new Map<string, Script>();
-  const versions: ScriptVersion[] = [...previous.versions];
+  const { versions, refreshed } = refreshVersions(previous.versions, schemas);
   for (const item of incoming) {
     const located = entries.scripts.find((candidate) => candidate.index === item.index);
     const schema = schemas.get(item.hash);
@@ -160,7 +161,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(connectors.length > 0 ? { connectors } : {}),
     ...(plans.length > 0 ? { plans } : {}),
   };
-  return { snapshot, changes: diffSnapshots(previous, snapshot) };
+  return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)] };
 }
 
 export interface ImportScriptFolderOptions {
@@ -216,7 +217,7 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
   const schemas = await schemasFor(pwshPath, texts, previous);
 
   const scripts = new Map(previousScripts);
-  const versions = [...previous.versions];
+  const { versions, refreshed } = refreshVersions(previous.versions, schemas);
   const knownVersions = new Set(versions.map((version) => version.hash));
   for (const file of files) {
     const schema = schemas.get(file.hash);
@@ -245,7 +246,18 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
   }
   if (problems.length > 0) throw invalid(problems);
   const snapshot: CatalogSnapshot = { ...previous, scripts: [...scripts.values()], versions };
-  return { snapshot, changes: diffSnapshots(previous, snapshot) };
+  return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)] };
+}
+
+/** Versions whose form was read again by a newer parser: the text and hash are the same, the schema is not. */
+function refreshChanges(refreshed: readonly ScriptVersion[]): CatalogChange[] {
+  return refreshed.map((version) => ({
+    object: 'script',
+    id: version.scriptId,
+    change: 'updated',
+    hash: version.hash,
+    summary: `script ${version.scriptId}: the parameters of version ${version.hash.slice(0, 12)} were read again (parser ${PARSER_VERSION})`,
+  }));
 }
 
 /** Records compare as stored (JSON): a key holding undefined is the same as no key. */
