@@ -56,12 +56,24 @@ export const ActionEntrySchema = z.strictObject({
   ownWorkloadParameter: z.string().min(1).optional(),
   /** Parameter name → id of a stored credential (see executor/credentials). */
   credentials: z.record(z.string().min(1), IdSchema).optional(),
+  /** Parameter name → the query whose answer are its choices, with inputs (`"$form.<field>"` refers to this form). */
+  choices: z.record(z.string().min(1), z.strictObject({ query: IdSchema, inputs: z.record(z.string().min(1), FieldValueSchema).optional() })).optional(),
+});
+
+export const QueryEntrySchema = z.strictObject({
+  id: IdSchema,
+  script: IdSchema,
+  runAs: z.string().refine((text) => parseRunAs(text) !== undefined, 'expected service, pool, pool:<account> or process:<account>'),
+  inputs: z.record(z.string().min(1), FieldValueSchema).optional(),
+  cacheSeconds: z.number().int().min(0).max(86_400).optional(),
+  timeoutSeconds: z.number().int().min(1).max(600).optional(),
 });
 
 export type TenantEntry = z.infer<typeof TenantEntrySchema>;
 export type PrincipalEntry = z.infer<typeof PrincipalEntrySchema>;
 export type ScriptEntry = z.infer<typeof ScriptEntrySchema>;
 export type ActionEntry = z.infer<typeof ActionEntrySchema>;
+export type QueryEntry = z.infer<typeof QueryEntrySchema>;
 
 /** An entry that passed its schema, with its index in the file (for messages). */
 export interface Located<T> {
@@ -74,14 +86,16 @@ export interface CatalogEntries extends AutomationEntries {
   principals: Located<PrincipalEntry>[];
   scripts: Located<ScriptEntry>[];
   actions: Located<ActionEntry>[];
+  queries: Located<QueryEntry>[];
 }
 
-const SECTIONS = ['tenants', 'principals', 'scripts', 'actions', 'connectors', 'credentials', 'plans'] as const;
+const SECTIONS = ['tenants', 'principals', 'scripts', 'queries', 'actions', 'connectors', 'credentials', 'plans'] as const;
 const TopLevelSchema = z.strictObject({
   tenants: z.array(z.unknown()).optional(),
   principals: z.array(z.unknown()).optional(),
   scripts: z.array(z.unknown()).optional(),
   actions: z.array(z.unknown()).optional(),
+  queries: z.array(z.unknown()).optional(),
   connectors: z.array(z.unknown()).optional(),
   credentials: z.array(z.unknown()).optional(),
   plans: z.array(z.unknown()).optional(),
@@ -91,6 +105,7 @@ const ENTRY_SCHEMAS = {
   principals: PrincipalEntrySchema,
   scripts: ScriptEntrySchema,
   actions: ActionEntrySchema,
+  queries: QueryEntrySchema,
   connectors: ConnectorEntrySchema,
   credentials: CredentialEntrySchema,
   plans: PlanEntrySchema,
@@ -98,7 +113,7 @@ const ENTRY_SCHEMAS = {
 
 /** Entries that fit their schema; the others are reported in `problems` and left out. */
 export function readEntries(source: YamlSource, problems: string[]): CatalogEntries {
-  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [], connectors: [], credentials: [], plans: [] };
+  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [], queries: [], connectors: [], credentials: [], plans: [] };
   const top = TopLevelSchema.safeParse(source.data ?? {});
   if (!top.success) {
     problems.push(...describeIssues(source, [], source.data, top.error.issues));

@@ -12,6 +12,7 @@ import { DeputyError, type FormField, type ScriptStatus } from '../contract/inde
 import { PrincipalSchema, TenantSchema, type Action, type Script, type ScriptVersion } from '../domain.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import { buildAction } from './actions.ts';
+import { buildQueries } from './queries.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
@@ -23,7 +24,7 @@ export const CATALOG_FILE = 'catalog.yaml';
 
 /** One change an import makes; the caller writes one audit entry per change. */
 export interface CatalogChange {
-  object: 'tenant' | 'principal' | 'script' | 'action' | 'credential' | 'connector' | 'plan';
+  object: 'tenant' | 'principal' | 'script' | 'action' | 'query' | 'credential' | 'connector' | 'plan';
   id: string;
   change: 'added' | 'updated' | 'removed' | 'new-version';
   /** Scripts: the current version's hash and status after the import. */
@@ -133,12 +134,24 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   for (const script of previous.scripts) if (!scripts.has(script.id)) scripts.set(script.id, script);
 
   const parameters = new Map<string, FormField[]>(versions.map((version) => [version.hash, version.parameters]));
+  const parameterSets = new Map(versions.flatMap((version) => (version.parameterSets ? [[version.hash, version.parameterSets] as const] : [])));
+  const queries = buildQueries(entries.queries, previous.queries ?? [], { source, scripts, parameters, problems });
   const principals = new Set(entries.principals.map(({ entry }) => entry.id));
   const credentials = buildCredentials(source, entries.credentials, new Set(tenantParents.keys()), problems);
   const credentialTenants = new Map(credentials.map((credential) => [credential.id, { tenant: credential.tenant }]));
   const actions: Action[] = [];
   for (const located of entries.actions) {
-    const action = buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, problems });
+    const action = buildAction(located, {
+      source,
+      scripts,
+      parameters,
+      parameterSets,
+      queries: new Map(queries.map((query) => [query.id, query])),
+      tenantParents,
+      principals,
+      credentials: credentialTenants,
+      problems,
+    });
     if (action) actions.push(action);
   }
   const { connectors, plans } = buildConnectorsAndPlans(entries, {
@@ -160,6 +173,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(credentials.length > 0 ? { credentials } : {}),
     ...(connectors.length > 0 ? { connectors } : {}),
     ...(plans.length > 0 ? { plans } : {}),
+    ...(queries.length > 0 ? { queries } : {}),
   };
   return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)] };
 }
@@ -304,6 +318,7 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
     }
   }
   records('action', before.actions, after.actions);
+  records('query', before.queries ?? [], after.queries ?? []);
   records('credential', before.credentials ?? [], after.credentials ?? []);
   records('connector', before.connectors ?? [], after.connectors ?? []);
   records('plan', before.plans ?? [], after.plans ?? []);

@@ -268,6 +268,8 @@ export const RunViewSchema = z.object({
   state: RunStateSchema,
   /** Inputs as given, with secret values replaced by `********`. */
   inputs: z.record(z.string(), z.unknown()),
+  /** The parameter set PowerShell binds, when the script has several. */
+  parameterSet: z.string().optional(),
   origin: OriginSchema,
   correlationId: z.string(),
   scriptHash: z.string(),

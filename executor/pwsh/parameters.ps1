@@ -93,13 +93,6 @@ function Get-ConstantValue($Ast) {
             if ($null -eq $field -or $field.FieldType -notin $NumberTypes -or -not ($field.IsLiteral -or $field.IsInitOnly)) { return $null }
             return New-Constant $field.GetValue($null)
         }
-        'ConvertExpressionAst' {
-            $type = $Ast.Type.TypeName.GetReflectionType()
-            $inner = Get-ConstantValue $Ast.Child
-            if ($null -eq $type -or $null -eq $inner -or $type -notin ($NumberTypes + @([string], [bool]))) { return $null }
-            if ($null -ne $inner.value -and ($inner.value -isnot [ValueType] -and $inner.value -isnot [string])) { return $null }
-            try { return New-Constant ([System.Management.Automation.LanguagePrimitives]::ConvertTo($inner.value, $type)) } catch { return $null }
-        }
         'ParenExpressionAst' { return Get-ConstantPipeline $Ast.Pipeline }
         'ArrayLiteralAst' { return Get-ConstantList $Ast.Elements }
         'ArrayExpressionAst' {

@@ -31,7 +31,9 @@ export const PARSER_VERSION = 2;
 export const ALL_PARAMETER_SETS = '__AllParameterSets';
 
 const PARSER_SCRIPT = join(import.meta.dirname, 'parameters.ps1');
-const PARSE_TIMEOUT_MS = 60_000;
+/** pwsh's start, then a share per script: a whole ActionPacks-sized tree (2,000 scripts) is one call. */
+const PARSE_TIMEOUT_BASE_MS = 60_000;
+const PARSE_TIMEOUT_PER_SCRIPT_MS = 250;
 
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 
@@ -87,7 +89,7 @@ export async function parseScriptParameters(
 export async function readScriptFacts(pwshPath: string, scripts: { key: string; text: string }[]): Promise<Map<string, ScriptFacts>> {
   const facts = new Map<string, ScriptFacts>();
   if (scripts.length === 0) return facts;
-  const stdout = await runParser(pwshPath, JSON.stringify(scripts));
+  const stdout = await runParser(pwshPath, JSON.stringify(scripts), PARSE_TIMEOUT_BASE_MS + scripts.length * PARSE_TIMEOUT_PER_SCRIPT_MS);
   let json: unknown;
   try {
     json = JSON.parse(stdout);
@@ -139,13 +141,13 @@ export function parameterSetsOf(facts: Pick<ScriptFacts, 'parameters' | 'default
   });
 }
 
-function runParser(pwshPath: string, input: string): Promise<string> {
+function runParser(pwshPath: string, input: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(pwshPath, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', PARSER_SCRIPT], {
       shell: false,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' },
-      timeout: PARSE_TIMEOUT_MS,
+      timeout: timeoutMs,
       killSignal: 'SIGKILL',
     });
     const out: Buffer[] = [];

@@ -1,16 +1,41 @@
 /** Internal records → the contract's REST shapes. */
-import type { ActionView, FormField, RunView } from '../contract/index.ts';
+import type { ActionView, FormField, FormSchema, ParameterSet, RunView } from '../contract/index.ts';
+import { dependenciesOf } from '../catalog/queries.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import { versionStatus } from '../policy/versions.ts';
 import type { StoredRecord } from '../store/port.ts';
 
 /** The fields a user fills in: the action's `ask` list, else every parameter that is not fixed; presets prefill. */
 export function askedFields(action: Action, version: ScriptVersion): FormField[] {
-  const asked = (field: FormField) => (action.ask ? action.ask.includes(field.name) : !(field.name in action.fixed));
-  return version.parameters.filter(asked).map((field) => {
+  return formOf(action, version).fields;
+}
+
+/**
+ * The form of an action: its asked fields (presets as prefills, query-bound ones with
+ * `choicesFrom`) and, when the script has several parameter sets, those the action's fixed and
+ * credential-bound values leave open, each with the asked fields it binds. `required` is then
+ * relative to those sets: with one left, the form is that set's.
+ */
+export function formOf(action: Action, version: ScriptVersion): FormSchema {
+  const supplied = [...Object.keys(action.fixed), ...Object.keys(action.credentials ?? {})];
+  const open = version.parameterSets?.filter((set) => supplied.every((name) => set.fields.some((field) => field.name === name)));
+  const inSomeSet = (name: string) => !open || open.some((set) => set.fields.some((field) => field.name === name));
+  const isAsked = (field: FormField) => (action.ask ? action.ask.includes(field.name) : !(field.name in action.fixed)) && inSomeSet(field.name);
+  const fields = version.parameters.filter(isAsked).map((field): FormField => {
     const preset = action.presets[field.name];
-    return preset === undefined || field.kind === 'secret' ? field : { ...field, default: preset };
+    const binding = action.choices?.[field.name];
+    const required = open ? open.every((set) => set.fields.some((entry) => entry.name === field.name && entry.required)) : field.required;
+    return {
+      ...field,
+      required,
+      ...(preset !== undefined && field.kind !== 'secret' ? { default: preset } : {}),
+      ...(binding ? { choicesFrom: { query: binding.query, dependsOn: dependenciesOf(binding) } } : {}),
+    };
   });
+  const names = new Set(fields.map((field) => field.name));
+  const parameterSets: ParameterSet[] | undefined =
+    open && open.length > 1 ? open.map((set) => ({ ...set, fields: set.fields.filter((field) => names.has(field.name)) })) : undefined;
+  return parameterSets ? { fields, parameterSets } : { fields };
 }
 
 export function toActionView(action: Action, script: Script, version: ScriptVersion): ActionView {
@@ -24,7 +49,7 @@ export function toActionView(action: Action, script: Script, version: ScriptVers
     tenant: action.tenant,
     approval: action.approval,
     timeoutSeconds: action.timeoutSeconds,
-    form: { fields: askedFields(action, version) },
+    form: formOf(action, version),
   };
 }
 
