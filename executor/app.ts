@@ -17,6 +17,7 @@ import { startConnectors } from './connectors/index.ts';
 import { startMailConnectors, type MailConnectors } from './mail/index.ts';
 import { startPlans, type Plans } from './plans/index.ts';
 import { startScripts, type ScriptService } from './scripts/index.ts';
+import { startQueries } from './queries/index.ts';
 import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
@@ -149,6 +150,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   };
 
   const events = new EventBus(clock);
+  const queries = startQueries({ store, policy, runner, clock, logger });
   const runs = new RunService({
     store,
     policy: runPolicy,
@@ -158,6 +160,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     clock,
     logger,
     dataDir: config.dataDir,
+    choices: queries.service,
     approvalTtlMs: config.approvalTtlMs,
     limits: {
       concurrency: config.maxConcurrentRuns,
@@ -192,7 +195,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     readiness,
     logger,
     demo: config.demo,
-    registerRoutes: [connectors.routes, plans.routes, scripts.routes],
+    registerRoutes: [connectors.routes, plans.routes, scripts.routes, queries.routes],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -104,10 +104,18 @@ export type FormSchema = z.infer<typeof FormSchemaSchema>;
 /** `GET /v1/actions/<id>/choices/<param>?principal=<id>&search=<text>&<field>=<value>` */
 export const ChoiceSchema = z.object({ value: z.string(), title: z.string() });
 export type Choice = z.infer<typeof ChoiceSchema>;
-export const ChoiceListSchema = z.object({ choices: z.array(ChoiceSchema) });
+export const ChoiceListSchema = z.object({
+  choices: z.array(ChoiceSchema),
+  /** Fields the choices depend on that have no value yet: the list is empty until they do. */
+  waitingFor: z.array(z.string()).optional(),
+});
 export type ChoiceList = z.infer<typeof ChoiceListSchema>;
 /** At most this many choices are answered (filtered by `search` first). */
 export const MAX_CHOICES = 100;
+/** `GET /v1/actions/<id>/choices/<param>`: `principal` and `search`; every other key is a form field's value. */
+export const ChoiceQuerySchema = z
+  .object({ principal: z.string().min(1).max(200), search: z.string().max(200).optional() })
+  .catchall(z.union([z.string().max(4000), z.array(z.string().max(4000)).max(100)]));
 
 // ---------------------------------------------------------------- principals
 
@@ -248,6 +256,10 @@ export const RunSummarySchema = z.object({
   /** The stored output was cut at the per-run cap. */
   truncated: z.boolean(),
   exitCode: z.number().int().nullable(),
+  /** `$SRXEnv.ResultMessage` of a script written for ScriptRunner: its result, in its words. */
+  message: z.string().optional(),
+  /** `$SRXEnv.ResultHtml` was set: `GET /v1/runs/<id>/html` serves it, and chat posts it as a file. */
+  html: z.boolean().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 

@@ -23,7 +23,7 @@ import {
 } from '../contract/index.ts';
 import type { Action, Principal, RunRecord } from '../domain.ts';
 import type { EventBus } from '../events.ts';
-import type { RequestContext, RunService } from '../runs/service.ts';
+import { RESULT_HTML, type RequestContext, type RunService } from '../runs/service.ts';
 import { toActionView, toRunView } from '../runs/views.ts';
 import type { Store } from '../store/port.ts';
 import { bearerToken, type TokenCheck } from './auth.ts';
@@ -265,12 +265,28 @@ export function createApiServer(deps: ApiDependencies): Server {
     '/v1/runs/:id/output',
     route(async (req, res) => {
       const run = readableRun(req);
-      const records = await store.runs.readOutput(run.id);
+      const records = (await store.runs.readOutput(run.id)).filter((record) => record.attachment === undefined);
       const text = records.map((record) => (record.stream === 'output' ? record.text : `[${record.stream}] ${record.text}`)).join('\n');
       res.setHeader('content-type', 'text/plain; charset=utf-8');
       res.setHeader('content-disposition', `attachment; filename="${run.id}.txt"`);
       res.writeHead(200);
       res.end(text);
+    }),
+  );
+
+  server.get(
+    '/v1/runs/:id/html',
+    route(async (req, res) => {
+      const run = readableRun(req);
+      const html = (await store.runs.readOutput(run.id)).find((record) => record.attachment === RESULT_HTML);
+      if (!html) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `run ${run.id} has no HTML result` });
+      // A report made by a script: a download, never a page rendered with this origin's rights.
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.setHeader('content-disposition', `attachment; filename="${run.id}.html"`);
+      res.setHeader('content-security-policy', 'sandbox');
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.writeHead(200);
+      res.end(html.text);
     }),
   );
 

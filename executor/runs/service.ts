@@ -20,6 +20,7 @@ import {
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import { resolveActionVersion } from '../policy/versions.ts';
+import type { SrxContext } from '../pwsh/srx.ts';
 import type { Runner } from '../pwsh/types.ts';
 import type { Store } from '../store/port.ts';
 import { RunQueue, type QueueLimits } from './queue.ts';
@@ -77,6 +78,20 @@ interface PendingExecution {
 }
 
 const DATA_DIR_PLACEHOLDER = '{dataDir}';
+
+/** The name under which a run's `$SRXEnv.ResultHtml` is kept and served. */
+export const RESULT_HTML = 'result.html';
+
+/** `$SRXEnv.SRXStartedReason`: how the run came about, in words. */
+const STARTED_VIA: Record<RunRecord['origin']['kind'], string> = {
+  teams: 'Started from Microsoft Teams',
+  slack: 'Started from Slack',
+  webchat: 'Started from the web chat',
+  api: 'Started through the API',
+  connector: 'Started by a web service connector',
+  schedule: 'Started by a schedule',
+  mail: 'Started by e-mail',
+};
 
 export class RunService {
   private readonly queue: RunQueue;
@@ -423,6 +438,7 @@ export class RunService {
           runAs: run.runAs,
           timeoutMs: run.timeoutSeconds * 1000,
           limits: { maxOutputBytes: limits.maxOutputBytes, maxRecords: limits.maxOutputRecords },
+          ...(version.usesSrxEnv ? { srx: this.srxContext(run) } : {}),
         },
         {
           signal: controller.signal,
@@ -435,8 +451,14 @@ export class RunService {
       await this.withLock(runId, async () => {
         const latest = store.runs.get(runId) ?? run;
         if (!latest) return;
-        await store.runs.writeOutput(runId, result.records);
-        await this.finish(latest, result.outcome, { summary: result.summary, durationMs: result.durationMs });
+        const html = result.srx?.html;
+        await store.runs.writeOutput(runId, html ? [...result.records, { stream: 'information', text: html, attachment: RESULT_HTML }] : result.records);
+        const summary = {
+          ...result.summary,
+          ...(result.srx?.message ? { message: result.srx.message } : {}),
+          ...(html ? { html: true } : {}),
+        };
+        await this.finish(latest, result.outcome, { summary, durationMs: result.durationMs });
       });
     } catch (error) {
       const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
@@ -449,6 +471,20 @@ export class RunService {
     } finally {
       this.cancellers.delete(runId);
     }
+  }
+
+  /** What `$SRXEnv` tells a script written for ScriptRunner about its run. */
+  private srxContext(run: RunRecord): SrxContext {
+    const principal = this.options.store.catalog.getPrincipal(run.principalId);
+    const via = STARTED_VIA[run.origin.kind];
+    const approvedBy = run.approval?.decidedBy ? `, approved by ${run.approval.decidedBy}` : '';
+    return {
+      startedBy: principal?.email ?? run.principalId,
+      startedReason: `${via} for ${principal?.name ?? run.principalId}${approvedBy}`,
+      displayName: run.actionTitle,
+      actionId: run.actionId,
+      scriptName: this.options.store.catalog.getScript(run.scriptId)?.name ?? run.scriptId,
+    };
   }
 
   private transition(run: RunRecord, state: RunState, extra: Partial<RunRecord> = {}): Promise<RunRecord> {

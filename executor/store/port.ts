@@ -40,6 +40,11 @@ export interface StoredRecord {
   stream: 'output' | 'error' | 'warning' | 'verbose' | 'information' | 'progress';
   text: string;
   data?: unknown;
+  /**
+   * Not output but a file the run produced, `text` its content: `result.html` for
+   * `$SRXEnv.ResultHtml`. Kept with the output, left out of the streams and the text download.
+   */
+  attachment?: string;
 }
 
 export interface RunFilter {
