@@ -4,41 +4,25 @@
  * nothing; any problem throws DEPUTY_E_CATALOG_INVALID listing all of them. The caller
  * replaces the store in one step and audits each change.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../../lib/clock.ts';
-import { DeputyError, type FormField, type ScriptStatus } from '../contract/index.ts';
-import { PrincipalSchema, TenantSchema, type Action, type Script, type ScriptVersion } from '../domain.ts';
+import { DeputyError, type FormField } from '../contract/index.ts';
+import { PrincipalSchema, TenantSchema, type Action, type Script } from '../domain.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import { buildAction } from './actions.ts';
 import { buildQueries } from './queries.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
-import { PARSER_VERSION } from '../pwsh/parameters.ts';
-import { mergeScript, newVersion, readScriptText, refreshVersions, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
+import { diffSnapshots, refreshChanges, type ImportResult } from './changes.ts';
+import { mergeScript, newVersion, readScriptText, refreshVersions, schemasFor, sha256 } from './scripts.ts';
 import { YamlSource } from './yaml-source.ts';
 
 export const CATALOG_FILE = 'catalog.yaml';
 
-/** One change an import makes; the caller writes one audit entry per change. */
-export interface CatalogChange {
-  object: 'tenant' | 'principal' | 'script' | 'action' | 'query' | 'credential' | 'connector' | 'plan';
-  id: string;
-  change: 'added' | 'updated' | 'removed' | 'new-version';
-  /** Scripts: the current version's hash and status after the import. */
-  hash?: string;
-  status?: ScriptStatus;
-  previousHash?: string;
-  /** One readable line, e.g. `script set-ooo: new version 3f2a9c1b (draft)`. */
-  summary: string;
-}
-
-export interface ImportResult {
-  snapshot: CatalogSnapshot;
-  changes: CatalogChange[];
-}
+export { diffSnapshots, type CatalogChange, type ImportResult } from './changes.ts';
+export { importScriptFolder, type ImportReport, type ImportScriptFolderOptions } from './folder.ts';
 
 export interface ImportCatalogOptions {
   folder: string;
@@ -176,151 +160,4 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(queries.length > 0 ? { queries } : {}),
   };
   return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)] };
-}
-
-export interface ImportScriptFolderOptions {
-  folder: string;
-  /** The tenant new scripts belong to; it must exist already. */
-  tenant: string;
-  previous: CatalogSnapshot;
-  pwshPath: string;
-  clock: Clock;
-}
-
-/**
- * `deputy import <folder>` on bare `.ps1` files: each becomes a Draft script (its id the file
- * name in kebab-case), or a new Draft version when its text changed. Tenants, principals and
- * actions are left as they are.
- */
-export async function importScriptFolder({ folder, tenant, previous, pwshPath, clock }: ImportScriptFolderOptions): Promise<ImportResult> {
-  const root = resolve(folder);
-  const problems: string[] = [];
-  if (!previous.tenants.some((candidate) => candidate.id === tenant)) problems.push(`${root}: unknown tenant "${tenant}"`);
-  let names: string[];
-  try {
-    names = (await readdir(root, { withFileTypes: true })).filter((item) => item.isFile() && /\.ps1$/i.test(item.name)).map((item) => item.name).sort();
-  } catch (cause) {
-    throw invalid([`${root}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`]);
-  }
-  if (names.length === 0) problems.push(`${root}: no .ps1 files`);
-
-  const previousScripts = new Map(previous.scripts.map((script) => [script.id, script]));
-  const files: { name: string; id: string; hash: string; text: string }[] = [];
-  const texts = new Map<string, string>();
-  for (const name of names) {
-    const id = scriptIdFromFileName(name);
-    const clash = files.find((file) => file.id === id);
-    const existing = previousScripts.get(id);
-    if (!/^[a-z0-9][a-z0-9._-]{0,79}$/.test(id)) problems.push(`${name}: cannot make a script id from this file name`);
-    else if (clash) problems.push(`${name}: gives the same script id "${id}" as ${clash.name}`);
-    else if (existing && existing.tenant !== tenant) problems.push(`${name}: script "${id}" already exists in tenant "${existing.tenant}"`);
-    const read = await readScriptText(join(root, name));
-    if ('problem' in read) {
-      problems.push(`${name}: ${read.problem}`);
-      continue;
-    }
-    const hash = sha256(read.text);
-    const owner = files.find((file) => file.hash === hash)?.id ?? previous.versions.find((version) => version.hash === hash)?.scriptId;
-    if (owner !== undefined && owner !== id) {
-      problems.push(`${name}: has the same text as script "${owner}"; give each script its own text`);
-      continue;
-    }
-    files.push({ name, id, hash, text: read.text });
-    texts.set(hash, read.text);
-  }
-  const schemas = await schemasFor(pwshPath, texts, previous);
-
-  const scripts = new Map(previousScripts);
-  const { versions, refreshed } = refreshVersions(previous.versions, schemas);
-  const knownVersions = new Set(versions.map((version) => version.hash));
-  for (const file of files) {
-    const schema = schemas.get(file.hash);
-    if (!schema) continue;
-    if (schema.parseErrors.length > 0) {
-      for (const error of schema.parseErrors) problems.push(`${file.name} ${error}`);
-      continue;
-    }
-    const existing = previousScripts.get(file.id);
-    const description = existing?.description ?? schema.synopsis;
-    scripts.set(
-      file.id,
-      mergeScript(existing, {
-        id: file.id,
-        name: existing?.name ?? file.name.replace(/\.ps1$/i, ''),
-        ...(description ? { description } : {}),
-        tenant,
-        file: existing?.file ?? join(root, file.name),
-        hash: file.hash,
-      }),
-    );
-    if (!knownVersions.has(file.hash)) {
-      knownVersions.add(file.hash);
-      versions.push(newVersion(file.id, file.hash, file.text, schema, clock));
-    }
-  }
-  if (problems.length > 0) throw invalid(problems);
-  const snapshot: CatalogSnapshot = { ...previous, scripts: [...scripts.values()], versions };
-  return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)] };
-}
-
-/** Versions whose form was read again by a newer parser: the text and hash are the same, the schema is not. */
-function refreshChanges(refreshed: readonly ScriptVersion[]): CatalogChange[] {
-  return refreshed.map((version) => ({
-    object: 'script',
-    id: version.scriptId,
-    change: 'updated',
-    hash: version.hash,
-    summary: `script ${version.scriptId}: the parameters of version ${version.hash.slice(0, 12)} were read again (parser ${PARSER_VERSION})`,
-  }));
-}
-
-/** Records compare as stored (JSON): a key holding undefined is the same as no key. */
-function sameRecord(a: unknown, b: unknown): boolean {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
-}
-
-/** What differs between two snapshots, one change per added, updated or removed record. */
-export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): CatalogChange[] {
-  const changes: CatalogChange[] = [];
-  const records = <T extends { id: string }>(object: CatalogChange['object'], old: T[], next: T[]) => {
-    const oldById = new Map(old.map((record) => [record.id, record]));
-    const nextIds = new Set(next.map((record) => record.id));
-    for (const record of next) {
-      const previous = oldById.get(record.id);
-      if (!previous) changes.push({ object, id: record.id, change: 'added', summary: `${object} ${record.id}: added` });
-      else if (!sameRecord(previous, record)) changes.push({ object, id: record.id, change: 'updated', summary: `${object} ${record.id}: updated` });
-    }
-    for (const record of old) {
-      if (!nextIds.has(record.id)) changes.push({ object, id: record.id, change: 'removed', summary: `${object} ${record.id}: removed` });
-    }
-  };
-  records('tenant', before.tenants, after.tenants);
-  records('principal', before.principals, after.principals);
-
-  const oldScripts = new Map(before.scripts.map((script) => [script.id, script]));
-  for (const script of after.scripts) {
-    const previous = oldScripts.get(script.id);
-    const short = script.currentHash.slice(0, 12);
-    const state = { hash: script.currentHash, status: script.status };
-    if (!previous) {
-      changes.push({ object: 'script', id: script.id, change: 'added', ...state, summary: `script ${script.id}: added, version ${short} (${script.status})` });
-    } else if (previous.currentHash !== script.currentHash) {
-      changes.push({
-        object: 'script',
-        id: script.id,
-        change: 'new-version',
-        ...state,
-        previousHash: previous.currentHash,
-        summary: `script ${script.id}: new version ${short} (${script.status}), was ${previous.currentHash.slice(0, 12)} (${previous.status})`,
-      });
-    } else if (!sameRecord(previous, script)) {
-      changes.push({ object: 'script', id: script.id, change: 'updated', ...state, summary: `script ${script.id}: updated` });
-    }
-  }
-  records('action', before.actions, after.actions);
-  records('query', before.queries ?? [], after.queries ?? []);
-  records('credential', before.credentials ?? [], after.credentials ?? []);
-  records('connector', before.connectors ?? [], after.connectors ?? []);
-  records('plan', before.plans ?? [], after.plans ?? []);
-  return changes;
 }

@@ -122,17 +122,21 @@ export function checkChoiceBindings(
     if (!fields) continue;
     const before = context.problems.length;
     const inputs: Record<string, FieldValue> = {};
-    for (const [inputName, value] of Object.entries(checkConstants(binding.inputs ?? {}, fields, query.scriptId, (input, message) => report(at('choices', name, 'inputs', input), message)))) {
+    for (const [inputName, value] of Object.entries(binding.inputs ?? {})) {
+      const path = at('choices', name, 'inputs', inputName);
       const reference = typeof value === 'string' ? FORM_REFERENCE.exec(value) : null;
       if (!reference) {
-        inputs[inputName] = value;
+        Object.assign(inputs, checkConstants({ [inputName]: value }, fields, query.scriptId, (_input, message) => report(path, message)));
         continue;
       }
+      const target = findField(fields, inputName);
       const source = findField(askedFields, reference[1] as string);
-      if (!source) report(at('choices', name, 'inputs', inputName), `"${value}" names no field of this action's form`);
-      else if (source.name === field.name) report(at('choices', name, 'inputs', inputName), `"${value}" is the field itself`);
-      else inputs[inputName] = `$form.${source.name}`;
+      if (!target) report(path, `script "${query.scriptId}" has no parameter "${inputName}"`);
+      else if (!source) report(path, `"${value}" names no field of this action's form`);
+      else if (source.name === field.name) report(path, `"${value}" is the field itself`);
+      else inputs[target.name] = `$form.${source.name}`;
     }
+    if (context.problems.length > before) continue;
     const given = new Set([...Object.keys(query.inputs), ...Object.keys(inputs)].map((input) => input.toLowerCase()));
     const missing = fields.filter((candidate) => candidate.required && !given.has(candidate.name.toLowerCase()));
     if (missing.length > 0) report(at('choices', name), `query "${query.id}" needs a value for ${missing.map((candidate) => candidate.name).join(', ')}`);

@@ -25,7 +25,17 @@ $reader = [System.IO.StreamReader]::new([Console]::OpenStandardInput(), $utf8)
 # -DateKind String: a script text that looks like a date must stay text.
 $requests = ConvertFrom-Json -InputObject $reader.ReadToEnd() -AsHashtable -NoEnumerate -DateKind String
 
-$Language = 'System.Management.Automation.Language'
+# Attributes a form has no need to express: harmless to the form, or enforced by PowerShell in a way
+# an empty form value (not given) never meets.
+$NeutralAttributes = @(
+    [Parameter], [Alias], [AllowNull], [AllowEmptyString], [AllowEmptyCollection], [ValidateNotNull],
+    [ValidateNotNullOrEmpty], [SupportsWildcards], [PSDefaultValue], [System.Management.Automation.CredentialAttribute],
+    [ArgumentCompleter], [ValidateSet], [ValidatePattern], [ValidateRange], [ValidateLength], [ValidateCount]
+)
+$ValidateNotNullOrWhiteSpace = 'System.Management.Automation.ValidateNotNullOrWhiteSpaceAttribute' -as [type]
+if ($ValidateNotNullOrWhiteSpace) { $NeutralAttributes += $ValidateNotNullOrWhiteSpace }
+# Types a chat form cannot fill in.
+$UnfillableTypes = @([hashtable], [scriptblock], [System.Collections.IDictionary])
 $IntegerTypes = @([int], [long], [short], [byte], [sbyte], [uint16], [uint32], [uint64])
 $NumberTypes = $IntegerTypes + @([double], [decimal], [single])
 
@@ -154,6 +164,14 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
               elseif ($typeConstraint) { $typeConstraint.TypeName.FullName }
               else { 'object' }
 
+    $unmapped = [System.Collections.Generic.List[string]]::new()
+    if ($typeConstraint -and $null -eq $typeConstraint.TypeName.GetReflectionType()) {
+        $unmapped.Add("type [$($typeConstraint.TypeName.FullName)] is not loaded here (a module's type?): the form asks for text, which PowerShell converts when the script runs")
+    }
+    elseif ($elementType -in $UnfillableTypes -or $elementType.IsSubclassOf([System.Collections.IDictionary])) {
+        $unmapped.Add("a [$($elementType.Name)] cannot be filled in on a form; set it with fixed: in catalog.yaml")
+    }
+
     $facts = [ordered]@{
         name                  = $name
         psType                = $psType.ToLowerInvariant()
@@ -177,6 +195,7 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
         hasDefault            = $false
         default               = $null
         help                  = $null
+        unmapped              = @()
     }
     if ($elementType.IsEnum) { $facts.enumValues = [string[]][enum]::GetNames($elementType) }
 
@@ -184,7 +203,13 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
     foreach ($attribute in $Parameter.Attributes) {
         if ($attribute -isnot [System.Management.Automation.Language.AttributeAst]) { continue }
         $attributeType = $attribute.TypeName.GetReflectionType()
-        if ($null -eq $attributeType) { continue }
+        if ($null -eq $attributeType) {
+            $unmapped.Add("[$($attribute.TypeName.FullName)] is not an attribute PowerShell knows: it will refuse to run the script")
+            continue
+        }
+        if ($attributeType -notin $NeutralAttributes) {
+            $unmapped.Add("[$($attribute.TypeName.Name)] has no form equivalent: PowerShell checks it when the script runs")
+        }
         # An argument that is not a constant cannot become part of a form; PowerShell still
         # enforces the attribute when the script runs.
         if ($attributeType -eq [Parameter]) {
@@ -199,7 +224,10 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
             continue
         }
         $values = Get-ArgumentValues $attribute
-        if ($null -eq $values) { continue }
+        if ($null -eq $values) {
+            if ($attributeType -in $NeutralAttributes) { $unmapped.Add("[$($attribute.TypeName.Name)] has arguments that are not constants: PowerShell checks it when the script runs") }
+            continue
+        }
         if ($attributeType -eq [ValidateSet]) {
             $facts.validateSet = [string[]]@($values | ForEach-Object { [string]$_ })
             $ignoreCase = Get-NamedArgument $attribute 'IgnoreCase'
@@ -237,6 +265,7 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
         }
     }
     if ($Help) { $facts.help = $Help }
+    $facts.unmapped = $unmapped.ToArray()
     return $facts
 }
 
@@ -283,7 +312,10 @@ $results = foreach ($request in $requests) {
     $tokens = $null
     $errors = $null
     $ast = [System.Management.Automation.Language.Parser]::ParseInput([string]$request.text, [ref]$tokens, [ref]$errors)
-    $result = [ordered]@{ key = $request.key; synopsis = $null; description = $null; defaultParameterSet = $null; usesSrxEnv = $false; parseErrors = @(); parameters = @() }
+    $result = [ordered]@{
+        key = $request.key; synopsis = $null; description = $null; defaultParameterSet = $null; usesSrxEnv = $false
+        requiredModules = @(); dynamicParameters = $false; parseErrors = @(); parameters = @()
+    }
     if ($errors.Count -gt 0) {
         $result.parseErrors = @($errors | ForEach-Object { 'line {0}: {1}' -f $_.Extent.StartLineNumber, $_.Message })
     }
@@ -292,6 +324,8 @@ $results = foreach ($request in $requests) {
         if ($content) { $result.synopsis = $content.Synopsis; $result.description = $content.Description }
         $result.defaultParameterSet = Get-DefaultParameterSet $ast
         $result.usesSrxEnv = Test-UsesSrxEnv $ast
+        $result.dynamicParameters = $null -ne $ast.DynamicParamBlock
+        if ($ast.ScriptRequirements) { $result.requiredModules = @($ast.ScriptRequirements.RequiredModules | ForEach-Object { $_.Name }) }
         if ($ast.ParamBlock) {
             $help = Get-ParameterHelp $ast
             $result.parameters = @($ast.ParamBlock.Parameters | ForEach-Object { Get-ParameterFacts $_ $help[$_.Name.VariablePath.UserPath] })

@@ -19,6 +19,8 @@ export interface ParsedScript {
   usesSrxEnv?: boolean;
   /** `line N: message` for each syntax error; a script with any is not importable. */
   parseErrors: string[];
+  /** What the form cannot express (`$Name: …`), and what the script needs (`#Requires -Modules`): for import reports. */
+  unmapped?: string[];
 }
 
 /**
@@ -62,6 +64,7 @@ const ParameterFactsSchema = z.object({
   hasDefault: z.boolean(),
   default: z.unknown(),
   help: nullable(z.string()),
+  unmapped: z.array(z.string()).default([]),
 });
 export type ParameterFacts = z.infer<typeof ParameterFactsSchema>;
 
@@ -71,6 +74,8 @@ const ScriptFactsSchema = z.object({
   description: nullable(z.string()),
   defaultParameterSet: nullable(z.string()),
   usesSrxEnv: z.boolean(),
+  requiredModules: z.array(z.string()).default([]),
+  dynamicParameters: z.boolean().default(false),
   parseErrors: z.array(z.string()),
   parameters: z.array(ParameterFactsSchema),
 });
@@ -108,6 +113,7 @@ export function toParsedScript(facts: ScriptFacts): ParsedScript {
   }
   const synopsis = defaultText(facts.synopsis);
   const description = defaultText(facts.description);
+  const unmapped = unmappedOf(facts);
   return {
     parameters: facts.parameters.map((parameter) => toFormField(parameter, required.get(parameter.name) ?? false)),
     ...(parameterSets ? { parameterSets } : {}),
@@ -115,7 +121,24 @@ export function toParsedScript(facts: ScriptFacts): ParsedScript {
     ...(description ? { description } : {}),
     ...(facts.usesSrxEnv ? { usesSrxEnv: true } : {}),
     parseErrors: facts.parseErrors,
+    ...(unmapped.length > 0 ? { unmapped } : {}),
   };
+}
+
+/** ScriptRunner display hints a form has an equivalent for; the others are reported as unmapped. */
+const KNOWN_DISPLAY_HINTS = new Set(['multiline', 'date', 'password']);
+
+function unmappedOf(facts: ScriptFacts): string[] {
+  const notes: string[] = [];
+  if (facts.requiredModules.length > 0) notes.push(`needs the PowerShell module(s) ${facts.requiredModules.join(', ')} where it runs (#Requires)`);
+  if (facts.dynamicParameters) notes.push('dynamicparam: parameters made when the script runs cannot be in its form');
+  for (const parameter of facts.parameters) {
+    const hints = [...displayHints(parameter).hints].filter((hint) => !KNOWN_DISPLAY_HINTS.has(hint));
+    const own = [...new Set(parameter.unmapped)];
+    if (hints.length > 0) own.push(`ScriptRunner display hint ASRDisplay(${hints.join(', ')}) has no form equivalent`);
+    for (const note of own) notes.push(`$${parameter.name}: ${note}`);
+  }
+  return notes;
 }
 
 /**
