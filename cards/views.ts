@@ -4,7 +4,7 @@
  * the given limits.
  */
 import type { ActionView, RunView, ScriptStatus } from '../executor/contract/index.ts';
-import { buildFormFields } from './form.ts';
+import { buildFormBody } from './form.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, truncate } from './limits.ts';
 import { formatDuration, formatTime, formatValue, presentState, shortHash, type TextColor } from './present.ts';
@@ -29,12 +29,18 @@ interface TableRow extends JsonObject {
   cells: { text: string; weight: 'Bolder' | 'Default' }[];
 }
 
-export function viewFor(screen: Screen, limits: CardLimits): CardView {
+/** What the client that will show the card can do. */
+export interface ViewContext {
+  /** Teams: query-bound fields search as the user types (Data.Query); elsewhere the choices known when drawn. */
+  dynamicChoices?: boolean;
+}
+
+export function viewFor(screen: Screen, limits: CardLimits, context: ViewContext = {}): CardView {
   switch (screen.screen) {
     case 'action-list':
       return { template: 'action-list', data: actionListData(screen.principal.name, screen.actions, limits) };
     case 'action-form':
-      return { template: 'action-form', data: actionFormData(screen.action, screen.values, screen.errors) };
+      return { template: 'action-form', data: actionFormData(screen, context) };
     case 'run-status':
       return {
         template: 'run-status',
@@ -113,7 +119,8 @@ function actionListData(principalName: string, actions: readonly ActionView[], l
 
 // ---------------------------------------------------------------- action form
 
-function actionFormData(action: ActionView, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): JsonObject {
+function actionFormData(screen: Extract<Screen, { screen: 'action-form' }>, context: ViewContext): JsonObject {
+  const { action, values = {}, errors = {} } = screen;
   const fieldNames = new Set(action.form.fields.map((field) => field.name));
   // Errors for parameters the form does not show (fixed by the action) still have to reach the user.
   const formErrors = Object.entries(errors)
@@ -122,8 +129,18 @@ function actionFormData(action: ActionView, values: Record<string, unknown> = {}
   const notes: Line[] = [];
   if (action.scriptStatus !== 'approved') notes.push({ text: 'This script is still being tested.' });
   if (action.approval === 'four-eyes') notes.push({ text: 'Another person must approve each run before it starts.' });
-  const fields = buildFormFields(action.form.fields, values, errors);
+  const submitTitle = action.approval === 'four-eyes' ? 'Request approval' : 'Run';
+  const { items: fields, hasSets } = buildFormBody(action.form, values, errors, {
+    actionId: action.id,
+    submitTitle,
+    ...(screen.choices ? { choices: screen.choices } : {}),
+    ...(screen.waitingFor ? { waitingFor: screen.waitingFor } : {}),
+    ...(screen.parameterSet ? { parameterSet: screen.parameterSet } : {}),
+    ...(context.dynamicChoices ? { dynamicChoices: true } : {}),
+  });
   const description = truncate(action.description ?? '', 1000);
+  // Choices that depend on another field are asked for again with a button.
+  const cascades = action.form.fields.some((field) => (field.choicesFrom?.dependsOn.length ?? 0) > 0);
   return {
     title: truncate(action.title, 200),
     description,
@@ -133,7 +150,10 @@ function actionFormData(action: ActionView, values: Record<string, unknown> = {}
     hasFormError: formErrors.length > 0,
     fields,
     hasFields: fields.length > 0,
-    submitTitle: action.approval === 'four-eyes' ? 'Request approval' : 'Run',
+    hasSets,
+    // Teams searches as the user types; the button stays for clients without that (Teams mobile).
+    canUpdateChoices: cascades,
+    submitTitle,
     actionId: action.id,
   };
 }
@@ -188,9 +208,13 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
   const errors = messages(summary?.errors ?? []);
   const warnings = messages(summary?.warnings ?? []);
   const runError = run.error ? truncate(run.error.message, limits.messageChars) : '';
+  const resultMessage = summary?.message ? truncate(summary.message, limits.messageChars * 4) : '';
+  if (summary?.html) outputNotes.push('The HTML report follows as a file.');
 
   return {
     actionTitle: truncate(run.actionTitle, 200),
+    resultMessage,
+    hasResultMessage: resultMessage !== '',
     statusText: state.text,
     statusColor: state.color,
     facts,

@@ -12,6 +12,7 @@ import {
   MASK,
   type ActionView,
   type Channel,
+  type Choice,
   type ChatIdentity,
   type ExecutorEventMessage,
   type PlanEvent,
@@ -23,7 +24,7 @@ import {
   type ScriptView,
 } from '../../executor/contract/index.ts';
 import type { ListItem, ScriptReview } from '../../cards/screens.ts';
-import { readFormValues } from '../../cards/form.ts';
+import { readFormValues, readEveryFormValue } from '../../cards/form.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -31,8 +32,10 @@ import type { ConversationStore, RunMessage } from './conversation-store.ts';
 import { EventStream } from './event-stream.ts';
 import type { ExecutorClient } from './executor-client.ts';
 import { normalizeFormValues, valuesToKeep } from './form-values.ts';
+import { localizeAction } from './localize.ts';
 import type {
   ChatUser,
+  ChoiceRequest,
   ConversationHandler,
   ConversationPort,
   ConversationRef,
@@ -47,7 +50,12 @@ const OpenFormData = z.object({ actionId: z.string().min(1).max(200), fromRunId:
  * `values` keyed by parameter name (edges that build their own forms), or, when absent, the
  * card's own inputs merged into the data as Adaptive Cards do (read back by cards/form.ts).
  */
-const SubmitFormData = z.object({ actionId: z.string().min(1).max(200), values: z.record(z.string(), z.unknown()).optional() });
+const SubmitFormData = z.object({
+  actionId: z.string().min(1).max(200),
+  values: z.record(z.string(), z.unknown()).optional(),
+  /** The parameter set whose Run button was pressed, on a form with several. */
+  parameterSet: z.string().min(1).max(200).optional(),
+});
 const RunData = z.object({ runId: z.string().min(1).max(200) });
 const DecideData = RunData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
 const ScriptStatusData = z.enum(['draft', 'testing', 'approved']);
@@ -233,14 +241,27 @@ export class BotCore implements ConversationHandler {
       case 'open-form': {
         const { actionId, fromRunId } = parseData(OpenFormData, event.data);
         const action = await this.findAction(principal, actionId, correlationId);
-        if (fromRunId === undefined) return { screen: 'action-form', action };
+        if (fromRunId === undefined) return this.formScreen(principal, action, { locale: event.user.locale }, correlationId);
         // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
         const earlier = await executor.getRun(fromRunId, call);
         const values = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
-        return { screen: 'action-form', action, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
+        const again = earlier.actionId === action.id;
+        return this.formScreen(
+          principal,
+          action,
+          { values: again ? valuesToKeep(action.form, values) : {}, ...(again && earlier.parameterSet ? { parameterSet: earlier.parameterSet } : {}), locale: event.user.locale },
+          correlationId,
+        );
       }
       case 'submit-form':
         return this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId);
+      case 'update-form': {
+        // The form again with the values given so far, and choices that depend on them asked for anew.
+        const data = parseData(SubmitFormData, event.data);
+        const action = await this.findAction(principal, data.actionId, correlationId);
+        const values = data.values === undefined ? readEveryFormValue(action.form, event.data) : normalizeFormValues(action.form, data.values);
+        return this.formScreen(principal, action, { values: valuesToKeep(action.form, values), ...(data.parameterSet ? { parameterSet: data.parameterSet } : {}), locale: event.user.locale }, correlationId);
+      }
       case 'cancel-run': {
         const { runId } = parseData(RunData, event.data);
         await executor.cancelRun(runId, principal.id, call);
@@ -362,6 +383,72 @@ export class BotCore implements ConversationHandler {
     }
   }
 
+  /**
+   * An action's form as the user sees it: help in their language, and the choices of
+   * query-bound fields whose inputs are known (the first 100; asked as this principal). A field
+   * whose choices cannot be loaded says so on the form rather than failing it.
+   */
+  private async formScreen(
+    principal: PrincipalView,
+    action: ActionView,
+    options: { values?: Record<string, unknown>; errors?: Record<string, string>; parameterSet?: string; locale?: string | undefined },
+    correlationId: string,
+  ): Promise<Screen> {
+    const shown = localizeAction(action, options.locale);
+    const values = options.values ?? {};
+    const bound = shown.form.fields.filter((field) => field.choicesFrom);
+    const choices: Record<string, Choice[]> = {};
+    const waitingFor: Record<string, string[]> = {};
+    const errors: Record<string, string> = { ...options.errors };
+    await Promise.all(
+      bound.map(async (field) => {
+        const filled = (name: string) => {
+          const value = values[name] ?? shown.form.fields.find((candidate) => candidate.name === name)?.default;
+          return value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0);
+        };
+        const missing = (field.choicesFrom?.dependsOn ?? []).filter((name) => !filled(name));
+        if (missing.length > 0) {
+          waitingFor[field.name] = missing.map((name) => shown.form.fields.find((candidate) => candidate.name === name)?.label ?? name);
+          return;
+        }
+        try {
+          const defaults = Object.fromEntries(shown.form.fields.filter((candidate) => candidate.default !== undefined).map((candidate) => [candidate.name, candidate.default]));
+          const list = await this.options.executor.listChoices({ actionId: action.id, parameter: field.name, principal: principal.id, values: { ...defaults, ...values } }, { correlationId });
+          choices[field.name] = list.choices;
+          if (list.waitingFor && list.waitingFor.length > 0) waitingFor[field.name] = list.waitingFor;
+        } catch (error) {
+          this.log.warn({ correlationId, field: field.name, code: isDeputyError(error) ? error.code : undefined }, 'choices of a form field could not be loaded');
+          errors[field.name] ??= isDeputyError(error) ? ERRORS[error.code].message : ERRORS.DEPUTY_E_INTERNAL.message;
+        }
+      }),
+    );
+    return {
+      screen: 'action-form',
+      action: shown,
+      ...(Object.keys(values).length > 0 ? { values } : {}),
+      ...(Object.keys(errors).length > 0 ? { errors } : {}),
+      ...(Object.keys(choices).length > 0 ? { choices } : {}),
+      ...(Object.keys(waitingFor).length > 0 ? { waitingFor } : {}),
+      ...(options.parameterSet ? { parameterSet: options.parameterSet } : {}),
+    };
+  }
+
+  /** Choices of a query-bound field as the user types (Teams search, Slack external select); none when they cannot be had. */
+  async choices(user: ChatUser, request: ChoiceRequest): Promise<Choice[]> {
+    const correlationId = newCorrelationId();
+    try {
+      const principal = await this.resolvePrincipal(user.identity, correlationId);
+      const list = await this.options.executor.listChoices(
+        { actionId: request.actionId, parameter: request.parameter, principal: principal.id, ...(request.search ? { search: request.search } : {}), values: request.values },
+        { correlationId },
+      );
+      return list.choices;
+    } catch (error) {
+      this.log.info({ correlationId, actionId: request.actionId, parameter: request.parameter, code: isDeputyError(error) ? error.code : undefined }, 'choices asked by a chat client could not be given');
+      return [];
+    }
+  }
+
   private async findAction(principal: PrincipalView, actionId: string, correlationId: string): Promise<ActionView> {
     const actions = await this.options.executor.listActions(principal.id, { correlationId });
     const action = actions.find((candidate) => candidate.id === actionId);
@@ -377,7 +464,8 @@ export class BotCore implements ConversationHandler {
   ): Promise<Screen> {
     const { executor, conversations } = this.options;
     const action = await this.findAction(principal, data.actionId, correlationId);
-    const inputs = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values);
+    const parameterSet = data.parameterSet;
+    const inputs = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values, parameterSet);
     const { conversation, messageId } = event;
     let created;
     try {
@@ -387,13 +475,14 @@ export class BotCore implements ConversationHandler {
           principalId: principal.id,
           inputs,
           origin: { kind: conversation.channel, conversationId: conversation.conversationId, threadId: conversation.threadId, messageId },
+          ...(parameterSet ? { parameterSet } : {}),
         },
         { correlationId },
       );
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return { screen: 'action-form', action, values: valuesToKeep(action.form, inputs), errors };
+        return this.formScreen(principal, action, { values: valuesToKeep(action.form, inputs), errors, ...(parameterSet ? { parameterSet } : {}), locale: event.user.locale }, correlationId);
       }
       throw error;
     }

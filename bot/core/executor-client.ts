@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   ActionListSchema,
   ApprovalListSchema,
+  ChoiceListSchema,
   CreateRunResponseSchema,
   DeputyError,
   ErrorBodySchema,
@@ -23,6 +24,7 @@ import {
   type ActionView,
   type ApprovalList,
   type ChatIdentity,
+  type ChoiceList,
   type CreateRunRequest,
   type CreateRunResponse,
   type DecisionRequest,
@@ -146,6 +148,31 @@ export class ExecutorClient {
   }
 
   /** The full stored output as plain text (masked by the executor). */
+  /**
+   * The choices of a query-bound field for a principal: `values` are the form's current values
+   * (the query's `$form.<field>` inputs), `search` what the person typed so far.
+   */
+  async listChoices(
+    request: { actionId: string; parameter: string; principal: string; search?: string; values?: Record<string, unknown> },
+    options: CallOptions = {},
+  ): Promise<ChoiceList> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(request.values ?? {})) {
+      if (name === 'principal' || name === 'search' || value === undefined || value === null || value === '') continue;
+      for (const item of Array.isArray(value) ? value : [value]) params.append(name, String(item));
+    }
+    params.set('principal', request.principal);
+    if (request.search) params.set('search', request.search);
+    const path = `/v1/actions/${encodeURIComponent(request.actionId)}/choices/${encodeURIComponent(request.parameter)}?${params}`;
+    return this.json('GET', path, ChoiceListSchema, undefined, options);
+  }
+
+  /** A run's `$SRXEnv.ResultHtml`, as the HTML text. */
+  async getRunHtml(runId: string, options: CallOptions = {}): Promise<string> {
+    const path = `/v1/runs/${encodeURIComponent(runId)}/html${asked(options)}`;
+    return (await this.send('GET', path, undefined, options, 'text/html')).text();
+  }
+
   async getRunOutput(runId: string, options: CallOptions = {}): Promise<string> {
     const path = `/v1/runs/${encodeURIComponent(runId)}/output${asked(options)}`;
     const response = await this.send('GET', path, undefined, options, 'text/plain');

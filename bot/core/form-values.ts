@@ -14,7 +14,9 @@ function normalizeField(field: FormField, raw: unknown): FieldValue | undefined 
   }
   if (typeof raw !== 'string') return typeof raw === 'number' || typeof raw === 'boolean' ? raw : String(raw);
   // Secrets are passed exactly as typed: spaces may be part of a password.
-  const text = field.kind === 'secret' ? raw : raw.trim();
+  const text = field.kind === 'secret' || field.masked ? raw : raw.trim();
+  // [AllowEmptyString()] on a mandatory text: an empty text is a value the script accepts.
+  if (text === '' && field.allowEmpty && field.required) return '';
   if (text === '') return field.kind === 'toggle' ? false : undefined;
   if (field.kind === 'toggle') return text.toLowerCase() === 'true';
   if (field.kind === 'number') {
@@ -25,10 +27,15 @@ function normalizeField(field: FormField, raw: unknown): FieldValue | undefined 
   return text;
 }
 
-/** Known fields converted by kind; unknown keys dropped (the form defines what may be sent). */
-export function normalizeFormValues(form: FormSchema, raw: Record<string, unknown>): Record<string, FieldValue> {
+/**
+ * Known fields converted by kind; unknown keys dropped (the form defines what may be sent). With
+ * a parameter set named, only that set's fields (a modal may still hold values of another).
+ */
+export function normalizeFormValues(form: FormSchema, raw: Record<string, unknown>, parameterSet?: string): Record<string, FieldValue> {
   const values: Record<string, FieldValue> = {};
+  const set = parameterSet === undefined ? undefined : form.parameterSets?.find((candidate) => candidate.name === parameterSet);
   for (const field of form.fields) {
+    if (set && !set.fields.some((entry) => entry.name === field.name)) continue;
     const value = normalizeField(field, raw[field.name]);
     if (value !== undefined) values[field.name] = value;
   }

@@ -33,6 +33,8 @@ const IncomingActivitySchema = z.looseObject({
   text: z.string().max(4000).optional(),
   value: z.unknown().optional(),
   channelData: z.record(z.string(), z.unknown()).optional(),
+  /** The browser's language, which Web Chat sends with each activity. */
+  locale: z.string().max(35).optional(),
 });
 
 export interface WebChatEdgeOptions {
@@ -193,7 +195,7 @@ export class WebChatEdge implements ChannelEdge {
   /** Message text, or a card button's data (`verb` plus its payload and the form's inputs). */
   private toInbound(conversation: Conversation, activity: z.infer<typeof IncomingActivitySchema>): Inbound | undefined {
     if (activity.type !== 'message') return undefined;
-    const user = { identity: { channel: 'webchat' as const, persona: conversation.persona } };
+    const user = { identity: { channel: 'webchat' as const, persona: conversation.persona }, ...(activity.locale ? { locale: activity.locale } : {}) };
     const ref: ConversationRef = { channel: 'webchat', conversationId: conversation.id };
     const value = activity.value;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {

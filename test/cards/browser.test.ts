@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { formInputId, readFormValues } from '../../cards/form.ts';
 import { renderCard, type AdaptiveCardJson } from '../../cards/render.ts';
 import { EVERY_KIND_FIELDS, everyScreen, sampleAction, sampleRun } from './samples.ts';
-import { buttons, ofType } from './walk.ts';
+import { ofType, pressable } from './walk.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/cards');
@@ -131,7 +131,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
     it(`${name}: inputs and buttons rendered, screenshot kept`, async () => {
       const card = renderCard(screen, { actionStyle: 'submit' });
       await show(card);
-      const expectedButtons = buttons(card).map((button) => String(button.title));
+      const expectedButtons = pressable(card).map((button) => String(button.title));
       const renderedButtons = await page.locator('#card button').allInnerTexts();
       assert.deepEqual(renderedButtons.map((text) => text.trim()), expectedButtons);
 
