@@ -508,6 +508,12 @@ export class BotCore implements ConversationHandler {
     });
   }
 
+  /** A ScriptRunner script's HTML report ($SRXEnv.ResultHtml), as a file in the run's thread. */
+  private async postHtml(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void> {
+    const content = await this.options.executor.getRunHtml(run.id, { correlationId, principal: viewer });
+    await this.port(conversation.channel).postFile(conversation, { name: `${run.actionId}-${run.id}.html`, contentType: 'text/html', content });
+  }
+
   /** The screen that shows a run to `viewer`: its form of approval, progress or result. */
   private screenFor(run: RunView, viewer: string): Screen {
     if (run.state === 'awaiting-approval') {
@@ -605,6 +611,9 @@ export class BotCore implements ConversationHandler {
       await this.port(tracked.channel).update(ref, tracked.messageId, this.screenFor(run, tracked.viewer));
       if (event.type === 'run.finished' && hasMoreOutput(run)) {
         this.defer(() => this.postOutput(ref, run, tracked.viewer, run.correlationId));
+      }
+      if (event.type === 'run.finished' && run.summary?.html) {
+        this.defer(() => this.postHtml(ref, run, tracked.viewer, run.correlationId));
       }
     }
     if (event.type === 'approval.requested') {

@@ -128,6 +128,9 @@ export class WebChatEdge implements ChannelEdge {
       return;
     }
     res.header('content-disposition', `attachment; filename="${file.name.replace(/[^\w.-]/g, '_')}"`);
+    // Files come from scripts (an HTML report among them): a download, never a page with this origin's rights.
+    res.header('content-security-policy', 'sandbox');
+    res.header('x-content-type-options', 'nosniff');
     sendText(res, 200, `${file.contentType}; charset=utf-8`, file.content);
   }
 
