@@ -150,7 +150,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   };
 
   const events = new EventBus(clock);
-  const queries = startQueries({ store, policy, runner, clock, logger });
+  const queries = startQueries({ store, policy, runner, clock, logger, dataDir: config.dataDir });
   const runs = new RunService({
     store,
     policy: runPolicy,

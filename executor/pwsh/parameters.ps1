@@ -34,6 +34,8 @@ $NeutralAttributes = @(
 )
 $ValidateNotNullOrWhiteSpace = 'System.Management.Automation.ValidateNotNullOrWhiteSpaceAttribute' -as [type]
 if ($ValidateNotNullOrWhiteSpace) { $NeutralAttributes += $ValidateNotNullOrWhiteSpace }
+# Looked up per attribute of every parameter: a set of names, not a list of types compared one by one.
+$NeutralAttributeNames = [System.Collections.Generic.HashSet[string]]::new([string[]]@($NeutralAttributes | ForEach-Object { $_.FullName }))
 # Types a chat form cannot fill in.
 $UnfillableTypes = @([hashtable], [scriptblock], [System.Collections.IDictionary])
 $IntegerTypes = @([int], [long], [short], [byte], [sbyte], [uint16], [uint32], [uint64])
@@ -60,6 +62,8 @@ function New-Constant($Value) { return @{ value = $Value } }
 # The value of a constant expression as @{ value = ... }, or $null when it is not one. Nothing
 # here runs code: a static member is read only from the public fields of the numeric types.
 function Get-ConstantValue($Ast) {
+    # Most arguments are literals: answered before the general dispatch.
+    if ($Ast -is [System.Management.Automation.Language.ConstantExpressionAst]) { return New-Constant $Ast.Value }
     switch ($Ast.GetType().Name) {
         'ConstantExpressionAst' { return New-Constant $Ast.Value }
         'StringConstantExpressionAst' { return New-Constant $Ast.Value }
@@ -154,12 +158,24 @@ function Get-NamedArgument($Attribute, [string] $Name) {
     return $null
 }
 
+# Every named argument of an attribute, by name (upper case): @{ value } or $null when not a constant.
+function Get-NamedArguments($Attribute) {
+    $found = @{}
+    foreach ($named in $Attribute.NamedArguments) {
+        $found[$named.ArgumentName.ToUpperInvariant()] = if ($named.ExpressionOmitted) { New-Constant $true } else { Get-ConstantValue $named.Argument }
+    }
+    return $found
+}
+
 function Get-ParameterFacts($Parameter, [string] $Help) {
     $name = $Parameter.Name.VariablePath.UserPath
     $type = $Parameter.StaticType
     $isArray = $type.IsArray
     $elementType = if ($isArray) { $type.GetElementType() } else { $type }
-    $typeConstraint = @($Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.Language.TypeConstraintAst] }) | Select-Object -First 1
+    $typeConstraint = $null
+    foreach ($attribute in $Parameter.Attributes) {
+        if ($attribute -is [System.Management.Automation.Language.TypeConstraintAst]) { $typeConstraint = $attribute; break }
+    }
     $psType = if ($type -ne [object]) { [Microsoft.PowerShell.ToStringCodeMethods]::Type($type) }
               elseif ($typeConstraint) { $typeConstraint.TypeName.FullName }
               else { 'object' }
@@ -207,15 +223,17 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
             $unmapped.Add("[$($attribute.TypeName.FullName)] is not an attribute PowerShell knows: it will refuse to run the script")
             continue
         }
-        if ($attributeType -notin $NeutralAttributes) {
+        $neutral = $NeutralAttributeNames.Contains($attributeType.FullName)
+        if (-not $neutral) {
             $unmapped.Add("[$($attribute.TypeName.Name)] has no form equivalent: PowerShell checks it when the script runs")
         }
         # An argument that is not a constant cannot become part of a form; PowerShell still
         # enforces the attribute when the script runs.
         if ($attributeType -eq [Parameter]) {
-            $setName = Get-NamedArgument $attribute 'ParameterSetName'
-            $mandatory = Get-NamedArgument $attribute 'Mandatory'
-            $helpMessage = Get-NamedArgument $attribute 'HelpMessage'
+            $named = Get-NamedArguments $attribute
+            $setName = $named['PARAMETERSETNAME']
+            $mandatory = $named['MANDATORY']
+            $helpMessage = $named['HELPMESSAGE']
             $sets.Add([ordered]@{
                     name        = if ($setName -and $setName.value) { [string]$setName.value } else { '__AllParameterSets' }
                     mandatory   = [bool]($mandatory -and $mandatory.value)
@@ -225,7 +243,7 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
         }
         $values = Get-ArgumentValues $attribute
         if ($null -eq $values) {
-            if ($attributeType -in $NeutralAttributes) { $unmapped.Add("[$($attribute.TypeName.Name)] has arguments that are not constants: PowerShell checks it when the script runs") }
+            if ($neutral) { $unmapped.Add("[$($attribute.TypeName.Name)] has arguments that are not constants: PowerShell checks it when the script runs") }
             continue
         }
         if ($attributeType -eq [ValidateSet]) {
@@ -271,14 +289,17 @@ function Get-ParameterFacts($Parameter, [string] $Help) {
 
 # Parameter help as Get-Help reads it: the `.PARAMETER` section, else the comments around the
 # parameter inside param() (those count only when the script has a comment-help block at all).
-function Get-ParameterHelp($Ast) {
+function Get-ParameterHelp($Ast, $Tokens) {
     $help = @{}
     $parameters = @(if ($Ast.ParamBlock) { $Ast.ParamBlock.Parameters })
     $content = $Ast.GetHelpContent()
     if ($null -eq $content) { return $help }
     $comments = $null
     if ($helpCommentTokens) {
-        $found = $helpCommentTokens.Invoke($null, @($Ast, [System.Collections.Generic.Dictionary[System.Management.Automation.Language.Ast, System.Management.Automation.Language.Token[]]]::new()))
+        # The tokens of this very parse, so PowerShell's reader need not parse the script again.
+        $cache = [System.Collections.Generic.Dictionary[System.Management.Automation.Language.Ast, System.Management.Automation.Language.Token[]]]::new()
+        $cache[$Ast] = $Tokens
+        $found = $helpCommentTokens.Invoke($null, @($Ast, $cache))
         if ($found) { $comments = $found.Item2 }
     }
     for ($i = 0; $i -lt $parameters.Count; $i++) {
@@ -300,12 +321,12 @@ function Get-DefaultParameterSet($Ast) {
     return $null
 }
 
-function Test-UsesSrxEnv($Ast) {
-    $found = $Ast.Find({
-            param($node)
-            $node -is [System.Management.Automation.Language.VariableExpressionAst] -and $node.VariablePath.UserPath -eq 'SRXEnv'
-        }, $true)
-    return $null -ne $found
+function Test-UsesSrxEnv($Tokens) {
+    # The tokens, not an AST walk: a script block called per node would cost more than the rest of the parse.
+    foreach ($token in $Tokens) {
+        if ($token -is [System.Management.Automation.Language.VariableToken] -and $token.Name -eq 'SRXEnv') { return $true }
+    }
+    return $false
 }
 
 $results = foreach ($request in $requests) {
@@ -323,12 +344,12 @@ $results = foreach ($request in $requests) {
         $content = $ast.GetHelpContent()
         if ($content) { $result.synopsis = $content.Synopsis; $result.description = $content.Description }
         $result.defaultParameterSet = Get-DefaultParameterSet $ast
-        $result.usesSrxEnv = Test-UsesSrxEnv $ast
+        $result.usesSrxEnv = Test-UsesSrxEnv $tokens
         $result.dynamicParameters = $null -ne $ast.DynamicParamBlock
         if ($ast.ScriptRequirements) { $result.requiredModules = @($ast.ScriptRequirements.RequiredModules | ForEach-Object { $_.Name }) }
         if ($ast.ParamBlock) {
-            $help = Get-ParameterHelp $ast
-            $result.parameters = @($ast.ParamBlock.Parameters | ForEach-Object { Get-ParameterFacts $_ $help[$_.Name.VariablePath.UserPath] })
+            $help = Get-ParameterHelp $ast $tokens
+            $result.parameters = @(foreach ($parameter in $ast.ParamBlock.Parameters) { Get-ParameterFacts $parameter $help[$parameter.Name.VariablePath.UserPath] })
         }
     }
     $result
