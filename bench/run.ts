@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, measured in this one run, with its baseline. */
 import { benchChat } from './chat.ts';
 import { benchExecutor, type BenchResult } from './executor.ts';
+import { benchForms } from './forms.ts';
 import { benchSlack } from './slack.ts';
 import { benchStore } from './store.ts';
 
@@ -9,6 +10,7 @@ const suites: [string, () => Promise<BenchResult[]>][] = [
   ['store', () => benchStore()],
   ['slack', benchSlack],
   ['chat', benchChat],
+  ['forms', benchForms],
 ];
 
 let failed = 0;
