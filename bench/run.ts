@@ -4,6 +4,7 @@ import { benchExecutor, type BenchResult } from './executor.ts';
 import { benchForms } from './forms.ts';
 import { benchSlack } from './slack.ts';
 import { benchStore } from './store.ts';
+import { benchTargets } from './targets.ts';
 
 const suites: [string, () => Promise<BenchResult[]>][] = [
   ['executor', benchExecutor],
@@ -11,6 +12,7 @@ const suites: [string, () => Promise<BenchResult[]>][] = [
   ['slack', benchSlack],
   ['chat', benchChat],
   ['forms', benchForms],
+  ['targets', benchTargets],
 ];
 
 let failed = 0;

@@ -81,7 +81,8 @@ export function buildFormBody(form: FormSchema, values: Record<string, unknown>,
     const layout: Layout = { dependents, idsOf: (name) => [formInputId(name)] };
     return { items: form.fields.map((field) => fieldContainer(field, values, errors, options, undefined, layout)), hasSets: false };
   }
-  const inEvery = (name: string) => sets.every((set) => set.fields.some((entry) => entry.name === name));
+  // Fields no set names (the target field) belong to every way of running it, like those every set has.
+  const inEvery = (name: string) => sets.every((set) => set.fields.some((entry) => entry.name === name)) || !sets.some((set) => set.fields.some((entry) => entry.name === name));
   const layout: Layout = {
     dependents,
     idsOf: (name) => (inEvery(name) ? [formInputId(name)] : sets.flatMap((set, index) => (set.fields.some((entry) => entry.name === name) ? [formInputId(name, index)] : []))),
@@ -405,7 +406,7 @@ export function readFormValues(form: FormSchema, data: Record<string, unknown>):
   const { set, index } = pressedSet(form, data);
   for (const field of form.fields) {
     let raw = data[formInputId(field.name)];
-    if (set && index !== undefined) {
+    if (set && index !== undefined && setsName(form, field.name)) {
       const inSet = set.fields.some((entry) => entry.name === field.name);
       if (!inSet) continue;
       raw ??= data[formInputId(field.name, index)];
@@ -452,6 +453,11 @@ export function valuesByFieldName(data: Record<string, unknown>, setIndex?: numb
   }
   if (partPrefix) for (const [id, value] of Object.entries(data)) if (typeof value === 'string' && id.startsWith(partPrefix)) values[id.slice(partPrefix.length)] = value;
   return values;
+}
+
+/** Whether any parameter set names this field (the target field, for one, is in none and in every way of running). */
+export function setsName(form: FormSchema, name: string): boolean {
+  return (form.parameterSets ?? []).some((set) => set.fields.some((entry) => entry.name === name));
 }
 
 /** The parameter set a submitted card names (its Run button's data), and its place in the form. */

@@ -7,11 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
+import { isWildcardHost } from '../lib/http-host.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
 import { importCatalog } from './catalog/import.ts';
 import { validateInputs } from './catalog/inputs.ts';
-import type { ExecutorConfig } from './config.ts';
+import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
 import { startMailConnectors, type MailConnectors } from './mail/index.ts';
@@ -22,16 +23,19 @@ import { openCredentialVault, withStoredCredentials } from './credentials/index.
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
 import { EventBus } from './events.ts';
-import { createTokenCheck } from './http/auth.ts';
+import { createHostCheck, createTokenCheck } from './http/auth.ts';
 import { createApiServer, type Readiness } from './http/server.ts';
 import { Policy } from './policy/policy.ts';
 import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
 import { createPwshRunner } from './pwsh/runner.ts';
+import { auditConnectFailure, withTargets } from './targets/dispatch.ts';
+import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
 import { createFileStore } from './store/file.ts';
 import type { Store } from './store/port.ts';
-import { loadOrCreateToken } from './token.ts';
+import type { DeclaredRoute } from './http/routes.ts';
+import { loadOrCreateToken, OPERATOR_TOKEN_FILE } from './token.ts';
 
 export const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
 const DEMO_DIRECTORY_SEED = 'demo-directory.json';
@@ -46,7 +50,10 @@ export interface ExecutorOptions {
 export interface RunningExecutor {
   url: string;
   port: number;
+  /** The bot's token (the first one configured). */
   token: string;
+  /** The operator's token (the first one configured): reads across principals. */
+  operatorToken: string;
   store: Store;
   runs: RunService;
   events: EventBus;
@@ -57,6 +64,8 @@ export interface RunningExecutor {
   scripts: ScriptService;
   /** E-mail connectors: `mail.address(id)` is where a mailbox's SMTP listener is bound. */
   mail: MailConnectors;
+  /** Every route of the API with its declared authentication. */
+  routes(): DeclaredRoute[];
   close(): Promise<void>;
 }
 
@@ -101,6 +110,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataLock(config.dataDir);
   const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
+  const operatorTokens = config.operatorTokens ?? [loadOrCreateToken(config.dataDir, OPERATOR_TOKEN_FILE)];
+  assertDistinctTokens(tokens, operatorTokens);
   const token = tokens[0] as string;
   const store = await createFileStore({ dataDir: config.dataDir, clock, logger }).catch((error: unknown) => {
     lock.release();
@@ -125,7 +136,19 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runAsAllowlist: config.runAsAllowlist,
     workFolder: config.dataDir,
   });
-  const runner = withStoredCredentials(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
+  const targetRunner = createTargetRunner({
+    logger,
+    clock,
+    connectTimeoutMs: config.sshConnectTimeoutMs ?? 10_000,
+    idleMs: config.targetIdleMs ?? 300_000,
+    maxIdleSessions: config.maxTargetSessions ?? 32,
+    onConnectFailure: (job, error) => {
+      const run = store.runs.get(job.request.runId);
+      if (run) auditConnectFailure(store.audit, logger, run, job.target, error);
+    },
+  });
+  const dispatched = withTargets(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, logger, clock, targets: targetRunner });
+  const runner = withStoredCredentials(dispatched, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
 
   // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
   const unavailable = new Map<string, string>();
@@ -143,7 +166,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const modeRefusal = (actionId: string) =>
     unavailable.has(actionId) ? { allowed: false as const, code: 'DEPUTY_E_MODE_UNAVAILABLE' as ErrorCode, reason: unavailable.get(actionId) ?? '' } : undefined;
   const runPolicy: RunPolicy = {
-    mayRunAction: (principalId, actionId, inputs) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs),
+    mayRunAction: (principalId, actionId, inputs, targets) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs, targets),
     mayCancelRun: (principalId, run) => policy.mayCancelRun(principalId, run),
     mayDecideRun: (principalId, run) => policy.mayDecideRun(principalId, run),
     approversForRun: (run) => policy.approversFor({ run }),
@@ -186,17 +209,22 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       pwsh: pwsh ? { ok: true, detail: pwsh.path } : { ok: false, detail: 'pwsh is missing: set DEPUTY_PWSH or run npm install' },
     },
   });
-  const server = createApiServer({
+  const api = createApiServer({
     store,
     runs,
     events,
     visibleActions: (principalId: string): Action[] => policy.visibleActions(principalId).filter((action) => !unavailable.has(action.id)),
-    tokens: createTokenCheck(tokens),
+    targetChoices: (principalId, action) =>
+      action.targets === undefined ? undefined : policy.usableTargets(principalId, action.id).map((target) => ({ id: target.id, name: target.name })),
+    tokens: createTokenCheck({ bot: tokens, operator: operatorTokens }),
+    hostAllowed: createHostCheck(config.host, config.allowedHosts ?? []),
     readiness,
     logger,
+    clock,
     demo: config.demo,
     registerRoutes: [connectors.routes, plans.routes, scripts.routes, queries.routes],
   });
+  const { server } = api;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -206,11 +234,15 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
   expiry.unref();
   logger.info({ url }, 'executor listening');
+  if (isWildcardHost(config.host) && (config.allowedHosts ?? []).length === 0) {
+    logger.warn('the executor listens on every address but answers only to loopback names: list the names callers use in DEPUTY_EXECUTOR_ALLOWED_HOSTS');
+  }
 
   return {
     url,
     port,
     token,
+    operatorToken: operatorTokens[0] as string,
     store,
     runs,
     events,
@@ -218,6 +250,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     plans,
     scripts: scripts.service,
     mail,
+    routes: api.routes,
     async close() {
       clearInterval(expiry);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

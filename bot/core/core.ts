@@ -10,6 +10,7 @@ import {
   isDeputyError,
   isFinalRunState,
   MASK,
+  TARGET_FIELD,
   type ActionView,
   type Channel,
   type Choice,
@@ -244,7 +245,9 @@ export class BotCore implements ConversationHandler {
         if (fromRunId === undefined) return this.formScreen(principal, action, { locale: event.user.locale }, correlationId);
         // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
         const earlier = await executor.getRun(fromRunId, call);
-        const values = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
+        const values: Record<string, unknown> = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
+        const targets = earlier.targets?.map((target) => target.id) ?? [];
+        if (targets.length > 0) values[TARGET_FIELD] = targets.length === 1 ? targets[0] : targets;
         const again = earlier.actionId === action.id;
         return this.formScreen(
           principal,
@@ -465,7 +468,9 @@ export class BotCore implements ConversationHandler {
     const { executor, conversations } = this.options;
     const action = await this.findAction(principal, data.actionId, correlationId);
     const parameterSet = data.parameterSet;
-    const inputs = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values, parameterSet);
+    const values = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values, parameterSet);
+    // The target field is not a script parameter: its choice is where the run goes.
+    const { [TARGET_FIELD]: target, ...inputs } = values;
     const { conversation, messageId } = event;
     let created;
     try {
@@ -473,6 +478,7 @@ export class BotCore implements ConversationHandler {
         {
           actionId: action.id,
           principalId: principal.id,
+          ...(typeof target === 'string' || Array.isArray(target) ? { target } : {}),
           inputs,
           origin: { kind: conversation.channel, conversationId: conversation.conversationId, threadId: conversation.threadId, messageId },
           ...(parameterSet ? { parameterSet } : {}),
@@ -482,7 +488,7 @@ export class BotCore implements ConversationHandler {
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return this.formScreen(principal, action, { values: valuesToKeep(action.form, inputs), errors, ...(parameterSet ? { parameterSet } : {}), locale: event.user.locale }, correlationId);
+        return this.formScreen(principal, action, { values: valuesToKeep(action.form, values), errors, ...(parameterSet ? { parameterSet } : {}), locale: event.user.locale }, correlationId);
       }
       throw error;
     }

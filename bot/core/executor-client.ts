@@ -159,7 +159,8 @@ export class ExecutorClient {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(request.values ?? {})) {
       if (name === 'principal' || name === 'search' || value === undefined || value === null || value === '') continue;
-      for (const item of Array.isArray(value) ? value : [value]) params.append(name, String(item));
+      // A list goes as one text (each query parameter is given once); the executor splits it.
+      params.set(name, Array.isArray(value) ? value.map(String).join('\n') : String(value));
     }
     params.set('principal', request.principal);
     if (request.search) params.set('search', request.search);

@@ -4,6 +4,7 @@
  * form schema declares before they go to the executor, which validates them again.
  */
 import type { FieldValue, FormField, FormSchema } from '../../executor/contract/index.ts';
+import { setsName } from '../../cards/form.ts';
 
 function normalizeField(field: FormField, raw: unknown): FieldValue | undefined {
   if (raw === undefined || raw === null) return undefined;
@@ -35,7 +36,7 @@ export function normalizeFormValues(form: FormSchema, raw: Record<string, unknow
   const values: Record<string, FieldValue> = {};
   const set = parameterSet === undefined ? undefined : form.parameterSets?.find((candidate) => candidate.name === parameterSet);
   for (const field of form.fields) {
-    if (set && !set.fields.some((entry) => entry.name === field.name)) continue;
+    if (set && setsName(form, field.name) && !set.fields.some((entry) => entry.name === field.name)) continue;
     const value = normalizeField(field, raw[field.name]);
     if (value !== undefined) values[field.name] = value;
   }

@@ -40,7 +40,10 @@ export function shownSet(action: ActionView, asked: string | undefined): Paramet
 /** The fields the modal shows: all of them, or with several parameter sets those of the one shown (required as that set says). */
 export function shownFields(action: ActionView, set: ParameterSet | undefined): FormField[] {
   if (!set) return action.form.fields;
+  const named = (name: string) => (action.form.parameterSets ?? []).some((candidate) => candidate.fields.some((entry) => entry.name === name));
   return action.form.fields.flatMap((field) => {
+    // A field no set names (the target field) is part of every way of running it.
+    if (!named(field.name)) return [field];
     const entry = set.fields.find((candidate) => candidate.name === field.name);
     return entry ? [{ ...field, required: entry.required }] : [];
   });

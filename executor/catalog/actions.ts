@@ -3,11 +3,12 @@
  * the script, its version, the tenant, principals, and each parameter the action names.
  */
 import type { FieldValue, FormField, ParameterSet } from '../contract/index.ts';
-import { ActionSchema, parseRunAs, type Action, type Query, type Script } from '../domain.ts';
+import { ActionSchema, parseRunAs, type Action, type Query, type Script, type Target } from '../domain.ts';
 import type { ActionEntry, Located } from './file.ts';
 import { validateInputs } from './inputs.ts';
 import { checkChoiceBindings } from './queries.ts';
 import { isWithin } from './references.ts';
+import { checkActionTargets } from './targets.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
 /** Written in fixed values; the run service replaces it with the data folder at run time. */
@@ -26,6 +27,8 @@ export interface ActionContext {
   principals: ReadonlySet<string>;
   /** Stored credentials the catalog declares, by id. */
   credentials?: ReadonlyMap<string, { tenant: string }>;
+  /** Target systems the catalog declares. */
+  targets?: readonly Target[];
   problems: string[];
 }
 
@@ -60,6 +63,10 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
   const asked = fields && named ? fields.filter((field) => (named.ask ? named.ask.includes(field.name) : !(field.name in named.fixed) && !(field.name in (credentials ?? {})))) : [];
   const choices = entry.choices && fields && named ? checkChoiceBindings(entry, at, asked, { ...context, queries: context.queries ?? new Map() }) : undefined;
   const runAs = parseRunAs(entry.runAs);
+  const targets =
+    entry.targets && tenant
+      ? checkActionTargets(entry.targets, { at, tenant, runAs, targets: context.targets ?? [], tenantParents: context.tenantParents }, report)
+      : undefined;
   if (problems.length > before || !script || !tenant || !named || !runAs) return undefined;
 
   return ActionSchema.parse({
@@ -81,6 +88,7 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
     ...(named.ownWorkloadParameter ? { ownWorkloadParameter: named.ownWorkloadParameter } : {}),
     ...(credentials && Object.keys(credentials).length > 0 ? { credentials } : {}),
     ...(choices && Object.keys(choices).length > 0 ? { choices } : {}),
+    ...(targets ? { targets } : {}),
   });
 }
 

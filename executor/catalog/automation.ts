@@ -3,10 +3,10 @@
  * secret value never lives in the catalog) and `plans:`. Each entry is checked against the
  * rest of the file, every problem reported with its line, like the other sections.
  */
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { isLoopbackHost } from '../../lib/http-host.ts';
 import { FieldValueSchema } from '../contract/index.ts';
 import {
   ConnectorSchema,
@@ -18,9 +18,11 @@ import {
   type Connector,
   type CredentialRef,
   type Plan,
+  type Target,
 } from '../domain.ts';
 import type { Located } from './file.ts';
 import { checkUniqueIds } from './references.ts';
+import { checkPlanTargets } from './targets.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
 export const WebhookConnectorEntrySchema = z
@@ -84,6 +86,8 @@ export const PlanEntrySchema = z
     trigger: z.strictObject({ connector: IdSchema }).optional(),
     enabled: z.boolean().optional(),
     workloads: z.array(z.string().min(1)).optional(),
+    /** For an action with targets: the targets each firing runs on. */
+    targets: z.array(IdSchema).min(1).optional(),
   })
   .refine((entry) => (entry.schedule === undefined) !== (entry.trigger === undefined), {
     message: 'give a plan either a schedule (cron) or a trigger',
@@ -107,6 +111,8 @@ export interface AutomationContext {
   tenants: ReadonlySet<string>;
   principals: ReadonlyMap<string, { tenant: string }>;
   actions: readonly Action[];
+  targets: readonly Target[];
+  tenantParents: ReadonlyMap<string, string | undefined>;
   problems: string[];
 }
 
@@ -184,6 +190,7 @@ export function buildConnectorsAndPlans(entries: AutomationEntries, context: Aut
       const problem = cronProblem(entry.schedule);
       if (problem) report(at('schedule'), problem);
     }
+    checkPlanTargets(entry, context.actions.find((action) => action.id === entry.action), { at, targets: context.targets, tenantParents: context.tenantParents }, report);
     if (problems.length > before || !principal) continue;
     plans.push(PlanSchema.parse({ ...entry, tenant: entry.tenant ?? principal.tenant }));
   }
@@ -200,12 +207,6 @@ function checkMailListeners(entries: Located<ConnectorEntry>[], report: (path: K
     if (owner) report(['connectors', index, 'listen', 'port'], `connector "${owner}" already listens on ${address}`);
     else taken.set(address, entry.id);
   }
-}
-
-/** Loopback names and addresses (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 /** croner's own parser decides what a valid pattern is. */

@@ -7,7 +7,7 @@ import type { CatalogSnapshot } from '../store/port.ts';
 
 /** One change an import makes; the caller writes one audit entry per change. */
 export interface CatalogChange {
-  object: 'tenant' | 'principal' | 'script' | 'action' | 'query' | 'credential' | 'connector' | 'plan';
+  object: 'tenant' | 'principal' | 'script' | 'action' | 'query' | 'credential' | 'connector' | 'plan' | 'target';
   id: string;
   change: 'added' | 'updated' | 'removed' | 'new-version';
   /** Scripts: the current version's hash and status after the import. */
@@ -82,5 +82,6 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
   records('credential', before.credentials ?? [], after.credentials ?? []);
   records('connector', before.connectors ?? [], after.connectors ?? []);
   records('plan', before.plans ?? [], after.plans ?? []);
+  records('target', before.targets ?? [], after.targets ?? []);
   return changes;
 }

@@ -15,6 +15,7 @@ import { buildQueries } from './queries.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
+import { buildTargets } from './targets.ts';
 import { diffSnapshots, refreshChanges, type ImportResult } from './changes.ts';
 import { mergeScript, newVersion, readScriptText, refreshVersions, schemasFor, sha256 } from './scripts.ts';
 import { YamlSource } from './yaml-source.ts';
@@ -123,6 +124,8 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   const principals = new Set(entries.principals.map(({ entry }) => entry.id));
   const credentials = buildCredentials(source, entries.credentials, new Set(tenantParents.keys()), problems);
   const credentialTenants = new Map(credentials.map((credential) => [credential.id, { tenant: credential.tenant }]));
+  const principalTenants = new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }]));
+  const targets = buildTargets(entries.targets, { source, tenantParents, principals: principalTenants, credentials, problems });
   const actions: Action[] = [];
   for (const located of entries.actions) {
     const action = buildAction(located, {
@@ -134,6 +137,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
       tenantParents,
       principals,
       credentials: credentialTenants,
+      targets,
       problems,
     });
     if (action) actions.push(action);
@@ -142,8 +146,10 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     source,
     root,
     tenants: new Set(tenantParents.keys()),
-    principals: new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }])),
+    principals: principalTenants,
     actions,
+    targets,
+    tenantParents,
     problems,
   });
   if (problems.length > 0) throw invalid(problems);
@@ -158,6 +164,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(connectors.length > 0 ? { connectors } : {}),
     ...(plans.length > 0 ? { plans } : {}),
     ...(queries.length > 0 ? { queries } : {}),
+    ...(targets.length > 0 ? { targets } : {}),
   };
   return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)] };
 }

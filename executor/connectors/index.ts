@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import type { EventBus } from '../events.ts';
-import type { RouteKit } from '../http/server.ts';
+import type { RouteKit } from '../http/routes.ts';
 import type { RunService } from '../runs/service.ts';
 import type { Store } from '../store/port.ts';
-import type { Server } from 'restify';
 import { CallbackSender } from './callbacks.ts';
 import { ConnectorService } from './hooks.ts';
 import { IdempotencyStore } from './idempotency.ts';
@@ -19,7 +18,7 @@ export const IDEMPOTENCY_FILE = 'hook-idempotency.jsonl';
 
 export interface Connectors {
   service: ConnectorService;
-  routes: (server: Server, kit: RouteKit) => void;
+  routes: (kit: RouteKit) => void;
   close(): Promise<void>;
 }
 

@@ -112,10 +112,11 @@ export const ChoiceListSchema = z.object({
 export type ChoiceList = z.infer<typeof ChoiceListSchema>;
 /** At most this many choices are answered (filtered by `search` first). */
 export const MAX_CHOICES = 100;
-/** `GET /v1/actions/<id>/choices/<param>`: `principal` and `search`; every other key is a form field's value. */
-export const ChoiceQuerySchema = z
-  .object({ principal: z.string().min(1).max(200), search: z.string().max(200).optional() })
-  .catchall(z.union([z.string().max(4000), z.array(z.string().max(4000)).max(100)]));
+/**
+ * `GET /v1/actions/<id>/choices/<param>`: `principal` and `search`; every other key is a form
+ * field's value (a list as one text, its values separated by commas or lines).
+ */
+export const ChoiceQuerySchema = z.object({ principal: z.string().min(1).max(200), search: z.string().max(200).optional() }).catchall(z.string().max(4000));
 
 // ---------------------------------------------------------------- principals
 
@@ -125,9 +126,9 @@ export type Channel = z.infer<typeof ChannelSchema>;
 
 /** A verified chat identity, as the bot saw it at the edge. */
 export const ChatIdentitySchema = z.discriminatedUnion('channel', [
-  z.object({ channel: z.literal('teams'), tenantId: z.string().min(1), aadObjectId: z.string().min(1) }),
-  z.object({ channel: z.literal('slack'), teamId: z.string().min(1), userId: z.string().min(1) }),
-  z.object({ channel: z.literal('webchat'), persona: z.string().min(1) }),
+  z.object({ channel: z.literal('teams'), tenantId: z.string().min(1).max(256), aadObjectId: z.string().min(1).max(256) }),
+  z.object({ channel: z.literal('slack'), teamId: z.string().min(1).max(256), userId: z.string().min(1).max(256) }),
+  z.object({ channel: z.literal('webchat'), persona: z.string().min(1).max(256) }),
 ]);
 export type ChatIdentity = z.infer<typeof ChatIdentitySchema>;
 
@@ -159,6 +160,16 @@ export const PersonaListSchema = z.object({ personas: z.array(PersonaSchema) });
 export const ApprovalRuleSchema = z.enum(['none', 'four-eyes']);
 export type ApprovalRule = z.infer<typeof ApprovalRuleSchema>;
 
+/**
+ * The form field an action with targets shows for choosing where it runs. Its name cannot be a
+ * PowerShell parameter of the script; the bot sends its value as the run request's `target`.
+ */
+export const TARGET_FIELD = '@target';
+
+/** A target system as a chat user sees it: its id and its display name. */
+export const TargetRefSchema = z.object({ id: z.string(), name: z.string() });
+export type TargetRef = z.infer<typeof TargetRefSchema>;
+
 export const ActionViewSchema = z.object({
   id: z.string(),
   title: z.string(),
@@ -170,6 +181,8 @@ export const ActionViewSchema = z.object({
   approval: ApprovalRuleSchema,
   timeoutSeconds: z.number(),
   form: FormSchemaSchema,
+  /** Actions that run on target systems: the targets this principal may choose (the form's TARGET_FIELD lists their ids). */
+  targets: z.array(TargetRefSchema).optional(),
 });
 export type ActionView = z.infer<typeof ActionViewSchema>;
 
@@ -213,9 +226,14 @@ export type Origin = z.infer<typeof OriginSchema>;
 export const InputsSchema = z.record(z.string(), z.unknown());
 
 /** `POST /v1/runs` → 202 `{ id, state }` */
+/** A target id, or several for one run on each of them (at most 50). */
+export const RunTargetRequestSchema = z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).min(1).max(50)]);
+
 export const CreateRunRequestSchema = z.object({
   actionId: z.string().min(1).max(200),
   principalId: z.string().min(1).max(200),
+  /** For an action with targets: where it runs. Absent for actions that run on the executor. */
+  target: RunTargetRequestSchema.optional(),
   inputs: InputsSchema.default({}),
   origin: OriginSchema.default({ kind: 'api' }),
   /**
@@ -245,6 +263,18 @@ export const StreamRecordSchema = z.object({
 });
 export type StreamRecord = z.infer<typeof StreamRecordSchema>;
 
+/** How a run went on one of its targets: the one line a multi-target summary shows per target. */
+export const TargetOutcomeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  outcome: z.enum(['succeeded', 'failed', 'timed-out', 'cancelled']),
+  exitCode: z.number().int().nullable(),
+  durationMs: z.number(),
+  /** Why it failed (e.g. `web-01: connection refused`), its first error, or its first output line. */
+  line: z.string(),
+});
+export type TargetOutcome = z.infer<typeof TargetOutcomeSchema>;
+
 /** The short result for chat: status, duration, first lines or a small table, errors. */
 export const RunSummarySchema = z.object({
   lines: z.array(z.string()),
@@ -260,6 +290,8 @@ export const RunSummarySchema = z.object({
   message: z.string().optional(),
   /** `$SRXEnv.ResultHtml` was set: `GET /v1/runs/<id>/html` serves it, and chat posts it as a file. */
   html: z.boolean().optional(),
+  /** Runs on targets: one outcome per target, in the order the run named them. */
+  targets: z.array(TargetOutcomeSchema).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -285,6 +317,10 @@ export const RunViewSchema = z.object({
   origin: OriginSchema,
   correlationId: z.string(),
   scriptHash: z.string(),
+  /** The target of a run on one target system (its id). */
+  target: z.string().optional(),
+  /** Every target of a run on target systems, one or more, in the order requested. */
+  targets: z.array(TargetRefSchema).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().optional(),
@@ -299,8 +335,8 @@ export const RunViewSchema = z.object({
 export type RunView = z.infer<typeof RunViewSchema>;
 
 /** `GET /v1/runs?principal=<id>&state=<state>&limit=<n>` newest first. */
-export const RunListQuerySchema = z.object({
-  principal: z.string().min(1).optional(),
+export const RunListQuerySchema = z.strictObject({
+  principal: z.string().min(1).max(200).optional(),
   state: RunStateSchema.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(20),
 });
@@ -410,10 +446,10 @@ export const ScriptViewSchema = z.object({
 export type ScriptView = z.infer<typeof ScriptViewSchema>;
 
 /** `GET /v1/scripts?principal=<id>&status=<status>` */
-export const ScriptListQuerySchema = z.object({ principal: z.string().min(1).max(200), status: ScriptStatusSchema.optional() });
+export const ScriptListQuerySchema = z.strictObject({ principal: z.string().min(1).max(200), status: ScriptStatusSchema.optional() });
 export const ScriptListSchema = z.object({ scripts: z.array(ScriptViewSchema) });
 /** `GET /v1/scripts/<id>?principal=<id>` */
-export const ScriptQuerySchema = z.object({ principal: z.string().min(1).max(200) });
+export const ScriptQuerySchema = z.strictObject({ principal: z.string().min(1).max(200) });
 
 /**
  * `POST /v1/scripts/<id>/status` → 200 `{ script }`. `hash` names the exact version the

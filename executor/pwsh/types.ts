@@ -1,5 +1,5 @@
 /** The seam between the run service and pwsh. */
-import type { RunSummary } from '../contract/index.ts';
+import type { ErrorCode, RunSummary } from '../contract/index.ts';
 import type { RunAs } from '../domain.ts';
 import type { StoredRecord } from '../store/port.ts';
 import type { SrxContext, SrxResult } from './srx.ts';
@@ -40,6 +40,8 @@ export interface ExecutionResult {
   summary: RunSummary;
   /** What the script left in `$SRXEnv` (masked), when it had one. */
   srx?: SrxResult;
+  /** Why the run could not do its work, for the run's `error` (e.g. a target that cannot be reached). */
+  error?: { code: ErrorCode; message: string };
 }
 
 export interface ExecutionHooks {

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import type { ChatIdentity } from '../contract/index.ts';
-import { ActionSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, QuerySchema, ScriptSchema, ScriptVersionSchema, TenantSchema } from '../domain.ts';
-import type { Action, Principal, Query, Script, ScriptVersion, Tenant } from '../domain.ts';
+import { ActionSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, QuerySchema, ScriptSchema, ScriptVersionSchema, TargetSchema, TenantSchema } from '../domain.ts';
+import type { Action, Principal, Query, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
 import type { CatalogSnapshot, CatalogStore } from './port.ts';
 
 export const CatalogSnapshotSchema = z.object({
@@ -20,6 +20,7 @@ export const CatalogSnapshotSchema = z.object({
   credentials: z.array(CredentialRefSchema).optional(),
   plans: z.array(PlanSchema).optional(),
   queries: z.array(QuerySchema).optional(),
+  targets: z.array(TargetSchema).optional(),
 });
 
 export const EMPTY_CATALOG: CatalogSnapshot = { tenants: [], principals: [], scripts: [], versions: [], actions: [] };
@@ -74,6 +75,7 @@ export class CatalogIndex {
   private readonly versions: Map<string, ScriptVersion>;
   private readonly actions: Map<string, Action>;
   private readonly queries: Map<string, Query>;
+  private readonly targets: Map<string, Target>;
   private readonly principalByIdentity = new Map<string, Principal>();
 
   constructor(private readonly data: CatalogSnapshot) {
@@ -83,6 +85,7 @@ export class CatalogIndex {
     this.versions = byId(data.versions, (version) => version.hash, 'script versions');
     this.actions = byId(data.actions, (action) => action.id, 'actions');
     this.queries = byId(data.queries ?? [], (query) => query.id, 'queries');
+    this.targets = byId(data.targets ?? [], (target) => target.id, 'targets');
     for (const principal of data.principals) {
       for (const identity of identitiesOf(principal)) {
         const key = identityKey(identity);
@@ -125,6 +128,12 @@ export class CatalogIndex {
   getQuery(id: string): Query | undefined {
     return copy(this.queries.get(id));
   }
+  getTarget(id: string): Target | undefined {
+    return copy(this.targets.get(id));
+  }
+  listTargets(): Target[] {
+    return structuredClone(this.data.targets ?? []);
+  }
 }
 
 function copy<T>(record: T | undefined): T | undefined {
@@ -163,5 +172,11 @@ export abstract class IndexedCatalog implements CatalogStore {
   }
   getQuery(id: string): Query | undefined {
     return this.index.getQuery(id);
+  }
+  getTarget(id: string): Target | undefined {
+    return this.index.getTarget(id);
+  }
+  listTargets(): Target[] {
+    return this.index.listTargets();
   }
 }

@@ -37,6 +37,22 @@ describe('executor configuration', () => {
     assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: `${a},${b},${a}` }), /DEPUTY_EXECUTOR_TOKEN/);
   });
 
+  it('takes the operator token by the same rules, never equal to the bot token', () => {
+    const bot = 'b'.repeat(40);
+    const operator = 'o'.repeat(40);
+    const next = 'n'.repeat(40);
+    const config = loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: bot, DEPUTY_OPERATOR_TOKEN: `${operator},${next}` });
+    assert.deepEqual(config.operatorTokens, [operator, next]);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_OPERATOR_TOKEN: 'short' }), /DEPUTY_OPERATOR_TOKEN/);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_OPERATOR_TOKEN: `${operator},${next},${bot}` }), /DEPUTY_OPERATOR_TOKEN/);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: `${next},${bot}`, DEPUTY_OPERATOR_TOKEN: bot }), /DEPUTY_OPERATOR_TOKEN: must differ/);
+  });
+
+  it('lists further host names the executor answers to, lower-cased', () => {
+    assert.deepEqual(loadExecutorConfig({}).allowedHosts, []);
+    assert.deepEqual(loadExecutorConfig({ DEPUTY_EXECUTOR_ALLOWED_HOSTS: 'Executor.Corp.Example, 10.0.0.5' }).allowedHosts, ['executor.corp.example', '10.0.0.5']);
+  });
+
   it('reads a YAML file and lets the environment win', () => {
     const folder = mkdtempSync(join(tmpdir(), 'deputy-config-'));
     writeFileSync(join(folder, 'deputy.yaml'), 'DEPUTY_POOL_SIZE: 6\nDEPUTY_MAX_CONCURRENT_RUNS: 3\nDEPUTY_RUNAS_ALLOWLIST: [svc-a, svc-b]\n');

@@ -91,12 +91,15 @@ describe('executor client', function () {
     const created = await client.createRun({ actionId: 'count', principalId: 'alex', inputs: { Upto: 3 }, origin: { kind: 'api' } });
     const run = await executor.waitForRun(created.id);
     assert.equal(run.state, 'succeeded');
-    assert.equal((await client.getRun(created.id)).state, 'succeeded');
-    assert.equal(await client.getRunOutput(created.id), 'line 1\nline 2\nline 3');
+    // The bot's token reads only on someone's behalf.
+    const asAlex = { principal: 'alex' };
+    assert.equal((await client.getRun(created.id, asAlex)).state, 'succeeded');
+    assert.equal(await client.getRunOutput(created.id, asAlex), 'line 1\nline 2\nline 3');
     const listed = await client.listRuns({ principal: 'alex', limit: 5 });
     assert.equal(listed[0]?.id, created.id, 'newest first');
-    const notFound = await rejection(client.getRun('run_nope'));
+    const notFound = await rejection(client.getRun('run_nope', asAlex));
     assert.equal(notFound.code, 'DEPUTY_E_NOT_FOUND');
+    assert.equal((await rejection(client.listRuns({ limit: 5 }))).code, 'DEPUTY_E_FORBIDDEN', 'not across principals');
   });
 
   it('follows the event stream, and after the executor restarts, reconnects and goes on', async () => {

@@ -78,7 +78,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
   });
 
   it('refuses forged, tampered, unsigned, stale and future-dated hooks with DEPUTY_E_SIGNATURE', async () => {
-    const before = (await executor.api('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
+    const before = (await executor.operatorApi('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
     const payload = { incident: { title: 'forged', hosts: [{}, { count: 1 }] } };
     const cases = [
       { name: 'wrong key', call: { key: 'f'.repeat(64) } },
@@ -95,7 +95,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
       assert.equal(body.error.code, 'DEPUTY_E_SIGNATURE', name);
       assert.equal(body.error.message, 'The request signature is missing, invalid or too old.');
     }
-    const after = (await executor.api('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
+    const after = (await executor.operatorApi('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
     assert.equal(after.runs.length, before.runs.length, 'no forged hook started a run');
     const denied = (await hookAudit()).filter((entry) => entry.outcome === 'denied' && entry.detail.code === 'DEPUTY_E_SIGNATURE');
     assert.ok(denied.length >= cases.length);
@@ -123,7 +123,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     for (const response of racing) ids.add((await accepted(response)).id);
     assert.equal(ids.size, 1, 'all concurrent repeats got the same run');
     await executor.runs.idle();
-    const { runs } = (await executor.api('/v1/runs?principal=hook-bot&limit=500').then((response) => response.json())) as { runs: RunView[] };
+    const { runs } = (await executor.operatorApi('/v1/runs?principal=hook-bot&limit=500').then((response) => response.json())) as { runs: RunView[] };
     assert.equal(runs.filter((run) => run.inputs.Message === 'racing').length, 1);
     assert.equal(runs.filter((run) => run.inputs.Message === 'only once').length, 1);
 

@@ -34,7 +34,8 @@ describe('stored credentials end to end (real executor, real pwsh, captured logs
   };
   const api = async (path: string, init: RequestInit & { json?: unknown } = {}) => {
     if (!executor) throw new Error('not started');
-    const headers = { authorization: `Bearer ${executor.token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) };
+    // The operator's token: alex has no chat identity in this catalog, and the test reads across principals.
+    const headers = { authorization: `Bearer ${executor.operatorToken}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) };
     return fetch(`${executor.url}${path}`, { ...init, headers, ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}) });
   };
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Role, ScriptStatus } from '../../../executor/contract/index.ts';
-import { ActionSchema, type Action, type Principal, type Query, type Script, type ScriptVersion, type Tenant } from '../../../executor/domain.ts';
+import { ActionSchema, type Action, type Principal, type Query, type Script, type ScriptVersion, type Target, type Tenant } from '../../../executor/domain.ts';
 import type { PolicyCatalog } from '../../../executor/policy/policy.ts';
 
 export interface CatalogData {
@@ -14,6 +14,7 @@ export interface CatalogData {
   versions: ScriptVersion[];
   actions: Action[];
   queries?: Query[];
+  targets?: Target[];
 }
 
 /** First match wins, like a lookup over a list; the tenant tree itself treats duplicates by its own rule. */
@@ -26,6 +27,8 @@ export function memoryCatalog(data: CatalogData): PolicyCatalog {
     getAction: (id) => data.actions.find((action) => action.id === id),
     listActions: () => [...data.actions],
     getQuery: (id) => data.queries?.find((query) => query.id === id),
+    getTarget: (id) => data.targets?.find((target) => target.id === id),
+    listTargets: () => [...(data.targets ?? [])],
     snapshot: () => ({ principals: [...data.principals] }),
   };
 }
@@ -84,6 +87,7 @@ export function action(fields: {
   principals?: string[];
   ownWorkloadParameter?: string;
   fixed?: Record<string, string>;
+  targets?: Action['targets'];
 }): Action {
   return ActionSchema.parse({
     id: fields.id,
@@ -95,5 +99,22 @@ export function action(fields: {
     fixed: fields.fixed ?? {},
     allow: { roles: fields.roles ?? [], principals: fields.principals ?? [] },
     ...(fields.ownWorkloadParameter === undefined ? {} : { ownWorkloadParameter: fields.ownWorkloadParameter }),
+    ...(fields.targets === undefined ? {} : { targets: fields.targets }),
   });
+}
+
+/** A target system record; only its tenant and owner matter to the policy. */
+export function target(id: string, tenant: string, owner?: string): Target {
+  return {
+    id,
+    name: `Machine ${id}`,
+    tenant,
+    host: `${id}.example`,
+    port: 22,
+    user: 'deputy',
+    credential: `${id}-key`,
+    hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP0000000000000000000000000000000000000000000',
+    pwsh: 'pwsh',
+    ...(owner === undefined ? {} : { owner }),
+  };
 }
