@@ -251,8 +251,12 @@ function fieldKind(facts: ParameterFacts, hints: ReadonlySet<string>): FormField
 
 /** `[ValidateRange(min, max)]`, or the named kinds (`Positive`, …) as the nearest bounds a form can state. */
 function rangeBounds(facts: ParameterFacts, integer: boolean): { min?: number; max?: number } {
-  if (facts.rangeMin !== undefined || facts.rangeMax !== undefined) return { min: facts.rangeMin, max: facts.rangeMax };
-  switch (facts.rangeKind?.toLowerCase()) {
+  return boundsOfRange({ min: facts.rangeMin, max: facts.rangeMax, kind: facts.rangeKind }, integer);
+}
+
+export function boundsOfRange(range: { min?: number | undefined; max?: number | undefined; kind?: string | undefined }, integer: boolean): { min?: number; max?: number } {
+  if (range.min !== undefined || range.max !== undefined) return { min: range.min, max: range.max };
+  switch (range.kind?.toLowerCase()) {
     case 'positive':
       return { min: integer ? 1 : Number.MIN_VALUE };
     case 'nonnegative':

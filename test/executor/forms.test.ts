@@ -115,18 +115,21 @@ describe('forms faithful to PowerShell (real executor, real pwsh)', function () 
       const run = await runToEnd(executor, { actionId: 'auto-reply', principalId: 'alex', inputs: { Mailbox: 'a.b@contoso.example', Message: 'Away' } });
       assert.equal(run.summary?.message, 'Automatic replies of a.b@contoso.example are on: Away');
       assert.equal(run.summary?.html, true);
-      const html = await executor.api(`/v1/runs/${run.id}/html`);
+      const html = await executor.api(`/v1/runs/${run.id}/html?principal=alex`);
       assert.equal(html.status, 200);
       assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(html.headers.get('content-disposition') ?? '', /^attachment/);
       assert.equal(html.headers.get('content-security-policy'), 'sandbox');
       assert.equal(await html.text(), '<p>Enable for a.b@contoso.example, started by alex.wagner@contoso.example: Started through the API for Alex Wagner</p>');
       // The HTML is a file of the run, not a stream of it.
-      const text = await (await executor.api(`/v1/runs/${run.id}/output`)).text();
+      const text = await (await executor.api(`/v1/runs/${run.id}/output?principal=alex`)).text();
       assert.ok(!text.includes('<p>'), text);
-      const full = (await (await executor.api(`/v1/runs/${run.id}`)).json()) as RunView;
+      const full = (await (await executor.api(`/v1/runs/${run.id}?principal=alex`)).json()) as RunView;
       assert.ok(full.streams?.every((record) => !record.text.includes('<p>')));
-      const none = await executor.api(`/v1/runs/${(await runToEnd(executor, { actionId: 'move-user', principalId: 'alex', inputs: { Office: 'HAM', User: 'awagner@contoso.example' } })).id}/html`);
+      const none = await executor.api(`/v1/runs/${(await runToEnd(executor, { actionId: 'move-user', principalId: 'alex', inputs: { Office: 'HAM', User: 'awagner@contoso.example' } })).id}/html?principal=alex`);
+      // Someone the run is not visible to does not get it either.
+      const stranger = await executor.api(`/v1/runs/${run.id}/html?principal=max`);
+      assert.equal(stranger.status, 404);
       assert.equal(none.status, 404);
     });
   });

@@ -5,7 +5,6 @@
  * a temporary copy of the seed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { validateInputs } from '../../../executor/catalog/inputs.ts';
 import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import type { CatalogSnapshot } from '../../../executor/store/port.ts';
 import { ManualClock } from '../../../lib/clock.ts';
+import { pwshJson } from '../pwsh/helpers.ts';
 
 const pwsh = locatePwsh(process.env, PROJECT_ROOT)?.path ?? assert.fail('pwsh not found');
 const CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
@@ -34,20 +34,8 @@ interface Outcome {
   error: string | null;
 }
 
-function runHarness(cases: Case[]): Promise<Outcome[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', HARNESS], { shell: false });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`harness exit ${code}: ${Buffer.concat(err).toString()}`));
-      resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as Outcome[]);
-    });
-    child.stdin.end(JSON.stringify(cases), 'utf8');
-  });
+async function runHarness(cases: Case[]): Promise<Outcome[]> {
+  return (await pwshJson(pwsh, ['-File', HARNESS], cases)) as Outcome[];
 }
 
 function listen(server: Server): Promise<number> {

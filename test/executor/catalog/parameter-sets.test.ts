@@ -4,12 +4,11 @@
  * PowerShell refuses (an ambiguous set, or a set left without a mandatory value).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fc from 'fast-check';
 import { describeUnresolved, resolveParameterSet } from '../../../executor/catalog/parameter-sets.ts';
 import { ALL_PARAMETER_SETS, parameterSetsOf, type ParameterFacts } from '../../../executor/pwsh/parameters.ts';
 import type { ParameterSet } from '../../../executor/contract/index.ts';
-import { pwshPath } from '../pwsh/helpers.ts';
+import { pwshJson, pwshPath } from '../pwsh/helpers.ts';
 
 interface Case {
   /** Per parameter: its [Parameter()] attributes as (set or all-sets, mandatory). */
@@ -57,7 +56,7 @@ function refusalOf(answer: string | undefined): string | undefined {
 }
 
 /** Every call of every case in one pwsh process: the set it bound to, or the error id. */
-function powershellSays(cases: Case[]): Promise<string[][]> {
+async function powershellSays(cases: Case[]): Promise<string[][]> {
   const program = `
 $cases = [Console]::In.ReadToEnd() | ConvertFrom-Json
 $answers = foreach ($case in $cases) {
@@ -69,19 +68,8 @@ $answers = foreach ($case in $cases) {
   })
 }
 ConvertTo-Json -InputObject @($answers) -Depth 4 -Compress`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(pwshPath(), ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', program], { shell: false });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(Buffer.concat(err).toString('utf8')));
-      resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as string[][]);
-    });
-    child.stdin.end(JSON.stringify(cases.map((testCase) => ({ script: scriptOf(testCase), calls: testCase.calls.map((call) => call.map(parameterName)) }))));
-  });
+  const input = cases.map((testCase) => ({ script: scriptOf(testCase), calls: testCase.calls.map((call) => call.map(parameterName)) }));
+  return (await pwshJson(pwshPath(), ['-Command', program], input)) as string[][];
 }
 
 const caseArbitrary = fc

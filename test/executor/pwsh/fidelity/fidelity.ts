@@ -7,7 +7,6 @@
  * Used by the fidelity test (the committed corpus) and by `npm run bench` (any folder of scripts,
  * such as a checkout of ScriptRunner's ActionPacks, named by DEPUTY_PS_CORPUS).
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,7 +14,8 @@ import { z } from 'zod';
 import type { FormField, ParameterSet } from '../../../../executor/contract/index.ts';
 import { readScriptText } from '../../../../executor/catalog/scripts.ts';
 import { defaultText, fieldHelp } from '../../../../executor/pwsh/help-text.ts';
-import { ALL_PARAMETER_SETS, readScriptFacts, toParsedScript, type ParsedScript, type ScriptFacts } from '../../../../executor/pwsh/parameters.ts';
+import { ALL_PARAMETER_SETS, boundsOfRange, readScriptFacts, toParsedScript, type ParsedScript, type ScriptFacts } from '../../../../executor/pwsh/parameters.ts';
+import { pwshJson } from '../helpers.ts';
 
 const ORACLE = join(import.meta.dirname, 'powershell-says.ps1');
 
@@ -132,21 +132,9 @@ async function checkBatch(pwshPath: string, paths: readonly string[]): Promise<S
   });
 }
 
-function askPowerShell(pwshPath: string, paths: readonly string[]): Promise<Map<string, OracleScript>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(pwshPath, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', ORACLE], { shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`powershell-says.ps1 ended with ${code}: ${Buffer.concat(err).toString('utf8').slice(0, 2000)}`));
-      const parsed = z.array(OracleScriptSchema).parse(JSON.parse(Buffer.concat(out).toString('utf8')));
-      resolve(new Map(parsed.map((script) => [script.path, script])));
-    });
-    child.stdin.end(JSON.stringify(paths), 'utf8');
-  });
+async function askPowerShell(pwshPath: string, paths: readonly string[]): Promise<Map<string, OracleScript>> {
+  const parsed = z.array(OracleScriptSchema).parse(await pwshJson(pwshPath, ['-File', ORACLE], paths));
+  return new Map(parsed.map((script) => [script.path, script]));
 }
 
 type Command = NonNullable<OracleScript['command']>;
@@ -245,21 +233,9 @@ function expectedKind(oracle: OracleParameter, directives: readonly string[]): F
   return 'text';
 }
 
-/** `[ValidateRange]` as bounds: PowerShell's minimum and maximum, or its named kinds as the nearest bounds. */
+/** `[ValidateRange]` as bounds: PowerShell's minimum and maximum, or its named kind (`Positive`, …) as Deputy states it. */
 function expectedBounds(attributes: OracleParameter['attributes'], integer: boolean): { min?: number; max?: number } {
-  if (attributes.rangeMin != null || attributes.rangeMax != null) return { min: attributes.rangeMin ?? undefined, max: attributes.rangeMax ?? undefined };
-  switch (attributes.rangeKind?.toLowerCase()) {
-    case 'positive':
-      return { min: integer ? 1 : Number.MIN_VALUE };
-    case 'nonnegative':
-      return { min: 0 };
-    case 'negative':
-      return { max: integer ? -1 : -Number.MIN_VALUE };
-    case 'nonpositive':
-      return { max: 0 };
-    default:
-      return {};
-  }
+  return boundsOfRange({ min: attributes.rangeMin ?? undefined, max: attributes.rangeMax ?? undefined, kind: attributes.rangeKind ?? undefined }, integer);
 }
 
 /**
