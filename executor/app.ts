@@ -11,6 +11,8 @@ import { isWildcardHost } from '../lib/http-host.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
 import { importCatalog } from './catalog/import.ts';
+import { refreshChanges } from './catalog/changes.ts';
+import { rereadStaleVersions } from './catalog/scripts.ts';
 import { validateInputs } from './catalog/inputs.ts';
 import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
@@ -97,6 +99,17 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
     const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
     const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
     if (existsSync(seed) && !existsSync(target)) copyFileSync(seed, target);
+  } else if (pwsh) {
+    // No import at start-up: versions an older parser read still get today's reading of their forms.
+    const { snapshot, refreshed } = await rereadStaleVersions(pwsh.path, store.catalog.snapshot());
+    if (refreshed.length > 0) {
+      await store.catalog.replace(snapshot);
+      const correlationId = newCorrelationId();
+      for (const change of refreshChanges(refreshed)) {
+        await store.audit.append({ type: 'catalog.import', outcome: 'info', correlationId, actor: 'start-up', subject: 'stored versions', detail: { ...change } });
+      }
+      logger.info({ versions: refreshed.length }, 'stored script versions read again by the current parameter parser');
+    }
   }
   return pwsh;
 }

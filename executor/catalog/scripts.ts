@@ -55,6 +55,16 @@ export async function schemasFor(
   return schemas;
 }
 
+/**
+ * Reads again, in one pwsh call, every stored version an older parser read (for a data folder
+ * that no catalog import touches at start-up). Nothing to do answers at once, without pwsh.
+ */
+export async function rereadStaleVersions(pwshPath: string, previous: CatalogSnapshot): Promise<{ snapshot: CatalogSnapshot; refreshed: ScriptVersion[] }> {
+  if (previous.versions.every(isCurrent)) return { snapshot: previous, refreshed: [] };
+  const { versions, refreshed } = refreshVersions(previous.versions, await schemasFor(pwshPath, new Map(), previous));
+  return { snapshot: { ...previous, versions }, refreshed };
+}
+
 function isCurrent(version: ScriptVersion): boolean {
   return (version.parserVersion ?? 1) >= PARSER_VERSION;
 }

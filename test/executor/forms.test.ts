@@ -4,9 +4,12 @@
  * choices from queries with their policy, cascade, cache and the check at submit time.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ActionListSchema, ChoiceListSchema, ErrorBodySchema, type ActionView, type RunView } from '../../executor/contract/index.ts';
 import { PROJECT_ROOT } from '../../executor/pwsh/locate.ts';
+import { PARSER_VERSION } from '../../executor/pwsh/parameters.ts';
 import { startTestExecutor, type TestExecutor } from '../helpers/executor.ts';
 
 const CATALOG = join(PROJECT_ROOT, 'test', 'fixtures', 'forms-catalog');
@@ -213,5 +216,40 @@ describe('forms faithful to PowerShell (real executor, real pwsh)', function () 
       assert.equal(run.state, 'succeeded');
       assert.deepEqual(run.summary?.lines, ['kkoch@contoso.example moves from MUC to HAM']);
     });
+  });
+});
+
+describe('forms of versions an older parser read (real executor, real pwsh)', function () {
+  this.timeout(120_000);
+
+  it('are read again at start-up, text and hash unchanged, with an audit entry', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'deputy-reread-'));
+    try {
+      const first = await startTestExecutor({ catalog: CATALOG, dataDir });
+      await first.close();
+      // As an older Deputy stored it: no parser version, no parameter sets.
+      const path = join(dataDir, 'catalog.json');
+      const stored = JSON.parse(readFileSync(path, 'utf8')) as { versions: Record<string, unknown>[]; scripts: { id: string; currentHash: string }[] };
+      const hash = stored.scripts.find((script) => script.id === 'auto-reply')?.currentHash;
+      for (const version of stored.versions) {
+        delete version.parserVersion;
+        if (version.hash === hash) delete version.parameterSets;
+      }
+      writeFileSync(path, JSON.stringify(stored));
+
+      const second = await startTestExecutor({ dataDir, config: { catalogFolder: undefined } });
+      try {
+        const version = second.store.catalog.getVersion(hash ?? '');
+        assert.equal(version?.parameterSets?.length, 3);
+        assert.equal(version?.parserVersion, PARSER_VERSION);
+        const entries = (await second.store.audit.read({ limit: 10_000 })).filter((entry) => entry.actor === 'start-up');
+        assert.equal(entries.length, stored.versions.length);
+        assert.match(String(entries[0]?.detail.summary), /were read again/);
+      } finally {
+        await second.dispose();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
