@@ -6,6 +6,7 @@
  * element with different properties, which templating cannot express cleanly.
  */
 import { MASK, type Choice, type FieldValue, type FormField, type FormSchema, type ParameterSet } from '../executor/contract/index.ts';
+import { normalizeFormValues, setsName } from './form-values.ts';
 import type { JsonObject } from './json.ts';
 
 /**
@@ -37,6 +38,8 @@ export function parseChoicesDataset(dataset: string): { actionId: string; fieldN
 export interface FormRenderOptions {
   /** The action whose form this is (Teams' dynamic search names it). */
   actionId: string;
+  /** The card's own id, sent with its Run buttons (one form, one run: a second press is the same request). */
+  formId?: string;
   /** Choices of query-bound fields known when the form is drawn (the first page). */
   choices?: Readonly<Record<string, readonly Choice[]>>;
   /** Fields a query-bound field waits for before it has choices. */
@@ -111,11 +114,11 @@ export function buildFormBody(form: FormSchema, values: Record<string, unknown>,
       style: 'emphasis',
       spacing: 'Medium',
       items: [
-        { type: 'TextBlock', text: set.name, weight: 'Bolder', wrap: true },
+        { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: set.name, weight: 'Bolder' }] },
         ...(shown.length > 0 ? shown : [{ type: 'TextBlock', text: 'Nothing more to fill in for this one.', isSubtle: true, wrap: true }]),
         {
           type: 'ActionSet',
-          actions: [{ type: 'Action.Execute', title: options.submitTitle, style: 'positive', verb: 'submit-form', data: { actionId: options.actionId, [PARAMETER_SET_KEY]: set.name } }],
+          actions: [{ type: 'Action.Execute', title: options.submitTitle, style: 'positive', verb: 'submit-form', data: { actionId: options.actionId, ...(options.formId ? { formId: options.formId } : {}), [PARAMETER_SET_KEY]: set.name } }],
         },
       ],
     });
@@ -171,8 +174,9 @@ function fieldContainer(
   const hint = [field.hint, field.choicesFrom && waiting && waiting.length > 0 ? `Fill in ${waiting.join(', ')} first${options.dynamicChoices ? '' : ', then press “Update choices”'}.` : undefined]
     .filter(Boolean)
     .join(' ');
-  if (hint) items.push({ type: 'TextBlock', text: hint, isSubtle: true, size: 'Small', wrap: true, spacing: 'None' });
-  if (error) items.push({ type: 'TextBlock', text: error, color: 'Attention', size: 'Small', wrap: true, spacing: 'Small' });
+  // Script text: a text run, never read as Markdown.
+  if (hint) items.push({ type: 'RichTextBlock', spacing: 'None', inlines: [{ type: 'TextRun', text: hint, isSubtle: true, size: 'Small' }] });
+  if (error) items.push({ type: 'RichTextBlock', spacing: 'Small', inlines: [{ type: 'TextRun', text: error, color: 'Attention', size: 'Small' }] });
   return { type: 'Container', spacing: 'Medium', items };
 }
 
@@ -297,7 +301,16 @@ function choicesOf(choices: readonly string[]): JsonObject[] {
   return choices.map((choice) => ({ title: choice, value: choice }));
 }
 
+/**
+ * What the client shows when its own check fails. A required field left empty is the common
+ * case, so a required field's message says "required" first.
+ */
 function defaultErrorMessage(field: FormField): string {
+  const kindMessage = kindErrorMessage(field);
+  return field.required ? `${field.label} is required. ${kindMessage}` : kindMessage;
+}
+
+function kindErrorMessage(field: FormField): string {
   switch (field.kind) {
     case 'number':
       return numberRangeText(field) ?? 'Enter a number.';
@@ -395,14 +408,13 @@ function asDate(value: unknown): string | undefined {
 
 /**
  * Reads a submitted card's data (Action.Execute or Action.Submit; every input arrives as a
- * string) back into typed values by the form's fields. Empty inputs are left out, so the
- * executor applies its own defaults and reports missing required values. Numbers that do not
- * parse stay text, for the executor's validation to name. On a form with several parameter
+ * string, under its `field.<Name>` id) back into typed values by the form's fields, through the
+ * one conversion every platform shares (cards/form-values.ts). On a form with several parameter
  * sets, only the fields of the set whose Run button was pressed are read (the card sends every
  * input, the other parts' too).
  */
 export function readFormValues(form: FormSchema, data: Record<string, unknown>): Record<string, FieldValue> {
-  const values: Record<string, FieldValue> = {};
+  const raws: Record<string, string> = {};
   const { set, index } = pressedSet(form, data);
   for (const field of form.fields) {
     let raw = data[formInputId(field.name)];
@@ -411,11 +423,9 @@ export function readFormValues(form: FormSchema, data: Record<string, unknown>):
       if (!inSet) continue;
       raw ??= data[formInputId(field.name, index)];
     }
-    if (typeof raw !== 'string') continue;
-    const value = readValue(field, raw);
-    if (value !== undefined) values[field.name] = value;
+    if (typeof raw === 'string') raws[field.name] = raw;
   }
-  return values;
+  return normalizeFormValues(form, raws);
 }
 
 /**
@@ -430,7 +440,7 @@ export function readEveryFormValue(form: FormSchema, data: Record<string, unknow
     const ids = [formInputId(field.name), ...Array.from({ length: setCount }, (_, index) => formInputId(field.name, index))];
     const found = ids.flatMap((id) => {
       const raw = data[id];
-      const value = typeof raw === 'string' ? readValue(field, raw) : undefined;
+      const value = typeof raw === 'string' ? normalizeFormValues({ fields: [field] }, { [field.name]: raw })[field.name] : undefined;
       return value === undefined ? [] : [value];
     });
     // A switch is on when it was turned on in any part (each part has its own, off unless touched).
@@ -455,36 +465,11 @@ export function valuesByFieldName(data: Record<string, unknown>, setIndex?: numb
   return values;
 }
 
-/** Whether any parameter set names this field (the target field, for one, is in none and in every way of running). */
-export function setsName(form: FormSchema, name: string): boolean {
-  return (form.parameterSets ?? []).some((set) => set.fields.some((entry) => entry.name === name));
-}
+export { setsName };
 
 /** The parameter set a submitted card names (its Run button's data), and its place in the form. */
 export function pressedSet(form: FormSchema, data: Record<string, unknown>): { set?: ParameterSet; index?: number } {
   const name = data[PARAMETER_SET_KEY];
   const index = typeof name === 'string' ? (form.parameterSets ?? []).findIndex((set) => set.name === name) : -1;
   return index >= 0 ? { set: form.parameterSets?.[index] as ParameterSet, index } : {};
-}
-
-function readValue(field: FormField, raw: string): FieldValue | undefined {
-  if (field.kind === 'toggle') return raw === 'true';
-  if (field.kind === 'secret' || field.masked) return raw === '' ? undefined : raw;
-  // [AllowEmptyString()] on a mandatory text: an empty box is an empty text, which the script accepts.
-  if (raw === '' && field.allowEmpty && field.required) return '';
-  const text = raw.trim();
-  if (text === '') return undefined;
-  switch (field.kind) {
-    case 'number': {
-      const number = Number(text);
-      return Number.isFinite(number) ? number : text;
-    }
-    case 'multi': {
-      const separator = field.choices?.length ? ',' : /\r?\n/;
-      const items = text.split(separator).map((item) => item.trim()).filter((item) => item !== '');
-      return items.length > 0 ? items : undefined;
-    }
-    default:
-      return text;
-  }
 }

@@ -2,7 +2,7 @@
  * Wires the executor: store, catalog import, policy, runner, run service and REST API.
  * `startExecutor` is what `deputy executor`, `deputy start` and the tests call.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../lib/clock.ts';
 import { isWildcardHost } from '../lib/http-host.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
+import { catalogRoot, readConfined } from './catalog/confined.ts';
 import { importCatalog } from './catalog/import.ts';
 import { refreshChanges } from './catalog/changes.ts';
 import { rereadStaleVersions } from './catalog/scripts.ts';
@@ -17,6 +18,7 @@ import { validateInputs } from './catalog/inputs.ts';
 import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
+import { IdempotencyStore } from './connectors/idempotency.ts';
 import { startMailConnectors, type MailConnectors } from './mail/index.ts';
 import { startPlans, type Plans } from './plans/index.ts';
 import { startScripts, type ScriptService } from './scripts/index.ts';
@@ -34,6 +36,8 @@ import { auditConnectFailure, withTargets } from './targets/dispatch.ts';
 import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
+import { auditCheckpointOf } from './store/audit-checkpoint.ts';
+import { RefusalThrottle } from './store/refusal-audit.ts';
 import { createFileStore } from './store/file.ts';
 import type { Store } from './store/port.ts';
 import type { DeclaredRoute } from './http/routes.ts';
@@ -41,6 +45,8 @@ import { loadOrCreateToken, OPERATOR_TOKEN_FILE } from './token.ts';
 
 export const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
 const DEMO_DIRECTORY_SEED = 'demo-directory.json';
+/** `Idempotency-Key`s of `POST /v1/runs`, per principal, kept 24 hours. */
+const RUN_IDEMPOTENCY_FILE = 'run-idempotency.jsonl';
 
 export interface ExecutorOptions {
   config: ExecutorConfig;
@@ -96,9 +102,13 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
     if (!pwsh) throw new DeputyError('DEPUTY_E_PWSH_MISSING', { message: 'pwsh is needed to import the catalog (it parses each script with PowerShell’s own parser).' });
     const changes = await syncCatalog(store, catalogFolder, pwsh.path, clock);
     logger.info({ folder: catalogFolder, changes }, 'catalog imported');
-    const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
     const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
-    if (existsSync(seed) && !existsSync(target)) copyFileSync(seed, target);
+    if (!existsSync(target)) {
+      // Read like the catalog's scripts: a seed that links out of the catalog folder is not copied.
+      const seed = await readConfined(await catalogRoot(catalogFolder), DEMO_DIRECTORY_SEED);
+      if ('bytes' in seed) writeFileSync(target, seed.bytes, { mode: 0o600, flag: 'wx' });
+      else if (seed.code !== 'ENOENT') logger.warn({ problem: seed.problem }, 'demo directory seed not copied');
+    }
   } else if (pwsh) {
     // No import at start-up: versions an older parser read still get today's reading of their forms.
     const { snapshot, refreshed } = await rereadStaleVersions(pwsh.path, store.catalog.snapshot());
@@ -126,7 +136,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const operatorTokens = config.operatorTokens ?? [loadOrCreateToken(config.dataDir, OPERATOR_TOKEN_FILE)];
   assertDistinctTokens(tokens, operatorTokens);
   const token = tokens[0] as string;
-  const store = await createFileStore({ dataDir: config.dataDir, clock, logger }).catch((error: unknown) => {
+  const openStore = async () => createFileStore({ dataDir: config.dataDir, clock, logger, auditCheckpoint: auditCheckpointOf(config) });
+  const store = await openStore().catch((error: unknown) => {
     lock.release();
     throw error;
   });
@@ -187,6 +198,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
 
   const events = new EventBus(clock);
   const queries = startQueries({ store, policy, runner, clock, logger, dataDir: config.dataDir });
+  const runIdempotency = await IdempotencyStore.open(join(config.dataDir, RUN_IDEMPOTENCY_FILE), clock);
   const runs = new RunService({
     store,
     policy: runPolicy,
@@ -197,6 +209,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     logger,
     dataDir: config.dataDir,
     choices: queries.service,
+    idempotency: runIdempotency,
     approvalTtlMs: config.approvalTtlMs,
     limits: {
       concurrency: config.maxConcurrentRuns,
@@ -208,7 +221,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   });
   const plans = startPlans({ store, runs, policy, events, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
   // Hooks go through the plan triggers: a hook for a connector-triggered plan starts that plan.
-  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir });
+  // One budget per source for every refusal audited before the caller is known (HTTP and hooks).
+  const refusals = new RefusalThrottle({ audit: store.audit, clock });
+  const flushRefusals = () => refusals.flush().catch((error: unknown) => logger.error({ err: error }, 'writing the count of suppressed refusals failed'));
+  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir, refusals });
   // Before recovery: runs interrupted by a restart still get their result mailed.
   const mail = await startMailConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
   const scripts = startScripts({ store, policy, events, clock, dataDir: config.dataDir });
@@ -233,7 +249,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     hostAllowed: createHostCheck(config.host, config.allowedHosts ?? []),
     readiness,
     logger,
-    clock,
+    refusals,
     demo: config.demo,
     registerRoutes: [connectors.routes, plans.routes, scripts.routes, queries.routes],
   });
@@ -246,6 +262,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
   expiry.unref();
+  const refusalSummaries = setInterval(() => void flushRefusals(), 60_000);
+  refusalSummaries.unref();
   logger.info({ url }, 'executor listening');
   if (isWildcardHost(config.host) && (config.allowedHosts ?? []).length === 0) {
     logger.warn('the executor listens on every address but answers only to loopback names: list the names callers use in DEPUTY_EXECUTOR_ALLOWED_HOSTS');
@@ -266,6 +284,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     routes: api.routes,
     async close() {
       clearInterval(expiry);
+      clearInterval(refusalSummaries);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Event streams stay open until their client leaves; shutting down must not wait for them.
       server.server.closeAllConnections();
@@ -274,7 +293,9 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       await runs.stop();
       await mail.close();
       await connectors.close();
+      await flushRefusals();
       await runner.close();
+      await runIdempotency.settled();
       await store.close();
       lock.release();
     },

@@ -36,7 +36,7 @@ import {
   ViewStateSchema,
   choiceOptions,
   chosenSet,
-  readFormValues,
+  readSubmittedState,
   renderFormModal,
   shownFields,
   shownSet,
@@ -83,6 +83,8 @@ const ConversationRefSchema = z.object({
 const ModalMetadataSchema = z.object({
   conversation: ConversationRefSchema,
   actionId: z.string().optional(),
+  /** The form's own id: sent with the submission as the run's idempotency key. */
+  formId: z.string().max(100).optional(),
   /** Field name → kind, to read the submitted state back without asking the core again. */
   fields: z.record(z.string(), z.enum(['text', 'choice', 'toggle', 'number', 'date', 'multi', 'secret'])).optional(),
   /** The parameter set whose fields the modal shows, on a form with several. */
@@ -229,6 +231,13 @@ export class SlackEdge implements ChannelEdge {
     });
 
     this.app.event('app_home_opened', async ({ event, body }) => {
+      if (event.tab === 'messages') {
+        // The person opened their DM with the bot: the core greets a conversation it has not seen.
+        const conversation = event.channel ? channelRef(body.team_id, event.user, event.channel) : directMessageRef(body.team_id, event.user);
+        const { immediate } = await this.handle({ kind: 'opened', user: slackUser(body.team_id, event.user), conversation });
+        if (immediate) await this.port.post(conversation, immediate);
+        return;
+      }
       if (event.tab !== 'home') return;
       await this.publishHome(body.team_id, event.user);
     });
@@ -298,6 +307,7 @@ export class SlackEdge implements ChannelEdge {
     const metadata: ModalMetadata = {
       conversation,
       actionId: screen.action.id,
+      formId: screen.formId,
       fields: Object.fromEntries(fields.map((field) => [field.name, field.kind])),
       ...(set ? { parameterSet: set.name } : {}),
     };
@@ -315,8 +325,8 @@ export class SlackEdge implements ChannelEdge {
   private modalValues(metadata: ModalMetadata, state: unknown): Record<string, unknown> {
     const parsed = ViewStateSchema.safeParse(state);
     if (!parsed.success) return {};
-    const fields = Object.entries(metadata.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
-    return readFormValues(fields, parsed.data);
+    const fields = Object.entries(metadata.fields ?? {}).map(([name, kind]) => ({ name, kind }));
+    return readSubmittedState(fields, parsed.data);
   }
 
   private async onSetChosen(body: BlockAction<StaticSelectAction>): Promise<void> {
@@ -335,7 +345,12 @@ export class SlackEdge implements ChannelEdge {
       user,
       conversation: metadata.data.conversation,
       verb: 'update-form',
-      data: { actionId: metadata.data.actionId, values: this.modalValues(metadata.data, view.state), ...(parameterSet ? { parameterSet } : {}) },
+      data: {
+        actionId: metadata.data.actionId,
+        values: this.modalValues(metadata.data, view.state),
+        ...(metadata.data.formId ? { formId: metadata.data.formId } : {}),
+        ...(parameterSet ? { parameterSet } : {}),
+      },
     });
     if (immediate) await this.app.client.views.update({ view_id: view.id, hash: view.hash, view: this.modalFor(immediate, metadata.data.conversation) });
   }
@@ -446,8 +461,9 @@ export class SlackEdge implements ChannelEdge {
       await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
       return;
     }
-    const { conversation, actionId, parameterSet } = metadata.data;
-    const values = this.modalValues(metadata.data, view.state);
+    const { conversation, actionId, parameterSet, formId } = metadata.data;
+    // Slack's shape taken apart here; the core converts the values by the action's form.
+    const values = this.modalValues(metadata.data, state.data);
     const userId = body.user.id;
     const work = this.handle({
       kind: 'submit',
@@ -455,7 +471,7 @@ export class SlackEdge implements ChannelEdge {
       user: this.knownLocale(slackUser(teamId, userId)),
       conversation,
       verb: 'submit-form',
-      data: { actionId, values, ...(parameterSet ? { parameterSet } : {}) },
+      data: { actionId, values, ...(formId ? { formId } : {}), ...(parameterSet ? { parameterSet } : {}) },
     });
 
     const answered = await within(work, this.submitBudgetMs);

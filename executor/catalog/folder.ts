@@ -18,6 +18,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { DeputyError } from '../contract/index.ts';
 import { IdSchema, QuerySchema, type Query } from '../domain.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
+import { catalogRoot } from './confined.ts';
 import { mergeScript, newVersion, readScriptText, refreshVersions, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
 import { diffSnapshots, refreshChanges, type ImportResult } from './changes.ts';
 
@@ -64,8 +65,11 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
   const problems: string[] = [];
   if (!previous.tenants.some((candidate) => candidate.id === tenant)) problems.push(`${root}: unknown tenant "${tenant}"`);
   let listing: { candidates: Candidate[]; tree: boolean };
+  let real: string;
   try {
-    listing = await listScripts(root, report);
+    // Every file is read from inside the folder's real location (see confined.ts).
+    real = await catalogRoot(root);
+    listing = await listScripts(real, report);
   } catch (cause) {
     throw invalid([`${root}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`]);
   }
@@ -93,9 +97,11 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
       refuse(candidate.file, `script "${id}" already exists in tenant "${existing.tenant}"`);
       continue;
     }
-    const read = await readScriptText(candidate.path);
+    const read = await readScriptText(real, candidate.file);
     if ('problem' in read) {
-      refuse(candidate.file, read.problem);
+      // The reader's sentence names the file already.
+      if (tree) report.skipped.push({ file: candidate.file, reason: read.problem.startsWith(`${candidate.file}: `) ? read.problem.slice(candidate.file.length + 2) : read.problem });
+      else problems.push(read.problem);
       continue;
     }
     const hash = sha256(read.text);
@@ -130,7 +136,7 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
         name: existing?.name ?? basename(file.file).replace(/\.ps1$/i, ''),
         ...(description ? { description } : {}),
         tenant,
-        file: existing?.file ?? file.path,
+        file: existing?.file ?? join(root, file.file),
         hash: file.hash,
       }),
     );
@@ -152,7 +158,11 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
   return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)], report };
 }
 
-/** The scripts of a flat folder, or of a whole tree (sorted), with `_LIB_` files noted as ignored. */
+/**
+ * The scripts of a flat folder, or of a whole tree (sorted), with `_LIB_` files noted as ignored.
+ * Links are listed too, so that one leading out of the folder is refused by name; folders that
+ * are links are not walked into.
+ */
 async function listScripts(root: string, report: ImportReport): Promise<{ candidates: Candidate[]; tree: boolean }> {
   const top = await readdir(root, { withFileTypes: true });
   const tree = top.some((entry) => entry.isDirectory() && !entry.name.startsWith('.'));
@@ -163,7 +173,7 @@ async function listScripts(root: string, report: ImportReport): Promise<{ candid
       const path = join(dir, entry.name);
       const file = relative(root, path);
       if (entry.isDirectory() && tree && !entry.name.startsWith('.') && depth < 8) await walk(path, depth + 1);
-      if (!entry.isFile() || !/\.ps1$/i.test(entry.name)) continue;
+      if (!(entry.isFile() || entry.isSymbolicLink()) || !/\.ps1$/i.test(entry.name)) continue;
       const folders = relative(root, dir).split(sep);
       if (folders.some((name) => LIBRARY_FOLDER.test(name))) {
         report.ignored.push({ file, reason: 'a library (_LIB_): Deputy runs each script on its own, so its functions belong in the scripts that use them' });

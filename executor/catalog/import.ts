@@ -4,8 +4,7 @@
  * nothing; any problem throws DEPUTY_E_CATALOG_INVALID listing all of them. The caller
  * replaces the store in one step and audits each change.
  */
-import { readFile } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Clock } from '../../lib/clock.ts';
 import { DeputyError, type FormField } from '../contract/index.ts';
 import { PrincipalSchema, TenantSchema, type Action, type Script } from '../domain.ts';
@@ -13,6 +12,7 @@ import type { CatalogSnapshot } from '../store/port.ts';
 import { buildAction } from './actions.ts';
 import { buildQueries } from './queries.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
+import { catalogRoot, readConfined } from './confined.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
 import { buildTargets } from './targets.ts';
@@ -37,13 +37,18 @@ function invalid(problems: string[]): DeputyError {
 }
 
 export async function importCatalog({ folder, previous, pwshPath, clock }: ImportCatalogOptions): Promise<ImportResult> {
+  // `root` as named (connector key files resolve against it); `real` where its files must really be.
   const root = resolve(folder);
-  let text: string;
+  const cannotRead = (code: string | undefined) => invalid([`${CATALOG_FILE}:1: cannot be read (${code ?? 'error'}) in ${root}`]);
+  let real: string;
   try {
-    text = await readFile(join(root, CATALOG_FILE), 'utf8');
+    real = await catalogRoot(root);
   } catch (cause) {
-    throw invalid([`${CATALOG_FILE}:1: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}) in ${root}`]);
+    throw cannotRead((cause as NodeJS.ErrnoException).code);
   }
+  const read = await readConfined(real, CATALOG_FILE);
+  if ('problem' in read) throw read.code ? cannotRead(read.code) : invalid([`${CATALOG_FILE}:1: ${read.problem}`]);
+  const text = read.bytes.toString('utf8');
   const source = new YamlSource(CATALOG_FILE, text);
   if (source.syntaxErrors.length > 0) throw invalid(source.syntaxErrors);
 
@@ -61,15 +66,9 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   const ownerOfHash = new Map<string, string>();
   for (const { index, entry } of entries.scripts) {
     if (!tenantParents.has(entry.tenant)) problems.push(source.problem(['scripts', index, 'tenant'], `unknown tenant "${entry.tenant}"`));
-    const path = resolve(root, entry.file);
-    const inside = relative(root, path);
-    if (isAbsolute(entry.file) || inside.startsWith('..') || isAbsolute(inside)) {
-      problems.push(source.problem(['scripts', index, 'file'], `"${entry.file}" must be a path inside the catalog folder`));
-      continue;
-    }
-    const read = await readScriptText(path);
+    const read = await readScriptText(real, entry.file);
     if ('problem' in read) {
-      problems.push(source.problem(['scripts', index, 'file'], `${entry.file}: ${read.problem}`));
+      problems.push(source.problem(['scripts', index, 'file'], read.problem));
       continue;
     }
     const hash = sha256(read.text);

@@ -5,6 +5,7 @@
 export const ERRORS = {
   DEPUTY_E_UNAUTHENTICATED: { status: 401, message: 'The request is not authenticated.' },
   DEPUTY_E_SIGNATURE: { status: 401, message: 'The request signature is missing, invalid or too old.' },
+  DEPUTY_E_REPLAY: { status: 409, message: 'This signed request was already received; each new request must be signed anew.' },
   DEPUTY_E_NOT_ENROLLED: { status: 403, message: 'You are not enrolled in Deputy. Ask your administrator to add you.' },
   DEPUTY_E_FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   DEPUTY_E_SELF_APPROVAL: { status: 403, message: 'You cannot approve your own request; another approver must decide.' },

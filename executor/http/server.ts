@@ -7,7 +7,6 @@
 import restify, { type Request, type Response, type Server } from 'restify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import { closeAfterAnswer } from '../../lib/http-body.ts';
 import {
@@ -17,6 +16,9 @@ import {
   DeputyError,
   ERRORS,
   HEADER_CORRELATION_ID,
+  HEADER_IDEMPOTENCY_KEY,
+  HEADER_IDEMPOTENT_REPLAYED,
+  IdempotencyKeySchema,
   ResolveIdentityRequestSchema,
   RunListQuerySchema,
   isDeputyError,
@@ -31,6 +33,7 @@ import type { EventBus } from '../events.ts';
 import { RESULT_HTML, type RunService } from '../runs/service.ts';
 import { toActionView, toRunView } from '../runs/views.ts';
 import type { Store } from '../store/port.ts';
+import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import type { TokenCheck } from './auth.ts';
 import { RefusalAudit } from './refusals.ts';
 import { createRouteKit, type DeclaredRoute, type HttpContext, type RouteKit } from './routes.ts';
@@ -52,7 +55,8 @@ export interface ApiDependencies {
   hostAllowed: (hostHeader: string | undefined) => boolean;
   readiness: () => Readiness;
   logger: Logger;
-  clock: Clock;
+  /** The executor's one throttle for audited refusals (shared with the hooks). */
+  refusals: RefusalThrottle;
   demo: boolean;
   /** Body limit for every route, in bytes. */
   maxBodyBytes?: number;
@@ -102,7 +106,7 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
   const { store, runs, events, logger } = deps;
   const contexts = new WeakMap<Request, HttpContext>();
   const server = restify.createServer({ name: 'deputy-executor', handleUncaughtExceptions: false });
-  const refusals = new RefusalAudit(store.audit, deps.clock);
+  const refusals = new RefusalAudit(deps.refusals);
 
   const contextOf = (req: Request): HttpContext => {
     let context = contexts.get(req);
@@ -255,9 +259,11 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
     res.send(200, { actions });
   });
 
-  kit.post('/v1/runs', { auth: 'bearer', body: CreateRunRequestSchema }, async (_req, res, context, { body }) => {
+  kit.post('/v1/runs', { auth: 'bearer', body: CreateRunRequestSchema }, async (req, res, context, { body }) => {
     principalOrThrow(body.principalId);
-    const run = await runs.create(body, context);
+    // One press runs once: a repeated Idempotency-Key answers the first run (README, REST API).
+    const { run, replayed } = await runs.createOnce(body, context, idempotencyKeyOf(req.header(HEADER_IDEMPOTENCY_KEY)));
+    if (replayed) res.header(HEADER_IDEMPOTENT_REPLAYED, 'true');
     res.send(202, { id: run.id, state: run.state, correlationId: run.correlationId, run: toRunView(run) });
   });
 
@@ -323,4 +329,11 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
   for (const register of deps.registerRoutes ?? []) register(kit);
 
   return { server, routes: kit.routes };
+}
+
+function idempotencyKeyOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const key = IdempotencyKeySchema.safeParse(header);
+  if (!key.success) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { fields: { 'Idempotency-Key': key.error.issues[0]?.message ?? 'invalid' }, detail: 'malformed Idempotency-Key' });
+  return key.data;
 }

@@ -18,9 +18,11 @@ import {
   type FormField,
   type RunState,
 } from '../contract/index.ts';
+import type { IdempotencyStore } from '../connectors/idempotency.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
-import { resolveActionVersion } from '../policy/versions.ts';
+import { sha256 } from '../catalog/scripts.ts';
+import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
 import type { SrxContext } from '../pwsh/srx.ts';
 import type { Runner } from '../pwsh/types.ts';
 import type { Store } from '../store/port.ts';
@@ -31,6 +33,13 @@ import { resolveParameterSet } from '../catalog/parameter-sets.ts';
 import type { InputSchemaOptions } from '../catalog/inputs.ts';
 
 export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string };
+
+/** Why a queued run may no longer start: `reason` for the audit and the log, `message` for the requester. */
+interface StartRefusal {
+  code: ErrorCode;
+  reason: string;
+  message: string;
+}
 
 /** What the run service asks of the policy (executor/policy implements it). */
 export interface RunPolicy {
@@ -69,6 +78,8 @@ export interface RunServiceOptions {
   dataDir: string;
   /** Values of query-bound fields must be among the query's choices. */
   choices?: ChoiceChecker;
+  /** Remembers `Idempotency-Key`s of `POST /v1/runs` per principal (24 h, in the data folder). */
+  idempotency?: IdempotencyStore;
 }
 
 /** Values that exist only in memory while a run waits: secrets are never persisted. */
@@ -200,6 +211,38 @@ export class RunService {
     if (needsApproval) this.publish('approval.requested', run, this.options.policy.approversForRun(run));
     else this.enqueue(run);
     return run;
+  }
+
+  /**
+   * `create`, at most once per principal and key: a repeat (also one arriving while the first
+   * is still being created, or after a restart) answers the first run and starts nothing; the
+   * same key with another action or other inputs is 409 DEPUTY_E_CONFLICT. A refused request
+   * is not remembered, so a corrected form may be sent again under the same key.
+   */
+  async createOnce(request: CreateRunRequest, context: RequestContext, key: string | undefined): Promise<{ run: RunRecord; replayed: boolean }> {
+    const { idempotency } = this.options;
+    if (key === undefined || !idempotency) return { run: await this.create(request, context), replayed: false };
+    let created: RunRecord | undefined;
+    const { answer, replay } = await idempotency.once(`principal:${request.principalId}`, key, this.requestFingerprint(request), async () => {
+      created = await this.create(request, context);
+      return { runId: created.id, state: created.state, correlationId: created.correlationId };
+    });
+    const run = created ?? this.get(answer.runId);
+    if (!run) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `idempotent replay of run ${answer.runId}, which is gone` });
+    return { run, replayed: replay };
+  }
+
+  /**
+   * What makes two requests "the same" for an idempotency key: action, target and inputs, with
+   * secret values left out so that no hash of a password is written to disk.
+   */
+  private requestFingerprint(request: CreateRunRequest): string {
+    const action = this.options.store.catalog.getAction(request.actionId);
+    const script = action && this.options.store.catalog.getScript(action.scriptId);
+    const version = action && script && this.versionFor(action, script);
+    const secrets = new Set(version?.parameters.filter((field) => field.kind === 'secret').map((field) => field.name) ?? []);
+    const inputs = Object.fromEntries(Object.entries(request.inputs).map(([name, value]) => [name, secrets.has(name) ? MASK : value]));
+    return canonicalJson({ actionId: request.actionId, target: request.target ?? null, inputs });
   }
 
   get(runId: string): RunRecord | undefined {
@@ -430,6 +473,14 @@ export class RunService {
       await this.finish(run, 'failed', { error: { code: 'DEPUTY_E_NOT_FOUND', message: 'The script version of this run no longer exists.' } });
       return;
     }
+    const refusal = this.startRefusal(run, version);
+    if (refusal) {
+      await this.withLock(runId, async () => {
+        const latest = store.runs.get(runId);
+        if (latest?.state === 'queued') await this.refuseStart(latest, refusal);
+      });
+      return;
+    }
     const controller = new AbortController();
     this.cancellers.set(runId, controller);
     const startedAt = clock.now();
@@ -492,6 +543,53 @@ export class RunService {
       actionId: run.actionId,
       scriptName: this.options.store.catalog.getScript(run.scriptId)?.name ?? run.scriptId,
     };
+  }
+
+  /**
+   * A run waits (in the queue, for an approval, across a restart) while the catalog moves on:
+   * when it starts, its script version must still be one the action runs, approved for it, with
+   * the text of its hash, and the requester must still be allowed. Otherwise it never runs.
+   */
+  private startRefusal(run: RunRecord, version: ScriptVersion): StartRefusal | undefined {
+    const { store, policy } = this.options;
+    const action = store.catalog.getAction(run.actionId);
+    const script = store.catalog.getScript(run.scriptId);
+    const short = run.scriptHash.slice(0, 12);
+    if (!action || !script || action.scriptId !== script.id) {
+      return { code: 'DEPUTY_E_NOT_FOUND', reason: `action ${run.actionId} or its script ${run.scriptId} no longer exists`, message: 'This run was not started: its action no longer exists.' };
+    }
+    if (sha256(version.text) !== run.scriptHash) {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `the stored text of version ${run.scriptHash} does not have that hash`, message: 'This run was not started: the stored script does not match the version that was requested.' };
+    }
+    const changed = `This run was not started: the script of "${run.actionTitle}" changed after you asked. Please ask again.`;
+    const status = versionStatus(script, run.scriptHash);
+    if (status === undefined || (run.scriptHash !== script.currentHash && run.scriptHash !== script.approvedHash)) {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `version ${short} of script "${script.id}" was replaced by ${script.currentHash.slice(0, 12)}`, message: changed };
+    }
+    if (status === 'draft') {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `script "${script.id}" was withdrawn: version ${short} is draft now`, message: `This run was not started: the script of "${run.actionTitle}" was withdrawn after you asked.` };
+    }
+    const resolution = resolveActionVersion(action, script);
+    if (!resolution.ok) return { code: resolution.code, reason: resolution.reason, message: changed };
+    if (resolution.hash !== run.scriptHash) {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `action ${action.id} runs version ${resolution.hash.slice(0, 12)} now, not ${short}`, message: changed };
+    }
+    const decision = policy.mayRunAction(run.principalId, run.actionId, run.inputs, runTargetIds(run));
+    if (!decision.allowed) return { code: decision.code, reason: decision.reason, message: 'This run was not started: you may no longer run this action.' };
+    return undefined;
+  }
+
+  private async refuseStart(run: RunRecord, refusal: StartRefusal): Promise<void> {
+    this.options.logger.warn({ runId: run.id, correlationId: run.correlationId, code: refusal.code, reason: refusal.reason }, 'queued run refused at start');
+    await this.options.store.audit.append({
+      type: 'run.start',
+      outcome: 'denied',
+      correlationId: run.correlationId,
+      actor: run.principalId,
+      subject: run.id,
+      detail: { actionId: run.actionId, scriptHash: run.scriptHash, code: refusal.code, reason: refusal.reason },
+    });
+    await this.finish(run, 'rejected', { error: { code: refusal.code, message: refusal.message } });
   }
 
   private transition(run: RunRecord, state: RunState, extra: Partial<RunRecord> = {}): Promise<RunRecord> {

@@ -16,6 +16,18 @@ describe('executor configuration', () => {
     assert.equal(config.logFormat, 'json');
   });
 
+  it('keeps the audit checkpoint outside the data folder: beside it by default, never inside it', () => {
+    const config = loadExecutorConfig({}, '/srv/deputy');
+    assert.equal(config.auditCheckpoint, '/srv/deputy/data.audit-checkpoint');
+    assert.equal(config.auditKey, undefined);
+    assert.equal(loadExecutorConfig({ DEPUTY_DATA_DIR: '/var/lib/deputy/', DEPUTY_AUDIT_CHECKPOINT: '/var/lib/deputy-audit/head' }).auditCheckpoint, '/var/lib/deputy-audit/head');
+    assert.equal(loadExecutorConfig({ DEPUTY_DATA_DIR: '/var/lib/deputy/' }).auditCheckpoint, '/var/lib/deputy.audit-checkpoint');
+    for (const inside of ['/var/lib/deputy/checkpoint', '/var/lib/deputy', '/var/lib/deputy/sub/../head']) {
+      assert.throws(() => loadExecutorConfig({ DEPUTY_DATA_DIR: '/var/lib/deputy', DEPUTY_AUDIT_CHECKPOINT: inside }), /^DeputyError: DEPUTY_AUDIT_CHECKPOINT: .* must be outside the data folder \/var\/lib\/deputy$/);
+    }
+    assert.throws(() => loadExecutorConfig({ DEPUTY_AUDIT_KEY: 'not-a-key' }), /DEPUTY_AUDIT_KEY/);
+  });
+
   it('takes pretty or json logs, nothing else', () => {
     assert.equal(loadExecutorConfig({ DEPUTY_LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
     assert.throws(() => loadExecutorConfig({ DEPUTY_LOG_FORMAT: 'xml' }), /DEPUTY_LOG_FORMAT/);

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { DeputyError, ERRORS, isDeputyError } from '../../executor/contract/index.ts';
 import { createTokenCheck } from '../../executor/http/auth.ts';
 import { RefusalAudit } from '../../executor/http/refusals.ts';
+import { RefusalThrottle } from '../../executor/store/refusal-audit.ts';
 import { createRouteKit, type HttpContext } from '../../executor/http/routes.ts';
 import { createMemoryStore } from '../../executor/store/memory.ts';
 import { loadOrCreateToken, OPERATOR_TOKEN_FILE } from '../../executor/token.ts';
@@ -99,22 +100,22 @@ describe('route kit', () => {
 });
 
 describe('refusal audit', () => {
-  it('bounds every field and writes at most 60 entries a minute per source, counting the rest into the next', async () => {
+  it('bounds every field and passes the executor\'s refusal throttle: a burst per source, then a count of the rest', async () => {
     const clock = new ManualClock();
     const store = createMemoryStore({ clock });
-    const refusals = new RefusalAudit(store.audit, clock);
+    const refusals = new RefusalAudit(new RefusalThrottle({ audit: store.audit, clock }));
     const refuse = (source: string) =>
       refusals.record({ code: 'DEPUTY_E_UNAUTHENTICATED', correlationId: 'c0ffee-test-id', method: 'POST', route: `/v1/${'x'.repeat(10_000)}`, source, reason: 'y'.repeat(10_000) });
     for (let index = 0; index < 100; index += 1) await refuse('10.0.0.1');
     await refuse('10.0.0.2');
     let entries = await store.audit.read({ limit: 1000 });
-    assert.equal(entries.filter((entry) => entry.detail.source === '10.0.0.1').length, 60);
+    assert.equal(entries.filter((entry) => entry.detail.source === '10.0.0.1').length, 30);
     assert.equal(entries.filter((entry) => entry.detail.source === '10.0.0.2').length, 1, 'another source has its own budget');
-    assert.ok(entries.every((entry) => JSON.stringify(entry).length < 1000), 'bounded');
-    clock.advance(60_000);
+    assert.ok(entries.every((entry) => entry.type === 'http.refused' && JSON.stringify(entry).length < 1000), 'bounded');
+    clock.advance(2_000);
     await refuse('10.0.0.1');
     entries = await store.audit.read({ limit: 1000 });
-    assert.equal(entries.at(-1)?.detail.notAuditedBefore, 40);
+    assert.deepEqual(entries.slice(-2).map((entry) => [entry.type, entry.detail.refusals ?? entry.detail.source]), [['audit.suppressed', 70], ['http.refused', '10.0.0.1']]);
   });
 });
 

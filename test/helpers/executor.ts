@@ -20,7 +20,19 @@ export interface TestExecutor extends RunningExecutor {
   /** The same with the operator's token: reads across principals. */
   operatorApi(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   waitForRun(id: string, timeoutMs?: number): Promise<RunView>;
+  /** A principal's runs, newest first (up to 500). */
+  runsOf(principalId: string): Promise<RunView[]>;
   dispose(): Promise<void>;
+}
+
+/**
+ * Removes an executor's data folder and, beside it, its default audit checkpoint and key
+ * (kept outside the data folder on purpose: docs/store.md "The audit checkpoint").
+ */
+export function removeDataFolder(dataDir: string): void {
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}.audit-checkpoint`, { force: true });
+  rmSync(`${dataDir}.audit-checkpoint.key`, { force: true });
 }
 
 export async function startTestExecutor(
@@ -52,9 +64,13 @@ export async function startTestExecutor(
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
+    async runsOf(principalId) {
+      const response = await api(`/v1/runs?${new URLSearchParams({ principal: principalId, limit: '500' })}`);
+      return ((await response.json()) as { runs: RunView[] }).runs;
+    },
     async dispose() {
       await executor.close();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) removeDataFolder(dataDir);
     },
   };
 }

@@ -10,6 +10,7 @@ import { openCredentialVault } from '../../executor/credentials/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { pwshPath } from '../executor/pwsh/helpers.ts';
+import { removeDataFolder } from './executor.ts';
 import { generateKeyPair, startSilentServer, startSshd, type TestSshd } from './sshd.ts';
 
 const SCRIPT = `param([string] $Greeting = 'hello')
@@ -113,7 +114,7 @@ export async function startTargetFleet(clock: Clock): Promise<TargetFleet> {
     async cleanup() {
       await Promise.all([web01.stop(), web02.stop()]);
       rmSync(folder, { recursive: true, force: true });
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataFolder(dataDir);
     },
   };
 }

@@ -1,13 +1,12 @@
 /** The executor REST client and its event stream, against a real executor on loopback. */
 import { strict as assert } from 'node:assert';
-import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStream, SseParser } from '../../../bot/core/event-stream.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import { DeputyError, ERRORS, type RunEvent } from '../../../executor/contract/index.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { BOT_TEST_CATALOG } from '../webchat/harness.ts';
 
 async function rejection(promise: Promise<unknown>): Promise<DeputyError> {
@@ -41,7 +40,7 @@ describe('executor client', function () {
   after(async () => {
     await executor?.dispose();
     // The restart test hands the folder over, so dispose() leaves it: remove it here.
-    if (executor) rmSync(executor.dataDir, { recursive: true, force: true });
+    if (executor) removeDataFolder(executor.dataDir);
   });
 
   it('resolves a chat identity to its principal, and an unknown one to DEPUTY_E_NOT_ENROLLED', async () => {

@@ -32,6 +32,7 @@ function formFor(action: ActionView, event: Inbound) {
     immediate: {
       screen: 'action-form' as const,
       action,
+      formId: typeof data.formId === 'string' ? data.formId : 'form-slack-1',
       ...(typeof data.parameterSet === 'string' ? { parameterSet: data.parameterSet } : {}),
       ...(data.values ? { values: data.values as Record<string, unknown> } : {}),
     },
@@ -102,7 +103,7 @@ describe('Slack forms: parameter sets and choices from queries (Bolt, fake Slack
     assert.deepEqual(blockIds(updated!.args), [SET_BLOCK_ID, fieldBlockId('Mailbox'), fieldBlockId('Message'), fieldBlockId('Start')]);
     const update = handler.received.at(-1);
     assert.ok(update?.kind === 'submit' && update.verb === 'update-form');
-    assert.deepEqual(update.data, { actionId: 'auto-reply', values: { Mailbox: 'a@contoso.example' }, parameterSet: 'Schedule' });
+    assert.deepEqual(update.data, { actionId: 'auto-reply', formId: 'form-slack-1', values: { Mailbox: 'a@contoso.example' }, parameterSet: 'Schedule' });
 
     // Submitting runs that set.
     const scheduleMetadata = (updated!.args as unknown as ViewArgs).view.private_metadata;

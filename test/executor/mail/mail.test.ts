@@ -75,7 +75,13 @@ describe('e-mail connector (real SMTP on loopback, real executor, real pwsh)', f
     assert.equal(decision?.correlationId, run.correlationId);
     const audit = await executor.store.audit.read({ limit: 10_000 });
     assert.equal(audit.find((entry) => entry.type === 'run.request' && entry.detail.runId === run.id)?.via, 'mail:mailbox');
-    assert.ok(audit.some((entry) => entry.type === 'mail.reply' && entry.subject === run.id && entry.outcome === 'info' && entry.detail.kind === 'result'));
+    // The reply is audited once the mail server has taken it, which may be just after the sink saw it.
+    let replyAudited = false;
+    for (const until = Date.now() + 10_000; !replyAudited && Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      const entries = await executor.store.audit.read({ limit: 10_000 });
+      replyAudited = entries.some((entry) => entry.type === 'mail.reply' && entry.subject === run.id && entry.outcome === 'info' && entry.detail.kind === 'result');
+    }
+    assert.ok(replyAudited, 'the result reply is audited');
   });
 
   it('has no web hook: POST /v1/hooks/<mail connector> is not found', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ErrorBodySchema, type RunView } from '../../../executor/contract/index.ts';
 import type { PlanView } from '../../../executor/plans/index.ts';
 import { ManualClock } from '../../../lib/clock.ts';
-import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { prepareAutomationCatalog, type AutomationCatalog } from '../connectors/fixture.ts';
 
 const MINUTE = 60_000;
@@ -35,8 +35,7 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
     });
     after(async () => {
       await executor.close();
-      const { rmSync } = await import('node:fs');
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataFolder(dataDir);
     });
 
     it('fires a due plan once, as its principal, through the run service; disabled plans stay quiet', async () => {

@@ -8,10 +8,11 @@
  * such as a checkout of ScriptRunner's ActionPacks, named by DEPUTY_PS_CORPUS).
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { FormField, ParameterSet } from '../../../../executor/contract/index.ts';
+import { catalogRoot } from '../../../../executor/catalog/confined.ts';
 import { readScriptText } from '../../../../executor/catalog/scripts.ts';
 import { defaultText, fieldHelp } from '../../../../executor/pwsh/help-text.ts';
 import { ALL_PARAMETER_SETS, boundsOfRange, readScriptFacts, toParsedScript, type ParsedScript, type ScriptFacts } from '../../../../executor/pwsh/parameters.ts';
@@ -115,7 +116,8 @@ async function checkBatch(pwshPath: string, paths: readonly string[]): Promise<S
   const texts: { key: string; text: string }[] = [];
   const unreadable = new Map<string, string>();
   for (const path of paths) {
-    const read = await readScriptText(path);
+    // Read as an import reads it (UTF-8, inside its folder).
+    const read = await readScriptText(await catalogRoot(dirname(path)), basename(path));
     if ('problem' in read) unreadable.set(path, read.problem);
     else texts.push({ key: path, text: read.text });
   }
