@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, measured in this one run, with its baseline. */
 import { benchChat } from './chat.ts';
 import { benchExecutor, type BenchResult } from './executor.ts';
+import { benchForms } from './forms.ts';
 import { benchSlack } from './slack.ts';
 import { benchStore } from './store.ts';
 import { benchTargets } from './targets.ts';
@@ -10,6 +11,7 @@ const suites: [string, () => Promise<BenchResult[]>][] = [
   ['store', () => benchStore()],
   ['slack', benchSlack],
   ['chat', benchChat],
+  ['forms', benchForms],
   ['targets', benchTargets],
 ];
 

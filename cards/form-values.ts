@@ -24,9 +24,10 @@ function normalizeField(field: FormField, raw: unknown): FieldValue | undefined 
   }
   if (typeof raw === 'number' || typeof raw === 'boolean') return raw;
   const text = String(raw);
-  if (field.kind === 'secret') return text === '' ? undefined : text;
+  // A masked text (ASRDisplay(Password)) is a secret too.
+  if (field.kind === 'secret' || field.masked) return text === '' ? emptyOrNothing(field) : text;
   const trimmed = text.trim();
-  if (trimmed === '') return undefined;
+  if (trimmed === '') return emptyOrNothing(field);
   if (field.kind === 'number') {
     const number = Number(trimmed);
     return Number.isFinite(number) ? number : trimmed;
@@ -34,10 +35,26 @@ function normalizeField(field: FormField, raw: unknown): FieldValue | undefined 
   return trimmed;
 }
 
-/** Known fields converted by kind, by parameter name; unknown keys dropped (the form defines what may be sent). */
-export function normalizeFormValues(form: FormSchema, raw: Record<string, unknown>): Record<string, FieldValue> {
+/** [AllowEmptyString()] on a mandatory text: an empty text is a value the script accepts. */
+function emptyOrNothing(field: FormField): FieldValue | undefined {
+  return field.allowEmpty && field.required ? '' : undefined;
+}
+
+/** Whether a field belongs to a parameter set (fields in no set are common to all). */
+export function setsName(form: FormSchema, name: string): boolean {
+  return (form.parameterSets ?? []).some((set) => set.fields.some((entry) => entry.name === name));
+}
+
+/**
+ * Known fields converted by kind, by parameter name; unknown keys dropped (the form defines what
+ * may be sent). With a parameter set named, only that set's fields and the common ones (a modal
+ * may still hold values typed into another set).
+ */
+export function normalizeFormValues(form: FormSchema, raw: Record<string, unknown>, parameterSet?: string): Record<string, FieldValue> {
   const values: Record<string, FieldValue> = {};
+  const set = parameterSet === undefined ? undefined : form.parameterSets?.find((candidate) => candidate.name === parameterSet);
   for (const field of form.fields) {
+    if (set && setsName(form, field.name) && !set.fields.some((entry) => entry.name === field.name)) continue;
     const value = normalizeField(field, Object.hasOwn(raw, field.name) ? raw[field.name] : undefined);
     if (value !== undefined) values[field.name] = value;
   }

@@ -36,7 +36,7 @@ export function renderCard(screen: Screen, options: RenderOptions): AdaptiveCard
 }
 
 function renderWithLimits(screen: Screen, options: RenderOptions, limits: CardLimits): AdaptiveCardJson {
-  const view = viewFor(screen, limits);
+  const view = viewFor(screen, limits, { dynamicChoices: options.actionStyle === 'execute' });
   const card = applyActionStyle(expandTemplate(view.template, view.data), options.actionStyle) as AdaptiveCardJson;
   // A card whose buttons all depend on conditions may end up with none; an empty list is noise.
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;

@@ -2,7 +2,7 @@
  * The screens the bot core shows, in neutral form. cards/ renders each as an Adaptive Card;
  * bot/slack renders the same as Block Kit.
  */
-import type { ActionView, FormField, PrincipalView, RunView, ScriptPreview, ScriptStatus } from '../executor/contract/index.ts';
+import type { ActionView, Choice, FormField, PrincipalView, RunView, ScriptPreview, ScriptStatus } from '../executor/contract/index.ts';
 
 /**
  * Verbs a card button or form submit can carry (Action.Execute `verb`, or `data.verb` for
@@ -12,6 +12,7 @@ export const SUBMIT_VERBS = [
   'show-actions',
   'open-form',
   'submit-form',
+  'update-form',
   'cancel-run',
   'refresh-run',
   'show-output',
@@ -122,6 +123,12 @@ export type Screen =
       values?: Record<string, unknown>;
       /** Field name → message; `_form` for an error not tied to a field. */
       errors?: Record<string, string>;
+      /** Query-bound fields: the choices known now (at most 100 each). */
+      choices?: Record<string, Choice[]>;
+      /** Query-bound fields that wait for other fields before they have choices. */
+      waitingFor?: Record<string, string[]>;
+      /** The parameter set whose part of the form is open. */
+      parameterSet?: string;
     }
   | {
       screen: 'run-status';

@@ -5,7 +5,7 @@
  */
 import type { ActionView, PrincipalView, RunView, ScriptStatus } from '../executor/contract/index.ts';
 import { authoringFormData, planListData, scriptUploadData } from './authoring-views.ts';
-import { buildFormFields } from './form.ts';
+import { buildFormBody } from './form.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, takeLast, truncate } from './limits.ts';
 import { diffColor, errorsOutsideFields, monospaceLine, originText, parameterTable, type Fact, type Line, type TableRow } from './parts.ts';
@@ -20,12 +20,18 @@ export interface CardView {
   refresh?: { verb: SubmitVerb; data: JsonObject };
 }
 
-export function viewFor(screen: Screen, limits: CardLimits): CardView {
+/** What the client that will show the card can do. */
+export interface ViewContext {
+  /** Teams: query-bound fields search as the user types (Data.Query); elsewhere the choices known when drawn. */
+  dynamicChoices?: boolean;
+}
+
+export function viewFor(screen: Screen, limits: CardLimits, context: ViewContext = {}): CardView {
   switch (screen.screen) {
     case 'action-list':
       return { template: 'action-list', data: actionListData(screen.principal, screen.actions, limits) };
     case 'action-form':
-      return { template: 'action-form', data: actionFormData(screen.action, screen.formId, screen.values, screen.errors) };
+      return { template: 'action-form', data: actionFormData(screen, context) };
     case 'run-status':
       return {
         template: 'run-status',
@@ -127,14 +133,26 @@ function actionListData(principal: PrincipalView, actions: readonly ActionView[]
 
 // ---------------------------------------------------------------- action form
 
-function actionFormData(action: ActionView, formId: string, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): JsonObject {
+function actionFormData(screen: Extract<Screen, { screen: 'action-form' }>, context: ViewContext): JsonObject {
+  const { action, values = {}, errors = {} } = screen;
   // Errors for parameters the form does not show (fixed by the action) still have to reach the user.
   const formErrors = errorsOutsideFields(action.form.fields, errors);
   const notes: Line[] = [];
   if (action.scriptStatus !== 'approved') notes.push({ text: 'This script is still being tested.' });
   if (action.approval === 'four-eyes') notes.push({ text: 'Another person must approve each run before it starts.' });
-  const fields = buildFormFields(action.form.fields, values, errors);
+  const submitTitle = action.approval === 'four-eyes' ? 'Request approval' : 'Run';
+  const { items: fields, hasSets } = buildFormBody(action.form, values, errors, {
+    actionId: action.id,
+    formId: screen.formId,
+    submitTitle,
+    ...(screen.choices ? { choices: screen.choices } : {}),
+    ...(screen.waitingFor ? { waitingFor: screen.waitingFor } : {}),
+    ...(screen.parameterSet ? { parameterSet: screen.parameterSet } : {}),
+    ...(context.dynamicChoices ? { dynamicChoices: true } : {}),
+  });
   const description = truncate(action.description ?? '', 1000);
+  // Choices that depend on another field are asked for again with a button.
+  const cascades = action.form.fields.some((field) => (field.choicesFrom?.dependsOn.length ?? 0) > 0);
   return {
     title: truncate(action.title, 200),
     description,
@@ -144,9 +162,12 @@ function actionFormData(action: ActionView, formId: string, values: Record<strin
     hasFormError: formErrors.length > 0,
     fields,
     hasFields: fields.length > 0,
-    submitTitle: action.approval === 'four-eyes' ? 'Request approval' : 'Run',
+    hasSets,
+    // Teams searches as the user types; the button stays for clients without that (Teams mobile).
+    canUpdateChoices: cascades,
+    submitTitle,
     actionId: action.id,
-    formId,
+    formId: screen.formId,
   };
 }
 
@@ -214,9 +235,13 @@ function runSummaryData(run: RunView, buttons: { canShowAll: boolean; canRunAgai
   const errors = messages(summary?.errors ?? []);
   const warnings = messages(summary?.warnings ?? []);
   const runError = run.error ? truncate(run.error.message, limits.messageChars) : '';
+  const resultMessage = summary?.message ? truncate(summary.message, limits.messageChars * 4) : '';
+  if (summary?.html) outputNotes.push('The HTML report follows as a file.');
 
   return {
     actionTitle: truncate(run.actionTitle, 200),
+    resultMessage,
+    hasResultMessage: resultMessage !== '',
     statusText: state.text,
     statusColor: state.color,
     ...factsData(facts),

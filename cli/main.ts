@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { systemClock } from '../lib/clock.ts';
 import { createLogger } from '../lib/logger.ts';
 import { startExecutor, syncCatalog, type RunningExecutor } from '../executor/app.ts';
-import { importScriptFolder } from '../executor/catalog/import.ts';
+import { importScriptFolder, type ImportReport } from '../executor/catalog/import.ts';
 import { loadExecutorConfig } from '../executor/config.ts';
 import { isDeputyError } from '../executor/contract/index.ts';
 import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
@@ -100,7 +100,7 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
         io.err('deputy import: no tenant to import into (set DEPUTY_IMPORT_TENANT or import a catalog first)');
         return 1;
       }
-      const { snapshot, changes } = await importScriptFolder({ folder: source, tenant, previous: store.catalog.snapshot(), pwshPath: pwsh.path, clock: systemClock });
+      const { snapshot, changes, report } = await importScriptFolder({ folder: source, tenant, previous: store.catalog.snapshot(), pwshPath: pwsh.path, clock: systemClock });
       if (changes.length > 0) {
         await store.catalog.replace(snapshot);
         for (const change of changes) {
@@ -108,6 +108,7 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
         }
       }
       io.out(changes.length === 0 ? 'Scripts unchanged.' : `Imported ${changes.length} script change(s) as Draft into tenant ${tenant}.`);
+      for (const line of reportLines(report)) io.out(line);
     }
     return 0;
   } finally {
@@ -133,8 +134,21 @@ async function commandExport(folder: string | undefined, env: NodeJS.ProcessEnv,
   }
   const target = resolve(folder);
   const { counts, files } = await exportCatalog(snapshot, target);
-  io.out(`Exported ${counts.scripts} script(s), ${counts.actions} action(s) and ${counts.plans} plan(s) to ${target} (${files.length} files).`);
+  io.out(`Exported ${counts.scripts} script(s), ${counts.queries} query(ies), ${counts.actions} action(s) and ${counts.plans} plan(s) to ${target} (${files.length} files).`);
   return 0;
+}
+
+/** The import report: what became queries, what was left out and why, what a form cannot express. */
+function reportLines(report: ImportReport): string[] {
+  const lines: string[] = [];
+  if (report.queries.length > 0) lines.push(`Queries made from _QUERY_ scripts: ${report.queries.join(', ')}.`);
+  if (report.ignored.length > 0) lines.push(`Left out (${report.ignored.length}):`, ...report.ignored.map((item) => `  ${item.file}: ${item.reason}`));
+  if (report.skipped.length > 0) lines.push(`Not imported (${report.skipped.length}):`, ...report.skipped.map((item) => `  ${item.file}: ${item.reason}`));
+  if (report.unmapped.length > 0) {
+    lines.push(`What the forms cannot express, or the scripts need (${report.unmapped.length} script(s)):`);
+    for (const entry of report.unmapped) lines.push(...entry.notes.map((note) => `  ${entry.script}: ${note}`));
+  }
+  return lines;
 }
 
 async function commandAuditVerify(env: NodeJS.ProcessEnv, io: Output): Promise<number> {

@@ -14,6 +14,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { catalogRoot, readConfined } from './catalog/confined.ts';
 import { importCatalog } from './catalog/import.ts';
 import type { CatalogConflict } from './catalog/merge.ts';
+import { refreshChanges } from './catalog/changes.ts';
+import { rereadStaleVersions } from './catalog/scripts.ts';
 import { validateInputs } from './catalog/inputs.ts';
 import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
@@ -25,6 +27,7 @@ import { startScripts, type ScriptService } from './scripts/index.ts';
 import { startAuthoring, type Authoring } from './authoring/index.ts';
 import { CatalogEditor } from './catalog/editor.ts';
 import { parseScriptParameters, type ParsedScript } from './pwsh/parameters.ts';
+import { startQueries } from './queries/index.ts';
 import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
@@ -134,6 +137,17 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
       if ('bytes' in seed) writeFileSync(target, seed.bytes, { mode: 0o600, flag: 'wx' });
       else if (seed.code !== 'ENOENT') logger.warn({ problem: seed.problem }, 'demo directory seed not copied');
     }
+  } else if (pwsh) {
+    // No import at start-up: versions an older parser read still get today's reading of their forms.
+    const { snapshot, refreshed } = await rereadStaleVersions(pwsh.path, store.catalog.snapshot());
+    if (refreshed.length > 0) {
+      await store.catalog.replace(snapshot);
+      const correlationId = newCorrelationId();
+      for (const change of refreshChanges(refreshed)) {
+        await store.audit.append({ type: 'catalog.import', outcome: 'info', correlationId, actor: 'start-up', subject: 'stored versions', detail: { ...change } });
+      }
+      logger.info({ versions: refreshed.length }, 'stored script versions read again by the current parameter parser');
+    }
   }
   return pwsh;
 }
@@ -211,6 +225,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   };
 
   const events = new EventBus(clock);
+  const queries = startQueries({ store, policy, runner, clock, logger, dataDir: config.dataDir });
   const runIdempotency = await IdempotencyStore.open(join(config.dataDir, RUN_IDEMPOTENCY_FILE), clock);
   const runs = new RunService({
     store,
@@ -221,6 +236,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     clock,
     logger,
     dataDir: config.dataDir,
+    choices: queries.service,
     idempotency: runIdempotency,
     approvalTtlMs: config.approvalTtlMs,
     limits: {
@@ -274,7 +290,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     logger,
     refusals,
     demo: config.demo,
-    registerRoutes: [connectors.routes, plans.routes, scripts.routes, authoring.routes],
+    registerRoutes: [connectors.routes, plans.routes, scripts.routes, authoring.routes, queries.routes],
   });
   const { server } = api;
   await new Promise<void>((resolve, reject) => {

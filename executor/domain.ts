@@ -10,6 +10,7 @@ import {
   FieldValueSchema,
   FormFieldSchema,
   OriginSchema,
+  ParameterSetSchema,
   RoleSchema,
   RunStateSchema,
   RunSummarySchema,
@@ -45,7 +46,13 @@ export const ScriptVersionSchema = z.object({
   scriptId: IdSchema,
   text: z.string(),
   parameters: z.array(FormFieldSchema),
+  /** When the script declares more than one parameter set. */
+  parameterSets: z.array(ParameterSetSchema).optional(),
   synopsis: z.string().optional(),
+  /** The script reads `$SRXEnv` (written for ScriptRunner). */
+  usesSrxEnv: z.boolean().optional(),
+  /** Which reading of param() produced `parameters` (see PARSER_VERSION); absent: the first. */
+  parserVersion: z.number().int().optional(),
   createdAt: z.string(),
 });
 export type ScriptVersion = z.infer<typeof ScriptVersionSchema>;
@@ -90,6 +97,15 @@ export function parseRunAs(text: string): RunAs | undefined {
   return undefined;
 }
 
+/** Written in a choice binding's inputs, `$form.<field>` stands for the value the user gave that field. */
+export const FORM_REFERENCE = /^\$form\.([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** An action parameter's choices: a query, and inputs for it (constants, or `$form.<field>` of the same form). */
+export const ChoiceBindingSchema = z.object({
+  query: IdSchema,
+  inputs: z.record(z.string(), FieldValueSchema).default({}),
+});
+export type ChoiceBinding = z.infer<typeof ChoiceBindingSchema>;
 /**
  * A target system: a machine an action runs on, reached over SSH as `user` with the private
  * key held in the stored credential `credential`, after checking that the host presents the
@@ -145,10 +161,30 @@ export const ActionSchema = z.object({
   ownWorkloadParameter: z.string().optional(),
   /** Parameters filled from stored credentials (parameter name → credential id); never asked, never stored in runs. */
   credentials: z.record(z.string(), IdSchema).optional(),
+  /** Parameters whose choices come from a query (parameter name → which query, with what inputs). */
+  choices: z.record(z.string(), ChoiceBindingSchema).optional(),
   /** Target systems the action runs on (docs/targets.md); absent: it runs on the executor. */
   targets: ActionTargetsSchema.optional(),
 });
 export type Action = z.infer<typeof ActionSchema>;
+
+/**
+ * A query: a script whose output is a list of choices (ScriptRunner's `_QUERY_` scripts). It
+ * runs through the same policy and runner as an action, as the person who opens the form.
+ */
+export const QuerySchema = z.object({
+  id: IdSchema,
+  scriptId: IdSchema,
+  runAs: RunAsSchema,
+  /** Values for the query script's parameters. */
+  inputs: z.record(z.string(), FieldValueSchema).default({}),
+  /** How long an answer is reused (per person and inputs); 0: never. */
+  cacheSeconds: z.number().int().min(0).max(86_400).default(60),
+  timeoutSeconds: z.number().int().min(1).max(600).default(30),
+  /** Set when `deputy import` made it from a `_QUERY_` script; catalog.yaml imports keep such queries. */
+  imported: z.boolean().optional(),
+});
+export type Query = z.infer<typeof QuerySchema>;
 
 /** A JSON path of the small safe subset `$.a.b[0].c` (see executor/connectors/json-path.ts). */
 export const JsonPathSchema = z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d{1,6}\])*$/, 'a JSON path like $.a.b[0].c');
@@ -224,6 +260,8 @@ export const RunRecordSchema = z.object({
   state: RunStateSchema,
   /** Inputs with secrets already masked: the real secret values are never persisted. */
   inputs: z.record(z.string(), z.unknown()),
+  /** The parameter set PowerShell binds, when the script has several. */
+  parameterSet: z.string().optional(),
   origin: OriginSchema,
   correlationId: z.string(),
   scriptId: z.string(),

@@ -16,13 +16,14 @@ import {
   TARGET_FIELD,
   type ActionView,
   type Channel,
+  type Choice,
   type ChatIdentity,
   type PrincipalView,
   type RunView,
   type ScriptStatus,
 } from '../../executor/contract/index.ts';
 import type { SubmitVerb } from '../../cards/screens.ts';
-import { readFormValues } from '../../cards/form.ts';
+import { readEveryFormValue, readFormValues } from '../../cards/form.ts';
 import { normalizeFormValues, valuesToKeep } from '../../cards/form-values.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
@@ -32,6 +33,7 @@ import { parseData } from './card-data.ts';
 import type { ConversationStore } from './conversation-store.ts';
 import type { EventSubscription, ExecutorApi } from './executor-api.ts';
 import { outputFile } from './output-file.ts';
+import { localizeAction } from './localize.ts';
 import { explainRefusal } from './refusals.ts';
 import { parseCommand, suggestActions } from './understand.ts';
 import {
@@ -48,6 +50,7 @@ import {
 import { messageKey, reviewCardKey, RunFollower } from './run-follower.ts';
 import type {
   ChatUser,
+  ChoiceRequest,
   ConversationHandler,
   ConversationPort,
   ConversationRef,
@@ -74,6 +77,8 @@ const SubmitFormData = z.object({
   actionId: z.string().min(1).max(200),
   formId: FormIdSchema.optional(),
   values: z.record(z.string(), z.unknown()).optional(),
+  /** The parameter set whose Run button was pressed, on a form with several. */
+  parameterSet: z.string().min(1).max(200).optional(),
 });
 const RunData = z.object({ runId: z.string().min(1).max(200) });
 /** Cancel asks once: the first press shows "really?", the second carries `confirmed`. */
@@ -138,6 +143,7 @@ export class BotCore implements ConversationHandler {
       answered: async (channel, conversationId) => this.busy.get(busyKey(channel, conversationId))?.done,
       defer: (task) => this.defer(task),
       postOutput: (conversation, run, viewer, correlationId) => this.postOutput(conversation, run, viewer, correlationId),
+      postHtml: (conversation, run, viewer, correlationId) => this.postHtml(conversation, run, viewer, correlationId),
       labelsOf: (run, correlationId) => this.labelsOf(run, correlationId),
       askingToCancel: this.askingToCancel,
     });
@@ -266,16 +272,34 @@ export class BotCore implements ConversationHandler {
         const { actionId, fromRunId, prefill } = parseData(OpenFormData, event.data);
         const action = await this.findAction(principal, actionId, correlationId);
         const formId = newFormId();
-        if (fromRunId === undefined) return { screen: 'action-form', action, formId, ...(prefill ? { values: valuesToKeep(action.form, prefill) } : {}) };
+        if (fromRunId === undefined) {
+          return this.formScreen(principal, action, formId, { ...(prefill ? { values: valuesToKeep(action.form, prefill) } : {}), locale: event.user.locale }, correlationId);
+        }
         // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
         const earlier = await executor.getRun(fromRunId, call);
         const values: Record<string, unknown> = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
         const targets = earlier.targets?.map((target) => target.id) ?? [];
         if (targets.length > 0) values[TARGET_FIELD] = targets.length === 1 ? targets[0] : targets;
-        return { screen: 'action-form', action, formId, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
+        const again = earlier.actionId === action.id;
+        return this.formScreen(
+          principal,
+          action,
+          formId,
+          { values: again ? valuesToKeep(action.form, values) : {}, ...(again && earlier.parameterSet ? { parameterSet: earlier.parameterSet } : {}), locale: event.user.locale },
+          correlationId,
+        );
       }
       case 'submit-form':
         return this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId);
+      case 'update-form': {
+        // The form again with the values given so far, and choices that depend on them asked for anew.
+        const data = parseData(SubmitFormData, event.data);
+        const action = await this.findAction(principal, data.actionId, correlationId);
+        const values = data.values === undefined ? readEveryFormValue(action.form, event.data) : normalizeFormValues(action.form, data.values);
+        // Still the same form: its id stays, so a Run pressed on either card is one request.
+        const formId = data.formId ?? newFormId();
+        return this.formScreen(principal, action, formId, { values: valuesToKeep(action.form, values), ...(data.parameterSet ? { parameterSet: data.parameterSet } : {}), locale: event.user.locale }, correlationId);
+      }
       case 'cancel-run': {
         const { runId, confirmed } = parseData(CancelData, event.data);
         const asking = event.messageId === undefined ? undefined : messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId);
@@ -410,6 +434,74 @@ export class BotCore implements ConversationHandler {
     }
   }
 
+  /**
+   * An action's form as the user sees it: help in their language, and the choices of
+   * query-bound fields whose inputs are known (the first 100; asked as this principal). A field
+   * whose choices cannot be loaded says so on the form rather than failing it.
+   */
+  private async formScreen(
+    principal: PrincipalView,
+    action: ActionView,
+    formId: string,
+    options: { values?: Record<string, unknown>; errors?: Record<string, string>; parameterSet?: string; locale?: string | undefined },
+    correlationId: string,
+  ): Promise<Screen> {
+    const shown = localizeAction(action, options.locale);
+    const values = options.values ?? {};
+    const bound = shown.form.fields.filter((field) => field.choicesFrom);
+    const choices: Record<string, Choice[]> = {};
+    const waitingFor: Record<string, string[]> = {};
+    const errors: Record<string, string> = { ...options.errors };
+    await Promise.all(
+      bound.map(async (field) => {
+        const filled = (name: string) => {
+          const value = values[name] ?? shown.form.fields.find((candidate) => candidate.name === name)?.default;
+          return value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0);
+        };
+        const missing = (field.choicesFrom?.dependsOn ?? []).filter((name) => !filled(name));
+        if (missing.length > 0) {
+          waitingFor[field.name] = missing.map((name) => shown.form.fields.find((candidate) => candidate.name === name)?.label ?? name);
+          return;
+        }
+        try {
+          const defaults = Object.fromEntries(shown.form.fields.filter((candidate) => candidate.default !== undefined).map((candidate) => [candidate.name, candidate.default]));
+          const list = await this.options.executor.listChoices({ actionId: action.id, parameter: field.name, principal: principal.id, values: { ...defaults, ...values } }, { correlationId });
+          choices[field.name] = list.choices;
+          if (list.waitingFor && list.waitingFor.length > 0) waitingFor[field.name] = list.waitingFor;
+        } catch (error) {
+          this.log.warn({ correlationId, field: field.name, code: isDeputyError(error) ? error.code : undefined }, 'choices of a form field could not be loaded');
+          errors[field.name] ??= isDeputyError(error) ? ERRORS[error.code].message : ERRORS.DEPUTY_E_INTERNAL.message;
+        }
+      }),
+    );
+    return {
+      screen: 'action-form',
+      action: shown,
+      formId,
+      ...(options.values !== undefined ? { values } : {}),
+      ...(Object.keys(errors).length > 0 ? { errors } : {}),
+      ...(Object.keys(choices).length > 0 ? { choices } : {}),
+      ...(Object.keys(waitingFor).length > 0 ? { waitingFor } : {}),
+      ...(options.parameterSet ? { parameterSet: options.parameterSet } : {}),
+    };
+  }
+
+  /** Choices of a query-bound field as the user types (Teams search, Slack external select); none when they cannot be had. */
+  async choices(user: ChatUser, request: ChoiceRequest): Promise<Choice[]> {
+    const correlationId = newCorrelationId();
+    try {
+      const principal = await this.resolvePrincipal(user.identity, correlationId);
+      const list = await this.options.executor.listChoices(
+        { actionId: request.actionId, parameter: request.parameter, principal: principal.id, ...(request.search ? { search: request.search } : {}), values: request.values },
+        { correlationId },
+      );
+      return list.choices;
+    } catch (error) {
+      this.log.info({ correlationId, actionId: request.actionId, parameter: request.parameter, code: isDeputyError(error) ? error.code : undefined }, 'choices asked by a chat client could not be given');
+      return [];
+    }
+  }
+
   private async findAction(principal: PrincipalView, actionId: string, correlationId: string): Promise<ActionView> {
     const actions = await this.options.executor.listActions(principal.id, { correlationId });
     const action = actions.find((candidate) => candidate.id === actionId);
@@ -425,7 +517,8 @@ export class BotCore implements ConversationHandler {
   ): Promise<Screen> {
     const { executor, conversations } = this.options;
     const action = await this.findAction(principal, data.actionId, correlationId);
-    const values = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values);
+    const parameterSet = data.parameterSet;
+    const values = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values, parameterSet);
     // The target field is not a script parameter: its choice is where the run goes.
     const { [TARGET_FIELD]: target, ...inputs } = values;
     const { conversation, messageId } = event;
@@ -440,13 +533,14 @@ export class BotCore implements ConversationHandler {
           ...(typeof target === 'string' || Array.isArray(target) ? { target } : {}),
           inputs,
           origin: { kind: conversation.channel, conversationId: conversation.conversationId, threadId: conversation.threadId, messageId },
+          ...(parameterSet ? { parameterSet } : {}),
         },
         { correlationId, ...(data.formId ? { idempotencyKey: `form:${data.formId}` } : {}) },
       );
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return { screen: 'action-form', action, formId, values: valuesToKeep(action.form, values), errors };
+        return this.formScreen(principal, action, formId, { values: valuesToKeep(action.form, values), errors, ...(parameterSet ? { parameterSet } : {}), locale: event.user.locale }, correlationId);
       }
       throw error;
     }
@@ -471,6 +565,11 @@ export class BotCore implements ConversationHandler {
     await this.port(conversation.channel).postFile(conversation, file);
   }
 
+  /** A ScriptRunner script's HTML report ($SRXEnv.ResultHtml), as a file in the run's thread. */
+  private async postHtml(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void> {
+    const content = await this.options.executor.getRunHtml(run.id, { correlationId, principal: viewer });
+    await this.port(conversation.channel).postFile(conversation, { name: `${run.actionId}-${run.id}.html`, contentType: 'text/html', content });
+  }
 
   /**
    * A run as the person who pressed a button sees it: whether they may decide a request is the

@@ -7,6 +7,7 @@ import type {
   ActionView,
   ApprovalList,
   ChatIdentity,
+  ChoiceList,
   CloneScriptRequest,
   CreatePlanRequest,
   CreateScriptRequest,
@@ -57,6 +58,14 @@ export interface EventSubscription {
   close(): Promise<void>;
 }
 
+export interface ChoiceListRequest {
+  actionId: string;
+  parameter: string;
+  principal: string;
+  search?: string;
+  values?: Record<string, unknown>;
+}
+
 export interface ExecutorApi {
   /** The principal behind a verified chat identity; DEPUTY_E_NOT_ENROLLED when there is none. */
   resolveIdentity(identity: ChatIdentity, options?: CallOptions): Promise<PrincipalView>;
@@ -74,6 +83,13 @@ export interface ExecutorApi {
   listApprovals(principalId: string, options?: CallOptions): Promise<ApprovalList>;
   /** The full stored output as plain text (masked by the executor). */
   getRunOutput(runId: string, options?: CallOptions): Promise<string>;
+  /** A run's `$SRXEnv.ResultHtml`, as the HTML text (DEPUTY_E_NOT_FOUND when it has none). */
+  getRunHtml(runId: string, options?: CallOptions): Promise<string>;
+  /**
+   * The choices of a query-bound field for a principal: `values` are the form's current values
+   * (the query's `$form.<field>` inputs), `search` what the person typed so far.
+   */
+  listChoices(request: ChoiceListRequest, options?: CallOptions): Promise<ChoiceList>;
   /** True when the executor says it is ready. Never throws. */
   isReady(): Promise<boolean>;
   // Authoring (docs/authoring.md): the executor decides each request with the policy, as for REST callers.

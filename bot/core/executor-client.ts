@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   ActionListSchema,
   ApprovalListSchema,
+  ChoiceListSchema,
   CreateRunResponseSchema,
   DeputyError,
   ErrorBodySchema,
@@ -41,6 +42,7 @@ import {
   type UpdatePlanRequest,
   type ApprovalList,
   type ChatIdentity,
+  type ChoiceList,
   type CreateRunRequest,
   type CreateRunResponse,
   type DecisionRequest,
@@ -56,7 +58,7 @@ import {
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { EventStream } from './event-stream.ts';
-import type { CallOptions, EventSubscription, ExecutorApi, RunListQuery, RunStateChange } from './executor-api.ts';
+import type { CallOptions, ChoiceListRequest, EventSubscription, ExecutorApi, RunListQuery, RunStateChange } from './executor-api.ts';
 
 export type { CallOptions, RunListQuery, RunStateChange } from './executor-api.ts';
 
@@ -199,6 +201,32 @@ export class ExecutorClient implements ExecutorApi {
 
   async planCommand(planId: string, command: PlanCommand, request: PlanCommandRequest, options: CallOptions = {}): Promise<PlanView> {
     return this.json('POST', `/v1/plans/${encodeURIComponent(planId)}/${command}`, PlanViewSchema, request, options);
+  }
+
+  /**
+   * The choices of a query-bound field for a principal: `values` are the form's current values
+   * (the query's `$form.<field>` inputs), `search` what the person typed so far.
+   */
+  async listChoices(
+    request: ChoiceListRequest,
+    options: CallOptions = {},
+  ): Promise<ChoiceList> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(request.values ?? {})) {
+      if (name === 'principal' || name === 'search' || value === undefined || value === null || value === '') continue;
+      // A list goes as one text (each query parameter is given once); the executor splits it.
+      params.set(name, Array.isArray(value) ? value.map(String).join('\n') : String(value));
+    }
+    params.set('principal', request.principal);
+    if (request.search) params.set('search', request.search);
+    const path = `/v1/actions/${encodeURIComponent(request.actionId)}/choices/${encodeURIComponent(request.parameter)}?${params}`;
+    return this.json('GET', path, ChoiceListSchema, undefined, options);
+  }
+
+  /** A run's `$SRXEnv.ResultHtml`, as the HTML text. */
+  async getRunHtml(runId: string, options: CallOptions = {}): Promise<string> {
+    const path = `/v1/runs/${encodeURIComponent(runId)}/html${asked(options)}`;
+    return (await this.send('GET', path, undefined, options, 'text/html')).text();
   }
 
   /** The full stored output as plain text (masked by the executor). */

@@ -3,7 +3,7 @@
  * translates its events into `Inbound` once, and renders `Screen`s back through a
  * `ConversationPort`. Nothing here knows a platform.
  */
-import type { ActionView, ChatIdentity, PrincipalView, RunView } from '../../executor/contract/index.ts';
+import type { ActionView, ChatIdentity, Choice, PrincipalView, RunView } from '../../executor/contract/index.ts';
 import type { Screen, ScriptReview, SubmitVerb } from '../../cards/screens.ts';
 
 export type { Screen };
@@ -22,6 +22,8 @@ export interface ChatUser {
   /** Already verified at the edge (JWT, signature, loopback persona). */
   identity: ChatIdentity;
   displayName?: string;
+  /** The user's language as the platform tells it (`de-DE`, `en-US`); forms show help in it when the script has it. */
+  locale?: string;
 }
 
 /** Verbs a card button or form submit can carry (defined with the screens). */
@@ -98,6 +100,18 @@ export interface ConversationHandler {
    * handler lacks it falls back to the action list from `handle`.
    */
   home?(user: ChatUser): Promise<HomeOverview | undefined>;
+  /**
+   * Optional: the choices of a query-bound field as the user types (Teams' search invoke, Slack's
+   * external select). `values` are the form's current values (by parameter name).
+   */
+  choices?(user: ChatUser, request: ChoiceRequest): Promise<Choice[]>;
+}
+
+export interface ChoiceRequest {
+  actionId: string;
+  parameter: string;
+  search?: string;
+  values: Record<string, unknown>;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface RunFollowerHost {
   /** Work after the event is applied (the output file). */
   defer(task: () => Promise<void>): void;
   postOutput(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void>;
+  /** A ScriptRunner script's HTML report, as a file. */
+  postHtml(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void>;
   labelsOf(run: RunView, correlationId: string): Promise<{ labels?: Record<string, string> }>;
   /** Status cards showing "Cancel this run?": an update keeps the question on them. */
   askingToCancel: Set<string>;
@@ -147,6 +149,9 @@ export class RunFollower {
       await this.port(tracked.channel).update(ref, tracked.messageId, screen);
       if (event.type === 'run.finished' && hasMoreOutput(run)) {
         this.host.defer(() => this.host.postOutput(ref, run, tracked.viewer, run.correlationId));
+      }
+      if (event.type === 'run.finished' && run.summary?.html) {
+        this.host.defer(() => this.host.postHtml(ref, run, tracked.viewer, run.correlationId));
       }
     }
     if (event.type === 'approval.requested') {

@@ -309,6 +309,9 @@ function renderRunSummary(run: RunView, canShowAll: boolean, canRunAgain: boolea
   let overflow: FileAttachment | undefined;
 
   if (summary) {
+    // A ScriptRunner script's own result ($SRXEnv.ResultMessage) comes first.
+    if (summary.message) blocks.push(plainSection(truncate(summary.message, SLACK_LIMITS.sectionText)));
+    if (summary.html) blocks.push(context('The HTML report follows as a file.'));
     const outputLines = summary.table ? formatTable(summary.table) : summary.lines;
     if (outputLines.length > 0) {
       const { shown, cut } = fitLines(outputLines, OUTPUT_BUDGET);

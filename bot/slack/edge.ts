@@ -9,7 +9,18 @@
  * - a `trigger_id` is good for 3 s: when the core has not answered within `modalDeadlineMs`,
  *   a loading modal is opened with the trigger and updated (views.update) when it does.
  */
-import { App, SocketModeReceiver, type BlockAction, type ButtonAction, type ViewOutput, type ViewResponseAction, type ViewSubmitAction, type types as slack } from '@slack/bolt';
+import {
+  App,
+  SocketModeReceiver,
+  type BlockAction,
+  type BlockSuggestion,
+  type ButtonAction,
+  type StaticSelectAction,
+  type ViewOutput,
+  type ViewResponseAction,
+  type ViewSubmitAction,
+  type types as slack,
+} from '@slack/bolt';
 import { z } from 'zod';
 import { ChannelSchema, DeputyError, ERRORS } from '../../executor/contract/index.ts';
 import { SUBMIT_VERBS } from '../../cards/screens.ts';
@@ -18,7 +29,21 @@ import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ACTION_ID_PREFIX, loadingModal, renderHome, renderSentence, screenModal } from './blocks.ts';
-import { AUTHORING_FORM_CALLBACK_ID, FORM_CALLBACK_ID, ViewStateSchema, readSubmittedState, renderAuthoringFormModal, renderFormModal, toSlackErrors } from './form.ts';
+import {
+  AUTHORING_FORM_CALLBACK_ID,
+  CHOICES_ACTION_ID,
+  FORM_CALLBACK_ID,
+  SET_ACTION_ID,
+  ViewStateSchema,
+  choiceOptions,
+  chosenSet,
+  readSubmittedState,
+  renderAuthoringFormModal,
+  renderFormModal,
+  shownFields,
+  shownSet,
+  toSlackErrors,
+} from './form.ts';
 import { downloadSentFile } from '../core/files.ts';
 import { SlackPort, directMessageRef } from './port.ts';
 import { SlackHttpReceiver, type RouteMounter } from './receiver.ts';
@@ -67,8 +92,15 @@ const ModalMetadataSchema = z.object({
   fields: z.record(z.string(), z.enum(['text', 'choice', 'toggle', 'number', 'date', 'multi', 'secret'])).optional(),
   /** An authoring form's submit: the verb and data it sends with the values. */
   submit: z.object({ verb: z.enum(SUBMIT_VERBS), data: z.record(z.string(), z.string()) }).optional(),
+  /** The parameter set whose fields the modal shows, on a form with several. */
+  parameterSet: z.string().optional(),
 });
 type ModalMetadata = z.infer<typeof ModalMetadataSchema>;
+
+/** The fields a modal's metadata names, to read its state back. */
+function fieldKinds(metadata: ModalMetadata): { name: string; kind: NonNullable<ModalMetadata['fields']>[string] }[] {
+  return Object.entries(metadata.fields ?? {}).map(([name, kind]) => ({ name, kind }));
+}
 
 /** Screens shown in a modal when they answer a trigger; everything else is a message or a sentence. */
 function belongsInModal(screen: Screen): boolean {
@@ -131,11 +163,15 @@ export class SlackEdge implements ChannelEdge {
   private readonly submitBudgetMs: number;
   private readonly botToken: string;
   private readonly fileOrigins: Set<string>;
+  /** Users' locales from users.info (`de-DE`), kept for an hour; `null` when Slack would not say. */
+  private readonly locales = new Map<string, { locale: string | null; until: number }>();
+  private readonly clock: Clock;
 
   private constructor(options: SlackEdgeOptions) {
     this.handler = options.handler;
     this.logger = options.logger;
     this.modalDeadlineMs = options.modalDeadlineMs ?? 1200;
+    this.clock = options.clock ?? systemClock;
     this.submitBudgetMs = options.submitBudgetMs ?? 2000;
     this.botToken = options.botToken;
     this.fileOrigins = fileOrigins(options.apiUrl ?? 'https://slack.com/api/');
@@ -241,6 +277,17 @@ export class SlackEdge implements ChannelEdge {
     this.app.view<ViewSubmitAction>(AUTHORING_FORM_CALLBACK_ID, async ({ ack, body, view }) => {
       await this.onAuthoringSubmit(body, view, ack);
     });
+
+    // The parameter-set chooser of a form: the modal shows the chosen set's fields.
+    this.app.action<BlockAction<StaticSelectAction>>({ type: 'block_actions', action_id: SET_ACTION_ID }, async ({ ack, body }) => {
+      await ack();
+      await this.onSetChosen(body);
+    });
+
+    // A query-bound field's options as the user types (its external select).
+    this.app.options<'block_suggestion'>({ type: 'block_suggestion', action_id: CHOICES_ACTION_ID }, async ({ ack, body }) => {
+      await ack({ options: await this.suggestions(body) });
+    });
   }
 
   // ---------------------------------------------------------------- entry points
@@ -288,17 +335,99 @@ export class SlackEdge implements ChannelEdge {
       return renderAuthoringFormModal(form, JSON.stringify(metadata), { ...(screen.values ? { values: screen.values } : {}), ...(formError ? { formError } : {}) });
     }
     if (screen.screen !== 'action-form') return screenModal(screen, JSON.stringify({ conversation } satisfies ModalMetadata));
+    const set = shownSet(screen.action, screen.parameterSet);
+    const fields = shownFields(screen.action, set);
     const metadata: ModalMetadata = {
       conversation,
       actionId: screen.action.id,
       formId: screen.formId,
-      fields: Object.fromEntries(screen.action.form.fields.map((field) => [field.name, field.kind])),
+      fields: Object.fromEntries(fields.map((field) => [field.name, field.kind])),
+      ...(set ? { parameterSet: set.name } : {}),
     };
-    const { formError } = toSlackErrors(screen.action.form.fields, screen.errors ?? {});
+    const { formError } = toSlackErrors(fields, screen.errors ?? {});
     return renderFormModal(screen.action, JSON.stringify(metadata), {
       ...(screen.values ? { values: screen.values } : {}),
       ...(formError ? { formError } : {}),
+      ...(set ? { parameterSet: set.name } : {}),
+      ...(screen.choices ? { choices: screen.choices } : {}),
+      ...(screen.waitingFor ? { waitingFor: screen.waitingFor } : {}),
     });
+  }
+
+  /** The values a form modal holds now, by parameter name (fields named in its metadata). */
+  private modalValues(metadata: ModalMetadata, state: unknown): Record<string, unknown> {
+    const parsed = ViewStateSchema.safeParse(state);
+    return parsed.success ? readSubmittedState(fieldKinds(metadata), parsed.data) : {};
+  }
+
+  private async onSetChosen(body: BlockAction<StaticSelectAction>): Promise<void> {
+    const view = body.view;
+    const metadata = view ? ModalMetadataSchema.safeParse(parseJson(view.private_metadata)) : undefined;
+    const teamId = body.team?.id ?? body.user.team_id;
+    const state = view ? ViewStateSchema.safeParse(view.state) : undefined;
+    if (!view || !metadata?.success || !metadata.data.actionId || !teamId || !state?.success) {
+      this.logger.warn('slack: a parameter set was chosen outside a readable form modal');
+      return;
+    }
+    const parameterSet = chosenSet(state.data);
+    const user = await this.withLocale(slackUser(teamId, body.user.id));
+    const { immediate } = await this.handle({
+      kind: 'submit',
+      user,
+      conversation: metadata.data.conversation,
+      verb: 'update-form',
+      data: {
+        actionId: metadata.data.actionId,
+        values: this.modalValues(metadata.data, view.state),
+        ...(metadata.data.formId ? { formId: metadata.data.formId } : {}),
+        ...(parameterSet ? { parameterSet } : {}),
+      },
+    });
+    if (immediate) await this.app.client.views.update({ view_id: view.id, hash: view.hash, view: this.modalFor(immediate, metadata.data.conversation) });
+  }
+
+  /** Options of a query-bound field: the core asks the executor, as the person typing, with the form's other values. */
+  private async suggestions(body: BlockSuggestion): Promise<slack.PlainTextOption[]> {
+    const metadata = ModalMetadataSchema.safeParse(parseJson(body.view?.private_metadata));
+    const teamId = body.team?.id ?? body.user.team_id;
+    const parameter = body.block_id.startsWith('field:') ? body.block_id.slice('field:'.length) : undefined;
+    if (!metadata.success || !metadata.data.actionId || !teamId || !parameter || !this.handler.choices) return [];
+    const choices = await this.handler.choices(await this.withLocale(slackUser(teamId, body.user.id)), {
+      actionId: metadata.data.actionId,
+      parameter,
+      ...(body.value ? { search: body.value } : {}),
+      values: this.modalValues(metadata.data, body.view?.state),
+    });
+    return choiceOptions(choices);
+  }
+
+  private knownLocale(user: ChatUser): ChatUser {
+    const known = user.identity.channel === 'slack' ? this.locales.get(user.identity.userId) : undefined;
+    return known?.locale ? { ...user, locale: known.locale } : user;
+  }
+
+  /**
+   * The user with their Slack locale (users.info), for help in their language. Asked once an
+   * hour per user and at most briefly: a slow or refused answer leaves the default language.
+   */
+  private async withLocale(user: ChatUser): Promise<ChatUser> {
+    if (user.identity.channel !== 'slack') return user;
+    const userId = user.identity.userId;
+    const now = this.clock.now();
+    const known = this.locales.get(userId);
+    if (known && known.until > now) return known.locale ? { ...user, locale: known.locale } : user;
+    const asked = this.app.client.users
+      .info({ user: userId, include_locale: true })
+      .then((answer) => (typeof answer.user?.locale === 'string' ? answer.user.locale : null))
+      .catch((error: unknown) => {
+        this.logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'slack: users.info gave no locale');
+        return null;
+      });
+    const answered = await within(asked, 800);
+    const locale = answered.done ? answered.value : null;
+    this.locales.set(userId, { locale, until: now + 3_600_000 });
+    if (this.locales.size > 10_000) this.locales.delete(this.locales.keys().next().value as string);
+    return locale ? { ...user, locale } : user;
   }
 
   private async onButton(body: BlockAction<ButtonAction>, action: ButtonAction): Promise<void> {
@@ -310,7 +439,7 @@ export class SlackEdge implements ChannelEdge {
       return;
     }
     const userId = body.user.id;
-    const user = slackUser(teamId, userId);
+    const user = verb.data === 'open-form' || verb.data === 'update-form' ? await this.withLocale(slackUser(teamId, userId)) : slackUser(teamId, userId);
     const view = body.view;
     const message = body.message as { ts?: string; thread_ts?: string } | undefined;
     const metadata = view?.type === 'modal' ? ModalMetadataSchema.safeParse(parseJson(view.private_metadata)) : undefined;
@@ -353,13 +482,19 @@ export class SlackEdge implements ChannelEdge {
   private async onSubmit(body: ViewSubmitAction, view: ViewOutput, ack: (response?: ViewResponseAction) => Promise<void>): Promise<void> {
     const submission = await this.readSubmission(body, view, ack, (metadata) => metadata.actionId !== undefined);
     if (!submission) return;
-    const { conversation, actionId, formId } = submission.metadata;
-    const work = this.handle({ kind: 'submit', user: submission.user, conversation, verb: 'submit-form', data: { actionId, values: submission.values, ...(formId ? { formId } : {}) } });
+    const { conversation, actionId, parameterSet, formId } = submission.metadata;
+    const work = this.handle({
+      kind: 'submit',
+      user: submission.user,
+      conversation,
+      verb: 'submit-form',
+      data: { actionId, values: submission.values, ...(formId ? { formId } : {}), ...(parameterSet ? { parameterSet } : {}) },
+    });
     const answered = await this.answerWithin(work, ack, submission, 'Submitted. The result will appear in the conversation.');
     if (!answered.done) return;
     const screen = answered.value.immediate;
     if (screen?.screen === 'action-form') {
-      const { blockErrors, formError } = toSlackErrors(screen.action.form.fields, screen.errors ?? {});
+      const { blockErrors, formError } = toSlackErrors(shownFields(screen.action, shownSet(screen.action, screen.parameterSet)), screen.errors ?? {});
       if (Object.keys(blockErrors).length > 0) {
         // Slack keeps every value the user typed; only the messages are new.
         const errors = formError ? appendToFirst(blockErrors, formError) : blockErrors;
@@ -411,9 +546,9 @@ export class SlackEdge implements ChannelEdge {
       await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
       return undefined;
     }
-    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind }));
-    // Slack's shape taken apart here; the core converts the values by the form's fields.
-    return { metadata: metadata.data, user: slackUser(teamId, body.user.id), userId: body.user.id, values: readSubmittedState(fields, state.data) };
+    // Slack's shape taken apart here; the core converts the values by the form's fields. The
+    // locale is the one learned when the form opened: a submission answers within Slack's 3 s, no extra call.
+    return { metadata: metadata.data, user: this.knownLocale(slackUser(teamId, body.user.id)), userId: body.user.id, values: readSubmittedState(fieldKinds(metadata.data), state.data) };
   }
 
   /** Waits for the core within the submission budget; when it is late, acks at once and posts its answer later. */

@@ -10,13 +10,18 @@
  */
 import type { types as slack } from '@slack/bolt';
 import { z } from 'zod';
-import type { ActionView, FormField } from '../../executor/contract/index.ts';
+import type { ActionView, Choice, FormField, ParameterSet } from '../../executor/contract/index.ts';
 import type { AuthoringForm } from '../../cards/screens.ts';
 import { SLACK_LIMITS, escapeMrkdwn, modal, truncate } from './blocks.ts';
 
 export const FORM_CALLBACK_ID = 'deputy:form';
 export const FIELD_ACTION_ID = 'value';
+/** A query-bound field is an external select: Slack asks for its options (block_suggestion) as the user types. */
+export const CHOICES_ACTION_ID = 'choices';
 export const FORM_ERROR_BLOCK_ID = 'form-error';
+/** The parameter-set chooser: a select that dispatches its change, so the modal shows that set's fields. */
+export const SET_BLOCK_ID = 'parameter-set';
+export const SET_ACTION_ID = 'choose-set';
 
 export function fieldBlockId(name: string): string {
   return `field:${name}`;
@@ -26,6 +31,25 @@ export const SECRET_HINT = 'Slack has no password field: what you type here is v
 
 type Values = Record<string, unknown>;
 
+/** The set a form with several shows: the one asked for, else the default, else the first. */
+export function shownSet(action: ActionView, asked: string | undefined): ParameterSet | undefined {
+  const sets = action.form.parameterSets;
+  if (!sets || sets.length < 2) return undefined;
+  return sets.find((set) => set.name === asked) ?? sets.find((set) => set.default) ?? sets[0];
+}
+
+/** The fields the modal shows: all of them, or with several parameter sets those of the one shown (required as that set says). */
+export function shownFields(action: ActionView, set: ParameterSet | undefined): FormField[] {
+  if (!set) return action.form.fields;
+  const named = (name: string) => (action.form.parameterSets ?? []).some((candidate) => candidate.fields.some((entry) => entry.name === name));
+  return action.form.fields.flatMap((field) => {
+    // A field no set names (the target field) is part of every way of running it.
+    if (!named(field.name)) return [field];
+    const entry = set.fields.find((candidate) => candidate.name === field.name);
+    return entry ? [{ ...field, required: entry.required }] : [];
+  });
+}
+
 /** An authoring form (a plan's definition) in a modal: its own callback, so its submission goes to its own verb. */
 export const AUTHORING_FORM_CALLBACK_ID = 'deputy:authoring-form';
 
@@ -33,11 +57,15 @@ interface FieldsModal {
   title: string;
   /** Lines above the fields (a description, notes). */
   texts: string[];
+  /** Blocks between the texts and the fields (the parameter-set chooser). */
+  leading?: slack.KnownBlock[];
   fields: FormField[];
   submit: string;
   callbackId: string;
   /** Shown when there are no fields. */
   emptyText: string;
+  /** A field's block, when not a plain input (a query-bound field is an external select). */
+  block?: (field: FormField, value: unknown) => slack.KnownBlock;
 }
 
 /** Fields as a modal; `values` prefill (kept across a re-render), `formError` shows above the fields. */
@@ -46,21 +74,35 @@ function renderFieldsModal(form: FieldsModal, privateMetadata: string, options: 
   if (options.formError) {
     blocks.push({ type: 'section', block_id: FORM_ERROR_BLOCK_ID, text: { type: 'mrkdwn', text: truncate(`:warning: ${escapeMrkdwn(options.formError)}`, SLACK_LIMITS.sectionText) } });
   }
-  for (const field of form.fields) blocks.push(inputBlock(field, options.values?.[field.name] ?? field.default));
+  blocks.push(...(form.leading ?? []));
+  const block = form.block ?? inputBlock;
+  for (const field of form.fields) blocks.push(block(field, options.values?.[field.name] ?? field.default));
   if (form.fields.length === 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: form.emptyText } });
   return modal(form.title, blocks, { privateMetadata, callbackId: form.callbackId, submit: form.submit });
 }
 
-/** The action's form as a modal; `values` prefill (kept across a re-render), `formError` shows above the fields. */
-export function renderFormModal(action: ActionView, privateMetadata: string, options: { values?: Values; formError?: string } = {}): slack.ModalView {
+/**
+ * The action's form as a modal; `values` prefill (kept across a re-render), `formError` shows
+ * above the fields. With several parameter sets, a select at the top chooses one (its change
+ * is dispatched, and the modal is updated to that set's fields); query-bound fields are
+ * external selects whose options Slack asks for as the user types.
+ */
+export function renderFormModal(
+  action: ActionView,
+  privateMetadata: string,
+  options: { values?: Values; formError?: string; parameterSet?: string; choices?: Record<string, Choice[]>; waitingFor?: Record<string, string[]> } = {},
+): slack.ModalView {
+  const set = shownSet(action, options.parameterSet);
   return renderFieldsModal(
     {
       title: action.title,
       texts: action.description ? [action.description] : [],
-      fields: action.form.fields,
-      submit: 'Run',
+      leading: set ? [setChooser(action.form.parameterSets ?? [], set)] : [],
+      fields: shownFields(action, set),
+      submit: action.approval === 'four-eyes' ? 'Request approval' : 'Run',
       callbackId: FORM_CALLBACK_ID,
       emptyText: 'This action needs no input. Press *Run* to start it.',
+      block: (field, value) => (field.choicesFrom ? queryBlock(field, value, options.choices?.[field.name] ?? [], options.waitingFor?.[field.name]) : inputBlock(field, value)),
     },
     privateMetadata,
     options,
@@ -82,6 +124,46 @@ export function renderAuthoringFormModal(form: AuthoringForm, privateMetadata: s
   );
 }
 
+function setChooser(sets: readonly ParameterSet[], shown: ParameterSet): slack.InputBlock {
+  const optionOf = (set: ParameterSet) => option(set.name, set.default ? `${set.name} (default)` : set.name);
+  return {
+    type: 'input',
+    block_id: SET_BLOCK_ID,
+    dispatch_action: true,
+    label: { type: 'plain_text', text: 'How to run it', emoji: true },
+    hint: { type: 'plain_text', text: 'Each way asks for its own values.' },
+    element: { type: 'static_select', action_id: SET_ACTION_ID, options: sets.map(optionOf), initial_option: optionOf(shown) },
+  };
+}
+
+/**
+ * A query-bound field: Slack asks Deputy for its options as the user types (block_suggestion;
+ * the options load URL is the events URL). A value given earlier is the initial option.
+ */
+function queryBlock(field: FormField, value: unknown, known: readonly Choice[], waiting: readonly string[] | undefined): slack.InputBlock {
+  const multi = field.kind === 'multi';
+  const given = (Array.isArray(value) ? value.map(String) : typeof value === 'string' && value !== '' ? [value] : []).filter((item) => item.length <= SLACK_LIMITS.optionValue);
+  const initial = given.map((item) => option(item, known.find((choice) => choice.value === item)?.title ?? item));
+  const waitingHint = waiting && waiting.length > 0 ? `Choose ${waiting.join(', ')} first.` : undefined;
+  const hint = [field.hint, waitingHint].filter(Boolean).join(' ');
+  const element = multi
+    ? { type: 'multi_external_select' as const, action_id: CHOICES_ACTION_ID, min_query_length: 0, placeholder: placeholder(field), ...(initial.length > 0 ? { initial_options: initial } : {}) }
+    : { type: 'external_select' as const, action_id: CHOICES_ACTION_ID, min_query_length: 0, placeholder: placeholder(field), ...(initial[0] ? { initial_option: initial[0] } : {}) };
+  return {
+    type: 'input',
+    block_id: fieldBlockId(field.name),
+    label: { type: 'plain_text', text: truncate(field.label || field.name, SLACK_LIMITS.label), emoji: true },
+    optional: !field.required,
+    ...(hint ? { hint: { type: 'plain_text', text: truncate(hint, SLACK_LIMITS.hint) } } : {}),
+    element,
+  };
+}
+
+/** Choices as the options of an external select (at most 100, texts and values cut to Slack's sizes). */
+export function choiceOptions(choices: readonly Choice[]): slack.PlainTextOption[] {
+  return choices.filter((choice) => choice.value.length <= SLACK_LIMITS.optionValue).slice(0, SLACK_LIMITS.selectOptions).map((choice) => option(choice.value, choice.title));
+}
+
 function inputBlock(field: FormField, value: unknown): slack.InputBlock {
   const hint = hintFor(field);
   return {
@@ -97,7 +179,7 @@ function inputBlock(field: FormField, value: unknown): slack.InputBlock {
 
 function hintFor(field: FormField): string | undefined {
   const parts = [field.hint];
-  if (field.kind === 'secret') parts.push(SECRET_HINT);
+  if (field.kind === 'secret' || field.masked) parts.push(SECRET_HINT);
   if (field.pattern && field.kind === 'text') parts.push(`Format: ${field.pattern}`);
   if (field.kind === 'multi' && !hasSelectableChoices(field)) parts.push('One value per line.');
   const hint = parts.filter(Boolean).join(' ');
@@ -108,8 +190,8 @@ function placeholder(field: FormField): slack.PlainTextElement {
   return { type: 'plain_text', text: truncate(`Enter ${field.label || field.name}`, SLACK_LIMITS.placeholder) };
 }
 
-function option(choice: string): slack.PlainTextOption {
-  return { text: { type: 'plain_text', text: truncate(choice, SLACK_LIMITS.optionText) }, value: choice.slice(0, SLACK_LIMITS.optionValue) };
+function option(choice: string, title: string = choice): slack.PlainTextOption {
+  return { text: { type: 'plain_text', text: truncate(title, SLACK_LIMITS.optionText) }, value: choice.slice(0, SLACK_LIMITS.optionValue) };
 }
 
 /** Slack's selects hold at most 100 options of 150-character values; beyond that a text input is honest. */
@@ -143,7 +225,7 @@ function elementFor(field: FormField, value: unknown): slack.InputBlock['element
     case 'choice': {
       if (!hasSelectableChoices(field)) return textInput(field, asText(value));
       const initial = typeof value === 'string' && field.choices.includes(value) ? { initial_option: option(value) } : {};
-      return { type: 'static_select', action_id: FIELD_ACTION_ID, placeholder: placeholder(field), options: field.choices.map(option), ...initial };
+      return { type: 'static_select', action_id: FIELD_ACTION_ID, placeholder: placeholder(field), options: field.choices.map((choice) => option(choice)), ...initial };
     }
     case 'toggle': {
       const toggleOption = option(field.label || field.name);
@@ -173,19 +255,20 @@ function elementFor(field: FormField, value: unknown): slack.InputBlock['element
     case 'multi': {
       const list = Array.isArray(value) ? value.map(String) : typeof value === 'string' && value.length > 0 ? [value] : [];
       if (hasSelectableChoices(field)) {
-        const initial = list.filter((item) => field.choices.includes(item)).map(option);
+        const initial = list.filter((item) => field.choices.includes(item)).map((item) => option(item));
         return {
           type: 'multi_static_select',
           action_id: FIELD_ACTION_ID,
           placeholder: placeholder(field),
-          options: field.choices.map(option),
+          options: field.choices.map((choice) => option(choice)),
           ...(initial.length > 0 ? { initial_options: initial } : {}),
         };
       }
       return textInput(field, list.join('\n'), true);
     }
     case 'text':
-      return textInput(field, asText(value));
+      // A masked text (ScriptRunner's ASRDisplay(Password)) is never prefilled, like a secret.
+      return field.masked ? textInput(field, undefined) : textInput(field, asText(value), field.multiline === true);
   }
 }
 
@@ -217,7 +300,8 @@ export type ViewState = z.infer<typeof ViewStateSchema>;
 export function readSubmittedState(fields: Pick<FormField, 'name' | 'kind'>[], state: ViewState): Record<string, string | string[] | boolean> {
   const values: Record<string, string | string[] | boolean> = {};
   for (const field of fields) {
-    const element = state.values[fieldBlockId(field.name)]?.[FIELD_ACTION_ID];
+    const block = state.values[fieldBlockId(field.name)];
+    const element = block?.[FIELD_ACTION_ID] ?? block?.[CHOICES_ACTION_ID];
     if (field.kind === 'toggle') {
       // A checkbox left off sends no selection: that is "off", not "missing".
       values[field.name] = (element?.selected_options ?? []).some((selected) => selected.value === 'true');
@@ -232,8 +316,10 @@ export function readSubmittedState(fields: Pick<FormField, 'name' | 'kind'>[], s
 function rawValue(element: z.infer<typeof ElementStateSchema>): string | string[] | undefined {
   switch (element.type) {
     case 'static_select':
+    case 'external_select':
       return element.selected_option?.value ?? undefined;
     case 'multi_static_select':
+    case 'multi_external_select':
       return (element.selected_options ?? []).map((item) => item.value);
     case 'datepicker':
       return element.selected_date ?? undefined;
@@ -242,11 +328,16 @@ function rawValue(element: z.infer<typeof ElementStateSchema>): string | string[
   }
 }
 
+/** The parameter set the modal's chooser holds, if it has one. */
+export function chosenSet(state: ViewState): string | undefined {
+  return state.values[SET_BLOCK_ID]?.[SET_ACTION_ID]?.selected_option?.value ?? undefined;
+}
+
 /**
  * Splits the core's field errors into Slack's `errors` map (keyed by block id) and what is left
  * for the whole form (`_form`, or a field the modal does not show).
  */
-export function toSlackErrors(fields: FormField[], errors: Record<string, string>): { blockErrors: Record<string, string>; formError?: string } {
+export function toSlackErrors(fields: readonly FormField[], errors: Record<string, string>): { blockErrors: Record<string, string>; formError?: string } {
   const known = new Set(fields.map((field) => field.name));
   const blockErrors: Record<string, string> = {};
   const rest: string[] = [];

@@ -25,7 +25,7 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import type { Server, Request, Response } from 'restify';
-import { isDeputyError, ERRORS } from '../../executor/contract/index.ts';
+import { isDeputyError, ERRORS, type Choice } from '../../executor/contract/index.ts';
 import { renderCard } from '../../cards/render.ts';
 import { BodyRefused, closeAfterAnswer, headerRefusal, readBody } from '../../lib/http-body.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
@@ -61,10 +61,13 @@ import {
   fileInbound,
   messageInbound,
   MissingIdentityError,
+  SearchInvokeValueSchema,
+  searchUser,
   openedInbound,
   storedReference,
   submitInbound,
 } from './translate.ts';
+import { parseChoicesDataset, valuesByFieldName } from '../../cards/form.ts';
 
 export const TEAMS_MESSAGES_PATH = '/api/messages';
 
@@ -233,6 +236,7 @@ export class TeamsEdge implements ChannelEdge {
     const activity = context.activity;
     if (activity.type === ActivityTypes.Message) return this.onMessage(context);
     if (activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action') return this.onExecute(context);
+    if (activity.type === ActivityTypes.Invoke && activity.name === 'application/search') return this.onSearch(context);
     if (activity.type === ActivityTypes.ConversationUpdate) return this.onConversationUpdate(context);
     // Other activities (installation, typing, reactions...) need no answer from Deputy; an
     // unknown invoke gets botbuilder's 501.
@@ -316,6 +320,35 @@ export class TeamsEdge implements ChannelEdge {
     const { file, detail } = await downloadSentFile(attached.name, url, {});
     if (detail) this.logger.warn({ detail }, 'teams: an attached file could not be downloaded');
     return file;
+  }
+
+  /**
+   * Teams' typeahead on a query-bound field (`choices.data`): the dataset names the action and
+   * the field, `data` holds the card's other values (for choices that depend on them). The
+   * core asks the executor, which checks the policy again; a failure is an empty list.
+   */
+  private async onSearch(context: TurnContext): Promise<void> {
+    const parsed = SearchInvokeValueSchema.safeParse(context.activity.value);
+    const target = parsed.success ? parseChoicesDataset(parsed.data.dataset) : undefined;
+    if (!parsed.success || !target || !this.handler.choices) {
+      return this.answerInvoke(context, { status: 200, body: searchResponse([]) });
+    }
+    let user;
+    try {
+      user = searchUser(context.activity);
+    } catch (error) {
+      if (!(error instanceof MissingIdentityError)) throw error;
+      return this.answerInvoke(context, { status: 200, body: searchResponse([]) });
+    }
+    const { queryText, queryOptions, data } = parsed.data;
+    const choices = await this.handler.choices(user, {
+      actionId: target.actionId,
+      parameter: target.fieldName,
+      ...(queryText ? { search: queryText } : {}),
+      values: valuesByFieldName(data ?? {}, target.setIndex),
+    });
+    const page = choices.slice(queryOptions.skip, queryOptions.skip + queryOptions.top);
+    return this.answerInvoke(context, { status: 200, body: searchResponse(page) });
   }
 
   private async answerInvoke(context: TurnContext, response: { status: number; body: unknown }): Promise<void> {
@@ -491,6 +524,11 @@ export class TeamsEdge implements ChannelEdge {
     while (this.audiences.size > this.maxAudiences) this.audiences.delete(this.audiences.keys().next().value as string);
     return userIds;
   }
+}
+
+/** The answer to an `application/search` invoke (Teams' dynamic typeahead). */
+function searchResponse(choices: readonly Choice[]): unknown {
+  return { type: 'application/vnd.microsoft.search.searchResponse', value: { results: choices.map((choice) => ({ value: choice.value, title: choice.title })) } };
 }
 
 /** Holds botbuilder's answer (status and body) so the edge can look at it before it is sent. */

@@ -82,6 +82,8 @@ function userOf(activity: Activity): Inbound['user'] {
   }
   const user: Inbound['user'] = { identity: { channel: 'teams', tenantId, aadObjectId } };
   if (activity.from.name) user.displayName = activity.from.name;
+  // The Teams client's language (`de-DE`): forms show help in it when the script has it.
+  if (typeof activity.locale === 'string' && activity.locale) user.locale = activity.locale;
   return user;
 }
 
@@ -135,6 +137,21 @@ export function submitInbound(activity: Activity, value: ExecuteInvokeValue): Ex
   };
   if (activity.replyToId) inbound.messageId = activity.replyToId;
   return inbound;
+}
+
+/** The `value` of an `application/search` invoke: Teams' typeahead on an Input.ChoiceSet with `choices.data`. */
+export const SearchInvokeValueSchema = z.object({
+  queryText: z.string().max(500).default(''),
+  dataset: z.string().min(1).max(500),
+  queryOptions: z.object({ skip: z.number().int().min(0).max(10_000).default(0), top: z.number().int().min(1).max(100).default(15) }).default({ skip: 0, top: 15 }),
+  /** The card's inputs, by input id, when the Data.Query says `associatedInputs: auto`. */
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type SearchInvokeValue = z.infer<typeof SearchInvokeValueSchema>;
+
+/** Who searches, from an activity whose JWT botbuilder has verified. */
+export function searchUser(activity: Activity): Inbound['user'] {
+  return userOf(activity);
 }
 
 export function storedReference(ref: ConversationRef): Partial<ConversationReference> {

@@ -38,6 +38,8 @@ const IncomingActivitySchema = z.looseObject({
   text: z.string().max(4000).optional(),
   value: z.unknown().optional(),
   channelData: z.record(z.string(), z.unknown()).optional(),
+  /** The browser's language, which Web Chat sends with each activity. */
+  locale: z.string().max(35).optional(),
 });
 
 /** An upload's whole body: the file, a little JSON and the multipart framing. */
@@ -155,6 +157,9 @@ export class WebChatEdge implements ChannelEdge {
       return;
     }
     res.header('content-disposition', `attachment; filename="${file.name.replace(/[^\w.-]/g, '_')}"`);
+    // Files come from scripts (an HTML report among them): a download, never a page with this origin's rights.
+    res.header('content-security-policy', 'sandbox');
+    res.header('x-content-type-options', 'nosniff');
     sendText(res, 200, `${file.contentType}; charset=utf-8`, file.content);
   }
 
@@ -317,7 +322,7 @@ export class WebChatEdge implements ChannelEdge {
   /** Message text, or a card button's data (`verb` plus its payload and the form's inputs). */
   private toInbound(conversation: Conversation, activity: z.infer<typeof IncomingActivitySchema>): Inbound | undefined {
     if (activity.type !== 'message') return undefined;
-    const user = { identity: { channel: 'webchat' as const, persona: conversation.persona } };
+    const user = { identity: { channel: 'webchat' as const, persona: conversation.persona }, ...(activity.locale ? { locale: activity.locale } : {}) };
     const ref: ConversationRef = { channel: 'webchat', conversationId: conversation.id };
     const value = activity.value;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {

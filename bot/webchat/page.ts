@@ -112,6 +112,8 @@ export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: n
                 directLine: current,
                 userID: persona,
                 username: persona,
+                // The browser's language goes with every activity: forms show help in it when the script has it.
+                locale: window.navigator.language || 'en-US',
                 styleOptions: { uploadAccept: '.ps1', uploadMultiple: false, sendBoxTextWrap: true, bubbleMaxWidth: 720 },
                 overrideLocalizedStrings: { TEXT_INPUT_PLACEHOLDER: 'Type "help" to see what you can run' }
               }, fresh);

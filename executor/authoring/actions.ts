@@ -132,6 +132,8 @@ export class ActionAuthoring {
       source,
       scripts: new Map(snapshot.scripts.map((candidate) => [candidate.id, candidate])),
       parameters: new Map(snapshot.versions.map((version) => [version.hash, version.parameters])),
+      parameterSets: new Map(snapshot.versions.flatMap((version) => (version.parameterSets ? [[version.hash, version.parameterSets] as const] : []))),
+      queries: new Map((snapshot.queries ?? []).map((query) => [query.id, query])),
       tenantParents: new Map(snapshot.tenants.map((candidate) => [candidate.id, candidate.parent])),
       principals: new Set(snapshot.principals.map((candidate) => candidate.id)),
       credentials: new Map((snapshot.credentials ?? []).map((credential) => [credential.id, { tenant: credential.tenant }])),

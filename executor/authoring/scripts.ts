@@ -225,14 +225,23 @@ export class ScriptAuthoring {
       const detail = { hash: script.currentHash, status: script.status, versions: script.versions };
       const actions = snapshot.actions.filter((action) => action.scriptId === scriptId).map((action) => action.id);
       const plans = (snapshot.plans ?? []).filter((plan) => actions.includes(plan.action)).map((plan) => plan.id);
-      if (actions.length > 0) {
-        const uses = [`action${actions.length === 1 ? '' : 's'} ${actions.join(', ')}`, ...(plans.length > 0 ? [`plan${plans.length === 1 ? '' : 's'} ${plans.join(', ')}`] : [])];
+      // A query of catalog.yaml, or one a form's choices come from, needs its script; an unused one a script-tree import made goes with it.
+      const bound = new Set(snapshot.actions.flatMap((action) => Object.values(action.choices ?? {}).map((binding) => binding.query)));
+      const ownQueries = (snapshot.queries ?? []).filter((query) => query.scriptId === scriptId);
+      const queries = ownQueries.filter((query) => !query.imported || bound.has(query.id)).map((query) => query.id);
+      if (actions.length + queries.length > 0) {
+        const uses = [
+          ...(actions.length > 0 ? [`action${actions.length === 1 ? '' : 's'} ${actions.join(', ')}`] : []),
+          ...(plans.length > 0 ? [`plan${plans.length === 1 ? '' : 's'} ${plans.join(', ')}`] : []),
+          ...(queries.length > 0 ? [`quer${queries.length === 1 ? 'y' : 'ies'} ${queries.join(', ')}`] : []),
+        ];
         return attempt.refuse(
-          refusal('DEPUTY_E_CONFLICT', `Script ${scriptId} is still used by ${uses.join(' and ')}; change or delete ${actions.length + plans.length === 1 ? 'it' : 'them'} first.`, undefined, {
-            actions: actions.join(', '),
+          refusal('DEPUTY_E_CONFLICT', `Script ${scriptId} is still used by ${uses.join(' and ')}; change or delete ${actions.length + plans.length + queries.length === 1 ? 'it' : 'them'} first.`, undefined, {
+            ...(actions.length > 0 ? { actions: actions.join(', ') } : {}),
             ...(plans.length > 0 ? { plans: plans.join(', ') } : {}),
+            ...(queries.length > 0 ? { queries: queries.join(', ') } : {}),
           }),
-          { ...detail, actions, plans },
+          { ...detail, actions, plans, queries },
         );
       }
       const runs = this.options.store.runs.unfinished().filter((run) => run.scriptId === scriptId).map((run) => run.id);
@@ -242,8 +251,14 @@ export class ScriptAuthoring {
       const scripts = snapshot.scripts.filter((candidate) => candidate.id !== scriptId);
       // A version record stays while another script (a clone) still lists its hash.
       const kept = new Set(scripts.flatMap((candidate) => candidate.versions));
-      await this.options.editor.replace({ ...snapshot, scripts, versions: snapshot.versions.filter((version) => kept.has(version.hash)) });
-      await attempt.allowed(detail);
+      const remainingQueries = (snapshot.queries ?? []).filter((query) => query.scriptId !== scriptId);
+      await this.options.editor.replace({
+        ...snapshot,
+        scripts,
+        versions: snapshot.versions.filter((version) => kept.has(version.hash)),
+        ...(snapshot.queries ? { queries: remainingQueries } : {}),
+      });
+      await attempt.allowed({ ...detail, ...(ownQueries.length > 0 ? { queries: ownQueries.map((query) => query.id) } : {}) });
       return scriptId;
     });
   }

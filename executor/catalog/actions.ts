@@ -2,10 +2,11 @@
  * Turns the action entries of catalog.yaml into Action records, checking every reference:
  * the script, its version, the tenant, principals, and each parameter the action names.
  */
-import type { FieldValue, FormField } from '../contract/index.ts';
-import { ActionSchema, parseRunAs, type Action, type Script, type Target } from '../domain.ts';
+import type { FieldValue, FormField, ParameterSet } from '../contract/index.ts';
+import { ActionSchema, parseRunAs, type Action, type Query, type Script, type Target } from '../domain.ts';
 import type { ActionEntry, Located } from './file.ts';
 import { validateInputs } from './inputs.ts';
+import { checkChoiceBindings } from './queries.ts';
 import { isWithin } from './references.ts';
 import { checkActionTargets } from './targets.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
@@ -19,6 +20,10 @@ export interface ActionContext {
   scripts: ReadonlyMap<string, Script>;
   /** Parameters of every known version, by hash; absent when the version has parse errors. */
   parameters: ReadonlyMap<string, FormField[]>;
+  /** Parameter sets of the versions that declare several, by hash. */
+  parameterSets?: ReadonlyMap<string, ParameterSet[]>;
+  /** The queries `choices:` may name. */
+  queries?: ReadonlyMap<string, Query>;
   tenantParents: ReadonlyMap<string, string | undefined>;
   principals: ReadonlySet<string>;
   /** Stored credentials the catalog declares, by id. */
@@ -50,9 +55,14 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
     if (!context.principals.has(id)) report(at('notify', i), `unknown principal "${id}"`);
   });
 
-  const fields = script ? context.parameters.get(version === 'latest-approved' ? script.currentHash : version) : undefined;
+  const hash = script ? (version === 'latest-approved' ? script.currentHash : version) : undefined;
+  const fields = hash ? context.parameters.get(hash) : undefined;
   const named = fields && script ? checkParameters(entry, at, fields, script.id, report) : undefined;
   const credentials = fields && script && tenant ? checkCredentialBindings(entry, at, fields, script.id, tenant, context, report) : undefined;
+  const sets = hash ? context.parameterSets?.get(hash) : undefined;
+  if (named && sets) checkFixedFitOneSet(at, sets, [...Object.keys(named.fixed), ...Object.keys(credentials ?? {})], report);
+  const asked = fields && named ? fields.filter((field) => (named.ask ? named.ask.includes(field.name) : !(field.name in named.fixed) && !(field.name in (credentials ?? {})))) : [];
+  const choices = entry.choices && fields && named ? checkChoiceBindings(entry, at, asked, { ...context, queries: context.queries ?? new Map() }) : undefined;
   const runAs = parseRunAs(entry.runAs);
   const targets =
     entry.targets && tenant
@@ -78,8 +88,18 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
     notify: entry.notify ?? [],
     ...(named.ownWorkloadParameter ? { ownWorkloadParameter: named.ownWorkloadParameter } : {}),
     ...(credentials && Object.keys(credentials).length > 0 ? { credentials } : {}),
+    ...(choices && Object.keys(choices).length > 0 ? { choices } : {}),
     ...(targets ? { targets } : {}),
   });
+}
+
+/** Values the action fixes bind the script to the sets that have them all: there must be one. */
+function checkFixedFitOneSet(at: (...path: (string | number)[]) => KeyPath, sets: readonly ParameterSet[], supplied: readonly string[], report: (path: KeyPath, message: string) => void): void {
+  if (supplied.length === 0) return;
+  const fitting = sets.filter((set) => supplied.every((name) => set.fields.some((field) => field.name === name)));
+  if (fitting.length === 0) {
+    report(at('fixed'), `${supplied.join(', ')} belong to different parameter sets of the script (${sets.map((set) => set.name).join(', ')}) and cannot be given together`);
+  }
 }
 
 /**

@@ -2,8 +2,8 @@
  * `deputy export <folder>`: the live catalog as code, `catalog.yaml` plus the scripts it names,
  * so what was authored in chat can be committed to git. Importing the folder again changes
  * nothing; importing it into a fresh store gives the same catalog (what runs: every script's
- * current and last approved text, versions actions are pinned to, actions, plans, tenants and
- * principals). Superseded Drafts stay in the store and the audit only.
+ * current and last approved text, versions actions are pinned to, queries, actions with their
+ * choices, plans, tenants and principals). Superseded Drafts stay in the store and the audit only.
  *
  * Each script, action and plan names what it was exported from (`basedOn`), so an import can
  * tell an edit of the folder since the export (taken) from a folder behind the store (reported).
@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import type { Action, Connector, Plan, Principal, RunAs, Script, Tenant } from '../domain.ts';
+import type { Action, ChoiceBinding, Connector, Plan, Principal, Query, RunAs, Script, Tenant } from '../domain.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import { CATALOG_FILE } from './import.ts';
 import { fingerprint } from './merge.ts';
@@ -19,7 +19,7 @@ import { fingerprint } from './merge.ts';
 export interface ExportResult {
   /** Files written, relative to the folder, `catalog.yaml` first. */
   files: string[];
-  counts: { scripts: number; actions: number; plans: number };
+  counts: { scripts: number; queries: number; actions: number; plans: number };
 }
 
 const HEADER = `# Deputy catalog, written by \`deputy export\`. Import it with \`deputy import <folder>\` (or DEPUTY_CATALOG).
@@ -59,6 +59,7 @@ export async function exportCatalog(snapshot: CatalogSnapshot, folder: string): 
     scripts,
     ...(snapshot.credentials && snapshot.credentials.length > 0 ? { credentials: snapshot.credentials.map((credential) => ({ ...credential })) } : {}),
     ...(snapshot.targets && snapshot.targets.length > 0 ? { targets: snapshot.targets.map((target) => ({ ...target })) } : {}),
+    ...(snapshot.queries && snapshot.queries.length > 0 ? { queries: snapshot.queries.map(queryEntry) } : {}),
     actions: snapshot.actions.map(actionEntry),
     ...(snapshot.connectors && snapshot.connectors.length > 0 ? { connectors: snapshot.connectors.map(connectorEntry) } : {}),
     ...(snapshot.plans && snapshot.plans.length > 0 ? { plans: snapshot.plans.map(planEntry) } : {}),
@@ -72,7 +73,7 @@ export async function exportCatalog(snapshot: CatalogSnapshot, folder: string): 
   }
   return {
     files: [CATALOG_FILE, ...files.keys()],
-    counts: { scripts: snapshot.scripts.length, actions: snapshot.actions.length, plans: snapshot.plans?.length ?? 0 },
+    counts: { scripts: snapshot.scripts.length, queries: snapshot.queries?.length ?? 0, actions: snapshot.actions.length, plans: snapshot.plans?.length ?? 0 },
   };
 }
 
@@ -149,7 +150,25 @@ function actionEntry(action: Action): Record<string, unknown> {
     ...(action.ownWorkloadParameter ? { ownWorkloadParameter: action.ownWorkloadParameter } : {}),
     ...nonEmpty('credentials', action.credentials),
     ...(action.targets ? { targets: action.targets } : {}),
+    ...nonEmpty('choices', action.choices && Object.fromEntries(Object.entries(action.choices).map(([field, binding]) => [field, choiceEntry(binding)]))),
     basedOn: fingerprint(action),
+  };
+}
+
+function choiceEntry(binding: ChoiceBinding): Record<string, unknown> {
+  return { query: binding.query, ...nonEmpty('inputs', binding.inputs) };
+}
+
+/** A query as catalog.yaml says it; one a script-tree import made stays marked so later imports keep treating it so. */
+function queryEntry(query: Query): Record<string, unknown> {
+  return {
+    id: query.id,
+    script: query.scriptId,
+    runAs: formatRunAs(query.runAs),
+    ...nonEmpty('inputs', query.inputs),
+    cacheSeconds: query.cacheSeconds,
+    timeoutSeconds: query.timeoutSeconds,
+    ...(query.imported ? { imported: true } : {}),
   };
 }
 

@@ -68,12 +68,26 @@ export const ActionEntrySchema = z.strictObject({
   basedOn: FingerprintSchema.optional(),
   /** Target systems it runs on (docs/targets.md): ids, or `{ tenant }` for every target of a tenant. */
   targets: ActionTargetsEntrySchema.optional(),
+  /** Parameter name → the query whose answer are its choices, with inputs (`"$form.<field>"` refers to this form). */
+  choices: z.record(z.string().min(1), z.strictObject({ query: IdSchema, inputs: z.record(z.string().min(1), FieldValueSchema).optional() })).optional(),
+});
+
+export const QueryEntrySchema = z.strictObject({
+  id: IdSchema,
+  script: IdSchema,
+  runAs: z.string().refine((text) => parseRunAs(text) !== undefined, 'expected service, pool, pool:<account> or process:<account>'),
+  inputs: z.record(z.string().min(1), FieldValueSchema).optional(),
+  cacheSeconds: z.number().int().min(0).max(86_400).optional(),
+  timeoutSeconds: z.number().int().min(1).max(600).optional(),
+  /** Written by `deputy export` for a query a script-tree import made: later imports keep it when the file stops naming it. */
+  imported: z.boolean().optional(),
 });
 
 export type TenantEntry = z.infer<typeof TenantEntrySchema>;
 export type PrincipalEntry = z.infer<typeof PrincipalEntrySchema>;
 export type ScriptEntry = z.infer<typeof ScriptEntrySchema>;
 export type ActionEntry = z.infer<typeof ActionEntrySchema>;
+export type QueryEntry = z.infer<typeof QueryEntrySchema>;
 
 /** An entry that passed its schema, with its index in the file (for messages). */
 export interface Located<T> {
@@ -86,15 +100,17 @@ export interface CatalogEntries extends AutomationEntries {
   principals: Located<PrincipalEntry>[];
   scripts: Located<ScriptEntry>[];
   actions: Located<ActionEntry>[];
+  queries: Located<QueryEntry>[];
   targets: Located<TargetEntry>[];
 }
 
-const SECTIONS = ['tenants', 'principals', 'scripts', 'actions', 'connectors', 'credentials', 'plans', 'targets'] as const;
+const SECTIONS = ['tenants', 'principals', 'scripts', 'queries', 'actions', 'connectors', 'credentials', 'plans', 'targets'] as const;
 const TopLevelSchema = z.strictObject({
   tenants: z.array(z.unknown()).optional(),
   principals: z.array(z.unknown()).optional(),
   scripts: z.array(z.unknown()).optional(),
   actions: z.array(z.unknown()).optional(),
+  queries: z.array(z.unknown()).optional(),
   connectors: z.array(z.unknown()).optional(),
   credentials: z.array(z.unknown()).optional(),
   plans: z.array(z.unknown()).optional(),
@@ -105,6 +121,7 @@ const ENTRY_SCHEMAS = {
   principals: PrincipalEntrySchema,
   scripts: ScriptEntrySchema,
   actions: ActionEntrySchema,
+  queries: QueryEntrySchema,
   connectors: ConnectorEntrySchema,
   credentials: CredentialEntrySchema,
   plans: PlanEntrySchema,
@@ -113,7 +130,7 @@ const ENTRY_SCHEMAS = {
 
 /** Entries that fit their schema; the others are reported in `problems` and left out. */
 export function readEntries(source: YamlSource, problems: string[]): CatalogEntries {
-  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [], connectors: [], credentials: [], plans: [], targets: [] };
+  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [], queries: [], connectors: [], credentials: [], plans: [], targets: [] };
   const top = TopLevelSchema.safeParse(source.data ?? {});
   if (!top.success) {
     problems.push(...describeIssues(source, [], source.data, top.error.issues));

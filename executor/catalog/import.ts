@@ -4,45 +4,28 @@
  * nothing; any problem throws DEPUTY_E_CATALOG_INVALID listing all of them. The caller
  * replaces the store in one step and audits each change.
  */
-import { readdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { basename, resolve } from 'node:path';
 import type { Clock } from '../../lib/clock.ts';
-import { DeputyError, type FormField, type ScriptStatus } from '../contract/index.ts';
-import { PrincipalSchema, TenantSchema, type Action, type CatalogBaseline, type Plan, type Script, type ScriptVersion } from '../domain.ts';
+import { DeputyError, type FormField } from '../contract/index.ts';
+import { PrincipalSchema, TenantSchema, type Action, type CatalogBaseline, type Plan, type Query, type Script } from '../domain.ts';
 import type { ParsedScript } from '../pwsh/parameters.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import { buildAction } from './actions.ts';
+import { buildQueries } from './queries.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { catalogRoot, readConfined } from './confined.ts';
 import { readEntries, type Located } from './file.ts';
 import { conflict, decide, fingerprint, type CatalogConflict } from './merge.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
 import { buildTargets } from './targets.ts';
-import { mergeScript, newVersion, readScriptText, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
+import { diffSnapshots, refreshChanges, type ImportResult } from './changes.ts';
+import { mergeScript, newVersion, readScriptText, refreshVersions, schemasFor, sha256 } from './scripts.ts';
 import { YamlSource, type KeyPath } from './yaml-source.ts';
 
 export const CATALOG_FILE = 'catalog.yaml';
 
-/** One change an import makes; the caller writes one audit entry per change. */
-export interface CatalogChange {
-  object: 'tenant' | 'principal' | 'script' | 'action' | 'credential' | 'connector' | 'plan' | 'target';
-  id: string;
-  change: 'added' | 'updated' | 'removed' | 'new-version';
-  /** Scripts: the current version's hash and status after the import. */
-  hash?: string;
-  status?: ScriptStatus;
-  previousHash?: string;
-  /** One readable line, e.g. `script set-ooo: new version 3f2a9c1b (draft)`. */
-  summary: string;
-}
-
-export interface ImportResult {
-  snapshot: CatalogSnapshot;
-  changes: CatalogChange[];
-  /** Records where the store was kept against the folder, because it changed since the last import (merge.ts). */
-  conflicts: CatalogConflict[];
-}
+export { diffSnapshots, type CatalogChange, type ImportResult } from './changes.ts';
+export { importScriptFolder, type ImportReport, type ImportScriptFolderOptions } from './folder.ts';
 
 export interface ImportCatalogOptions {
   folder: string;
@@ -135,7 +118,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   // Scripts: those in the file in its order, then earlier ones the file doesn't name (kept; see docs/catalog.md).
   const knownVersions = new Set(previous.versions.map((version) => version.hash));
   const scripts = new Map<string, Script>();
-  const versions: ScriptVersion[] = [...previous.versions];
+  const { versions, refreshed } = refreshVersions(previous.versions, schemas);
   /** Deleted through the API since the last import: the folder does not bring them back. */
   const keptDeleted = new Set<string>();
   for (const item of incoming) {
@@ -181,13 +164,16 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   for (const script of previous.scripts) if (!scripts.has(script.id) && !keptDeleted.has(script.id)) scripts.set(script.id, script);
 
   const parameters = new Map<string, FormField[]>(versions.map((version) => [version.hash, version.parameters]));
+  const parameterSets = new Map(versions.flatMap((version) => (version.parameterSets ? [[version.hash, version.parameterSets] as const] : [])));
+  const queries = buildQueries(entries.queries, previous.queries ?? [], { source, scripts, parameters, problems });
   const principals = new Set(entries.principals.map(({ entry }) => entry.id));
   const credentials = buildCredentials(source, entries.credentials, new Set(tenantParents.keys()), problems);
   const credentialTenants = new Map(credentials.map((credential) => [credential.id, { tenant: credential.tenant }]));
   const principalTenants = new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }]));
   const targets = buildTargets(entries.targets, { source, tenantParents, principals: principalTenants, credentials, problems });
+  const queriesById = new Map(queries.map((query) => [query.id, query]));
   const actions = mergeRecords('action', previous.actions, base.actions, baseline.actions, legacy, conflicts, entries.actions, (located) =>
-    buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, targets, problems }),
+    buildAction(located, { source, scripts, parameters, parameterSets, queries: queriesById, tenantParents, principals, credentials: credentialTenants, targets, problems }),
   );
   // Plans of the folder that were deleted through the API are not built (their action may be gone too).
   const previousPlans = previous.plans ?? [];
@@ -207,7 +193,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   );
   const builtPlans = new Map(folderPlans.map((plan) => [plan.id, plan]));
   const plans = mergeRecords('plan', previousPlans, base.plans, baseline.plans, legacy, conflicts, entries.plans, ({ entry }) => builtPlans.get(entry.id));
-  problems.push(...danglingReferences(conflicts, scripts, actions, plans, principals, tenantParents));
+  problems.push(...danglingReferences(conflicts, scripts, actions, plans, queriesById, principals, tenantParents));
   if (problems.length > 0) throw invalid(problems);
 
   const snapshot: CatalogSnapshot = {
@@ -219,10 +205,11 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(credentials.length > 0 ? { credentials } : {}),
     ...(connectors.length > 0 ? { connectors } : {}),
     ...(plans.length > 0 ? { plans } : {}),
+    ...(queries.length > 0 ? { queries } : {}),
     ...(targets.length > 0 ? { targets } : {}),
     baseline,
   };
-  return { snapshot, changes: diffSnapshots(previous, snapshot), conflicts };
+  return { snapshot, changes: [...diffSnapshots(previous, snapshot), ...refreshChanges(refreshed)], conflicts };
 }
 
 /** The store lost a record the folder still has, since the last import: deleted through the API. */
@@ -289,6 +276,7 @@ function danglingReferences(
   scripts: ReadonlyMap<string, Script>,
   actions: readonly Action[],
   plans: readonly Plan[],
+  queries: ReadonlyMap<string, Query>,
   principals: ReadonlySet<string>,
   tenants: ReadonlyMap<string, string | undefined>,
 ): string[] {
@@ -299,6 +287,9 @@ function danglingReferences(
     if (!kept.has(`action:${action.id}`)) continue;
     if (!scripts.has(action.scriptId)) problems.push(`${CATALOG_FILE}: action "${action.id}", kept from the store, uses script "${action.scriptId}", which is gone`);
     if (!tenants.has(action.tenant)) problems.push(`${CATALOG_FILE}: action "${action.id}", kept from the store, belongs to tenant "${action.tenant}", which the folder removes`);
+    for (const [field, binding] of Object.entries(action.choices ?? {})) {
+      if (!queries.has(binding.query)) problems.push(`${CATALOG_FILE}: action "${action.id}", kept from the store, fills ${field} from query "${binding.query}", which the folder removes`);
+    }
   }
   for (const plan of plans) {
     if (!kept.has(`plan:${plan.id}`)) continue;
@@ -306,147 +297,4 @@ function danglingReferences(
     if (!principals.has(plan.principal)) problems.push(`${CATALOG_FILE}: plan "${plan.id}", kept from the store, runs as principal "${plan.principal}", whom the folder removes`);
   }
   return problems;
-}
-
-export interface ImportScriptFolderOptions {
-  folder: string;
-  /** The tenant new scripts belong to; it must exist already. */
-  tenant: string;
-  previous: CatalogSnapshot;
-  pwshPath: string;
-  clock: Clock;
-}
-
-/**
- * `deputy import <folder>` on bare `.ps1` files: each becomes a Draft script (its id the file
- * name in kebab-case), or a new Draft version when its text changed. Tenants, principals and
- * actions are left as they are.
- */
-export async function importScriptFolder({ folder, tenant, previous, pwshPath, clock }: ImportScriptFolderOptions): Promise<ImportResult> {
-  const root = resolve(folder);
-  const problems: string[] = [];
-  if (!previous.tenants.some((candidate) => candidate.id === tenant)) problems.push(`${root}: unknown tenant "${tenant}"`);
-  let real: string;
-  let names: string[];
-  try {
-    real = await catalogRoot(root);
-    // Links are listed too, so that one leading out of the folder is refused by name, not skipped in silence.
-    names = (await readdir(real, { withFileTypes: true }))
-      .filter((item) => (item.isFile() || item.isSymbolicLink()) && /\.ps1$/i.test(item.name))
-      .map((item) => item.name)
-      .sort();
-  } catch (cause) {
-    throw invalid([`${root}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`]);
-  }
-  if (names.length === 0) problems.push(`${root}: no .ps1 files`);
-
-  const previousScripts = new Map(previous.scripts.map((script) => [script.id, script]));
-  const files: { name: string; id: string; hash: string; text: string }[] = [];
-  const texts = new Map<string, string>();
-  for (const name of names) {
-    const id = scriptIdFromFileName(name);
-    const clash = files.find((file) => file.id === id);
-    const existing = previousScripts.get(id);
-    if (!/^[a-z0-9][a-z0-9._-]{0,79}$/.test(id)) problems.push(`${name}: cannot make a script id from this file name`);
-    else if (clash) problems.push(`${name}: gives the same script id "${id}" as ${clash.name}`);
-    else if (existing && existing.tenant !== tenant) problems.push(`${name}: script "${id}" already exists in tenant "${existing.tenant}"`);
-    const read = await readScriptText(real, name);
-    if ('problem' in read) {
-      problems.push(read.problem);
-      continue;
-    }
-    const hash = sha256(read.text);
-    const owner = files.find((file) => file.hash === hash)?.id ?? previous.versions.find((version) => version.hash === hash)?.scriptId;
-    if (owner !== undefined && owner !== id) {
-      problems.push(`${name}: has the same text as script "${owner}"; give each script its own text`);
-      continue;
-    }
-    files.push({ name, id, hash, text: read.text });
-    texts.set(hash, read.text);
-  }
-  const schemas = await schemasFor(pwshPath, texts, previous);
-
-  const scripts = new Map(previousScripts);
-  const versions = [...previous.versions];
-  const knownVersions = new Set(versions.map((version) => version.hash));
-  for (const file of files) {
-    const schema = schemas.get(file.hash);
-    if (!schema) continue;
-    if (schema.parseErrors.length > 0) {
-      for (const error of schema.parseErrors) problems.push(`${file.name} ${error}`);
-      continue;
-    }
-    const existing = previousScripts.get(file.id);
-    const description = existing?.description ?? schema.synopsis;
-    scripts.set(
-      file.id,
-      mergeScript(existing, {
-        id: file.id,
-        name: existing?.name ?? file.name.replace(/\.ps1$/i, ''),
-        ...(description ? { description } : {}),
-        tenant,
-        file: existing?.file ?? join(root, file.name),
-        hash: file.hash,
-        ...(existing?.clonedFrom ? { clonedFrom: existing.clonedFrom } : {}),
-      }),
-    );
-    if (!knownVersions.has(file.hash)) {
-      knownVersions.add(file.hash);
-      versions.push(newVersion(file.id, file.hash, file.text, schema, clock));
-    }
-  }
-  if (problems.length > 0) throw invalid(problems);
-  const snapshot: CatalogSnapshot = { ...previous, scripts: [...scripts.values()], versions };
-  return { snapshot, changes: diffSnapshots(previous, snapshot), conflicts: [] };
-}
-
-/** Records compare as stored (JSON): a key holding undefined is the same as no key. */
-function sameRecord(a: unknown, b: unknown): boolean {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
-}
-
-/** What differs between two snapshots, one change per added, updated or removed record. */
-export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): CatalogChange[] {
-  const changes: CatalogChange[] = [];
-  const records = <T extends { id: string }>(object: CatalogChange['object'], old: T[], next: T[]) => {
-    const oldById = new Map(old.map((record) => [record.id, record]));
-    const nextIds = new Set(next.map((record) => record.id));
-    for (const record of next) {
-      const previous = oldById.get(record.id);
-      if (!previous) changes.push({ object, id: record.id, change: 'added', summary: `${object} ${record.id}: added` });
-      else if (!sameRecord(previous, record)) changes.push({ object, id: record.id, change: 'updated', summary: `${object} ${record.id}: updated` });
-    }
-    for (const record of old) {
-      if (!nextIds.has(record.id)) changes.push({ object, id: record.id, change: 'removed', summary: `${object} ${record.id}: removed` });
-    }
-  };
-  records('tenant', before.tenants, after.tenants);
-  records('principal', before.principals, after.principals);
-
-  const oldScripts = new Map(before.scripts.map((script) => [script.id, script]));
-  for (const script of after.scripts) {
-    const previous = oldScripts.get(script.id);
-    const short = script.currentHash.slice(0, 12);
-    const state = { hash: script.currentHash, status: script.status };
-    if (!previous) {
-      changes.push({ object: 'script', id: script.id, change: 'added', ...state, summary: `script ${script.id}: added, version ${short} (${script.status})` });
-    } else if (previous.currentHash !== script.currentHash) {
-      changes.push({
-        object: 'script',
-        id: script.id,
-        change: 'new-version',
-        ...state,
-        previousHash: previous.currentHash,
-        summary: `script ${script.id}: new version ${short} (${script.status}), was ${previous.currentHash.slice(0, 12)} (${previous.status})`,
-      });
-    } else if (!sameRecord(previous, script)) {
-      changes.push({ object: 'script', id: script.id, change: 'updated', ...state, summary: `script ${script.id}: updated` });
-    }
-  }
-  records('action', before.actions, after.actions);
-  records('credential', before.credentials ?? [], after.credentials ?? []);
-  records('connector', before.connectors ?? [], after.connectors ?? []);
-  records('plan', before.plans ?? [], after.plans ?? []);
-  records('target', before.targets ?? [], after.targets ?? []);
-  return changes;
 }

@@ -5,11 +5,15 @@
  * field's label so the form can show it next to the input.
  */
 import { z } from 'zod';
-import type { FormField } from '../contract/index.ts';
+import type { FormField, ParameterSet } from '../contract/index.ts';
+import { describeUnresolved, resolveParameterSet } from './parameter-sets.ts';
 
 export type InputValidation =
-  | { ok: true; values: Record<string, unknown> }
+  | { ok: true; values: Record<string, unknown>; /** The set PowerShell will bind, when the script has several. */ parameterSet?: string }
   | { ok: false; fields: Record<string, string> };
+
+/** The key of a problem that concerns the whole form rather than one field. */
+export const FORM_PROBLEM = '_form';
 
 export interface InputSchemaOptions {
   /**
@@ -17,6 +21,13 @@ export interface InputSchemaOptions {
    * own): they may be absent here even when the script marks them mandatory.
    */
   suppliedElsewhere?: readonly string[];
+  /**
+   * The script's parameter sets, when it has several: the inputs (with `suppliedElsewhere`) must
+   * bind to exactly one, by PowerShell's rules, and that set's mandatory fields must be given.
+   */
+  parameterSets?: readonly ParameterSet[];
+  /** The set the user chose on the form; refused when PowerShell would bind another. */
+  chosenSet?: string;
 }
 
 /** Same bounds as the .NET types PowerShell binds to, so "3000000000" fails here, not in pwsh. */
@@ -31,16 +42,22 @@ const INTEGER_BOUNDS: Record<string, [number, number]> = {
   uint32: [0, 4_294_967_295],
 };
 
+/** `[int[]]`, `[double[]]` …: lists whose entries PowerShell binds as numbers. */
+const NUMERIC_LIST = /^(byte|sbyte|short|int16|uint16|int|int32|uint32|long|int64|uint64|double|single|float|decimal)\[\]$/;
+
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 type Coerced = { value: unknown } | { problem: string };
 
-/** A zod object schema over the fields: unknown keys refused, each value coerced or refused with a message. */
-export function buildInputSchema(fields: readonly FormField[], opts: InputSchemaOptions = {}) {
+/**
+ * A zod object schema over the fields: unknown keys refused, each value coerced or refused with a
+ * message. `requiredNames` (default: the fields marked required) must have a value.
+ */
+export function buildInputSchema(fields: readonly FormField[], opts: InputSchemaOptions & { requiredNames?: ReadonlySet<string> } = {}) {
   const optional = new Set(opts.suppliedElsewhere ?? []);
   const shape: Record<string, z.ZodType> = {};
   for (const field of fields) {
-    const required = field.required && !optional.has(field.name);
+    const required = (opts.requiredNames ? opts.requiredNames.has(field.name) : field.required) && !optional.has(field.name);
     shape[field.name] = z.unknown().transform((raw, ctx) => {
       const result = coerceField(field, raw, required);
       if ('problem' in result) {
@@ -63,13 +80,16 @@ export function validateInputs(fields: readonly FormField[], inputs: unknown, op
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
     return { ok: false, fields: { '': 'The form values must be an object of field names and values.' } };
   }
-  const result = buildInputSchema(fields, opts).safeParse(inputs);
-  if (result.success) {
+  const given = inputs as Record<string, unknown>;
+  const sets = opts.parameterSets && opts.parameterSets.length > 1 ? opts.parameterSets : undefined;
+  const binding = sets ? bindSet(fields, given, sets, opts) : undefined;
+  const result = buildInputSchema(fields, { ...opts, ...(binding?.set ? { requiredNames: binding.required } : {}) }).safeParse(given);
+  const problems: Record<string, string> = { ...binding?.problems };
+  if (result.success && Object.keys(problems).length === 0) {
     const values = Object.fromEntries(Object.entries(result.data).filter(([, value]) => value !== undefined));
-    return { ok: true, values };
+    return binding?.set ? { ok: true, values, parameterSet: binding.set } : { ok: true, values };
   }
-  const problems: Record<string, string> = {};
-  for (const issue of result.error.issues) {
+  for (const issue of result.success ? [] : result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) problems[key] = `"${key}" is not a field of this form.`;
     } else {
@@ -80,12 +100,54 @@ export function validateInputs(fields: readonly FormField[], inputs: unknown, op
   return { ok: false, fields: problems };
 }
 
+/**
+ * The parameter set these inputs bind to: resolved by PowerShell's rules from what is given
+ * (the user's values and those supplied elsewhere), checked against the set the user chose.
+ */
+function bindSet(
+  fields: readonly FormField[],
+  given: Record<string, unknown>,
+  sets: readonly ParameterSet[],
+  opts: InputSchemaOptions,
+): { set?: string; required?: ReadonlySet<string>; problems: Record<string, string> } {
+  const byName = new Map(fields.map((field) => [field.name, field]));
+  const supplied = [
+    ...Object.entries(given).filter(([name, value]) => !isBlank(value) || (byName.get(name)?.allowEmpty === true && value === '')).map(([name]) => name),
+    ...(opts.suppliedElsewhere ?? []),
+  ];
+  const labelOf = (name: string) => byName.get(name)?.label ?? name;
+  const required = (set: ParameterSet) => new Set(set.fields.filter((field) => field.required).map((field) => field.name));
+  const chosen = opts.chosenSet === undefined ? undefined : sets.find((set) => set.name === opts.chosenSet);
+  if (opts.chosenSet !== undefined && !chosen) return { problems: { [FORM_PROBLEM]: `This script has no parameter set "${opts.chosenSet}".` } };
+  if (chosen) {
+    // Values of fields the chosen set does not have cannot be sent with it.
+    const foreign = supplied.filter((name) => byName.has(name) && !chosen.fields.some((field) => field.name === name));
+    if (foreign.length > 0) return { problems: Object.fromEntries(foreign.map((name) => [name, `${labelOf(name)} is not used when running "${chosen.name}".`])) };
+    const missing = [...required(chosen)].filter((name) => !supplied.includes(name));
+    // Missing values are reported by the field checks (the chosen set's required names).
+    if (missing.length > 0) return { set: chosen.name, required: required(chosen), problems: {} };
+  }
+  const resolution = resolveParameterSet(sets, supplied);
+  if (!resolution.ok) {
+    if (resolution.reason === 'missing') {
+      return { problems: Object.fromEntries(resolution.missing.map((name) => [byName.has(name) ? name : FORM_PROBLEM, `${labelOf(name)} is required.`])) };
+    }
+    return { problems: { [FORM_PROBLEM]: describeUnresolved(resolution) } };
+  }
+  if (chosen && resolution.set.name !== chosen.name) {
+    return { problems: { [FORM_PROBLEM]: `With these values PowerShell runs the script as "${resolution.set.name}", not "${chosen.name}". Fill in what sets "${chosen.name}" apart.` } };
+  }
+  return { set: resolution.set.name, required: required(resolution.set), problems: {} };
+}
+
 function isBlank(raw: unknown): boolean {
   return raw === undefined || raw === null || raw === '' || (Array.isArray(raw) && raw.length === 0);
 }
 
 /** Absent and empty values mean "not given": PowerShell then uses the script's own default. */
 function coerceField(field: FormField, raw: unknown, required: boolean): Coerced {
+  // [AllowEmptyString()] on a mandatory text: an empty text is a value PowerShell accepts.
+  if (raw === '' && required && field.allowEmpty) return { value: '' };
   if (isBlank(raw)) return required ? { problem: `${field.label} is required.` } : { value: undefined };
   switch (field.kind) {
     case 'toggle':
@@ -119,7 +181,7 @@ function coerceNumber(field: FormField, raw: unknown): Coerced {
   if (!Number.isFinite(value)) return { problem: `${field.label} must be a number.` };
   if (field.integer) {
     if (!Number.isSafeInteger(value)) return { problem: `${field.label} must be a whole number.` };
-    const bounds = INTEGER_BOUNDS[field.psType];
+    const bounds = INTEGER_BOUNDS[field.psType.replace(/\[\]$/, '')];
     if (bounds && (value < bounds[0] || value > bounds[1])) {
       return { problem: `${field.label} must be between ${bounds[0]} and ${bounds[1]}.` };
     }
@@ -147,10 +209,10 @@ function coerceChoice(field: FormField, raw: unknown): Coerced {
   return matchChoice(field, String(raw).trim());
 }
 
-/** ValidateSet ignores case, like PowerShell; the value is returned as the script spells it. */
+/** ValidateSet ignores case unless the script says otherwise, like PowerShell; the value is returned as the script spells it. */
 function matchChoice(field: FormField, text: string): Coerced {
   const choices = field.choices ?? [];
-  const match = choices.find((choice) => choice.toLowerCase() === text.toLowerCase());
+  const match = field.choicesCaseSensitive ? choices.find((choice) => choice === text) : choices.find((choice) => choice.toLowerCase() === text.toLowerCase());
   return match === undefined ? { problem: `${field.label} must be one of: ${choices.join(', ')}.` } : { value: match };
 }
 
@@ -166,7 +228,7 @@ function coerceText(field: FormField, raw: unknown): Coerced {
 function checkText(field: FormField, text: string, what: string): string | undefined {
   if (field.minLength !== undefined && text.length < field.minLength) return `${what} must be at least ${field.minLength} characters long.`;
   if (field.maxLength !== undefined && text.length > field.maxLength) return `${what} must be at most ${field.maxLength} characters long.`;
-  const pattern = field.pattern === undefined ? undefined : compilePattern(field.pattern);
+  const pattern = field.pattern === undefined ? undefined : compilePattern(field.pattern, field.patternCaseSensitive);
   if (pattern && !pattern.test(text)) return `${what} does not have the expected format.`;
   return undefined;
 }
@@ -177,8 +239,17 @@ function coerceMulti(field: FormField, raw: unknown, required: boolean): Coerced
   if (parts.some((part) => typeof part !== 'string' && typeof part !== 'number')) return { problem: `${field.label} must be a list of values.` };
   const entries = parts.map((part) => String(part).trim()).filter((part) => part !== '');
   if (entries.length === 0) return required ? { problem: `${field.label} is required.` } : { value: undefined };
+  if (field.minCount !== undefined && entries.length < field.minCount) return { problem: `${field.label} needs at least ${field.minCount} value${field.minCount === 1 ? '' : 's'}.` };
+  if (field.maxCount !== undefined && entries.length > field.maxCount) return { problem: `${field.label} takes at most ${field.maxCount} value${field.maxCount === 1 ? '' : 's'}.` };
   const values: string[] = [];
   for (const entry of entries) {
+    if (NUMERIC_LIST.test(field.psType)) {
+      // A list of numbers ([int[]]): each entry is checked like a number field, and passed as typed.
+      const number = coerceNumber({ ...field, label: `${field.label}: "${entry}"` }, entry);
+      if ('problem' in number) return number;
+      values.push(entry);
+      continue;
+    }
     if (field.choices) {
       const choice = matchChoice(field, entry);
       if ('problem' in choice) return { problem: `${field.label}: "${entry}" is not one of: ${field.choices.join(', ')}.` };
@@ -198,9 +269,9 @@ function coerceMulti(field: FormField, raw: unknown, required: boolean): Coerced
  * .NET's Unicode meaning (so "Jürgen" passes `^\w+$` here as it does in PowerShell). A
  * pattern JavaScript cannot compile is left to PowerShell, which enforces it at run time.
  */
-function compilePattern(pattern: string): RegExp | undefined {
+function compilePattern(pattern: string, caseSensitive = false): RegExp | undefined {
   try {
-    return new RegExp(withDotNetClasses(pattern), 'iu');
+    return new RegExp(withDotNetClasses(pattern), caseSensitive ? 'u' : 'iu');
   } catch {
     return undefined;
   }

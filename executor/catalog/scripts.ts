@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { ClonedFrom, ScriptStatus } from '../contract/index.ts';
 import type { Script, ScriptVersion } from '../domain.ts';
-import { parseScriptParameters, type ParsedScript } from '../pwsh/parameters.ts';
+import { PARSER_VERSION, parseScriptParameters, type ParsedScript } from '../pwsh/parameters.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { readConfined } from './confined.ts';
@@ -30,7 +30,9 @@ export async function readScriptText(root: string, name: string): Promise<{ text
 
 /**
  * The parsed schema of every hash: versions already stored keep the schema they were imported
- * with (a version never changes), new texts go to pwsh, all in one call.
+ * with (a version never changes), new texts go to pwsh, all in one call. Stored versions read
+ * by an older parser (see PARSER_VERSION) are read again in the same call, whether or not this
+ * import names them: their text is stored with them. Their new schemas are in the answer too.
  */
 export async function schemasFor(
   pwshPath: string,
@@ -39,14 +41,56 @@ export async function schemasFor(
 ): Promise<Map<string, ParsedScript>> {
   const known = new Map(previous.versions.map((version) => [version.hash, version]));
   const schemas = new Map<string, ParsedScript>();
-  const unknown: { key: string; text: string }[] = [];
+  const unknown = new Map<string, string>();
   for (const [hash, text] of texts) {
     const stored = known.get(hash);
-    if (stored) schemas.set(hash, { parameters: stored.parameters, ...(stored.synopsis ? { synopsis: stored.synopsis } : {}), parseErrors: [] });
-    else unknown.push({ key: hash, text });
+    if (stored && isCurrent(stored)) schemas.set(hash, storedSchema(stored));
+    else unknown.set(hash, text);
   }
-  for (const [hash, parsed] of await parseScriptParameters(pwshPath, unknown)) schemas.set(hash, parsed);
+  for (const version of previous.versions) if (!isCurrent(version)) unknown.set(version.hash, version.text);
+  const request = [...unknown].map(([key, text]) => ({ key, text }));
+  for (const [hash, parsed] of await parseScriptParameters(pwshPath, request)) schemas.set(hash, parsed);
   return schemas;
+}
+
+/**
+ * Reads again, in one pwsh call, every stored version an older parser read (for a data folder
+ * that no catalog import touches at start-up). Nothing to do answers at once, without pwsh.
+ */
+export async function rereadStaleVersions(pwshPath: string, previous: CatalogSnapshot): Promise<{ snapshot: CatalogSnapshot; refreshed: ScriptVersion[] }> {
+  if (previous.versions.every(isCurrent)) return { snapshot: previous, refreshed: [] };
+  const { versions, refreshed } = refreshVersions(previous.versions, await schemasFor(pwshPath, new Map(), previous));
+  return { snapshot: { ...previous, versions }, refreshed };
+}
+
+function isCurrent(version: ScriptVersion): boolean {
+  return (version.parserVersion ?? 1) >= PARSER_VERSION;
+}
+
+function storedSchema(version: ScriptVersion): ParsedScript {
+  return {
+    parameters: version.parameters,
+    ...(version.parameterSets ? { parameterSets: version.parameterSets } : {}),
+    ...(version.synopsis ? { synopsis: version.synopsis } : {}),
+    ...(version.usesSrxEnv ? { usesSrxEnv: true } : {}),
+    parseErrors: [],
+  };
+}
+
+/**
+ * The stored versions with every schema read again by the current parser replaced (the text and
+ * the hash stay); `refreshed` names the versions that changed, for the import's change list.
+ */
+export function refreshVersions(versions: readonly ScriptVersion[], schemas: ReadonlyMap<string, ParsedScript>): { versions: ScriptVersion[]; refreshed: ScriptVersion[] } {
+  const refreshed: ScriptVersion[] = [];
+  const next = versions.map((version) => {
+    const schema = schemas.get(version.hash);
+    if (isCurrent(version) || !schema || schema.parseErrors.length > 0) return version;
+    const updated = withSchema(version, schema);
+    refreshed.push(updated);
+    return updated;
+  });
+  return { versions: next, refreshed };
 }
 
 export interface IncomingScript {
@@ -94,13 +138,20 @@ export function mergeScript(previous: Script | undefined, incoming: IncomingScri
 }
 
 export function newVersion(scriptId: string, hash: string, text: string, schema: ParsedScript, clock: Clock): ScriptVersion {
+  return withSchema({ hash, scriptId, text, createdAt: new Date(clock.now()).toISOString() }, schema);
+}
+
+function withSchema(base: Pick<ScriptVersion, 'hash' | 'scriptId' | 'text' | 'createdAt'>, schema: ParsedScript): ScriptVersion {
   return {
-    hash,
-    scriptId,
-    text,
+    hash: base.hash,
+    scriptId: base.scriptId,
+    text: base.text,
     parameters: schema.parameters,
+    ...(schema.parameterSets ? { parameterSets: schema.parameterSets } : {}),
     ...(schema.synopsis ? { synopsis: schema.synopsis } : {}),
-    createdAt: new Date(clock.now()).toISOString(),
+    ...(schema.usesSrxEnv ? { usesSrxEnv: true } : {}),
+    parserVersion: PARSER_VERSION,
+    createdAt: base.createdAt,
   };
 }
 

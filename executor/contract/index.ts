@@ -25,36 +25,98 @@ export type FieldKind = z.infer<typeof FieldKindSchema>;
 export const FieldValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 export type FieldValue = z.infer<typeof FieldValueSchema>;
 
+/** A label and hint in one language (from ScriptRunner's `[sr-<language>]` help segments). */
+export const LocalizedTextSchema = z.object({ label: z.string(), hint: z.string().optional() });
+export type LocalizedText = z.infer<typeof LocalizedTextSchema>;
+
 export const FormFieldSchema = z.object({
   /** The PowerShell parameter name, used as the input key. */
   name: z.string().min(1),
-  /** From comment-based help `.PARAMETER` (first sentence), else the name split into words. */
+  /**
+   * From the parameter's help (`.PARAMETER`, a comment beside it in param(), else `HelpMessage`):
+   * the first sentence, in English or the untagged text; without help, the name split into words.
+   */
   label: z.string(),
-  /** The rest of the `.PARAMETER` help text, if any. */
+  /** The rest of the help text, if any. */
   hint: z.string().optional(),
+  /** Per language (`de`, `en`, `fr-ca` …), when the help carries `[sr-<language>]` segments. Never holds a raw tag. */
+  localized: z.record(z.string(), LocalizedTextSchema).optional(),
   kind: FieldKindSchema,
   /** The declared PowerShell type, lower-cased without brackets: `string`, `int`, `switch`, `string[]`, `datetime`, `securestring`, `pscredential`. */
   psType: z.string(),
+  /** Mandatory in every parameter set (with one set, simply `[Parameter(Mandatory)]`). */
   required: z.boolean(),
-  /** `[ValidateSet]` values. */
+  /** `[ValidateSet]` values, or the names of an enum type. */
   choices: z.array(z.string()).optional(),
-  /** `[ValidatePattern]`, a .NET regular expression; PowerShell matches it case-insensitively. */
+  /** `[ValidateSet(…, IgnoreCase = $false)]`: the choice must match exactly. */
+  choicesCaseSensitive: z.boolean().optional(),
+  /** `[ValidatePattern]`, a .NET regular expression; PowerShell matches it case-insensitively unless `patternCaseSensitive`. */
   pattern: z.string().optional(),
+  /** `[ValidatePattern(…, Options = 'None')]`: matched with letter case. */
+  patternCaseSensitive: z.boolean().optional(),
   /** `[ValidateRange]` bounds. */
   min: z.number().optional(),
   max: z.number().optional(),
-  /** `[ValidateLength]` bounds. */
+  /** `[ValidateLength]` bounds (of each value, for lists). */
   minLength: z.number().int().optional(),
   maxLength: z.number().int().optional(),
+  /** `[ValidateCount]` bounds on the number of values of a list. */
+  minCount: z.number().int().optional(),
+  maxCount: z.number().int().optional(),
+  /** `[AllowEmptyString()]` on a mandatory text: an empty value is a value, not a missing one. */
+  allowEmpty: z.boolean().optional(),
   /** True for `[int]`/`[long]` numbers. */
   integer: z.boolean().optional(),
+  /** Text shown on several lines (ScriptRunner's `HelpMessage = "ASRDisplay(Multiline)"`). */
+  multiline: z.boolean().optional(),
+  /** Text typed like a password and masked like a secret, yet passed as text (`ASRDisplay(Password)` on a string). */
+  masked: z.boolean().optional(),
   /** The default value from the param() block or the action's preset, as a prefill. Never set for secrets. */
   default: FieldValueSchema.optional(),
+  /**
+   * The choices come from a query (`GET /v1/actions/<id>/choices/<name>`); they change when a
+   * field in `dependsOn` changes. A submitted value must be one the query offers.
+   */
+  choicesFrom: z.object({ query: z.string(), dependsOn: z.array(z.string()) }).optional(),
 });
 export type FormField = z.infer<typeof FormFieldSchema>;
 
-export const FormSchemaSchema = z.object({ fields: z.array(FormFieldSchema) });
+/** One parameter set of a script: the fields it binds, and which of them it requires. */
+export const ParameterSetSchema = z.object({
+  name: z.string(),
+  /** `[CmdletBinding(DefaultParameterSetName = …)]`: what PowerShell picks when the values fit several sets. */
+  default: z.boolean().optional(),
+  fields: z.array(z.object({ name: z.string(), required: z.boolean() })),
+});
+export type ParameterSet = z.infer<typeof ParameterSetSchema>;
+
+export const FormSchemaSchema = z.object({
+  fields: z.array(FormFieldSchema),
+  /**
+   * Present when the script declares more than one parameter set (after the action's fixed
+   * values): the user picks one, and fills in its fields. A field's own `required` means
+   * mandatory in every set.
+   */
+  parameterSets: z.array(ParameterSetSchema).optional(),
+});
 export type FormSchema = z.infer<typeof FormSchemaSchema>;
+
+/** `GET /v1/actions/<id>/choices/<param>?principal=<id>&search=<text>&<field>=<value>` */
+export const ChoiceSchema = z.object({ value: z.string(), title: z.string() });
+export type Choice = z.infer<typeof ChoiceSchema>;
+export const ChoiceListSchema = z.object({
+  choices: z.array(ChoiceSchema),
+  /** Fields the choices depend on that have no value yet: the list is empty until they do. */
+  waitingFor: z.array(z.string()).optional(),
+});
+export type ChoiceList = z.infer<typeof ChoiceListSchema>;
+/** At most this many choices are answered (filtered by `search` first). */
+export const MAX_CHOICES = 100;
+/**
+ * `GET /v1/actions/<id>/choices/<param>`: `principal` and `search`; every other key is a form
+ * field's value (a list as one text, its values separated by commas or lines).
+ */
+export const ChoiceQuerySchema = z.object({ principal: z.string().min(1).max(200), search: z.string().max(200).optional() }).catchall(z.string().max(4000));
 
 // ---------------------------------------------------------------- principals
 
@@ -174,6 +236,11 @@ export const CreateRunRequestSchema = z.object({
   target: RunTargetRequestSchema.optional(),
   inputs: InputsSchema.default({}),
   origin: OriginSchema.default({ kind: 'api' }),
+  /**
+   * The parameter set the user chose on a form with several. The executor still resolves the
+   * set from the inputs by PowerShell's rules, and refuses when that is not this one.
+   */
+  parameterSet: z.string().min(1).max(200).optional(),
 });
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
@@ -223,6 +290,10 @@ export const RunSummarySchema = z.object({
   /** The stored output was cut at the per-run cap. */
   truncated: z.boolean(),
   exitCode: z.number().int().nullable(),
+  /** `$SRXEnv.ResultMessage` of a script written for ScriptRunner: its result, in its words. */
+  message: z.string().optional(),
+  /** `$SRXEnv.ResultHtml` was set: `GET /v1/runs/<id>/html` serves it, and chat posts it as a file. */
+  html: z.boolean().optional(),
   /** Runs on targets: one outcome per target, in the order the run named them. */
   targets: z.array(TargetOutcomeSchema).optional(),
 });
@@ -245,6 +316,8 @@ export const RunViewSchema = z.object({
   state: RunStateSchema,
   /** Inputs as given, with secret values replaced by `********`. */
   inputs: z.record(z.string(), z.unknown()),
+  /** The parameter set PowerShell binds, when the script has several. */
+  parameterSet: z.string().optional(),
   origin: OriginSchema,
   correlationId: z.string(),
   scriptHash: z.string(),

@@ -30,7 +30,7 @@ import {
 } from '../contract/index.ts';
 import type { Action, Principal, RunRecord } from '../domain.ts';
 import type { EventBus } from '../events.ts';
-import type { RunService } from '../runs/service.ts';
+import { RESULT_HTML, type RunService } from '../runs/service.ts';
 import { toActionView, toRunView } from '../runs/views.ts';
 import type { Store } from '../store/port.ts';
 import type { RefusalThrottle } from '../store/refusal-audit.ts';
@@ -280,12 +280,25 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
 
   kit.get('/v1/runs/:id/output', { auth: 'bearer', query: RunReadQuerySchema }, async (req, res, _context, { query }) => {
     const run = readableRun(String(req.params.id), query.principal);
-    const records = await store.runs.readOutput(run.id);
+    const records = (await store.runs.readOutput(run.id)).filter((record) => record.attachment === undefined);
     const text = records.map((record) => (record.stream === 'output' ? record.text : `[${record.stream}] ${record.text}`)).join('\n');
     res.setHeader('content-type', 'text/plain; charset=utf-8');
     res.setHeader('content-disposition', `attachment; filename="${run.id}.txt"`);
     res.writeHead(200);
     res.end(text);
+  });
+
+  kit.get('/v1/runs/:id/html', { auth: 'bearer', query: RunReadQuerySchema }, async (req, res, _context, { query }) => {
+    const run = readableRun(String(req.params.id), query.principal);
+    const html = (await store.runs.readOutput(run.id)).find((record) => record.attachment === RESULT_HTML);
+    if (!html) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `run ${run.id} has no HTML result` });
+    // A report made by a script: a download, never a page rendered with this origin's rights.
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.setHeader('content-disposition', `attachment; filename="${run.id}.html"`);
+    res.setHeader('content-security-policy', 'sandbox');
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.writeHead(200);
+    res.end(html.text);
   });
 
   kit.post('/v1/runs/:id/cancel', { auth: 'bearer', body: CancelRunRequestSchema }, async (req, res, context, { body }) => {

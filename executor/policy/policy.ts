@@ -23,7 +23,7 @@ import {
   type VerbOf,
 } from './rights.ts';
 import { TenantTree } from './tenants.ts';
-import { resolveActionVersion, versionStatus } from './versions.ts';
+import { queryVersion, resolveActionVersion, versionStatus } from './versions.ts';
 
 /**
  * `reason` is for the log and the audit (it names ids); `message`, when set, is the sentence a
@@ -34,7 +34,7 @@ export type Denied = Extract<Decision, { allowed: false }>;
 
 /** The part of the catalog the policy reads. A `CatalogStore` is one. */
 export interface PolicyCatalog
-  extends Pick<CatalogStore, 'getTenant' | 'getPrincipal' | 'getScript' | 'getVersion' | 'getAction' | 'listActions' | 'getTarget' | 'listTargets'> {
+  extends Pick<CatalogStore, 'getTenant' | 'getPrincipal' | 'getScript' | 'getVersion' | 'getAction' | 'listActions' | 'getQuery' | 'getTarget' | 'listTargets'> {
   /** Only `principals` is read, to find approvers. */
   snapshot(): Pick<CatalogSnapshot, 'principals'>;
 }
@@ -165,6 +165,30 @@ export class Policy {
   mayRunAction(principalId: string, actionId: string, inputs?: Readonly<Record<string, unknown>>, targets: readonly string[] = []): Decision {
     const grant = this.evaluateRun(principalId, actionId, { inputs, targets });
     return isDenied(grant) ? grant : ALLOWED;
+  }
+
+  /**
+   * May this principal run the query that fills a field of this action? They must be able to use
+   * the action (as for showing its form), the query must name a script of the action's tenant
+   * line, and a role through which they may run the action must also grant `run` on the query
+   * script's version (its latest approved one; while it has none, its current one).
+   */
+  mayRunQuery(principalId: string, actionId: string, queryId: string): Decision {
+    const grant = this.evaluateRun(principalId, actionId, 'binding-only');
+    if (isDenied(grant)) return grant;
+    const action = this.catalog.getAction(actionId);
+    const query = this.catalog.getQuery(queryId);
+    if (action === undefined || query === undefined) return deny('DEPUTY_E_NOT_FOUND', `unknown query "${queryId}" of action "${actionId}"`);
+    const script = this.catalog.getScript(query.scriptId);
+    if (script === undefined) return deny('DEPUTY_E_NOT_FOUND', `query "${queryId}" names unknown script "${query.scriptId}"`);
+    if (!this.tenants.isSelfOrDescendant(action.tenant, script.tenant)) {
+      return deny('DEPUTY_E_FORBIDDEN', `query "${queryId}" runs script "${script.id}" of tenant "${script.tenant}", outside the tenant line of action "${actionId}"`);
+    }
+    const version = queryVersion(script);
+    if (!this.catalog.getVersion(version.hash)) return deny('DEPUTY_E_NOT_FOUND', `version ${version.hash} of query script "${script.id}" is not in the catalog`);
+    const roles = grant.roles.filter((role) => hasRight(role, 'script', version.status, 'run'));
+    if (roles.length === 0) return deny('DEPUTY_E_FORBIDDEN', `no role of [${grant.roles.join(', ')}] may run the ${version.status} query script "${script.id}"`);
+    return ALLOWED;
   }
 
   /**

@@ -43,3 +43,14 @@ export function resolveActionVersion(action: Action, script: Script): VersionRes
   }
   return { ok: true, hash: action.version, status };
 }
+
+/**
+ * The version a query runs: the script's latest approved one; while it has none, its current
+ * one, whose status (Draft: nobody; Testing: admins) then decides who may run it.
+ */
+export function queryVersion(script: Script): { hash: string; status: ScriptStatus } {
+  if (script.status !== 'approved' && script.approvedHash !== undefined && script.versions.includes(script.approvedHash)) {
+    return { hash: script.approvedHash, status: 'approved' };
+  }
+  return { hash: script.currentHash, status: script.status };
+}

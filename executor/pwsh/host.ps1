@@ -4,7 +4,7 @@
   fresh runspace. Protocol (docs/runner.md):
 
   stdin:  line 1 is the frame key (32 hex digits); every further line is one job as JSON:
-          { id, script, parameters: { name: value }, secrets: [names] }
+          { id, script, parameters: { name: value }, secrets: [names], srx?: { startedBy, … } }
   stdout: protocol frames are `<key><json>` lines: ready, started, rec (one stream record),
           end. Anything else on stdout (a script calling [Console]::WriteLine, a native
           program writing to the terminal) is plain text; it cannot forge a frame because it
@@ -254,12 +254,79 @@ function Restore-ProcessState([System.Collections.IDictionary] $EnvironmentBefor
   [Environment]::CurrentDirectory = $FolderBefore
 }
 
+# $SRXEnv for scripts written for ScriptRunner (docs/runner.md): what the run is, set before the
+# script; what it leaves in ResultMessage, ResultList, ResultList2 and ResultHtml, read after it.
+function New-SrxEnv([System.Collections.IDictionary] $Context) {
+  return [pscustomobject]@{
+    ResultMessage    = $null
+    ResultList       = [System.Collections.ArrayList]::new()
+    ResultList2      = [System.Collections.ArrayList]::new()
+    ResultHtml       = $null
+    SRXStartedBy     = [string]$Context['startedBy']
+    SRXStartedReason = [string]$Context['startedReason']
+    SRXDisplayName   = [string]$Context['displayName']
+    SRXActionID      = [string]$Context['actionId']
+    SRXScriptName    = [string]$Context['scriptName']
+    SRXStarted       = [datetime]::UtcNow
+    SRXRunOn         = [Environment]::MachineName
+  }
+}
+
+# Runs in the job's runspace, after the job: whatever the script put there (objects with getters
+# of its own included) becomes plain text there, never in the host's runspace. The budgets keep
+# the end frame well under the reader's line limit.
+$SrxReader = @'
+param($Environment, [int] $MessageChars, [int] $HtmlChars, [int] $ListChars, [int] $ItemChars)
+function Limit([string] $Text, [int] $Chars) { if ($Text.Length -le $Chars) { $Text } else { $Text.Substring(0, $Chars) + ' …[cut]' } }
+$values = @($Environment.ResultList)
+$titles = @($Environment.ResultList2)
+$list = [System.Collections.Generic.List[string]]::new()
+$list2 = [System.Collections.Generic.List[string]]::new()
+$used = 0
+$cut = $false
+# ResultList2[i] is the display text of ResultList[i]: the two are cut at the same index.
+for ($i = 0; $i -lt [Math]::Max($values.Count, $titles.Count); $i++) {
+  $value = if ($i -lt $values.Count -and $null -ne $values[$i]) { Limit ([string]$values[$i]) $ItemChars } else { '' }
+  $title = if ($i -lt $titles.Count -and $null -ne $titles[$i]) { Limit ([string]$titles[$i]) $ItemChars } else { '' }
+  if ($used + $value.Length + $title.Length -gt $ListChars) { $cut = $true; break }
+  $used += $value.Length + $title.Length
+  if ($i -lt $values.Count) { $list.Add($value) }
+  if ($i -lt $titles.Count) { $list2.Add($title) }
+}
+$message = if ($null -ne $Environment.ResultMessage) { Limit ((@($Environment.ResultMessage) | Out-String -Width 400).TrimEnd()) $MessageChars }
+$html = if ($null -ne $Environment.ResultHtml) { Limit ((@($Environment.ResultHtml) | ForEach-Object { [string]$_ }) -join "`n") $HtmlChars }
+[ordered]@{ message = $message; list = $list.ToArray(); list2 = $list2.ToArray(); listCut = $cut; html = $html }
+'@
+
+function Read-SrxEnv($Runspace, $Environment) {
+  $reader = [powershell]::Create()
+  $reader.Runspace = $Runspace
+  try {
+    [void]$reader.AddScript($SrxReader).AddArgument($Environment).AddArgument(32768).AddArgument(262144).AddArgument(393216).AddArgument(1024)
+    $found = @($reader.Invoke())
+    if ($found.Count -ne 1 -or $found[0] -isnot [System.Collections.IDictionary]) { return $null }
+    $result = $found[0]
+    return [ordered]@{
+      message = if ($null -ne $result['message']) { [string]$result['message'] } else { $null }
+      list = [string[]]@($result['list']); list2 = [string[]]@($result['list2']); listCut = [bool]$result['listCut']
+      html = if ($null -ne $result['html']) { [string]$result['html'] } else { $null }
+    }
+  }
+  catch {
+    Send-Record 'warning' "Deputy could not read `$SRXEnv after the script: $($_.Exception.Message)"
+    return $null
+  }
+  finally { $reader.Dispose() }
+}
+
 function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared) {
   $environmentBefore = [Environment]::GetEnvironmentVariables()
   $folderBefore = [Environment]::CurrentDirectory
   $shell = [powershell]::Create()
   $shell.Runspace = $Prepared.Runspace
   $terminated = $false
+  $srx = if ($Job['srx']) { New-SrxEnv $Job['srx'] } else { $null }
+  if ($srx) { $Prepared.Runspace.SessionStateProxy.SetVariable('SRXEnv', $srx) }
   try {
     [void]$shell.AddScript([string]$Job['script'])
     [void]$shell.AddParameters((ConvertTo-JobParameters $Job))
@@ -288,12 +355,15 @@ function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared
   $explicitExit = $Prepared.Host.ExitCode
   $exitCode = if ($explicitExit -ge 0) { $explicitExit } elseif ($hadErrors) { 1 } else { 0 }
   $shell.Dispose()
+  $srxResult = if ($srx) { Read-SrxEnv $Prepared.Runspace $srx } else { $null }
   $Prepared.Runspace.Dispose()
   Restore-ProcessState $environmentBefore $folderBefore
-  Send-Frame ([ordered]@{
-      t = 'end'; id = [string]$Job['id']; succeeded = (-not $hadErrors -and $exitCode -eq 0)
-      hadErrors = $hadErrors; terminated = $terminated; exitCode = $exitCode; clean = (Test-WorkerClean)
-    })
+  $end = [ordered]@{
+    t = 'end'; id = [string]$Job['id']; succeeded = (-not $hadErrors -and $exitCode -eq 0)
+    hadErrors = $hadErrors; terminated = $terminated; exitCode = $exitCode; clean = (Test-WorkerClean)
+  }
+  if ($srxResult) { $end.srx = $srxResult }
+  Send-Frame $end
 }
 
 if ($Warm) {

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { STREAMS } from '../contract/index.ts';
+import { SrxResultSchema, type SrxContext } from './srx.ts';
 
 export const ReadyFrameSchema = z.object({ t: z.literal('ready'), pid: z.number().int(), version: z.string() });
 export const StartedFrameSchema = z.object({ t: z.literal('started'), id: z.string() });
@@ -24,6 +25,8 @@ export const EndFrameSchema = z.object({
   exitCode: z.number().int(),
   /** The job left no open runspace and no child process behind: the worker may take another job. */
   clean: z.boolean(),
+  /** What the script left in `$SRXEnv`, when the job had one. */
+  srx: SrxResultSchema.optional(),
 });
 
 export const FrameSchema = z.discriminatedUnion('t', [ReadyFrameSchema, StartedFrameSchema, RecordFrameSchema, EndFrameSchema]);
@@ -37,6 +40,8 @@ export interface HostJob {
   script: string;
   parameters: Record<string, unknown>;
   secrets: string[];
+  /** Give the script `$SRXEnv` (it was written for ScriptRunner). */
+  srx?: SrxContext;
 }
 
 export function newFrameKey(): string {

@@ -22,6 +22,7 @@ import { RecordCollector } from './collector.ts';
 import { createMasker, secretValues } from './mask.ts';
 import { WorkerPool, type PoolStats } from './pool.ts';
 import type { HostJob } from './protocol.ts';
+import { maskSrxResult } from './srx.ts';
 import { summarize } from './summary.ts';
 import type { ExecutionHooks, ExecutionOutcome, ExecutionRequest, ExecutionResult, Runner } from './types.ts';
 import { PwshWorker, type JobEnd, type LaunchSpec } from './worker.ts';
@@ -158,7 +159,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const pool = request.runAs.kind === 'pool' ? poolFor(request.runAs) : undefined;
     const masker = createMasker(secretValues(request.parameters, request.secretParameters, request.maskValues));
     const collector = new RecordCollector(request.limits, masker, hooks.onRecord && guarded('onRecord', hooks.onRecord));
-    const job: HostJob = { id: request.runId, script: request.scriptText, parameters: request.parameters, secrets: request.secretParameters };
+    const job: HostJob = { id: request.runId, script: request.scriptText, parameters: request.parameters, secrets: request.secretParameters, ...(request.srx ? { srx: request.srx } : {}) };
 
     // One controller stops whatever is under way: waiting for a worker, starting one, or the job.
     const stopper = new AbortController();
@@ -217,6 +218,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       collector.add({ stream: 'error', text: `PowerShell ended unexpectedly (exit code ${end.exitCode ?? end.signal ?? 'unknown'}).` });
     }
     const records = collector.records();
+    const srx = end?.kind === 'ended' && end.frame.srx ? maskSrxResult(end.frame.srx, masker) : undefined;
     return {
       outcome,
       exitCode,
@@ -224,6 +226,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       truncated: collector.truncated,
       durationMs: Math.max(0, clock.now() - startedAt),
       summary: summarize(records, collector.truncated, exitCode),
+      ...(srx ? { srx } : {}),
     };
   }
 

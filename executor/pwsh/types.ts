@@ -2,6 +2,7 @@
 import type { ErrorCode, RunSummary } from '../contract/index.ts';
 import type { RunAs } from '../domain.ts';
 import type { StoredRecord } from '../store/port.ts';
+import type { SrxContext, SrxResult } from './srx.ts';
 
 export interface ExecutionLimits {
   /** Bytes of text kept per run across all streams; beyond it records are dropped and `truncated` is set. */
@@ -23,6 +24,8 @@ export interface ExecutionRequest {
   runAs: RunAs;
   timeoutMs: number;
   limits: ExecutionLimits;
+  /** Give the script `$SRXEnv` (scripts written for ScriptRunner). */
+  srx?: SrxContext;
 }
 
 export type ExecutionOutcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
@@ -35,6 +38,8 @@ export interface ExecutionResult {
   truncated: boolean;
   durationMs: number;
   summary: RunSummary;
+  /** What the script left in `$SRXEnv` (masked), when it had one. */
+  srx?: SrxResult;
   /** Why the run could not do its work, for the run's `error` (e.g. a target that cannot be reached). */
   error?: { code: ErrorCode; message: string };
 }

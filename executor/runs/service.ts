@@ -23,11 +23,14 @@ import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import { sha256 } from '../catalog/scripts.ts';
 import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
+import type { SrxContext } from '../pwsh/srx.ts';
 import type { Runner } from '../pwsh/types.ts';
 import type { Store } from '../store/port.ts';
 import { requestedTargetIds } from '../targets/resolve.ts';
 import { RunQueue, type QueueLimits } from './queue.ts';
-import { askedFields, toRunView } from './views.ts';
+import { formOf, toRunView } from './views.ts';
+import { resolveParameterSet } from '../catalog/parameter-sets.ts';
+import type { InputSchemaOptions } from '../catalog/inputs.ts';
 
 export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string };
 
@@ -46,8 +49,14 @@ export interface RunPolicy {
   approversForRun(run: RunRecord): string[];
 }
 
-export type InputValidation = { ok: true; values: Record<string, unknown> } | { ok: false; fields: Record<string, string> };
-export type InputValidator = (fields: FormField[], inputs: Record<string, unknown>) => InputValidation;
+export type InputValidation = { ok: true; values: Record<string, unknown>; parameterSet?: string } | { ok: false; fields: Record<string, string> };
+export type InputValidator = (fields: FormField[], inputs: Record<string, unknown>, options?: InputSchemaOptions) => InputValidation;
+
+/** Checks values of query-bound fields against what the query offers (executor/queries). */
+export interface ChoiceChecker {
+  /** Field name → problem, for every value the field's query does not offer to this principal. */
+  check(action: Action, principalId: string, values: Record<string, unknown>, context: RequestContext): Promise<Record<string, string>>;
+}
 
 export interface RequestContext {
   correlationId: string;
@@ -67,6 +76,8 @@ export interface RunServiceOptions {
   approvalTtlMs: number;
   /** Substituted for `{dataDir}` in an action's fixed values (administrator data, never user input). */
   dataDir: string;
+  /** Values of query-bound fields must be among the query's choices. */
+  choices?: ChoiceChecker;
   /** Remembers `Idempotency-Key`s of `POST /v1/runs` per principal (24 h, in the data folder). */
   idempotency?: IdempotencyStore;
 }
@@ -75,9 +86,25 @@ export interface RunServiceOptions {
 interface PendingExecution {
   parameters: Record<string, unknown>;
   secretParameters: string[];
+  /** Values of masked texts (`ASRDisplay(Password)`): passed as text, masked like secrets. */
+  maskValues: string[];
 }
 
 const DATA_DIR_PLACEHOLDER = '{dataDir}';
+
+/** The name under which a run's `$SRXEnv.ResultHtml` is kept and served. */
+export const RESULT_HTML = 'result.html';
+
+/** `$SRXEnv.SRXStartedReason`: how the run came about, in words. */
+const STARTED_VIA: Record<RunRecord['origin']['kind'], string> = {
+  teams: 'Started from Microsoft Teams',
+  slack: 'Started from Slack',
+  webchat: 'Started from the web chat',
+  api: 'Started through the API',
+  connector: 'Started by a web service connector',
+  schedule: 'Started by a schedule',
+  mail: 'Started by e-mail',
+};
 
 export class RunService {
   private readonly queue: RunQueue;
@@ -128,10 +155,15 @@ export class RunService {
       throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `action ${request.actionId} cannot be resolved to a script version` });
     }
 
-    const prepared = this.prepareInputs(action, version, request.inputs);
+    const prepared = this.prepareInputs(action, version, request.inputs, request.parameterSet);
     if (!prepared.ok) {
       await audit('denied', { reason: 'validation', fields: Object.keys(prepared.fields) });
       throw new DeputyError('DEPUTY_E_VALIDATION', { fields: prepared.fields });
+    }
+    const offered = this.options.choices ? await this.options.choices.check(action, principal.id, prepared.values, context) : {};
+    if (Object.keys(offered).length > 0) {
+      await audit('denied', { reason: 'not among the choices', fields: Object.keys(offered) });
+      throw new DeputyError('DEPUTY_E_VALIDATION', { fields: offered });
     }
     try {
       this.queue.assertRoom(principal.id);
@@ -151,6 +183,7 @@ export class RunService {
       tenant: principal.tenant,
       state: needsApproval ? 'awaiting-approval' : 'queued',
       inputs: prepared.maskedInputs,
+      ...(prepared.parameterSet ? { parameterSet: prepared.parameterSet } : {}),
       origin: request.origin,
       correlationId: context.correlationId,
       scriptId: script.id,
@@ -173,7 +206,7 @@ export class RunService {
     };
     await store.runs.put(run);
     await audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) });
-    this.pending.set(run.id, { parameters: prepared.values, secretParameters: prepared.secretParameters });
+    this.pending.set(run.id, { parameters: prepared.values, secretParameters: prepared.secretParameters, maskValues: prepared.maskValues });
     this.publish('run.created', run);
     if (needsApproval) this.publish('approval.requested', run, this.options.policy.approversForRun(run));
     else this.enqueue(run);
@@ -369,19 +402,43 @@ export class RunService {
     return resolution.ok ? this.options.store.catalog.getVersion(resolution.hash) : undefined;
   }
 
-  private prepareInputs(action: Action, version: ScriptVersion, given: Record<string, unknown>) {
-    const fields = askedFields(action, version);
+  /**
+   * The user's values, checked (per parameter set when the script has several), with prefills
+   * (presets, constant defaults) for the fields of the set PowerShell will bind, then the fixed
+   * values. A prefill never decides the set: it is added only to the set the given values bind.
+   */
+  private prepareInputs(action: Action, version: ScriptVersion, given: Record<string, unknown>, chosenSet: string | undefined) {
+    const form = formOf(action, version);
+    const options: InputSchemaOptions = {
+      suppliedElsewhere: [...Object.keys(action.fixed), ...Object.keys(action.credentials ?? {})],
+      ...(version.parameterSets ? { parameterSets: version.parameterSets } : {}),
+      ...(chosenSet !== undefined ? { chosenSet } : {}),
+    };
+    const setName = chosenSet ?? this.setOfGiven(version, given, options.suppliedElsewhere ?? []);
+    const set = version.parameterSets?.find((candidate) => candidate.name === setName);
     const withPrefills: Record<string, unknown> = {};
-    for (const field of fields) if (field.default !== undefined) withPrefills[field.name] = field.default;
-    const validation = this.options.validateInputs(fields, { ...withPrefills, ...given });
+    for (const field of form.fields) {
+      const inSet = !version.parameterSets || set?.fields.some((entry) => entry.name === field.name);
+      if (field.default !== undefined && inSet) withPrefills[field.name] = field.default;
+    }
+    const validation = this.options.validateInputs(form.fields, { ...withPrefills, ...given }, { ...options, ...(set ? { chosenSet: set.name } : {}) });
     if (!validation.ok) return validation;
     const secretParameters = version.parameters.filter((field) => field.kind === 'secret').map((field) => field.name);
+    const maskedParameters = version.parameters.filter((field) => field.masked).map((field) => field.name);
     const fixed = Object.fromEntries(Object.entries(action.fixed).map(([name, value]) => [name, this.expandFixed(value)]));
     const values = { ...validation.values, ...fixed };
-    const maskedInputs = Object.fromEntries(
-      Object.entries(validation.values).map(([name, value]) => [name, secretParameters.includes(name) ? MASK : value]),
-    );
-    return { ok: true as const, values, maskedInputs, secretParameters };
+    const hidden = new Set([...secretParameters, ...maskedParameters]);
+    const maskedInputs = Object.fromEntries(Object.entries(validation.values).map(([name, value]) => [name, hidden.has(name) ? MASK : value]));
+    const maskValues = maskedParameters.flatMap((name) => (typeof values[name] === 'string' && values[name] !== '' ? [values[name] as string] : []));
+    return { ok: true as const, values, maskedInputs, secretParameters, maskValues, ...(validation.parameterSet ? { parameterSet: validation.parameterSet } : {}) };
+  }
+
+  /** The set the given values (and the action's own) bind to, if they bind to one; prefills follow it. */
+  private setOfGiven(version: ScriptVersion, given: Record<string, unknown>, suppliedElsewhere: readonly string[]): string | undefined {
+    if (!version.parameterSets) return undefined;
+    const names = Object.entries(given).filter(([, value]) => value !== undefined && value !== null && value !== '' && !(Array.isArray(value) && value.length === 0)).map(([name]) => name);
+    const resolution = resolveParameterSet(version.parameterSets, [...names, ...suppliedElsewhere]);
+    return resolution.ok ? resolution.set.name : undefined;
   }
 
   private expandFixed(value: unknown): unknown {
@@ -395,9 +452,10 @@ export class RunService {
     const version = this.options.store.catalog.getVersion(run.scriptHash);
     if (!action || !version) return undefined;
     const secretParameters = version.parameters.filter((field) => field.kind === 'secret').map((field) => field.name);
-    if (Object.entries(run.inputs).some(([name, value]) => secretParameters.includes(name) && value === MASK)) return undefined;
+    const hidden = version.parameters.filter((field) => field.kind === 'secret' || field.masked).map((field) => field.name);
+    if (Object.entries(run.inputs).some(([name, value]) => hidden.includes(name) && value === MASK)) return undefined;
     const fixed = Object.fromEntries(Object.entries(action.fixed).map(([name, value]) => [name, this.expandFixed(value)]));
-    return { parameters: { ...run.inputs, ...fixed }, secretParameters };
+    return { parameters: { ...run.inputs, ...fixed }, secretParameters, maskValues: [] };
   }
 
   private enqueue(run: RunRecord): void {
@@ -434,9 +492,11 @@ export class RunService {
           scriptHash: version.hash,
           parameters: pendingInputs.parameters,
           secretParameters: pendingInputs.secretParameters,
+          ...(pendingInputs.maskValues.length > 0 ? { maskValues: pendingInputs.maskValues } : {}),
           runAs: run.runAs,
           timeoutMs: run.timeoutSeconds * 1000,
           limits: { maxOutputBytes: limits.maxOutputBytes, maxRecords: limits.maxOutputRecords },
+          ...(version.usesSrxEnv ? { srx: this.srxContext(run) } : {}),
         },
         {
           signal: controller.signal,
@@ -449,8 +509,14 @@ export class RunService {
       await this.withLock(runId, async () => {
         const latest = store.runs.get(runId) ?? run;
         if (!latest) return;
-        await store.runs.writeOutput(runId, result.records);
-        await this.finish(latest, result.outcome, { summary: result.summary, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) });
+        const html = result.srx?.html;
+        await store.runs.writeOutput(runId, html ? [...result.records, { stream: 'information', text: html, attachment: RESULT_HTML }] : result.records);
+        const summary = {
+          ...result.summary,
+          ...(result.srx?.message ? { message: result.srx.message } : {}),
+          ...(html ? { html: true } : {}),
+        };
+        await this.finish(latest, result.outcome, { summary, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) });
       });
     } catch (error) {
       const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
@@ -463,6 +529,20 @@ export class RunService {
     } finally {
       this.cancellers.delete(runId);
     }
+  }
+
+  /** What `$SRXEnv` tells a script written for ScriptRunner about its run. */
+  private srxContext(run: RunRecord): SrxContext {
+    const principal = this.options.store.catalog.getPrincipal(run.principalId);
+    const via = STARTED_VIA[run.origin.kind];
+    const approvedBy = run.approval?.decidedBy ? `, approved by ${run.approval.decidedBy}` : '';
+    return {
+      startedBy: principal?.email ?? run.principalId,
+      startedReason: `${via} for ${principal?.name ?? run.principalId}${approvedBy}`,
+      displayName: run.actionTitle,
+      actionId: run.actionId,
+      scriptName: this.options.store.catalog.getScript(run.scriptId)?.name ?? run.scriptId,
+    };
   }
 
   /**

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import type { ChatIdentity } from '../contract/index.ts';
-import { ActionSchema, CatalogBaselineSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TargetSchema, TenantSchema } from '../domain.ts';
-import type { Action, Principal, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
+import { ActionSchema, CatalogBaselineSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, QuerySchema, ScriptSchema, ScriptVersionSchema, TargetSchema, TenantSchema } from '../domain.ts';
+import type { Action, Principal, Query, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
 import type { CatalogSnapshot, CatalogStore } from './port.ts';
 
 export const CatalogSnapshotSchema = z.object({
@@ -20,6 +20,7 @@ export const CatalogSnapshotSchema = z.object({
   credentials: z.array(CredentialRefSchema).optional(),
   plans: z.array(PlanSchema).optional(),
   baseline: CatalogBaselineSchema.optional(),
+  queries: z.array(QuerySchema).optional(),
   targets: z.array(TargetSchema).optional(),
 });
 
@@ -74,6 +75,7 @@ export class CatalogIndex {
   private readonly scripts: Map<string, Script>;
   private readonly versions: Map<string, ScriptVersion>;
   private readonly actions: Map<string, Action>;
+  private readonly queries: Map<string, Query>;
   private readonly targets: Map<string, Target>;
   private readonly principalByIdentity = new Map<string, Principal>();
 
@@ -83,6 +85,7 @@ export class CatalogIndex {
     this.scripts = byId(data.scripts, (script) => script.id, 'scripts');
     this.versions = byId(data.versions, (version) => version.hash, 'script versions');
     this.actions = byId(data.actions, (action) => action.id, 'actions');
+    this.queries = byId(data.queries ?? [], (query) => query.id, 'queries');
     this.targets = byId(data.targets ?? [], (target) => target.id, 'targets');
     for (const principal of data.principals) {
       for (const identity of identitiesOf(principal)) {
@@ -122,6 +125,9 @@ export class CatalogIndex {
   }
   listActions(): Action[] {
     return structuredClone(this.data.actions);
+  }
+  getQuery(id: string): Query | undefined {
+    return copy(this.queries.get(id));
   }
   getTarget(id: string): Target | undefined {
     return copy(this.targets.get(id));
@@ -164,6 +170,9 @@ export abstract class IndexedCatalog implements CatalogStore {
   }
   listActions(): Action[] {
     return this.index.listActions();
+  }
+  getQuery(id: string): Query | undefined {
+    return this.index.getQuery(id);
   }
   getTarget(id: string): Target | undefined {
     return this.index.getTarget(id);

@@ -3,7 +3,7 @@
  * (PostgreSQL) implements the same interfaces and runs the same test suite.
  */
 import type { ChatIdentity } from '../contract/index.ts';
-import type { Action, AuditEntry, AuditInput, CatalogBaseline, Connector, CredentialRef, Plan, Principal, RunRecord, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
+import type { Action, AuditEntry, AuditInput, CatalogBaseline, Connector, CredentialRef, Plan, Principal, Query, RunRecord, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
 
 /** Everything the catalog import writes, replaced in one step so nothing is ever half-imported. */
 export interface CatalogSnapshot {
@@ -18,6 +18,8 @@ export interface CatalogSnapshot {
   plans?: Plan[];
   /** What the catalog folder said at its last import; absent in a store no folder was imported into since authoring began. */
   baseline?: CatalogBaseline;
+  /** Scripts that fill drop-downs (see executor/queries); absent in catalogs that define none. */
+  queries?: Query[];
   /** Target systems actions run on over SSH (docs/targets.md). */
   targets?: Target[];
 }
@@ -34,6 +36,7 @@ export interface CatalogStore {
   getVersion(hash: string): ScriptVersion | undefined;
   getAction(id: string): Action | undefined;
   listActions(): Action[];
+  getQuery(id: string): Query | undefined;
   getTarget(id: string): Target | undefined;
   listTargets(): Target[];
 }
@@ -43,6 +46,11 @@ export interface StoredRecord {
   stream: 'output' | 'error' | 'warning' | 'verbose' | 'information' | 'progress';
   text: string;
   data?: unknown;
+  /**
+   * Not output but a file the run produced, `text` its content: `result.html` for
+   * `$SRXEnv.ResultHtml`. Kept with the output, left out of the streams and the text download.
+   */
+  attachment?: string;
 }
 
 export interface RunFilter {

@@ -30,6 +30,7 @@ export const StoredRecordSchema = z.object({
   stream: z.enum(['output', 'error', 'warning', 'verbose', 'information', 'progress']),
   text: z.string(),
   data: z.unknown().optional(),
+  attachment: z.string().optional(),
 });
 
 export function parseOutput(records: StoredRecord[]): StoredRecord[] {

@@ -30,7 +30,7 @@ export async function buildSlackManifest(options: SlackManifestOptions): Promise
     }
     eventsUrl = new URL('/slack/events', options.publicUrl).toString();
   }
-  const withUrl = <T extends object>(item: T & { url?: string; request_url?: string }, key: 'url' | 'request_url'): T => {
+  const withUrl = <T extends object>(item: T & { url?: string; request_url?: string; message_menu_options_url?: string }, key: 'url' | 'request_url' | 'message_menu_options_url'): T => {
     const { [key]: _placeholder, ...rest } = item;
     return (eventsUrl ? { ...rest, [key]: eventsUrl } : rest) as T;
   };
@@ -43,7 +43,7 @@ export async function buildSlackManifest(options: SlackManifestOptions): Promise
     settings: {
       ...template.settings,
       event_subscriptions: withUrl(template.settings.event_subscriptions, 'request_url'),
-      interactivity: withUrl(template.settings.interactivity, 'request_url'),
+      interactivity: withUrl(withUrl(template.settings.interactivity, 'request_url'), 'message_menu_options_url'),
       socket_mode_enabled: socketMode,
     },
   };

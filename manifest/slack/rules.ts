@@ -62,7 +62,7 @@ export const SlackManifestSchema = z
         request_url: httpsUrl.optional(),
         bot_events: z.array(z.string()).max(100),
       }),
-      interactivity: z.object({ is_enabled: z.boolean(), request_url: httpsUrl.optional() }),
+      interactivity: z.object({ is_enabled: z.boolean(), request_url: httpsUrl.optional(), message_menu_options_url: httpsUrl.optional() }),
       org_deploy_enabled: z.boolean(),
       socket_mode_enabled: z.boolean(),
       token_rotation_enabled: z.boolean(),
@@ -87,6 +87,10 @@ export const SlackManifestSchema = z
       // Over HTTP, Slack has to know where to send everything.
       if (manifest.settings.interactivity.is_enabled && !manifest.settings.interactivity.request_url) {
         context.addIssue({ code: 'custom', path: ['settings', 'interactivity', 'request_url'], message: 'interactivity needs a request URL unless Socket Mode is on' });
+      }
+      // Deputy's forms have external selects (choices from queries): Slack needs to know where to ask for their options.
+      if (manifest.settings.interactivity.is_enabled && !manifest.settings.interactivity.message_menu_options_url) {
+        context.addIssue({ code: 'custom', path: ['settings', 'interactivity', 'message_menu_options_url'], message: 'external selects need an options load URL unless Socket Mode is on' });
       }
       if (manifest.settings.event_subscriptions.bot_events.length > 0 && !manifest.settings.event_subscriptions.request_url) {
         context.addIssue({ code: 'custom', path: ['settings', 'event_subscriptions', 'request_url'], message: 'events need a request URL unless Socket Mode is on' });

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { formInputId, readFormValues } from '../../cards/form.ts';
 import { renderCard, type AdaptiveCardJson } from '../../cards/render.ts';
-import { EVERY_KIND_FIELDS, everyScreen, sampleAction, sampleRun } from './samples.ts';
-import { buttons, findAll, ofType } from './walk.ts';
+import { EVERY_KIND_FIELDS, SETS_ACTION, everyScreen, sampleAction, sampleRun } from './samples.ts';
+import { findAll, ofType, pressable } from './walk.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/cards');
@@ -131,7 +131,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
     it(`${name}: inputs and buttons rendered, screenshot kept`, async () => {
       const card = renderCard(screen, { actionStyle: 'submit' });
       await show(card);
-      const expectedButtons = buttons(card).map((button) => String(button.title));
+      const expectedButtons = pressable(card).map((button) => String(button.title));
       const renderedButtons = await page.locator('#card button').allInnerTexts();
       assert.deepEqual(renderedButtons.map((text) => text.trim()), expectedButtons);
 
@@ -207,6 +207,25 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
     assert.deepEqual(await executed(), [
       { type: 'Action.Execute', verb: 'decide-run', data: { runId: 'run_abc_123', decision: 'approve', comment: 'Looks right.' } },
     ]);
+  });
+
+  it('a form with parameter sets shows one set\'s part at a time, in place, and runs the set whose Run is pressed', async () => {
+    await show(renderCard({ screen: 'action-form', formId: 'form-t', action: SETS_ACTION }, { actionStyle: 'submit' }));
+    // The default set is open; the others' parts are hidden.
+    assert.equal(await page.getByLabel('Reply text (required)').filter({ visible: true }).count(), 1);
+    assert.equal(await page.getByLabel('Start (required)').isVisible(), false);
+    await page.getByRole('button', { name: 'Schedule' }).click();
+    assert.equal(await page.getByLabel('Start (required)').isVisible(), true);
+    assert.equal(await page.getByText('Nothing more to fill in for this one.').isVisible(), false, 'Disable is closed');
+    await page.getByLabel('Mailbox').fill('a@contoso.example');
+    const visibleMessage = page.getByLabel('Reply text (required)').filter({ visible: true });
+    await visibleMessage.fill('Back on Monday');
+    await page.getByLabel('Start (required)').fill('2026-04-01');
+    await page.getByRole('button', { name: 'Run' }).filter({ visible: true }).click();
+    // The renderer reports the Schedule toggle too; the submit is the one that sends data.
+    const submitted = (await executed()).find((action) => action.type === 'Action.Submit');
+    assert.equal(submitted?.data.parameterSet, 'Schedule');
+    assert.deepEqual(readFormValues(SETS_ACTION.form, submitted?.data ?? {}), { Mailbox: 'a@contoso.example', Message: 'Back on Monday', Start: '2026-04-01' });
   });
 
   it('a viewer who may not decide gets no Approve or Reject button in the browser either', async () => {

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import type { FormField } from '../../executor/contract/index.ts';
-import { buildFormFields, formInputId, readFormValues } from '../../cards/form.ts';
+import { buildFormFields, choicesDataset, formInputId, PARAMETER_SET_KEY, parseChoicesDataset, readFormValues } from '../../cards/form.ts';
 import { renderCard } from '../../cards/render.ts';
-import { EVERY_KIND_FIELDS, sampleAction } from './samples.ts';
+import { EVERY_KIND_FIELDS, QUERY_ACTION, SETS_ACTION, sampleAction } from './samples.ts';
 import { findAll, ofType, textOf } from './walk.ts';
 
 function inputFor(card: unknown, name: string): Record<string, unknown> {
@@ -195,5 +195,71 @@ describe('cards: submitted data reads back into typed values', () => {
     assert.equal(inputFor(card, 'Groups').value, 'Wiki,CRM');
     assert.equal(inputFor(card, 'Computers').value, 'a\nb');
     assert.equal(inputFor(card, 'Days').value, 12);
+  });
+});
+
+describe('cards: query-bound fields and parameter sets', () => {
+  const choices = { Office: [{ value: 'HAM', title: 'Hamburg' }], User: [{ value: 'awagner', title: 'Alex Wagner' }] };
+
+  it('Teams: a typeahead that names the action and field, sends the form along for a dependent field, and resets it on change', () => {
+    const card = renderCard({ screen: 'action-form', formId: 'form-t', action: QUERY_ACTION, values: { Office: 'HAM' }, choices }, { actionStyle: 'execute' });
+    const office = inputFor(card, 'Office');
+    const user = inputFor(card, 'User');
+    assert.equal(office.style, 'filtered');
+    assert.deepEqual(office['choices.data'], { type: 'Data.Query', dataset: choicesDataset('move-user', 'Office') });
+    assert.deepEqual(user['choices.data'], { type: 'Data.Query', dataset: choicesDataset('move-user', 'User'), associatedInputs: 'auto' });
+    assert.deepEqual(office.valueChangedAction, { type: 'Action.ResetInputs', targetInputIds: [formInputId('User')] });
+    assert.deepEqual(office.choices, [{ title: 'Hamburg', value: 'HAM' }]);
+    assert.equal(office.value, 'HAM');
+  });
+
+  it('web chat: the choices known when drawn, no search, and a button that asks again after a change', () => {
+    const card = renderCard({ screen: 'action-form', formId: 'form-t', action: QUERY_ACTION, choices: { Office: choices.Office }, waitingFor: { User: ['Office'] } }, { actionStyle: 'submit' });
+    const office = inputFor(card, 'Office');
+    assert.equal(office['choices.data'], undefined);
+    assert.equal(office.style, 'compact');
+    // Nothing to choose yet: a card cannot show an empty list, so it says what comes first.
+    assert.deepEqual([inputFor(card, 'User').type, inputFor(card, 'User').placeholder], ['Input.Text', 'Choose Office first']);
+    assert.match(textOf(card), /Fill in Office first, then press “Update choices”/);
+    assert.ok(findAll(card, (item) => item.type === 'Action.Submit' && (item.data as { verb?: string }).verb === 'update-form').length === 1);
+  });
+
+  it('a value given earlier stays selectable even when the query no longer lists it', () => {
+    const card = renderCard({ screen: 'action-form', formId: 'form-t', action: QUERY_ACTION, values: { Office: 'OLD', User: 'awagner' }, choices }, { actionStyle: 'submit' });
+    assert.deepEqual(inputFor(card, 'Office').choices, [{ title: 'OLD', value: 'OLD' }, { title: 'Hamburg', value: 'HAM' }]);
+  });
+
+  it('the dataset carries the set part a field is in, and reads back', () => {
+    assert.deepEqual(parseChoicesDataset(choicesDataset('a', 'B', 3)), { actionId: 'a', fieldName: 'B', setIndex: 3 });
+    assert.deepEqual(parseChoicesDataset(choicesDataset('a', 'B')), { actionId: 'a', fieldName: 'B' });
+    assert.equal(parseChoicesDataset('a/B/x'), undefined);
+  });
+
+  it('fields every set has appear once; the others in each set\'s part, with their own ids and required marks', () => {
+    const card = renderCard({ screen: 'action-form', formId: 'form-t', action: SETS_ACTION, parameterSet: 'Disable' }, { actionStyle: 'execute' });
+    assert.equal(findAll(card, (item) => item.id === formInputId('Mailbox')).length, 1);
+    assert.deepEqual(findAll(card, (item) => typeof item.id === 'string' && item.id.endsWith('.Message')).map((item) => [item.id, item.label]), [
+      [formInputId('Message', 0), 'Reply text (required)'],
+      [formInputId('Message', 2), 'Reply text (required)'],
+    ]);
+    const parts = findAll(card, (item) => typeof item.id === 'string' && item.id.startsWith('parameter-set-'));
+    assert.deepEqual(parts.map((part) => part.isVisible ?? true), [false, true, false], 'the asked set is open');
+    const runs = findAll(card, (item) => item.type === 'Action.Execute' && item.verb === 'submit-form').map((item) => (item.data as Record<string, unknown>)[PARAMETER_SET_KEY]);
+    assert.deepEqual(runs, ['Enable', 'Disable', 'Schedule']);
+  });
+
+  it('a masked text is a password box never prefilled; a multiline text is a text area', () => {
+    const fields: FormField[] = [
+      { name: 'AppSecret', label: 'App secret', kind: 'text', psType: 'string', required: false, masked: true },
+      { name: 'Body', label: 'Body', kind: 'text', psType: 'string', required: false, multiline: true },
+    ];
+    const [secret, body] = buildFormFields(fields, { AppSecret: 'typed', Body: 'a\nb' }).map((container) => (container.items as Record<string, unknown>[])[0]);
+    assert.deepEqual([secret?.style, secret?.value], ['Password', undefined]);
+    assert.deepEqual([body?.isMultiline, body?.value], [true, 'a\nb']);
+  });
+
+  it('a mandatory [AllowEmptyString()] text left empty is sent as an empty text', () => {
+    const fields: FormField[] = [{ name: 'Note', label: 'Note', kind: 'text', psType: 'string', required: true, allowEmpty: true }];
+    assert.deepEqual(readFormValues({ fields }, { [formInputId('Note')]: '' }), { Note: '' });
   });
 });

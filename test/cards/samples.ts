@@ -104,6 +104,37 @@ export const SCRIPT_PREVIEW: ScriptPreview = {
 };
 
 /** One or more samples of every screen, each with a name for its screenshot. */
+/** Three parameter sets (ScriptRunner's out-of-office script), with fields in every set and fields of one set. */
+export const SETS_ACTION: ActionView = sampleAction({
+  id: 'auto-reply',
+  title: 'Automatic replies',
+  form: {
+    fields: [
+      { name: 'Mailbox', label: 'Mailbox', kind: 'text', psType: 'string', required: true },
+      { name: 'Disable', label: 'Turn the replies off', kind: 'toggle', psType: 'switch', required: false },
+      { name: 'Message', label: 'Reply text', kind: 'text', psType: 'string', required: false, multiline: true },
+      { name: 'Start', label: 'Start', kind: 'date', psType: 'datetime', required: false },
+    ],
+    parameterSets: [
+      { name: 'Enable', default: true, fields: [{ name: 'Mailbox', required: true }, { name: 'Message', required: true }] },
+      { name: 'Disable', fields: [{ name: 'Mailbox', required: true }, { name: 'Disable', required: true }] },
+      { name: 'Schedule', fields: [{ name: 'Mailbox', required: true }, { name: 'Message', required: true }, { name: 'Start', required: true }] },
+    ],
+  },
+});
+
+/** A drop-down from a query, and one whose choices depend on it. */
+export const QUERY_ACTION: ActionView = sampleAction({
+  id: 'move-user',
+  title: 'Move a user',
+  form: {
+    fields: [
+      { name: 'Office', label: 'Office', kind: 'text', psType: 'string', required: true, choicesFrom: { query: 'offices', dependsOn: [] } },
+      { name: 'User', label: 'User', kind: 'text', psType: 'string', required: true, choicesFrom: { query: 'users-of-office', dependsOn: ['Office'] } },
+    ],
+  },
+});
+
 export function everyScreen(): { name: string; screen: Screen }[] {
   const samples: { name: string; screen: Screen }[] = [
     {
@@ -132,6 +163,30 @@ export function everyScreen(): { name: string; screen: Screen }[] {
         action: sampleAction({ approval: 'four-eyes' }),
         values: { UserName: 'j doe', EmployeeId: '12', Days: 45, Computers: ['pc-1', 'pc-2'], Groups: ['Wiki', 'CRM'], Notify: false, Password: 'hunter2' },
         errors: { UserName: 'A user name has no spaces.', Days: 'Days must be between 1 and 30.', _form: 'Some values are not valid.' },
+      },
+    },
+    { name: 'action-form-parameter-sets', screen: { screen: 'action-form', formId: 'form-4', action: SETS_ACTION, values: { Mailbox: 'a@contoso.example' }, parameterSet: 'Schedule' } },
+    {
+      name: 'action-form-query-choices',
+      screen: {
+        screen: 'action-form',
+        formId: 'form-5',
+        action: QUERY_ACTION,
+        values: { Office: 'HAM' },
+        choices: { Office: [{ value: 'HAM', title: 'Hamburg' }, { value: 'MUC', title: 'Munich' }], User: [{ value: 'awagner', title: 'Alex Wagner' }] },
+      },
+    },
+    { name: 'action-form-query-waiting', screen: { screen: 'action-form', formId: 'form-6', action: QUERY_ACTION, choices: { Office: [{ value: 'HAM', title: 'Hamburg' }] }, waitingFor: { User: ['Office'] } } },
+    {
+      name: 'run-summary-result-message',
+      screen: {
+        screen: 'run-summary',
+        run: sampleRun({
+          state: 'succeeded',
+          durationMs: 900,
+          summary: { lines: [], errors: [], warnings: [], outputLineCount: 0, truncated: false, exitCode: 0, message: 'Automatic replies of a@contoso.example are on.', html: true },
+        }),
+        canShowAll: false,
       },
     },
     { name: 'run-status', screen: { screen: 'run-status', run: sampleRun(), canCancel: true, requester: 'Alex (helpdesk)' } },

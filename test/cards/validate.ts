@@ -11,6 +11,12 @@ const DROPPED_ON_PURPOSE: ReadonlyArray<{ path: RegExp; value?: unknown }> = [
   { path: /^msteams$/ },
   // The default style of Input.ChoiceSet; kept in our cards to say it explicitly.
   { path: /\.style$/, value: 'compact' },
+  // Teams' documented dynamic typeahead search (Input.ChoiceSet `choices.data`, a Data.Query with
+  // `associatedInputs` for dependent inputs) and `valueChangedAction` (Action.ResetInputs) for
+  // dependent drop-downs: Teams reads them in 1.5 cards; this library knows them from 1.6 on, or not at all.
+  { path: /\.choices\.data$/ },
+  { path: /\.choices\.data\.associatedInputs$/, value: 'auto' },
+  { path: /\.valueChangedAction$/ },
 ];
 
 export interface CardProblems {

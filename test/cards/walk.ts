@@ -17,6 +17,12 @@ export function buttons(card: Record<string, unknown>): Record<string, unknown>[
   return findAll(rest, (item) => item.type === 'Action.Execute' || item.type === 'Action.Submit');
 }
 
+/** What a person can press: the buttons, and the ones that show or hide parts of the card in place. */
+export function pressable(card: Record<string, unknown>): Record<string, unknown>[] {
+  const { refresh: _refresh, ...rest } = card;
+  return findAll(rest, (item) => item.type === 'Action.Execute' || item.type === 'Action.Submit' || item.type === 'Action.ToggleVisibility');
+}
+
 /**
  * All visible text of the card (TextBlock text, TextRun text), with each fact (a two-column row:
  * our title, then the value as a text run) read as "title: value".

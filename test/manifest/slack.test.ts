@@ -24,8 +24,9 @@ describe('Slack app manifest', () => {
 
   it('asks for exactly the scopes the edge uses, and the three events', async () => {
     const manifest = await template();
-    // chat.postMessage/update/postEphemeral, the slash command, files.uploadV2, message.im, conversations.open, app_mention
-    assert.deepEqual([...manifest['oauth_config'].scopes.bot].sort(), ['app_mentions:read', 'chat:write', 'commands', 'files:read', 'files:write', 'im:history', 'im:write']);
+    // chat.postMessage/update/postEphemeral, the slash command, files.uploadV2, message.im, conversations.open, app_mention,
+    // files shared with the bot (authoring), users.info (the user's locale, for help in their language)
+    assert.deepEqual([...manifest['oauth_config'].scopes.bot].sort(), ['app_mentions:read', 'chat:write', 'commands', 'files:read', 'files:write', 'im:history', 'im:write', 'users:read']);
     assert.deepEqual(manifest['settings'].event_subscriptions.bot_events, ['app_home_opened', 'app_mention', 'message.im']);
     assert.equal(manifest['features'].app_home.home_tab_enabled, true);
     assert.equal(manifest['features'].slash_commands[0].command, '/deputy');
@@ -37,6 +38,7 @@ describe('Slack app manifest', () => {
     assert.equal(manifest.features.slash_commands[0]?.url, url);
     assert.equal(manifest.settings.event_subscriptions.request_url, url);
     assert.equal(manifest.settings.interactivity.request_url, url);
+    assert.equal(manifest.settings.interactivity.message_menu_options_url, url);
     assert.equal(manifest.settings.socket_mode_enabled, false);
     assert.match(slackManifestYaml(manifest), /deputy\.contoso\.com\/slack\/events/);
   });

@@ -12,6 +12,7 @@ import {
   type ActionView,
   type ApprovalList,
   type ChatIdentity,
+  type ChoiceList,
   type CreateRunRequest,
   type CreateRunResponse,
   type DecisionRequest,
@@ -205,6 +206,17 @@ export class MemoryExecutor implements ExecutorApi {
 
   async getRunOutput(runId: string): Promise<string> {
     return (this.view(runId).summary?.lines ?? []).join('\n');
+  }
+
+  async getRunHtml(runId: string): Promise<string> {
+    const html = this.view(runId).summary?.html;
+    if (!html) throw new DeputyError('DEPUTY_E_NOT_FOUND');
+    return '<p>report</p>';
+  }
+
+  /** No query-bound fields here: choices are the executor's, tested against the real one. */
+  async listChoices(): Promise<ChoiceList> {
+    return { choices: [] };
   }
 
   async isReady(): Promise<boolean> {

@@ -172,6 +172,9 @@ export class FakeSlackApi {
       }
       case 'conversations.open':
         return { ok: true, channel: { id: directMessageChannel(String(args['users'])) } };
+      case 'users.info':
+        // Slack gives the locale only when asked for it (include_locale), which Deputy does.
+        return { ok: true, user: { id: args['user'], team_id: 'T1', ...(String(args['include_locale']) === 'true' ? { locale: 'en-US' } : {}) } };
       case 'files.getUploadURLExternal': {
         this.sequence += 1;
         const fileId = `F${this.sequence}`;

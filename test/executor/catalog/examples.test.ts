@@ -5,7 +5,6 @@
  * a temporary copy of the seed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { validateInputs } from '../../../executor/catalog/inputs.ts';
 import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import type { CatalogSnapshot } from '../../../executor/store/port.ts';
 import { ManualClock } from '../../../lib/clock.ts';
+import { pwshJson } from '../pwsh/helpers.ts';
 
 const pwsh = locatePwsh(process.env, PROJECT_ROOT)?.path ?? assert.fail('pwsh not found');
 const CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
@@ -34,20 +34,8 @@ interface Outcome {
   error: string | null;
 }
 
-function runHarness(cases: Case[]): Promise<Outcome[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', HARNESS], { shell: false });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`harness exit ${code}: ${Buffer.concat(err).toString()}`));
-      resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as Outcome[]);
-    });
-    child.stdin.end(JSON.stringify(cases), 'utf8');
-  });
+async function runHarness(cases: Case[]): Promise<Outcome[]> {
+  return (await pwshJson(pwsh, ['-File', HARNESS], cases)) as Outcome[];
 }
 
 function listen(server: Server): Promise<number> {
@@ -55,6 +43,8 @@ function listen(server: Server): Promise<number> {
 }
 
 describe('example scripts on real pwsh', function () {
+  // One import parses every example script (one pwsh), then one harness runs them all.
+  this.timeout(60_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'deputy-examples-'));
   const logFolder = join(dataDir, 'logs');
   const directoryPath = join(dataDir, 'demo-directory.json');
@@ -119,6 +109,8 @@ describe('example scripts on real pwsh', function () {
       ['licence-no-seat', prepare('assign-licence', { UserPrincipalName: 'uma.schulz@contoso.example', Sku: 'VISIO_PLAN2' })],
       ['onboard', prepare('onboard-employee', { GivenName: 'Jürgen', Surname: "O'Brien-Groß", Department: 'sales', StartDate: '2099-01-15', Groups: 'project-apollo', Manager: 'jonas.becker@contoso.example' })],
       ['offboard', prepare('offboard-employee', { UserPrincipalName: 'lena.hoffmann@contoso.example', ForwardMailTo: 'jonas.becker@contoso.example', LastWorkingDay: '2099-02-28' })],
+      ['auto-reply', prepare('auto-reply-hamburg', { UserPrincipalName: 'jonas.becker@contoso.example', Message: 'Back on Monday', StartDate: '2099-03-02', EndDate: '2099-03-06' })],
+      ['users-query', { script: join(CATALOG, 'scripts', 'QRY_Get-DirectoryUsers.ps1'), parameters: { Office: 'munich', DirectoryPath: directoryPath }, secrets: [] }],
     ];
     const results = await runHarness(cases.map(([, testCase]) => testCase));
     cases.forEach(([name], index) => outcomes.set(name, results[index] ?? assert.fail(`no result ${index}`)));
@@ -224,6 +216,19 @@ describe('example scripts on real pwsh', function () {
     assert.deepEqual([result.Disabled, result.LastWorkingDay, result.LicencesFreed, result.ForwardingTo], [true, '2099-02-28', 'M365_E3, VISIO_PLAN2', 'jonas.becker@contoso.example']);
     const gone = user('lena.hoffmann@contoso.example');
     assert.deepEqual([gone.enabled, gone.groups, gone.licences, gone.forwardTo], [false, [], [], 'jonas.becker@contoso.example']);
+  });
+
+  it('automatic replies (ScriptRunner style): the Schedule set, run by hand, says what it set', () => {
+    const result = outcome('auto-reply');
+    assert.equal(result.error, null);
+    assert.deepEqual(result.output, ['Automatic replies of Jonas Becker from 2099-03-02 to 2099-03-06.']);
+    assert.deepEqual(user('jonas.becker@contoso.example').outOfOffice, { enabled: true, message: 'Back on Monday', from: '2099-03-02', until: '2099-03-06' });
+  });
+
+  it('the accounts query, run by hand, lists the office\'s accounts as text', () => {
+    const result = outcome('users-query');
+    assert.equal(result.error, null);
+    assert.ok(result.output.length > 0 && result.output.every((line) => typeof line === 'string' && /@contoso\.example>$/.test(line)), JSON.stringify(result.output));
   });
 
   it('writes no warnings on these runs', () => {

@@ -166,7 +166,7 @@ describe('catalog as code both ways: deputy export and import', function () {
     const folder = tempFolder('deputy-cli-folder-');
     const exported = io();
     assert.equal(await main(['export', folder], env, exported.io), 0, exported.err.join('\n'));
-    assert.match(exported.out.join('\n'), /Exported 5 script\(s\), 3 action\(s\) and 1 plan\(s\)/);
+    assert.match(exported.out.join('\n'), /Exported 5 script\(s\), 0 query\(ies\), 3 action\(s\) and 1 plan\(s\)/);
     const again = io();
     assert.equal(await main(['import', folder], env, again.io), 0, again.err.join('\n'));
     assert.deepEqual(again.out, ['Catalog unchanged.']);

@@ -96,10 +96,11 @@ describe('importCatalog', function () {
         ['max', 'munich', 'administrator', 'max'],
       ]);
       assert.ok(snapshot.principals.every((p) => p.identities.slack && p.identities.teams));
-      assert.equal(snapshot.scripts.length, 10);
-      assert.equal(snapshot.versions.length, 10);
-      assert.equal(snapshot.actions.length, 11);
-      assert.equal(changes.length, 3 + 6 + 10 + 11);
+      assert.equal(snapshot.scripts.length, 13);
+      assert.equal(snapshot.versions.length, 13);
+      assert.equal(snapshot.actions.length, 13);
+      assert.equal(snapshot.queries?.length, 3);
+      assert.equal(changes.length, 3 + 6 + 13 + 13 + 3);
       assert.ok(changes.every((change) => change.change === 'added'));
     });
 

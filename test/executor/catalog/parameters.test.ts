@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FormField } from '../../../executor/contract/index.ts';
-import { labelAndHint, labelFromName, parseScriptParameters, type ParsedScript } from '../../../executor/pwsh/parameters.ts';
+import { labelAndHint, labelFromName } from '../../../executor/pwsh/help-text.ts';
+import { parseScriptParameters, type ParsedScript } from '../../../executor/pwsh/parameters.ts';
 import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 
 const pwsh = locatePwsh(process.env, PROJECT_ROOT)?.path ?? assert.fail('pwsh not found');

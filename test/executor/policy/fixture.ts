@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Role, ScriptStatus } from '../../../executor/contract/index.ts';
-import { ActionSchema, type Action, type Principal, type Script, type ScriptVersion, type Target, type Tenant } from '../../../executor/domain.ts';
+import { ActionSchema, type Action, type Principal, type Query, type Script, type ScriptVersion, type Target, type Tenant } from '../../../executor/domain.ts';
 import type { PolicyCatalog } from '../../../executor/policy/policy.ts';
 
 export interface CatalogData {
@@ -13,6 +13,7 @@ export interface CatalogData {
   scripts: Script[];
   versions: ScriptVersion[];
   actions: Action[];
+  queries?: Query[];
   targets?: Target[];
 }
 
@@ -25,6 +26,7 @@ export function memoryCatalog(data: CatalogData): PolicyCatalog {
     getVersion: (hash) => data.versions.find((version) => version.hash === hash),
     getAction: (id) => data.actions.find((action) => action.id === id),
     listActions: () => [...data.actions],
+    getQuery: (id) => data.queries?.find((query) => query.id === id),
     getTarget: (id) => data.targets?.find((target) => target.id === id),
     listTargets: () => [...(data.targets ?? [])],
     snapshot: () => ({ principals: [...data.principals] }),

@@ -1,4 +1,5 @@
 /** Shared set-up for the pwsh runner tests: real pwsh from the project, never a fake. */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { newId } from '../../../lib/ids.ts';
 import { systemClock } from '../../../lib/clock.ts';
@@ -70,4 +71,28 @@ export function ownHostProcesses(): number[] {
     }
   }
   return found;
+}
+
+/**
+ * Runs pwsh with `args` (`-File <script>` or `-Command <text>`), hands it `input` as JSON on
+ * stdin, and answers what it wrote to stdout, parsed as JSON; a non-zero exit rejects with its stderr.
+ */
+export function pwshJson(pwsh: string, args: readonly string[], input: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', ...args], { shell: false });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`pwsh ${args.join(' ').slice(0, 100)} ended with ${code}: ${Buffer.concat(err).toString('utf8').slice(0, 2000)}`));
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    child.stdin.end(JSON.stringify(input), 'utf8');
+  });
 }
