@@ -15,7 +15,7 @@ import type { KeyRing } from './keyring.ts';
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
-const RecordSchema = z.object({
+export const CredentialRecordSchema = z.object({
   id: IdSchema,
   tenant: IdSchema,
   kind: z.enum(['secret', 'pscredential']),
@@ -27,8 +27,8 @@ const RecordSchema = z.object({
   version: z.number().int().min(1),
   rotatedAt: z.string(),
 });
-export type CredentialRecord = z.infer<typeof RecordSchema>;
-const FileSchema = z.object({ format: z.literal(1), credentials: z.array(RecordSchema) });
+export type CredentialRecord = z.infer<typeof CredentialRecordSchema>;
+const FileSchema = z.object({ format: z.literal(1), credentials: z.array(CredentialRecordSchema) });
 
 export type CredentialMetadata = Omit<CredentialRecord, 'ciphertext' | 'iv' | 'tag'>;
 export interface RevealedCredential extends CredentialMetadata {

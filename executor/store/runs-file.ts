@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import { RunRecordSchema, type RunRecord } from '../domain.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -14,7 +13,7 @@ import { isMissingFile, openAppendOnly, writeFileDurably } from './files.ts';
 import { GroupCommitFile } from './group-commit.ts';
 import { scanLines } from './lines.ts';
 import type { RunFilter, RunStore, StoredRecord } from './port.ts';
-import { assertRunId, parseOutput, parseRun, RunIndex, StoredRecordSchema } from './run-index.ts';
+import { assertRunId, outputLines, parseJsonOrUndefined, parseOutputLines, parseRun, RunIndex } from './run-index.ts';
 
 interface PendingRun {
   record: RunRecord;
@@ -94,10 +93,7 @@ export class FileRuns implements RunStore {
 
   async writeOutput(runId: string, records: StoredRecord[]): Promise<void> {
     assertRunId(runId);
-    const text = parseOutput(records)
-      .map((record) => `${JSON.stringify(record)}\n`)
-      .join('');
-    await writeFileDurably(this.outputPath(runId), text);
+    await writeFileDurably(this.outputPath(runId), outputLines(records));
   }
 
   async readOutput(runId: string): Promise<StoredRecord[]> {
@@ -111,10 +107,7 @@ export class FileRuns implements RunStore {
       if (isMissingFile(error)) return [];
       throw error;
     }
-    const lines = text.split('\n').filter((line) => line !== '');
-    const parsed = z.array(StoredRecordSchema).safeParse(lines.map((line) => parseJsonOrUndefined(line)));
-    if (!parsed.success) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `the output file ${path} is damaged: ${z.prettifyError(parsed.error)}` });
-    return parsed.data;
+    return parseOutputLines(text, `the output file ${path}`);
   }
 
   async close(): Promise<void> {
@@ -123,14 +116,6 @@ export class FileRuns implements RunStore {
 
   private outputPath(runId: string): string {
     return join(this.outputDir, `${runId}.jsonl`);
-  }
-}
-
-function parseJsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 
