@@ -62,6 +62,18 @@ export class MessageLedger {
     return this.byRun.get(runId);
   }
 
+  /** Forgets messages handled before `before` (the file drops them when it is next opened); returns how many. */
+  prune(before: number): number {
+    let dropped = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.at >= before) continue;
+      this.entries.delete(key);
+      if (entry.runId !== undefined) this.byRun.delete(entry.runId);
+      dropped += 1;
+    }
+    return dropped;
+  }
+
   settled(): Promise<void> {
     return this.log.settled();
   }

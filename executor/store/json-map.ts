@@ -34,6 +34,15 @@ export class DurableJsonMap<T> {
   /** Durable when the promise resolves. */
   async set(key: string, value: T): Promise<void> {
     this.entries.set(key, structuredClone(value));
+    await this.write();
+  }
+
+  /** Durable when the promise resolves; a key that is not there changes nothing. */
+  async delete(key: string): Promise<void> {
+    if (this.entries.delete(key)) await this.write();
+  }
+
+  private async write(): Promise<void> {
     const text = `${JSON.stringify(Object.fromEntries(this.entries), null, 2)}\n`;
     const write = this.writing.then(() => writeFileDurably(this.path, text));
     this.writing = write.catch(() => undefined);

@@ -10,7 +10,7 @@
  * classes beside them. See docs/store.md, "Asynchronous ports".
  */
 import type { RunState, ScriptReviewState } from '../contract/index.ts';
-import type { CredentialRecord } from '../credentials/vault.ts';
+import type { CredentialRecord } from '../credentials/record.ts';
 import type { RunRecord } from '../domain.ts';
 import type { MessageEntry } from '../mail/ledger.ts';
 import type { PlanState } from '../plans/state.ts';
@@ -111,8 +111,8 @@ export interface HookSignatureRecords {
 }
 
 export interface MailLedgerRecords {
-  /** True when this connector had not seen the Message-ID (the record is stored then); false for a repeat. */
-  claim(entry: Omit<MessageEntry, 'runId'>): Promise<boolean>;
+  /** True when this connector had not seen the Message-ID (the record is stored then, stamped with the clock); false for a repeat. */
+  claim(entry: Omit<MessageEntry, 'at' | 'runId'>): Promise<boolean>;
   attachRun(connector: string, messageId: string, runId: string): Promise<void>;
   forRun(runId: string): Promise<MessageEntry | undefined>;
   /** Drops records older than `before` (epoch ms); returns how many. */

@@ -62,7 +62,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         scriptReviews: new PgRecordMap(pool, 'scriptReviews', ScriptReviewStateSchema),
         hookIdempotency: new PgHookIdempotency(pool, clock),
         hookSignatures: new PgHookSignatures(pool, clock),
-        mailLedger: new PgMailLedger(pool),
+        mailLedger: new PgMailLedger(pool, clock),
         credentials: new PgCredentialRecords(pool),
         leases: new PgLeases(pool, clock),
         close: async () => {},

@@ -173,10 +173,13 @@ export class PgHookSignatures implements HookSignatureRecords {
 }
 
 export class PgMailLedger implements MailLedgerRecords {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+  ) {}
 
-  async claim(entry: Omit<MessageEntry, 'runId'>): Promise<boolean> {
-    const { runId: _none, ...record } = parseStored(MessageEntrySchema, entry, 'a mail ledger entry');
+  async claim(entry: Omit<MessageEntry, 'at' | 'runId'>): Promise<boolean> {
+    const { runId: _none, ...record } = parseStored(MessageEntrySchema, { ...entry, at: this.clock.now() }, 'a mail ledger entry');
     const { rowCount } = await run(
       this.pool,
       'recording a mail message',
