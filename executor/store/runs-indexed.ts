@@ -16,9 +16,11 @@
  * `checkpointEvery` lines' worth), with every unfinished run; everything older is read from
  * disk on demand: a lookup reads one id file and one line of runs.jsonl. The index is derived
  * data: a missing or damaged index is rebuilt from runs.jsonl (once, reading it whole), so a
- * data folder written by FileRuns opens here unchanged. See docs/store.md.
+ * data folder written by FileRuns opens here unchanged. Index files are read only up to their
+ * size in the checkpoint, and each append first cuts a file back to that size, so lines of a
+ * checkpoint that never finished are ignored, then overwritten. See docs/store.md.
  */
-import { open, readFile, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger.ts';
@@ -34,6 +36,10 @@ import { assertRunId, parseJsonOrUndefined, parseRun } from './run-index.ts';
 import type { AsyncRunStore, TransitionResult } from './state-port.ts';
 
 const ID_FILES = 256;
+/** Lines replayed between checkpoints while opening: bounds memory when a long tail (a first open) is read. */
+const REPLAY_CHUNK = 50_000;
+/** Index files flushed at once by a checkpoint, so its fsyncs leave threads for the run log's. */
+const FLUSH_PARALLELISM = 2;
 const PRINCIPAL_FILES = 64;
 const CHECKPOINT_FORMAT = 1;
 
@@ -159,7 +165,6 @@ export class IndexedFileRuns implements AsyncRunStore {
         await rm(join(settings.indexDir, 'checkpoint.json'), { force: true });
         checkpoint = EMPTY_CHECKPOINT;
       }
-      await trimIndexFiles(settings.indexDir, checkpoint.sizes);
       const store = new IndexedFileRuns(settings, reader, new RunOutputFiles(settings.outputDir), checkpoint, 0);
       const { durableSize, lines } = await store.replay(handle, checkpoint, size);
       (store as { replayedLines: number }).replayedLines = lines;
@@ -331,6 +336,7 @@ export class IndexedFileRuns implements AsyncRunStore {
       const chunk: Array<{ record: RunRecord; location: Location }> = [];
       let tornFrom: number | undefined;
       let next = position;
+      const chunkLines = Math.max(this.options.checkpointEvery, REPLAY_CHUNK);
       await scanLines(
         handle,
         (line) => {
@@ -340,7 +346,7 @@ export class IndexedFileRuns implements AsyncRunStore {
           }
           next = line.start + line.bytes + 1;
           if (line.text.trim() !== '') chunk.push({ record: parseStoredRun(line.text, `byte ${line.start} of ${this.options.path}`), location: { offset: line.start, length: line.bytes } });
-          return chunk.length < this.options.checkpointEvery;
+          return chunk.length < chunkLines;
         },
         size,
         position,
@@ -361,7 +367,7 @@ export class IndexedFileRuns implements AsyncRunStore {
         await handle.datasync();
         return { durableSize: tornFrom, lines };
       }
-      if (chunk.length < this.options.checkpointEvery) return { durableSize: size, lines };
+      if (chunk.length < chunkLines) return { durableSize: size, lines };
       await this.writeCheckpoint(position);
     }
   }
@@ -452,13 +458,16 @@ export class IndexedFileRuns implements AsyncRunStore {
         add(principalFile(principal), line);
       }
       const sizes = { ...this.sizes };
-      await Promise.all(
-        [...additions].map(async ([file, lines]) => {
+      const queue = [...additions];
+      const flushNext = async (): Promise<void> => {
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          const [file, lines] = next;
           const text = lines.join('');
           await appendDurably(join(this.options.indexDir, file), sizes[file] ?? 0, text);
           sizes[file] = (sizes[file] ?? 0) + Buffer.byteLength(text);
-        }),
-      );
+        }
+      };
+      await Promise.all(Array.from({ length: FLUSH_PARALLELISM }, flushNext));
       await Promise.all(['', 'ids', 'principals'].map((dir) => fsyncDir(join(this.options.indexDir, dir))));
       const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, logBytes, created, sizes, unfinished };
       await writeFileDurably(join(this.options.indexDir, 'checkpoint.json'), JSON.stringify(checkpoint));
@@ -512,23 +521,4 @@ async function readCheckpoint(indexDir: string, logger: Logger): Promise<Checkpo
   if (parsed.success) return parsed.data;
   logger.warn({ indexDir }, 'the run index checkpoint is damaged; rebuilding the index from runs.jsonl');
   return undefined;
-}
-
-/** Cuts every index file back to its size in the checkpoint (lines of a checkpoint that never finished). */
-async function trimIndexFiles(indexDir: string, sizes: Record<string, number>): Promise<void> {
-  for (const dir of ['', 'ids', 'principals']) {
-    for (const name of await readdir(join(indexDir, dir))) {
-      if (!name.endsWith('.tsv')) continue;
-      const file = dir === '' ? name : `${dir}/${name}`;
-      const path = join(indexDir, file);
-      const expected = sizes[file] ?? 0;
-      if ((await stat(path)).size === expected) continue;
-      const handle = await open(path, 'r+');
-      try {
-        await handle.truncate(expected);
-      } finally {
-        await handle.close();
-      }
-    }
-  }
 }

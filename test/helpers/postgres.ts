@@ -21,7 +21,7 @@ import pg from 'pg';
 const run = promisify(execFile);
 const SERVICE_ACCOUNT = 'postgres';
 
-interface Cluster {
+export interface Cluster {
   /** A URL on the maintenance database, for CREATE and DROP DATABASE. */
   adminUrl: string;
   stop(): void;
@@ -58,7 +58,11 @@ function asServiceAccount(command: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', SERVICE_ACCOUNT, '--', command, ...args]] : [command, args];
 }
 
-async function startCluster(): Promise<Cluster> {
+/**
+ * Starts a private cluster. Tests run it with fsync off (nothing of it must survive a crash);
+ * benchmarks pass `durable: true`, so commits cost what they cost in production.
+ */
+export async function startPostgresCluster(options: { durable?: boolean } = {}): Promise<Cluster> {
   const bin = postgresBin();
   const folder = mkdtempSync(join(tmpdir(), 'deputy-pg-'));
   const dataDir = join(folder, 'data');
@@ -81,11 +85,11 @@ async function startCluster(): Promise<Cluster> {
     // A port found free can be taken before the server binds it; try another then.
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const port = await freePort();
-      const options = [
-        '-c listen_addresses=127.0.0.1', `-p ${port}`, `-k ${folder}`,
-        '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200',
+      const settings = [
+        '-c listen_addresses=127.0.0.1', `-p ${port}`, `-k ${folder}`, '-c max_connections=200',
+        ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       ].join(' ');
-      const [pgCtl, ctlArgs] = asServiceAccount(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', join(folder, 'server.log'), '-o', options, '-w', '-t', '120', 'start']);
+      const [pgCtl, ctlArgs] = asServiceAccount(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', join(folder, 'server.log'), '-o', settings, '-w', '-t', '120', 'start']);
       try {
         await run(pgCtl, ctlArgs, { timeout: 150_000 });
       } catch (error) {
@@ -124,7 +128,7 @@ function accountIds(account: string): { uid: number; gid: number } {
 
 function ensureCluster(): Promise<Cluster> {
   const external = process.env.DEPUTY_TEST_DATABASE_URL;
-  cluster ??= external ? Promise.resolve({ adminUrl: external, stop: () => {} }) : startCluster();
+  cluster ??= external ? Promise.resolve({ adminUrl: external, stop: () => {} }) : startPostgresCluster();
   return cluster;
 }
 
@@ -144,16 +148,17 @@ async function onAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promise
   }
 }
 
-/** A new, empty database on the test server. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const { adminUrl } = await ensureCluster();
+/** A new, empty database on the test server (or on the given server). */
+export async function createTestDatabase(adminUrl?: string): Promise<TestDatabase> {
+  adminUrl ??= (await ensureCluster()).adminUrl;
   const name = `deputy_test_${randomBytes(6).toString('hex')}`;
   await onAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  const admin = adminUrl;
   return {
     url: url.toString(),
-    drop: () => onAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => onAdmin(admin, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
 

@@ -29,14 +29,21 @@ export interface PostgresStoreOptions {
   applicationName?: string;
 }
 
-export interface PostgresStore extends Store {
+/** Everything but the synchronous run cache: what phase two's executors open. */
+export interface PostgresBackend {
   pool: Pool;
   notifications: Notifications;
-  /** The asynchronous ports, on the same pool; `state.close()` is a no-op (close the store). */
+  catalog: PgCatalog;
+  audit: PgAudit;
   state: StateStore;
+  close(): Promise<void>;
 }
 
-export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+/** `runs` is the synchronous run port of port.ts for today's callers: every run read at open (see PgRunCache). */
+export type PostgresStore = PostgresBackend & Store & { runs: PgRunCache };
+
+/** Opens the pool, migrates, and builds every port but the run cache; start-up reads no runs. */
+export async function openPostgresBackend(options: PostgresStoreOptions): Promise<PostgresBackend> {
   const { clock, logger } = options;
   const applicationName = options.applicationName ?? 'deputy-executor';
   const pool = createPool({ url: options.url, applicationName, max: options.poolSize ?? 10, logger });
@@ -45,19 +52,16 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await migrate(pool, EXECUTOR_MIGRATIONS, logger);
     notifications = await Notifications.open({ url: options.url, logger, applicationName: `${applicationName}-listen` });
     const catalog = await PgCatalog.open(pool, logger, notifications);
-    const runStore = new PgRunStore(pool);
-    const runs = await PgRunCache.open(runStore);
     const audit = new PgAudit(pool, clock);
+    const opened = notifications;
     let closing: Promise<void> | undefined;
-    const openNotifications = notifications;
     return {
       pool,
       notifications,
       catalog,
-      runs,
       audit,
       state: {
-        runs: runStore,
+        runs: new PgRunStore(pool),
         planStates: new PgRecordMap(pool, 'planStates', PlanStateSchema),
         scriptReviews: new PgRecordMap(pool, 'scriptReviews', ScriptReviewStateSchema),
         hookIdempotency: new PgHookIdempotency(pool, clock),
@@ -65,12 +69,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         mailLedger: new PgMailLedger(pool, clock),
         credentials: new PgCredentialRecords(pool),
         leases: new PgLeases(pool, clock),
+        // The ports share the backend's pool: closing the backend closes them.
         close: async () => {},
       },
       close: () => {
         // Everything accepted is written first; then the connections go. Closing twice is harmless.
-        closing ??= Promise.all([catalog.close(), runs.close(), audit.close()])
-          .then(() => openNotifications.close())
+        closing ??= Promise.all([catalog.close(), audit.close()])
+          .then(() => opened.close())
           .then(() => pool.end());
         return closing;
       },
@@ -80,4 +85,25 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await pool.end();
     throw error;
   }
+}
+
+/** The Store of port.ts on PostgreSQL, with the asynchronous ports beside it. */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const backend = await openPostgresBackend(options);
+  let runs: PgRunCache;
+  try {
+    runs = await PgRunCache.open(new PgRunStore(backend.pool));
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    ...backend,
+    runs,
+    close: () => {
+      closing ??= runs.close().then(() => backend.close());
+      return closing;
+    },
+  };
 }
