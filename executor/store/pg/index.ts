@@ -15,6 +15,7 @@ import type { Store } from '../port.ts';
 import type { StateStore } from '../state-port.ts';
 import { PgAudit } from './audit.ts';
 import { PgCatalog } from './catalog.ts';
+import { PgOutbox } from './outbox.ts';
 import { PgRunCache, PgRunStore } from './runs.ts';
 import { EXECUTOR_MIGRATIONS } from './schema.ts';
 import { PgCredentialRecords, PgHookIdempotency, PgHookSignatures, PgLeases, PgMailLedger, PgRecordMap } from './state.ts';
@@ -36,6 +37,8 @@ export interface PostgresBackend {
   catalog: PgCatalog;
   audit: PgAudit;
   state: StateStore;
+  /** The event outbox (not yet what the executor's SSE route reads). */
+  events: PgOutbox;
   close(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export async function openPostgresBackend(options: PostgresStoreOptions): Promis
     await migrate(pool, EXECUTOR_MIGRATIONS, logger);
     notifications = await Notifications.open({ url: options.url, logger, applicationName: `${applicationName}-listen` });
     const catalog = await PgCatalog.open(pool, logger, notifications);
+    const events = await PgOutbox.open(pool, notifications, logger);
     const audit = new PgAudit(pool, clock);
     const opened = notifications;
     let closing: Promise<void> | undefined;
@@ -60,6 +64,7 @@ export async function openPostgresBackend(options: PostgresStoreOptions): Promis
       notifications,
       catalog,
       audit,
+      events,
       state: {
         runs: new PgRunStore(pool),
         planStates: new PgRecordMap(pool, 'planStates', PlanStateSchema),
@@ -74,7 +79,7 @@ export async function openPostgresBackend(options: PostgresStoreOptions): Promis
       },
       close: () => {
         // Everything accepted is written first; then the connections go. Closing twice is harmless.
-        closing ??= Promise.all([catalog.close(), audit.close()])
+        closing ??= Promise.all([catalog.close(), audit.close(), events.close()])
           .then(() => opened.close())
           .then(() => pool.end());
         return closing;
