@@ -1,7 +1,7 @@
 /**
  * Does start-up, or writing a run, cost more with a long history behind it? For each backend,
  * a history of 1,000 and 100,000 runs (set `DEPUTY_BENCH_RUNS=1000,100000,1000000` for more)
- * is laid down, then the store is opened three times (median kept) and 400 run writes are
+ * is laid down, then the store is opened five times (median kept) and 400 run writes are
  * timed one by one (each awaited, so each pays its own flush or commit). Ratios are against
  * the smallest history, measured in the same run.
  *
@@ -36,9 +36,11 @@ export interface StoreBenchResult {
 /** The four records a run's life writes. */
 const STATES: RunRecord['state'][] = ['requested', 'queued', 'running', 'succeeded'];
 const WRITES = 400;
-const OPENS = 3;
-/** Start-up and a write may cost at most this many times what they cost with the smallest history. */
+const OPENS = 5;
+/** Start-up and a write may cost at most this many times what they cost with the smallest history … */
 const MAX_RATIO = { open: 2, write: 1.5 };
+/** … or this much more: below it, a difference is the scheduling noise of a loaded 2-core machine, not growth. */
+const NOISE_MS = { open: 25, write: 1 };
 
 function benchRun(id: string, index: number, state: RunRecord['state']): RunRecord {
   const at = new Date(Date.UTC(2026, 0, 1) + index * 1000).toISOString();
@@ -239,13 +241,14 @@ function report(backend: Backend, measurements: Measurement[]): StoreBenchResult
   for (const measurement of measurements) {
     const openRatio = measurement.openMs / base.openMs;
     const writeRatio = measurement.writeMs / base.writeMs;
-    if (openRatio > MAX_RATIO.open || writeRatio > MAX_RATIO.write) flat = false;
+    const grew = (value: number, baseline: number, kind: 'open' | 'write') => value > Math.max(baseline * MAX_RATIO[kind], baseline + NOISE_MS[kind]);
+    if (grew(measurement.openMs, base.openMs, 'open') || grew(measurement.writeMs, base.writeMs, 'write')) flat = false;
     lines.push(
       `${measurement.runs.toLocaleString('en').padStart(9)} runs: start-up ${measurement.openMs.toFixed(1).padStart(8)} ms (×${openRatio.toFixed(2)}), ` +
         `write ${measurement.writeMs.toFixed(3)} ms (×${writeRatio.toFixed(2)})${measurement.note ? `; ${measurement.note}` : ''}`,
     );
   }
-  const goal = `start-up ×≤${MAX_RATIO.open}, write ×≤${MAX_RATIO.write} against ${base.runs.toLocaleString('en')} runs`;
+  const goal = `start-up ×≤${MAX_RATIO.open} (or +${NOISE_MS.open} ms), write ×≤${MAX_RATIO.write} (or +${NOISE_MS.write} ms) against ${base.runs.toLocaleString('en')} runs`;
   return {
     name: `${backend.name}: ${backend.goal ? goal : 'baseline, no goal'}`,
     pass: !backend.goal || flat,

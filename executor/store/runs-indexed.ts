@@ -36,8 +36,6 @@ import { assertRunId, parseJsonOrUndefined, parseRun } from './run-index.ts';
 import type { AsyncRunStore, TransitionResult } from './state-port.ts';
 
 const ID_FILES = 256;
-/** Lines replayed between checkpoints while opening: bounds memory when a long tail (a first open) is read. */
-const REPLAY_CHUNK = 50_000;
 /** Index files flushed at once by a checkpoint, so its fsyncs leave threads for the run log's. */
 const FLUSH_PARALLELISM = 2;
 const PRINCIPAL_FILES = 64;
@@ -111,6 +109,8 @@ export interface IndexedFileRunsOptions {
   logger: Logger;
   /** Lines between checkpoints: what opening may have to replay, and what is held in memory. */
   checkpointEvery?: number;
+  /** Lines held in memory at once while opening reads a long tail (the first open of an old folder); default 50,000. */
+  replayChunk?: number;
 }
 
 interface PendingLine {
@@ -127,6 +127,8 @@ export class IndexedFileRuns implements AsyncRunStore {
   private createdCount: number;
   private sizes: Record<string, number>;
   private checkpointing: Promise<void> | undefined;
+  /** Index files written by a replay chunk and not flushed yet. */
+  private readonly unsynced = new Set<string>();
   /** Writes to one run wait for the previous one, so `transition` compares against the latest state. */
   private readonly runLocks = new Map<string, Promise<unknown>>();
   private log!: GroupCommitFile<PendingLine, Location>;
@@ -148,7 +150,7 @@ export class IndexedFileRuns implements AsyncRunStore {
   }
 
   static async open(options: IndexedFileRunsOptions): Promise<IndexedFileRuns> {
-    const settings: Required<IndexedFileRunsOptions> = { checkpointEvery: 10_000, ...options };
+    const settings: Required<IndexedFileRunsOptions> = { checkpointEvery: 10_000, replayChunk: 50_000, ...options };
     const { logger } = settings;
     await ensurePrivateDir(settings.indexDir, logger);
     await ensurePrivateDir(join(settings.indexDir, 'ids'), logger);
@@ -336,7 +338,7 @@ export class IndexedFileRuns implements AsyncRunStore {
       const chunk: Array<{ record: RunRecord; location: Location }> = [];
       let tornFrom: number | undefined;
       let next = position;
-      const chunkLines = Math.max(this.options.checkpointEvery, REPLAY_CHUNK);
+      const chunkLines = this.options.replayChunk;
       await scanLines(
         handle,
         (line) => {
@@ -365,10 +367,16 @@ export class IndexedFileRuns implements AsyncRunStore {
         this.options.logger.warn({ path: this.options.path, offset: tornFrom, bytes: size - tornFrom }, 'dropping an incomplete last line of the run history (a write was cut off)');
         await handle.truncate(tornFrom);
         await handle.datasync();
+        if (this.unsynced.size > 0) await this.writeCheckpoint(tornFrom);
         return { durableSize: tornFrom, lines };
       }
-      if (chunk.length < chunkLines) return { durableSize: size, lines };
-      await this.writeCheckpoint(position);
+      if (chunk.length < chunkLines) {
+        // A long replay flushed chunks without making them durable; one checkpoint now makes all of it count.
+        if (this.unsynced.size > 0) await this.writeCheckpoint(size);
+        return { durableSize: size, lines };
+      }
+      // Out of memory's way, not yet durable: a crash before the checkpoint above just replays again.
+      await this.writeCheckpoint(position, false);
     }
   }
 
@@ -437,8 +445,12 @@ export class IndexedFileRuns implements AsyncRunStore {
     }
   }
 
-  /** Writes the current segment into the index files, then the checkpoint that makes them count. */
-  private async writeCheckpoint(logBytes = this.log.size): Promise<void> {
+  /**
+   * Writes the current segment into the index files, then the checkpoint that makes them count.
+   * With `durable` false (chunks of a long replay), the files are neither flushed nor counted:
+   * the next durable checkpoint flushes them and writes checkpoint.json.
+   */
+  private async writeCheckpoint(logBytes = this.log.size, durable = true): Promise<void> {
     const segment = this.current;
     this.current = new Segment();
     this.flushing = segment;
@@ -463,14 +475,24 @@ export class IndexedFileRuns implements AsyncRunStore {
         for (let next = queue.shift(); next; next = queue.shift()) {
           const [file, lines] = next;
           const text = lines.join('');
-          await appendDurably(join(this.options.indexDir, file), sizes[file] ?? 0, text);
+          await appendAt(join(this.options.indexDir, file), sizes[file] ?? 0, text, durable);
           sizes[file] = (sizes[file] ?? 0) + Buffer.byteLength(text);
+          if (durable) this.unsynced.delete(file);
+          else this.unsynced.add(file);
         }
       };
       await Promise.all(Array.from({ length: FLUSH_PARALLELISM }, flushNext));
-      await Promise.all(['', 'ids', 'principals'].map((dir) => fsyncDir(join(this.options.indexDir, dir))));
-      const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, logBytes, created, sizes, unfinished };
-      await writeFileDurably(join(this.options.indexDir, 'checkpoint.json'), JSON.stringify(checkpoint));
+      if (durable) {
+        const left = [...this.unsynced];
+        const syncNext = async (): Promise<void> => {
+          for (let file = left.shift(); file; file = left.shift()) await syncFile(join(this.options.indexDir, file));
+        };
+        await Promise.all(Array.from({ length: FLUSH_PARALLELISM }, syncNext));
+        this.unsynced.clear();
+        await Promise.all(['', 'ids', 'principals'].map((dir) => fsyncDir(join(this.options.indexDir, dir))));
+        const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, logBytes, created, sizes, unfinished };
+        await writeFileDurably(join(this.options.indexDir, 'checkpoint.json'), JSON.stringify(checkpoint));
+      }
       this.sizes = sizes;
       this.flushing = undefined;
     } catch (error) {
@@ -496,13 +518,22 @@ function findIdLine(text: Buffer, id: string): string | undefined {
   return text.subarray(start, at === -1 ? text.length : at).toString('utf8');
 }
 
-/** Appends `text` at `at` (the file's durable size: anything after it is a checkpoint that never finished) and flushes it. */
-async function appendDurably(path: string, at: number, text: string): Promise<void> {
+/** Appends `text` at `at` (the file's known size: anything after it is a checkpoint that never finished), flushed when `durable`. */
+async function appendAt(path: string, at: number, text: string, durable: boolean): Promise<void> {
   const handle = await open(path, 'a+', PRIVATE_FILE_MODE);
   try {
     const { size } = await handle.stat();
     if (size !== at) await handle.truncate(at);
     await handle.write(text, at, 'utf8');
+    if (durable) await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
     await handle.datasync();
   } finally {
     await handle.close();

@@ -138,8 +138,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function onAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/** Runs `work` on a connection of its own to `url`, closed afterwards. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);
@@ -152,13 +153,13 @@ async function onAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promise
 export async function createTestDatabase(adminUrl?: string): Promise<TestDatabase> {
   adminUrl ??= (await ensureCluster()).adminUrl;
   const name = `deputy_test_${randomBytes(6).toString('hex')}`;
-  await onAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const admin = adminUrl;
   return {
     url: url.toString(),
-    drop: () => onAdmin(admin, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => withClient(admin, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
 
@@ -166,6 +167,11 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
  * Gives the surrounding `describe` a database of its own: created before its tests, dropped after.
  * Returns a getter, since the URL exists only once `before` has run.
  */
+/** Drops schemas (and everything in them), so the next store starts on an empty, freshly migrated database. */
+export function dropSchemas(url: string, ...schemas: string[]): Promise<unknown> {
+  return withClient(url, (client) => client.query(schemas.map((schema) => `DROP SCHEMA IF EXISTS ${schema} CASCADE`).join('; ')));
+}
+
 export function useTestDatabase(): () => string {
   let database: TestDatabase | undefined;
   before(async function () {

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { ManualClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { PgConversations } from '../../../bot/store/postgres.ts';
-import { useTestDatabase } from '../../helpers/postgres.ts';
+import { dropSchemas, useTestDatabase, withClient } from '../../helpers/postgres.ts';
 import { conversationSuite } from './suite.ts';
 
 describe('bot conversation store on PostgreSQL', () => {
   const databaseUrl = useTestDatabase();
   const clock = new ManualClock(Date.UTC(2026, 2, 1));
 
-  async function reset(): Promise<void> {
-    const client = new pg.Client({ connectionString: databaseUrl() });
-    await client.connect();
-    await client.query('DROP SCHEMA IF EXISTS deputy_bot CASCADE');
-    await client.end();
-  }
+  const reset = () => dropSchemas(databaseUrl(), 'deputy_bot');
 
   conversationSuite('postgres', async () => {
     await reset();
@@ -33,10 +27,9 @@ describe('bot conversation store on PostgreSQL', () => {
       assert.equal(await store.prune(clock.now() - 30 * 24 * 60 * 60_000), 3);
       assert.equal(await store.lastConversationOf('alex'), undefined);
       assert.equal((await store.runMessage('run_new'))?.conversationId, 'new');
-      const client = new pg.Client({ connectionString: databaseUrl() });
-      await client.connect();
-      const { rows } = await client.query<{ schema: string }>("SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_schema LIKE 'deputy%'");
-      await client.end();
+      const { rows } = await withClient(databaseUrl(), (client) =>
+        client.query<{ schema: string }>("SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_schema LIKE 'deputy%'"),
+      );
       assert.deepEqual(rows.map((row) => row.schema), ['deputy_bot']);
     } finally {
       await store.close();

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { KeyRing } from '../../../executor/credentials/keyring.ts';
 import { PgBossRunQueue, QUEUE_SCHEMA, type PgBossRunQueueOptions } from '../../../executor/queue/pg-boss.ts';
 import type { QueuedRun } from '../../../executor/queue/port.ts';
 import { openPostgresBackend, type PostgresBackend } from '../../../executor/store/pg/index.ts';
-import { useTestDatabase } from '../../helpers/postgres.ts';
+import { dropSchemas, useTestDatabase, withClient } from '../../helpers/postgres.ts';
 import { gate, queueSuite, until } from './suite.ts';
 
 describe('run queue on pg-boss', () => {
@@ -15,12 +14,7 @@ describe('run queue on pg-boss', () => {
   const keys = new KeyRing([randomBytes(32)]);
   const backends: PostgresBackend[] = [];
 
-  async function reset(): Promise<void> {
-    const client = new pg.Client({ connectionString: databaseUrl() });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS deputy CASCADE; DROP SCHEMA IF EXISTS ${QUEUE_SCHEMA} CASCADE`);
-    await client.end();
-  }
+  const reset = () => dropSchemas(databaseUrl(), 'deputy', QUEUE_SCHEMA);
 
   /** An executor's store and queue on the shared database. */
   async function executor(options: Partial<PgBossRunQueueOptions> & Pick<PgBossRunQueueOptions, 'caps' | 'concurrency'>): Promise<PgBossRunQueue> {
@@ -98,18 +92,14 @@ describe('run queue on pg-boss', () => {
       const [a, b] = queues as [PgBossRunQueue, PgBossRunQueue];
       const secret = `hunter2-${randomBytes(6).toString('hex')}`;
       await a.enqueue({ runId: 'run_secret', principalId: 'alex', secrets: { Password: secret } });
-      const client = new pg.Client({ connectionString: databaseUrl() });
-      await client.connect();
-      try {
+      await withClient(databaseUrl(), async (client) => {
         const { rows } = await client.query<{ data: string }>(`SELECT data::text FROM ${QUEUE_SCHEMA}.job WHERE name = 'deputy-runs'`);
         assert.equal(rows.length, 1);
         assert.ok(!rows[0]!.data.includes(secret), 'the secret is not in the job row');
         assert.match(rows[0]!.data, /"ciphertext"/);
         const { rows: dump } = await client.query<{ text: string }>("SELECT string_agg(t::text, ' ') AS text FROM deputy.queue_slots t");
         assert.ok(!(dump[0]?.text ?? '').includes(secret));
-      } finally {
-        await client.end();
-      }
+      });
       // Executor a never works; b, woken by the notification, takes the run and opens its secret.
       const received: QueuedRun[] = [];
       await b.work(async (run) => void received.push(run));

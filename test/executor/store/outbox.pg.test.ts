@@ -5,7 +5,7 @@ import { silentLogger } from '../../../lib/logger.ts';
 import type { PlanEventInput } from '../../../executor/events.ts';
 import type { ExecutorEvent } from '../../../executor/events.ts';
 import { openPostgresBackend, type PostgresBackend } from '../../../executor/store/pg/index.ts';
-import { useTestDatabase } from '../../helpers/postgres.ts';
+import { dropSchemas, useTestDatabase } from '../../helpers/postgres.ts';
 
 function planEvent(tag: string): PlanEventInput {
   return { type: 'plan.missed', plan: { id: tag, tenant: 'contoso', principalId: 'alex', actionId: 'disk-usage' }, missed: { count: 1, first: '2026-03-01T00:00:00.000Z', last: '2026-03-01T00:00:00.000Z' }, notify: [] };
@@ -26,10 +26,7 @@ describe('event outbox on PostgreSQL', () => {
   let executors: PostgresBackend[];
 
   beforeEach(async () => {
-    const client = new pg.Client({ connectionString: databaseUrl() });
-    await client.connect();
-    await client.query('DROP SCHEMA IF EXISTS deputy CASCADE');
-    await client.end();
+    await dropSchemas(databaseUrl(), 'deputy');
     executors = [];
     for (const name of ['a', 'b']) {
       executors.push(await openPostgresBackend({ url: databaseUrl(), clock: systemClock, logger: silentLogger(), poolSize: 4, applicationName: `outbox-test-${name}` }));

@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { ManualClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { migrate, MigrationError, type MigrationSet } from '../../../lib/postgres/migrate.ts';
 import { createPool } from '../../../lib/postgres/pool.ts';
 import { createPostgresStore, type PostgresStore } from '../../../executor/store/pg/index.ts';
-import { useTestDatabase } from '../../helpers/postgres.ts';
+import { dropSchemas, useTestDatabase, withClient } from '../../helpers/postgres.ts';
 import { catalogFixture } from './fixtures.ts';
 import { stateSuite } from './state-suite.ts';
 import { storeSuite } from './suite.ts';
 
-async function onDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Drops the executor's schema, so the next store starts on an empty, freshly migrated database. */
-function resetExecutorSchema(url: string): Promise<unknown> {
-  return onDatabase(url, (client) => client.query('DROP SCHEMA IF EXISTS deputy CASCADE'));
-}
+const resetExecutorSchema = (url: string) => dropSchemas(url, 'deputy');
 
 describe('postgres backend', () => {
   const databaseUrl = useTestDatabase();
@@ -62,7 +48,7 @@ describe('postgres backend', () => {
     });
 
     it('migrated the schema once', async () => {
-      const { rows } = await onDatabase(databaseUrl(), (client) => client.query<{ version: number }>('SELECT version FROM deputy.schema_migrations'));
+      const { rows } = await withClient(databaseUrl(), (client) => client.query<{ version: number }>('SELECT version FROM deputy.schema_migrations'));
       assert.deepEqual(rows, [{ version: 1 }]);
     });
 
@@ -94,7 +80,7 @@ describe('postgres backend', () => {
       const [first] = stores as [PostgresStore];
       await first.catalog.replace(catalogFixture());
       const stamps = () =>
-        onDatabase(databaseUrl(), async (client) => {
+        withClient(databaseUrl(), async (client) => {
           const { rows } = await client.query<{ kind: string; id: string; xmin: string }>('SELECT kind, id, xmin::text FROM deputy.catalog_records');
           return new Map(rows.map((row) => [`${row.kind}/${row.id}`, row.xmin]));
         });

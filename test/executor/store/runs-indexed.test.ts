@@ -20,7 +20,7 @@ describe('file runs with a checkpointed index', () => {
   });
 
   const open = (dir = folder, logger: Logger = silentLogger(), checkpointEvery = 10) =>
-    IndexedFileRuns.open({ path: join(dir, 'runs.jsonl'), indexDir: join(dir, 'runs-index'), outputDir: join(dir, 'output'), logger, checkpointEvery });
+    IndexedFileRuns.open({ path: join(dir, 'runs.jsonl'), indexDir: join(dir, 'runs-index'), outputDir: join(dir, 'output'), logger, checkpointEvery, replayChunk: 7 });
 
   async function createRuns(runs: IndexedFileRuns, from: number, to: number): Promise<void> {
     for (let n = from; n < to; n += 1) {
@@ -113,7 +113,7 @@ describe('file runs with a checkpointed index', () => {
       if (n % 2 === 0) await legacy.runs.put(runFixture(`run_${n}`, { principalId: n % 3 === 0 ? 'casey' : 'alex', state: 'succeeded' }));
     }
     await legacy.close();
-    // Rebuilding checkpoints as it goes (every 10 lines here), so a long history never sits in memory.
+    // Rebuilding flushes the index as it goes (every 7 lines here), so a long history never sits in memory.
     const rebuilt = await open();
     assert.equal(rebuilt.replayedLines, 38);
     await expectRuns(rebuilt, 25);
