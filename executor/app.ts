@@ -26,6 +26,8 @@ import { createApiServer, type Readiness } from './http/server.ts';
 import { Policy } from './policy/policy.ts';
 import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
 import { createPwshRunner } from './pwsh/runner.ts';
+import { auditConnectFailure, withTargets } from './targets/dispatch.ts';
+import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
 import { createFileStore } from './store/file.ts';
@@ -124,7 +126,19 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runAsAllowlist: config.runAsAllowlist,
     workFolder: config.dataDir,
   });
-  const runner = withStoredCredentials(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
+  const targetRunner = createTargetRunner({
+    logger,
+    clock,
+    connectTimeoutMs: config.sshConnectTimeoutMs ?? 10_000,
+    idleMs: config.targetIdleMs ?? 300_000,
+    maxIdleSessions: config.maxTargetSessions ?? 32,
+    onConnectFailure: (job, error) => {
+      const run = store.runs.get(job.request.runId);
+      if (run) auditConnectFailure(store.audit, logger, run, job.target, error);
+    },
+  });
+  const dispatched = withTargets(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, logger, clock, targets: targetRunner });
+  const runner = withStoredCredentials(dispatched, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
 
   // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
   const unavailable = new Map<string, string>();
@@ -142,7 +156,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const modeRefusal = (actionId: string) =>
     unavailable.has(actionId) ? { allowed: false as const, code: 'DEPUTY_E_MODE_UNAVAILABLE' as ErrorCode, reason: unavailable.get(actionId) ?? '' } : undefined;
   const runPolicy: RunPolicy = {
-    mayRunAction: (principalId, actionId, inputs) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs),
+    mayRunAction: (principalId, actionId, inputs, targets) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs, targets),
     mayCancelRun: (principalId, run) => policy.mayCancelRun(principalId, run),
     mayDecideRun: (principalId, run) => policy.mayDecideRun(principalId, run),
     approversForRun: (run) => policy.approversFor({ run }),
@@ -188,6 +202,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runs,
     events,
     visibleActions: (principalId: string): Action[] => policy.visibleActions(principalId).filter((action) => !unavailable.has(action.id)),
+    targetChoices: (principalId, action) =>
+      action.targets === undefined ? undefined : policy.usableTargets(principalId, action.id).map((target) => ({ id: target.id, name: target.name })),
     tokens: createTokenCheck(tokens),
     readiness,
     logger,
