@@ -33,7 +33,7 @@ import { readLinesBefore, scanLines } from './lines.ts';
 import { RunOutputFiles } from './output-files.ts';
 import type { RunFilter, StoredRecord } from './port.ts';
 import { assertRunId, parseJsonOrUndefined, parseRun } from './run-index.ts';
-import type { AsyncRunStore, TransitionResult } from './state-port.ts';
+import type { AsyncRunStore, TransitionResult, UnfinishedRunState } from './state-port.ts';
 
 const ID_FILES = 256;
 /** Index files flushed at once by a checkpoint, so its fsyncs leave threads for the run log's. */
@@ -248,16 +248,9 @@ export class IndexedFileRuns implements AsyncRunStore {
     return [...this.unfinishedRuns.values()].sort((a, b) => a.ordinal - b.ordinal).map(({ record }) => structuredClone(record));
   }
 
-  async count(filter: { state: RunState; principal?: string }): Promise<number> {
-    const matches = (record: RunRecord) => record.state === filter.state && (filter.principal === undefined || record.principalId === filter.principal);
-    if (!isFinalRunState(filter.state)) return [...this.unfinishedRuns.values()].filter(({ record }) => matches(record)).length;
-    // Final states are counted by reading the history; the queue caps count unfinished states only.
+  async count(filter: { state: UnfinishedRunState; principal?: string }): Promise<number> {
     let count = 0;
-    await this.newestFirst(filter.principal, async (id) => {
-      const record = await this.get(id);
-      if (record && matches(record)) count += 1;
-      return true;
-    });
+    for (const { record } of this.unfinishedRuns.values()) if (record.state === filter.state && (filter.principal === undefined || record.principalId === filter.principal)) count += 1;
     return count;
   }
 

@@ -16,6 +16,9 @@ import type { MessageEntry } from '../mail/ledger.ts';
 import type { PlanState } from '../plans/state.ts';
 import type { RunFilter, StoredRecord } from './port.ts';
 
+/** The states a run waits or works in; counting them is what the queue caps need. */
+export type UnfinishedRunState = Exclude<RunState, 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'rejected' | 'interrupted'>;
+
 /** What `transition` did: the run as stored now, or, when another writer moved it first, the run as that writer left it. */
 export type TransitionResult = { ok: true; run: RunRecord } | { ok: false; current: RunRecord | undefined };
 
@@ -40,7 +43,7 @@ export interface AsyncRunStore {
   /** Runs not in a final state, oldest first. */
   unfinished(): Promise<RunRecord[]>;
   /** How many runs are in `state` (for one principal, when given): the queue caps. */
-  count(filter: { state: RunState; principal?: string }): Promise<number>;
+  count(filter: { state: UnfinishedRunState; principal?: string }): Promise<number>;
   writeOutput(runId: string, records: StoredRecord[]): Promise<void>;
   readOutput(runId: string): Promise<StoredRecord[]>;
 }

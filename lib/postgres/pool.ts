@@ -25,13 +25,16 @@ export function createPool(options: PoolOptions): Pool {
   return pool;
 }
 
-/** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-export async function inTransaction<T>(pool: Pool, work: (client: Client) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+ * `snapshot`: every statement of `work` sees the database as of one moment (REPEATABLE READ, read only).
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: Client) => Promise<T>, options: { snapshot?: boolean } = {}): Promise<T> {
   const client = await pool.connect();
   // A failed rollback means the connection is gone: released with the error, the pool drops it.
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    await client.query(options.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;

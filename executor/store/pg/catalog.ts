@@ -100,19 +100,23 @@ export class PgCatalog extends IndexedCatalog {
   /** Reads the stored catalog if it moved past what this process holds. */
   async reload(): Promise<void> {
     try {
-      const { rows: heads } = await this.pool.query<{ generation: string; shape: Shape }>('SELECT generation, shape FROM deputy.catalog_head');
-      const head = heads[0];
-      if (!head || Number(head.generation) <= this.generation) return;
-      // Generation 0: nothing was ever stored; the empty catalog every store starts with stands.
-      if (Number(head.generation) === 0) {
-        this.generation = 0;
-        return;
-      }
-      const { rows } = await this.pool.query<Row>(
-        'SELECT kind, id, position, record::text AS text FROM deputy.catalog_records ORDER BY kind, position',
+      // The head and the rows from one snapshot: a replace committing in between cannot mix two catalogs.
+      const read = await inTransaction(
+        this.pool,
+        async (client) => {
+          const { rows: heads } = await client.query<{ generation: string; shape: Shape }>('SELECT generation, shape FROM deputy.catalog_head');
+          const head = heads[0];
+          if (!head || Number(head.generation) <= this.generation) return undefined;
+          // Generation 0: nothing was ever stored; the empty catalog every store starts with stands.
+          if (Number(head.generation) === 0) return { generation: 0, snapshot: undefined };
+          const { rows } = await client.query<Row>('SELECT kind, id, position, record::text AS text FROM deputy.catalog_records ORDER BY kind, position');
+          return { generation: Number(head.generation), snapshot: fromRows(rows, head.shape) };
+        },
+        { snapshot: true },
       );
-      // The head row may have moved between the two reads; the NOTIFY of that change reloads again.
-      this.install(parseSnapshot(fromRows(rows, head.shape)), Number(head.generation));
+      if (!read) return;
+      if (read.snapshot === undefined) this.generation = Math.max(this.generation, read.generation);
+      else this.install(parseSnapshot(read.snapshot), read.generation);
     } catch (error) {
       if (error instanceof DeputyError) throw new DeputyError('DEPUTY_E_INTERNAL', { message: `The catalog stored in PostgreSQL is invalid: ${error.detail ?? error.message}`, cause: error });
       throw storeFailure('reading the catalog', error);

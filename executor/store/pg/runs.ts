@@ -14,7 +14,7 @@ import { isFinalRunState, RUN_STATES, type RunState } from '../../contract/index
 import { RunRecordSchema, type RunRecord } from '../../domain.ts';
 import type { RunFilter, RunStore, StoredRecord } from '../port.ts';
 import { assertRunId, outputLines, parseOutputLines, parseRun, RunIndex } from '../run-index.ts';
-import type { AsyncRunStore, TransitionResult } from '../state-port.ts';
+import type { AsyncRunStore, TransitionResult, UnfinishedRunState } from '../state-port.ts';
 import { storeFailure } from './batches.ts';
 
 /** Matches the partial index runs_unfinished, so recovery reads only the few unfinished runs. */
@@ -75,7 +75,7 @@ export class PgRunStore implements AsyncRunStore {
     return rows.map((row) => readRecord(row.record, row.id));
   }
 
-  async count(filter: { state: RunState; principal?: string }): Promise<number> {
+  async count(filter: { state: UnfinishedRunState; principal?: string }): Promise<number> {
     const { rows } =
       filter.principal === undefined
         ? await this.query<{ count: string }>('SELECT count(*) FROM deputy.runs WHERE state = $1', [filter.state])
