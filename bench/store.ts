@@ -2,8 +2,8 @@
  * Does start-up, or writing a run, cost more with a long history behind it? For each backend,
  * a history of 1,000 and 100,000 runs (set `DEPUTY_BENCH_RUNS=1000,100000,1000000` for more)
  * is laid down, then the store is opened five times (median kept) and 400 run writes are
- * timed one by one (each awaited, so each pays its own flush or commit). Ratios are against
- * the smallest history, measured in the same run.
+ * timed one by one (each awaited, so each pays its own flush or commit), the sizes taking turns
+ * round by round. Ratios are against the smallest history, measured in the same run.
  *
  * Backends: `FileRuns` (today's executor: replays runs.jsonl at open), `IndexedFileRuns` (the
  * asynchronous port on files: a checkpointed index, no replay), and PostgreSQL's asynchronous
@@ -36,6 +36,8 @@ export interface StoreBenchResult {
 /** The four records a run's life writes. */
 const STATES: RunRecord['state'][] = ['requested', 'queued', 'running', 'succeeded'];
 const WRITES = 400;
+/** The writes are made in this many rounds, each size taking its turn. */
+const WRITE_ROUNDS = 10;
 const OPENS = 5;
 /** Start-up and a write may cost at most this many times what they cost with the smallest history … */
 const MAX_RATIO = { open: 2, write: 1.5 };
@@ -102,19 +104,38 @@ async function prefillPostgres(url: string, count: number): Promise<void> {
   }
 }
 
-/** 400 awaited writes: 100 runs created and moved through their states, on the asynchronous port. */
-async function timeAsyncWrites(runs: AsyncRunStore, behind: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let index = 0; index < WRITES; index += 1) {
-    const n = Math.floor(index / STATES.length);
-    const state = STATES[index % STATES.length] as RunRecord['state'];
-    const run = benchRun(`run_new_${n}`, behind + n, state);
-    const started = performance.now();
-    if (index % STATES.length === 0) await runs.create(run);
-    else await runs.transition(run.id, STATES[(index % STATES.length) - 1] as RunRecord['state'], run);
-    times.push(performance.now() - started);
-  }
-  return times;
+/** Write number `index` of a run's life on the asynchronous port: a create, then one transition per state. */
+async function asyncWrite(runs: AsyncRunStore, behind: number, index: number): Promise<void> {
+  const n = Math.floor(index / STATES.length);
+  const step = index % STATES.length;
+  const run = benchRun(`run_new_${n}`, behind + n, STATES[step] as RunRecord['state']);
+  if (step === 0) await runs.create(run);
+  else await runs.transition(run.id, STATES[step - 1] as RunRecord['state'], run);
+}
+
+/** A store opened on a history. */
+interface OpenStore {
+  write(index: number): Promise<void>;
+  /** Makes the writes so far durable in the index (IndexedFileRuns); returns nothing elsewhere. */
+  checkpoint?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A history laid down for one backend. */
+interface Place {
+  runs: number;
+  open(): Promise<OpenStore>;
+  note?: string;
+  dispose(): Promise<void>;
+}
+
+interface Backend {
+  name: string;
+  /** Whether start-up and writes must stay flat (today's FileRuns is measured as the baseline to beat). */
+  goal: boolean;
+  /** Larger histories are not measured, and why. */
+  limit?: { runs: number; why: string };
+  prepare(runs: number): Promise<Place>;
 }
 
 interface Measurement {
@@ -124,110 +145,122 @@ interface Measurement {
   note?: string;
 }
 
-interface Backend {
-  name: string;
-  /** Whether start-up and writes must stay flat (today's FileRuns is measured as the baseline to beat). */
-  goal: boolean;
-  /** Larger histories are not measured, and why. */
-  limit?: { runs: number; why: string };
-  measure(runs: number): Promise<Measurement>;
-}
-
-async function timedOpens(openOnce: () => Promise<{ close(): Promise<void> }>): Promise<number> {
-  const times: number[] = [];
-  for (let attempt = 0; attempt < OPENS; attempt += 1) {
-    const started = performance.now();
-    const store = await openOnce();
-    times.push(performance.now() - started);
-    await store.close();
-  }
-  return median(times);
-}
-
-async function inDataFolder<T>(work: (dataDir: string) => Promise<T>): Promise<T> {
+async function dataFolder(): Promise<{ dataDir: string; dispose(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'deputy-bench-store-'));
-  try {
-    return await work(dataDir);
-  } finally {
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  return { dataDir, dispose: () => rm(dataDir, { recursive: true, force: true }) };
 }
 
 const fileRuns: Backend = {
   name: 'files, FileRuns (today: replays runs.jsonl at open)',
   goal: false,
   limit: { runs: 100_000, why: 'it reads and holds every run in memory at each open' },
-  measure: (count) =>
-    inDataFolder(async (dataDir) => {
-      await prefillFile(join(dataDir, 'runs.jsonl'), count);
-      const openStore = () => createFileStore({ dataDir, clock: systemClock, logger: silentLogger() });
-      const openMs = await timedOpens(openStore);
-      const store = await openStore();
-      const times: number[] = [];
-      for (let index = 0; index < WRITES; index += 1) {
-        const run = benchRun(`run_new_${Math.floor(index / STATES.length)}`, count + index, STATES[index % STATES.length] as RunRecord['state']);
-        const started = performance.now();
-        await store.runs.put(run);
-        times.push(performance.now() - started);
-      }
-      await store.close();
-      return { runs: count, openMs, writeMs: mean(times) };
-    }),
+  prepare: async (count) => {
+    const { dataDir, dispose } = await dataFolder();
+    await prefillFile(join(dataDir, 'runs.jsonl'), count);
+    return {
+      runs: count,
+      dispose,
+      open: async () => {
+        const store = await createFileStore({ dataDir, clock: systemClock, logger: silentLogger() });
+        return {
+          write: (index) => store.runs.put(benchRun(`run_new_${Math.floor(index / STATES.length)}`, count + index, STATES[index % STATES.length] as RunRecord['state'])),
+          close: () => store.close(),
+        };
+      },
+    };
+  },
 };
 
 const indexedFileRuns: Backend = {
   name: 'files, IndexedFileRuns (asynchronous port: checkpointed index)',
   goal: true,
-  measure: (count) =>
-    inDataFolder(async (dataDir) => {
-      await prefillFile(join(dataDir, 'runs.jsonl'), count);
-      const openRuns = () => IndexedFileRuns.open({ path: join(dataDir, 'runs.jsonl'), indexDir: join(dataDir, 'runs-index'), outputDir: join(dataDir, 'output'), logger: silentLogger() });
-      const conversionStarted = performance.now();
-      await (await openRuns()).close();
-      const conversionMs = performance.now() - conversionStarted;
-      const openMs = await timedOpens(openRuns);
-      const runs = await openRuns();
-      const times = await timeAsyncWrites(runs, count);
-      // The checkpoint that makes these writes part of the index (in production, one per 10,000 writes, in the background).
-      const checkpointStarted = performance.now();
-      await runs.checkpoint();
-      const checkpointMs = performance.now() - checkpointStarted;
-      await runs.close();
-      return {
-        runs: count,
-        openMs,
-        writeMs: mean(times),
-        note: `checkpoint of the ${WRITES} writes ${checkpointMs.toFixed(0)} ms; the first open built the index from runs.jsonl once, in ${conversionMs.toFixed(0)} ms`,
-      };
-    }),
+  prepare: async (count) => {
+    const { dataDir, dispose } = await dataFolder();
+    await prefillFile(join(dataDir, 'runs.jsonl'), count);
+    const openRuns = () => IndexedFileRuns.open({ path: join(dataDir, 'runs.jsonl'), indexDir: join(dataDir, 'runs-index'), outputDir: join(dataDir, 'output'), logger: silentLogger() });
+    const conversionStarted = performance.now();
+    await (await openRuns()).close();
+    const conversionMs = performance.now() - conversionStarted;
+    return {
+      runs: count,
+      dispose,
+      note: `the first open built the index from runs.jsonl once, in ${conversionMs.toFixed(0)} ms`,
+      open: async () => {
+        const runs = await openRuns();
+        return { write: (index) => asyncWrite(runs, count, index), checkpoint: () => runs.checkpoint(), close: () => runs.close() };
+      },
+    };
+  },
 };
 
 function postgresBackend(adminUrl: string): Backend {
   return {
     name: 'PostgreSQL, asynchronous port (fsync and synchronous_commit on)',
     goal: true,
-    measure: async (count) => {
+    prepare: async (count) => {
       const database = await createTestDatabase(adminUrl);
-      try {
-        const options = { url: database.url, clock: systemClock, logger: silentLogger(), poolSize: 4 };
-        // The first open creates the schema; the history goes in after it.
-        await (await openPostgresBackend(options)).close();
-        await prefillPostgres(database.url, count);
+      const options = { url: database.url, clock: systemClock, logger: silentLogger(), poolSize: 4 };
+      // The first open creates the schema; the history goes in after it.
+      await (await openPostgresBackend(options)).close();
+      await prefillPostgres(database.url, count);
+      return {
+        runs: count,
+        dispose: () => database.drop(),
         // Start-up as an executor's: connect, check migrations, listen, load the catalog, read the unfinished runs.
-        const openMs = await timedOpens(async () => {
+        open: async () => {
           const backend = await openPostgresBackend(options);
           await backend.state.runs.unfinished();
-          return backend;
-        });
-        const backend = await openPostgresBackend(options);
-        const times = await timeAsyncWrites(backend.state.runs, count);
-        await backend.close();
-        return { runs: count, openMs, writeMs: mean(times) };
-      } finally {
-        await database.drop();
-      }
+          return { write: (index) => asyncWrite(backend.state.runs, count, index), close: () => backend.close() };
+        },
+      };
     },
   };
+}
+
+/**
+ * Opens and writes take turns between the histories (round by round), so a burst of load on this
+ * shared machine falls on all sizes alike instead of on whichever was measured at that moment.
+ */
+async function measure(backend: Backend, sizes: number[]): Promise<Measurement[]> {
+  const places: Place[] = [];
+  try {
+    for (const size of sizes) places.push(await backend.prepare(size));
+    const openMs = places.map((): number[] => []);
+    for (let round = 0; round < OPENS; round += 1) {
+      for (const [index, place] of places.entries()) {
+        const started = performance.now();
+        const store = await place.open();
+        openMs[index]?.push(performance.now() - started);
+        await store.close();
+      }
+    }
+    const stores = await Promise.all(places.map((place) => place.open()));
+    const writeMs = places.map((): number[] => []);
+    const perRound = WRITES / WRITE_ROUNDS;
+    for (let round = 0; round < WRITE_ROUNDS; round += 1) {
+      for (const [index, store] of stores.entries()) {
+        for (let write = round * perRound; write < (round + 1) * perRound; write += 1) {
+          const started = performance.now();
+          await store.write(write);
+          writeMs[index]?.push(performance.now() - started);
+        }
+      }
+    }
+    const notes = await Promise.all(
+      stores.map(async (store, index) => {
+        const checkpoint = store.checkpoint;
+        if (!checkpoint) return places[index]?.note;
+        // The checkpoint that makes these writes part of the index (in production one per 10,000 writes, in the background).
+        const started = performance.now();
+        await checkpoint();
+        return `checkpoint of the ${WRITES} writes ${(performance.now() - started).toFixed(0)} ms; ${places[index]?.note ?? ''}`;
+      }),
+    );
+    await Promise.all(stores.map((store) => store.close()));
+    return places.map((place, index) => ({ runs: place.runs, openMs: median(openMs[index] ?? []), writeMs: mean(writeMs[index] ?? []), ...(notes[index] ? { note: notes[index] } : {}) }));
+  } finally {
+    await Promise.all(places.map((place) => place.dispose()));
+  }
 }
 
 function historySizes(): number[] {
@@ -266,9 +299,8 @@ export async function benchStore(): Promise<StoreBenchResult[]> {
     const results: StoreBenchResult[] = [];
     for (const backend of [fileRuns, indexedFileRuns, postgresBackend(cluster.adminUrl)]) {
       // Warm the file system, the JIT and the server before the measured sizes.
-      await backend.measure(100);
-      const measurements: Measurement[] = [];
-      for (const size of sizes.filter((runs) => runs <= (backend.limit?.runs ?? Number.POSITIVE_INFINITY))) measurements.push(await backend.measure(size));
+      await measure(backend, [100]);
+      const measurements = await measure(backend, sizes.filter((runs) => runs <= (backend.limit?.runs ?? Number.POSITIVE_INFINITY)));
       const result = report(backend, measurements);
       const skipped = sizes.filter((runs) => backend.limit && runs > backend.limit.runs);
       if (skipped.length > 0) result.lines.push(`not measured at ${skipped.map((runs) => runs.toLocaleString('en')).join(', ')} runs: ${backend.limit?.why}`);
