@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { z } from 'zod';
-import { IDEMPOTENCY_FILE } from '../connectors/index.ts';
+import { IDEMPOTENCY_FILE, SIGNATURES_FILE } from '../connectors/index.ts';
+import { SignatureLedger, type SignatureClaim } from '../connectors/replay.ts';
 import { IDEMPOTENCY_TTL_MS } from '../connectors/idempotency.ts';
 import { DeputyError, ScriptReviewStateSchema } from '../contract/index.ts';
 import { CREDENTIALS_FILE } from '../credentials/vault.ts';
@@ -38,7 +39,6 @@ import type {
 } from './state-port.ts';
 
 export const SCRIPT_REVIEWS_FILE = 'script-reviews.json';
-export const HOOK_SIGNATURES_FILE = 'hook-signatures.jsonl';
 export const RUN_INDEX_DIR = 'runs-index';
 
 export class FileRecordMap<T> implements RecordMap<T> {
@@ -172,38 +172,12 @@ function pruneExpired(entries: Map<string, { expiresAt: number }>, now: number):
   return dropped;
 }
 
-const SignatureLineSchema = z.object({ connector: z.string(), signature: z.string(), expiresAt: z.number() });
-type SignatureLine = z.infer<typeof SignatureLineSchema>;
-
+/** The signature port over the connectors' SignatureLedger (hook-signatures.jsonl), which sweeps itself. */
 export class FileHookSignatures implements HookSignatureRecords {
-  private readonly accepted = new Map<string, { expiresAt: number }>();
+  constructor(private readonly ledger: SignatureLedger) {}
 
-  private constructor(
-    private readonly log: ExpiringLog<SignatureLine>,
-    private readonly clock: Clock,
-  ) {}
-
-  static async open(path: string, clock: Clock): Promise<FileHookSignatures> {
-    const { log, entries } = await ExpiringLog.open(path, SignatureLineSchema, (line) => line.expiresAt > clock.now());
-    const records = new FileHookSignatures(log, clock);
-    for (const line of entries) records.accepted.set(keyOf(line.connector, line.signature), { expiresAt: line.expiresAt });
-    return records;
-  }
-
-  async acceptOnce(connector: string, signature: string, expiresAt: number): Promise<boolean> {
-    const id = keyOf(connector, signature);
-    if ((this.accepted.get(id)?.expiresAt ?? 0) > this.clock.now()) return false;
-    this.accepted.set(id, { expiresAt });
-    await this.log.append({ connector, signature, expiresAt });
-    return true;
-  }
-
-  async prune(): Promise<number> {
-    return pruneExpired(this.accepted, this.clock.now());
-  }
-
-  settled(): Promise<void> {
-    return this.log.settled();
+  claim(connector: string, digest: string, idempotencyKey: string | undefined, expiresAt: number): Promise<SignatureClaim> {
+    return this.ledger.claim(connector, digest, idempotencyKey, expiresAt);
   }
 }
 
@@ -289,19 +263,19 @@ export async function openFileState(options: FileStateOptions): Promise<FileStat
   });
   try {
     const hookIdempotency = await FileHookIdempotency.open(join(dataDir, IDEMPOTENCY_FILE), clock);
-    const hookSignatures = await FileHookSignatures.open(join(dataDir, HOOK_SIGNATURES_FILE), clock);
+    const signatures = await SignatureLedger.open(join(dataDir, SIGNATURES_FILE), clock);
     const ledger = await MessageLedger.open(join(dataDir, MAIL_LEDGER_FILE), clock);
     return {
       runs,
       planStates: new FileRecordMap(join(dataDir, PLAN_STATE_FILE), PlanStateSchema),
       scriptReviews: new FileRecordMap(join(dataDir, SCRIPT_REVIEWS_FILE), ScriptReviewStateSchema),
       hookIdempotency,
-      hookSignatures,
+      hookSignatures: new FileHookSignatures(signatures),
       mailLedger: new FileMailLedger(ledger),
       credentials: new FileCredentialRecords(join(dataDir, CREDENTIALS_FILE)),
       leases: new MemoryLeases(clock),
       close: async () => {
-        await Promise.all([ledger.settled(), hookIdempotency.settled(), hookSignatures.settled()]);
+        await Promise.all([ledger.settled(), hookIdempotency.settled(), signatures.settled()]);
         await runs.close();
       },
     };

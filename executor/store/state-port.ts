@@ -10,6 +10,7 @@
  * classes beside them. See docs/store.md, "Asynchronous ports".
  */
 import type { RunState, ScriptReviewState } from '../contract/index.ts';
+import type { SignatureClaim } from '../connectors/replay.ts';
 import type { CredentialRecord } from '../credentials/record.ts';
 import type { RunRecord } from '../domain.ts';
 import type { MessageEntry } from '../mail/ledger.ts';
@@ -103,14 +104,13 @@ export interface HookIdempotencyRecords {
 }
 
 /**
- * Signatures of inbound hook requests already accepted: the same signed request sent again
- * within the signature window (a replay) is refused, on whichever executor it arrives.
+ * Signatures of inbound hook requests already accepted (executor/connectors/replay.ts): the same
+ * signed request sent again within its window is a replay, refused on whichever executor it
+ * arrives, unless it repeats the first request's Idempotency-Key (a sender retrying).
  */
 export interface HookSignatureRecords {
-  /** True the first time; false when this connector accepted this signature before and it has not expired. */
-  acceptOnce(connector: string, signature: string, expiresAt: number): Promise<boolean>;
-  /** Drops expired signatures; returns how many. */
-  prune(): Promise<number>;
+  /** `first` (now recorded), `retry` (seen, same Idempotency-Key) or `replay`; records count until `expiresAt` (inclusive). */
+  claim(connector: string, digest: string, idempotencyKey: string | undefined, expiresAt: number): Promise<SignatureClaim>;
 }
 
 export interface MailLedgerRecords {

@@ -96,12 +96,13 @@ CREATE TABLE deputy.hook_idempotency (
   PRIMARY KEY (connector, key)
 );
 CREATE INDEX hook_idempotency_expiry ON deputy.hook_idempotency (expires_at);
--- … and signatures already accepted, so a captured request cannot be replayed inside its window.
+-- … and signatures already accepted (the HMAC this executor computed), so a captured request cannot be replayed inside its window.
 CREATE TABLE deputy.hook_signatures (
   connector text NOT NULL,
-  signature text NOT NULL,
+  digest text NOT NULL,
+  idempotency_key text,
   expires_at timestamptz NOT NULL,
-  PRIMARY KEY (connector, signature)
+  PRIMARY KEY (connector, digest)
 );
 CREATE INDEX hook_signatures_expiry ON deputy.hook_signatures (expires_at);
 

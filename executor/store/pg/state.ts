@@ -9,6 +9,7 @@
 import type { ZodType } from 'zod';
 import type { Clock } from '../../../lib/clock.ts';
 import type { Pool } from '../../../lib/postgres/pool.ts';
+import type { SignatureClaim } from '../../connectors/replay.ts';
 import { DeputyError } from '../../contract/errors.ts';
 import { CredentialRecordSchema, type CredentialRecord } from '../../credentials/vault.ts';
 import { MessageEntrySchema, type MessageEntry } from '../../mail/ledger.ts';
@@ -156,19 +157,30 @@ export class PgHookSignatures implements HookSignatureRecords {
     private readonly clock: Clock,
   ) {}
 
-  async acceptOnce(connector: string, signature: string, expiresAt: number): Promise<boolean> {
+  async claim(connector: string, digest: string, idempotencyKey: string | undefined, expiresAt: number): Promise<SignatureClaim> {
+    const now = new Date(this.clock.now());
     const { rowCount } = await run(
       this.pool,
       'recording a hook signature',
-      `INSERT INTO deputy.hook_signatures (connector, signature, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (connector, signature) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE deputy.hook_signatures.expires_at <= $4`,
-      [connector, signature, new Date(expiresAt), new Date(this.clock.now())],
+      `INSERT INTO deputy.hook_signatures (connector, digest, idempotency_key, expires_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (connector, digest) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key, expires_at = EXCLUDED.expires_at
+       WHERE deputy.hook_signatures.expires_at < $5`,
+      [connector, digest, idempotencyKey ?? null, new Date(expiresAt), now],
     );
-    return rowCount === 1;
+    if (rowCount === 1) return 'first';
+    const { rows } = await run<{ idempotency_key: string | null }>(
+      this.pool,
+      'reading a hook signature',
+      'SELECT idempotency_key FROM deputy.hook_signatures WHERE connector = $1 AND digest = $2',
+      [connector, digest],
+    );
+    const first = rows[0];
+    return first && idempotencyKey !== undefined && first.idempotency_key === idempotencyKey ? 'retry' : 'replay';
   }
 
+  /** Drops signatures whose window closed; returns how many. (The file ledger sweeps itself.) */
   async prune(): Promise<number> {
-    return (await run(this.pool, 'pruning hook signatures', 'DELETE FROM deputy.hook_signatures WHERE expires_at <= $1', [new Date(this.clock.now())])).rowCount;
+    return (await run(this.pool, 'pruning hook signatures', 'DELETE FROM deputy.hook_signatures WHERE expires_at < $1', [new Date(this.clock.now())])).rowCount;
   }
 }
 

@@ -238,16 +238,21 @@ export function stateSuite(name: string, places: StoragePlaces): void {
         assert.equal(await store.hookIdempotency.prune(), 1);
       });
 
-      it('accepts a signature once until it expires, on any executor', async () => {
+      it('accepts a signature once until its window closes, on any executor; a retry repeats its Idempotency-Key', async () => {
         const second = await another();
         const expiresAt = clock.now() + 5 * 60_000;
-        const first = await Promise.all([store.hookSignatures.acceptOnce('itsm', 'sig-1', expiresAt), second.hookSignatures.acceptOnce('itsm', 'sig-1', expiresAt)]);
-        assert.deepEqual(first.sort(), [false, true]);
-        assert.equal(await store.hookSignatures.acceptOnce('itsm', 'sig-1', expiresAt), false);
-        assert.equal(await store.hookSignatures.acceptOnce('other', 'sig-1', expiresAt), true);
+        const first = await Promise.all([store.hookSignatures.claim('itsm', 'sig-1', 'key-1', expiresAt), second.hookSignatures.claim('itsm', 'sig-1', 'key-1', expiresAt)]);
+        assert.deepEqual(first.sort(), ['first', 'retry']);
+        assert.equal(await second.hookSignatures.claim('itsm', 'sig-1', 'key-1', expiresAt), 'retry');
+        assert.equal(await store.hookSignatures.claim('itsm', 'sig-1', 'key-2', expiresAt), 'replay');
+        assert.equal(await store.hookSignatures.claim('itsm', 'sig-1', undefined, expiresAt), 'replay');
+        assert.equal(await store.hookSignatures.claim('other', 'sig-1', undefined, expiresAt), 'first');
+        assert.equal(await store.hookSignatures.claim('other', 'sig-1', undefined, expiresAt), 'replay');
+        // The window includes its last millisecond.
         clock.advance(5 * 60_000);
-        assert.equal(await store.hookSignatures.prune(), 2);
-        assert.equal(await store.hookSignatures.acceptOnce('itsm', 'sig-1', clock.now() + 60_000), true);
+        assert.equal(await second.hookSignatures.claim('itsm', 'sig-1', undefined, clock.now() + 60_000), 'replay');
+        clock.advance(1);
+        assert.equal(await second.hookSignatures.claim('itsm', 'sig-1', undefined, clock.now() + 60_000), 'first');
       });
     });
 
@@ -331,7 +336,7 @@ export function stateSuite(name: string, places: StoragePlaces): void {
       await store.planStates.compareAndSet('nightly', undefined, { handledUntil: 7 });
       await store.hookIdempotency.claim({ connector: 'itsm', key: 'k', bodyHash: 'b', claimTtlMs: 60_000 });
       await store.hookIdempotency.complete({ connector: 'itsm', key: 'k', answer: { runId: 'run_1', state: 'queued', correlationId: 'c' }, ttlMs: HOUR });
-      await store.hookSignatures.acceptOnce('itsm', 'sig', clock.now() + 60_000);
+      await store.hookSignatures.claim('itsm', 'sig', undefined, clock.now() + 60_000);
       await store.mailLedger.claim({ connector: 'm', messageId: '<1@x>', replyTo: 'a@x', mailbox: 'b@x', subject: 's' });
       await store.mailLedger.attachRun('m', '<1@x>', 'run_1');
       await store.credentials.compareAndSet(credential(1), undefined);
@@ -342,7 +347,7 @@ export function stateSuite(name: string, places: StoragePlaces): void {
       assert.deepEqual((await after.runs.list({ limit: 5 })).map((run) => run.id), ['run_2', 'run_1']);
       assert.deepEqual(await after.planStates.get('nightly'), { value: { handledUntil: 7 }, revision: 1 });
       assert.equal((await after.hookIdempotency.claim({ connector: 'itsm', key: 'k', bodyHash: 'b', claimTtlMs: 60_000 })).kind, 'answered');
-      assert.equal(await after.hookSignatures.acceptOnce('itsm', 'sig', clock.now() + 60_000), false);
+      assert.equal(await after.hookSignatures.claim('itsm', 'sig', undefined, clock.now() + 60_000), 'replay');
       assert.equal((await after.mailLedger.forRun('run_1'))?.messageId, '<1@x>');
       assert.equal((await after.credentials.get('graph-key'))?.ciphertext, 'c1');
       assert.equal((await after.leases.get('scheduler'))?.holder, place.durableLeases ? 'a' : undefined);
