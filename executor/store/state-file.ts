@@ -26,7 +26,7 @@ import { ensurePrivateDir } from './files.ts';
 import { DurableJsonMap } from './json-map.ts';
 import { IndexedFileRuns } from './runs-indexed.ts';
 import type {
-  HookIdempotencyRecords,
+  IdempotencyRecords,
   HookSignatureRecords,
   IdempotencyClaim,
   IdempotentAnswer,
@@ -39,6 +39,8 @@ import type {
 } from './state-port.ts';
 
 export const SCRIPT_REVIEWS_FILE = 'script-reviews.json';
+/** The file executor/app.ts keeps `POST /v1/runs` Idempotency-Keys in. */
+export const RUN_IDEMPOTENCY_FILE = 'run-idempotency.jsonl';
 export const RUN_INDEX_DIR = 'runs-index';
 
 export class FileRecordMap<T> implements RecordMap<T> {
@@ -91,7 +93,10 @@ export class FileRecordMap<T> implements RecordMap<T> {
   }
 }
 
-/** The lines of hook-idempotency.jsonl: answered keys (a key in flight lives in memory only). */
+/**
+ * The lines of hook-idempotency.jsonl and run-idempotency.jsonl, as IdempotencyStore writes them:
+ * answered keys (a key in flight lives in memory only). `connector` holds the scope.
+ */
 const IdempotencyLineSchema = z.object({
   connector: z.string(),
   key: z.string(),
@@ -106,10 +111,10 @@ const IdempotencyLineSchema = z.object({
 type IdempotencyLine = z.infer<typeof IdempotencyLineSchema>;
 type KeyState = { line: IdempotencyLine; expiresAt: number } | { inFlight: true; bodyHash: string; expiresAt: number };
 
-const keyOf = (connector: string, key: string) => `${connector}\u0000${key}`;
+const keyOf = (scope: string, key: string) => `${scope}\u0000${key}`;
 const lineExpiry = (line: IdempotencyLine) => line.expiresAt ?? line.at + IDEMPOTENCY_TTL_MS;
 
-export class FileHookIdempotency implements HookIdempotencyRecords {
+export class FileIdempotency implements IdempotencyRecords {
   private readonly keys = new Map<string, KeyState>();
 
   private constructor(
@@ -117,15 +122,15 @@ export class FileHookIdempotency implements HookIdempotencyRecords {
     private readonly clock: Clock,
   ) {}
 
-  static async open(path: string, clock: Clock): Promise<FileHookIdempotency> {
+  static async open(path: string, clock: Clock): Promise<FileIdempotency> {
     const { log, entries } = await ExpiringLog.open(path, IdempotencyLineSchema, (line) => lineExpiry(line) > clock.now());
-    const records = new FileHookIdempotency(log, clock);
+    const records = new FileIdempotency(log, clock);
     for (const line of entries) records.keys.set(keyOf(line.connector, line.key), { line, expiresAt: lineExpiry(line) });
     return records;
   }
 
-  async claim(request: { connector: string; key: string; bodyHash: string; claimTtlMs: number }): Promise<IdempotencyClaim> {
-    const id = keyOf(request.connector, request.key);
+  async claim(request: { scope: string; key: string; bodyHash: string; claimTtlMs: number }): Promise<IdempotencyClaim> {
+    const id = keyOf(request.scope, request.key);
     const now = this.clock.now();
     const known = this.keys.get(id);
     if (known && known.expiresAt > now) {
@@ -136,19 +141,19 @@ export class FileHookIdempotency implements HookIdempotencyRecords {
     return { kind: 'owner' };
   }
 
-  async complete(request: { connector: string; key: string; answer: IdempotentAnswer; ttlMs: number }): Promise<void> {
-    const id = keyOf(request.connector, request.key);
+  async complete(request: { scope: string; key: string; answer: IdempotentAnswer; ttlMs: number }): Promise<void> {
+    const id = keyOf(request.scope, request.key);
     const held = this.keys.get(id);
     const bodyHash = held && 'inFlight' in held ? held.bodyHash : held?.line.bodyHash;
     if (bodyHash === undefined) return;
     const now = this.clock.now();
-    const line: IdempotencyLine = { connector: request.connector, key: request.key, bodyHash, ...request.answer, at: now, expiresAt: now + request.ttlMs };
+    const line: IdempotencyLine = { connector: request.scope, key: request.key, bodyHash, ...request.answer, at: now, expiresAt: now + request.ttlMs };
     this.keys.set(id, { line, expiresAt: line.expiresAt ?? now });
     await this.log.append(line);
   }
 
-  async release(connector: string, key: string): Promise<void> {
-    const id = keyOf(connector, key);
+  async release(scope: string, key: string): Promise<void> {
+    const id = keyOf(scope, key);
     const held = this.keys.get(id);
     if (held && 'inFlight' in held) this.keys.delete(id);
   }
@@ -262,7 +267,8 @@ export async function openFileState(options: FileStateOptions): Promise<FileStat
     ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
   });
   try {
-    const hookIdempotency = await FileHookIdempotency.open(join(dataDir, IDEMPOTENCY_FILE), clock);
+    const hookIdempotency = await FileIdempotency.open(join(dataDir, IDEMPOTENCY_FILE), clock);
+    const runIdempotency = await FileIdempotency.open(join(dataDir, RUN_IDEMPOTENCY_FILE), clock);
     const signatures = await SignatureLedger.open(join(dataDir, SIGNATURES_FILE), clock);
     const ledger = await MessageLedger.open(join(dataDir, MAIL_LEDGER_FILE), clock);
     return {
@@ -270,12 +276,13 @@ export async function openFileState(options: FileStateOptions): Promise<FileStat
       planStates: new FileRecordMap(join(dataDir, PLAN_STATE_FILE), PlanStateSchema),
       scriptReviews: new FileRecordMap(join(dataDir, SCRIPT_REVIEWS_FILE), ScriptReviewStateSchema),
       hookIdempotency,
+      runIdempotency,
       hookSignatures: new FileHookSignatures(signatures),
       mailLedger: new FileMailLedger(ledger),
       credentials: new FileCredentialRecords(join(dataDir, CREDENTIALS_FILE)),
       leases: new MemoryLeases(clock),
       close: async () => {
-        await Promise.all([ledger.settled(), hookIdempotency.settled(), signatures.settled()]);
+        await Promise.all([ledger.settled(), hookIdempotency.settled(), runIdempotency.settled(), signatures.settled()]);
         await runs.close();
       },
     };

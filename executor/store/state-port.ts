@@ -72,7 +72,7 @@ export interface RecordMap<T> {
   delete(key: string): Promise<void>;
 }
 
-/** What a hook request with an `Idempotency-Key` got the first time. */
+/** What a request with an `Idempotency-Key` got the first time. */
 export interface IdempotentAnswer {
   runId: string;
   state: string;
@@ -89,16 +89,20 @@ export type IdempotencyClaim =
   | { kind: 'answered'; bodyHash: string; answer: IdempotentAnswer }
   | { kind: 'in-flight'; bodyHash: string };
 
-export interface HookIdempotencyRecords {
+/**
+ * `Idempotency-Key` records, for inbound hooks (scope: the connector's id) and for
+ * `POST /v1/runs` (scope: `principal:<id>`), each kind in its own file or rows of its own.
+ */
+export interface IdempotencyRecords {
   /**
    * Takes the key for this request when nobody holds it (or the holder's claim lapsed after
    * `claimTtlMs`, e.g. its executor died). Records older than their TTL count as absent.
    */
-  claim(request: { connector: string; key: string; bodyHash: string; claimTtlMs: number }): Promise<IdempotencyClaim>;
+  claim(request: { scope: string; key: string; bodyHash: string; claimTtlMs: number }): Promise<IdempotencyClaim>;
   /** Stores the answer; it is returned to repeats for `ttlMs` from now. */
-  complete(request: { connector: string; key: string; answer: IdempotentAnswer; ttlMs: number }): Promise<void>;
+  complete(request: { scope: string; key: string; answer: IdempotentAnswer; ttlMs: number }): Promise<void>;
   /** Gives the key up after a failed start, so the client may retry at once. */
-  release(connector: string, key: string): Promise<void>;
+  release(scope: string, key: string): Promise<void>;
   /** Drops records whose TTL has passed; returns how many. */
   prune(): Promise<number>;
 }
@@ -159,7 +163,8 @@ export interface StateStore {
   runs: AsyncRunStore;
   planStates: RecordMap<PlanState>;
   scriptReviews: RecordMap<ScriptReviewState>;
-  hookIdempotency: HookIdempotencyRecords;
+  hookIdempotency: IdempotencyRecords;
+  runIdempotency: IdempotencyRecords;
   hookSignatures: HookSignatureRecords;
   mailLedger: MailLedgerRecords;
   credentials: CredentialRecords;

@@ -18,7 +18,7 @@ import { PgCatalog } from './catalog.ts';
 import { PgOutbox } from './outbox.ts';
 import { PgRunCache, PgRunStore } from './runs.ts';
 import { EXECUTOR_MIGRATIONS } from './schema.ts';
-import { PgCredentialRecords, PgHookIdempotency, PgHookSignatures, PgLeases, PgMailLedger, PgRecordMap } from './state.ts';
+import { PgCredentialRecords, PgHookSignatures, PgIdempotency, PgLeases, PgMailLedger, PgRecordMap } from './state.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -69,7 +69,8 @@ export async function openPostgresBackend(options: PostgresStoreOptions): Promis
         runs: new PgRunStore(pool),
         planStates: new PgRecordMap(pool, 'planStates', PlanStateSchema),
         scriptReviews: new PgRecordMap(pool, 'scriptReviews', ScriptReviewStateSchema),
-        hookIdempotency: new PgHookIdempotency(pool, clock),
+        hookIdempotency: new PgIdempotency(pool, clock, 'hook'),
+        runIdempotency: new PgIdempotency(pool, clock, 'run'),
         hookSignatures: new PgHookSignatures(pool, clock),
         mailLedger: new PgMailLedger(pool, clock),
         credentials: new PgCredentialRecords(pool),

@@ -85,18 +85,20 @@ CREATE TABLE deputy.script_reviews (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Inbound hooks: Idempotency-Key records (answer null while the first request is in flight) …
-CREATE TABLE deputy.hook_idempotency (
-  connector text NOT NULL,
+-- Idempotency-Key records (answer null while the first request is in flight): kind 'hook' (scope: the connector)
+-- and kind 'run' (POST /v1/runs; scope: principal:<id>) …
+CREATE TABLE deputy.idempotency_keys (
+  kind text NOT NULL,
+  scope text NOT NULL,
   key text NOT NULL,
   body_hash text NOT NULL,
   answer json,
   created_at timestamptz NOT NULL,
   expires_at timestamptz NOT NULL,
-  PRIMARY KEY (connector, key)
+  PRIMARY KEY (kind, scope, key)
 );
-CREATE INDEX hook_idempotency_expiry ON deputy.hook_idempotency (expires_at);
--- … and signatures already accepted (the HMAC this executor computed), so a captured request cannot be replayed inside its window.
+CREATE INDEX idempotency_keys_expiry ON deputy.idempotency_keys (kind, expires_at);
+-- … and inbound hooks' signatures already accepted (the HMAC this executor computed), so a captured request cannot be replayed inside its window.
 CREATE TABLE deputy.hook_signatures (
   connector text NOT NULL,
   digest text NOT NULL,

@@ -15,7 +15,7 @@ import { CredentialRecordSchema, type CredentialRecord } from '../../credentials
 import { MessageEntrySchema, type MessageEntry } from '../../mail/ledger.ts';
 import type {
   CredentialRecords,
-  HookIdempotencyRecords,
+  IdempotencyRecords,
   HookSignatureRecords,
   IdempotencyClaim,
   IdempotentAnswer,
@@ -102,52 +102,56 @@ export class PgRecordMap<T> implements RecordMap<T> {
   }
 }
 
-export class PgHookIdempotency implements HookIdempotencyRecords {
+export class PgIdempotency implements IdempotencyRecords {
   constructor(
     private readonly pool: Pool,
     private readonly clock: Clock,
+    /** Which requests: a hook's (`hook`) or `POST /v1/runs` (`run`). */
+    private readonly kind: 'hook' | 'run',
   ) {}
 
-  async claim(request: { connector: string; key: string; bodyHash: string; claimTtlMs: number }): Promise<IdempotencyClaim> {
+  async claim(request: { scope: string; key: string; bodyHash: string; claimTtlMs: number }): Promise<IdempotencyClaim> {
     const now = this.clock.now();
+    const id = [this.kind, request.scope, request.key];
     // A record can vanish between the two statements (its owner released it): then claim again.
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const { rowCount } = await run(
         this.pool,
         'claiming an idempotency key',
-        `INSERT INTO deputy.hook_idempotency (connector, key, body_hash, answer, created_at, expires_at) VALUES ($1, $2, $3, NULL, $4, $5)
-         ON CONFLICT (connector, key) DO UPDATE SET body_hash = EXCLUDED.body_hash, answer = NULL, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-         WHERE deputy.hook_idempotency.expires_at <= EXCLUDED.created_at`,
-        [request.connector, request.key, request.bodyHash, new Date(now), new Date(now + request.claimTtlMs)],
+        `INSERT INTO deputy.idempotency_keys (kind, scope, key, body_hash, answer, created_at, expires_at) VALUES ($1, $2, $3, $4, NULL, $5, $6)
+         ON CONFLICT (kind, scope, key) DO UPDATE SET body_hash = EXCLUDED.body_hash, answer = NULL, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+         WHERE deputy.idempotency_keys.expires_at <= EXCLUDED.created_at`,
+        [...id, request.bodyHash, new Date(now), new Date(now + request.claimTtlMs)],
       );
       if (rowCount === 1) return { kind: 'owner' };
       const { rows } = await run<{ body_hash: string; answer: IdempotentAnswer | null }>(
         this.pool,
         'reading an idempotency key',
-        'SELECT body_hash, answer FROM deputy.hook_idempotency WHERE connector = $1 AND key = $2',
-        [request.connector, request.key],
+        'SELECT body_hash, answer FROM deputy.idempotency_keys WHERE kind = $1 AND scope = $2 AND key = $3',
+        id,
       );
       const row = rows[0];
       if (row) return row.answer === null ? { kind: 'in-flight', bodyHash: row.body_hash } : { kind: 'answered', bodyHash: row.body_hash, answer: row.answer };
     }
-    throw new DeputyError('DEPUTY_E_BUSY', { detail: `idempotency key ${request.key} of ${request.connector} keeps changing hands` });
+    throw new DeputyError('DEPUTY_E_BUSY', { detail: `idempotency key ${request.key} of ${request.scope} keeps changing hands` });
   }
 
-  async complete(request: { connector: string; key: string; answer: IdempotentAnswer; ttlMs: number }): Promise<void> {
-    await run(this.pool, 'storing an idempotent answer', 'UPDATE deputy.hook_idempotency SET answer = $3, expires_at = $4 WHERE connector = $1 AND key = $2', [
-      request.connector,
+  async complete(request: { scope: string; key: string; answer: IdempotentAnswer; ttlMs: number }): Promise<void> {
+    await run(this.pool, 'storing an idempotent answer', 'UPDATE deputy.idempotency_keys SET answer = $4, expires_at = $5 WHERE kind = $1 AND scope = $2 AND key = $3', [
+      this.kind,
+      request.scope,
       request.key,
       JSON.stringify(request.answer),
       new Date(this.clock.now() + request.ttlMs),
     ]);
   }
 
-  async release(connector: string, key: string): Promise<void> {
-    await run(this.pool, 'releasing an idempotency key', 'DELETE FROM deputy.hook_idempotency WHERE connector = $1 AND key = $2 AND answer IS NULL', [connector, key]);
+  async release(scope: string, key: string): Promise<void> {
+    await run(this.pool, 'releasing an idempotency key', 'DELETE FROM deputy.idempotency_keys WHERE kind = $1 AND scope = $2 AND key = $3 AND answer IS NULL', [this.kind, scope, key]);
   }
 
   async prune(): Promise<number> {
-    return (await run(this.pool, 'pruning idempotency keys', 'DELETE FROM deputy.hook_idempotency WHERE expires_at <= $1', [new Date(this.clock.now())])).rowCount;
+    return (await run(this.pool, 'pruning idempotency keys', 'DELETE FROM deputy.idempotency_keys WHERE kind = $1 AND expires_at <= $2', [this.kind, new Date(this.clock.now())])).rowCount;
   }
 }
 

@@ -201,16 +201,16 @@ export function stateSuite(name: string, places: StoragePlaces): void {
       });
     });
 
-    describe('hook idempotency keys and signatures', () => {
-      const claim = (handle: StateStore, bodyHash = 'body-1') => handle.hookIdempotency.claim({ connector: 'itsm', key: 'key-1', bodyHash, claimTtlMs: 60_000 });
+    describe('idempotency keys and hook signatures', () => {
+      const claim = (handle: StateStore, bodyHash = 'body-1') => handle.hookIdempotency.claim({ scope: 'itsm', key: 'key-1', bodyHash, claimTtlMs: 60_000 });
       const answer = { runId: 'run_1', state: 'queued', correlationId: 'c-1' };
 
       it('gives a key to one request, then its answer to every repeat', async () => {
         assert.deepEqual(await claim(store), { kind: 'owner' });
         assert.deepEqual(await claim(store, 'body-2'), { kind: 'in-flight', bodyHash: 'body-1' });
-        await store.hookIdempotency.complete({ connector: 'itsm', key: 'key-1', answer, ttlMs: 24 * HOUR });
+        await store.hookIdempotency.complete({ scope: 'itsm', key: 'key-1', answer, ttlMs: 24 * HOUR });
         assert.deepEqual(await claim(store, 'body-2'), { kind: 'answered', bodyHash: 'body-1', answer });
-        assert.deepEqual(await store.hookIdempotency.claim({ connector: 'other', key: 'key-1', bodyHash: 'x', claimTtlMs: 60_000 }), { kind: 'owner' });
+        assert.deepEqual(await store.hookIdempotency.claim({ scope: 'other', key: 'key-1', bodyHash: 'x', claimTtlMs: 60_000 }), { kind: 'owner' });
         clock.advance(24 * HOUR);
         assert.deepEqual(await claim(store, 'body-3'), { kind: 'owner' });
       });
@@ -230,9 +230,16 @@ export function stateSuite(name: string, places: StoragePlaces): void {
         assert.equal(claims.filter((result) => result.kind === 'owner').length, 1);
       });
 
+      it("keeps run requests' keys apart from hooks' keys", async () => {
+        assert.deepEqual(await claim(store), { kind: 'owner' });
+        assert.deepEqual(await store.runIdempotency.claim({ scope: 'itsm', key: 'key-1', bodyHash: 'other', claimTtlMs: 60_000 }), { kind: 'owner' });
+        await store.runIdempotency.complete({ scope: 'itsm', key: 'key-1', answer, ttlMs: HOUR });
+        assert.deepEqual(await claim(store), { kind: 'in-flight', bodyHash: 'body-1' });
+      });
+
       it('prunes what expired', async () => {
         await claim(store);
-        await store.hookIdempotency.complete({ connector: 'itsm', key: 'key-1', answer, ttlMs: HOUR });
+        await store.hookIdempotency.complete({ scope: 'itsm', key: 'key-1', answer, ttlMs: HOUR });
         assert.equal(await store.hookIdempotency.prune(), 0);
         clock.advance(HOUR);
         assert.equal(await store.hookIdempotency.prune(), 1);
@@ -334,8 +341,8 @@ export function stateSuite(name: string, places: StoragePlaces): void {
       await store.runs.transition('run_1', 'queued', runFixture('run_1', { state: 'succeeded' }));
       await store.runs.create(runFixture('run_2', { state: 'awaiting-approval' }));
       await store.planStates.compareAndSet('nightly', undefined, { handledUntil: 7 });
-      await store.hookIdempotency.claim({ connector: 'itsm', key: 'k', bodyHash: 'b', claimTtlMs: 60_000 });
-      await store.hookIdempotency.complete({ connector: 'itsm', key: 'k', answer: { runId: 'run_1', state: 'queued', correlationId: 'c' }, ttlMs: HOUR });
+      await store.hookIdempotency.claim({ scope: 'itsm', key: 'k', bodyHash: 'b', claimTtlMs: 60_000 });
+      await store.hookIdempotency.complete({ scope: 'itsm', key: 'k', answer: { runId: 'run_1', state: 'queued', correlationId: 'c' }, ttlMs: HOUR });
       await store.hookSignatures.claim('itsm', 'sig', undefined, clock.now() + 60_000);
       await store.mailLedger.claim({ connector: 'm', messageId: '<1@x>', replyTo: 'a@x', mailbox: 'b@x', subject: 's' });
       await store.mailLedger.attachRun('m', '<1@x>', 'run_1');
@@ -346,7 +353,7 @@ export function stateSuite(name: string, places: StoragePlaces): void {
       assert.deepEqual((await after.runs.unfinished()).map((run) => run.id), ['run_2']);
       assert.deepEqual((await after.runs.list({ limit: 5 })).map((run) => run.id), ['run_2', 'run_1']);
       assert.deepEqual(await after.planStates.get('nightly'), { value: { handledUntil: 7 }, revision: 1 });
-      assert.equal((await after.hookIdempotency.claim({ connector: 'itsm', key: 'k', bodyHash: 'b', claimTtlMs: 60_000 })).kind, 'answered');
+      assert.equal((await after.hookIdempotency.claim({ scope: 'itsm', key: 'k', bodyHash: 'b', claimTtlMs: 60_000 })).kind, 'answered');
       assert.equal(await after.hookSignatures.claim('itsm', 'sig', undefined, clock.now() + 60_000), 'replay');
       assert.equal((await after.mailLedger.forRun('run_1'))?.messageId, '<1@x>');
       assert.equal((await after.credentials.get('graph-key'))?.ciphertext, 'c1');
