@@ -1,34 +1,24 @@
 /**
- * Stored credentials in `<dataDir>/credentials.json` (mode 0600): each value sealed with
- * AES-256-GCM under the key ring's current key. Setting a value makes a new version;
- * `reencrypt()` moves every record onto the current key (key rotation). Values are only ever
- * decrypted into memory for a run; listing shows metadata alone.
+ * Stored credentials: each value sealed with AES-256-GCM under the key ring's current key, and
+ * kept through the CredentialRecords port (store/state-port.ts): `<dataDir>/credentials.json`
+ * on files, `deputy.credentials` on PostgreSQL; only ciphertext reaches either. Setting a value
+ * makes a new version; `reencrypt()` moves every record onto the current key (key rotation).
+ * Every write is a compare-and-set on the record's version and key, so two executors changing
+ * one credential at once never lose a version. Values are only ever decrypted into memory for a
+ * run; listing shows metadata alone.
  */
-import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
 import { DeputyError } from '../contract/index.ts';
-import { IdSchema } from '../domain.ts';
-import { isMissingFile, writeFileDurably } from '../store/files.ts';
+import { FileCredentialRecords } from '../store/credentials-file.ts';
+import type { CredentialRecords } from '../store/state-port.ts';
 import { open, seal } from './cipher.ts';
 import type { KeyRing } from './keyring.ts';
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
-const RecordSchema = z.object({
-  id: IdSchema,
-  tenant: IdSchema,
-  kind: z.enum(['secret', 'pscredential']),
-  username: z.string().optional(),
-  ciphertext: z.string(),
-  iv: z.string(),
-  tag: z.string(),
-  keyId: z.string(),
-  version: z.number().int().min(1),
-  rotatedAt: z.string(),
-});
-export type CredentialRecord = z.infer<typeof RecordSchema>;
-const FileSchema = z.object({ format: z.literal(1), credentials: z.array(RecordSchema) });
+import type { CredentialRecord } from './record.ts';
+
+export { CredentialRecordSchema, type CredentialRecord } from './record.ts';
 
 export type CredentialMetadata = Omit<CredentialRecord, 'ciphertext' | 'iv' | 'tag'>;
 export interface RevealedCredential extends CredentialMetadata {
@@ -43,22 +33,28 @@ export interface SetCredential {
   username?: string;
 }
 
-export class CredentialVault {
-  private writing: Promise<unknown> = Promise.resolve();
+/** How often a write is tried again when another writer changed the record in between. */
+const WRITE_ATTEMPTS = 5;
 
+export class CredentialVault {
+  private readonly records: CredentialRecords;
+
+  /** `storage`: where the sealed records live; a path means that credentials file. */
   constructor(
-    private readonly path: string,
+    storage: CredentialRecords | string,
     private readonly keys: KeyRing,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.records = typeof storage === 'string' ? new FileCredentialRecords(storage) : storage;
+  }
 
   /** Metadata of every credential, never a value. */
   async list(): Promise<CredentialMetadata[]> {
-    return (await this.read()).map(({ ciphertext: _c, iv: _i, tag: _t, ...metadata }) => metadata);
+    return (await this.records.list()).map(({ ciphertext: _c, iv: _i, tag: _t, ...metadata }) => metadata);
   }
 
   async reveal(id: string): Promise<RevealedCredential | undefined> {
-    const record = (await this.read()).find((candidate) => candidate.id === id);
+    const record = await this.records.get(id);
     if (!record) return undefined;
     const key = this.keys.get(record.keyId);
     if (!key) throw new DeputyError('DEPUTY_E_INTERNAL', { message: 'A stored credential could not be decrypted.', detail: `credential ${id} is sealed under key ${record.keyId}, which is not in the key ring` });
@@ -67,11 +63,10 @@ export class CredentialVault {
   }
 
   /** Stores a new value (a new version); returns the record's metadata. */
-  set(input: SetCredential): Promise<CredentialMetadata> {
-    return this.exclusive(async () => {
-      if (input.value.length === 0) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { message: 'A credential value cannot be empty.' });
-      const records = await this.read();
-      const previous = records.find((candidate) => candidate.id === input.id);
+  async set(input: SetCredential): Promise<CredentialMetadata> {
+    if (input.value.length === 0) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { message: 'A credential value cannot be empty.' });
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
+      const previous = await this.records.get(input.id);
       if (previous && previous.tenant !== input.tenant) throw new DeputyError('DEPUTY_E_CONFLICT', { message: `Credential ${input.id} belongs to tenant ${previous.tenant}.` });
       const base = {
         id: input.id,
@@ -83,51 +78,27 @@ export class CredentialVault {
         rotatedAt: new Date(this.clock.now()).toISOString(),
       };
       const record: CredentialRecord = { ...base, ...seal(this.keys.current.key, input.value, context(base)) };
-      await this.write([...records.filter((candidate) => candidate.id !== input.id), record]);
-      const { ciphertext: _c, iv: _i, tag: _t, ...metadata } = record;
-      return metadata;
-    });
+      if (await this.records.compareAndSet(record, previous && { version: previous.version, keyId: previous.keyId })) {
+        const { ciphertext: _c, iv: _i, tag: _t, ...metadata } = record;
+        return metadata;
+      }
+    }
+    throw new DeputyError('DEPUTY_E_CONFLICT', { message: `Credential ${input.id} is being changed by someone else; try again.` });
   }
 
   /** Re-encrypts every record not under the current key; returns how many moved. */
-  reencrypt(): Promise<number> {
-    return this.exclusive(async () => {
-      const records = await this.read();
-      let moved = 0;
-      const next = records.map((record) => {
-        if (record.keyId === this.keys.current.id) return record;
-        const key = this.keys.get(record.keyId);
-        if (!key) throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `Credential ${record.id} is sealed under a key that is not configured (${record.keyId}); keep the old key in the ring until every credential is re-encrypted.` });
-        moved++;
-        const value = open(key.key, record, context(record));
-        return { ...record, keyId: this.keys.current.id, ...seal(this.keys.current.key, value, context(record)) };
-      });
-      if (moved > 0) await this.write(next);
-      return moved;
-    });
-  }
-
-  private async read(): Promise<CredentialRecord[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if (isMissingFile(error)) return [];
-      throw error;
+  async reencrypt(): Promise<number> {
+    let moved = 0;
+    for (const record of await this.records.list()) {
+      if (record.keyId === this.keys.current.id) continue;
+      const key = this.keys.get(record.keyId);
+      if (!key) throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `Credential ${record.id} is sealed under a key that is not configured (${record.keyId}); keep the old key in the ring until every credential is re-encrypted.` });
+      const value = open(key.key, record, context(record));
+      const next = { ...record, keyId: this.keys.current.id, ...seal(this.keys.current.key, value, context(record)) };
+      // A record changed meanwhile was written under the current key by whoever changed it.
+      if (await this.records.compareAndSet(next, { version: record.version, keyId: record.keyId })) moved++;
     }
-    const parsed = FileSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new DeputyError('DEPUTY_E_INTERNAL', { message: `The credential file ${this.path} is damaged.`, detail: parsed.error.message });
-    return parsed.data.credentials;
-  }
-
-  private write(records: CredentialRecord[]): Promise<void> {
-    return writeFileDurably(this.path, `${JSON.stringify({ format: 1, credentials: records }, null, 2)}\n`);
-  }
-
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.writing.then(work, work);
-    this.writing = next.catch(() => undefined);
-    return next;
+    return moved;
   }
 }
 

@@ -11,7 +11,7 @@ import { ExpiringLog } from '../store/expiring-log.ts';
 
 export const MESSAGE_RETENTION_MS = 30 * 24 * 60 * 60_000;
 
-const EntrySchema = z.object({
+export const MessageEntrySchema = z.object({
   connector: z.string(),
   messageId: z.string(),
   /** Who gets the answer, and the address the message was sent to (the answer's From). */
@@ -21,7 +21,7 @@ const EntrySchema = z.object({
   at: z.number(),
   runId: z.string().optional(),
 });
-export type MessageEntry = z.infer<typeof EntrySchema>;
+export type MessageEntry = z.infer<typeof MessageEntrySchema>;
 
 export class MessageLedger {
   private readonly entries = new Map<string, MessageEntry>();
@@ -33,7 +33,7 @@ export class MessageLedger {
   ) {}
 
   static async open(path: string, clock: Clock): Promise<MessageLedger> {
-    const { log, entries } = await ExpiringLog.open(path, EntrySchema, (entry) => clock.now() - entry.at < MESSAGE_RETENTION_MS);
+    const { log, entries } = await ExpiringLog.open(path, MessageEntrySchema, (entry) => clock.now() - entry.at < MESSAGE_RETENTION_MS);
     const ledger = new MessageLedger(log, clock);
     for (const entry of entries) ledger.remember(entry);
     return ledger;
@@ -60,6 +60,18 @@ export class MessageLedger {
 
   forRun(runId: string): MessageEntry | undefined {
     return this.byRun.get(runId);
+  }
+
+  /** Forgets messages handled before `before` (the file drops them when it is next opened); returns how many. */
+  prune(before: number): number {
+    let dropped = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.at >= before) continue;
+      this.entries.delete(key);
+      if (entry.runId !== undefined) this.byRun.delete(entry.runId);
+      dropped += 1;
+    }
+    return dropped;
   }
 
   settled(): Promise<void> {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DurableJsonMap } from '../store/json-map.ts';
 
-const PlanStateSchema = z.object({
+export const PlanStateSchema = z.object({
   /** Set by enable/disable; absent: the catalog's `enabled`. */
   enabled: z.boolean().optional(),
   revoked: z.boolean().optional(),

@@ -1,6 +1,7 @@
 /**
  * Reading JSON-lines files without holding them in memory: a forward scan in large chunks
- * (open and verify) and a backward read of the last line (continuing the audit chain).
+ * (open and verify), a backward read of the last line (continuing the audit chain), and a
+ * backward scan (listing the newest runs first from an index file).
  */
 import type { FileHandle } from 'node:fs/promises';
 
@@ -14,21 +15,24 @@ export interface Line {
   number: number;
   /** Byte offset where the line starts. */
   start: number;
+  /** Length in bytes, without the newline. */
+  bytes: number;
   /** False for a last line with no newline: a write that was cut off. */
   terminated: boolean;
 }
 
 /**
- * Calls `onLine` for each line of the file up to byte `end` (default: the whole file), in
- * order. Returning `false` from `onLine` stops the scan.
+ * Calls `onLine` for each line of the file from byte `start` (a line's start; default 0) up to
+ * byte `end` (default: the whole file), in order. Line numbers count from `start`. Returning
+ * `false` from `onLine` stops the scan.
  */
-export async function scanLines(handle: FileHandle, onLine: (line: Line) => boolean | void, end?: number): Promise<void> {
+export async function scanLines(handle: FileHandle, onLine: (line: Line) => boolean | void, end?: number, start = 0): Promise<void> {
   const limit = end ?? (await handle.stat()).size;
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   let carried: Buffer[] = [];
-  let lineStart = 0;
+  let lineStart = start;
   let number = 0;
-  let position = 0;
+  let position = start;
   while (position < limit) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK_BYTES, limit - position), position);
     if (bytesRead === 0) break;
@@ -38,7 +42,7 @@ export async function scanLines(handle: FileHandle, onLine: (line: Line) => bool
       const piece = chunk.subarray(from, newline);
       const bytes = carried.length > 0 ? Buffer.concat([...carried, piece]) : piece;
       number += 1;
-      if (onLine({ text: bytes.toString('utf8'), number, start: lineStart, terminated: true }) === false) return;
+      if (onLine({ text: bytes.toString('utf8'), number, start: lineStart, bytes: bytes.length, terminated: true }) === false) return;
       carried = [];
       from = newline + 1;
       lineStart = position + from;
@@ -48,8 +52,27 @@ export async function scanLines(handle: FileHandle, onLine: (line: Line) => bool
     position += bytesRead;
   }
   if (carried.length > 0) {
-    onLine({ text: Buffer.concat(carried).toString('utf8'), number: number + 1, start: lineStart, terminated: false });
+    const bytes = Buffer.concat(carried);
+    onLine({ text: bytes.toString('utf8'), number: number + 1, start: lineStart, bytes: bytes.length, terminated: false });
   }
+}
+
+/**
+ * A page of lines read backwards: the whole lines that end at or before byte `end` within the
+ * last `chunkBytes` or so (more when one line is longer), newest first, and `next`, the end to
+ * pass for the page before. `end` must follow a newline (a durable end of an index file).
+ */
+export async function readLinesBefore(handle: FileHandle, end: number, chunkBytes = TAIL_CHUNK_BYTES): Promise<{ lines: string[]; next: number }> {
+  for (let size = chunkBytes; end > 0; size *= 2) {
+    const from = Math.max(0, end - size);
+    const bytes = Buffer.allocUnsafe(end - from);
+    await handle.read(bytes, 0, bytes.length, from);
+    // Before the first newline is the end of a line that starts further back, unless this is the file's start.
+    const first = from === 0 ? 0 : bytes.indexOf(NEWLINE) + 1;
+    if (first === bytes.length) continue;
+    return { lines: bytes.subarray(first, bytes.length - 1).toString('utf8').split('\n').reverse(), next: from + first };
+  }
+  return { lines: [], next: 0 };
 }
 
 export interface Tail {

@@ -33,6 +33,29 @@ export const StoredRecordSchema = z.object({
   attachment: z.string().optional(),
 });
 
+/** A run's output as stored: one JSON record per line. */
+export function outputLines(records: StoredRecord[]): string {
+  return parseOutput(records)
+    .map((record) => `${JSON.stringify(record)}\n`)
+    .join('');
+}
+
+/** Reads stored output lines back; `where` names the file or row in the error. */
+export function parseOutputLines(text: string, where: string): StoredRecord[] {
+  const lines = text.split('\n').filter((line) => line !== '');
+  const parsed = z.array(StoredRecordSchema).safeParse(lines.map((line) => parseJsonOrUndefined(line)));
+  if (!parsed.success) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `${where} is damaged: ${z.prettifyError(parsed.error)}` });
+  return parsed.data;
+}
+
+export function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseOutput(records: StoredRecord[]): StoredRecord[] {
   const parsed = z.array(StoredRecordSchema).safeParse(records);
   if (!parsed.success) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `invalid run output: ${z.prettifyError(parsed.error)}` });

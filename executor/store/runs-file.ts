@@ -4,17 +4,15 @@
  * rebuild the index; writing never rewrites anything, so a put costs the same with a million
  * runs behind it. Each run's output is one file, `<dataDir>/output/<runId>.jsonl`.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import { RunRecordSchema, type RunRecord } from '../domain.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { isMissingFile, openAppendOnly, writeFileDurably } from './files.ts';
+import { openAppendOnly } from './files.ts';
 import { GroupCommitFile } from './group-commit.ts';
 import { scanLines } from './lines.ts';
 import type { RunFilter, RunStore, StoredRecord } from './port.ts';
-import { assertRunId, parseOutput, parseRun, RunIndex, StoredRecordSchema } from './run-index.ts';
+import { RunOutputFiles } from './output-files.ts';
+import { parseJsonOrUndefined, parseRun, RunIndex } from './run-index.ts';
 
 interface PendingRun {
   record: RunRecord;
@@ -25,7 +23,7 @@ export class FileRuns implements RunStore {
   private constructor(
     private readonly index: RunIndex,
     private readonly log: GroupCommitFile<PendingRun, void>,
-    private readonly outputDir: string,
+    private readonly outputs: RunOutputFiles,
   ) {}
 
   static async open(path: string, outputDir: string, logger: Logger): Promise<FileRuns> {
@@ -64,7 +62,7 @@ export class FileRuns implements RunStore {
         // The index changes only once the lines are durable: nobody reads a run that a crash could take back.
         commit: () => batch.forEach((pending) => index.apply(pending.record)),
       }));
-      return new FileRuns(index, log, outputDir);
+      return new FileRuns(index, log, new RunOutputFiles(outputDir));
     } catch (error) {
       await handle.close();
       throw error;
@@ -92,45 +90,16 @@ export class FileRuns implements RunStore {
     return this.index.unfinished();
   }
 
-  async writeOutput(runId: string, records: StoredRecord[]): Promise<void> {
-    assertRunId(runId);
-    const text = parseOutput(records)
-      .map((record) => `${JSON.stringify(record)}\n`)
-      .join('');
-    await writeFileDurably(this.outputPath(runId), text);
+  writeOutput(runId: string, records: StoredRecord[]): Promise<void> {
+    return this.outputs.write(runId, records);
   }
 
-  async readOutput(runId: string): Promise<StoredRecord[]> {
-    assertRunId(runId);
-    const path = this.outputPath(runId);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      // No file: the run has not finished (or produced nothing yet).
-      if (isMissingFile(error)) return [];
-      throw error;
-    }
-    const lines = text.split('\n').filter((line) => line !== '');
-    const parsed = z.array(StoredRecordSchema).safeParse(lines.map((line) => parseJsonOrUndefined(line)));
-    if (!parsed.success) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `the output file ${path} is damaged: ${z.prettifyError(parsed.error)}` });
-    return parsed.data;
+  readOutput(runId: string): Promise<StoredRecord[]> {
+    return this.outputs.read(runId);
   }
 
   async close(): Promise<void> {
     await this.log.close();
-  }
-
-  private outputPath(runId: string): string {
-    return join(this.outputDir, `${runId}.jsonl`);
-  }
-}
-
-function parseJsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readTail, scanLines, type Line } from '../../../executor/store/lines.ts';
+import { readLinesBefore, readTail, scanLines, type Line } from '../../../executor/store/lines.ts';
 
 describe('store line reading', () => {
   let folder: string;
@@ -80,5 +80,36 @@ describe('store line reading', () => {
     assert.deepEqual(await withFile('tail3', 'only\n', readTail), { lastLine: { text: 'only', start: 0 } });
     assert.deepEqual(await withFile('tail4', 'torn', readTail), { tornFrom: 0 });
     assert.deepEqual(await withFile('tail5', '', readTail), {});
+  });
+
+  it('reads pages of lines backwards, whatever their length against the page size', async () => {
+    const cases = [
+      ['a'],
+      ['a', 'b'],
+      ['x'.repeat(70_000), 'b', 'c'.repeat(65_535), 'd'.repeat(65_536), 'e'],
+      Array.from({ length: 20_000 }, (_, index) => `line ${index} ü`),
+    ];
+    for (const lines of cases) {
+      const text = lines.map((line) => `${line}\n`).join('');
+      const read = await withFile('pages', text, async (handle, size) => {
+        const got: string[] = [];
+        for (let end = size; end > 0; ) {
+          const page = await readLinesBefore(handle, end);
+          got.push(...page.lines);
+          end = page.next;
+        }
+        return got;
+      });
+      assert.deepEqual(read, [...lines].reverse());
+    }
+  });
+
+  it('starts a forward scan at a line start, with byte lengths', async () => {
+    const lines = await withFile('from.jsonl', 'aa\nbü\ncc\n', async (handle) => {
+      const seen: Line[] = [];
+      await scanLines(handle, (line) => void seen.push(line), undefined, 3);
+      return seen;
+    });
+    assert.deepEqual(lines.map((line) => [line.text, line.start, line.bytes]), [['bü', 3, 3], ['cc', 7, 2]]);
   });
 });

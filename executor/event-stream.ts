@@ -1,0 +1,42 @@
+/**
+ * The event stream behind `GET /v1/events`, as a port both deployments implement: in one
+ * process (the EventBus of events.ts, a bounded history in memory), and across executors (the
+ * PostgreSQL outbox, executor/store/pg/outbox.ts: one global sequence, every executor's events
+ * on every executor's stream). Publishing is async, because on PostgreSQL an event exists once
+ * its row is committed.
+ *
+ * Phase one of issue 13: the port and both implementations exist and are tested; the run
+ * service, plans, scripts and the SSE route still use EventBus directly (docs/store.md).
+ */
+import type { EventBus, ExecutorEvent, PlanEventInput, RunEventInput, ScriptEventInput } from './events.ts';
+
+export type EventInput = RunEventInput | PlanEventInput | ScriptEventInput;
+
+export interface EventStream {
+  /** Gives the event the next sequence number, keeps it, and delivers it to every subscriber. */
+  publish(input: EventInput): Promise<ExecutorEvent>;
+  /** Kept events after `afterSeq`, oldest first, at most `limit`: what a client resuming with Last-Event-ID missed. */
+  since(afterSeq: number, limit?: number): Promise<ExecutorEvent[]>;
+  /** Every event published from now on, by any executor, once each, in sequence order. */
+  subscribe(listener: (event: ExecutorEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** The stream of one executor process, over its EventBus. */
+export class InProcessEventStream implements EventStream {
+  constructor(private readonly bus: EventBus) {}
+
+  async publish(input: EventInput): Promise<ExecutorEvent> {
+    return this.bus.publish(input as RunEventInput);
+  }
+
+  async since(afterSeq: number, limit = Number.POSITIVE_INFINITY): Promise<ExecutorEvent[]> {
+    return this.bus.since(afterSeq).slice(0, limit);
+  }
+
+  subscribe(listener: (event: ExecutorEvent) => void): () => void {
+    return this.bus.subscribe(listener);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,43 @@
+/**
+ * The run queue as a port: runs accepted on any executor wait here until an executor with a free
+ * slot takes them. Two implementations: in one process (InProcessRunQueue, over the FIFO of
+ * executor/runs/queue.ts that the run service uses today) and across executors
+ * (PgBossRunQueue, on PostgreSQL with pg-boss).
+ *
+ * The queue moves work; it does not decide a run's fate. Whether a taken run may start, or a
+ * removed one counts as cancelled, is the run store's compare-and-set (`transition(id, 'queued',
+ * …)` in store/state-port.ts): if a cancel and a start race, exactly one transition succeeds,
+ * whatever the queue said.
+ *
+ * Phase one of issue 13: not wired into the run service yet (docs/store.md).
+ */
+
+export interface QueuedRun {
+  runId: string;
+  principalId: string;
+  /**
+   * Secret input values the run needs (never part of the stored run record). The pg-boss queue
+   * stores them sealed with the credential key and opens them only in the worker.
+   */
+  secrets?: Record<string, string>;
+}
+
+export interface QueueCaps {
+  /** Runs waiting, in total, across every executor. */
+  maxQueued: number;
+  /** Runs waiting per principal, across every executor. */
+  maxQueuedPerPrincipal: number;
+}
+
+export interface RunQueue {
+  /** Adds a run to the queue; DEPUTY_E_BUSY, and nothing queued, when a cap is reached. */
+  enqueue(run: QueuedRun): Promise<void>;
+  /** Takes a run out if no executor has taken it yet; true when it was still waiting. */
+  remove(runId: string): Promise<boolean>;
+  /** Starts taking runs for this executor, at most its concurrency at a time. Call once. */
+  work(execute: (run: QueuedRun) => Promise<void>): Promise<void>;
+  /** How many runs wait, across every executor. */
+  depth(): Promise<number>;
+  /** Stops taking runs and waits for the ones running here. */
+  close(): Promise<void>;
+}
