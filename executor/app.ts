@@ -2,13 +2,14 @@
  * Wires the executor: store, catalog import, policy, runner, run service and REST API.
  * `startExecutor` is what `deputy executor`, `deputy start` and the tests call.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
+import { makeDataFolderPrivate, PRIVATE_FILE_MODE } from '../lib/private-files.ts';
 import { importCatalog } from './catalog/import.ts';
 import { validateInputs } from './catalog/inputs.ts';
 import type { ExecutorConfig } from './config.ts';
@@ -86,7 +87,10 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
     logger.info({ folder: catalogFolder, changes }, 'catalog imported');
     const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
     const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
-    if (existsSync(seed) && !existsSync(target)) copyFileSync(seed, target);
+    if (existsSync(seed) && !existsSync(target)) {
+      copyFileSync(seed, target);
+      chmodSync(target, PRIVATE_FILE_MODE);
+    }
   }
   return pwsh;
 }
@@ -97,7 +101,9 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'executor' });
 
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Nothing in the data folder is for anyone but the executor's account (docs/security.md).
+  const tightened = await makeDataFolderPrivate(config.dataDir);
+  if (tightened.length > 0) logger.warn({ paths: tightened }, 'the data folder was readable by other accounts; made it private (folder 0700, files 0600)');
   const lock = acquireDataLock(config.dataDir);
   const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
   const token = tokens[0] as string;
@@ -121,9 +127,16 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     logger,
     clock,
     poolSize: config.poolSize,
+    poolMaxWorkers: config.poolMaxWorkers,
+    poolIdleMs: config.poolIdleMs,
+    runAccount: config.runAccount,
     runAsAllowlist: config.runAsAllowlist,
-    workFolder: config.dataDir,
+    protectedPaths: [config.dataDir],
+    allowUnisolated: config.demo,
   });
+  const isolation = pwshRunner.isolation();
+  if (isolation.kind === 'none') logger.warn({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
+  else logger.info({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
   const runner = withStoredCredentials(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
 
   // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
@@ -181,6 +194,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     checks: {
       store: { ok: true },
       pwsh: pwsh ? { ok: true, detail: pwsh.path } : { ok: false, detail: 'pwsh is missing: set DEPUTY_PWSH or run npm install' },
+      isolation: { ok: isolation.kind !== 'none', detail: isolation.headline },
     },
   });
   const server = createApiServer({

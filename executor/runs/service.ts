@@ -372,6 +372,7 @@ export class RunService {
       const result = await runner.execute(
         {
           runId,
+          requester: run.principalId,
           scriptText: version.text,
           scriptHash: version.hash,
           parameters: pendingInputs.parameters,
