@@ -2,7 +2,7 @@
  * Wires the executor: store, catalog import, policy, runner, run service and REST API.
  * `startExecutor` is what `deputy executor`, `deputy start` and the tests call.
  */
-import { chmodSync, copyFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -26,6 +26,7 @@ import { createTokenCheck } from './http/auth.ts';
 import { createApiServer, type Readiness } from './http/server.ts';
 import { Policy } from './policy/policy.ts';
 import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
+import { prepareRunDataFolder, type RunIsolation } from './pwsh/isolation.ts';
 import { createPwshRunner } from './pwsh/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
@@ -57,6 +58,8 @@ export interface RunningExecutor {
   scripts: ScriptService;
   /** E-mail connectors: `mail.address(id)` is where a mailbox's SMTP listener is bound. */
   mail: MailConnectors;
+  /** How service and pool runs are isolated on this host. */
+  isolation: RunIsolation;
   close(): Promise<void>;
 }
 
@@ -85,14 +88,19 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
     if (!pwsh) throw new DeputyError('DEPUTY_E_PWSH_MISSING', { message: 'pwsh is needed to import the catalog (it parses each script with PowerShell’s own parser).' });
     const changes = await syncCatalog(store, catalogFolder, pwsh.path, clock);
     logger.info({ folder: catalogFolder, changes }, 'catalog imported');
-    const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
-    const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
-    if (existsSync(seed) && !existsSync(target)) {
-      copyFileSync(seed, target);
-      chmodSync(target, PRIVATE_FILE_MODE);
-    }
   }
-  return pwsh;
+  return { pwsh, catalogFolder };
+}
+
+/** The demo directory starts as the catalog's copy, in the runs' data folder, owned by whoever runs as. */
+function seedRunData(catalogFolder: string | undefined, runDataDir: string, isolation: RunIsolation): void {
+  if (!catalogFolder) return;
+  const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
+  const target = join(runDataDir, DEMO_DIRECTORY_SEED);
+  if (!existsSync(seed) || existsSync(target)) return;
+  copyFileSync(seed, target);
+  chmodSync(target, PRIVATE_FILE_MODE);
+  if (isolation.account) chownSync(target, isolation.account.uid, isolation.account.gid);
 }
 
 export async function startExecutor(options: ExecutorOptions): Promise<RunningExecutor> {
@@ -112,9 +120,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     throw error;
   });
   let pwsh: ReturnType<typeof locatePwsh>;
+  let catalogFolder: string | undefined;
   let vault: Awaited<ReturnType<typeof openCredentialVault>>;
   try {
-    pwsh = await prepareCatalog(store, config, env, clock, logger);
+    ({ pwsh, catalogFolder } = await prepareCatalog(store, config, env, clock, logger));
     vault = await openCredentialVault({ dataDir: config.dataDir, keys: config.secretKeys, clock, logger });
   } catch (error) {
     await store.close();
@@ -137,6 +146,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const isolation = pwshRunner.isolation();
   if (isolation.kind === 'none') logger.warn({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
   else logger.info({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
+  const runDataDir = prepareRunDataFolder(isolation, config.dataDir, config.runDataDir);
+  seedRunData(catalogFolder, runDataDir, isolation);
   const runner = withStoredCredentials(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
 
   // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
@@ -170,7 +181,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     events,
     clock,
     logger,
-    dataDir: config.dataDir,
+    runDataDir,
     approvalTtlMs: config.approvalTtlMs,
     limits: {
       concurrency: config.maxConcurrentRuns,
@@ -206,6 +217,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     readiness,
     logger,
     demo: config.demo,
+    runIsolation: isolation.headline,
     registerRoutes: [connectors.routes, plans.routes, scripts.routes],
   });
   await new Promise<void>((resolve, reject) => {
@@ -229,6 +241,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     plans,
     scripts: scripts.service,
     mail,
+    isolation,
     async close() {
       clearInterval(expiry);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

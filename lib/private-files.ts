@@ -3,7 +3,8 @@
  * (folders 0700, files 0600), written so a reader or a crash sees the old file or the new one.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import type { Adapter } from 'lowdb';
 import { basename, dirname, join } from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
@@ -64,4 +65,22 @@ export async function makeDataFolderPrivate(folder: string): Promise<string[]> {
     else if (entry.isFile()) await tighten(join(folder, entry.name), PRIVATE_FILE_MODE);
   }
   return changed;
+}
+
+/** A lowdb adapter for a JSON file that only its owner may read (lowdb's own JSONFile writes 0644). */
+export class PrivateJsonFile<T> implements Adapter<T> {
+  constructor(private readonly path: string) {}
+
+  async read(): Promise<T | null> {
+    try {
+      return JSON.parse(await readFile(this.path, 'utf8')) as T;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  write(data: T): Promise<void> {
+    return writeFileDurably(this.path, `${JSON.stringify(data, null, 2)}\n`);
+  }
 }

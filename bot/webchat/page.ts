@@ -11,7 +11,8 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: number): string {
+/** `runIsolation`: the executor's own line on how runs are isolated, shown in the demo banner. */
+export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: number, runIsolation?: string): string {
   const options = (personas ?? [])
     .map((persona) => {
       const label = `${persona.name} (${persona.roles.join(', ')}; ${persona.tenant})`;
@@ -45,6 +46,7 @@ export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: n
     <div class="banner" id="demo-banner" role="status">
       <strong>Demo mode: local only.</strong> The persona picker lets you act as anyone in the catalog;
       it exists only in demo mode on this machine's loopback address.
+      ${runIsolation ? `<br><span id="run-isolation">Run isolation: ${escapeHtml(runIsolation)}.</span>` : ''}
     </div>
     <header>
       <h1>Deputy</h1>

@@ -9,8 +9,11 @@ import { validateInputs } from './inputs.ts';
 import { isWithin } from './references.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
-/** Written in fixed values; the run service replaces it with the data folder at run time. */
-export const DATA_DIR_PLACEHOLDER = '{dataDir}';
+/**
+ * Written in fixed values; the run service replaces it at run time with the folder where scripts
+ * keep data between runs (never the executor's data folder, which no run may read).
+ */
+export const RUN_DATA_PLACEHOLDER = '{runDataDir}';
 
 export interface ActionContext {
   source: YamlSource;
@@ -134,7 +137,7 @@ function checkParameters(
         report(at(key, name), 'a secret parameter cannot have a value in catalog.yaml');
         continue;
       }
-      const needsCheck = !(typeof value === 'string' && value.includes(DATA_DIR_PLACEHOLDER));
+      const needsCheck = !(typeof value === 'string' && value.includes(RUN_DATA_PLACEHOLDER));
       const checked = needsCheck ? validateInputs([{ ...field, required: false }], { [field.name]: value }) : { ok: true as const };
       if (!checked.ok) report(at(key, name), Object.values(checked.fields)[0] ?? 'invalid value');
       result[field.name] = value;

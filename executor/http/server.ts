@@ -49,6 +49,8 @@ export interface ApiDependencies {
   readiness: () => Readiness;
   logger: Logger;
   demo: boolean;
+  /** How runs are isolated, shown with the demo's personas (docs/security.md). */
+  runIsolation?: string;
   /** Body limit for every route, in bytes. */
   maxBodyBytes?: number;
   sseHeartbeatMs?: number;
@@ -207,7 +209,7 @@ export function createApiServer(deps: ApiDependencies): Server {
           roles: principal.roles,
           tenant: principal.tenant,
         }));
-      res.send(200, { personas });
+      res.send(200, { personas, ...(deps.runIsolation ? { runIsolation: deps.runIsolation } : {}) });
     }),
   );
 

@@ -11,6 +11,9 @@
  *   this is a demo (DEPUTY_DEMO), and says so.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { DeputyError } from '../contract/index.ts';
 import { ensureRunAccount, findProgram, findSetpriv, type LocalAccount } from './accounts.ts';
 
@@ -47,6 +50,9 @@ export interface IsolationTools {
 
 const PROBE_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin' };
 
+/** Where a root executor keeps what its run account must reach: copies of pwsh, the runs' own data. */
+export const SYSTEM_FOLDER = '/var/lib/deputy';
+
 function works(command: string, args: string[]): boolean {
   const probe = spawnSync(command, [...args, 'true'], { env: PROBE_ENV, shell: false, timeout: 10_000, stdio: 'ignore' });
   return probe.status === 0;
@@ -71,14 +77,15 @@ export function bubblewrapArgs(hidden: readonly string[], cwd: string): string[]
 /** Decides the isolation this host allows, once at start-up (probes with `true`; may create the run account). */
 export function resolveIsolation(settings: IsolationSettings): { isolation: RunIsolation; tools: IsolationTools } {
   const { env } = settings;
-  const tools: IsolationTools = { setpriv: findSetpriv(env), unshare: findProgram('unshare', env) };
+  const tools: IsolationTools = { setpriv: findSetpriv(env) };
   if (process.platform !== 'linux') {
     return { tools, isolation: none('process-group', [`runs are not isolated on ${process.platform}; Deputy isolates runs on Linux only`]) };
   }
   if (process.geteuid?.() === 0) {
-    const { setpriv, unshare } = tools;
+    const { setpriv } = tools;
+    const unshare = findProgram('unshare', env);
     const contained = setpriv !== undefined && unshare !== undefined && works(setpriv, pidNamespaceArgs(unshare));
-    if (!contained) delete tools.unshare;
+    if (contained) tools.unshare = unshare;
     const containment: Containment = contained ? 'pid-namespace' : 'process-group';
     const gaps = contained ? [] : ['no PID namespace per run (unshare --pid failed here): a process a run moves into its own session (setsid) can outlive the run'];
     let account: LocalAccount;
@@ -133,3 +140,24 @@ function headline(how: string, containment: Containment): string {
   return `${how}, a fresh folder and ${end}`;
 }
 
+
+/**
+ * The folder scripts keep data in between runs (`{runDataDir}` in an action's fixed values, e.g.
+ * the demo directory): never inside the data folder, which no run may read, and owned by whoever
+ * service and pool runs run as. Default: `/var/lib/deputy/run-data/<data folder key>` for a root
+ * executor, else `<data folder>-run-data`.
+ */
+export function prepareRunDataFolder(isolation: RunIsolation, dataDir: string, configured?: string): string {
+  const key = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 12);
+  const folder = resolve(configured ?? (process.geteuid?.() === 0 ? join(SYSTEM_FOLDER, 'run-data', key) : `${dataDir}-run-data`));
+  const fromData = relative(resolve(dataDir), folder);
+  if (!fromData.startsWith('..') && !fromData.startsWith('/')) {
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `DEPUTY_RUN_DATA_DIR: ${folder} is inside the data folder, which no run may read` });
+  }
+  // Parents stay searchable (the run account must get through them), the folder itself is private.
+  mkdirSync(dirname(folder), { recursive: true, mode: 0o755 });
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  chmodSync(folder, 0o700);
+  if (isolation.account) chownSync(folder, isolation.account.uid, isolation.account.gid);
+  return folder;
+}

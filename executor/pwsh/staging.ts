@@ -24,9 +24,10 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { DeputyError } from '../contract/index.ts';
 import { accountCanReach, unreachable, type LocalAccount } from './accounts.ts';
+import { SYSTEM_FOLDER } from './isolation.ts';
 
 /** Where copies for run accounts go unless the runner is told otherwise. */
-export const DEFAULT_RUNTIME_FOLDER = '/var/lib/deputy/runtime';
+export const DEFAULT_RUNTIME_FOLDER = join(SYSTEM_FOLDER, 'runtime');
 
 export interface RunnableFiles {
   pwsh: string;

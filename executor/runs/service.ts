@@ -17,6 +17,7 @@ import {
   type FormField,
   type RunState,
 } from '../contract/index.ts';
+import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import { resolveActionVersion } from '../policy/versions.ts';
@@ -54,8 +55,8 @@ export interface RunServiceOptions {
   logger: Logger;
   limits: QueueLimits & { maxOutputBytes: number; maxOutputRecords: number };
   approvalTtlMs: number;
-  /** Substituted for `{dataDir}` in an action's fixed values (administrator data, never user input). */
-  dataDir: string;
+  /** Substituted for `{runDataDir}` in an action's fixed values (administrator data, never user input). */
+  runDataDir: string;
 }
 
 /** Values that exist only in memory while a run waits: secrets are never persisted. */
@@ -63,8 +64,6 @@ interface PendingExecution {
   parameters: Record<string, unknown>;
   secretParameters: string[];
 }
-
-const DATA_DIR_PLACEHOLDER = '{dataDir}';
 
 export class RunService {
   private readonly queue: RunQueue;
@@ -335,7 +334,7 @@ export class RunService {
   }
 
   private expandFixed(value: unknown): unknown {
-    if (typeof value === 'string') return value.split(DATA_DIR_PLACEHOLDER).join(this.options.dataDir);
+    if (typeof value === 'string') return value.split(RUN_DATA_PLACEHOLDER).join(this.options.runDataDir);
     if (Array.isArray(value)) return value.map((item) => this.expandFixed(item));
     return value;
   }

@@ -24,7 +24,9 @@ export async function startTestExecutor(
   options: { catalog?: string; config?: Partial<ExecutorConfig>; clock?: Clock; dataDir?: string } = {},
 ): Promise<TestExecutor> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'deputy-test-'));
-  const base = loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0' });
+  // The runs' own data beside the data folder, not under /var/lib/deputy, so it goes with the test.
+  const runDataDir = `${dataDir}-run-data`;
+  const base = loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0', DEPUTY_RUN_DATA_DIR: runDataDir });
   const config: ExecutorConfig = { ...base, catalogFolder: options.catalog ?? FIXTURE_CATALOG, demo: true, ...options.config };
   const executor = await startExecutor({ config, logger: silentLogger(), ...(options.clock ? { clock: options.clock } : {}) });
   const api = (path: string, init: RequestInit & { json?: unknown } = {}) => {
@@ -49,6 +51,7 @@ export async function startTestExecutor(
     async dispose() {
       await executor.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(runDataDir, { recursive: true, force: true });
     },
   };
 }
