@@ -69,9 +69,13 @@ export function findSetpriv(env: NodeJS.ProcessEnv): string | undefined {
   return findProgram('setpriv', env);
 }
 
-/** setpriv in front of a command: the account's uid, gid and supplementary groups (initgroups). */
+/**
+ * setpriv in front of a command: the account's uid, gid and supplementary groups (initgroups). The
+ * kernel forgets a parent-death signal when a process changes its uid, so setpriv sets it again:
+ * the command dies with the process that started it (the executor, or unshare).
+ */
 export function setprivArgs(account: LocalAccount, command: string, args: string[]): string[] {
-  return [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--', command, ...args];
+  return [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--pdeathsig', 'KILL', '--', command, ...args];
 }
 
 /** The clean environment of an account, as a login would give it (what `setpriv --reset-env` sets). */

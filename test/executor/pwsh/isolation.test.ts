@@ -19,6 +19,13 @@ import { eventually, job, makeRunner, outputFields, processesWith, pwshPath, uni
 
 const isRoot = process.geteuid?.() === 0;
 
+/** What this host allows (a runner decides it when it is made). */
+function makeRunnerIsolation() {
+  const runner = makeRunner();
+  void runner.close();
+  return runner.isolation();
+}
+
 /** What a hostile script would try: the executor's secrets on disk, its environment, its processes. */
 const SNOOP = `
   param([string]$DataDir, [int]$ExecutorPid)
@@ -133,6 +140,21 @@ describe('run isolation', function () {
         });
       }
     }
+  });
+
+  describe('when the executor dies', () => {
+    it('ends every process of its service and pool runs, also those in a session of their own', async function () {
+      if (makeRunnerIsolation().containment !== 'pid-namespace') this.skip();
+      const markers = [uniqueSleep(), uniqueSleep()];
+      const input = JSON.stringify({ pwsh: pwshPath(), markers });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/executor/pwsh/dying-executor.ts'), input], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const signal = await new Promise((resolve) => child.once('exit', (_code, killed) => resolve(killed)));
+      assert.equal(signal, 'SIGKILL');
+      assert.match(output, /both started/);
+      assert.ok(await eventually(() => markers.every((marker) => processesWith(marker).length === 0), 10_000), 'no run outlives a dead executor');
+    });
   });
 
   describe('in an executor that is not root', () => {
