@@ -3,12 +3,14 @@ import { benchChat } from './chat.ts';
 import { benchExecutor, type BenchResult } from './executor.ts';
 import { benchSlack } from './slack.ts';
 import { benchStore } from './store.ts';
+import { benchTargets } from './targets.ts';
 
 const suites: [string, () => Promise<BenchResult[]>][] = [
   ['executor', benchExecutor],
   ['store', () => benchStore()],
   ['slack', benchSlack],
   ['chat', benchChat],
+  ['targets', benchTargets],
 ];
 
 let failed = 0;

@@ -2,7 +2,7 @@
  * How run states, durations and times read on a card. The icons are plain Unicode symbols
  * (not emoji) so they render in every client font, next to words that carry the meaning.
  */
-import type { RunState } from '../executor/contract/index.ts';
+import type { RunState, RunSummary, TargetRef } from '../executor/contract/index.ts';
 
 /** Adaptive Card text colours. */
 export type TextColor = 'Default' | 'Accent' | 'Good' | 'Warning' | 'Attention';
@@ -63,4 +63,26 @@ export function formatValue(value: unknown): string {
   if (Array.isArray(value)) return value.map((item) => formatValue(item)).join(', ');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
+}
+
+/** Where a run runs: `Web server 01 (web-01)`, or the ids of several targets; empty for a run on the executor. */
+export function formatTargets(targets: readonly TargetRef[] | undefined): string {
+  if (!targets || targets.length === 0) return '';
+  const [only] = targets;
+  if (targets.length === 1 && only) return only.name === only.id ? only.id : `${only.name} (${only.id})`;
+  return targets.map((target) => target.id).join(', ');
+}
+
+/** The label of a targets fact: singular or plural. */
+export function targetsLabel(targets: readonly TargetRef[]): string {
+  return targets.length === 1 ? 'Target' : `Targets (${targets.length})`;
+}
+
+/** One line per target of a finished run on several targets: `✔ web-01: hello`, `✖ web-02: web-02: connection refused`. */
+export function targetOutcomeLines(summary: RunSummary | undefined): Array<{ id: string; text: string; color: TextColor }> {
+  return (summary?.targets ?? []).map((target) => {
+    const { icon, color } = STATES[target.outcome];
+    const detail = target.line ? `: ${target.line}` : '';
+    return { id: target.id, text: `${icon} ${STATES[target.outcome].label}${detail}`, color };
+  });
 }

@@ -7,7 +7,7 @@ import type { ActionView, RunView, ScriptStatus } from '../executor/contract/ind
 import { buildFormFields } from './form.ts';
 import type { JsonObject } from './json.ts';
 import { type CardLimits, takeFirst, truncate } from './limits.ts';
-import { formatDuration, formatTime, formatValue, presentState, shortHash, type TextColor } from './present.ts';
+import { formatDuration, formatTargets, formatTime, formatValue, presentState, shortHash, targetOutcomeLines, targetsLabel, type TextColor } from './present.ts';
 import type { Screen, ScriptReview, SubmitVerb } from './screens.ts';
 import type { TemplateName } from './templates.ts';
 
@@ -150,6 +150,7 @@ function runStatusData(run: RunView, canCancel: boolean, requester: string): Jso
   const state = presentState(run.state);
   const facts: Fact[] = [
     { title: 'Requested by', value: truncate(requester, 100) },
+    ...targetFacts(run),
     run.startedAt ? { title: 'Started', value: formatTime(run.startedAt) } : { title: 'Requested', value: formatTime(run.createdAt) },
     { title: 'Correlation id', value: run.correlationId },
   ];
@@ -172,6 +173,11 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
   const facts: Fact[] = [];
   if (run.durationMs !== undefined) facts.push({ title: 'Duration', value: formatDuration(run.durationMs) });
   facts.push({ title: 'Requested by', value: truncate(requester, 100) });
+  facts.push(...targetFacts(run));
+  // A run on several targets: one line per target, saying how it went there.
+  if ((run.targets?.length ?? 0) > 1) {
+    for (const line of takeFirst(targetOutcomeLines(run.summary), limits.messages).shown) facts.push({ title: line.id, value: truncate(line.text, limits.messageChars) });
+  }
   if (run.endedAt) facts.push({ title: 'Finished', value: formatTime(run.endedAt) });
   if (run.approval?.decidedBy && run.approval.decision === 'approve') facts.push({ title: 'Approved by', value: truncate(run.approval.decidedBy, 100) });
   if (summary?.exitCode !== undefined && summary.exitCode !== null && summary.exitCode !== 0) facts.push({ title: 'Exit code', value: String(summary.exitCode) });
@@ -212,6 +218,12 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
     runId: run.id,
     actionId: run.actionId,
   };
+}
+
+/** Where the run runs, as a fact; none for a run on the executor. */
+function targetFacts(run: RunView): Fact[] {
+  const text = formatTargets(run.targets);
+  return text && run.targets ? [{ title: targetsLabel(run.targets), value: truncate(text, 300) }] : [];
 }
 
 function tableData(
@@ -265,7 +277,7 @@ function approvalData(run: RunView, requester: string, viewerMayDecide: boolean,
       ],
     })),
   ];
-  const facts: Fact[] = [{ title: 'Script version', value: shortHash(run.scriptHash) }];
+  const facts: Fact[] = [...targetFacts(run), { title: 'Script version', value: shortHash(run.scriptHash) }];
   if (run.approval?.reason) facts.push({ title: 'Why', value: truncate(run.approval.reason, limits.messageChars) });
   if (isPending && run.approval?.expiresAt) facts.push({ title: 'Expires', value: formatTime(run.approval.expiresAt) });
   if (inputs.hidden > 0) facts.push({ title: 'Not shown', value: `${inputs.hidden} more inputs` });

@@ -1,7 +1,7 @@
 /**
  * The `deputy` command. The one place that composes executor/ and bot/ into processes.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../lib/clock.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -30,6 +30,7 @@ const USAGE = `Usage: deputy <command>
   import <folder>     import a catalog folder (catalog.yaml) or a folder of .ps1 scripts (as Draft)
   audit verify        check the audit log's hash chain; names the first broken entry
   credential ...      stored credentials: set <id> (value on stdin), list, rotate-key
+  version             Deputy's version, the Node it runs on and the pwsh it would use
 `;
 
 type Output = { out: (line: string) => void; err: (line: string) => void };
@@ -117,6 +118,14 @@ async function commandAuditVerify(env: NodeJS.ProcessEnv, io: Output): Promise<n
   return 1;
 }
 
+function commandVersion(env: NodeJS.ProcessEnv, io: Output): void {
+  const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  io.out(`deputy ${manifest.version}`);
+  io.out(`node ${process.version}`);
+  const pwsh = locatePwsh(env, PROJECT_ROOT);
+  io.out(`pwsh ${pwsh ? `${pwsh.path} (${pwsh.source})` : 'not found'}`);
+}
+
 export async function main(argv: string[], given: NodeJS.ProcessEnv = process.env, io: Output = console_): Promise<number> {
   const [command, ...rest] = argv;
   // A person at a terminal gets readable log lines; anything else gets JSON, one object a line.
@@ -145,6 +154,10 @@ export async function main(argv: string[], given: NodeJS.ProcessEnv = process.en
       case 'audit':
         if (rest[0] === 'verify') return await commandAuditVerify(env, io);
         break;
+      case 'version':
+      case '--version':
+        commandVersion(env, io);
+        return 0;
       case undefined:
       case 'help':
       case '--help':

@@ -28,6 +28,8 @@ import { Policy } from './policy/policy.ts';
 import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
 import { prepareRunDataFolder, type RunIsolation } from './pwsh/isolation.ts';
 import { createPwshRunner } from './pwsh/runner.ts';
+import { auditConnectFailure, withTargets } from './targets/dispatch.ts';
+import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
 import { createFileStore } from './store/file.ts';
@@ -148,7 +150,19 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   else logger.info({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
   const runDataDir = prepareRunDataFolder(isolation, config.dataDir, config.runDataDir);
   seedRunData(catalogFolder, runDataDir, isolation);
-  const runner = withStoredCredentials(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
+  const targetRunner = createTargetRunner({
+    logger,
+    clock,
+    connectTimeoutMs: config.sshConnectTimeoutMs ?? 10_000,
+    idleMs: config.targetIdleMs ?? 300_000,
+    maxIdleSessions: config.maxTargetSessions ?? 32,
+    onConnectFailure: (job, error) => {
+      const run = store.runs.get(job.request.runId);
+      if (run) auditConnectFailure(store.audit, logger, run, job.target, error);
+    },
+  });
+  const dispatched = withTargets(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, logger, clock, targets: targetRunner });
+  const runner = withStoredCredentials(dispatched, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
 
   // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
   const unavailable = new Map<string, string>();
@@ -166,7 +180,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const modeRefusal = (actionId: string) =>
     unavailable.has(actionId) ? { allowed: false as const, code: 'DEPUTY_E_MODE_UNAVAILABLE' as ErrorCode, reason: unavailable.get(actionId) ?? '' } : undefined;
   const runPolicy: RunPolicy = {
-    mayRunAction: (principalId, actionId, inputs) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs),
+    mayRunAction: (principalId, actionId, inputs, targets) => modeRefusal(actionId) ?? policy.mayRunAction(principalId, actionId, inputs, targets),
     mayCancelRun: (principalId, run) => policy.mayCancelRun(principalId, run),
     mayDecideRun: (principalId, run) => policy.mayDecideRun(principalId, run),
     approversForRun: (run) => policy.approversFor({ run }),
@@ -213,6 +227,8 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runs,
     events,
     visibleActions: (principalId: string): Action[] => policy.visibleActions(principalId).filter((action) => !unavailable.has(action.id)),
+    targetChoices: (principalId, action) =>
+      action.targets === undefined ? undefined : policy.usableTargets(principalId, action.id).map((target) => ({ id: target.id, name: target.name })),
     tokens: createTokenCheck(tokens),
     readiness,
     logger,

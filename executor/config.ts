@@ -43,6 +43,10 @@ export const ExecutorEnvSchema = z.object({
   /** Key(s) for stored credentials, base64 of 32 bytes; `new,old` while rotating. Absent: `<dataDir>/secret.key`. */
   DEPUTY_SECRET_KEY: list.optional(),
   DEPUTY_PLAN_TICK_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
+  /** Target systems (docs/targets.md): how long connecting may take, how long a warm session stays idle, how many are kept. */
+  DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS: count(10, 300),
+  DEPUTY_TARGET_IDLE_SECONDS: count(300, 86_400),
+  DEPUTY_TARGET_SESSIONS: count(32, 4096),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEPUTY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
@@ -72,6 +76,10 @@ export interface ExecutorConfig {
   secretKeys?: string[] | undefined;
   /** Real time between scheduler ticks (the injected clock decides what is due); 0 turns the timer off. */
   planTickMs?: number;
+  /** Target systems: connect timeout, idle time of a warm session, warm sessions kept. */
+  sshConnectTimeoutMs?: number;
+  targetIdleMs?: number;
+  maxTargetSessions?: number;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -130,5 +138,8 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     logFormat: settings.DEPUTY_LOG_FORMAT,
     secretKeys: settings.DEPUTY_SECRET_KEY,
     planTickMs: settings.DEPUTY_PLAN_TICK_SECONDS * 1000,
+    sshConnectTimeoutMs: settings.DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS * 1000,
+    targetIdleMs: settings.DEPUTY_TARGET_IDLE_SECONDS * 1000,
+    maxTargetSessions: settings.DEPUTY_TARGET_SESSIONS,
   };
 }

@@ -13,6 +13,7 @@ import {
   RunStateSchema,
   RunSummarySchema,
   ScriptStatusSchema,
+  TargetRefSchema,
 } from './contract/index.ts';
 
 export const IdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/i, 'an id of letters, digits, dot, dash or underscore');
@@ -86,6 +87,31 @@ export function parseRunAs(text: string): RunAs | undefined {
   return undefined;
 }
 
+/**
+ * A target system: a machine an action runs on, reached over SSH as `user` with the private
+ * key held in the stored credential `credential`, after checking that the host presents the
+ * pinned `hostKey` (OpenSSH public key text). `owner` makes it a User's own machine.
+ */
+export const TargetSchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  tenant: IdSchema,
+  host: z.string(),
+  port: z.number().int().min(1).max(65_535),
+  user: z.string(),
+  credential: IdSchema,
+  hostKey: z.string(),
+  owner: IdSchema.optional(),
+  /** pwsh on the target: a name on the account's PATH or an absolute path. */
+  pwsh: z.string(),
+  description: z.string().optional(),
+});
+export type Target = z.infer<typeof TargetSchema>;
+
+/** Where an action may run: the targets named, or every target of a tenant and the tenants below it. */
+export const ActionTargetsSchema = z.union([z.array(IdSchema).min(1), z.object({ tenant: IdSchema })]);
+export type ActionTargets = z.infer<typeof ActionTargetsSchema>;
+
 export const ActionSchema = z.object({
   id: IdSchema,
   title: z.string(),
@@ -116,6 +142,8 @@ export const ActionSchema = z.object({
   ownWorkloadParameter: z.string().optional(),
   /** Parameters filled from stored credentials (parameter name → credential id); never asked, never stored in runs. */
   credentials: z.record(z.string(), IdSchema).optional(),
+  /** Target systems the action runs on (docs/targets.md); absent: it runs on the executor. */
+  targets: ActionTargetsSchema.optional(),
 });
 export type Action = z.infer<typeof ActionSchema>;
 
@@ -179,6 +207,8 @@ export const PlanSchema = z.object({
   enabled: z.boolean().default(true),
   /** The workloads (accounts, machines) the plan is applied to; what the User role's limit checks. */
   workloads: z.array(z.string()).default([]),
+  /** For an action with targets: the targets each firing runs on (one run, a line per target). */
+  targets: z.array(IdSchema).optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
@@ -195,6 +225,8 @@ export const RunRecordSchema = z.object({
   correlationId: z.string(),
   scriptId: z.string(),
   scriptHash: z.string(),
+  /** A run on target systems: each target's id and name as they were when the run was requested. */
+  targets: z.array(TargetRefSchema).optional(),
   runAs: RunAsSchema,
   timeoutSeconds: z.number(),
   notify: z.array(z.string()),
@@ -204,7 +236,7 @@ export const RunRecordSchema = z.object({
   endedAt: z.string().optional(),
   durationMs: z.number().optional(),
   approval: ApprovalViewSchema.extend({
-    /** SHA-256 over script hash + canonical inputs: an approval is for these exact inputs. */
+    /** SHA-256 over script hash + canonical inputs (+ the targets): an approval is for these exact inputs, on these targets. */
     bindingHash: z.string().optional(),
   }).optional(),
   summary: RunSummarySchema.optional(),

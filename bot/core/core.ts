@@ -10,6 +10,7 @@ import {
   isDeputyError,
   isFinalRunState,
   MASK,
+  TARGET_FIELD,
   type ActionView,
   type Channel,
   type ChatIdentity,
@@ -236,7 +237,9 @@ export class BotCore implements ConversationHandler {
         if (fromRunId === undefined) return { screen: 'action-form', action };
         // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
         const earlier = await executor.getRun(fromRunId, call);
-        const values = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
+        const values: Record<string, unknown> = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
+        const targets = earlier.targets?.map((target) => target.id) ?? [];
+        if (targets.length > 0) values[TARGET_FIELD] = targets.length === 1 ? targets[0] : targets;
         return { screen: 'action-form', action, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
       }
       case 'submit-form':
@@ -377,7 +380,9 @@ export class BotCore implements ConversationHandler {
   ): Promise<Screen> {
     const { executor, conversations } = this.options;
     const action = await this.findAction(principal, data.actionId, correlationId);
-    const inputs = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values);
+    const values = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values);
+    // The target field is not a script parameter: its choice is where the run goes.
+    const { [TARGET_FIELD]: target, ...inputs } = values;
     const { conversation, messageId } = event;
     let created;
     try {
@@ -385,6 +390,7 @@ export class BotCore implements ConversationHandler {
         {
           actionId: action.id,
           principalId: principal.id,
+          ...(typeof target === 'string' || Array.isArray(target) ? { target } : {}),
           inputs,
           origin: { kind: conversation.channel, conversationId: conversation.conversationId, threadId: conversation.threadId, messageId },
         },
@@ -393,7 +399,7 @@ export class BotCore implements ConversationHandler {
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return { screen: 'action-form', action, values: valuesToKeep(action.form, inputs), errors };
+        return { screen: 'action-form', action, values: valuesToKeep(action.form, values), errors };
       }
       throw error;
     }

@@ -5,6 +5,7 @@
  */
 import type { types as slack } from '@slack/bolt';
 import type { ActionView, RunState, RunView } from '../../executor/contract/index.ts';
+import { formatTargets, targetOutcomeLines, targetsLabel } from '../../cards/present.ts';
 import type { ScriptReview, SubmitVerb } from '../../cards/screens.ts';
 import type { FileAttachment, HomeOverview, Screen } from '../core/model.ts';
 
@@ -204,9 +205,19 @@ function renderRunStatus(run: RunView, canCancel: boolean): RenderedMessage {
   const blocks: MessageBlock[] = [
     section(`*${escapeMrkdwn(run.actionTitle)}*: ${stateLabel(run.state)}`, canCancel ? cancelButton(run.id) : undefined),
   ];
+  blocks.push(...targetBlocks(run));
   if (inputs) blocks.push(section(inputs));
   blocks.push(runContext(run));
   return { text: `${run.actionTitle}: ${run.state}`, blocks };
+}
+
+/** Where the run runs; for a finished run on several targets, how it went on each. */
+function targetBlocks(run: RunView): MessageBlock[] {
+  const where = formatTargets(run.targets);
+  if (!where || !run.targets) return [];
+  const lines = run.targets.length > 1 ? targetOutcomeLines(run.summary).map((line) => `*${escapeMrkdwn(line.id)}* ${escapeMrkdwn(line.text)}`) : [];
+  if (lines.length > 0) return [section(truncate(`*${targetsLabel(run.targets)}*\n${lines.join('\n')}`, SLACK_LIMITS.sectionText))];
+  return [section(truncate(`*${targetsLabel(run.targets)}:* ${escapeMrkdwn(where)}`, SLACK_LIMITS.sectionText))];
 }
 
 function cancelButton(runId: string): slack.Button {
@@ -245,7 +256,7 @@ const OUTPUT_BUDGET = 2600;
 
 function renderRunSummary(run: RunView, canShowAll: boolean): RenderedMessage {
   const facts = [stateLabel(run.state), formatDuration(run.durationMs)].filter(Boolean).join(' · ');
-  const blocks: MessageBlock[] = [section(`*${escapeMrkdwn(run.actionTitle)}*: ${facts}`)];
+  const blocks: MessageBlock[] = [section(`*${escapeMrkdwn(run.actionTitle)}*: ${facts}`), ...targetBlocks(run)];
   const summary = run.summary;
   let overflow: FileAttachment | undefined;
 
@@ -275,6 +286,7 @@ function renderApprovalRequest(run: RunView, requester: string, viewerMayDecide:
   const inputs = formatInputs(run.inputs);
   const blocks: MessageBlock[] = [
     section(`:raising_hand: *${escapeMrkdwn(requester)}* asks to run *${escapeMrkdwn(run.actionTitle)}*.`),
+    ...targetBlocks(run),
   ];
   if (inputs) blocks.push(section(inputs));
   if (run.approval?.expiresAt) blocks.push(context(`Expires ${escapeMrkdwn(run.approval.expiresAt)}`));

@@ -3,10 +3,11 @@
  * the script, its version, the tenant, principals, and each parameter the action names.
  */
 import type { FieldValue, FormField } from '../contract/index.ts';
-import { ActionSchema, parseRunAs, type Action, type Script } from '../domain.ts';
+import { ActionSchema, parseRunAs, type Action, type Script, type Target } from '../domain.ts';
 import type { ActionEntry, Located } from './file.ts';
 import { validateInputs } from './inputs.ts';
 import { isWithin } from './references.ts';
+import { checkActionTargets } from './targets.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface ActionContext {
   principals: ReadonlySet<string>;
   /** Stored credentials the catalog declares, by id. */
   credentials?: ReadonlyMap<string, { tenant: string }>;
+  /** Target systems the catalog declares. */
+  targets?: readonly Target[];
   problems: string[];
 }
 
@@ -53,6 +56,10 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
   const named = fields && script ? checkParameters(entry, at, fields, script.id, report) : undefined;
   const credentials = fields && script && tenant ? checkCredentialBindings(entry, at, fields, script.id, tenant, context, report) : undefined;
   const runAs = parseRunAs(entry.runAs);
+  const targets =
+    entry.targets && tenant
+      ? checkActionTargets(entry.targets, { at, tenant, runAs, targets: context.targets ?? [], tenantParents: context.tenantParents }, report)
+      : undefined;
   if (problems.length > before || !script || !tenant || !named || !runAs) return undefined;
 
   return ActionSchema.parse({
@@ -73,6 +80,7 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
     notify: entry.notify ?? [],
     ...(named.ownWorkloadParameter ? { ownWorkloadParameter: named.ownWorkloadParameter } : {}),
     ...(credentials && Object.keys(credentials).length > 0 ? { credentials } : {}),
+    ...(targets ? { targets } : {}),
   });
 }
 

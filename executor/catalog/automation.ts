@@ -18,9 +18,11 @@ import {
   type Connector,
   type CredentialRef,
   type Plan,
+  type Target,
 } from '../domain.ts';
 import type { Located } from './file.ts';
 import { checkUniqueIds } from './references.ts';
+import { checkPlanTargets } from './targets.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
 export const WebhookConnectorEntrySchema = z
@@ -84,6 +86,8 @@ export const PlanEntrySchema = z
     trigger: z.strictObject({ connector: IdSchema }).optional(),
     enabled: z.boolean().optional(),
     workloads: z.array(z.string().min(1)).optional(),
+    /** For an action with targets: the targets each firing runs on. */
+    targets: z.array(IdSchema).min(1).optional(),
   })
   .refine((entry) => (entry.schedule === undefined) !== (entry.trigger === undefined), {
     message: 'give a plan either a schedule (cron) or a trigger',
@@ -107,6 +111,8 @@ export interface AutomationContext {
   tenants: ReadonlySet<string>;
   principals: ReadonlyMap<string, { tenant: string }>;
   actions: readonly Action[];
+  targets: readonly Target[];
+  tenantParents: ReadonlyMap<string, string | undefined>;
   problems: string[];
 }
 
@@ -184,6 +190,7 @@ export function buildConnectorsAndPlans(entries: AutomationEntries, context: Aut
       const problem = cronProblem(entry.schedule);
       if (problem) report(at('schedule'), problem);
     }
+    checkPlanTargets(entry, context.actions.find((action) => action.id === entry.action), { at, targets: context.targets, tenantParents: context.tenantParents }, report);
     if (problems.length > before || !principal) continue;
     plans.push(PlanSchema.parse({ ...entry, tenant: entry.tenant ?? principal.tenant }));
   }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ApprovalRuleSchema, FieldValueSchema, RoleSchema, ScriptStatusSchema } from '../contract/index.ts';
 import { IdSchema, parseRunAs } from '../domain.ts';
 import { ConnectorEntrySchema, CredentialEntrySchema, PlanEntrySchema, type AutomationEntries } from './automation.ts';
+import { ActionTargetsEntrySchema, TargetEntrySchema, type TargetEntry } from './targets.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
 const HashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hash (64 lower-case hex digits)');
@@ -56,6 +57,8 @@ export const ActionEntrySchema = z.strictObject({
   ownWorkloadParameter: z.string().min(1).optional(),
   /** Parameter name → id of a stored credential (see executor/credentials). */
   credentials: z.record(z.string().min(1), IdSchema).optional(),
+  /** Target systems it runs on (docs/targets.md): ids, or `{ tenant }` for every target of a tenant. */
+  targets: ActionTargetsEntrySchema.optional(),
 });
 
 export type TenantEntry = z.infer<typeof TenantEntrySchema>;
@@ -74,9 +77,10 @@ export interface CatalogEntries extends AutomationEntries {
   principals: Located<PrincipalEntry>[];
   scripts: Located<ScriptEntry>[];
   actions: Located<ActionEntry>[];
+  targets: Located<TargetEntry>[];
 }
 
-const SECTIONS = ['tenants', 'principals', 'scripts', 'actions', 'connectors', 'credentials', 'plans'] as const;
+const SECTIONS = ['tenants', 'principals', 'scripts', 'actions', 'connectors', 'credentials', 'plans', 'targets'] as const;
 const TopLevelSchema = z.strictObject({
   tenants: z.array(z.unknown()).optional(),
   principals: z.array(z.unknown()).optional(),
@@ -85,6 +89,7 @@ const TopLevelSchema = z.strictObject({
   connectors: z.array(z.unknown()).optional(),
   credentials: z.array(z.unknown()).optional(),
   plans: z.array(z.unknown()).optional(),
+  targets: z.array(z.unknown()).optional(),
 });
 const ENTRY_SCHEMAS = {
   tenants: TenantEntrySchema,
@@ -94,11 +99,12 @@ const ENTRY_SCHEMAS = {
   connectors: ConnectorEntrySchema,
   credentials: CredentialEntrySchema,
   plans: PlanEntrySchema,
+  targets: TargetEntrySchema,
 } as const;
 
 /** Entries that fit their schema; the others are reported in `problems` and left out. */
 export function readEntries(source: YamlSource, problems: string[]): CatalogEntries {
-  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [], connectors: [], credentials: [], plans: [] };
+  const entries: CatalogEntries = { tenants: [], principals: [], scripts: [], actions: [], connectors: [], credentials: [], plans: [], targets: [] };
   const top = TopLevelSchema.safeParse(source.data ?? {});
   if (!top.success) {
     problems.push(...describeIssues(source, [], source.data, top.error.issues));

@@ -15,6 +15,7 @@ import { buildAction } from './actions.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
+import { buildTargets } from './targets.ts';
 import { mergeScript, newVersion, readScriptText, schemasFor, scriptIdFromFileName, sha256 } from './scripts.ts';
 import { YamlSource } from './yaml-source.ts';
 
@@ -22,7 +23,7 @@ export const CATALOG_FILE = 'catalog.yaml';
 
 /** One change an import makes; the caller writes one audit entry per change. */
 export interface CatalogChange {
-  object: 'tenant' | 'principal' | 'script' | 'action' | 'credential' | 'connector' | 'plan';
+  object: 'tenant' | 'principal' | 'script' | 'action' | 'credential' | 'connector' | 'plan' | 'target';
   id: string;
   change: 'added' | 'updated' | 'removed' | 'new-version';
   /** Scripts: the current version's hash and status after the import. */
@@ -135,17 +136,21 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   const principals = new Set(entries.principals.map(({ entry }) => entry.id));
   const credentials = buildCredentials(source, entries.credentials, new Set(tenantParents.keys()), problems);
   const credentialTenants = new Map(credentials.map((credential) => [credential.id, { tenant: credential.tenant }]));
+  const principalTenants = new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }]));
+  const targets = buildTargets(entries.targets, { source, tenantParents, principals: principalTenants, credentials, problems });
   const actions: Action[] = [];
   for (const located of entries.actions) {
-    const action = buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, problems });
+    const action = buildAction(located, { source, scripts, parameters, tenantParents, principals, credentials: credentialTenants, targets, problems });
     if (action) actions.push(action);
   }
   const { connectors, plans } = buildConnectorsAndPlans(entries, {
     source,
     root,
     tenants: new Set(tenantParents.keys()),
-    principals: new Map(entries.principals.map(({ entry }) => [entry.id, { tenant: entry.tenant }])),
+    principals: principalTenants,
     actions,
+    targets,
+    tenantParents,
     problems,
   });
   if (problems.length > 0) throw invalid(problems);
@@ -159,6 +164,7 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
     ...(credentials.length > 0 ? { credentials } : {}),
     ...(connectors.length > 0 ? { connectors } : {}),
     ...(plans.length > 0 ? { plans } : {}),
+    ...(targets.length > 0 ? { targets } : {}),
   };
   return { snapshot, changes: diffSnapshots(previous, snapshot) };
 }
@@ -295,5 +301,6 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
   records('credential', before.credentials ?? [], after.credentials ?? []);
   records('connector', before.connectors ?? [], after.connectors ?? []);
   records('plan', before.plans ?? [], after.plans ?? []);
+  records('target', before.targets ?? [], after.targets ?? []);
   return changes;
 }

@@ -18,6 +18,8 @@ export const ERRORS = {
   DEPUTY_E_PWSH_MISSING: { status: 503, message: 'PowerShell is not available on the executor.' },
   DEPUTY_E_MODE_UNAVAILABLE: { status: 503, message: 'This action cannot run on this executor (its execution mode is unavailable).' },
   DEPUTY_E_EXECUTOR_UNREACHABLE: { status: 502, message: 'The executor cannot be reached right now.' },
+  DEPUTY_E_TARGET_UNREACHABLE: { status: 502, message: 'The target system cannot be reached right now.' },
+  DEPUTY_E_TARGET_REFUSED: { status: 502, message: 'The target system refused the connection or is not set up for Deputy.' },
   DEPUTY_E_CATALOG_INVALID: { status: 400, message: 'The catalog is invalid.' },
   DEPUTY_E_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
   DEPUTY_E_INTERNAL: { status: 500, message: 'Something went wrong on our side.' },

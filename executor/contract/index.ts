@@ -103,6 +103,16 @@ export type PersonaList = z.infer<typeof PersonaListSchema>;
 export const ApprovalRuleSchema = z.enum(['none', 'four-eyes']);
 export type ApprovalRule = z.infer<typeof ApprovalRuleSchema>;
 
+/**
+ * The form field an action with targets shows for choosing where it runs. Its name cannot be a
+ * PowerShell parameter of the script; the bot sends its value as the run request's `target`.
+ */
+export const TARGET_FIELD = '@target';
+
+/** A target system as a chat user sees it: its id and its display name. */
+export const TargetRefSchema = z.object({ id: z.string(), name: z.string() });
+export type TargetRef = z.infer<typeof TargetRefSchema>;
+
 export const ActionViewSchema = z.object({
   id: z.string(),
   title: z.string(),
@@ -114,6 +124,8 @@ export const ActionViewSchema = z.object({
   approval: ApprovalRuleSchema,
   timeoutSeconds: z.number(),
   form: FormSchemaSchema,
+  /** Actions that run on target systems: the targets this principal may choose (the form's TARGET_FIELD lists their ids). */
+  targets: z.array(TargetRefSchema).optional(),
 });
 export type ActionView = z.infer<typeof ActionViewSchema>;
 
@@ -157,9 +169,14 @@ export type Origin = z.infer<typeof OriginSchema>;
 export const InputsSchema = z.record(z.string(), z.unknown());
 
 /** `POST /v1/runs` → 202 `{ id, state }` */
+/** A target id, or several for one run on each of them (at most 50). */
+export const RunTargetRequestSchema = z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).min(1).max(50)]);
+
 export const CreateRunRequestSchema = z.object({
   actionId: z.string().min(1).max(200),
   principalId: z.string().min(1).max(200),
+  /** For an action with targets: where it runs. Absent for actions that run on the executor. */
+  target: RunTargetRequestSchema.optional(),
   inputs: InputsSchema.default({}),
   origin: OriginSchema.default({ kind: 'api' }),
 });
@@ -184,6 +201,18 @@ export const StreamRecordSchema = z.object({
 });
 export type StreamRecord = z.infer<typeof StreamRecordSchema>;
 
+/** How a run went on one of its targets: the one line a multi-target summary shows per target. */
+export const TargetOutcomeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  outcome: z.enum(['succeeded', 'failed', 'timed-out', 'cancelled']),
+  exitCode: z.number().int().nullable(),
+  durationMs: z.number(),
+  /** Why it failed (e.g. `web-01: connection refused`), its first error, or its first output line. */
+  line: z.string(),
+});
+export type TargetOutcome = z.infer<typeof TargetOutcomeSchema>;
+
 /** The short result for chat: status, duration, first lines or a small table, errors. */
 export const RunSummarySchema = z.object({
   lines: z.array(z.string()),
@@ -195,6 +224,8 @@ export const RunSummarySchema = z.object({
   /** The stored output was cut at the per-run cap. */
   truncated: z.boolean(),
   exitCode: z.number().int().nullable(),
+  /** Runs on targets: one outcome per target, in the order the run named them. */
+  targets: z.array(TargetOutcomeSchema).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -218,6 +249,10 @@ export const RunViewSchema = z.object({
   origin: OriginSchema,
   correlationId: z.string(),
   scriptHash: z.string(),
+  /** The target of a run on one target system (its id). */
+  target: z.string().optional(),
+  /** Every target of a run on target systems, one or more, in the order requested. */
+  targets: z.array(TargetRefSchema).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().optional(),

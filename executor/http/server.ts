@@ -20,6 +20,7 @@ import {
   type ErrorBody,
   type ErrorCode,
   type Persona,
+  type TargetRef,
 } from '../contract/index.ts';
 import type { Action, Principal, RunRecord } from '../domain.ts';
 import type { EventBus } from '../events.ts';
@@ -45,6 +46,8 @@ export interface ApiDependencies {
   runs: RunService;
   events: EventBus;
   visibleActions: (principalId: string) => Action[];
+  /** For an action with targets: the ones this principal may choose (undefined: it runs on the executor). */
+  targetChoices?: (principalId: string, action: Action) => TargetRef[] | undefined;
   tokens: TokenCheck;
   readiness: () => Readiness;
   logger: Logger;
@@ -221,7 +224,7 @@ export function createApiServer(deps: ApiDependencies): Server {
       for (const action of deps.visibleActions(principal.id)) {
         const script = store.catalog.getScript(action.scriptId);
         const version = script && runs.versionFor(action, script);
-        if (script && version) actions.push(toActionView(action, script, version));
+        if (script && version) actions.push(toActionView(action, script, version, deps.targetChoices?.(principal.id, action)));
       }
       await store.audit.append({
         type: 'actions.list',

@@ -131,7 +131,13 @@ export class PlanScheduler {
     const correlationId = newCorrelationId();
     try {
       const run = await this.options.runs.create(
-        { actionId: plan.action, principalId: plan.principal, inputs: plan.inputs, origin: { kind: 'schedule', conversationId: plan.id, messageId: new Date(at).toISOString() } },
+        {
+          actionId: plan.action,
+          principalId: plan.principal,
+          inputs: plan.inputs,
+          ...(plan.targets ? { target: plan.targets } : {}),
+          origin: { kind: 'schedule', conversationId: plan.id, messageId: new Date(at).toISOString() },
+        },
         { correlationId, via: planVia(plan.id) },
       );
       this.options.logger.info({ plan: plan.id, runId: run.id, correlationId }, 'plan fired');

@@ -25,6 +25,8 @@ export const PlanViewSchema = z.object({
   schedule: z.string().optional(),
   trigger: z.object({ connector: z.string() }).optional(),
   status: z.enum(['draft', 'testing', 'approved']),
+  /** The target systems each firing runs on. */
+  targets: z.array(z.string()).optional(),
   enabled: z.boolean(),
   revoked: z.boolean(),
   lastFiredAt: z.string().optional(),
@@ -96,7 +98,7 @@ export class PlanService {
   }
 
   private ref(plan: Plan): PlanRef {
-    return { tenant: plan.tenant, status: this.status(plan), workloads: plan.workloads };
+    return { tenant: plan.tenant, status: this.status(plan), workloads: plan.workloads, ...(plan.targets ? { targets: plan.targets } : {}) };
   }
 
   /** The status of the script version the plan's action runs; a plan whose action cannot resolve counts as Draft. */
@@ -120,6 +122,7 @@ export class PlanService {
       ...(plan.schedule ? { schedule: plan.schedule } : {}),
       ...(plan.trigger ? { trigger: plan.trigger } : {}),
       status: this.status(plan),
+      ...(plan.targets ? { targets: plan.targets } : {}),
       enabled,
       revoked: state?.revoked ?? false,
       ...(state?.lastFiredAt !== undefined ? { lastFiredAt: new Date(state.lastFiredAt).toISOString() } : {}),

@@ -52,7 +52,13 @@ export class ConnectorTriggers implements RunCreator {
       throw new DeputyError('DEPUTY_E_CONFLICT', { message: `The plan this connector triggers is ${reason}.`, detail: `plan ${plan.id} is ${reason}` });
     }
     const run = await this.options.runs.create(
-      { actionId: plan.action, principalId: plan.principal, inputs: { ...request.inputs, ...plan.inputs }, origin: triggeredOrigin(plan, connectorId) },
+      {
+        actionId: plan.action,
+        principalId: plan.principal,
+        inputs: { ...request.inputs, ...plan.inputs },
+        ...(plan.targets ? { target: plan.targets } : {}),
+        origin: triggeredOrigin(plan, connectorId),
+      },
       { correlationId: context.correlationId, via: planVia(plan.id) },
     );
     const now = clock.now();

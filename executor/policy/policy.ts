@@ -8,7 +8,8 @@
  * (what the log and the audit entry get; never shown in chat).
  */
 import { DeputyError, type ErrorCode, type Role, type ScriptStatus } from '../contract/index.ts';
-import type { Action, Principal } from '../domain.ts';
+import type { Action, Principal, Target } from '../domain.ts';
+import { targetsOfAction } from '../targets/resolve.ts';
 import type { CatalogSnapshot, CatalogStore } from '../store/port.ts';
 import {
   hasRight,
@@ -29,7 +30,7 @@ export type Denied = Extract<Decision, { allowed: false }>;
 
 /** The part of the catalog the policy reads. A `CatalogStore` is one. */
 export interface PolicyCatalog
-  extends Pick<CatalogStore, 'getTenant' | 'getPrincipal' | 'getScript' | 'getVersion' | 'getAction' | 'listActions'> {
+  extends Pick<CatalogStore, 'getTenant' | 'getPrincipal' | 'getScript' | 'getVersion' | 'getAction' | 'listActions' | 'getTarget' | 'listTargets'> {
   /** Only `principals` is read, to find approvers. */
   snapshot(): Pick<CatalogSnapshot, 'principals'>;
 }
@@ -42,6 +43,8 @@ export interface RunRef {
   /** The run's script and exact hash; when absent, taken from the action as it is now. */
   scriptId?: string;
   scriptHash?: string;
+  /** The target systems the run is on, if any. */
+  targets?: readonly { id: string }[];
 }
 
 /** A scripting plan as far as rights go: its tenant, the status column it falls in, and the workloads it is applied to. */
@@ -49,6 +52,8 @@ export interface PlanRef {
   tenant: string;
   status: ScriptStatus;
   workloads?: readonly string[];
+  /** The target systems the plan runs on; a User-only right needs them all to be the principal's own. */
+  targets?: readonly string[];
 }
 
 /** Something whose approvers are asked: a script moved to Testing, or a four-eyes run. */
@@ -90,8 +95,11 @@ interface Actor {
 /** `manage`: own tenant or below. `from-above`: an ancestor's object, read-only. */
 type Scope = 'manage' | 'from-above';
 
-/** How far `mayRunAction` checks the User-role workload: against given inputs, or only that the action is bound to one. */
-type WorkloadCheck = { inputs: Readonly<Record<string, unknown>> | undefined } | 'binding-only';
+/**
+ * How far `mayRunAction` checks what a run acts on: the User-role workload against given inputs
+ * and the targets named, or only that the action is bound to a workload and has a usable target.
+ */
+type WorkloadCheck = { inputs: Readonly<Record<string, unknown>> | undefined; targets: readonly string[] } | 'binding-only';
 
 /** The roles through which a run is allowed (each grants `run` and is assigned by the action). */
 interface RunGrant {
@@ -114,9 +122,23 @@ export class Policy {
    * action bound to an own workload whose value is one of theirs. Without `inputs`, a
    * User-only principal is refused: there is nothing to check the workload against.
    */
-  mayRunAction(principalId: string, actionId: string, inputs?: Readonly<Record<string, unknown>>): Decision {
-    const grant = this.evaluateRun(principalId, actionId, { inputs });
+  mayRunAction(principalId: string, actionId: string, inputs?: Readonly<Record<string, unknown>>, targets: readonly string[] = []): Decision {
+    const grant = this.evaluateRun(principalId, actionId, { inputs, targets });
     return isDenied(grant) ? grant : ALLOWED;
+  }
+
+  /**
+   * The targets this principal may run this action on (its form's choices): the action's
+   * targets in the principal's tenant or below it, and for a principal allowed only through
+   * the User role, only those the principal owns. Empty when the action may not run at all.
+   */
+  usableTargets(principalId: string, actionId: string): Target[] {
+    const grant = this.evaluateRun(principalId, actionId, 'binding-only');
+    const actor = this.actor(principalId);
+    const action = this.catalog.getAction(actionId);
+    if (isDenied(grant) || isDenied(actor) || !action) return [];
+    const userOnly = grant.roles.every((role) => role === 'user');
+    return this.actionTargets(action).filter((target) => !isDenied(this.reachTarget(actor, target, userOnly)));
   }
 
   /** The actions `mayRunAction` allows, leaving out only the per-input workload check (for `GET /v1/actions`). */
@@ -143,7 +165,7 @@ export class Policy {
     if (!isScriptStatus(plan.status)) return deny('DEPUTY_E_FORBIDDEN', `plan has an unknown status "${plan.status}"`);
     const scope = this.scope(actor, plan.tenant, 'plan');
     if (isDenied(scope)) return scope;
-    return this.grant(actor, 'plan', plan.status, verb, scope, plan.workloads);
+    return this.grant(actor, 'plan', plan.status, verb, scope, plan.workloads, plan.targets);
   }
 
   /**
@@ -194,6 +216,13 @@ export class Policy {
     if (isDenied(actor)) return actor;
     const scope = this.managedScope(actor, run.tenant, 'run');
     if (isDenied(scope)) return scope;
+    // Deciding is acting on the run's targets: an approver must reach each of them.
+    for (const { id } of run.targets ?? []) {
+      const target = this.catalog.getTarget(id);
+      if (target === undefined) return deny('DEPUTY_E_NOT_FOUND', `run's target "${id}" is not in the catalog`);
+      const reach = this.reachTarget(actor, target, false);
+      if (isDenied(reach)) return reach;
+    }
     if (actor.roles.some((role) => ADMIN_ROLES.includes(role))) return ALLOWED;
     const grant = this.evaluateRun(principalId, run.actionId, 'binding-only');
     if (isDenied(grant)) return deny('DEPUTY_E_FORBIDDEN', `approver must be a cyber/company admin or able to run the action: ${grant.reason}`);
@@ -266,6 +295,7 @@ export class Policy {
     verb: VerbOf<O>,
     scope: Scope,
     workloads: readonly string[] | undefined,
+    targets: readonly string[] = [],
   ): Decision {
     const readOnlyFromBelow = READ_ONLY_FROM_BELOW[object] as ReadonlySet<VerbOf<O>>;
     if (scope === 'from-above' && !readOnlyFromBelow.has(verb)) {
@@ -277,7 +307,65 @@ export class Policy {
     }
     const workloadBound = WORKLOAD_BOUND_VERBS[object] as ReadonlySet<VerbOf<O>>;
     if (granting.every((role) => role === 'user') && workloadBound.has(verb)) {
+      for (const id of targets) {
+        const target = this.catalog.getTarget(id);
+        if (target === undefined) return deny('DEPUTY_E_NOT_FOUND', `unknown target "${id}"`);
+        const owned = this.reachTarget(actor, target, true);
+        if (isDenied(owned)) return owned;
+      }
+      // Targets the principal owns are workloads enough; named workloads must be theirs too.
+      if (targets.length > 0 && (workloads ?? []).length === 0) return ALLOWED;
       return this.ownWorkloads(actor, workloads ?? []);
+    }
+    return ALLOWED;
+  }
+
+  /** The action's targets as the catalog has them now. */
+  private actionTargets(action: Action): Target[] {
+    return targetsOfAction(action, this.catalog.listTargets(), (tenant, ancestor) => this.tenants.isSelfOrDescendant(tenant, ancestor));
+  }
+
+  /**
+   * A principal reaches a target of their own tenant or one below it, never one above or
+   * sideways; through the User role only, only a target they own.
+   */
+  private reachTarget(actor: Actor, target: Target, userOnly: boolean): Decision {
+    switch (this.tenants.relation(actor.principal.tenant, target.tenant)) {
+      case 'self':
+      case 'descendant':
+        break;
+      case 'unrelated':
+        return deny('DEPUTY_E_NOT_FOUND', `target "${target.id}" is in tenant "${target.tenant}", sideways of "${actor.principal.tenant}"`);
+      case 'ancestor':
+        return deny('DEPUTY_E_FORBIDDEN', `target "${target.id}" belongs to tenant "${target.tenant}", above "${actor.principal.tenant}"`);
+      case 'unknown':
+        return deny('DEPUTY_E_FORBIDDEN', `tenant "${target.tenant}" of target "${target.id}" is unknown or its parent chain is broken`);
+    }
+    if (userOnly && target.owner !== actor.principal.id) {
+      return deny('DEPUTY_E_FORBIDDEN', `target "${target.id}" is not principal "${actor.principal.id}"'s own machine`);
+    }
+    return ALLOWED;
+  }
+
+  /** Checks the targets a run names (or, binding-only, that at least one is usable). */
+  private runTargets(actor: Actor, action: Action, userOnly: boolean, workloadCheck: WorkloadCheck): Decision {
+    const requested = workloadCheck === 'binding-only' ? undefined : workloadCheck.targets;
+    if (action.targets === undefined) {
+      return requested && requested.length > 0 ? deny('DEPUTY_E_BAD_REQUEST', `action "${action.id}" runs on the executor and takes no target`) : ALLOWED;
+    }
+    const candidates = this.actionTargets(action);
+    if (requested === undefined) {
+      return candidates.some((target) => !isDenied(this.reachTarget(actor, target, userOnly)))
+        ? ALLOWED
+        : deny('DEPUTY_E_FORBIDDEN', `principal "${actor.principal.id}" may use none of action "${action.id}"'s targets`);
+    }
+    // A form sent without a choice: the run service shows it on the target field.
+    if (requested.length === 0) return deny('DEPUTY_E_VALIDATION', `action "${action.id}" runs on targets and none was named`);
+    for (const id of requested) {
+      const target = candidates.find((candidate) => candidate.id === id);
+      if (target === undefined) return deny('DEPUTY_E_NOT_FOUND', `"${id}" is not a target of action "${action.id}"`);
+      const reach = this.reachTarget(actor, target, userOnly);
+      if (isDenied(reach)) return reach;
     }
     return ALLOWED;
   }
@@ -331,7 +419,11 @@ export class Policy {
       return deny('DEPUTY_E_FORBIDDEN', `no role of [${candidates.join(', ')}] may run a ${version.status} script`);
     }
 
-    if (runRoles.every((role) => role === 'user')) {
+    const userOnly = runRoles.every((role) => role === 'user');
+    const targets = this.runTargets(actor, action, userOnly, workloadCheck);
+    if (isDenied(targets)) return targets;
+    // For an action with targets, the target the User owns is the workload binding.
+    if (userOnly && !(action.targets !== undefined && action.ownWorkloadParameter === undefined)) {
       const workload = this.userWorkload(actor, action, workloadCheck);
       if (isDenied(workload)) return workload;
     }

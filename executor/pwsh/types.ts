@@ -1,5 +1,5 @@
 /** The seam between the run service and pwsh. */
-import type { RunSummary } from '../contract/index.ts';
+import type { ErrorCode, RunSummary } from '../contract/index.ts';
 import type { RunAs } from '../domain.ts';
 import type { StoredRecord } from '../store/port.ts';
 
@@ -37,6 +37,8 @@ export interface ExecutionResult {
   truncated: boolean;
   durationMs: number;
   summary: RunSummary;
+  /** Why the run could not do its work, for the run's `error` (e.g. a target that cannot be reached). */
+  error?: { code: ErrorCode; message: string };
 }
 
 export interface ExecutionHooks {

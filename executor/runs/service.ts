@@ -10,6 +10,7 @@ import { newId } from '../../lib/ids.ts';
 import {
   DeputyError,
   MASK,
+  TARGET_FIELD,
   isFinalRunState,
   type CreateRunRequest,
   type DecisionRequest,
@@ -23,6 +24,7 @@ import type { EventBus } from '../events.ts';
 import { resolveActionVersion } from '../policy/versions.ts';
 import type { Runner } from '../pwsh/types.ts';
 import type { Store } from '../store/port.ts';
+import { requestedTargetIds } from '../targets/resolve.ts';
 import { RunQueue, type QueueLimits } from './queue.ts';
 import { askedFields, toRunView } from './views.ts';
 
@@ -30,7 +32,7 @@ export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; re
 
 /** What the run service asks of the policy (executor/policy implements it). */
 export interface RunPolicy {
-  mayRunAction(principalId: string, actionId: string, inputs?: Record<string, unknown>): Decision;
+  mayRunAction(principalId: string, actionId: string, inputs?: Record<string, unknown>, targets?: readonly string[]): Decision;
   mayCancelRun(principalId: string, run: RunRecord): Decision;
   mayDecideRun(principalId: string, run: RunRecord): Decision;
   approversForRun(run: RunRecord): string[];
@@ -97,9 +99,12 @@ export class RunService {
         detail,
       });
 
-    const decision = this.options.policy.mayRunAction(request.principalId, request.actionId, request.inputs);
+    const targetIds = requestedTargetIds(request.target);
+    const decision = this.options.policy.mayRunAction(request.principalId, request.actionId, request.inputs, targetIds);
     if (!decision.allowed) {
-      await audit('denied', { reason: decision.reason, code: decision.code });
+      await audit('denied', { reason: decision.reason, code: decision.code, ...(targetIds.length > 0 ? { targets: targetIds } : {}) });
+      // The only validation the policy does: an action with targets asked without one.
+      if (decision.code === 'DEPUTY_E_VALIDATION') throw new DeputyError(decision.code, { detail: decision.reason, fields: { [TARGET_FIELD]: 'Choose at least one target.' } });
       throw new DeputyError(decision.code, { detail: decision.reason });
     }
     const principal = store.catalog.getPrincipal(request.principalId);
@@ -125,6 +130,7 @@ export class RunService {
 
     const now = new Date(clock.now()).toISOString();
     const needsApproval = action.approval === 'four-eyes';
+    const targets = targetIds.map((id) => ({ id, name: store.catalog.getTarget(id)?.name ?? id }));
     const run: RunRecord = {
       id: newId('run'),
       actionId: action.id,
@@ -137,6 +143,7 @@ export class RunService {
       correlationId: context.correlationId,
       scriptId: script.id,
       scriptHash: version.hash,
+      ...(targets.length > 0 ? { targets } : {}),
       runAs: action.runAs,
       timeoutSeconds: action.timeoutSeconds,
       notify: [...new Set([principal.id, ...action.notify])],
@@ -147,13 +154,13 @@ export class RunService {
             approval: {
               required: true,
               expiresAt: new Date(clock.now() + this.options.approvalTtlMs).toISOString(),
-              bindingHash: bindingHash(version.hash, prepared.maskedInputs),
+              bindingHash: bindingHash(version.hash, prepared.maskedInputs, targetIds),
             },
           }
         : {}),
     };
     await store.runs.put(run);
-    await audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs });
+    await audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) });
     this.pending.set(run.id, { parameters: prepared.values, secretParameters: prepared.secretParameters });
     this.publish('run.created', run);
     if (needsApproval) this.publish('approval.requested', run, this.options.policy.approversForRun(run));
@@ -231,13 +238,13 @@ export class RunService {
         await this.expire(run);
         throw new DeputyError('DEPUTY_E_EXPIRED');
       }
-      if (run.approval?.bindingHash !== bindingHash(run.scriptHash, run.inputs)) {
+      if (run.approval?.bindingHash !== bindingHash(run.scriptHash, run.inputs, runTargetIds(run))) {
         await record('denied', { reason: 'the inputs or script hash no longer match what was requested' });
         throw new DeputyError('DEPUTY_E_CONFLICT', { detail: 'approval binding mismatch' });
       }
       if (request.decision === 'approve') {
         // Rights may have changed while the run waited: the requester must still be allowed.
-        const stillAllowed = this.options.policy.mayRunAction(run.principalId, run.actionId, run.inputs);
+        const stillAllowed = this.options.policy.mayRunAction(run.principalId, run.actionId, run.inputs, runTargetIds(run));
         if (!stillAllowed.allowed) {
           await record('denied', { reason: `the requester may no longer run this action: ${stillAllowed.reason}` });
           this.pending.delete(runId);
@@ -392,7 +399,7 @@ export class RunService {
         const latest = store.runs.get(runId) ?? run;
         if (!latest) return;
         await store.runs.writeOutput(runId, result.records);
-        await this.finish(latest, result.outcome, { summary: result.summary, durationMs: result.durationMs });
+        await this.finish(latest, result.outcome, { summary: result.summary, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) });
       });
     } catch (error) {
       const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
@@ -474,9 +481,18 @@ export class RunService {
   }
 }
 
-/** Binds an approval to the exact script hash and inputs that were requested. */
-export function bindingHash(scriptHash: string, inputs: Record<string, unknown>): string {
-  return createHash('sha256').update(scriptHash).update('\n').update(canonicalJson(inputs)).digest('hex');
+/**
+ * Binds an approval to the exact script hash, inputs and targets that were requested. A run on
+ * no target hashes as it always did, so approvals pending across an upgrade still match.
+ */
+export function bindingHash(scriptHash: string, inputs: Record<string, unknown>, targets: readonly string[] = []): string {
+  const hash = createHash('sha256').update(scriptHash).update('\n').update(canonicalJson(inputs));
+  if (targets.length > 0) hash.update('\n').update(canonicalJson(targets));
+  return hash.digest('hex');
+}
+
+function runTargetIds(run: RunRecord): string[] {
+  return (run.targets ?? []).map((target) => target.id);
 }
 
 function canonicalJson(value: unknown): string {

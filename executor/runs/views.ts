@@ -1,5 +1,5 @@
 /** Internal records → the contract's REST shapes. */
-import type { ActionView, FormField, RunView } from '../contract/index.ts';
+import { TARGET_FIELD, type ActionView, type FormField, type RunView, type TargetRef } from '../contract/index.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import { versionStatus } from '../policy/versions.ts';
 import type { StoredRecord } from '../store/port.ts';
@@ -13,7 +13,27 @@ export function askedFields(action: Action, version: ScriptVersion): FormField[]
   });
 }
 
-export function toActionView(action: Action, script: Script, version: ScriptVersion): ActionView {
+/**
+ * The form field for choosing where an action runs: one choice when the principal has a single
+ * usable target (chosen for them), several otherwise (one run on each target picked).
+ */
+export function targetField(targets: readonly TargetRef[]): FormField {
+  const only = targets.length === 1 ? targets[0] : undefined;
+  return {
+    name: TARGET_FIELD,
+    label: targets.length > 1 ? 'Targets' : 'Target',
+    hint: targets.map((target) => `${target.id}: ${target.name}`).join(' · '),
+    kind: only ? 'choice' : 'multi',
+    psType: 'target',
+    required: true,
+    choices: targets.map((target) => target.id),
+    ...(only ? { default: only.id } : {}),
+  };
+}
+
+/** `targets`: for an action with targets, the ones this principal may use (the target field's choices). */
+export function toActionView(action: Action, script: Script, version: ScriptVersion, targets?: readonly TargetRef[]): ActionView {
+  const fields = askedFields(action, version);
   return {
     id: action.id,
     title: action.title,
@@ -24,13 +44,15 @@ export function toActionView(action: Action, script: Script, version: ScriptVers
     tenant: action.tenant,
     approval: action.approval,
     timeoutSeconds: action.timeoutSeconds,
-    form: { fields: askedFields(action, version) },
+    form: { fields: targets ? [targetField(targets), ...fields] : fields },
+    ...(targets ? { targets: targets.map(({ id, name }) => ({ id, name })) } : {}),
   };
 }
 
 export function toRunView(run: RunRecord, streams?: StoredRecord[]): RunView {
   const { tenant: _tenant, scriptId: _scriptId, runAs: _runAs, timeoutSeconds: _timeout, notify: _notify, approval, ...rest } = run;
   const view: RunView = { ...rest };
+  if (run.targets?.length === 1) view.target = run.targets[0]?.id;
   if (approval) {
     const { bindingHash: _binding, ...visible } = approval;
     view.approval = visible;

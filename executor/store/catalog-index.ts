@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { DeputyError } from '../contract/errors.ts';
 import type { ChatIdentity } from '../contract/index.ts';
-import { ActionSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TenantSchema } from '../domain.ts';
-import type { Action, Principal, Script, ScriptVersion, Tenant } from '../domain.ts';
+import { ActionSchema, ConnectorSchema, CredentialRefSchema, PlanSchema, PrincipalSchema, ScriptSchema, ScriptVersionSchema, TargetSchema, TenantSchema } from '../domain.ts';
+import type { Action, Principal, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
 import type { CatalogSnapshot, CatalogStore } from './port.ts';
 
 export const CatalogSnapshotSchema = z.object({
@@ -19,6 +19,7 @@ export const CatalogSnapshotSchema = z.object({
   connectors: z.array(ConnectorSchema).optional(),
   credentials: z.array(CredentialRefSchema).optional(),
   plans: z.array(PlanSchema).optional(),
+  targets: z.array(TargetSchema).optional(),
 });
 
 export const EMPTY_CATALOG: CatalogSnapshot = { tenants: [], principals: [], scripts: [], versions: [], actions: [] };
@@ -72,6 +73,7 @@ export class CatalogIndex {
   private readonly scripts: Map<string, Script>;
   private readonly versions: Map<string, ScriptVersion>;
   private readonly actions: Map<string, Action>;
+  private readonly targets: Map<string, Target>;
   private readonly principalByIdentity = new Map<string, Principal>();
 
   constructor(private readonly data: CatalogSnapshot) {
@@ -80,6 +82,7 @@ export class CatalogIndex {
     this.scripts = byId(data.scripts, (script) => script.id, 'scripts');
     this.versions = byId(data.versions, (version) => version.hash, 'script versions');
     this.actions = byId(data.actions, (action) => action.id, 'actions');
+    this.targets = byId(data.targets ?? [], (target) => target.id, 'targets');
     for (const principal of data.principals) {
       for (const identity of identitiesOf(principal)) {
         const key = identityKey(identity);
@@ -119,6 +122,12 @@ export class CatalogIndex {
   listActions(): Action[] {
     return structuredClone(this.data.actions);
   }
+  getTarget(id: string): Target | undefined {
+    return copy(this.targets.get(id));
+  }
+  listTargets(): Target[] {
+    return structuredClone(this.data.targets ?? []);
+  }
 }
 
 function copy<T>(record: T | undefined): T | undefined {
@@ -154,5 +163,11 @@ export abstract class IndexedCatalog implements CatalogStore {
   }
   listActions(): Action[] {
     return this.index.listActions();
+  }
+  getTarget(id: string): Target | undefined {
+    return this.index.getTarget(id);
+  }
+  listTargets(): Target[] {
+    return this.index.listTargets();
   }
 }

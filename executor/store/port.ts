@@ -3,7 +3,7 @@
  * (PostgreSQL) implements the same interfaces and runs the same test suite.
  */
 import type { ChatIdentity } from '../contract/index.ts';
-import type { Action, AuditEntry, AuditInput, Connector, CredentialRef, Plan, Principal, RunRecord, Script, ScriptVersion, Tenant } from '../domain.ts';
+import type { Action, AuditEntry, AuditInput, Connector, CredentialRef, Plan, Principal, RunRecord, Script, ScriptVersion, Target, Tenant } from '../domain.ts';
 
 /** Everything the catalog import writes, replaced in one step so nothing is ever half-imported. */
 export interface CatalogSnapshot {
@@ -16,6 +16,8 @@ export interface CatalogSnapshot {
   connectors?: Connector[];
   credentials?: CredentialRef[];
   plans?: Plan[];
+  /** Target systems actions run on over SSH (docs/targets.md). */
+  targets?: Target[];
 }
 
 /** Every getter returns a copy: changing a returned record never changes the store. */
@@ -30,6 +32,8 @@ export interface CatalogStore {
   getVersion(hash: string): ScriptVersion | undefined;
   getAction(id: string): Action | undefined;
   listActions(): Action[];
+  getTarget(id: string): Target | undefined;
+  listTargets(): Target[];
 }
 
 /** One line of a run's stored output. `data` holds an output object as JSON, when it was one. */

@@ -19,6 +19,11 @@ export const EVERY_KIND_FIELDS: FormField[] = [
   { name: 'Password', label: 'New password', hint: 'At least 12 characters.', kind: 'secret', psType: 'securestring', required: true },
 ];
 
+const TARGETS = [
+  { id: 'web-01', name: 'Web server 01' },
+  { id: 'web-02', name: 'Web server 02' },
+];
+
 export function sampleAction(overrides: Partial<ActionView> = {}): ActionView {
   return ActionViewSchema.parse({
     id: 'reset-user',
@@ -154,6 +159,45 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     {
       name: 'approval-request-decided',
       screen: { screen: 'approval-request', run: sampleRun({ state: 'queued', approval: { required: true, decision: 'reject', decidedBy: 'Casey', comment: 'Not during the freeze.' } }), requester: 'Alex (helpdesk)', viewerMayDecide: true },
+    },
+    {
+      name: 'action-form-targets',
+      screen: {
+        screen: 'action-form',
+        action: sampleAction({
+          targets: TARGETS,
+          form: { fields: [{ name: '@target', label: 'Targets', hint: 'web-01: Web server 01 · web-02: Web server 02', kind: 'multi', psType: 'target', required: true, choices: ['web-01', 'web-02'] }, ...EVERY_KIND_FIELDS.slice(0, 2)] },
+        }),
+      },
+    },
+    {
+      name: 'run-summary-targets',
+      screen: {
+        screen: 'run-summary',
+        run: sampleRun({
+          state: 'failed',
+          targets: TARGETS,
+          endedAt: '2024-05-01T14:03:09.000Z',
+          durationMs: 8000,
+          summary: {
+            lines: ['[web-01] restarted W3SVC'],
+            errors: ['web-02: connection refused'],
+            warnings: [],
+            outputLineCount: 1,
+            truncated: false,
+            exitCode: null,
+            targets: [
+              { id: 'web-01', name: 'Web server 01', outcome: 'succeeded', exitCode: 0, durationMs: 2100, line: '[web-01] restarted W3SVC' },
+              { id: 'web-02', name: 'Web server 02', outcome: 'failed', exitCode: null, durationMs: 3, line: 'web-02: connection refused' },
+            ],
+          },
+        }),
+        canShowAll: false,
+      },
+    },
+    {
+      name: 'approval-request-target',
+      screen: { screen: 'approval-request', run: sampleRun({ state: 'awaiting-approval', startedAt: undefined, target: 'web-01', targets: TARGETS.slice(0, 1), approval: { required: true } }), requester: 'Alex (helpdesk)', viewerMayDecide: true },
     },
     { name: 'script-review-decider', screen: { screen: 'script-review', review: SCRIPT_REVIEW, viewerMayDecide: true } },
     { name: 'script-review-viewer', screen: { screen: 'script-review', review: SCRIPT_REVIEW, viewerMayDecide: false } },

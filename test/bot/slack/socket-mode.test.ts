@@ -9,6 +9,7 @@
  * the real bot server (`startBot` + the Slack plugin), the real core and a real executor.
  */
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,13 +35,41 @@ const ViewOpenSchema = z.object({ trigger_id: z.string(), view: ModalViewSchema 
 const ViewUpdateSchema = z.object({ view_id: z.string(), view: ModalViewSchema });
 const ViewAnsweredSchema = z.object({ view: z.object({ id: z.string(), hash: z.string() }) });
 
-/** Handles that keep Node's event loop alive (what would keep mocha from exiting). */
+/** Sockets and servers that keep Node's event loop alive (what would keep mocha from exiting). */
 function liveHandles(): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const kind of process.getActiveResourcesInfo()) {
-    if (kind === 'Timeout' || kind === 'TCPSocketWrap' || kind === 'TCPServerWrap') counts[kind] = (counts[kind] ?? 0) + 1;
+    if (kind === 'TCPSocketWrap' || kind === 'TCPServerWrap') counts[kind] = (counts[kind] ?? 0) + 1;
   }
   return counts;
+}
+
+/**
+ * Timers created while `watch` runs that are still pending afterwards, by where they were made.
+ * Counting `Timeout`s in getActiveResourcesInfo() is not exact on Node 24 (a timer whose
+ * callback is settling still counts), so each timer is followed from creation to destruction.
+ */
+function timerWatch(): { stop: () => void; pending: () => string[] } {
+  const pending = new Map<number, string>();
+  const hook = createHook({
+    init(id, type) {
+      if (type === 'Timeout') pending.set(id, new Error().stack ?? '');
+    },
+    destroy(id) {
+      pending.delete(id);
+    },
+  }).enable();
+  // The frame that called setTimeout: mocha's own test timer and this file's polling are not the edge's.
+  const creator = (stack: string) => {
+    const frames = stack.split('\n');
+    const at = frames.findIndex((frame) => frame.includes('(node:timers:'));
+    return frames[at + 1] ?? '';
+  };
+  const ours = (frame: string) => frame.includes('node_modules/mocha/') || frame.includes('socket-mode.test.ts');
+  return {
+    stop: () => hook.disable(),
+    pending: () => [...pending.values()].map(creator).filter((frame) => !ours(frame)),
+  };
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -117,6 +146,7 @@ describe('Slack edge in Socket Mode (Bolt SocketModeReceiver, fake Socket Mode e
 
     it('closes cleanly on close(): a normal close frame, no reconnect, and no socket or timer left behind', async () => {
       const before = liveHandles();
+      const timers = timerWatch();
       const handler = new ScriptedHandler(() => ({ immediate: { screen: 'notice', text: 'ok' } }));
       const started = await startEdge(handler);
       // Past one client ping (every ~1.7 s), so the heartbeat timers are running when it closes.
@@ -137,9 +167,10 @@ describe('Slack edge in Socket Mode (Bolt SocketModeReceiver, fake Socket Mode e
       await slack.stop();
       const settled = await waitUntil(() => {
         const now = liveHandles();
-        return Object.entries(now).every(([kind, count]) => count <= (before[kind] ?? 0));
+        return Object.entries(now).every(([kind, count]) => count <= (before[kind] ?? 0)) && timers.pending().length === 0;
       }, 2000);
-      assert.ok(settled, `handles left alive after close(): before ${JSON.stringify(before)}, now ${JSON.stringify(liveHandles())}`);
+      timers.stop();
+      assert.ok(settled, `left alive after close(): sockets before ${JSON.stringify(before)}, now ${JSON.stringify(liveHandles())}; timers ${JSON.stringify(timers.pending())}`);
     });
   });
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Role, ScriptStatus } from '../../../executor/contract/index.ts';
-import { ActionSchema, type Action, type Principal, type Script, type ScriptVersion, type Tenant } from '../../../executor/domain.ts';
+import { ActionSchema, type Action, type Principal, type Script, type ScriptVersion, type Target, type Tenant } from '../../../executor/domain.ts';
 import type { PolicyCatalog } from '../../../executor/policy/policy.ts';
 
 export interface CatalogData {
@@ -13,6 +13,7 @@ export interface CatalogData {
   scripts: Script[];
   versions: ScriptVersion[];
   actions: Action[];
+  targets?: Target[];
 }
 
 /** First match wins, like a lookup over a list; the tenant tree itself treats duplicates by its own rule. */
@@ -24,6 +25,8 @@ export function memoryCatalog(data: CatalogData): PolicyCatalog {
     getVersion: (hash) => data.versions.find((version) => version.hash === hash),
     getAction: (id) => data.actions.find((action) => action.id === id),
     listActions: () => [...data.actions],
+    getTarget: (id) => data.targets?.find((target) => target.id === id),
+    listTargets: () => [...(data.targets ?? [])],
     snapshot: () => ({ principals: [...data.principals] }),
   };
 }
@@ -82,6 +85,7 @@ export function action(fields: {
   principals?: string[];
   ownWorkloadParameter?: string;
   fixed?: Record<string, string>;
+  targets?: Action['targets'];
 }): Action {
   return ActionSchema.parse({
     id: fields.id,
@@ -93,5 +97,22 @@ export function action(fields: {
     fixed: fields.fixed ?? {},
     allow: { roles: fields.roles ?? [], principals: fields.principals ?? [] },
     ...(fields.ownWorkloadParameter === undefined ? {} : { ownWorkloadParameter: fields.ownWorkloadParameter }),
+    ...(fields.targets === undefined ? {} : { targets: fields.targets }),
   });
+}
+
+/** A target system record; only its tenant and owner matter to the policy. */
+export function target(id: string, tenant: string, owner?: string): Target {
+  return {
+    id,
+    name: `Machine ${id}`,
+    tenant,
+    host: `${id}.example`,
+    port: 22,
+    user: 'deputy',
+    credential: `${id}-key`,
+    hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP0000000000000000000000000000000000000000000',
+    pwsh: 'pwsh',
+    ...(owner === undefined ? {} : { owner }),
+  };
 }
