@@ -55,6 +55,8 @@ export class WorkerPool {
   private readonly owner = new Map<PwshWorker, string>();
   /** Bound workers without a job, oldest first, with the timer that ends them. */
   private readonly idle = new Map<PwshWorker, NodeJS.Timeout | undefined>();
+  /** Bound workers whose job ended and which are being checked before they serve again. */
+  private readonly returning = new Set<PwshWorker>();
   private starting = 0;
   private readonly waiters: Waiter[] = [];
   private replaced = 0;
@@ -110,14 +112,17 @@ export class WorkerPool {
   release(worker: PwshWorker, reusable: boolean): void {
     if (!reusable || !worker.alive || this.closed) return this.replace(worker);
     // Off the caller's path: the job's result does not wait for this check, only the next job does.
+    this.returning.add(worker);
     void worker.strayProcesses().then(
       (stray) => {
+        this.returning.delete(worker);
         if (stray.length > 0) {
           this.logger.warn({ pid: worker.pid, stray, identity: this.identity }, 'a job left processes behind; replacing its pwsh worker');
           this.replace(worker);
         } else this.handBack(worker);
       },
       (error: unknown) => {
+        this.returning.delete(worker);
         this.logger.warn({ err: error, pid: worker.pid }, 'cannot check a pwsh worker for stray processes; replacing it');
         this.replace(worker);
       },
@@ -165,7 +170,11 @@ export class WorkerPool {
     for (const worker of [...this.all]) this.forget(worker);
   }
 
-  /** A free worker of the requester, or a spare bound to them now (while they hold fewer than `size`). */
+  /**
+   * A free worker of the requester, or a spare bound to them now (while they hold fewer than
+   * `size`, and none of theirs is about to come back: a worker's check takes milliseconds, a
+   * spare taken instead would have to be replaced by a cold start).
+   */
   private takeFor(requester: string): PwshWorker | undefined {
     for (const worker of this.idle.keys()) {
       if (this.owner.get(worker) !== requester) continue;
@@ -174,7 +183,16 @@ export class WorkerPool {
       if (worker.alive) return worker;
       this.forget(worker);
     }
-    if (this.held(requester) >= this.limits.size) return undefined;
+    if (this.held(requester) >= this.limits.size || this.comingBack(requester)) return undefined;
+    return this.bindSpare(requester);
+  }
+
+  private comingBack(requester: string): boolean {
+    for (const worker of this.returning) if (this.owner.get(worker) === requester) return true;
+    return false;
+  }
+
+  private bindSpare(requester: string): PwshWorker | undefined {
     while (this.spares.length > 0) {
       const spare = this.spares.shift() as PwshWorker;
       clearTimeout(this.idle.get(spare));
@@ -237,13 +255,16 @@ export class WorkerPool {
     return timer;
   }
 
-  /** Indexes of waiters a new worker could serve (their requester holds fewer than `size`, counting earlier waiters). */
+  /**
+   * Indexes of waiters a spare or a new worker should serve: their requester holds fewer than
+   * `size` (counting earlier waiters) and has no worker coming back.
+   */
   private eligibleWaiters(): number[] {
     const counts = new Map<string, number>();
     const eligible: number[] = [];
     this.waiters.forEach((waiter, index) => {
       const count = counts.get(waiter.requester) ?? this.held(waiter.requester);
-      if (count < this.limits.size) eligible.push(index);
+      if (count < this.limits.size && !this.comingBack(waiter.requester)) eligible.push(index);
       counts.set(waiter.requester, count + 1);
     });
     return eligible;
@@ -259,6 +280,14 @@ export class WorkerPool {
    */
   private fill(): void {
     if (this.closed) return;
+    // Spares first: a waiter whose worker was just replaced takes one at once.
+    for (let at = this.eligibleWaiters().at(0); at !== undefined; at = this.eligibleWaiters().at(0)) {
+      const waiter = this.waiters[at] as Waiter;
+      const spare = this.bindSpare(waiter.requester);
+      if (!spare) break;
+      this.waiters.splice(at, 1);
+      waiter.resolve(spare);
+    }
     const needed = () => Math.max(0, this.eligibleWaiters().length + this.limits.size - this.spares.length - this.starting);
     while (needed() > 0) {
       if (!this.hasRoom()) {
