@@ -132,7 +132,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     if (known) return known;
     const files = runnableFilesFor({
       account: target,
-      setpriv: tools.setpriv as string, // an account exists only where setpriv does
+      setpriv: tools.setpriv as string,
       pwsh: pwshPath(),
       hostScript: HOST_SCRIPT,
       runtimeFolder: options.runtimeFolder ?? DEFAULT_RUNTIME_FOLDER,
@@ -170,48 +170,45 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
   }
 
-  /** In a PID namespace of its own, where the host allows it (root): the run's processes all end with its first. */
+  /** Root with a working unshare: every worker is the first process of a PID namespace of its own. */
+  const pidNamespaces = tools.unshare !== undefined && tools.setpriv !== undefined;
+  /** Where the executor was told the .NET runtime is. */
+  const dotnetRoot: Record<string, string> = env.DOTNET_ROOT ? { DOTNET_ROOT: env.DOTNET_ROOT } : {};
+
+  /** In a PID namespace of its own where the host allows it: the run's processes all end with its first. */
   function contained(spec: Omit<LaunchSpec, 'pidNamespace'>): LaunchSpec {
-    if (!tools.unshare || !tools.setpriv) return { ...spec, pidNamespace: false };
-    return { ...spec, command: tools.setpriv, args: [...pidNamespaceArgs(tools.unshare), spec.command, ...spec.args], pidNamespace: true };
+    if (!pidNamespaces) return { ...spec, pidNamespace: false };
+    return { ...spec, command: tools.setpriv as string, args: [...pidNamespaceArgs(tools.unshare as string), spec.command, ...spec.args], pidNamespace: true };
+  }
+
+  /** pwsh as a local account (setpriv), with the account's clean environment plus `extra`. */
+  function asAccount(target: LocalAccount, host: { warm: boolean; jobFolders: boolean }, place: { cwd: string; extra?: Record<string, string>; dispose?: () => void }): LaunchSpec {
+    const files = filesFor(target);
+    return contained({
+      command: tools.setpriv as string, // an account exists only where setpriv does
+      args: setprivArgs(target, files.pwsh, hostArgs(files.hostScript, { ...host, contained: pidNamespaces })),
+      env: { ...accountEnvironment(target), ...place.extra, ...dotnetRoot, ...PWSH_QUIET },
+      cwd: place.cwd,
+      identity: target.name,
+      switchesUser: true,
+      ...(place.dispose ? { dispose: place.dispose } : {}),
+    });
   }
 
   function launchSpec(runAs: RunAs): LaunchSpec {
     const pwsh = pwshPath();
     const warm = runAs.kind === 'pool';
-    // Where the executor was told the .NET runtime is.
-    const dotnetRoot: Record<string, string> = env.DOTNET_ROOT ? { DOTNET_ROOT: env.DOTNET_ROOT } : {};
     const named = runAs.kind === 'service' ? undefined : runAs.account;
     if (named !== undefined) {
       const target = account(named);
-      const files = filesFor(target);
-      const args = setprivArgs(target, files.pwsh, hostArgs(files.hostScript, { warm, jobFolders: false, contained: tools.unshare !== undefined }));
-      return contained({
-        command: tools.setpriv as string,
-        args,
-        env: { ...accountEnvironment(target), ...dotnetRoot, ...PWSH_QUIET },
-        cwd: accountWorkFolder(target),
-        identity: target.name,
-        switchesUser: true,
-      });
+      return asAccount(target, { warm, jobFolders: false }, { cwd: accountWorkFolder(target) });
     }
     assertIsolated();
     const runAccount = isolation.account;
     const folder = newWorkFolder(runAccount);
     // A fresh folder is the run's home and temp folder too: nothing of another worker's is found by default.
     const fresh = { HOME: folder.path, TMPDIR: folder.path };
-    if (runAccount) {
-      const files = filesFor(runAccount);
-      return contained({
-        command: tools.setpriv as string,
-        args: setprivArgs(runAccount, files.pwsh, hostArgs(files.hostScript, { warm, jobFolders: true, contained: tools.unshare !== undefined })),
-        env: { ...accountEnvironment(runAccount), ...fresh, ...dotnetRoot, ...PWSH_QUIET },
-        cwd: folder.path,
-        identity: runAccount.name,
-        switchesUser: true,
-        dispose: folder.dispose,
-      });
-    }
+    if (runAccount) return asAccount(runAccount, { warm, jobFolders: true }, { cwd: folder.path, extra: fresh, dispose: folder.dispose });
     const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
     const base = { env: { ...inherited, ...fresh, ...PWSH_QUIET }, cwd: folder.path, identity: 'executor', switchesUser: false, dispose: folder.dispose };
     if (isolation.kind === 'namespace' && tools.bwrap) {
@@ -223,7 +220,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
         pidNamespace: true,
       };
     }
-    return contained({ ...base, command: pwsh, args: hostArgs(HOST_SCRIPT, { warm, jobFolders: true, contained: tools.unshare !== undefined }) });
+    return contained({ ...base, command: pwsh, args: hostArgs(HOST_SCRIPT, { warm, jobFolders: true, contained: pidNamespaces }) });
   }
 
   function poolFor(runAs: RunAs & { kind: 'pool' }): WorkerPool {
