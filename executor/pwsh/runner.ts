@@ -4,6 +4,7 @@
  * and secret masking. docs/runner.md explains the protocol, docs/security.md the isolation.
  */
 import { accessSync, chmodSync, chownSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../lib/clock.ts';
@@ -167,7 +168,9 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     }
     const path = mkdtempSync(join(workRoot, 'w-'));
     if (owner) chownSync(path, owner.uid, owner.gid);
-    return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
+    // Off the event loop: a job may have left a large folder.
+    const dispose = () => void rm(path, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error, path }, 'cannot remove a pwsh worker\'s folder'));
+    return { path, dispose };
   }
 
   /** Root with a working unshare: every worker is the first process of a PID namespace of its own. */

@@ -21,7 +21,7 @@ export interface LaunchSpec {
   switchesUser: boolean;
   /** pwsh is the first process of a PID namespace of its own (docs/security.md, "Run isolation"). */
   pidNamespace: boolean;
-  /** Called once the process has exited: removes the worker's fresh folder. */
+  /** Called once the process has exited: removes the worker's fresh folder (never throws). */
   dispose?: () => void;
 }
 
@@ -212,7 +212,7 @@ export class PwshWorker {
 
   /**
    * After the ready frame: finds the host process from outside (in a PID namespace its `$PID` is
-   * the namespace's number), the chain of processes above it, and its namespace.
+   * the namespace's number) and the chain of processes from the worker's first process to it.
    */
   private async learnOwnProcesses(innerHostPid: number): Promise<void> {
     const host = (await findDescendant(this.pid, innerHostPid)) ?? this.pid;
@@ -224,14 +224,9 @@ export class PwshWorker {
 
   /** Removes what the worker was given for its life (its fresh folder), once. */
   private dispose(): void {
-    const dispose = this.spec.dispose;
-    if (!dispose || this.disposed) return;
+    if (this.disposed) return;
     this.disposed = true;
-    try {
-      dispose();
-    } catch (error) {
-      this.logger.warn({ err: error, pid: this.pid }, 'cannot remove a pwsh worker\'s folder');
-    }
+    this.spec.dispose?.();
   }
 
   /** Resolves once the process has exited (immediately if it already has). */
