@@ -282,7 +282,7 @@ describe('run isolation', function () {
     it('writes the isolation in force into its start-up output', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'deputy-startup-'));
       const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/deputy.mjs'), 'executor'], {
-        env: { ...process.env, DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0', DEPUTY_CATALOG: FIXTURE_CATALOG, DEPUTY_LOG_LEVEL: 'warn' },
+        env: { ...process.env, DEPUTY_DATA_DIR: dataDir, DEPUTY_RUN_DATA_DIR: `${dataDir}-run-data`, DEPUTY_EXECUTOR_PORT: '0', DEPUTY_CATALOG: FIXTURE_CATALOG, DEPUTY_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       try {
@@ -297,6 +297,7 @@ describe('run isolation', function () {
         child.kill('SIGTERM');
         await exited;
         rmSync(dataDir, { recursive: true, force: true });
+        rmSync(`${dataDir}-run-data`, { recursive: true, force: true });
       }
     });
   });
