@@ -35,6 +35,7 @@ import { FakeBotFrameworkCloud, type RecordedCall } from '../test/bot/teams/fake
 import { executeActivity, loopbackCredentials, loopbackEndpoints, personalChat, send, type TeamsActivityJson } from '../test/bot/teams/harness.ts';
 import { WebChatDriver } from '../test/bot/webchat/driver.ts';
 import { BOT_TEST_CATALOG } from '../test/bot/webchat/harness.ts';
+import { removeDataFolder } from '../test/helpers/executor.ts';
 import type { BenchResult } from './executor.ts';
 import { followEvents } from './sse.ts';
 import { median, medianAndP99, percentile } from './stats.ts';
@@ -91,7 +92,7 @@ async function startExecutorProcess(): Promise<ExecutorProcess> {
     detached: true,
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const removeData = () => rmSync(dataDir, { recursive: true, force: true });
+  const removeData = () => removeDataFolder(dataDir);
   try {
     const url = await executorUrl(child);
     return {

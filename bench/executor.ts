@@ -5,7 +5,7 @@
  * - 200 concurrent submissions: all accepted and all succeeded.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +14,7 @@ import { loadExecutorConfig } from '../executor/config.ts';
 import type { RunEvent } from '../executor/contract/index.ts';
 import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
 import { silentLogger } from '../lib/logger.ts';
+import { removeDataFolder } from '../test/helpers/executor.ts';
 import { followEvents } from './sse.ts';
 import { median, ms, percentile } from './stats.ts';
 
@@ -110,7 +111,6 @@ export async function benchExecutor(): Promise<BenchResult[]> {
   } finally {
     stream.close();
     await executor.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(`${dataDir}-run-data`, { recursive: true, force: true });
+    removeDataFolder(dataDir);
   }
 }

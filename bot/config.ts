@@ -121,9 +121,3 @@ export function loadBotConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
     platformNotices: [teams, slack].filter((value): value is string => typeof value === 'string'),
   };
 }
-
-/** True for addresses only this machine can reach. The demo persona picker is allowed only there. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare) || bare === '::ffff:127.0.0.1';
-}

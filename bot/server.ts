@@ -5,11 +5,13 @@
  */
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import restify, { type Server } from 'restify';
-import { DeputyError, ERRORS, type Channel } from '../executor/contract/index.ts';
+import restify, { type Request, type Response, type Server } from 'restify';
+import { DeputyError, ERRORS, type Channel, type ErrorCode } from '../executor/contract/index.ts';
+import { closeAfterAnswer, encodingRefusal } from '../lib/http-body.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
-import { isLoopbackHost, type BotConfig } from './config.ts';
+import { isLoopbackHost } from '../lib/http-host.ts';
+import type { BotConfig } from './config.ts';
 import { LowdbConversationStore } from './core/conversation-store.ts';
 import { BotCore } from './core/core.ts';
 import { ExecutorClient } from './core/executor-client.ts';
@@ -77,13 +79,25 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 
   const server = restify.createServer({ name: 'deputy-bot', handleUncaughtExceptions: false });
   server.pre((req, res, next) => {
-    // Every route's body is bounded; edges that read raw bodies (signatures) stay under this too.
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length > config.maxBodyBytes) {
-      res.send(413, { error: { code: 'DEPUTY_E_PAYLOAD_TOO_LARGE', message: ERRORS.DEPUTY_E_PAYLOAD_TOO_LARGE.message } });
+    // Before routing, before any Host or token check, before a byte of the body: every route's
+    // body is bounded, and none is ever inflated. Each edge reads its body only after it knows
+    // the caller, and stays under this limit too.
+    const refusal: ErrorCode | undefined = encodingRefusal(req.headers)
+      ? 'DEPUTY_E_UNSUPPORTED_MEDIA_TYPE'
+      : Number(req.headers['content-length'] ?? 0) > config.maxBodyBytes
+        ? 'DEPUTY_E_PAYLOAD_TOO_LARGE'
+        : undefined;
+    if (refusal) {
+      closeAfterAnswer(req, res);
+      res.send(ERRORS[refusal].status, { error: { code: refusal, message: ERRORS[refusal].message } });
       return next(false);
     }
     return next();
+  });
+  // Restify's own answers (no such route, wrong method) come before any body was read: the connection ends with them.
+  server.on('restifyError', (req: Request, res: Response, _error: Error, callback: () => void) => {
+    closeAfterAnswer(req, res);
+    callback();
   });
   server.get('/healthz', (_req, res, next) => {
     res.send(200, { status: 'alive' });

@@ -13,7 +13,8 @@ import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
 import { acquireDataLock } from '../executor/data-lock.ts';
 import { credentialCommand } from '../executor/credentials/cli.ts';
 import { createFileStore } from '../executor/store/file.ts';
-import { verifyAuditFile } from '../executor/store/audit.ts';
+import { verifyAuditLog } from '../executor/store/audit.ts';
+import { auditCheckpointOf, describeCheckpointProblem, loadAuditKey } from '../executor/store/audit-checkpoint.ts';
 import { loadBotConfig } from '../bot/config.ts';
 import { startBot, type EdgePlugin } from '../bot/server.ts';
 import { slackEdgePlugin } from '../bot/slack/plugin.ts';
@@ -28,7 +29,8 @@ const USAGE = `Usage: deputy <command>
   executor            the executor alone (REST API, runs, pwsh)
   bot                 the bot alone (needs DEPUTY_EXECUTOR_URL and DEPUTY_EXECUTOR_TOKEN)
   import <folder>     import a catalog folder (catalog.yaml) or a folder of .ps1 scripts (as Draft)
-  audit verify        check the audit log's hash chain; names the first broken entry
+  audit verify        check the audit log's hash chain (names the first broken entry) and its
+                      checkpoint outside the data folder (a cut or re-sealed log)
   credential ...      stored credentials: set <id> (value on stdin), list, rotate-key
   version             Deputy's version, the Node it runs on and the pwsh it would use
 `;
@@ -79,7 +81,7 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
   const logger = createLogger({ level: 'warn', name: 'import' });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataLock(config.dataDir);
-  const store = await createFileStore({ dataDir: config.dataDir, clock: systemClock, logger });
+  const store = await createFileStore({ dataDir: config.dataDir, clock: systemClock, logger, auditCheckpoint: auditCheckpointOf(config) });
   try {
     const source = resolve(folder);
     if (existsSync(join(source, 'catalog.yaml'))) {
@@ -109,13 +111,21 @@ async function commandImport(folder: string | undefined, env: NodeJS.ProcessEnv,
 
 async function commandAuditVerify(env: NodeJS.ProcessEnv, io: Output): Promise<number> {
   const config = loadExecutorConfig(env);
-  const result = await verifyAuditFile(join(config.dataDir, 'audit.jsonl'));
-  if (result.ok) {
-    io.out(`Audit log intact: ${result.count} entries.`);
-    return 0;
+  const key = loadAuditKey({ key: config.auditKey, checkpointPath: config.auditCheckpoint, create: false });
+  const { chain, checkpoint, checkpointStarts } = await verifyAuditLog(join(config.dataDir, 'audit.jsonl'), { path: config.auditCheckpoint, key });
+  if (!chain.ok) {
+    io.err(`Audit log broken at entry ${chain.brokenAt}: ${chain.reason} (${chain.count} entries before it verified).`);
+    return 1;
   }
-  io.err(`Audit log broken at entry ${result.brokenAt}: ${result.reason} (${result.count} entries before it verified).`);
-  return 1;
+  for (const start of checkpointStarts) {
+    io.out(`Note: at entry ${start.seq} (${start.at}) a checkpoint was started over ${start.entriesBefore} entries that had none; a cut before it would not show.`);
+  }
+  if (checkpoint.state !== 'matches') {
+    io.err(`Audit log not intact: ${describeCheckpointProblem(checkpoint)} (the ${chain.count} entries present chain correctly).`);
+    return 1;
+  }
+  io.out(`Audit log intact: ${chain.count} entries; its checkpoint (entry ${checkpoint.checkpoint.seq}, written ${checkpoint.checkpoint.at}) matches.`);
+  return 0;
 }
 
 function commandVersion(env: NodeJS.ProcessEnv, io: Output): void {

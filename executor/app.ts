@@ -2,17 +2,19 @@
  * Wires the executor: store, catalog import, policy, runner, run service and REST API.
  * `startExecutor` is what `deputy executor`, `deputy start` and the tests call.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync } from 'node:fs';
+import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
+import { isWildcardHost } from '../lib/http-host.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
-import { makeDataFolderPrivate, PRIVATE_FILE_MODE } from '../lib/private-files.ts';
+import { makeDataFolderPrivate } from '../lib/private-files.ts';
+import { catalogRoot, readConfined } from './catalog/confined.ts';
 import { importCatalog } from './catalog/import.ts';
 import { validateInputs } from './catalog/inputs.ts';
-import type { ExecutorConfig } from './config.ts';
+import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
 import { startMailConnectors, type MailConnectors } from './mail/index.ts';
@@ -22,7 +24,7 @@ import { openCredentialVault, withStoredCredentials } from './credentials/index.
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
 import { EventBus } from './events.ts';
-import { createTokenCheck } from './http/auth.ts';
+import { createHostCheck, createTokenCheck } from './http/auth.ts';
 import { createApiServer, type Readiness } from './http/server.ts';
 import { Policy } from './policy/policy.ts';
 import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
@@ -32,9 +34,12 @@ import { auditConnectFailure, withTargets } from './targets/dispatch.ts';
 import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
+import { auditCheckpointOf, auditKeyPath } from './store/audit-checkpoint.ts';
+import { RefusalThrottle } from './store/refusal-audit.ts';
 import { createFileStore } from './store/file.ts';
 import type { Store } from './store/port.ts';
-import { loadOrCreateToken } from './token.ts';
+import type { DeclaredRoute } from './http/routes.ts';
+import { loadOrCreateToken, OPERATOR_TOKEN_FILE } from './token.ts';
 
 export const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
 const DEMO_DIRECTORY_SEED = 'demo-directory.json';
@@ -49,7 +54,10 @@ export interface ExecutorOptions {
 export interface RunningExecutor {
   url: string;
   port: number;
+  /** The bot's token (the first one configured). */
   token: string;
+  /** The operator's token (the first one configured): reads across principals. */
+  operatorToken: string;
   store: Store;
   runs: RunService;
   events: EventBus;
@@ -62,6 +70,8 @@ export interface RunningExecutor {
   mail: MailConnectors;
   /** How service and pool runs are isolated on this host. */
   isolation: RunIsolation;
+  /** Every route of the API with its declared authentication. */
+  routes(): DeclaredRoute[];
   close(): Promise<void>;
 }
 
@@ -94,14 +104,17 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
   return { pwsh, catalogFolder };
 }
 
-/** The demo directory starts as the catalog's copy, in the runs' data folder, owned by whoever runs as. */
-function seedRunData(catalogFolder: string | undefined, runDataDir: string, isolation: RunIsolation): void {
-  if (!catalogFolder) return;
-  const seed = join(catalogFolder, DEMO_DIRECTORY_SEED);
+/** The demo directory starts as the catalog's copy, in the runs' own data folder, owned by whoever runs as. */
+async function seedRunData(catalogFolder: string | undefined, runDataDir: string, isolation: RunIsolation, logger: Logger): Promise<void> {
   const target = join(runDataDir, DEMO_DIRECTORY_SEED);
-  if (!existsSync(seed) || existsSync(target)) return;
-  copyFileSync(seed, target);
-  chmodSync(target, PRIVATE_FILE_MODE);
+  if (!catalogFolder || existsSync(target)) return;
+  // Read like the catalog's scripts: a seed that links out of the catalog folder is not copied.
+  const seed = await readConfined(await catalogRoot(catalogFolder), DEMO_DIRECTORY_SEED);
+  if (!('bytes' in seed)) {
+    if (seed.code !== 'ENOENT') logger.warn({ problem: seed.problem }, 'demo directory seed not copied');
+    return;
+  }
+  writeFileSync(target, seed.bytes, { mode: 0o600, flag: 'wx' });
   if (isolation.account) chownSync(target, isolation.account.uid, isolation.account.gid);
 }
 
@@ -116,8 +129,11 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   if (tightened.length > 0) logger.warn({ paths: tightened }, 'the data folder was readable by other accounts; made it private (folder 0700, files 0600)');
   const lock = acquireDataLock(config.dataDir);
   const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
+  const operatorTokens = config.operatorTokens ?? [loadOrCreateToken(config.dataDir, OPERATOR_TOKEN_FILE)];
+  assertDistinctTokens(tokens, operatorTokens);
   const token = tokens[0] as string;
-  const store = await createFileStore({ dataDir: config.dataDir, clock, logger }).catch((error: unknown) => {
+  const openStore = async () => createFileStore({ dataDir: config.dataDir, clock, logger, auditCheckpoint: auditCheckpointOf(config) });
+  const store = await openStore().catch((error: unknown) => {
     lock.release();
     throw error;
   });
@@ -142,14 +158,20 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     poolIdleMs: config.poolIdleMs,
     runAccount: config.runAccount,
     runAsAllowlist: config.runAsAllowlist,
-    protectedPaths: [config.dataDir],
+    // What a run of the executor's own account could otherwise read (docs/security.md, "Run isolation").
+    protectedPaths: [
+      config.dataDir,
+      config.auditCheckpoint,
+      auditKeyPath(config.auditCheckpoint),
+      ...(env.DEPUTY_CONFIG ? [resolve(env.DEPUTY_CONFIG)] : []),
+    ],
     allowUnisolated: config.demo,
   });
   const isolation = pwshRunner.isolation();
   if (isolation.kind === 'none') logger.warn({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
   else logger.info({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
   const runDataDir = prepareRunDataFolder(isolation, config.dataDir, config.runDataDir);
-  seedRunData(catalogFolder, runDataDir, isolation);
+  await seedRunData(catalogFolder, runDataDir, isolation, logger);
   const targetRunner = createTargetRunner({
     logger,
     clock,
@@ -207,7 +229,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   });
   const plans = startPlans({ store, runs, policy, events, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
   // Hooks go through the plan triggers: a hook for a connector-triggered plan starts that plan.
-  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir });
+  // One budget per source for every refusal audited before the caller is known (HTTP and hooks).
+  const refusals = new RefusalThrottle({ audit: store.audit, clock });
+  const flushRefusals = () => refusals.flush().catch((error: unknown) => logger.error({ err: error }, 'writing the count of suppressed refusals failed'));
+  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir, refusals });
   // Before recovery: runs interrupted by a restart still get their result mailed.
   const mail = await startMailConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
   const scripts = startScripts({ store, policy, events, clock, dataDir: config.dataDir });
@@ -222,20 +247,23 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       isolation: { ok: isolation.kind !== 'none', detail: isolation.headline },
     },
   });
-  const server = createApiServer({
+  const api = createApiServer({
     store,
     runs,
     events,
     visibleActions: (principalId: string): Action[] => policy.visibleActions(principalId).filter((action) => !unavailable.has(action.id)),
     targetChoices: (principalId, action) =>
       action.targets === undefined ? undefined : policy.usableTargets(principalId, action.id).map((target) => ({ id: target.id, name: target.name })),
-    tokens: createTokenCheck(tokens),
+    tokens: createTokenCheck({ bot: tokens, operator: operatorTokens }),
+    hostAllowed: createHostCheck(config.host, config.allowedHosts ?? []),
     readiness,
     logger,
+    refusals,
     demo: config.demo,
     runIsolation: isolation.headline,
     registerRoutes: [connectors.routes, plans.routes, scripts.routes],
   });
+  const { server } = api;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -244,12 +272,18 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
   expiry.unref();
+  const refusalSummaries = setInterval(() => void flushRefusals(), 60_000);
+  refusalSummaries.unref();
   logger.info({ url }, 'executor listening');
+  if (isWildcardHost(config.host) && (config.allowedHosts ?? []).length === 0) {
+    logger.warn('the executor listens on every address but answers only to loopback names: list the names callers use in DEPUTY_EXECUTOR_ALLOWED_HOSTS');
+  }
 
   return {
     url,
     port,
     token,
+    operatorToken: operatorTokens[0] as string,
     store,
     runs,
     events,
@@ -258,8 +292,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     scripts: scripts.service,
     mail,
     isolation,
+    routes: api.routes,
     async close() {
       clearInterval(expiry);
+      clearInterval(refusalSummaries);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Event streams stay open until their client leaves; shutting down must not wait for them.
       server.server.closeAllConnections();
@@ -268,6 +304,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       await runs.stop();
       await mail.close();
       await connectors.close();
+      await flushRefusals();
       await runner.close();
       await store.close();
       lock.release();

@@ -4,7 +4,7 @@
  * stops start-up with a message naming the variable.
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { envFlag } from '../lib/env.ts';
@@ -23,6 +23,10 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_EXECUTOR_PORT: z.coerce.number().int().min(0).max(65535).default(4100),
   /** One token, or two separated by a comma while rotating. Absent: a token file in the data folder. */
   DEPUTY_EXECUTOR_TOKEN: list.optional(),
+  /** The operator's token (listing across principals); same rules. Absent: an operator-token file in the data folder. */
+  DEPUTY_OPERATOR_TOKEN: list.optional(),
+  /** Further names the executor answers to (Host header), besides loopback and DEPUTY_EXECUTOR_HOST. */
+  DEPUTY_EXECUTOR_ALLOWED_HOSTS: list.default([]),
   DEPUTY_CATALOG: z.string().min(1).optional(),
   DEPUTY_PWSH: z.string().min(1).optional(),
   DEPUTY_DEMO: envFlag.default(false),
@@ -42,6 +46,10 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_APPROVAL_TTL_MINUTES: count(60, 7 * 24 * 60),
   /** Key(s) for stored credentials, base64 of 32 bytes; `new,old` while rotating. Absent: `<dataDir>/secret.key`. */
   DEPUTY_SECRET_KEY: list.optional(),
+  /** The audit chain's keyed checkpoint, outside the data folder. Absent: `<data folder>.audit-checkpoint` beside it. */
+  DEPUTY_AUDIT_CHECKPOINT: z.string().min(1).optional(),
+  /** The checkpoint's key, base64 of 32 bytes. Absent: `<checkpoint>.key`, created on first start. */
+  DEPUTY_AUDIT_KEY: z.string().min(1).optional(),
   DEPUTY_PLAN_TICK_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
   /** Target systems (docs/targets.md): how long connecting may take, how long a warm session stays idle, how many are kept. */
   DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS: count(10, 300),
@@ -56,6 +64,9 @@ export interface ExecutorConfig {
   host: string;
   port: number;
   tokens: string[] | undefined;
+  operatorTokens?: string[] | undefined;
+  /** Host names accepted in the Host header besides loopback and `host`. */
+  allowedHosts?: string[];
   catalogFolder: string | undefined;
   demo: boolean;
   maxConcurrentRuns: number;
@@ -74,6 +85,9 @@ export interface ExecutorConfig {
   logLevel: string;
   logFormat: LogFormat;
   secretKeys?: string[] | undefined;
+  /** The audit checkpoint file (docs/store.md "The audit checkpoint"); never inside `dataDir`. */
+  auditCheckpoint: string;
+  auditKey?: string | undefined;
   /** Real time between scheduler ticks (the injected clock decides what is due); 0 turns the timer off. */
   planTickMs?: number;
   /** Target systems: connect timeout, idle time of a warm session, warm sessions kept. */
@@ -109,17 +123,31 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
   }
   const settings = result.data;
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(cwd, path));
-  if (settings.DEPUTY_EXECUTOR_TOKEN && (settings.DEPUTY_EXECUTOR_TOKEN.length > 2 || settings.DEPUTY_EXECUTOR_TOKEN.some((token) => token.length < 32))) {
-    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', {
-      message: 'DEPUTY_EXECUTOR_TOKEN: one token, or two separated by a comma while rotating, each at least 32 characters',
-    });
+  for (const variable of ['DEPUTY_EXECUTOR_TOKEN', 'DEPUTY_OPERATOR_TOKEN'] as const) {
+    const tokens = settings[variable];
+    if (tokens && (tokens.length > 2 || tokens.some((token) => token.length < 32))) {
+      throw new DeputyError('DEPUTY_E_CONFIG_INVALID', {
+        message: `${variable}: one token, or two separated by a comma while rotating, each at least 32 characters`,
+      });
+    }
   }
+  assertDistinctTokens(settings.DEPUTY_EXECUTOR_TOKEN ?? [], settings.DEPUTY_OPERATOR_TOKEN ?? []);
   for (const key of settings.DEPUTY_SECRET_KEY ?? []) decodeKey(key, 'DEPUTY_SECRET_KEY');
+  if (settings.DEPUTY_AUDIT_KEY !== undefined) decodeKey(settings.DEPUTY_AUDIT_KEY, 'DEPUTY_AUDIT_KEY');
+  const dataDir = absolute(settings.DEPUTY_DATA_DIR);
+  const auditCheckpoint = settings.DEPUTY_AUDIT_CHECKPOINT === undefined ? `${dataDir.replace(/\/+$/, '')}.audit-checkpoint` : absolute(settings.DEPUTY_AUDIT_CHECKPOINT);
+  const fromDataDir = relative(dataDir, auditCheckpoint);
+  if (fromDataDir === '' || (fromDataDir !== '..' && !fromDataDir.startsWith(`..${sep}`) && !isAbsolute(fromDataDir))) {
+    // Whoever can change the data folder could then cut the log and its checkpoint together.
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `DEPUTY_AUDIT_CHECKPOINT: ${auditCheckpoint} must be outside the data folder ${dataDir}` });
+  }
   return {
-    dataDir: absolute(settings.DEPUTY_DATA_DIR),
+    dataDir,
     host: settings.DEPUTY_EXECUTOR_HOST,
     port: settings.DEPUTY_EXECUTOR_PORT,
     tokens: settings.DEPUTY_EXECUTOR_TOKEN,
+    operatorTokens: settings.DEPUTY_OPERATOR_TOKEN,
+    allowedHosts: settings.DEPUTY_EXECUTOR_ALLOWED_HOSTS.map((host) => host.toLowerCase()),
     catalogFolder: settings.DEPUTY_CATALOG === undefined ? undefined : absolute(settings.DEPUTY_CATALOG),
     demo: settings.DEPUTY_DEMO,
     maxConcurrentRuns: settings.DEPUTY_MAX_CONCURRENT_RUNS,
@@ -137,9 +165,18 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     logLevel: settings.DEPUTY_LOG_LEVEL,
     logFormat: settings.DEPUTY_LOG_FORMAT,
     secretKeys: settings.DEPUTY_SECRET_KEY,
+    auditCheckpoint,
+    auditKey: settings.DEPUTY_AUDIT_KEY,
     planTickMs: settings.DEPUTY_PLAN_TICK_SECONDS * 1000,
     sshConnectTimeoutMs: settings.DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS * 1000,
     targetIdleMs: settings.DEPUTY_TARGET_IDLE_SECONDS * 1000,
     maxTargetSessions: settings.DEPUTY_TARGET_SESSIONS,
   };
+}
+
+/** The bot's and the operator's tokens open different doors: one value may never be both. */
+export function assertDistinctTokens(botTokens: readonly string[], operatorTokens: readonly string[]): void {
+  if (botTokens.some((token) => operatorTokens.includes(token))) {
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: 'DEPUTY_OPERATOR_TOKEN: must differ from DEPUTY_EXECUTOR_TOKEN (the bot\'s token)' });
+  }
 }

@@ -1,13 +1,18 @@
-/** The bot's bearer token: from configuration, else a file in the data folder (mode 0600) made on first start. */
+/**
+ * The executor's bearer tokens when configuration gives none: a file in the data folder
+ * (mode 0600) made on first start. `executor-token` is the bot's; `operator-token` is the
+ * operator's (reads across principals).
+ */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeputyError } from './contract/index.ts';
 
 export const TOKEN_FILE = 'executor-token';
+export const OPERATOR_TOKEN_FILE = 'operator-token';
 
-export function loadOrCreateToken(dataDir: string): string {
-  const path = join(dataDir, TOKEN_FILE);
+export function loadOrCreateToken(dataDir: string, file: string = TOKEN_FILE): string {
+  const path = join(dataDir, file);
   try {
     const mode = statSync(path).mode & 0o777;
     if (mode & 0o077) chmodSync(path, 0o600);

@@ -1,15 +1,18 @@
 /**
  * A Bolt `Receiver` that lives on the bot's restify server at `POST /slack/events`.
  *
- * Order of work for every request: read the raw body (bounded), verify Slack's signature with
- * Bolt's own `verifySlackRequest` (HMAC-SHA256, constant-time compare, 5-minute window, "now"
- * from the injected clock), and only then parse and hand the event to Bolt. Anything that
- * fails verification gets 401 and reaches nothing. The ack is the HTTP response: Bolt's
+ * Order of work for every request: check the headers (uncompressed JSON or form body within
+ * the limit, a signature, and a timestamp within 5 minutes of "now" on the injected clock,
+ * either way, as Slack's own SDKs do), only then read the raw body (bounded), verify Slack's
+ * signature with Bolt's own `verifySlackRequest` (HMAC-SHA256, constant-time compare), refuse
+ * an exact replay (a signature already accepted in its window), and only then parse and hand
+ * the event to Bolt. Anything that fails verification gets 401 and reaches nothing. The ack is the HTTP response: Bolt's
  * listeners call it first and work after; if a listener has not acked in time, the receiver
  * answers on its own so Slack never sees a timeout (Slack gives up after 3 s and retries).
  */
 import { parse as parseQueryString } from 'node:querystring';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyRefused, closeAfterAnswer, headerRefusal, readBody, type BodyRules } from '../../lib/http-body.ts';
 import { verifySlackRequest, type App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
@@ -34,10 +37,14 @@ export interface RouteMounter {
 
 const DEFAULT_ACK_TIMEOUT_MS = 2500;
 const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** Slack's window for a request's timestamp, in both directions (its SDKs use the same). */
+export const SLACK_WINDOW_SECONDS = 300;
+/** Events API bodies are JSON; slash commands and interactivity are form-encoded. */
+const SLACK_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
 
 const UrlVerificationSchema = z.object({ type: z.literal('url_verification'), challenge: z.string() });
-
-class BodyTooLargeError extends Error {}
+const SIGNATURE_PATTERN = /^v0=[0-9a-f]{64}$/;
+const TIMESTAMP_PATTERN = /^\d{1,12}$/;
 
 export class SlackHttpReceiver implements Receiver {
   private app: App | undefined;
@@ -45,6 +52,8 @@ export class SlackHttpReceiver implements Receiver {
   private readonly bodyLimitBytes: number;
   /** Work still running after its ack, so `stop()` can wait for it. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Signatures accepted within the window, with when they leave it: a repeat is a replay. */
+  private readonly accepted = new Map<string, number>();
 
   constructor(private readonly options: SlackHttpReceiverOptions) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
@@ -78,15 +87,21 @@ export class SlackHttpReceiver implements Receiver {
 
   /** Resolves once the HTTP answer (the ack) is sent; the listener's work may go on after. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rules: BodyRules = { limitBytes: this.bodyLimitBytes, mediaTypes: SLACK_MEDIA_TYPES };
+    const refused = headerRefusal(req.headers, rules);
+    if (refused) return refuse(req, res, refused.reason === 'too-large' ? 413 : 415);
+    const signed = this.signedHeaders(req);
+    if (!signed) return refuse(req, res, 401);
+
     let rawBody: string;
     try {
-      rawBody = await readRawBody(req, this.bodyLimitBytes);
+      rawBody = (await readBody(req, res, rules)).toString('utf8');
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return respond(res, 413);
+      if (error instanceof BodyRefused) return respond(res, 413);
       throw error;
     }
 
-    if (!this.isAuthentic(req, rawBody)) return respond(res, 401);
+    if (!this.isAuthentic(signed, rawBody)) return respond(res, 401);
 
     const body = parseBody(req.headers['content-type'], rawBody);
     if (body === undefined) return respond(res, 400);
@@ -101,21 +116,46 @@ export class SlackHttpReceiver implements Receiver {
     await this.dispatch(this.app, req, res, body);
   }
 
-  private isAuthentic(req: IncomingMessage, rawBody: string): boolean {
+  /** The signature and its timestamp, when both are well-formed and the timestamp is within the window of now (past or future). */
+  private signedHeaders(req: IncomingMessage): { signature: string; timestamp: number } | undefined {
     const signature = req.headers['x-slack-signature'];
     const timestamp = req.headers['x-slack-request-timestamp'];
-    if (typeof signature !== 'string' || typeof timestamp !== 'string') return false;
+    if (typeof signature !== 'string' || !SIGNATURE_PATTERN.test(signature) || typeof timestamp !== 'string' || !TIMESTAMP_PATTERN.test(timestamp)) {
+      this.options.logger.warn('slack: request refused, signature headers missing or malformed');
+      return undefined;
+    }
+    const skewSeconds = Math.abs(this.options.clock.now() / 1000 - Number(timestamp));
+    if (skewSeconds > SLACK_WINDOW_SECONDS) {
+      this.options.logger.warn({ skewSeconds: Math.round(skewSeconds) }, 'slack: request refused, timestamp outside the 5-minute window');
+      return undefined;
+    }
+    return { signature, timestamp: Number(timestamp) };
+  }
+
+  /** The HMAC over the exact bytes, then: never the same signature twice within its window. */
+  private isAuthentic(signed: { signature: string; timestamp: number }, rawBody: string): boolean {
+    const now = this.options.clock.now();
     try {
       verifySlackRequest({
         signingSecret: this.options.signingSecret,
         body: rawBody,
-        headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) },
-        nowMilliseconds: this.options.clock.now(),
+        headers: { 'x-slack-signature': signed.signature, 'x-slack-request-timestamp': signed.timestamp },
+        nowMilliseconds: now,
       });
     } catch (error) {
       this.options.logger.warn({ reason: (error as Error).message }, 'slack: request refused, signature not valid');
       return false;
     }
+    // Kept in arrival order, which is nearly window order: forget from the front until one still counts.
+    for (const [signature, leavesWindowAt] of this.accepted) {
+      if (leavesWindowAt >= now) break;
+      this.accepted.delete(signature);
+    }
+    if (this.accepted.has(signed.signature)) {
+      this.options.logger.warn('slack: request refused, a replay of a request already accepted');
+      return false;
+    }
+    this.accepted.set(signed.signature, (signed.timestamp + SLACK_WINDOW_SECONDS) * 1000);
     return true;
   }
 
@@ -160,6 +200,12 @@ export class SlackHttpReceiver implements Receiver {
   }
 }
 
+/** An answer given before the body was read: the connection ends with it. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number): void {
+  closeAfterAnswer(req, res);
+  respond(res, status);
+}
+
 function respond(res: ServerResponse, status: number, payload?: unknown): void {
   if (res.headersSent) return;
   if (payload === undefined || payload === '') {
@@ -172,25 +218,6 @@ function respond(res: ServerResponse, status: number, payload?: unknown): void {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(payload));
   }
-}
-
-/** Reads the body as sent (the signature covers the exact bytes); a body parser that ran earlier left `rawBody`. */
-async function readRawBody(req: IncomingMessage, limit: number): Promise<string> {
-  const preRead = (req as IncomingMessage & { rawBody?: unknown }).rawBody;
-  if (typeof preRead === 'string') return preRead;
-  if (Buffer.isBuffer(preRead)) return preRead.toString('utf8');
-
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLargeError();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > limit) throw new BodyTooLargeError();
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** JSON (Events API) or form-encoded (slash commands; interactivity as `payload=<json>`). */

@@ -3,6 +3,8 @@
  *
  * - Every activity's JWT is verified by botbuilder (ConfigurationBotFrameworkAuthentication)
  *   before any of our code sees it; a forged, expired, mis-addressed or missing token gets 401.
+ *   The token alone is checked before the body is read at all, and the body is read only as
+ *   uncompressed JSON within the limit.
  * - Each activity is translated once into the neutral `Inbound` and handed to the core.
  * - `Action.Execute` invokes are answered within Teams' limit (five seconds, then the client
  *   retries): the core gets `invokeDeadlineMs`; if it is slower, Teams gets a "working on it"
@@ -25,6 +27,7 @@ import {
 import type { Server, Request, Response } from 'restify';
 import { isDeputyError, ERRORS } from '../../executor/contract/index.ts';
 import { renderCard } from '../../cards/render.ts';
+import { BodyRefused, closeAfterAnswer, headerRefusal, readBody } from '../../lib/http-body.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import { systemClock, type Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -64,6 +67,8 @@ const DEFAULT_INVOKE_DEADLINE_MS = 3000;
 /** Member lists change slowly; a refresh audience is reused for this long per conversation. */
 const AUDIENCE_TTL_MS = 5 * 60_000;
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+/** The Bot Framework's channel id for Teams: the signing key must endorse it. */
+const TEAMS_CHANNEL_ID = 'msteams';
 
 const WORKING: Screen = { screen: 'notice', text: 'Working on it… this card updates when Deputy has the answer.' };
 const UNIDENTIFIED: Screen = {
@@ -94,6 +99,7 @@ export class TeamsEdge implements ChannelEdge {
   readonly channel = 'teams' as const;
   readonly port: ConversationPort;
   readonly adapter: CloudAdapter;
+  private readonly auth: ConfigurationBotFrameworkAuthentication;
 
   private readonly appId: string;
   private readonly handler: ConversationHandler;
@@ -106,11 +112,11 @@ export class TeamsEdge implements ChannelEdge {
   private readonly background = new Set<Promise<void>>();
 
   constructor(options: TeamsEdgeOptions) {
-    const auth = new ConfigurationBotFrameworkAuthentication(
+    this.auth = new ConfigurationBotFrameworkAuthentication(
       botFrameworkAuthOptions(options.credentials, options.endpoints),
       options.credentialsFactory,
     );
-    this.adapter = new CloudAdapter(auth);
+    this.adapter = new CloudAdapter(this.auth);
     this.appId = options.credentials.appId;
     this.handler = options.handler;
     this.logger = options.logger.child({ edge: 'teams' });
@@ -141,14 +147,20 @@ export class TeamsEdge implements ChannelEdge {
   // ------------------------------------------------------------------ inbound
 
   private async receive(req: Request, res: Response): Promise<void> {
-    let body: unknown;
-    try {
-      body = await readJsonBody(req, this.maxBodyBytes);
-    } catch (error) {
-      const status = error instanceof BodyTooLargeError ? 413 : 400;
+    const refuse = (status: number) => {
+      closeAfterAnswer(req, res);
       res.status(status);
       res.send({ error: STATUS_CODES[status] });
-      return;
+    };
+    const rules = { limitBytes: this.maxBodyBytes, mediaTypes: ['application/json'] };
+    const refused = headerRefusal(req.headers, rules);
+    if (refused) return refuse(refused.reason === 'too-large' ? 413 : 415);
+    if (!(await this.tokenIsAuthentic(req))) return refuse(401);
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, res, rules)).toString('utf8'));
+    } catch (error) {
+      return refuse(error instanceof BodyRefused && error.reason === 'too-large' ? 413 : 400);
     }
     (req as unknown as { body: unknown }).body = body;
     let turnStarted = false;
@@ -169,6 +181,21 @@ export class TeamsEdge implements ChannelEdge {
     res.status(answer.statusCode);
     if (answer.body === undefined) res.end();
     else res.send(answer.body);
+  }
+
+  /**
+   * The Bot Framework token on its own, before a byte of the body is read: its signature,
+   * issuer, audience and lifetime. botbuilder checks it again with the activity (its service
+   * URL, and the channel the signing key endorses).
+   */
+  private async tokenIsAuthentic(req: Request): Promise<boolean> {
+    try {
+      await this.auth.authenticateStreamingRequest(req.header('authorization') ?? '', TEAMS_CHANNEL_ID);
+      return true;
+    } catch (error) {
+      this.logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'teams request refused before its body was read: not authenticated');
+      return false;
+    }
   }
 
   private async onTurn(context: TurnContext): Promise<void> {
@@ -383,8 +410,6 @@ export class TeamsEdge implements ChannelEdge {
   }
 }
 
-class BodyTooLargeError extends Error {}
-
 /** Holds botbuilder's answer (status and body) so the edge can look at it before it is sent. */
 class BufferedAnswer implements BotResponse {
   readonly socket = undefined;
@@ -404,28 +429,4 @@ class BufferedAnswer implements BotResponse {
     this.statusCode = code;
     return undefined;
   }
-}
-
-/**
- * The activity JSON, whether or not a body parser ran before this route: restify's parsers may
- * be mounted server-wide by the bot server, or not at all.
- */
-async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
-  const existing = (req as unknown as { body?: unknown }).body;
-  if (existing !== undefined && existing !== null && typeof existing === 'object' && !Buffer.isBuffer(existing)) return existing;
-  let text: string;
-  if (typeof existing === 'string' || Buffer.isBuffer(existing)) {
-    text = existing.toString();
-  } else {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) throw new BodyTooLargeError();
-      chunks.push(chunk as Buffer);
-    }
-    text = Buffer.concat(chunks).toString('utf8');
-  }
-  if (Buffer.byteLength(text) > maxBytes) throw new BodyTooLargeError();
-  return JSON.parse(text) as unknown;
 }

@@ -18,7 +18,8 @@ import { DeputyError, isDeputyError, type PersonaList } from '../../executor/con
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ChannelEdge, ConversationHandler, ConversationPort, ConversationRef, FileAttachment, Inbound, Screen } from '../core/model.ts';
-import { isLoopbackHost } from '../config.ts';
+import { BodyRefused, closeAfterAnswer, readBody } from '../../lib/http-body.ts';
+import { hostnameOf, isLoopbackHost } from '../../lib/http-host.ts';
 import { DEFAULT_LIMITS, DirectLineState, type Activity, type Conversation, type DirectLineLimits } from './directline.ts';
 import { renderPage, WEBCHAT_BUNDLE_PATH } from './page.ts';
 
@@ -65,12 +66,13 @@ export class WebChatEdge implements ChannelEdge {
 
   mount(server: unknown): void {
     const app = server as Server;
-    const body = restify.plugins.bodyParser({ maxBodySize: this.options.maxBodyBytes, mapParams: false, rejectUnknown: true });
     const query = restify.plugins.queryParser({ mapParams: false });
     const guarded = (handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
       // The persona picker is an impersonation switch: only this machine may reach it, also
       // through a browser tricked by DNS rebinding (whose Host header names the attacker's domain).
+      // Bodies are read by the handlers, after this and after their token check.
       if (!isLoopbackHost(hostnameOf(req.headers.host))) {
+        closeAfterAnswer(req, res);
         res.send(403, { error: { code: 'Forbidden', message: 'The demo web chat answers only on a loopback address.' } });
         return;
       }
@@ -85,11 +87,11 @@ export class WebChatEdge implements ChannelEdge {
     app.get('/', guarded(async (_req, res) => this.servePage(res)));
     app.get(WEBCHAT_BUNDLE_PATH, guarded(async (_req, res) => this.serveBundle(res)));
     app.get('/webchat/files/:conversationId/:fileId', guarded(async (req, res) => this.serveFile(req, res)));
-    app.post('/v3/directline/tokens/generate', body, guarded(async (req, res) => this.generateToken(req, res)));
+    app.post('/v3/directline/tokens/generate', guarded(async (req, res) => this.generateToken(req, res)));
     app.post('/v3/directline/tokens/refresh', guarded(async (req, res) => this.refreshToken(req, res)));
-    app.post('/v3/directline/conversations', body, guarded(async (req, res) => this.startConversation(req, res)));
+    app.post('/v3/directline/conversations', guarded(async (req, res) => this.startConversation(req, res)));
     app.get('/v3/directline/conversations/:conversationId', query, guarded(async (req, res) => this.reconnect(req, res)));
-    app.post('/v3/directline/conversations/:conversationId/activities', body, guarded(async (req, res) => this.receive(req, res)));
+    app.post('/v3/directline/conversations/:conversationId/activities', guarded(async (req, res) => this.receive(req, res)));
     app.get('/v3/directline/conversations/:conversationId/activities', query, guarded(async (req, res) => this.activities(req, res)));
   }
 
@@ -131,8 +133,32 @@ export class WebChatEdge implements ChannelEdge {
 
   // ------------------------------------------------------------------ Direct Line
 
+  /**
+   * The JSON body, read now that the caller is known: uncompressed, within the limit. Undefined
+   * when it is refused, and the refusal is already answered.
+   */
+  private async jsonBody(req: Request, res: Response): Promise<{ value: unknown } | undefined> {
+    let text: string;
+    try {
+      text = (await readBody(req, res, { limitBytes: this.options.maxBodyBytes, mediaTypes: ['application/json'] })).toString('utf8');
+    } catch (error) {
+      if (!(error instanceof BodyRefused)) throw error;
+      const [status, code] = error.reason === 'too-large' ? [413, 'MessageSizeTooBig'] : [415, 'BadArgument'];
+      res.send(status, { error: { code, message: error.message } });
+      return undefined;
+    }
+    try {
+      return { value: text === '' ? undefined : (JSON.parse(text) as unknown) };
+    } catch {
+      res.send(400, { error: { code: 'BadArgument', message: 'The body is not valid JSON.' } });
+      return undefined;
+    }
+  }
+
   private async generateToken(req: Request, res: Response): Promise<void> {
-    const parsed = TokenRequestSchema.safeParse(req.body ?? {});
+    const body = await this.jsonBody(req, res);
+    if (!body) return;
+    const parsed = TokenRequestSchema.safeParse(body.value ?? {});
     if (!parsed.success) {
       res.send(400, { error: { code: 'BadArgument', message: 'A persona id is required: { "user": { "id": "<persona>" } }.' } });
       return;
@@ -175,8 +201,13 @@ export class WebChatEdge implements ChannelEdge {
 
   private async receive(req: Request, res: Response): Promise<void> {
     const conversation = this.state.conversationFor(bearer(req), String(req.params.conversationId));
-    if (!conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid for this conversation.' } });
-    const parsed = IncomingActivitySchema.safeParse(req.body);
+    if (!conversation) {
+      closeAfterAnswer(req, res);
+      return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid for this conversation.' } });
+    }
+    const body = await this.jsonBody(req, res);
+    if (!body) return;
+    const parsed = IncomingActivitySchema.safeParse(body.value);
     if (!parsed.success) return void res.send(400, { error: { code: 'BadArgument', message: 'The activity is malformed.' } });
     const incoming = parsed.data;
     const echoed = this.state.appendFromUser(conversation, {
@@ -277,11 +308,6 @@ function bearer(req: Request): string | undefined {
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return match?.[1];
-}
-
-function hostnameOf(host: string | undefined): string {
-  if (!host) return '';
-  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
 }
 
 function sendText(res: Response, status: number, contentType: string, text: string): void {

@@ -3,10 +3,10 @@
  * secret value never lives in the catalog) and `plans:`. Each entry is checked against the
  * rest of the file, every problem reported with its line, like the other sections.
  */
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { isLoopbackHost } from '../../lib/http-host.ts';
 import { FieldValueSchema } from '../contract/index.ts';
 import {
   ConnectorSchema,
@@ -207,12 +207,6 @@ function checkMailListeners(entries: Located<ConnectorEntry>[], report: (path: K
     if (owner) report(['connectors', index, 'listen', 'port'], `connector "${owner}" already listens on ${address}`);
     else taken.set(address, entry.id);
   }
-}
-
-/** Loopback names and addresses (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 /** croner's own parser decides what a valid pattern is. */

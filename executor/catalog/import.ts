@@ -4,8 +4,8 @@
  * nothing; any problem throws DEPUTY_E_CATALOG_INVALID listing all of them. The caller
  * replaces the store in one step and audits each change.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../../lib/clock.ts';
 import { DeputyError, type FormField, type ScriptStatus } from '../contract/index.ts';
@@ -13,6 +13,7 @@ import { PrincipalSchema, TenantSchema, type Action, type Script, type ScriptVer
 import type { CatalogSnapshot } from '../store/port.ts';
 import { buildAction } from './actions.ts';
 import { buildConnectorsAndPlans, buildCredentials } from './automation.ts';
+import { catalogRoot, readConfined } from './confined.ts';
 import { readEntries } from './file.ts';
 import { checkPrincipals, checkTenants, checkUniqueIds } from './references.ts';
 import { buildTargets } from './targets.ts';
@@ -51,13 +52,18 @@ function invalid(problems: string[]): DeputyError {
 }
 
 export async function importCatalog({ folder, previous, pwshPath, clock }: ImportCatalogOptions): Promise<ImportResult> {
+  // `root` as named (connector key files resolve against it); `real` where its files must really be.
   const root = resolve(folder);
-  let text: string;
+  const cannotRead = (code: string | undefined) => invalid([`${CATALOG_FILE}:1: cannot be read (${code ?? 'error'}) in ${root}`]);
+  let real: string;
   try {
-    text = await readFile(join(root, CATALOG_FILE), 'utf8');
+    real = await catalogRoot(root);
   } catch (cause) {
-    throw invalid([`${CATALOG_FILE}:1: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}) in ${root}`]);
+    throw cannotRead((cause as NodeJS.ErrnoException).code);
   }
+  const read = await readConfined(real, CATALOG_FILE);
+  if ('problem' in read) throw read.code ? cannotRead(read.code) : invalid([`${CATALOG_FILE}:1: ${read.problem}`]);
+  const text = read.bytes.toString('utf8');
   const source = new YamlSource(CATALOG_FILE, text);
   if (source.syntaxErrors.length > 0) throw invalid(source.syntaxErrors);
 
@@ -75,15 +81,9 @@ export async function importCatalog({ folder, previous, pwshPath, clock }: Impor
   const ownerOfHash = new Map<string, string>();
   for (const { index, entry } of entries.scripts) {
     if (!tenantParents.has(entry.tenant)) problems.push(source.problem(['scripts', index, 'tenant'], `unknown tenant "${entry.tenant}"`));
-    const path = resolve(root, entry.file);
-    const inside = relative(root, path);
-    if (isAbsolute(entry.file) || inside.startsWith('..') || isAbsolute(inside)) {
-      problems.push(source.problem(['scripts', index, 'file'], `"${entry.file}" must be a path inside the catalog folder`));
-      continue;
-    }
-    const read = await readScriptText(path);
+    const read = await readScriptText(real, entry.file);
     if ('problem' in read) {
-      problems.push(source.problem(['scripts', index, 'file'], `${entry.file}: ${read.problem}`));
+      problems.push(source.problem(['scripts', index, 'file'], read.problem));
       continue;
     }
     const hash = sha256(read.text);
@@ -187,9 +187,15 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
   const root = resolve(folder);
   const problems: string[] = [];
   if (!previous.tenants.some((candidate) => candidate.id === tenant)) problems.push(`${root}: unknown tenant "${tenant}"`);
+  let real: string;
   let names: string[];
   try {
-    names = (await readdir(root, { withFileTypes: true })).filter((item) => item.isFile() && /\.ps1$/i.test(item.name)).map((item) => item.name).sort();
+    real = await catalogRoot(root);
+    // Links are listed too, so that one leading out of the folder is refused by name, not skipped in silence.
+    names = (await readdir(real, { withFileTypes: true }))
+      .filter((item) => (item.isFile() || item.isSymbolicLink()) && /\.ps1$/i.test(item.name))
+      .map((item) => item.name)
+      .sort();
   } catch (cause) {
     throw invalid([`${root}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`]);
   }
@@ -205,9 +211,9 @@ export async function importScriptFolder({ folder, tenant, previous, pwshPath, c
     if (!/^[a-z0-9][a-z0-9._-]{0,79}$/.test(id)) problems.push(`${name}: cannot make a script id from this file name`);
     else if (clash) problems.push(`${name}: gives the same script id "${id}" as ${clash.name}`);
     else if (existing && existing.tenant !== tenant) problems.push(`${name}: script "${id}" already exists in tenant "${existing.tenant}"`);
-    const read = await readScriptText(join(root, name));
+    const read = await readScriptText(real, name);
     if ('problem' in read) {
-      problems.push(`${name}: ${read.problem}`);
+      problems.push(read.problem);
       continue;
     }
     const hash = sha256(read.text);

@@ -3,30 +3,28 @@
  * import of a bare folder of scripts.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { ScriptStatus } from '../contract/index.ts';
 import type { Script, ScriptVersion } from '../domain.ts';
 import { parseScriptParameters, type ParsedScript } from '../pwsh/parameters.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { readConfined } from './confined.ts';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** UTF-8 text as PowerShell would read it: a byte order mark is not part of the script. */
-export async function readScriptText(path: string): Promise<{ text: string } | { problem: string }> {
-  let bytes: Buffer;
+/**
+ * UTF-8 text as PowerShell would read it (a byte order mark is not part of the script), read
+ * only from inside the catalog folder `root` (see confined.ts).
+ */
+export async function readScriptText(root: string, name: string): Promise<{ text: string } | { problem: string }> {
+  const read = await readConfined(root, name);
+  if ('problem' in read) return read;
   try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return { problem: code === 'ENOENT' ? 'file not found' : `file cannot be read (${code ?? 'error'})` };
-  }
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(read.bytes) };
   } catch {
-    return { problem: 'file is not valid UTF-8' };
+    return { problem: `${name}: file is not valid UTF-8` };
   }
 }
 

@@ -1,19 +1,22 @@
 /**
  * `POST /v1/hooks/<connectorId>`: an ITSM or monitoring system starts an action. No bearer
  * token: the request is trusted through the connector's HMAC signature (a 5-minute window on
- * the injected clock), its optional source allow-list, and then only as the connector's bound
- * principal on the actions the connector names; the run service checks the policy and the
- * inputs like for any other request. Every decision is an audit entry.
+ * the injected clock, each signature accepted once), its optional source allow-list, and then
+ * only as the connector's bound principal on the actions the connector names; the run service
+ * checks the policy and the inputs like for any other request. Every decision is an audit
+ * entry; refusals of senders not yet known pass the executor's refusal throttle (store/refusal-audit.ts).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import { DeputyError, type ErrorCode, type RunState } from '../contract/index.ts';
-import type { Connector, RunRecord } from '../domain.ts';
+import type { AuditInput, Connector, RunRecord } from '../domain.ts';
 import type { CreateRunRequest } from '../contract/index.ts';
 import type { RequestContext } from '../runs/service.ts';
 import type { AuditLog, CatalogStore } from '../store/port.ts';
+import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.ts';
 import { readJsonPath } from './json-path.ts';
+import type { SignatureLedger } from './replay.ts';
 import { connectorKey } from './secrets.ts';
 import { verifySignature } from './signature.ts';
 import { sourceAllowList } from './sources.ts';
@@ -40,6 +43,10 @@ export interface ConnectorServiceOptions {
   audit: AuditLog;
   runs: { create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> };
   idempotency: IdempotencyStore;
+  /** Accepted signatures, so that a replayed request starts nothing. */
+  signatures: SignatureLedger;
+  /** Audits refusals of senders not yet known, throttled per source. */
+  refusals: Pick<RefusalThrottle, 'refuse'>;
   clock: Clock;
   logger: Logger;
   env: NodeJS.ProcessEnv;
@@ -59,11 +66,20 @@ export class ConnectorService {
 
   async handle(request: HookRequest, correlationId: string): Promise<HookAnswer> {
     const via = connectorVia(request.connectorId);
+    // Until the signature is verified and fresh, the sender is unknown: its refusals are audited through
+    // the per-source throttle, so that nobody can grow the audit log by sending them.
+    let authenticated = false;
     const refuse = async (code: ErrorCode, reason: string, extra: Record<string, unknown> = {}): Promise<never> => {
-      await this.audit('denied', request, correlationId, { code, reason, ...extra });
-      throw new DeputyError(code, { detail: `hook ${request.connectorId}: ${reason}` });
+      const entry = this.entry('denied', request, correlationId, { code, reason, ...extra });
+      if (authenticated) await this.options.audit.append(entry);
+      else await this.options.refusals.refuse(request.remoteAddress, entry);
+      throw new DeputyError(code, { detail: `hook ${request.connectorId.slice(0, 100)}: ${reason}` });
     };
 
+    // Headers are checked before anything of them is written down.
+    if (request.idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(request.idempotencyKey)) {
+      return refuse('DEPUTY_E_BAD_REQUEST', 'Idempotency-Key must be 1–200 visible ASCII characters');
+    }
     const connector = this.connector(request.connectorId);
     if (!connector) return refuse('DEPUTY_E_NOT_FOUND', 'unknown connector');
     let sources;
@@ -81,6 +97,11 @@ export class ConnectorService {
     if (request.rawBody === undefined) return refuse('DEPUTY_E_BAD_REQUEST', 'the body must be JSON (content-type application/json)');
     const signature = verifySignature(key.key, request.signature, request.rawBody, this.options.clock.now());
     if (!signature.ok) return refuse('DEPUTY_E_SIGNATURE', signature.reason);
+    const claim = await this.options.signatures.claim(connector.id, signature.digest, request.idempotencyKey, signature.expiresAt);
+    if (claim === 'replay') {
+      return refuse('DEPUTY_E_REPLAY', 'this signature was accepted before (a replayed request); a retry must repeat its first Idempotency-Key');
+    }
+    authenticated = true;
 
     let payload: unknown;
     try {
@@ -109,21 +130,22 @@ export class ConnectorService {
       let answer;
       let replay = false;
       if (request.idempotencyKey === undefined) answer = await start();
-      else {
-        if (!IDEMPOTENCY_KEY_PATTERN.test(request.idempotencyKey)) return refuse('DEPUTY_E_BAD_REQUEST', 'Idempotency-Key must be 1–200 visible ASCII characters');
-        ({ answer, replay } = await this.options.idempotency.once(connector.id, request.idempotencyKey, request.rawBody, start));
-      }
-      await this.audit('allowed', request, correlationId, { actionId, runId: answer.runId, replay });
+      else ({ answer, replay } = await this.options.idempotency.once(connector.id, request.idempotencyKey, request.rawBody, start));
+      await this.options.audit.append(this.entry('allowed', request, correlationId, { actionId, runId: answer.runId, replay }));
       return { id: answer.runId, state: answer.state, correlationId: answer.correlationId, replay };
     } catch (error) {
       const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
-      await this.audit('denied', request, correlationId, { actionId, code, reason: error instanceof DeputyError ? (error.detail ?? error.message) : 'internal error' });
+      await this.options.audit.append(
+        this.entry('denied', request, correlationId, { actionId, code, reason: error instanceof DeputyError ? (error.detail ?? error.message) : 'internal error' }),
+      );
       throw error;
     }
   }
 
-  private async audit(outcome: 'allowed' | 'denied', request: HookRequest, correlationId: string, detail: Record<string, unknown>): Promise<void> {
-    await this.options.audit.append({
+  /** An Idempotency-Key is recorded only once it passed its check: the raw header of a refused request is never written. */
+  private entry(outcome: 'allowed' | 'denied', request: HookRequest, correlationId: string, detail: Record<string, unknown>): AuditInput {
+    const key = request.idempotencyKey;
+    return {
       type: 'hook.request',
       outcome,
       correlationId,
@@ -132,9 +154,9 @@ export class ConnectorService {
       subject: request.connectorId,
       detail: {
         source: request.remoteAddress ?? null,
-        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+        ...(key === undefined ? {} : IDEMPOTENCY_KEY_PATTERN.test(key) ? { idempotencyKey: key } : { idempotencyKeyLength: key.length }),
         ...detail,
       },
-    });
+    };
   }
 }

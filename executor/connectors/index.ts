@@ -3,23 +3,25 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import type { EventBus } from '../events.ts';
-import type { RouteKit } from '../http/server.ts';
+import type { RouteKit } from '../http/routes.ts';
 import type { RunService } from '../runs/service.ts';
 import type { Store } from '../store/port.ts';
-import type { Server } from 'restify';
 import { CallbackSender } from './callbacks.ts';
 import { ConnectorService } from './hooks.ts';
 import { IdempotencyStore } from './idempotency.ts';
+import { SignatureLedger } from './replay.ts';
+import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import { hookRoutes } from './routes.ts';
 
 export { ConnectorService } from './hooks.ts';
 export { signPayload, verifySignature, SIGNATURE_HEADER } from './signature.ts';
 
 export const IDEMPOTENCY_FILE = 'hook-idempotency.jsonl';
+export const SIGNATURES_FILE = 'hook-signatures.jsonl';
 
 export interface Connectors {
   service: ConnectorService;
-  routes: (server: Server, kit: RouteKit) => void;
+  routes: (kit: RouteKit) => void;
   close(): Promise<void>;
 }
 
@@ -31,17 +33,20 @@ export async function startConnectors(options: {
   logger: Logger;
   env: NodeJS.ProcessEnv;
   dataDir: string;
+  /** The executor's throttle for refusals of senders not known yet. */
+  refusals: RefusalThrottle;
 }): Promise<Connectors> {
   const { store, clock, logger, env } = options;
   const idempotency = await IdempotencyStore.open(join(options.dataDir, IDEMPOTENCY_FILE), clock);
-  const service = new ConnectorService({ catalog: store.catalog, audit: store.audit, runs: options.runs, idempotency, clock, logger, env });
+  const signatures = await SignatureLedger.open(join(options.dataDir, SIGNATURES_FILE), clock);
+  const service = new ConnectorService({ catalog: store.catalog, audit: store.audit, runs: options.runs, idempotency, signatures, refusals: options.refusals, clock, logger, env });
   const callbacks = new CallbackSender({ connectors: service, events: options.events, audit: store.audit, clock, logger, env });
   return {
     service,
     routes: hookRoutes(service),
     async close() {
       await callbacks.close();
-      await idempotency.settled();
+      await Promise.all([idempotency.settled(), signatures.settled()]);
     },
   };
 }

@@ -5,6 +5,7 @@
 export const ERRORS = {
   DEPUTY_E_UNAUTHENTICATED: { status: 401, message: 'The request is not authenticated.' },
   DEPUTY_E_SIGNATURE: { status: 401, message: 'The request signature is missing, invalid or too old.' },
+  DEPUTY_E_REPLAY: { status: 409, message: 'This signed request was already received; each new request must be signed anew.' },
   DEPUTY_E_NOT_ENROLLED: { status: 403, message: 'You are not enrolled in Deputy. Ask your administrator to add you.' },
   DEPUTY_E_FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   DEPUTY_E_SELF_APPROVAL: { status: 403, message: 'You cannot approve your own request; another approver must decide.' },
@@ -14,6 +15,8 @@ export const ERRORS = {
   DEPUTY_E_CONFLICT: { status: 409, message: 'That is not possible in the current state.' },
   DEPUTY_E_EXPIRED: { status: 410, message: 'This request has expired.' },
   DEPUTY_E_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is too large.' },
+  DEPUTY_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be uncompressed JSON (Content-Type: application/json).' },
+  DEPUTY_E_HOST_NOT_ALLOWED: { status: 421, message: 'This server does not answer to that host name.' },
   DEPUTY_E_BUSY: { status: 429, message: 'Deputy is busy right now. Please try again in a moment.' },
   DEPUTY_E_PWSH_MISSING: { status: 503, message: 'PowerShell is not available on the executor.' },
   DEPUTY_E_MODE_UNAVAILABLE: { status: 503, message: 'This action cannot run on this executor (its execution mode is unavailable).' },

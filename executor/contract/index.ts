@@ -64,9 +64,9 @@ export type Channel = z.infer<typeof ChannelSchema>;
 
 /** A verified chat identity, as the bot saw it at the edge. */
 export const ChatIdentitySchema = z.discriminatedUnion('channel', [
-  z.object({ channel: z.literal('teams'), tenantId: z.string().min(1), aadObjectId: z.string().min(1) }),
-  z.object({ channel: z.literal('slack'), teamId: z.string().min(1), userId: z.string().min(1) }),
-  z.object({ channel: z.literal('webchat'), persona: z.string().min(1) }),
+  z.object({ channel: z.literal('teams'), tenantId: z.string().min(1).max(256), aadObjectId: z.string().min(1).max(256) }),
+  z.object({ channel: z.literal('slack'), teamId: z.string().min(1).max(256), userId: z.string().min(1).max(256) }),
+  z.object({ channel: z.literal('webchat'), persona: z.string().min(1).max(256) }),
 ]);
 export type ChatIdentity = z.infer<typeof ChatIdentitySchema>;
 
@@ -267,8 +267,8 @@ export const RunViewSchema = z.object({
 export type RunView = z.infer<typeof RunViewSchema>;
 
 /** `GET /v1/runs?principal=<id>&state=<state>&limit=<n>` newest first. */
-export const RunListQuerySchema = z.object({
-  principal: z.string().min(1).optional(),
+export const RunListQuerySchema = z.strictObject({
+  principal: z.string().min(1).max(200).optional(),
   state: RunStateSchema.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(20),
 });
@@ -378,10 +378,10 @@ export const ScriptViewSchema = z.object({
 export type ScriptView = z.infer<typeof ScriptViewSchema>;
 
 /** `GET /v1/scripts?principal=<id>&status=<status>` */
-export const ScriptListQuerySchema = z.object({ principal: z.string().min(1).max(200), status: ScriptStatusSchema.optional() });
+export const ScriptListQuerySchema = z.strictObject({ principal: z.string().min(1).max(200), status: ScriptStatusSchema.optional() });
 export const ScriptListSchema = z.object({ scripts: z.array(ScriptViewSchema) });
 /** `GET /v1/scripts/<id>?principal=<id>` */
-export const ScriptQuerySchema = z.object({ principal: z.string().min(1).max(200) });
+export const ScriptQuerySchema = z.strictObject({ principal: z.string().min(1).max(200) });
 
 /**
  * `POST /v1/scripts/<id>/status` → 200 `{ script }`. `hash` names the exact version the

@@ -14,6 +14,7 @@ import { loadExecutorConfig } from '../config.ts';
 import { isDeputyError } from '../contract/index.ts';
 import { acquireDataLock } from '../data-lock.ts';
 import { IdSchema } from '../domain.ts';
+import { auditCheckpointOf } from '../store/audit-checkpoint.ts';
 import { createFileStore } from '../store/file.ts';
 import { decodeKey, KEY_FILE, KeyRing, loadKeyRing, newKeyText, readKeyFile } from './keyring.ts';
 import { CREDENTIALS_FILE, CredentialVault } from './vault.ts';
@@ -47,7 +48,8 @@ export async function credentialCommand(args: string[], env: NodeJS.ProcessEnv, 
   const config = loadExecutorConfig(env);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataLock(config.dataDir);
-  const store = await createFileStore({ dataDir: config.dataDir, clock: systemClock, logger: createLogger({ level: 'warn', name: 'credential' }) });
+  const logger = createLogger({ level: 'warn', name: 'credential' });
+  const store = await createFileStore({ dataDir: config.dataDir, clock: systemClock, logger, auditCheckpoint: auditCheckpointOf(config) });
   try {
     const audit = (type: string, subject: string, detail: Record<string, unknown>) =>
       store.audit.append({ type, outcome: 'info', correlationId: newCorrelationId(), actor: 'cli', via: 'cli', subject, detail });

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { isLoopbackHost } from '../catalog/automation.ts';
+import { isLoopbackHost } from '../../lib/http-host.ts';
 import type { Connector, MailEndpoint } from '../domain.ts';
 import type { InboundMail, MailOutcome } from './service.ts';
 

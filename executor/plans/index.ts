@@ -1,12 +1,11 @@
 /** Scripting plans: state file, scheduler and the `/v1/plans` routes. */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Server } from 'restify';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
 import { DeputyError } from '../contract/index.ts';
 import type { EventBus } from '../events.ts';
-import type { RouteKit } from '../http/server.ts';
+import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { RunService } from '../runs/service.ts';
 import type { Store } from '../store/port.ts';
@@ -21,15 +20,15 @@ export { ConnectorTriggers } from './triggers.ts';
 
 export const PLAN_STATE_FILE = 'plans-state.json';
 
-const PrincipalQuerySchema = z.object({ principal: z.string().min(1) });
-const CommandBodySchema = z.object({ principalId: z.string().min(1) });
+const PrincipalQuerySchema = z.strictObject({ principal: z.string().min(1).max(200) });
+const CommandBodySchema = z.object({ principalId: z.string().min(1).max(200) });
 
 export interface Plans {
   scheduler: PlanScheduler;
   service: PlanService;
   /** The run service as web service connectors should see it: hooks for connector-triggered plans start the plan. */
   triggers: ConnectorTriggers;
-  routes: (server: Server, kit: RouteKit) => void;
+  routes: (kit: RouteKit) => void;
   close(): Promise<void>;
 }
 
@@ -49,33 +48,20 @@ export function startPlans(options: {
   const service = new PlanService({ store: options.store, policy: options.policy, runs: options.runs, states, now: () => options.clock.now() });
   const triggers = new ConnectorTriggers({ catalog: options.store.catalog, states, runs: options.runs, audit: options.store.audit, clock: options.clock });
   if (options.tickMs > 0) scheduler.start(options.tickMs);
-  const parse = <T>(schema: z.ZodType<T>, value: unknown): T => {
-    const result = schema.safeParse(value ?? {});
-    if (!result.success) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: result.error.message });
-    return result.data;
-  };
   return {
     scheduler,
     service,
     triggers,
-    routes(server, kit) {
-      server.get(
-        '/v1/plans',
-        kit.route(async (req, res, context) => {
-          const { principal } = parse(PrincipalQuerySchema, req.query);
-          if (!options.store.catalog.getPrincipal(principal)) throw new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${principal}` });
-          res.send(200, { plans: await service.list(principal, context) });
-        }),
-      );
-      server.post(
-        '/v1/plans/:id/:command',
-        kit.route(async (req, res, context) => {
-          const command = String(req.params.command);
-          if (!(PLAN_COMMANDS as readonly string[]).includes(command)) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `no plan command ${command}` });
-          const { principalId } = parse(CommandBodySchema, req.body);
-          res.send(200, await service.command(String(req.params.id), command as PlanCommand, principalId, context));
-        }),
-      );
+    routes(kit) {
+      kit.get('/v1/plans', { auth: 'bearer', query: PrincipalQuerySchema }, async (_req, res, context, { query }) => {
+        if (!options.store.catalog.getPrincipal(query.principal)) throw new DeputyError('DEPUTY_E_NOT_ENROLLED', { detail: `unknown principal ${query.principal}` });
+        res.send(200, { plans: await service.list(query.principal, context) });
+      });
+      kit.post('/v1/plans/:id/:command', { auth: 'bearer', body: CommandBodySchema }, async (req, res, context, { body }) => {
+        const command = String(req.params.command);
+        if (!(PLAN_COMMANDS as readonly string[]).includes(command)) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `no plan command ${command}` });
+        res.send(200, await service.command(String(req.params.id), command as PlanCommand, body.principalId, context));
+      });
     },
     close: () => scheduler.stop(),
   };

@@ -64,12 +64,18 @@ export function pidNamespaceArgs(unshare: string): string[] {
   return ['--pdeathsig', 'KILL', '--', unshare, '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
 }
 
-/** bubblewrap in front of a command: same files except `hidden` (an empty tmpfs each), new user, PID and IPC namespaces, a new /proc. */
-export function bubblewrapArgs(hidden: readonly string[], cwd: string): string[] {
+/** A path runs must not read, and whether it is a folder (hidden by an empty tmpfs) or a file (by /dev/null). */
+export interface HiddenPath {
+  path: string;
+  folder: boolean;
+}
+
+/** bubblewrap in front of a command: same files except `hidden`, new user, PID and IPC namespaces, a new /proc. */
+export function bubblewrapArgs(hidden: readonly HiddenPath[], cwd: string): string[] {
   return [
     '--unshare-user', '--unshare-pid', '--unshare-ipc', '--disable-userns', '--die-with-parent',
     '--dev-bind', '/', '/', '--proc', '/proc',
-    ...hidden.flatMap((path) => ['--perms', '0000', '--size', '4096', '--tmpfs', path]),
+    ...hidden.flatMap(({ path, folder }) => (folder ? ['--perms', '0000', '--size', '4096', '--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
     '--chdir', cwd, '--',
   ];
 }

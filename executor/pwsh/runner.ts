@@ -3,7 +3,7 @@
  * isolation (isolation.ts), timeouts and cancel that end every process of a run, output caps,
  * and secret masking. docs/runner.md explains the protocol, docs/security.md the isolation.
  */
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +65,7 @@ export interface PwshRunnerOptions {
   runAsAllowlist: string[];
   /** The account service and pool runs use when the executor is root (DEPUTY_RUN_ACCOUNT, default deputy-run). */
   runAccount?: string;
-  /** Folders no run may read (the data folder): hidden from runs when they start in a namespace. */
+  /** Folders and files no run may read (the data folder, the audit checkpoint and its key): hidden from runs that start in a namespace. */
   protectedPaths?: string[];
   /** Service and pool runs may go ahead without isolation (demo mode only); otherwise they are refused. */
   allowUnisolated?: boolean;
@@ -215,7 +215,10 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
     const base = { env: { ...inherited, ...fresh, ...PWSH_QUIET }, cwd: folder.path, identity: 'executor', switchesUser: false, dispose: folder.dispose };
     if (isolation.kind === 'namespace' && tools.bwrap) {
-      const hidden = (options.protectedPaths ?? []).filter((path) => existsSync(path));
+      const hidden = (options.protectedPaths ?? []).flatMap((path) => {
+        const stat = statSync(path, { throwIfNoEntry: false });
+        return stat ? [{ path, folder: stat.isDirectory() }] : [];
+      });
       return {
         ...base,
         command: tools.bwrap,

@@ -21,7 +21,8 @@ import {
 import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
-import { resolveActionVersion } from '../policy/versions.ts';
+import { sha256 } from '../catalog/scripts.ts';
+import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
 import type { Runner } from '../pwsh/types.ts';
 import type { Store } from '../store/port.ts';
 import { requestedTargetIds } from '../targets/resolve.ts';
@@ -29,6 +30,13 @@ import { RunQueue, type QueueLimits } from './queue.ts';
 import { askedFields, toRunView } from './views.ts';
 
 export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string };
+
+/** Why a queued run may no longer start: `reason` for the audit and the log, `message` for the requester. */
+interface StartRefusal {
+  code: ErrorCode;
+  reason: string;
+  message: string;
+}
 
 /** What the run service asks of the policy (executor/policy implements it). */
 export interface RunPolicy {
@@ -371,6 +379,14 @@ export class RunService {
       await this.finish(run, 'failed', { error: { code: 'DEPUTY_E_NOT_FOUND', message: 'The script version of this run no longer exists.' } });
       return;
     }
+    const refusal = this.startRefusal(run, version);
+    if (refusal) {
+      await this.withLock(runId, async () => {
+        const latest = store.runs.get(runId);
+        if (latest?.state === 'queued') await this.refuseStart(latest, refusal);
+      });
+      return;
+    }
     const controller = new AbortController();
     this.cancellers.set(runId, controller);
     const startedAt = clock.now();
@@ -412,6 +428,53 @@ export class RunService {
     } finally {
       this.cancellers.delete(runId);
     }
+  }
+
+  /**
+   * A run waits (in the queue, for an approval, across a restart) while the catalog moves on:
+   * when it starts, its script version must still be one the action runs, approved for it, with
+   * the text of its hash, and the requester must still be allowed. Otherwise it never runs.
+   */
+  private startRefusal(run: RunRecord, version: ScriptVersion): StartRefusal | undefined {
+    const { store, policy } = this.options;
+    const action = store.catalog.getAction(run.actionId);
+    const script = store.catalog.getScript(run.scriptId);
+    const short = run.scriptHash.slice(0, 12);
+    if (!action || !script || action.scriptId !== script.id) {
+      return { code: 'DEPUTY_E_NOT_FOUND', reason: `action ${run.actionId} or its script ${run.scriptId} no longer exists`, message: 'This run was not started: its action no longer exists.' };
+    }
+    if (sha256(version.text) !== run.scriptHash) {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `the stored text of version ${run.scriptHash} does not have that hash`, message: 'This run was not started: the stored script does not match the version that was requested.' };
+    }
+    const changed = `This run was not started: the script of "${run.actionTitle}" changed after you asked. Please ask again.`;
+    const status = versionStatus(script, run.scriptHash);
+    if (status === undefined || (run.scriptHash !== script.currentHash && run.scriptHash !== script.approvedHash)) {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `version ${short} of script "${script.id}" was replaced by ${script.currentHash.slice(0, 12)}`, message: changed };
+    }
+    if (status === 'draft') {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `script "${script.id}" was withdrawn: version ${short} is draft now`, message: `This run was not started: the script of "${run.actionTitle}" was withdrawn after you asked.` };
+    }
+    const resolution = resolveActionVersion(action, script);
+    if (!resolution.ok) return { code: resolution.code, reason: resolution.reason, message: changed };
+    if (resolution.hash !== run.scriptHash) {
+      return { code: 'DEPUTY_E_CONFLICT', reason: `action ${action.id} runs version ${resolution.hash.slice(0, 12)} now, not ${short}`, message: changed };
+    }
+    const decision = policy.mayRunAction(run.principalId, run.actionId, run.inputs, runTargetIds(run));
+    if (!decision.allowed) return { code: decision.code, reason: decision.reason, message: 'This run was not started: you may no longer run this action.' };
+    return undefined;
+  }
+
+  private async refuseStart(run: RunRecord, refusal: StartRefusal): Promise<void> {
+    this.options.logger.warn({ runId: run.id, correlationId: run.correlationId, code: refusal.code, reason: refusal.reason }, 'queued run refused at start');
+    await this.options.store.audit.append({
+      type: 'run.start',
+      outcome: 'denied',
+      correlationId: run.correlationId,
+      actor: run.principalId,
+      subject: run.id,
+      detail: { actionId: run.actionId, scriptHash: run.scriptHash, code: refusal.code, reason: refusal.reason },
+    });
+    await this.finish(run, 'rejected', { error: { code: refusal.code, message: refusal.message } });
   }
 
   private transition(run: RunRecord, state: RunState, extra: Partial<RunRecord> = {}): Promise<RunRecord> {

@@ -1,7 +1,6 @@
 /** The script lifecycle (status changes, reviews, approvals list): import from here. */
 import { join } from 'node:path';
-import type { Server } from 'restify';
-import type { RouteKit } from '../http/server.ts';
+import type { RouteKit } from '../http/routes.ts';
 import { ReviewStore } from './reviews.ts';
 import { scriptRoutes } from './routes.ts';
 import { ScriptService, type ScriptServiceOptions } from './service.ts';
@@ -12,7 +11,7 @@ export { ScriptService } from './service.ts';
 
 export interface Scripts {
   service: ScriptService;
-  routes: (server: Server, kit: RouteKit) => void;
+  routes: (kit: RouteKit) => void;
 }
 
 /** The review records live in `<dataDir>/script-reviews.json`. */

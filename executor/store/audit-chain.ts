@@ -42,14 +42,71 @@ export function hashOf(entryWithoutHash: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(entryWithoutHash), 'utf8').digest('hex');
 }
 
+/**
+ * Bounds on what one entry may hold, whoever writes it: a caller that passes along something a
+ * client sent (a header, an id from a URL, an input) cannot make the log grow faster than
+ * entries are written. Past a bound, the value is cut and says so.
+ */
+export const AUDIT_LIMITS = {
+  /** type, correlationId, actor, via, subject. */
+  fieldChars: 256,
+  /** Each string inside `detail` (keys too). */
+  detailStringChars: 1024,
+  /** Items of an array, keys of an object, inside `detail`. */
+  items: 64,
+  depth: 6,
+  /** The whole of `detail` as JSON; past it, tighter bounds, then only a note of what was there. */
+  detailBytes: 8 * 1024,
+} as const;
+
+function boundString(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more characters]`;
+}
+
+interface ValueBounds {
+  chars: number;
+  items: number;
+}
+
+function boundValue(value: unknown, bounds: ValueBounds, depth = 0): unknown {
+  if (typeof value === 'string') return boundString(value, bounds.chars);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= AUDIT_LIMITS.depth) return '…[nested too deep]';
+  if (Array.isArray(value)) {
+    const kept = value.slice(0, bounds.items).map((item) => boundValue(item, bounds, depth + 1));
+    return value.length > bounds.items ? [...kept, `…[${value.length - bounds.items} more items]`] : kept;
+  }
+  const entries = Object.entries(value);
+  const kept = entries.slice(0, bounds.items).map(([key, item]) => [boundString(key, bounds.chars), boundValue(item, bounds, depth + 1)]);
+  if (entries.length > bounds.items) kept.push(['…', `${entries.length - bounds.items} more keys`]);
+  return Object.fromEntries(kept);
+}
+
+/**
+ * `detail` (plain JSON already) within AUDIT_LIMITS: each value cut at the usual bounds, then,
+ * if the whole is still too big, at tighter ones, and only then replaced by a note.
+ */
+export function boundDetail(detail: Record<string, unknown>): Record<string, unknown> {
+  const attempts: ValueBounds[] = [
+    { chars: AUDIT_LIMITS.detailStringChars, items: AUDIT_LIMITS.items },
+    { chars: 128, items: 16 },
+  ];
+  for (const bounds of attempts) {
+    const bounded = boundValue(detail, bounds) as Record<string, unknown>;
+    if (Buffer.byteLength(JSON.stringify(bounded), 'utf8') <= AUDIT_LIMITS.detailBytes) return bounded;
+  }
+  return { truncated: `${Buffer.byteLength(JSON.stringify(detail), 'utf8')} bytes of detail were left out`, keys: Object.keys(detail).slice(0, 16).map((key) => boundString(key, 64)) };
+}
+
 /** An append request, validated and reduced to plain JSON, stamped with its time. */
 export interface PreparedAudit {
   fields: Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>;
 }
 
 /**
- * Validates an append and turns `detail` into plain JSON now, so that a bad value fails the
- * caller's append instead of a whole batch later, and what is hashed is exactly what is read back.
+ * Validates an append, turns `detail` into plain JSON now and applies AUDIT_LIMITS, so that a
+ * bad value fails the caller's append instead of a whole batch later, no entry grows past the
+ * limits, and what is hashed is exactly what is read back.
  */
 export function prepareAudit(input: AuditInput, at: string): PreparedAudit {
   const parsed = AuditInputSchema.safeParse(input);
@@ -62,17 +119,18 @@ export function prepareAudit(input: AuditInput, at: string): PreparedAudit {
   } catch (error) {
     throw new DeputyError('DEPUTY_E_INTERNAL', { detail: 'audit detail is not serializable as JSON', cause: error });
   }
+  const field = (text: string) => boundString(text, AUDIT_LIMITS.fieldChars);
   const { actor, via, subject } = parsed.data;
   return {
     fields: {
       at,
-      type: parsed.data.type,
+      type: field(parsed.data.type),
       outcome: parsed.data.outcome,
-      correlationId: parsed.data.correlationId,
-      ...(actor === undefined ? {} : { actor }),
-      ...(via === undefined ? {} : { via }),
-      ...(subject === undefined ? {} : { subject }),
-      detail,
+      correlationId: field(parsed.data.correlationId),
+      ...(actor === undefined ? {} : { actor: field(actor) }),
+      ...(via === undefined ? {} : { via: field(via) }),
+      ...(subject === undefined ? {} : { subject: field(subject) }),
+      detail: boundDetail(detail),
     },
   };
 }
@@ -111,6 +169,9 @@ export class ChainVerifier {
   private head: ChainHead = GENESIS_HEAD;
   private failure: { brokenAt: number; reason: string } | undefined;
 
+  /** `onEntry` sees each entry once it verified (the checkpoint check looks for one seq). */
+  constructor(private readonly onEntry?: (entry: AuditEntry) => void) {}
+
   /** Returns false once the chain is broken (no point reading further). */
   accept(text: string, lineNumber: number, terminated = true): boolean {
     if (this.failure) return false;
@@ -140,6 +201,7 @@ export class ChainVerifier {
       return this.fail(expected, `entry ${expected} was changed after it was written (its hash does not match its content)`);
     }
     this.head = { seq: entry.seq, hash: entry.hash };
+    this.onEntry?.(entry);
     return true;
   }
 

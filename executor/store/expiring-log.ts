@@ -1,8 +1,9 @@
 /**
- * An append-only JSON-lines file of small records that expire (hook idempotency keys, handled
- * mail). Opening reads it once, drops lines that no longer parse (a torn last line after a
- * crash) or that the caller no longer keeps, and rewrites the file compacted; appends are
- * serialized so lines never interleave.
+ * An append-only JSON-lines file of small records that expire (hook idempotency keys, accepted
+ * hook signatures, handled mail). Opening reads it once, drops lines that no longer parse (a
+ * torn last line after a crash) or that the caller no longer keeps, and rewrites the file
+ * compacted; a busy caller may `rewrite` it compacted while running too. Writes are serialized
+ * so lines never interleave.
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import type { ZodType } from 'zod';
@@ -35,6 +36,13 @@ export class ExpiringLog<T> {
     }
     await writeFileDurably(path, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
     return { log: new ExpiringLog<T>(path), entries };
+  }
+
+  /** Replaces the file with `entries` (the caller's live ones), after the appends so far. */
+  rewrite(entries: readonly T[]): Promise<void> {
+    const next = this.writing.then(() => writeFileDurably(this.path, entries.map((entry) => `${JSON.stringify(entry)}\n`).join('')));
+    this.writing = next.catch(() => undefined);
+    return next;
   }
 
   append(entry: T): Promise<void> {

@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { AuditCheckpointConfig } from './audit-checkpoint.ts';
 import { FileAudit } from './audit.ts';
 import { FileCatalog } from './catalog-file.ts';
 import { ensurePrivateDir } from './files.ts';
@@ -41,6 +42,8 @@ export interface FileStoreOptions {
   dataDir: string;
   clock: Clock;
   logger: Logger;
+  /** Where the audit chain's keyed checkpoint is kept (outside `dataDir`); without it, none is kept. */
+  auditCheckpoint?: AuditCheckpointConfig;
 }
 
 export interface FileStore extends Store {
@@ -58,7 +61,7 @@ export async function createFileStore(options: FileStoreOptions): Promise<FileSt
   const runs = await FileRuns.open(paths.runs, paths.outputDir, logger);
   let audit: FileAudit;
   try {
-    audit = await FileAudit.open(paths.audit, clock, logger);
+    audit = await FileAudit.open(paths.audit, clock, logger, options.auditCheckpoint);
   } catch (error) {
     await runs.close();
     throw error;

@@ -1,10 +1,12 @@
 /** The `deputy` command's own paths: usage, import, audit verify (real store, real pwsh). */
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main.ts';
-import { FIXTURE_CATALOG } from '../helpers/executor.ts';
+import type { AuditEntry } from '../../executor/domain.ts';
+import { GENESIS_HEAD, seal, type ChainHead } from '../../executor/store/audit-chain.ts';
+import { FIXTURE_CATALOG, removeDataFolder } from '../helpers/executor.ts';
 
 function capture() {
   const out: string[] = [];
@@ -21,7 +23,7 @@ describe('deputy command', function () {
     dataDir = mkdtempSync(join(tmpdir(), 'deputy-cli-'));
     env = { ...process.env, DEPUTY_DATA_DIR: dataDir, DEPUTY_LOG_LEVEL: 'silent' };
   });
-  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterEach(() => removeDataFolder(dataDir));
 
   it('prints usage for help and refuses an unknown command', async () => {
     const help = capture();
@@ -60,6 +62,46 @@ describe('deputy command', function () {
     const broken = capture();
     assert.equal(await main(['audit', 'verify'], env, broken.io), 1);
     assert.match(broken.err.join('\n'), new RegExp(`broken at entry ${victim.seq}\\b`));
+  });
+
+  it('audit verify reports a cut tail and a re-sealed log through the checkpoint outside the data folder', async () => {
+    assert.equal(await main(['import', FIXTURE_CATALOG], env, capture().io), 0);
+    const auditPath = join(dataDir, 'audit.jsonl');
+    const original = readFileSync(auditPath, 'utf8');
+    const lines = original.trimEnd().split('\n');
+    const intact = capture();
+    assert.equal(await main(['audit', 'verify'], env, intact.io), 0, intact.err.join('\n'));
+    assert.match(intact.out.join('\n'), new RegExp(`^Audit log intact: ${lines.length} entries; its checkpoint \\(entry ${lines.length}, written [^)]+\\) matches\\.$`));
+
+    writeFileSync(auditPath, `${lines.slice(0, -2).join('\n')}\n`);
+    const cut = capture();
+    assert.equal(await main(['audit', 'verify'], env, cut.io), 1);
+    assert.equal(
+      cut.err.join('\n').replace(/written [^)]+\)/, 'written …)'),
+      `Audit log not intact: the audit log was cut: it ends at entry ${lines.length - 2}, but its checkpoint (written …) names entry ${lines.length}; entries ${lines.length - 1}–${lines.length} were removed (the ${lines.length - 2} entries present chain correctly).`,
+    );
+
+    // Re-sealed: the second entry deleted, every hash after it recomputed, one forged entry to keep the count.
+    let head: ChainHead = GENESIS_HEAD;
+    const kept = lines.map((line) => JSON.parse(line) as AuditEntry).filter((entry) => entry.seq !== 2);
+    kept.push({ ...(kept.at(-1) as AuditEntry), correlationId: 'forged' });
+    writeFileSync(
+      auditPath,
+      kept
+        .map(({ seq: _seq, prevHash: _prev, hash: _hash, ...fields }) => {
+          const { entry, line } = seal({ fields }, head);
+          head = { seq: entry.seq, hash: entry.hash };
+          return line;
+        })
+        .join(''),
+    );
+    const resealed = capture();
+    assert.equal(await main(['audit', 'verify'], env, resealed.io), 1);
+    assert.match(resealed.err.join('\n'), new RegExp(`^Audit log not intact: the audit log was re-sealed: entry ${lines.length} does not have the hash its checkpoint \\(written [^)]+\\) names;`));
+    // Nothing writes to it any more (the executor does not start either).
+    const start = capture();
+    assert.equal(await main(['import', FIXTURE_CATALOG], env, start.io), 1);
+    assert.match(start.err.join('\n'), /Refusing to write to the audit log: the audit log was re-sealed/);
   });
 
   it('imports a folder of bare scripts as Draft into the root tenant', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActionListSchema, ErrorBodySchema, RunEventSchema, type RunEvent, type RunView } from '../../executor/contract/index.ts';
-import { startTestExecutor, type TestExecutor } from '../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../helpers/executor.ts';
 
 async function errorOf(response: Response) {
   return ErrorBodySchema.parse(await response.json()).error;
@@ -351,6 +351,7 @@ describe('executor restart recovery', function () {
       assert.equal((await second.waitForRun(doneId)).state, 'succeeded');
     } finally {
       await second.dispose();
+      removeDataFolder(first.dataDir);
     }
   });
 });

@@ -16,6 +16,18 @@ describe('executor configuration', () => {
     assert.equal(config.logFormat, 'json');
   });
 
+  it('keeps the audit checkpoint outside the data folder: beside it by default, never inside it', () => {
+    const config = loadExecutorConfig({}, '/srv/deputy');
+    assert.equal(config.auditCheckpoint, '/srv/deputy/data.audit-checkpoint');
+    assert.equal(config.auditKey, undefined);
+    assert.equal(loadExecutorConfig({ DEPUTY_DATA_DIR: '/var/lib/deputy/', DEPUTY_AUDIT_CHECKPOINT: '/var/lib/deputy-audit/head' }).auditCheckpoint, '/var/lib/deputy-audit/head');
+    assert.equal(loadExecutorConfig({ DEPUTY_DATA_DIR: '/var/lib/deputy/' }).auditCheckpoint, '/var/lib/deputy.audit-checkpoint');
+    for (const inside of ['/var/lib/deputy/checkpoint', '/var/lib/deputy', '/var/lib/deputy/sub/../head']) {
+      assert.throws(() => loadExecutorConfig({ DEPUTY_DATA_DIR: '/var/lib/deputy', DEPUTY_AUDIT_CHECKPOINT: inside }), /^DeputyError: DEPUTY_AUDIT_CHECKPOINT: .* must be outside the data folder \/var\/lib\/deputy$/);
+    }
+    assert.throws(() => loadExecutorConfig({ DEPUTY_AUDIT_KEY: 'not-a-key' }), /DEPUTY_AUDIT_KEY/);
+  });
+
   it('takes pretty or json logs, nothing else', () => {
     assert.equal(loadExecutorConfig({ DEPUTY_LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
     assert.throws(() => loadExecutorConfig({ DEPUTY_LOG_FORMAT: 'xml' }), /DEPUTY_LOG_FORMAT/);
@@ -44,6 +56,22 @@ describe('executor configuration', () => {
     assert.deepEqual([set.runAccount, set.poolMaxWorkers, set.poolIdleMs, set.runDataDir], ['svc-runs', 3, 60_000, '/srv/deputy/run-data']);
     assert.throws(() => loadExecutorConfig({ DEPUTY_RUN_ACCOUNT: 'root' }), /DEPUTY_RUN_ACCOUNT: never root/);
     assert.throws(() => loadExecutorConfig({ DEPUTY_RUN_ACCOUNT: 'no such; account' }), /DEPUTY_RUN_ACCOUNT/);
+  });
+
+  it('takes the operator token by the same rules, never equal to the bot token', () => {
+    const bot = 'b'.repeat(40);
+    const operator = 'o'.repeat(40);
+    const next = 'n'.repeat(40);
+    const config = loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: bot, DEPUTY_OPERATOR_TOKEN: `${operator},${next}` });
+    assert.deepEqual(config.operatorTokens, [operator, next]);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_OPERATOR_TOKEN: 'short' }), /DEPUTY_OPERATOR_TOKEN/);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_OPERATOR_TOKEN: `${operator},${next},${bot}` }), /DEPUTY_OPERATOR_TOKEN/);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: `${next},${bot}`, DEPUTY_OPERATOR_TOKEN: bot }), /DEPUTY_OPERATOR_TOKEN: must differ/);
+  });
+
+  it('lists further host names the executor answers to, lower-cased', () => {
+    assert.deepEqual(loadExecutorConfig({}).allowedHosts, []);
+    assert.deepEqual(loadExecutorConfig({ DEPUTY_EXECUTOR_ALLOWED_HOSTS: 'Executor.Corp.Example, 10.0.0.5' }).allowedHosts, ['executor.corp.example', '10.0.0.5']);
   });
 
   it('reads a YAML file and lets the environment win', () => {

@@ -10,6 +10,7 @@ import { openCredentialVault } from '../../executor/credentials/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { pwshPath } from '../executor/pwsh/helpers.ts';
+import { removeDataFolder } from './executor.ts';
 import { generateKeyPair, startSilentServer, startSshd, type TestSshd } from './sshd.ts';
 
 const SCRIPT = `param([string] $Greeting = 'hello')
@@ -28,9 +29,9 @@ tenants:
 principals:
   - { id: alex, name: Alex, tenant: hamburg, roles: [administrator], identities: { webchat: alex } }
   - { id: bob, name: Bob, tenant: hamburg, roles: [administrator], identities: { webchat: bob } }
-  - { id: max, name: Max, tenant: munich, roles: [administrator] }
-  - { id: uma, name: Uma, tenant: hamburg, roles: [user] }
-  - { id: cyra, name: Cyra, tenant: contoso, roles: [cyber-admin] }
+  - { id: max, name: Max, tenant: munich, roles: [administrator], identities: { webchat: max } }
+  - { id: uma, name: Uma, tenant: hamburg, roles: [user], identities: { webchat: uma } }
+  - { id: cyra, name: Cyra, tenant: contoso, roles: [cyber-admin], identities: { webchat: cyra } }
 credentials:
   - { id: fleet-key, tenant: contoso, kind: secret }
 targets:
@@ -113,7 +114,7 @@ export async function startTargetFleet(clock: Clock): Promise<TargetFleet> {
     async cleanup() {
       await Promise.all([web01.stop(), web02.stop()]);
       rmSync(folder, { recursive: true, force: true });
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataFolder(dataDir);
     },
   };
 }

@@ -1,13 +1,12 @@
 /** The executor REST client and its event stream, against a real executor on loopback. */
 import { strict as assert } from 'node:assert';
-import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStream, SseParser } from '../../../bot/core/event-stream.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import { DeputyError, ERRORS, type RunEvent } from '../../../executor/contract/index.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { BOT_TEST_CATALOG } from '../webchat/harness.ts';
 
 async function rejection(promise: Promise<unknown>): Promise<DeputyError> {
@@ -41,7 +40,7 @@ describe('executor client', function () {
   after(async () => {
     await executor?.dispose();
     // The restart test hands the folder over, so dispose() leaves it: remove it here.
-    if (executor) rmSync(executor.dataDir, { recursive: true, force: true });
+    if (executor) removeDataFolder(executor.dataDir);
   });
 
   it('resolves a chat identity to its principal, and an unknown one to DEPUTY_E_NOT_ENROLLED', async () => {
@@ -91,12 +90,15 @@ describe('executor client', function () {
     const created = await client.createRun({ actionId: 'count', principalId: 'alex', inputs: { Upto: 3 }, origin: { kind: 'api' } });
     const run = await executor.waitForRun(created.id);
     assert.equal(run.state, 'succeeded');
-    assert.equal((await client.getRun(created.id)).state, 'succeeded');
-    assert.equal(await client.getRunOutput(created.id), 'line 1\nline 2\nline 3');
+    // The bot's token reads only on someone's behalf.
+    const asAlex = { principal: 'alex' };
+    assert.equal((await client.getRun(created.id, asAlex)).state, 'succeeded');
+    assert.equal(await client.getRunOutput(created.id, asAlex), 'line 1\nline 2\nline 3');
     const listed = await client.listRuns({ principal: 'alex', limit: 5 });
     assert.equal(listed[0]?.id, created.id, 'newest first');
-    const notFound = await rejection(client.getRun('run_nope'));
+    const notFound = await rejection(client.getRun('run_nope', asAlex));
     assert.equal(notFound.code, 'DEPUTY_E_NOT_FOUND');
+    assert.equal((await rejection(client.listRuns({ limit: 5 }))).code, 'DEPUTY_E_FORBIDDEN', 'not across principals');
   });
 
   it('follows the event stream, and after the executor restarts, reconnects and goes on', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIELD_KINDS, isDeputyError } from '../../../executor/contract/index.ts';
@@ -8,6 +9,7 @@ import { sha256 } from '../../../executor/catalog/scripts.ts';
 import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import type { CatalogSnapshot } from '../../../executor/store/port.ts';
 import { ManualClock } from '../../../lib/clock.ts';
+import { FIXTURE_CATALOG, startTestExecutor } from '../../helpers/executor.ts';
 
 const pwsh = locatePwsh(process.env, PROJECT_ROOT)?.path ?? assert.fail('pwsh not found');
 /** Imports that must not need pwsh get this path: starting it would fail the test. */
@@ -386,6 +388,105 @@ describe('importCatalog', function () {
       await assert.rejects(importCatalog({ folder, previous: base, pwshPath: NO_PWSH, clock }), (error: unknown) => isDeputyError(error) && /^catalog\.yaml:1: cannot be read \(ENOENT\)/.test(error.message));
     });
   });
+  describe('files that lead out of the catalog folder (symbolic links)', () => {
+    let base: CatalogSnapshot;
+    /** Another instance's data folder on the same machine: what a hostile catalog would like to read. */
+    let otherInstance: string;
+    const SECRET = 'c2VjcmV0LWtleS1vZi1hbm90aGVyLWluc3RhbmNlLTMyYg==';
+    before(async () => {
+      const folder = tempFolder();
+      writeCatalog(folder, MINI_YAML);
+      base = (await importCatalog({ folder, previous: empty(), pwshPath: pwsh, clock })).snapshot;
+      otherInstance = tempFolder();
+      writeFileSync(join(otherInstance, 'secret.key'), `${SECRET}\n`, { mode: 0o600 });
+      writeFileSync(join(otherInstance, 'executor-token'), 'a-token-that-only-the-bot-should-hold-0123456789\n', { mode: 0o600 });
+    });
+
+    /** A mini catalog changed by `prepare`; returns the import's problem lines (it must be refused). */
+    async function refusal(prepare: (folder: string) => void): Promise<{ folder: string; lines: string[] }> {
+      const folder = tempFolder();
+      writeCatalog(folder, MINI_YAML);
+      prepare(folder);
+      const frozen = structuredClone(base);
+      try {
+        await importCatalog({ folder, previous: base, pwshPath: NO_PWSH, clock });
+      } catch (error) {
+        assert.ok(isDeputyError(error), String(error));
+        assert.equal(error.code, 'DEPUTY_E_CATALOG_INVALID');
+        assert.deepEqual(base, frozen);
+        assert.ok(!error.message.includes(SECRET));
+        return { folder, lines: error.message.split('\n') };
+      }
+      return assert.fail('the import was accepted');
+    }
+    const relink = (folder: string, name: string, target: string) => {
+      rmSync(join(folder, name), { recursive: true, force: true });
+      symlinkSync(target, join(folder, name));
+    };
+    const outside = (name: string, target: string, folder: string) => `${name} leads to ${realpathSync(target)}, outside the imported folder ${realpathSync(folder)}; links out of it are refused`;
+
+    it('refuses a script file that links to /etc/passwd or to another instance\'s secret.key or executor-token, naming both paths', async () => {
+      for (const target of ['/etc/passwd', join(otherInstance, 'secret.key'), join(otherInstance, 'executor-token')]) {
+        const { folder, lines } = await refusal((folder) => relink(folder, 'scripts/Other.ps1', target));
+        assert.deepEqual(lines, [`catalog.yaml:${lineOf(MINI_YAML, 'Other.ps1')} scripts[1].file: ${outside('scripts/Other.ps1', target, folder)}`]);
+      }
+    });
+
+    it('refuses a scripts/ folder that links elsewhere, and a relative link that climbs out', async () => {
+      const stolen = join(otherInstance, 'scripts');
+      mkdirSync(stolen, { recursive: true });
+      writeFileSync(join(stolen, 'Greet.ps1'), GREET);
+      writeFileSync(join(stolen, 'Other.ps1'), OTHER);
+      writeFileSync(join(stolen, 'Third.ps1'), THIRD);
+      const folderLink = await refusal((folder) => relink(folder, 'scripts', stolen));
+      assert.deepEqual(folderLink.lines, [
+        `catalog.yaml:${lineOf(MINI_YAML, 'Greet.ps1')} scripts[0].file: ${outside('scripts/Greet.ps1', join(stolen, 'Greet.ps1'), folderLink.folder)}`,
+        `catalog.yaml:${lineOf(MINI_YAML, 'Other.ps1')} scripts[1].file: ${outside('scripts/Other.ps1', join(stolen, 'Other.ps1'), folderLink.folder)}`,
+        `catalog.yaml:${lineOf(MINI_YAML, 'Third.ps1')} scripts[2].file: ${outside('scripts/Third.ps1', join(stolen, 'Third.ps1'), folderLink.folder)}`,
+      ]);
+      const climbing = await refusal((folder) => relink(folder, 'scripts/Third.ps1', join('..', '..', otherInstance.split('/').pop() ?? '', 'secret.key')));
+      assert.deepEqual(climbing.lines, [`catalog.yaml:${lineOf(MINI_YAML, 'Third.ps1')} scripts[2].file: ${outside('scripts/Third.ps1', join(otherInstance, 'secret.key'), climbing.folder)}`]);
+    });
+
+    it('refuses a catalog.yaml that links elsewhere', async () => {
+      const elsewhere = join(otherInstance, 'catalog.yaml');
+      writeFileSync(elsewhere, MINI_YAML);
+      const { folder, lines } = await refusal((folder) => relink(folder, 'catalog.yaml', elsewhere));
+      assert.deepEqual(lines, [`catalog.yaml:1: ${outside('catalog.yaml', elsewhere, folder)}`]);
+    });
+
+    it('refuses a FIFO in place of a script at once instead of waiting on it', async () => {
+      const { lines } = await refusal((folder) => {
+        rmSync(join(folder, 'scripts', 'Other.ps1'));
+        execFileSync('mkfifo', [join(folder, 'scripts', 'Other.ps1')]);
+      });
+      assert.deepEqual(lines, [`catalog.yaml:${lineOf(MINI_YAML, 'Other.ps1')} scripts[1].file: scripts/Other.ps1 is not a regular file`]);
+    });
+
+    it('does not copy a demo directory seed that links out of the catalog folder into the data folder', async () => {
+      const folder = tempFolder();
+      cpSync(FIXTURE_CATALOG, folder, { recursive: true });
+      symlinkSync(join(otherInstance, 'secret.key'), join(folder, 'demo-directory.json'));
+      const executor = await startTestExecutor({ catalog: folder });
+      try {
+        assert.equal(existsSync(join(executor.dataDir, 'demo-directory.json')), false);
+      } finally {
+        await executor.dispose();
+      }
+    });
+
+    it('accepts links that stay inside the catalog folder, and a catalog folder that is itself a link', async () => {
+      const folder = tempFolder();
+      writeCatalog(folder, MINI_YAML);
+      mkdirSync(join(folder, 'shared'));
+      writeFileSync(join(folder, 'shared', 'Other.ps1'), OTHER);
+      relink(folder, 'scripts/Other.ps1', join('..', 'shared', 'Other.ps1'));
+      const named = join(tempFolder(), 'catalog-link');
+      symlinkSync(folder, named);
+      const { snapshot } = await importCatalog({ folder: named, previous: base, pwshPath: NO_PWSH, clock });
+      assert.equal(snapshot.scripts.find((script) => script.id === 'other')?.currentHash, sha256(OTHER));
+    });
+  });
 });
 
 describe('importScriptFolder', () => {
@@ -422,6 +523,21 @@ describe('importScriptFolder', () => {
     const script = changed.snapshot.scripts[0];
     assert.deepEqual([script?.status, script?.currentHash, script?.approvedHash], ['draft', sha256(THIRD), sha256(OTHER)]);
     assert.deepEqual(changed.changes.map((c) => [c.id, c.change]), [['get-ad-user', 'new-version']]);
+  });
+
+  it('refuses a script that links out of the folder, naming it, instead of skipping it in silence', async () => {
+    const linked = mkdtempSync(join(tmpdir(), 'deputy-folder-linked-'));
+    const otherInstance = mkdtempSync(join(tmpdir(), 'deputy-other-instance-'));
+    try {
+      writeFileSync(join(otherInstance, 'secret.key'), 'c2VjcmV0\n', { mode: 0o600 });
+      symlinkSync(join(otherInstance, 'secret.key'), join(linked, 'Leak.ps1'));
+      await assert.rejects(importScriptFolder({ folder: linked, tenant: 'acme', previous, pwshPath: NO_PWSH, clock }), {
+        message: `Leak.ps1 leads to ${realpathSync(join(otherInstance, 'secret.key'))}, outside the imported folder ${realpathSync(linked)}; links out of it are refused`,
+      });
+    } finally {
+      rmSync(linked, { recursive: true, force: true });
+      rmSync(otherInstance, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown tenant and scripts with parse errors', async () => {

@@ -1,12 +1,13 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorBodySchema, type RunView } from '../../../executor/contract/index.ts';
-import { verifySignature } from '../../../executor/connectors/signature.ts';
+import { signPayload, verifySignature } from '../../../executor/connectors/signature.ts';
 import { ManualClock } from '../../../lib/clock.ts';
-import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
-import { postHook, prepareAutomationCatalog, type AutomationCatalog } from './fixture.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { postHook, prepareAutomationCatalog, type AutomationCatalog, type HookCall } from './fixture.ts';
 
 async function errorCode(response: Response): Promise<string> {
   return ErrorBodySchema.parse(await response.json()).error.code;
@@ -78,7 +79,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
   });
 
   it('refuses forged, tampered, unsigned, stale and future-dated hooks with DEPUTY_E_SIGNATURE', async () => {
-    const before = (await executor.api('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
+    const before = (await executor.operatorApi('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
     const payload = { incident: { title: 'forged', hosts: [{}, { count: 1 }] } };
     const cases = [
       { name: 'wrong key', call: { key: 'f'.repeat(64) } },
@@ -95,7 +96,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
       assert.equal(body.error.code, 'DEPUTY_E_SIGNATURE', name);
       assert.equal(body.error.message, 'The request signature is missing, invalid or too old.');
     }
-    const after = (await executor.api('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
+    const after = (await executor.operatorApi('/v1/runs?limit=500').then((response) => response.json())) as { runs: RunView[] };
     assert.equal(after.runs.length, before.runs.length, 'no forged hook started a run');
     const denied = (await hookAudit()).filter((entry) => entry.outcome === 'denied' && entry.detail.code === 'DEPUTY_E_SIGNATURE');
     assert.ok(denied.length >= cases.length);
@@ -123,7 +124,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     for (const response of racing) ids.add((await accepted(response)).id);
     assert.equal(ids.size, 1, 'all concurrent repeats got the same run');
     await executor.runs.idle();
-    const { runs } = (await executor.api('/v1/runs?principal=hook-bot&limit=500').then((response) => response.json())) as { runs: RunView[] };
+    const { runs } = (await executor.operatorApi('/v1/runs?principal=hook-bot&limit=500').then((response) => response.json())) as { runs: RunView[] };
     assert.equal(runs.filter((run) => run.inputs.Message === 'racing').length, 1);
     assert.equal(runs.filter((run) => run.inputs.Message === 'only once').length, 1);
 
@@ -132,6 +133,89 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     assert.equal(await errorCode(otherBody), 'DEPUTY_E_CONFLICT');
     const badKey = await hook('itsm', payload, { idempotencyKey: 'has spaces in it' });
     assert.equal(badKey.status, 400);
+  });
+
+  it('accepts a signed request once: a replay is refused with DEPUTY_E_REPLAY, without a key, with a fresh one, or spelled otherwise', async () => {
+    const runsNamed = async (title: string) =>
+      ((await executor.operatorApi('/v1/runs?principal=hook-bot&limit=500').then((response) => response.json())) as { runs: RunView[] }).runs.filter((run) => run.inputs.Message === title);
+    const body = JSON.stringify({ incident: { title: 'captured once', hosts: [{}, { count: 1 }] } });
+    const signature = signPayload(catalog.hookKey, body, clock.now());
+    await accepted(await hook('itsm', undefined, { body, signature }));
+    const [t, v1] = signature.split(',');
+    const replays: HookCall[] = [
+      { body, signature },
+      { body, signature, idempotencyKey: 'fresh-1' },
+      { body, signature, idempotencyKey: 'fresh-2' },
+      { body, signature: `${v1?.toUpperCase().replace('V1=', 'v1=')},${t}` },
+      { body, signature: `${signature},v1=${'0'.repeat(64)}` },
+    ];
+    for (const call of replays) {
+      const response = await hook('itsm', undefined, call);
+      assert.equal(response.status, 409, JSON.stringify(call));
+      const error = ErrorBodySchema.parse(await response.json()).error;
+      assert.equal(error.code, 'DEPUTY_E_REPLAY');
+      assert.match(error.correlationId, /\S{8,}/);
+    }
+    await executor.runs.idle();
+    assert.equal((await runsNamed('captured once')).length, 1, 'the replays started nothing');
+    const denied = (await hookAudit()).filter((entry) => entry.detail.code === 'DEPUTY_E_REPLAY');
+    assert.equal(denied.length, replays.length);
+
+    // With an Idempotency-Key, the same bytes and key are a retry: the first run again. Another key is a replay.
+    const keyed = JSON.stringify({ incident: { title: 'captured with a key', hosts: [{}, { count: 1 }] } });
+    const keyedSignature = signPayload(catalog.hookKey, keyed, clock.now());
+    const first = await accepted(await hook('itsm', undefined, { body: keyed, signature: keyedSignature, idempotencyKey: 'INC-4004' }));
+    const retry = await hook('itsm', undefined, { body: keyed, signature: keyedSignature, idempotencyKey: 'INC-4004' });
+    assert.equal((await accepted(retry)).id, first.id);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    const otherKey = await hook('itsm', undefined, { body: keyed, signature: keyedSignature, idempotencyKey: 'INC-4005' });
+    assert.equal(await errorCode(otherKey), 'DEPUTY_E_REPLAY');
+    // A sender that signs anew (a later timestamp) is a new request.
+    clock.advance(1000);
+    await accepted(await hook('itsm', undefined, { body }));
+    await executor.runs.idle();
+    assert.equal((await runsNamed('captured once')).length, 2);
+    assert.equal((await runsNamed('captured with a key')).length, 1);
+  });
+
+  it('refusals before the signature check: headers checked first, entries bounded, throttled per source with a count of what was held back', async () => {
+    // A full bucket for this source, whatever the tests before sent.
+    clock.advance(10 * 60_000);
+    const auditFile = join(dataDir, 'audit.jsonl');
+    const sizeBefore = statSync(auditFile).size;
+    const seqBefore = (await executor.store.audit.read({ limit: 1 }))[0]?.seq ?? 0;
+    const hugeKey = 'k'.repeat(15 * 1024);
+    const payload = { incident: { title: 'flood', hosts: [{}, { count: 1 }] } };
+    const sent = 50;
+    for (let i = 0; i < sent; i++) {
+      const call: HookCall = i % 2 === 0 ? { idempotencyKey: hugeKey } : { key: 'f'.repeat(64), idempotencyKey: `valid-${i}` };
+      const response = await hook(i % 4 === 3 ? `no-such-connector-${i}` : 'itsm', payload, call);
+      const error = ErrorBodySchema.parse(await response.json()).error;
+      assert.ok(['DEPUTY_E_BAD_REQUEST', 'DEPUTY_E_SIGNATURE', 'DEPUTY_E_NOT_FOUND'].includes(error.code), error.code);
+      assert.match(error.correlationId, /\S{8,}/);
+    }
+    const written = (await executor.store.audit.read({ sinceSeq: seqBefore, limit: 10_000 })).filter((entry) => entry.type === 'hook.request');
+    assert.equal(written.length, 30, 'a burst of 30 refusals per source, then none');
+    const text = readFileSync(auditFile, 'utf8').slice(sizeBefore);
+    assert.ok(!text.includes('k'.repeat(300)), 'the raw Idempotency-Key is never written');
+    assert.ok(text.length < 30 * 2048, `${text.length} bytes for ${sent} refusals`);
+    assert.ok(written.some((entry) => entry.detail.idempotencyKeyLength === hugeKey.length && entry.detail.code === 'DEPUTY_E_BAD_REQUEST'));
+    assert.ok(written.some((entry) => entry.subject === 'no-such-connector-3' && entry.detail.code === 'DEPUTY_E_NOT_FOUND'));
+
+    // Another source is not held back by this one's flood; a valid request is always audited.
+    const answer = await accepted(await hook('itsm', { incident: { title: 'after the flood', hosts: [{}, { count: 1 }] } }));
+    assert.ok((await hookAudit()).some((entry) => entry.outcome === 'allowed' && entry.detail.runId === answer.id));
+
+    // Once the bucket has a token again, the next refusal comes after one entry counting the suppressed ones.
+    clock.advance(3000);
+    await hook('itsm', payload, { signature: null });
+    const [summary, next, ...rest] = await executor.store.audit.read({ sinceSeq: written.at(-1)?.seq ?? seqBefore, limit: 10_000 }).then((entries) => entries.filter((entry) => entry.type !== 'run.state' && entry.type !== 'run.finish' && entry.type !== 'run.request' && entry.outcome !== 'allowed'));
+    assert.equal(summary?.type, 'audit.suppressed');
+    assert.equal(summary?.detail.refusals, sent - 30);
+    assert.equal(summary?.detail.summary, `${sent - 30} refusal(s) from 127.0.0.1 suppressed`);
+    assert.equal(next?.detail.reason, 'no signature header');
+    assert.equal(rest.length, 0);
+    clock.advance(10 * 60_000); // a full bucket again for the tests after this one
   });
 
   it('refuses sources off the allow-list, actions the connector does not name, and unknown connectors', async () => {
@@ -169,7 +253,7 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     while (!callbacks.some((callback) => callback.body.includes(answer.id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
     const callback = callbacks.find((candidate) => candidate.body.includes(answer.id));
     assert.ok(callback, 'callback arrived');
-    assert.deepEqual(verifySignature(catalog.hookKey, String(callback.headers['x-deputy-signature']), callback.body, clock.now()), { ok: true });
+    assert.equal(verifySignature(catalog.hookKey, String(callback.headers['x-deputy-signature']), callback.body, clock.now()).ok, true);
     const sent = JSON.parse(callback.body) as { type: string; run: RunView };
     assert.equal(sent.type, 'run.finished');
     assert.equal(sent.run.state, 'succeeded');
@@ -184,9 +268,12 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     assert.equal(callbacks.filter((candidate) => !candidate.body.includes('call me back')).length, 0, 'runs of connectors without a callback URL are not posted');
   });
 
-  it('remembers idempotency keys across a restart, for 24 hours', async () => {
+  it('remembers idempotency keys and accepted signatures across a restart', async () => {
     const payload = { incident: { title: 'across restarts', hosts: [{}, { count: 1 }] } };
     const first = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-3003' }));
+    const captured = JSON.stringify({ incident: { title: 'replayed after a restart', hosts: [{}, { count: 1 }] } });
+    const signature = signPayload(catalog.hookKey, captured, clock.now());
+    await accepted(await hook('itsm', undefined, { body: captured, signature }));
     await executor.close();
     const restarted = await startTestExecutor({ catalog: catalog.folder, clock, dataDir });
     // The restarted executor owns nothing but itself; the data folder is the first one's to remove.
@@ -194,11 +281,12 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
       ...restarted,
       dispose: async () => {
         await restarted.close();
-        rmSync(dataDir, { recursive: true, force: true });
+        removeDataFolder(dataDir);
       },
     };
     const repeated = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-3003' }));
     assert.equal(repeated.id, first.id);
+    assert.equal(await errorCode(await hook('itsm', undefined, { body: captured, signature })), 'DEPUTY_E_REPLAY');
     clock.advance(24 * 60 * 60_000 + 60_000);
     const dayLater = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-3003' }));
     assert.notEqual(dayLater.id, first.id);

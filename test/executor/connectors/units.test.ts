@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readJsonPath, parseJsonPath } from '../../../executor/connectors/json-path.ts';
 import { signPayload, verifySignature } from '../../../executor/connectors/signature.ts';
 import { sourceAllowList } from '../../../executor/connectors/sources.ts';
+import { SignatureLedger } from '../../../executor/connectors/replay.ts';
+import { ManualClock } from '../../../lib/clock.ts';
 
 describe('connector building blocks', () => {
   describe('signature', () => {
@@ -11,7 +16,9 @@ describe('connector building blocks', () => {
     it('accepts its own signature and names what is wrong with others', () => {
       const header = signPayload(key, '{"a":1}', now);
       assert.match(header, /^t=\d+,v1=[0-9a-f]{64}$/);
-      assert.deepEqual(verifySignature(key, header, '{"a":1}', now), { ok: true });
+      // The digest is the one computed here (it names the request whatever the header's spelling), valid to the window's end.
+      assert.deepEqual(verifySignature(key, header, '{"a":1}', now), { ok: true, digest: header.split('v1=')[1], expiresAt: now + 300_000 });
+      assert.deepEqual(verifySignature(key, header.toUpperCase().replace('T=', 't=').replace('V1=', 'v1='), '{"a":1}', now), verifySignature(key, header, '{"a":1}', now));
       assert.deepEqual(verifySignature(key, header, '{"a": 1}', now), { ok: false, reason: 'signature mismatch' });
       assert.deepEqual(verifySignature(`${key}x`, header, '{"a":1}', now), { ok: false, reason: 'signature mismatch' });
       assert.equal(verifySignature(key, undefined, '{}', now).ok, false);
@@ -33,6 +40,37 @@ describe('connector building blocks', () => {
       const other = signPayload('o'.repeat(32), 'x', now);
       const combined = `${other},${good.split(',')[1]}`;
       assert.equal(verifySignature(key, combined, 'x', now).ok, true);
+    });
+  });
+
+  describe('accepted signatures (replay ledger)', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'deputy-ledger-'));
+    after(() => rmSync(folder, { recursive: true, force: true }));
+
+    it('says first once, retry for the same Idempotency-Key, replay otherwise, also when copies race and after a reopen', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 5, 1));
+      const path = join(folder, 'signatures.jsonl');
+      const expiresAt = clock.now() + 300_000;
+      const ledger = await SignatureLedger.open(path, clock);
+      const racing = await Promise.all(Array.from({ length: 5 }, () => ledger.claim('itsm', 'a'.repeat(64), undefined, expiresAt)));
+      assert.deepEqual(racing.sort(), ['first', 'replay', 'replay', 'replay', 'replay']);
+      assert.equal(await ledger.claim('itsm', 'b'.repeat(64), 'INC-1', expiresAt), 'first');
+      assert.equal(await ledger.claim('itsm', 'b'.repeat(64), 'INC-1', expiresAt), 'retry');
+      assert.equal(await ledger.claim('itsm', 'b'.repeat(64), 'INC-2', expiresAt), 'replay');
+      assert.equal(await ledger.claim('itsm', 'b'.repeat(64), undefined, expiresAt), 'replay');
+      assert.equal(await ledger.claim('other', 'a'.repeat(64), undefined, expiresAt), 'first', 'per connector');
+      await ledger.settled();
+
+      const reopened = await SignatureLedger.open(path, clock);
+      assert.equal(await reopened.claim('itsm', 'a'.repeat(64), 'INC-9', expiresAt), 'replay');
+      assert.equal(await reopened.claim('itsm', 'b'.repeat(64), 'INC-1', expiresAt), 'retry');
+      // Once the window has closed the signature is refused as too old anyway; the ledger lets it go.
+      clock.set(expiresAt + 1);
+      await reopened.settled();
+      const compacted = await SignatureLedger.open(path, clock);
+      assert.equal(readFileSync(path, 'utf8'), '');
+      assert.equal(await compacted.claim('itsm', 'a'.repeat(64), undefined, clock.now() + 300_000), 'first');
+      await compacted.settled();
     });
   });
 

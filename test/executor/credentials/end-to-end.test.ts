@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,6 +8,7 @@ import { loadExecutorConfig } from '../../../executor/config.ts';
 import type { RunView } from '../../../executor/contract/index.ts';
 import { credentialCommand } from '../../../executor/credentials/cli.ts';
 import { createLogger } from '../../../lib/logger.ts';
+import { removeDataFolder } from '../../helpers/executor.ts';
 import { prepareAutomationCatalog, type AutomationCatalog } from '../connectors/fixture.ts';
 
 const API_KEY = 'sk-live-9d8c7b6a5f4e';
@@ -34,7 +35,8 @@ describe('stored credentials end to end (real executor, real pwsh, captured logs
   };
   const api = async (path: string, init: RequestInit & { json?: unknown } = {}) => {
     if (!executor) throw new Error('not started');
-    const headers = { authorization: `Bearer ${executor.token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) };
+    // The operator's token: alex has no chat identity in this catalog, and the test reads across principals.
+    const headers = { authorization: `Bearer ${executor.operatorToken}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) };
     return fetch(`${executor.url}${path}`, { ...init, headers, ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}) });
   };
 
@@ -44,8 +46,7 @@ describe('stored credentials end to end (real executor, real pwsh, captured logs
   });
   after(async () => {
     await executor?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(`${dataDir}-run-data`, { recursive: true, force: true });
+    removeDataFolder(dataDir);
     catalog.cleanup();
   });
 

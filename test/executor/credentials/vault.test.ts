@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,6 +8,7 @@ import { credentialCommand } from '../../../executor/credentials/cli.ts';
 import { KEY_FILE, KeyRing, loadKeyRing } from '../../../executor/credentials/keyring.ts';
 import { CREDENTIALS_FILE, CredentialVault } from '../../../executor/credentials/vault.ts';
 import { ManualClock } from '../../../lib/clock.ts';
+import { removeDataFolder } from '../../helpers/executor.ts';
 
 const key = () => randomBytes(32);
 const VALUE = 'sk-live-4c1d9e7a0b';
@@ -18,7 +19,7 @@ describe('stored credentials: vault, keys, CLI', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'deputy-vault-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => removeDataFolder(dir));
 
   const fileOf = () => join(dir, CREDENTIALS_FILE);
   const records = () => (JSON.parse(readFileSync(fileOf(), 'utf8')) as { credentials: Record<string, unknown>[] }).credentials;

@@ -26,7 +26,7 @@ describe('e-mail connector (real SMTP on loopback, real executor, real pwsh)', f
   const send = (mail: Partial<OutgoingTestMail> & { subject: string }) =>
     sendMail(port, { from: ALICE, text: '', messageId: `<test-${++counter}-${Date.now()}@contoso.example>`, ...mail });
   const mailRuns = async () => {
-    const { runs } = (await (await executor.api('/v1/runs?principal=mail-bot&limit=500')).json()) as { runs: RunView[] };
+    const { runs } = (await (await executor.operatorApi('/v1/runs?principal=mail-bot&limit=500')).json()) as { runs: RunView[] };
     return runs;
   };
   const mailAudit = async (messageId: string) => (await executor.store.audit.read({ limit: 10_000 })).filter((entry) => entry.type === 'mail.message' && entry.detail.messageId === messageId);
@@ -75,7 +75,13 @@ describe('e-mail connector (real SMTP on loopback, real executor, real pwsh)', f
     assert.equal(decision?.correlationId, run.correlationId);
     const audit = await executor.store.audit.read({ limit: 10_000 });
     assert.equal(audit.find((entry) => entry.type === 'run.request' && entry.detail.runId === run.id)?.via, 'mail:mailbox');
-    assert.ok(audit.some((entry) => entry.type === 'mail.reply' && entry.subject === run.id && entry.outcome === 'info' && entry.detail.kind === 'result'));
+    // The reply is audited once the mail server has taken it, which may be just after the sink saw it.
+    let replyAudited = false;
+    for (const until = Date.now() + 10_000; !replyAudited && Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      const entries = await executor.store.audit.read({ limit: 10_000 });
+      replyAudited = entries.some((entry) => entry.type === 'mail.reply' && entry.subject === run.id && entry.outcome === 'info' && entry.detail.kind === 'result');
+    }
+    assert.ok(replyAudited, 'the result reply is audited');
   });
 
   it('has no web hook: POST /v1/hooks/<mail connector> is not found', async () => {
@@ -184,7 +190,7 @@ describe('e-mail connector (real SMTP on loopback, real executor, real pwsh)', f
     assert.match(text, /\n {2}length=20\n/, 'the script got the value');
     assert.match(text, /leaked=\*{8}/);
     assert.ok(!reply.raw.includes(secret), 'not in the reply');
-    const full = await (await executor.api(`/v1/runs/${run.id}`)).text();
+    const full = await (await executor.operatorApi(`/v1/runs/${run.id}`)).text();
     assert.ok(full.includes('leaked='), 'the run log holds the output');
     assert.ok(!full.includes(secret), 'not in the run log');
     assert.ok(!JSON.stringify(await executor.store.audit.read({ limit: 10_000 })).includes(secret), 'not in the audit log');

@@ -14,7 +14,7 @@ describe('connector-triggered plans: a signed POST /v1/hooks/<id> starts the pla
   let catalog: AutomationCatalog;
   let executor: TestExecutor;
   const hook = (payload: unknown, idempotencyKey?: string) => postHook(executor, clock, catalog.hookKey, 'itsm', payload, idempotencyKey ? { idempotencyKey } : {});
-  const planCommand = (command: string) => executor.api(`/v1/plans/itsm-echo/${command}`, { method: 'POST', json: { principalId: 'alex' } });
+  const planCommand = (command: string) => executor.operatorApi(`/v1/plans/itsm-echo/${command}`, { method: 'POST', json: { principalId: 'alex' } });
   const payload = (title: string, count: number) => ({ incident: { title, hosts: [{}, { count }] } });
 
   before(async () => {
@@ -45,7 +45,7 @@ describe('connector-triggered plans: a signed POST /v1/hooks/<id> starts the pla
     assert.equal(audit.find((entry) => entry.type === 'run.request' && entry.detail.runId === answer.id)?.via, 'plan:itsm-echo');
     assert.equal(audit.find((entry) => entry.type === 'plan.trigger' && entry.detail.runId === answer.id)?.outcome, 'allowed');
     assert.equal(audit.find((entry) => entry.type === 'hook.request' && entry.detail.runId === answer.id)?.outcome, 'allowed');
-    const { plans } = (await (await executor.api('/v1/plans?principal=alex')).json()) as { plans: PlanView[] };
+    const { plans } = (await (await executor.operatorApi('/v1/plans?principal=alex')).json()) as { plans: PlanView[] };
     const view = plans.find((plan) => plan.id === 'itsm-echo');
     assert.deepEqual(view?.trigger, { connector: 'itsm' });
     assert.equal(view?.lastFiredAt, new Date(clock.now()).toISOString());
@@ -59,7 +59,7 @@ describe('connector-triggered plans: a signed POST /v1/hooks/<id> starts the pla
   });
 
   it('refuses hooks while the plan is disabled (nothing runs as the connector instead), runs again once enabled, never after revoke', async () => {
-    const runsNow = async () => ((await (await executor.api('/v1/runs?limit=500')).json()) as { runs: RunView[] }).runs.length;
+    const runsNow = async () => ((await (await executor.operatorApi('/v1/runs?limit=500')).json()) as { runs: RunView[] }).runs.length;
     assert.equal((await planCommand('disable')).status, 200);
     const before = await runsNow();
     const disabled = await hook(payload('while disabled', 1));

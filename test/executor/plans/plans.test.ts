@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ErrorBodySchema, type RunView } from '../../../executor/contract/index.ts';
 import type { PlanView } from '../../../executor/plans/index.ts';
 import { ManualClock } from '../../../lib/clock.ts';
-import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { prepareAutomationCatalog, type AutomationCatalog } from '../connectors/fixture.ts';
 
 const MINUTE = 60_000;
@@ -21,7 +21,7 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
     let dataDir: string;
     const start = async () => startTestExecutor({ catalog: catalog.folder, clock, config: { planTickMs: 0 }, ...(dataDir ? { dataDir } : {}) });
     const planRuns = async () => {
-      const { runs } = (await (await executor.api('/v1/runs?limit=500')).json()) as { runs: RunView[] };
+      const { runs } = (await (await executor.operatorApi('/v1/runs?limit=500')).json()) as { runs: RunView[] };
       return runs.filter((run) => run.origin.kind === 'schedule');
     };
     const tickAndSettle = async () => {
@@ -35,8 +35,7 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
     });
     after(async () => {
       await executor.close();
-      const { rmSync } = await import('node:fs');
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataFolder(dataDir);
     });
 
     it('fires a due plan once, as its principal, through the run service; disabled plans stay quiet', async () => {
@@ -90,12 +89,12 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
     });
 
     it('a plan disabled through the API does not fire, and owes nothing when enabled again', async () => {
-      const disable = await executor.api('/v1/plans/five-minutes/disable', { method: 'POST', json: { principalId: 'alex' } });
+      const disable = await executor.operatorApi('/v1/plans/five-minutes/disable', { method: 'POST', json: { principalId: 'alex' } });
       assert.equal(disable.status, 200, await disable.clone().text());
       clock.set(Date.UTC(2026, 0, 1, 1, 30, 0));
       await tickAndSettle();
       assert.equal((await planRuns()).length, 3);
-      const enable = await executor.api('/v1/plans/five-minutes/enable', { method: 'POST', json: { principalId: 'alex' } });
+      const enable = await executor.operatorApi('/v1/plans/five-minutes/enable', { method: 'POST', json: { principalId: 'alex' } });
       assert.equal(((await enable.json()) as PlanView).nextRunAt, '2026-01-01T01:35:00.000Z');
       await tickAndSettle();
       assert.equal((await executor.store.audit.read({ limit: 10_000 })).filter((entry) => entry.type === 'plan.missed').length, 1, 'no missed report for the disabled time');
@@ -113,11 +112,11 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
     after(async () => executor.dispose());
 
     const list = async (principal: string) => {
-      const response = await executor.api(`/v1/plans?principal=${principal}`);
+      const response = await executor.operatorApi(`/v1/plans?principal=${principal}`);
       assert.equal(response.status, 200, await response.clone().text());
       return new Map(((await response.json()) as { plans: PlanView[] }).plans.map((plan) => [plan.id, plan]));
     };
-    const command = (plan: string, verb: string, principalId: string) => executor.api(`/v1/plans/${plan}/${verb}`, { method: 'POST', json: { principalId } });
+    const command = (plan: string, verb: string, principalId: string) => executor.operatorApi(`/v1/plans/${plan}/${verb}`, { method: 'POST', json: { principalId } });
     const codeOf = async (response: Response) => ErrorBodySchema.parse(await response.json()).error.code;
 
     it('lists what each principal may view, with the commands they may give', async () => {
@@ -133,7 +132,7 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
       const carl = await list('carl');
       assert.deepEqual(carl.get('group-wide')?.allowed, ['enable', 'disable', 'stop', 'revoke']);
       assert.deepEqual([...(await list('max')).keys()].sort(), ['group-wide', 'munich-plan'], 'the parent tenant\'s plan, not a sibling\'s');
-      const unknown = await executor.api('/v1/plans?principal=nobody');
+      const unknown = await executor.operatorApi('/v1/plans?principal=nobody');
       assert.equal(await codeOf(unknown), 'DEPUTY_E_NOT_ENROLLED');
     });
 

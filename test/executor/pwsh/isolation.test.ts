@@ -31,18 +31,25 @@ const SNOOP = `
   param([string]$DataDir, [int]$ExecutorPid)
   "token=[$(try { [System.IO.File]::ReadAllText((Join-Path $DataDir 'executor-token')).Trim() } catch { 'denied' })]"
   "key=[$(try { [System.IO.File]::ReadAllText((Join-Path $DataDir 'secret.key')).Trim() } catch { 'denied' })]"
+  "auditkey=[$(try { [System.IO.File]::ReadAllText("$DataDir.audit-checkpoint.key").Trim() } catch { 'denied' })]"
   "environ=[$(try { [System.IO.File]::ReadAllText("/proc/$ExecutorPid/environ").Length } catch { 'denied' })]"
   "uid=$(id -u)"
   "folder=$($PWD.Path)"
   "processes=$((Get-ChildItem /proc -Directory | Where-Object Name -match '^\\d+$' | ForEach-Object { try { [System.IO.File]::ReadAllText("$($_.FullName)/cmdline").Replace([char]0, ' ') } catch { } }) -join '|')"`;
 
-/** A data folder as the executor keeps it: 0700, with a token and a key at 0600. */
-function privateDataFolder(): { dataDir: string; token: string } {
+/** A data folder as the executor keeps it: 0700, with a token and a key at 0600; the audit checkpoint's key beside it. */
+function privateDataFolder(): { dataDir: string; token: string; protectedPaths: string[] } {
   const dataDir = mkdtempSync(join(tmpdir(), 'deputy-isolation-data-'));
   const token = `token-${randomBytes(12).toString('hex')}`;
   writeFileSync(join(dataDir, 'executor-token'), `${token}\n`, { mode: 0o600 });
   writeFileSync(join(dataDir, 'secret.key'), `key-${token}\n`, { mode: 0o600 });
-  return { dataDir, token };
+  writeFileSync(`${dataDir}.audit-checkpoint.key`, `audit-${token}\n`, { mode: 0o600 });
+  return { dataDir, token, protectedPaths: [dataDir, `${dataDir}.audit-checkpoint.key`] };
+}
+
+function removePrivateDataFolder(dataDir: string): void {
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}.audit-checkpoint.key`, { force: true });
 }
 
 function snoop(dataDir: string, runAs: ExecutionRequest['runAs']): ExecutionRequest {
@@ -58,12 +65,13 @@ describe('run isolation', function () {
     let token: string;
 
     before(() => {
-      ({ dataDir, token } = privateDataFolder());
-      runner = makeRunner({ protectedPaths: [dataDir] });
+      const folder = privateDataFolder();
+      ({ dataDir, token } = folder);
+      runner = makeRunner({ protectedPaths: folder.protectedPaths });
     });
     after(async () => {
       await runner.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      removePrivateDataFolder(dataDir);
     });
 
     for (const kind of ['service', 'pool'] as const) {
@@ -80,6 +88,7 @@ describe('run isolation', function () {
         assert.equal(seen.token, '[denied]');
         assert.equal(seen.key, '[denied]');
         assert.equal(seen.environ, '[denied]');
+        assert.match(seen.auditkey ?? '', /^\[(denied)?\]$/);
         assert.equal(JSON.stringify(result).includes(token), false);
         assert.equal((seen.processes ?? '').includes(process.argv[1] ?? 'mocha'), false, 'the executor\'s process is not even visible');
         assert.ok(seen.folder?.startsWith(join(tmpdir(), 'deputy-runs-')), seen.folder);
@@ -160,9 +169,10 @@ describe('run isolation', function () {
   describe('in an executor that is not root', () => {
     /** The runner in a process of its own, as an ordinary uid (a user namespace maps it, so it can still read a clone only root may enter). */
     function unprivileged(options: { withBubblewrap: boolean; allowUnisolated: boolean; dataDir: string }) {
+      const protectedPaths = [options.dataDir, `${options.dataDir}.audit-checkpoint.key`];
       // PATH decides whether the executor finds bubblewrap; without it, PATH still has what pwsh and the script use.
       const path = options.withBubblewrap ? '/usr/local/bin:/usr/bin:/bin' : programsWithoutBubblewrap;
-      const input = JSON.stringify({ pwsh: pwshPath(), dataDir: options.dataDir, allowUnisolated: options.allowUnisolated, script: SNOOP });
+      const input = JSON.stringify({ pwsh: pwshPath(), dataDir: options.dataDir, protectedPaths, allowUnisolated: options.allowUnisolated, script: SNOOP });
       const node = [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, 'test/executor/pwsh/unprivileged-runner.ts'), input];
       const command = isRoot ? [findProgram('unshare', process.env) ?? 'unshare', '--map-user=65534', '--map-group=65534', '--', ...node] : node;
       const done = spawnSync(command[0] as string, command.slice(1), {
@@ -185,7 +195,7 @@ describe('run isolation', function () {
       for (const program of ['dotnet', 'id']) symlinkSync(findProgram(program, process.env) as string, join(programsWithoutBubblewrap, program));
     });
     after(() => {
-      rmSync(dataDir, { recursive: true, force: true });
+      removePrivateDataFolder(dataDir);
       rmSync(programsWithoutBubblewrap, { recursive: true, force: true });
     });
 
@@ -202,7 +212,7 @@ describe('run isolation', function () {
       for (const attempt of [answer.service, answer.pool]) {
         assert.equal(attempt.outcome, 'succeeded', JSON.stringify(attempt));
         const seen = outputFields(attempt.records ?? []);
-        assert.deepEqual([seen.token, seen.key, seen.environ], ['[denied]', '[denied]', '[denied]']);
+        assert.deepEqual([seen.token, seen.key, seen.environ, seen.auditkey], ['[denied]', '[denied]', '[denied]', '[]']);
         assert.equal(JSON.stringify(attempt).includes(token), false);
         assert.equal((seen.processes ?? '').includes('unprivileged-runner'), false, 'the executor\'s process is not visible');
       }
@@ -268,9 +278,13 @@ describe('run isolation', function () {
       try {
         assert.equal(statSync(dataDir).mode & 0o777, 0o700);
         assert.equal(statSync(join(dataDir, 'notes.json')).mode & 0o777, 0o600);
-        const ready = (await (await fetch(`${executor.url}/readyz`)).json()) as { checks: { isolation: { ok: boolean; detail: string } } };
+        type Ready = { checks: { isolation: { ok: boolean; detail?: string } } };
+        // Anyone learns whether runs are isolated; a token holder also learns how.
+        const anonymous = (await (await fetch(`${executor.url}/readyz`)).json()) as Ready;
+        assert.deepEqual(anonymous.checks.isolation, { ok: executor.isolation.kind !== 'none' });
+        const ready = (await (await executor.api('/readyz')).json()) as Ready;
         assert.deepEqual(ready.checks.isolation, { ok: executor.isolation.kind !== 'none', detail: executor.isolation.headline });
-        assert.match(ready.checks.isolation.detail, /PID namespace/);
+        assert.match(ready.checks.isolation.detail ?? '', /PID namespace/);
         const personas = (await (await executor.api('/v1/personas')).json()) as { runIsolation?: string };
         assert.equal(personas.runIsolation, executor.isolation.headline);
       } finally {

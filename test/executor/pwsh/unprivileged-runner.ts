@@ -1,20 +1,20 @@
 /**
  * A runner in an executor process that is not root (started by isolation.test.ts under another
  * uid): runs one script as `service` and as `pool` and prints what happened as one JSON line.
- * Input: argv[2] = JSON { pwsh, dataDir, allowUnisolated, script }.
+ * Input: argv[2] = JSON { pwsh, dataDir, protectedPaths, allowUnisolated, script }.
  */
 import { isDeputyError } from '../../../executor/contract/index.ts';
 import { createPwshRunner } from '../../../executor/pwsh/runner.ts';
 import type { RunAs } from '../../../executor/domain.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 
-const input = JSON.parse(process.argv[2] ?? '{}') as { pwsh: string; dataDir: string; allowUnisolated: boolean; script: string };
+const input = JSON.parse(process.argv[2] ?? '{}') as { pwsh: string; dataDir: string; protectedPaths: string[]; allowUnisolated: boolean; script: string };
 const runner = createPwshRunner({
   pwshPath: input.pwsh,
   logger: silentLogger(),
   clock: { now: () => Date.now() },
   runAsAllowlist: [],
-  protectedPaths: [input.dataDir],
+  protectedPaths: input.protectedPaths,
   allowUnisolated: input.allowUnisolated,
 });
 

@@ -16,7 +16,7 @@ import {
 } from '../../../executor/contract/index.ts';
 import type { ExecutorEvent } from '../../../executor/events.ts';
 import { ManualClock } from '../../../lib/clock.ts';
-import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
+import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { ACTORS, SCRIPT_TEXTS, sha256, writeLifecycleCatalog } from './catalog.ts';
 
 const HASH = { tool: sha256(SCRIPT_TEXTS.tool), rootTool: sha256(SCRIPT_TEXTS.rootTool), echo: sha256(SCRIPT_TEXTS.echo) };
@@ -327,7 +327,7 @@ describe('script status across a restart and a re-import', function () {
     } finally {
       await third?.dispose();
       rmSync(catalog, { recursive: true, force: true });
-      rmSync(first.dataDir, { recursive: true, force: true });
+      removeDataFolder(first.dataDir);
     }
   });
 });

@@ -75,7 +75,7 @@ describe('targets: actions on target systems through the executor (real sshd, re
     assert.equal(run.target, undefined);
     assert.deepEqual(run.summary?.targets?.map((line) => [line.id, line.outcome]), [['web-01', 'succeeded'], ['web-02', 'succeeded']]);
     assert.ok(run.summary?.targets?.every((line) => /^hello from pid \d+$/.test(line.line)));
-    const streams = ((await (await executor.api(`/v1/runs/${run.id}`)).json()) as RunView).streams ?? [];
+    const streams = ((await (await executor.operatorApi(`/v1/runs/${run.id}`)).json()) as RunView).streams ?? [];
     assert.deepEqual(streams.map((record) => record.text.split(' ')[0]).sort(), ['[web-01]', '[web-02]']);
   });
 
@@ -142,7 +142,7 @@ describe('targets: actions on target systems through the executor (real sshd, re
   it('times a run out on its target and ends the remote pwsh', async () => {
     const run = await runOf({ actionId: 'slow-web', principalId: 'alex', target: 'web-01' });
     assert.equal(run.state, 'timed-out');
-    const streams = ((await (await executor.api(`/v1/runs/${run.id}`)).json()) as RunView).streams ?? [];
+    const streams = ((await (await executor.operatorApi(`/v1/runs/${run.id}`)).json()) as RunView).streams ?? [];
     const pid = Number(/pid=(\d+)/.exec(streams.map((record) => record.text).join('\n'))?.[1]);
     assert.ok(pid > 0);
     assert.ok(await eventually(() => processGone(pid), 10_000));
@@ -153,7 +153,7 @@ describe('targets: actions on target systems through the executor (real sshd, re
     clock.set(Date.UTC(2026, 0, 1, 3, 0, 0));
     await executor.plans.scheduler.tick();
     await executor.runs.idle();
-    const { runs } = (await (await executor.api('/v1/runs?limit=100')).json()) as { runs: RunView[] };
+    const { runs } = (await (await executor.operatorApi('/v1/runs?limit=100')).json()) as { runs: RunView[] };
     const fired = runs.filter((run) => run.origin.kind === 'schedule');
     assert.equal(fired.length, 1);
     assert.equal(fired[0]?.state, 'succeeded', JSON.stringify(fired[0]));
