@@ -12,10 +12,11 @@
 
   Parameter values are splatted with AddParameters, never pasted into source text.
 
-  -Warm: warm the engine before reporting ready (pool workers, which wait for jobs anyway);
-  one-job workers skip it and start their job sooner.
+  -Warm: a pool worker, which takes job after job: warm the engine before reporting ready (it
+  waits for jobs anyway), and after each job check that the job left nothing behind. One-job
+  workers skip both, start their job sooner and report `clean: false` (they take no other job).
   -JobFolders: run each job in a fresh, empty folder below the host's working folder, removed
-  after the job (service and pool runs).
+  after the job (pool workers of service and pool runs).
   -Contained: the host is alone in a PID namespace of its own, so every other process in /proc
   that is not one of its ancestors is something a job left behind.
 #>
@@ -242,16 +243,21 @@ function Get-ProcessState([string] $Folder) {
 }
 
 # The host and the processes above it (launchers, the namespace's first process): never a job's leftover.
-$ownChain = [System.Collections.Generic.HashSet[int]]::new()
-for ($current = $PID; $current -gt 0 -and $ownChain.Add($current); ) {
-  $fields = Get-ProcessState "/proc/$current"
-  $current = if ($fields) { [int]$fields[1] } else { 0 }
+function Get-OwnChain {
+  $chain = [System.Collections.Generic.HashSet[int]]::new()
+  for ($current = $PID; $current -gt 0 -and $chain.Add($current); ) {
+    $fields = Get-ProcessState "/proc/$current"
+    $current = if ($fields) { [int]$fields[1] } else { 0 }
+  }
+  return , $chain
 }
+$ownChain = $null
 
 # A process a job left running: in a namespace of our own, any process outside our chain, also one
 # that called setsid or whose parent exited; otherwise a child of ours.
 function Test-LeftProcess {
   if ($Contained) {
+    if ($null -eq $script:ownChain) { $script:ownChain = Get-OwnChain }
     foreach ($folder in [System.IO.Directory]::GetDirectories('/proc')) {
       $id = 0
       if (-not [int]::TryParse([System.IO.Path]::GetFileName($folder), [ref] $id) -or $ownChain.Contains($id)) { continue }
@@ -346,7 +352,7 @@ function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared
   Restore-ProcessState $environmentBefore $folderBefore
   Send-Frame ([ordered]@{
       t = 'end'; id = [string]$Job['id']; succeeded = (-not $hadErrors -and $exitCode -eq 0)
-      hadErrors = $hadErrors; terminated = $terminated; exitCode = $exitCode; clean = (Test-WorkerClean)
+      hadErrors = $hadErrors; terminated = $terminated; exitCode = $exitCode; clean = ($Warm -and (Test-WorkerClean))
     })
 }
 

@@ -29,7 +29,7 @@ export const DEFAULT_RUN_ACCOUNT = 'deputy-run';
 interface HostOptions {
   /** A pool worker: warm up before saying ready. */
   warm: boolean;
-  /** Each job in a fresh folder below the worker's own (service and pool runs). */
+  /** Each job in a fresh folder below the worker's own (pool workers; a one-job worker's own folder is fresh). */
   jobFolders: boolean;
   /** pwsh is alone in its PID namespace: any other process there is a job's leftover. */
   contained: boolean;
@@ -209,9 +209,10 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     assertIsolated();
     const runAccount = isolation.account;
     const folder = newWorkFolder(runAccount);
-    // A fresh folder is the run's home and temp folder too: nothing of another worker's is found by default.
+    // A fresh folder is the worker's home and temp folder too: nothing of another worker's is found
+    // by default, and no run can leave a module or a cache there for someone else's run.
     const fresh = { HOME: folder.path, TMPDIR: folder.path };
-    if (runAccount) return asAccount(runAccount, { warm, jobFolders: true }, { cwd: folder.path, extra: fresh, dispose: folder.dispose });
+    if (runAccount) return asAccount(runAccount, { warm, jobFolders: warm }, { cwd: folder.path, extra: fresh, dispose: folder.dispose });
     const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
     const base = { env: { ...inherited, ...fresh, ...PWSH_QUIET }, cwd: folder.path, identity: 'executor', switchesUser: false, dispose: folder.dispose };
     if (isolation.kind === 'namespace' && tools.bwrap) {
@@ -222,11 +223,11 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       return {
         ...base,
         command: tools.bwrap,
-        args: [...bubblewrapArgs(hidden, folder.path), pwsh, ...hostArgs(HOST_SCRIPT, { warm, jobFolders: true, contained: true })],
+        args: [...bubblewrapArgs(hidden, folder.path), pwsh, ...hostArgs(HOST_SCRIPT, { warm, jobFolders: warm, contained: true })],
         pidNamespace: true,
       };
     }
-    return contained({ ...base, command: pwsh, args: hostArgs(HOST_SCRIPT, { warm, jobFolders: true, contained: pidNamespaces }) });
+    return contained({ ...base, command: pwsh, args: hostArgs(HOST_SCRIPT, { warm, jobFolders: warm, contained: pidNamespaces }) });
   }
 
   function poolFor(runAs: RunAs & { kind: 'pool' }): WorkerPool {
