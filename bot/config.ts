@@ -32,6 +32,10 @@ export const BotEnvSchema = z.object({
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
+  /** Slack's Web API base (GovSlack, a proxy); Slack's own when absent. */
+  DEPUTY_SLACK_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Where people reach the bot (https://deputy.example.com): absolute links to output files. */
+  DEPUTY_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface TeamsCredentials {
@@ -63,6 +67,10 @@ export interface BotConfig {
   slack: SlackCredentials | undefined;
   /** One line per platform that is off, for the start-up log. */
   platformNotices: string[];
+  /** `DEPUTY_SLACK_API_URL`, ending in `/`. */
+  slackApiUrl?: string;
+  /** `DEPUTY_PUBLIC_URL`, without a trailing `/`. */
+  publicUrl?: string;
 }
 
 function teamsFrom(settings: z.infer<typeof BotEnvSchema>): TeamsCredentials | string {
@@ -119,5 +127,7 @@ export function loadBotConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
     teams: typeof teams === 'string' ? undefined : teams,
     slack: typeof slack === 'string' ? undefined : slack,
     platformNotices: [teams, slack].filter((value): value is string => typeof value === 'string'),
+    ...(settings.DEPUTY_SLACK_API_URL ? { slackApiUrl: settings.DEPUTY_SLACK_API_URL.replace(/\/*$/, '/') } : {}),
+    ...(settings.DEPUTY_PUBLIC_URL ? { publicUrl: settings.DEPUTY_PUBLIC_URL.replace(/\/+$/, '') } : {}),
   };
 }

@@ -105,7 +105,10 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   });
   server.get('/readyz', async (_req, res) => {
     const executorReady = await executor.isReady();
-    res.send(executorReady ? 200 : 503, { status: executorReady ? 'ready' : 'not-ready', checks: { executor: { ok: executorReady } } });
+    // Each chat platform is reported on its own; one that is down degrades the bot, the others still work.
+    const platforms = Object.fromEntries(edges.map((edge) => [edge.channel, edge.health?.() ?? { ok: true }]));
+    const degraded = Object.values(platforms).some((check) => !check.ok);
+    res.send(executorReady ? 200 : 503, { status: executorReady ? (degraded ? 'degraded' : 'ready') : 'not-ready', checks: { executor: { ok: executorReady }, ...platforms } });
   });
 
   const context: EdgeContext = { config, handler: core, logger, clock };

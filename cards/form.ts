@@ -6,6 +6,7 @@
  * element with different properties, which templating cannot express cleanly.
  */
 import { MASK, type FieldValue, type FormField, type FormSchema } from '../executor/contract/index.ts';
+import { normalizeFormValues } from './form-values.ts';
 import type { JsonObject } from './json.ts';
 
 /**
@@ -28,10 +29,11 @@ export function buildFormFields(
     const error = errors[field.name];
     const items: JsonObject[] = [buildInput(field, prefillFor(field, values), error)];
     if (field.hint) {
-      items.push({ type: 'TextBlock', text: field.hint, isSubtle: true, size: 'Small', wrap: true, spacing: 'None' });
+      // Script text: a text run, never read as Markdown.
+      items.push({ type: 'RichTextBlock', spacing: 'None', inlines: [{ type: 'TextRun', text: field.hint, isSubtle: true, size: 'Small' }] });
     }
     if (error) {
-      items.push({ type: 'TextBlock', text: error, color: 'Attention', size: 'Small', wrap: true, spacing: 'Small' });
+      items.push({ type: 'RichTextBlock', spacing: 'Small', inlines: [{ type: 'TextRun', text: error, color: 'Attention', size: 'Small' }] });
     }
     return { type: 'Container', spacing: 'Medium', items };
   });
@@ -111,7 +113,16 @@ function choicesOf(choices: readonly string[]): JsonObject[] {
   return choices.map((choice) => ({ title: choice, value: choice }));
 }
 
+/**
+ * What the client shows when its own check fails. A required field left empty is the common
+ * case, so a required field's message says "required" first.
+ */
 function defaultErrorMessage(field: FormField): string {
+  const kindMessage = kindErrorMessage(field);
+  return field.required ? `${field.label} is required. ${kindMessage}` : kindMessage;
+}
+
+function kindErrorMessage(field: FormField): string {
   switch (field.kind) {
     case 'number':
       return numberRangeText(field) ?? 'Enter a number.';
@@ -209,37 +220,10 @@ function asDate(value: unknown): string | undefined {
 
 /**
  * Reads a submitted card's data (Action.Execute or Action.Submit; every input arrives as a
- * string) back into typed values by the form's fields. Empty inputs are left out, so the
- * executor applies its own defaults and reports missing required values. Numbers that do not
- * parse stay text, for the executor's validation to name.
+ * string, under its `field.<Name>` id) back into typed values by the form's fields, through the
+ * one conversion every platform shares (cards/form-values.ts).
  */
 export function readFormValues(form: FormSchema, data: Record<string, unknown>): Record<string, FieldValue> {
-  const values: Record<string, FieldValue> = {};
-  for (const field of form.fields) {
-    const raw = data[formInputId(field.name)];
-    if (typeof raw !== 'string') continue;
-    const value = readValue(field, raw);
-    if (value !== undefined) values[field.name] = value;
-  }
-  return values;
-}
-
-function readValue(field: FormField, raw: string): FieldValue | undefined {
-  if (field.kind === 'toggle') return raw === 'true';
-  if (field.kind === 'secret') return raw === '' ? undefined : raw;
-  const text = raw.trim();
-  if (text === '') return undefined;
-  switch (field.kind) {
-    case 'number': {
-      const number = Number(text);
-      return Number.isFinite(number) ? number : text;
-    }
-    case 'multi': {
-      const separator = field.choices?.length ? ',' : /\r?\n/;
-      const items = text.split(separator).map((item) => item.trim()).filter((item) => item !== '');
-      return items.length > 0 ? items : undefined;
-    }
-    default:
-      return text;
-  }
+  const raw = Object.fromEntries(form.fields.map((field) => [field.name, data[formInputId(field.name)]]).filter(([, value]) => typeof value === 'string'));
+  return normalizeFormValues(form, raw);
 }

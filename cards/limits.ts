@@ -33,9 +33,9 @@ export interface CardLimits {
  * the smaller ones only apply when a script produced unusually wide or long text.
  */
 export const LIMIT_STEPS: readonly CardLimits[] = [
-  { outputLines: 15, lineChars: 200, tableRows: 10, tableColumns: 6, cellChars: 60, messages: 5, messageChars: 300, actions: 30, descriptionChars: 200, excerptLines: 20 },
-  { outputLines: 8, lineChars: 120, tableRows: 6, tableColumns: 5, cellChars: 40, messages: 3, messageChars: 200, actions: 20, descriptionChars: 120, excerptLines: 10 },
-  { outputLines: 4, lineChars: 80, tableRows: 3, tableColumns: 4, cellChars: 30, messages: 2, messageChars: 120, actions: 10, descriptionChars: 60, excerptLines: 5 },
+  { outputLines: 15, lineChars: 200, tableRows: 10, tableColumns: 6, cellChars: 200, messages: 5, messageChars: 300, actions: 30, descriptionChars: 200, excerptLines: 20 },
+  { outputLines: 8, lineChars: 120, tableRows: 6, tableColumns: 5, cellChars: 80, messages: 3, messageChars: 200, actions: 20, descriptionChars: 120, excerptLines: 10 },
+  { outputLines: 4, lineChars: 80, tableRows: 3, tableColumns: 4, cellChars: 40, messages: 2, messageChars: 120, actions: 10, descriptionChars: 60, excerptLines: 5 },
 ];
 
 /** Cuts `text` to at most `max` characters (code points), marking the cut with an ellipsis. */
@@ -49,4 +49,9 @@ export function truncate(text: string, max: number): string {
 /** Keeps the first `max` items, and says how many were left out. */
 export function takeFirst<T>(items: readonly T[], max: number): { shown: T[]; hidden: number } {
   return { shown: items.slice(0, max), hidden: Math.max(0, items.length - max) };
+}
+
+/** Keeps the last `max` items (the end of an output), and says how many were left out. */
+export function takeLast<T>(items: readonly T[], max: number): { shown: T[]; hidden: number } {
+  return { shown: items.slice(Math.max(0, items.length - max)), hidden: Math.max(0, items.length - max) };
 }

@@ -65,6 +65,30 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
+/**
+ * A property or parameter name as a person reads it: `SizeGB` → "Size GB",
+ * `UserPrincipalName` → "User principal name", `last_logon` → "Last logon". Words can then
+ * wrap at spaces instead of being broken in the middle.
+ */
+export function humanizeName(name: string): string {
+  const words = name
+    .replace(/[_-]+/g, ' ')
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .split(/\s+/)
+    .filter((word) => word !== '');
+  if (words.length === 0) return name;
+  return words
+    .map((word, index) => {
+      // Acronyms (GB, CPU, ID) keep their capitals; other words read as a sentence.
+      const isAcronym = word.length > 1 && word === word.toUpperCase() && /[A-Z]/.test(word);
+      if (isAcronym) return word;
+      const lower = word.toLowerCase();
+      return index === 0 ? lower.charAt(0).toUpperCase() + lower.slice(1) : lower;
+    })
+    .join(' ');
+}
+
 /** Where a run runs: `Web server 01 (web-01)`, or the ids of several targets; empty for a run on the executor. */
 export function formatTargets(targets: readonly TargetRef[] | undefined): string {
   if (!targets || targets.length === 0) return '';

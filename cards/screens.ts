@@ -22,6 +22,8 @@ export const SUBMIT_VERBS = [
   'show-script',
   'change-script-status',
   'show-approvals',
+  'show-runs',
+  'show-run',
 ] as const;
 export type SubmitVerb = (typeof SUBMIT_VERBS)[number];
 
@@ -61,20 +63,72 @@ export interface ListItem {
   open: { verb: SubmitVerb; data: Record<string, string> };
 }
 
+/** An action the core guessed from typed text, with the values the text gave for its fields. */
+export interface Suggestion {
+  action: ActionView;
+  values: Record<string, string>;
+}
+
 /** What the core wants shown. */
 export type Screen =
   | { screen: 'action-list'; principal: PrincipalView; actions: ActionView[] }
   | {
       screen: 'action-form';
       action: ActionView;
+      /**
+       * This form card's own id: its Run button sends it, and the core sends it to the executor
+       * as the `Idempotency-Key`, so pressing Run twice starts one run.
+       */
+      formId: string;
       /** Values the user entered (kept when validation fails). */
       values?: Record<string, unknown>;
       /** Field name → message; `_form` for an error not tied to a field. */
       errors?: Record<string, string>;
     }
-  | { screen: 'run-status'; run: RunView; canCancel: boolean; /** Display name; else the principal id. */ requester?: string }
-  | { screen: 'run-summary'; run: RunView; canShowAll: boolean; /** Display name; else the principal id. */ requester?: string }
-  | { screen: 'approval-request'; run: RunView; requester: string; viewerMayDecide: boolean }
+  | {
+      screen: 'run-status';
+      run: RunView;
+      canCancel: boolean;
+      /** The viewer pressed Cancel once: the card asks "really?" before anything is cancelled. */
+      confirmCancel?: boolean;
+      /** Display name; else the principal id. */
+      requester?: string;
+    }
+  | {
+      screen: 'run-summary';
+      run: RunView;
+      canShowAll: boolean;
+      /** Only the person who ran it is offered "Run again" (it opens their own form). */
+      canRunAgain?: boolean;
+      /** Display name; else the principal id. */
+      requester?: string;
+    }
+  | {
+      screen: 'approval-request';
+      run: RunView;
+      requester: string;
+      viewerMayDecide: boolean;
+      /** The viewer asked for this run: they cannot decide it, but may withdraw it. */
+      viewerIsRequester?: boolean;
+      /** Parameter name → the form's label, so approvers read what the requester filled in. */
+      labels?: Record<string, string>;
+      /** Rendered for this viewer alone (the answer to their own press): no "Show my options". */
+      personal?: boolean;
+    }
+  | {
+      /** What a new conversation shows first. */
+      screen: 'welcome';
+      principal: PrincipalView;
+      actionCount: number;
+      /** Requests and scripts waiting for this person's decision. */
+      waitingCount: number;
+    }
+  | {
+      /** Typed text that is no command: what was not understood, and the closest actions. */
+      screen: 'suggestions';
+      text: string;
+      suggestions: Suggestion[];
+    }
   | { screen: 'script-review'; review: ScriptReview; viewerMayDecide: boolean }
   | {
       /** Scripts by status (`scripts`), or what waits for the viewer's decision (`approvals`). */
@@ -85,7 +139,7 @@ export type Screen =
       /** The button that shows the list again, current. */
       refresh: { verb: SubmitVerb; data: Record<string, string> };
     }
-  | { screen: 'error'; message: string; correlationId: string }
+  | { screen: 'error'; message: string; correlationId: string; /** What the person can do about it. */ hint?: string }
   | { screen: 'notice'; text: string };
 
 export type ScreenName = Screen['screen'];

@@ -15,6 +15,8 @@ import notice from './templates/notice.json' with { type: 'json' };
 import runStatus from './templates/run-status.json' with { type: 'json' };
 import runSummary from './templates/run-summary.json' with { type: 'json' };
 import scriptReview from './templates/script-review.json' with { type: 'json' };
+import suggestions from './templates/suggestions.json' with { type: 'json' };
+import welcome from './templates/welcome.json' with { type: 'json' };
 import type { JsonObject } from './json.ts';
 import type { ScreenName } from './screens.ts';
 
@@ -28,6 +30,8 @@ const TEMPLATE_JSON: Readonly<Record<TemplateName, object>> = {
   'approval-request': approvalRequest,
   'script-review': scriptReview,
   'item-list': itemList,
+  welcome,
+  suggestions,
   error,
   notice,
 };

@@ -3,12 +3,12 @@
  * plain strings and flags (templates only place it), with every piece of outside text cut to
  * the given limits.
  */
-import type { ActionView, RunView, ScriptStatus } from '../executor/contract/index.ts';
+import type { ActionView, PrincipalView, RunView, ScriptStatus } from '../executor/contract/index.ts';
 import { buildFormFields } from './form.ts';
 import type { JsonObject } from './json.ts';
-import { type CardLimits, takeFirst, truncate } from './limits.ts';
-import { formatDuration, formatTargets, formatTime, formatValue, presentState, shortHash, targetOutcomeLines, targetsLabel, type TextColor } from './present.ts';
-import type { Screen, ScriptReview, SubmitVerb } from './screens.ts';
+import { type CardLimits, takeFirst, takeLast, truncate } from './limits.ts';
+import { formatDuration, formatTargets, formatTime, formatValue, humanizeName, presentState, shortHash, targetOutcomeLines, targetsLabel, type TextColor } from './present.ts';
+import type { Screen, ScriptReview, SubmitVerb, Suggestion } from './screens.ts';
 import type { TemplateName } from './templates.ts';
 
 export interface CardView {
@@ -32,19 +32,22 @@ interface TableRow extends JsonObject {
 export function viewFor(screen: Screen, limits: CardLimits): CardView {
   switch (screen.screen) {
     case 'action-list':
-      return { template: 'action-list', data: actionListData(screen.principal.name, screen.actions, limits) };
+      return { template: 'action-list', data: actionListData(screen.principal, screen.actions, limits) };
     case 'action-form':
-      return { template: 'action-form', data: actionFormData(screen.action, screen.values, screen.errors) };
+      return { template: 'action-form', data: actionFormData(screen.action, screen.formId, screen.values, screen.errors) };
     case 'run-status':
       return {
         template: 'run-status',
-        data: runStatusData(screen.run, screen.canCancel, screen.requester ?? screen.run.principalId),
+        data: runStatusData(screen.run, screen.canCancel, screen.confirmCancel ?? false, screen.requester ?? screen.run.principalId),
         refresh: { verb: 'refresh-run', data: { runId: screen.run.id } },
       };
     case 'run-summary':
-      return { template: 'run-summary', data: runSummaryData(screen.run, screen.canShowAll, screen.requester ?? screen.run.principalId, limits) };
+      return {
+        template: 'run-summary',
+        data: runSummaryData(screen.run, { canShowAll: screen.canShowAll, canRunAgain: screen.canRunAgain ?? false }, screen.requester ?? screen.run.principalId, limits),
+      };
     case 'approval-request': {
-      const data = approvalData(screen.run, screen.requester, screen.viewerMayDecide, limits);
+      const data = approvalData(screen, limits);
       return data.isPending
         ? { template: 'approval-request', data, refresh: { verb: 'refresh-run', data: { runId: screen.run.id } } }
         : { template: 'approval-request', data };
@@ -58,11 +61,17 @@ export function viewFor(screen: Screen, limits: CardLimits): CardView {
     }
     case 'item-list':
       return { template: 'item-list', data: itemListData(screen, limits) };
-    case 'error':
+    case 'welcome':
+      return { template: 'welcome', data: welcomeData(screen) };
+    case 'suggestions':
+      return { template: 'suggestions', data: suggestionsData(screen.text, screen.suggestions, limits) };
+    case 'error': {
+      const hint = truncate(screen.hint ?? '', 1000);
       return {
         template: 'error',
-        data: { message: truncate(screen.message, 500), correlationText: `Correlation id: ${screen.correlationId}` },
+        data: { message: truncate(screen.message, 500), hint, hasHint: hint !== '', correlationText: `Correlation id: ${screen.correlationId}` },
       };
+    }
     case 'notice':
       return { template: 'notice', data: { text: truncate(screen.text, 4000) } };
   }
@@ -82,7 +91,15 @@ function groupOf(action: ActionView): (typeof ACTION_GROUPS)[number]['key'] {
   return action.approval === 'four-eyes' ? 'four-eyes' : 'ready';
 }
 
-function actionListData(principalName: string, actions: readonly ActionView[], limits: CardLimits): JsonObject {
+/** Why the list is empty, in the words of the person's role: a read-only admin is not waiting for assignments. */
+function emptyActionsText(principal: PrincipalView): string {
+  if (principal.roles.every((role) => role === 'read-only')) {
+    return 'As a read-only administrator you run no actions. You can look at scripts (type "scripts") and at runs you are told about.';
+  }
+  return 'No actions are assigned to you yet. Ask your administrator if you expected some.';
+}
+
+function actionListData(principal: PrincipalView, actions: readonly ActionView[], limits: CardLimits): JsonObject {
   const sorted = [...actions].sort(
     (a, b) =>
       ACTION_GROUPS.findIndex((group) => group.key === groupOf(a)) - ACTION_GROUPS.findIndex((group) => group.key === groupOf(b)) ||
@@ -102,9 +119,9 @@ function actionListData(principalName: string, actions: readonly ActionView[], l
       }),
   })).filter((group) => group.actions.length > 0);
   return {
-    heading: `Actions for ${truncate(principalName, 100)}`,
+    heading: `Actions for ${truncate(principal.name, 100)}`,
     isEmpty: groups.length === 0,
-    emptyText: 'No actions are assigned to you yet. Ask your administrator if you expected some.',
+    emptyText: emptyActionsText(principal),
     groups,
     hasHidden: hidden > 0,
     hiddenText: `${hidden} more ${hidden === 1 ? 'action is' : 'actions are'} not listed here.`,
@@ -113,7 +130,7 @@ function actionListData(principalName: string, actions: readonly ActionView[], l
 
 // ---------------------------------------------------------------- action form
 
-function actionFormData(action: ActionView, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): JsonObject {
+function actionFormData(action: ActionView, formId: string, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): JsonObject {
   const fieldNames = new Set(action.form.fields.map((field) => field.name));
   // Errors for parameters the form does not show (fixed by the action) still have to reach the user.
   const formErrors = Object.entries(errors)
@@ -135,6 +152,7 @@ function actionFormData(action: ActionView, values: Record<string, unknown> = {}
     hasFields: fields.length > 0,
     submitTitle: action.approval === 'four-eyes' ? 'Request approval' : 'Run',
     actionId: action.id,
+    formId,
   };
 }
 
@@ -146,7 +164,12 @@ const STATUS_DETAIL: Partial<Record<RunView['state'], string>> = {
   requested: 'Checking the request.',
 };
 
-function runStatusData(run: RunView, canCancel: boolean, requester: string): JsonObject {
+/** Facts as the templates show them: our own words as titles, outside text as plain text runs. */
+function factsData(facts: Fact[]): JsonObject {
+  return { facts, hasFacts: facts.length > 0 };
+}
+
+function runStatusData(run: RunView, canCancel: boolean, confirmCancel: boolean, requester: string): JsonObject {
   const state = presentState(run.state);
   const facts: Fact[] = [
     { title: 'Requested by', value: truncate(requester, 100) },
@@ -161,13 +184,15 @@ function runStatusData(run: RunView, canCancel: boolean, requester: string): Jso
     statusColor: state.color,
     detail,
     hasDetail: detail !== '',
-    facts,
-    canCancel,
+    ...factsData(facts),
+    // Cancel is never the first button (a second press on Run lands there), and it asks once.
+    offerCancel: canCancel && !confirmCancel,
+    confirmCancel: canCancel && confirmCancel,
     runId: run.id,
   };
 }
 
-function runSummaryData(run: RunView, canShowAll: boolean, requester: string, limits: CardLimits): JsonObject {
+function runSummaryData(run: RunView, buttons: { canShowAll: boolean; canRunAgain: boolean }, requester: string, limits: CardLimits): JsonObject {
   const state = presentState(run.state);
   const summary = run.summary;
   const facts: Fact[] = [];
@@ -184,12 +209,13 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
 
   const messages = (items: readonly string[]): Line[] =>
     takeFirst(items, limits.messages).shown.map((text) => ({ text: monospaceLine(text, limits.messageChars) }));
-  const table = summary?.table ? tableData(summary.table, limits) : undefined;
-  const lines = table ? { shown: [], hidden: 0 } : takeFirst(summary?.lines ?? [], limits.outputLines);
+  const table = summary?.table ? tableData(summary.table, summary.rowCount ?? summary.table.rows.length, limits) : undefined;
+  // The summary holds the end of the output (where a log tail or a script's result is); the card shows its last lines.
+  const lines = table ? { shown: [], hidden: 0 } : takeLast(summary?.lines ?? [], limits.outputLines);
   const outputNotes: string[] = [];
   if (table?.note) outputNotes.push(table.note);
   const totalLines = Math.max(summary?.outputLineCount ?? 0, summary?.lines.length ?? 0);
-  if (!table && lines.shown.length > 0 && totalLines > lines.shown.length) outputNotes.push(`Showing the first ${lines.shown.length} of ${totalLines} lines.`);
+  if (!table && lines.shown.length > 0 && totalLines > lines.shown.length) outputNotes.push(`Showing the last ${lines.shown.length} of ${totalLines} lines.`);
   if (summary?.truncated) outputNotes.push('The stored output was cut at the size limit.');
   const errors = messages(summary?.errors ?? []);
   const warnings = messages(summary?.warnings ?? []);
@@ -199,7 +225,7 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
     actionTitle: truncate(run.actionTitle, 200),
     statusText: state.text,
     statusColor: state.color,
-    facts,
+    ...factsData(facts),
     runError,
     hasRunError: runError !== '',
     errors,
@@ -214,7 +240,7 @@ function runSummaryData(run: RunView, canShowAll: boolean, requester: string, li
     outputNote: outputNotes.join(' '),
     hasOutputNote: outputNotes.length > 0,
     correlationText: `Correlation id: ${run.correlationId}`,
-    canShowAll,
+    ...buttons,
     runId: run.id,
     actionId: run.actionId,
   };
@@ -226,24 +252,42 @@ function targetFacts(run: RunView): Fact[] {
   return text && run.targets ? [{ title: targetsLabel(run.targets), value: truncate(text, 300) }] : [];
 }
 
+/**
+ * A table with readable headers and columns as wide as what they hold, so a header or a value
+ * wraps between words instead of being broken in the middle. The summary keeps the last rows;
+ * `rowCount` is how many the output had.
+ */
 function tableData(
   table: { columns: string[]; rows: string[][] },
+  rowCount: number,
   limits: CardLimits,
 ): { columns: { width: number }[]; rows: TableRow[]; note: string } {
   const columns = takeFirst(table.columns, limits.tableColumns);
-  const rows = takeFirst(table.rows, limits.tableRows);
+  const rows = takeLast(table.rows, limits.tableRows);
   const cell = (text: string | undefined, weight: 'Bolder' | 'Default') => ({ text: truncate(text || '\u00a0', limits.cellChars), weight });
+  const headers = columns.shown.map(humanizeName);
   const notes: string[] = [];
-  if (rows.hidden > 0) notes.push(`Showing ${rows.shown.length} of ${table.rows.length} rows.`);
+  const total = Math.max(rowCount, table.rows.length);
+  if (total > rows.shown.length) notes.push(`Showing the last ${rows.shown.length} of ${total} rows.`);
   if (columns.hidden > 0) notes.push(`${columns.hidden} more ${columns.hidden === 1 ? 'column' : 'columns'} not shown.`);
   return {
-    columns: columns.shown.map(() => ({ width: 1 })),
+    columns: columns.shown.map((_, index) => ({ width: columnWeight(headers[index] ?? '', rows.shown.map((row) => row[index] ?? ''), limits.cellChars) })),
     rows: [
-      { cells: columns.shown.map((name) => cell(name, 'Bolder')) },
+      { cells: headers.map((name) => cell(name, 'Bolder')) },
       ...rows.shown.map((row) => ({ cells: columns.shown.map((_, index) => cell(row[index], 'Default')) })),
     ],
     note: notes.join(' '),
   };
+}
+
+/**
+ * A column's share of the width: at least its longest unbreakable word (header or value, so an
+ * address or a path is not broken in the middle), else half its longest value, within bounds.
+ */
+function columnWeight(header: string, values: string[], maxChars: number): number {
+  const longestWord = Math.max(0, ...[header, ...values].flatMap((text) => text.split(/\s+/)).map((word) => Math.min(word.length, 30)));
+  const longestValue = Math.max(0, ...values.map((value) => Math.min(value.length, maxChars)));
+  return Math.min(40, Math.max(4, longestWord, Math.ceil(longestValue / 2)));
 }
 
 const NO_BREAK_SPACE = '\u00a0';
@@ -264,15 +308,17 @@ function monospaceLine(line: string, maxChars: number): string {
 
 // ---------------------------------------------------------------- approvals
 
-function approvalData(run: RunView, requester: string, viewerMayDecide: boolean, limits: CardLimits): JsonObject & { isPending: boolean } {
+function approvalData(screen: Extract<Screen, { screen: 'approval-request' }>, limits: CardLimits): JsonObject & { isPending: boolean } {
+  const { run, requester, viewerMayDecide } = screen;
+  const viewerIsRequester = screen.viewerIsRequester ?? false;
   const decision = run.approval?.decision;
   const isPending = run.state === 'awaiting-approval' && decision === undefined;
   const inputs = takeFirst(Object.entries(run.inputs), limits.actions);
   const inputRows: TableRow[] = [
-    { cells: [{ text: 'Parameter', weight: 'Bolder' }, { text: 'Value', weight: 'Bolder' }] },
+    { cells: [{ text: 'Field', weight: 'Bolder' }, { text: 'Value', weight: 'Bolder' }] },
     ...inputs.shown.map(([name, value]): TableRow => ({
       cells: [
-        { text: truncate(name, limits.cellChars), weight: 'Default' },
+        { text: truncate(screen.labels?.[name] ?? humanizeName(name), limits.cellChars), weight: 'Default' },
         { text: truncate(formatValue(value), limits.lineChars), weight: 'Default' },
       ],
     })),
@@ -283,22 +329,31 @@ function approvalData(run: RunView, requester: string, viewerMayDecide: boolean,
   if (inputs.hidden > 0) facts.push({ title: 'Not shown', value: `${inputs.hidden} more inputs` });
   facts.push({ title: 'Correlation id', value: run.correlationId });
   const title = truncate(run.actionTitle, 200);
+  const waitingText = viewerIsRequester
+    ? 'You asked for this run, so another person decides it: a Cyber or Company administrator of its tenant, or someone who may run this action. You can withdraw your request until then.'
+    : viewerMayDecide
+      ? 'Waiting for an approver. The person who asked cannot approve their own run.'
+      : 'Waiting for an approver. You are not among the people who may decide this request.';
+  const fields = decisionFields({
+    decision,
+    decidedBy: run.approval?.decidedBy,
+    comment: run.approval?.comment,
+    settledLabel: presentState(run.state).label,
+    isPending,
+    viewerMayDecide,
+    waitingText,
+    limits,
+  });
   return {
     heading: isPending ? `Approval needed: ${title}` : `Approval: ${title}`,
-    requestText: `${truncate(requester, 100)} asks to run this action with these inputs.`,
+    requestText: viewerIsRequester ? 'You asked to run this action with these inputs.' : `${truncate(requester, 100)} asks to run this action with these inputs.`,
     inputRows,
     hasInputs: inputs.shown.length > 0,
-    facts,
-    ...decisionFields({
-      decision,
-      decidedBy: run.approval?.decidedBy,
-      comment: run.approval?.comment,
-      settledLabel: presentState(run.state).label,
-      isPending,
-      viewerMayDecide,
-      waitingText: 'Waiting for an approver. The person who asked cannot approve their own run.',
-      limits,
-    }),
+    ...factsData(facts),
+    ...fields,
+    // "Show my options" is for someone whose card was rendered for others; once pressed, the card is theirs.
+    offerOptions: fields.isWaiting && !viewerIsRequester && !(screen.personal ?? false),
+    mayWithdraw: isPending && viewerIsRequester,
     runId: run.id,
   };
 }
@@ -425,7 +480,7 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     heading: isPending ? `Review needed: ${name}` : `Review: ${name}`,
     description,
     hasDescription: description !== '',
-    facts,
+    ...factsData(facts),
     parameterRows,
     hasParameters: parameters.shown.length > 0,
     excerptLines: excerpt.shown.map((line) => ({ text: monospaceLine(line, limits.lineChars), color: review.diff ? diffColor(line) : 'Default' })),
@@ -449,5 +504,49 @@ function scriptReviewData(review: ScriptReview, viewerMayDecide: boolean, limits
     }),
     scriptId: review.scriptId,
     versionHash: review.versionHash,
+  };
+}
+
+// ---------------------------------------------------------------- welcome and suggestions
+
+function welcomeData(screen: Extract<Screen, { screen: 'welcome' }>): JsonObject {
+  const { actionCount, waitingCount } = screen;
+  const intro =
+    actionCount === 0
+      ? 'Deputy runs PowerShell actions that your administrators approved, on your behalf. No action is assigned to you to run; you can still follow runs and decisions here.'
+      : `Deputy runs PowerShell actions that your administrators approved, on your behalf. ${actionCount === 1 ? 'One action is' : `${actionCount} actions are`} assigned to you: pick one, fill in its form, and the result comes back here.`;
+  const tips: Line[] = [
+    { text: 'Type "help" for your actions, "runs" for your recent runs, "approvals" for what waits for your decision.' },
+    { text: 'You can also just type what you want to do, for example "reset password".' },
+  ];
+  if (waitingCount > 0) tips.unshift({ text: `${waitingCount} ${waitingCount === 1 ? 'request waits' : 'requests wait'} for your decision.` });
+  return {
+    greeting: `Hello, ${truncate(screen.principal.name, 100)}`,
+    intro,
+    tips,
+    hasWaiting: waitingCount > 0,
+  };
+}
+
+function suggestionsData(text: string, suggestions: readonly Suggestion[], limits: CardLimits): JsonObject {
+  const shown = takeFirst(suggestions, 5).shown.map(({ action, values }) => {
+    const title = truncate(action.title, 100);
+    const description = truncate(action.description ?? '', limits.descriptionChars);
+    const labels = new Map(action.form.fields.map((field) => [field.name, field.label]));
+    const prefill = Object.entries(values).map(([name, value]) => `${labels.get(name) ?? humanizeName(name)}: ${truncate(value, 100)}`);
+    return {
+      title,
+      description,
+      hasDescription: description !== '',
+      prefillText: prefill.length > 0 ? `Filled in from what you typed: ${prefill.join(', ')}` : '',
+      hasPrefill: prefill.length > 0,
+      tooltip: `Open the form for “${title}”`,
+      data: { actionId: action.id, ...(prefill.length > 0 ? { prefill: values } : {}) },
+    };
+  });
+  return {
+    notUnderstood: `I did not understand “${truncate(text, 200)}”.`,
+    lead: shown.length > 0 ? (shown.length === 1 ? 'This action looks closest:' : 'These actions look closest:') : 'None of your actions matches it.',
+    suggestions: shown,
   };
 }

@@ -17,6 +17,7 @@ import { validateInputs } from './catalog/inputs.ts';
 import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
+import { IdempotencyStore } from './connectors/idempotency.ts';
 import { startMailConnectors, type MailConnectors } from './mail/index.ts';
 import { startPlans, type Plans } from './plans/index.ts';
 import { startScripts, type ScriptService } from './scripts/index.ts';
@@ -43,6 +44,8 @@ import { loadOrCreateToken, OPERATOR_TOKEN_FILE } from './token.ts';
 
 export const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
 const DEMO_DIRECTORY_SEED = 'demo-directory.json';
+/** `Idempotency-Key`s of `POST /v1/runs`, per principal, kept 24 hours. */
+const RUN_IDEMPOTENCY_FILE = 'run-idempotency.jsonl';
 
 export interface ExecutorOptions {
   config: ExecutorConfig;
@@ -209,6 +212,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   };
 
   const events = new EventBus(clock);
+  const runIdempotency = await IdempotencyStore.open(join(config.dataDir, RUN_IDEMPOTENCY_FILE), clock);
   const runs = new RunService({
     store,
     policy: runPolicy,
@@ -218,6 +222,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     clock,
     logger,
     runDataDir,
+    idempotency: runIdempotency,
     approvalTtlMs: config.approvalTtlMs,
     limits: {
       concurrency: config.maxConcurrentRuns,
@@ -306,6 +311,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       await connectors.close();
       await flushRefusals();
       await runner.close();
+      await runIdempotency.settled();
       await store.close();
       lock.release();
     },

@@ -1,8 +1,11 @@
 /**
  * The bot core: one conversation flow for every platform. It resolves who speaks, asks the
- * executor (which decides everything again), answers each event with one screen at once, and
- * follows runs through the executor's event stream to update cards in place and notify people.
+ * executor (which decides everything again) and answers each event with one screen at once:
+ * typed text through bot/core/understand.ts, each card verb through its entry in the verb
+ * switch below. What a screen looks like is bot/core/presenter.ts; following runs through the
+ * executor's events (cards updated in place, notifications) is bot/core/run-follower.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import {
   DeputyError,
@@ -14,24 +17,33 @@ import {
   type ActionView,
   type Channel,
   type ChatIdentity,
-  type ExecutorEventMessage,
-  type PlanEvent,
   type PrincipalView,
-  type RunEvent,
   type RunView,
-  type ScriptEvent,
   type ScriptStatus,
-  type ScriptView,
 } from '../../executor/contract/index.ts';
-import type { ListItem, ScriptReview } from '../../cards/screens.ts';
+import type { SubmitVerb } from '../../cards/screens.ts';
 import { readFormValues } from '../../cards/form.ts';
+import { normalizeFormValues, valuesToKeep } from '../../cards/form-values.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
-import type { ConversationStore, RunMessage } from './conversation-store.ts';
-import { EventStream } from './event-stream.ts';
-import type { ExecutorClient } from './executor-client.ts';
-import { normalizeFormValues, valuesToKeep } from './form-values.ts';
+import type { ConversationStore } from './conversation-store.ts';
+import type { EventSubscription, ExecutorApi } from './executor-api.ts';
+import { outputFile } from './output-file.ts';
+import { explainRefusal } from './refusals.ts';
+import { parseCommand, suggestActions } from './understand.ts';
+import {
+  approvalListScreen,
+  confirmCancelScreen,
+  labelsOf,
+  runListScreen,
+  screenFor,
+  scriptListScreen,
+  scriptScreen,
+  toScriptReview,
+  welcomeScreen,
+} from './presenter.ts';
+import { messageKey, reviewCardKey, RunFollower } from './run-follower.ts';
 import type {
   ChatUser,
   ConversationHandler,
@@ -43,13 +55,27 @@ import type {
   Screen,
 } from './model.ts';
 
-const OpenFormData = z.object({ actionId: z.string().min(1).max(200), fromRunId: z.string().min(1).max(200).optional() });
+const OpenFormData = z.object({
+  actionId: z.string().min(1).max(200),
+  fromRunId: z.string().min(1).max(200).optional(),
+  /** Values taken from typed text ("reset password for bob"), by parameter name. */
+  prefill: z.record(z.string(), z.string().max(200)).optional(),
+});
+/** A form card's id, sent as the run's `Idempotency-Key`: printable ASCII, like the key itself. */
+const FormIdSchema = z.string().regex(/^[\x21-\x7e]{8,100}$/);
 /**
  * `values` keyed by parameter name (edges that build their own forms), or, when absent, the
  * card's own inputs merged into the data as Adaptive Cards do (read back by cards/form.ts).
+ * `formId` is the pressed card's own id (absent on cards rendered before it existed).
  */
-const SubmitFormData = z.object({ actionId: z.string().min(1).max(200), values: z.record(z.string(), z.unknown()).optional() });
+const SubmitFormData = z.object({
+  actionId: z.string().min(1).max(200),
+  formId: FormIdSchema.optional(),
+  values: z.record(z.string(), z.unknown()).optional(),
+});
 const RunData = z.object({ runId: z.string().min(1).max(200) });
+/** Cancel asks once: the first press shows "really?", the second carries `confirmed`. */
+const CancelData = RunData.extend({ confirmed: z.boolean().optional() });
 const DecideData = RunData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
 const ScriptStatusData = z.enum(['draft', 'testing', 'approved']);
 const ShowScriptsData = z.object({ status: ScriptStatusData.optional() });
@@ -58,35 +84,8 @@ const ScriptVersionData = ScriptData.extend({ versionHash: z.string().regex(/^[0
 const DecideScriptData = ScriptVersionData.extend({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() });
 const MoveScriptData = ScriptVersionData.extend({ from: ScriptStatusData, to: ScriptStatusData });
 
-/** Typed commands besides "anything else shows the actions": `scripts [status]`, `script <id>`, `approvals`. */
-type Command = { kind: 'scripts'; status?: ScriptStatus } | { kind: 'script'; scriptId: string } | { kind: 'approvals' } | { kind: 'actions' };
-
-export function parseCommand(text: string): Command {
-  const words = text.trim().replace(/^\/?deputy\s+/i, '').split(/\s+/).filter(Boolean);
-  const [first = '', second, ...rest] = words.map((word) => word.toLowerCase());
-  if (rest.length > 0) return { kind: 'actions' };
-  if (first === 'scripts') {
-    if (second === undefined) return { kind: 'scripts' };
-    const status = ScriptStatusData.safeParse(second);
-    return status.success ? { kind: 'scripts', status: status.data } : { kind: 'actions' };
-  }
-  if (first === 'script' && second !== undefined) return { kind: 'script', scriptId: words[1] ?? second };
-  if (first === 'approvals' && second === undefined) return { kind: 'approvals' };
-  return { kind: 'actions' };
-}
-
-/** Keys under which the conversation store remembers the review card each person was shown. */
-function reviewCardKey(scriptId: string, hash: string, principalId: string): string {
-  return `script-review:${scriptId}:${hash}:${principalId}`;
-}
-function approvalCardKey(runId: string, principalId: string): string {
-  return `run-approval:${runId}:${principalId}`;
-}
-
-const STATUS_WORDS: Record<ScriptStatus, string> = { draft: 'Draft', testing: 'Testing', approved: 'Approved' };
-
 export interface BotCoreOptions {
-  executor: ExecutorClient;
+  executor: ExecutorApi;
   logger: Logger;
   clock: Clock;
   conversations: ConversationStore;
@@ -113,20 +112,29 @@ export class BotCore implements ConversationHandler {
   private readonly background = new Set<Promise<void>>();
   /** Conversations with an event being answered: run updates there wait until the answer is shown. */
   private readonly busy = new Map<string, Busy>();
-  /** Executor events are applied one after another per run (or script), in the order the executor sent them. */
-  private readonly runChains = new Map<string, Promise<void>>();
-  private readonly events: EventStream;
+  private events: EventSubscription | undefined;
   private readonly log: Logger;
+  /**
+   * Status cards showing "Cancel this run?" (channel:conversation:message): a run update that
+   * arrives meanwhile keeps the question on the card instead of taking it away.
+   */
+  private readonly askingToCancel = new Set<string>();
+
+  private readonly follower: RunFollower;
 
   constructor(private readonly options: BotCoreOptions) {
     this.log = options.logger.child({ component: 'bot-core' });
     for (const edge of options.edges ?? []) this.attach(edge);
-    this.events = new EventStream({
-      client: options.executor,
-      logger: this.log,
-      onEvent: (event) => this.onExecutorEvent(event),
-      initialBackoffMs: options.eventBackoffMs?.initial,
-      maxBackoffMs: options.eventBackoffMs?.max,
+    this.follower = new RunFollower({
+      executor: options.executor,
+      conversations: options.conversations,
+      log: this.log,
+      portOf: (channel) => this.ports.get(channel),
+      answered: async (channel, conversationId) => this.busy.get(busyKey(channel, conversationId))?.done,
+      defer: (task) => this.defer(task),
+      postOutput: (conversation, run, viewer, correlationId) => this.postOutput(conversation, run, viewer, correlationId),
+      labelsOf: (run, correlationId) => this.labelsOf(run, correlationId),
+      askingToCancel: this.askingToCancel,
     });
   }
 
@@ -136,20 +144,24 @@ export class BotCore implements ConversationHandler {
 
   /** Starts following the executor's run events; resolves once the stream is connected. */
   async start(): Promise<void> {
-    this.events.start();
+    this.events ??= this.options.executor.subscribe((event) => this.follower.onEvent(event), {
+      logger: this.log,
+      ...(this.options.eventBackoffMs ? { backoffMs: this.options.eventBackoffMs } : {}),
+    });
     await this.events.connected();
   }
 
   async close(): Promise<void> {
-    await this.events.close();
+    await this.events?.close();
     await this.idle();
   }
 
   /** Resolves when no background work (updates, notifications, files) is left. */
   async idle(): Promise<void> {
-    while (this.background.size > 0 || this.runChains.size > 0) {
-      await Promise.allSettled([...this.background, ...this.runChains.values()]);
-    }
+    do {
+      await this.follower.idle();
+      await Promise.allSettled([...this.background]);
+    } while (this.background.size > 0);
   }
 
   // ------------------------------------------------------------------ inbound
@@ -166,16 +178,20 @@ export class BotCore implements ConversationHandler {
       } catch (error) {
         if (isDeputyError(error) && error.code === 'DEPUTY_E_NOT_ENROLLED') {
           log.info('chat user is not enrolled');
-          return { immediate: { screen: 'notice', text: ERRORS.DEPUTY_E_NOT_ENROLLED.message } };
+          // Opening a chat is no request: a stranger is told once, when they say something.
+          return event.kind === 'opened' ? {} : { immediate: { screen: 'notice', text: ERRORS.DEPUTY_E_NOT_ENROLLED.message } };
         }
         throw error;
       }
+      // A conversation seen before is not greeted again (a reload, a reinstall, a second visit).
+      const isNew = this.options.conversations.conversation(event.conversation.channel, event.conversation.conversationId) === undefined;
       this.defer(() => this.options.conversations.rememberPrincipal(principal.id, event.conversation));
+      if (event.kind === 'opened') return isNew ? { immediate: await this.welcome(principal, correlationId) } : {};
       const immediate = await this.answer(event, principal, correlationId);
       log.debug({ principal: principal.id, ms: this.options.clock.now() - started }, 'answered');
-      return { immediate };
+      return immediate === undefined ? {} : { immediate };
     } catch (error) {
-      return { immediate: this.errorScreen(error, correlationId, log) };
+      return { immediate: this.errorScreen(error, correlationId, log, event.kind === 'submit' ? event.verb : undefined) };
     } finally {
       release();
     }
@@ -212,7 +228,7 @@ export class BotCore implements ConversationHandler {
     return { principal, actions, recentRuns, pendingApprovals: approvals.runs.slice(0, 20), pendingScripts: approvals.scripts.map(toScriptReview) };
   }
 
-  private async answer(event: Inbound, principal: PrincipalView, correlationId: string): Promise<Screen> {
+  private async answer(event: Exclude<Inbound, { kind: 'opened' }>, principal: PrincipalView, correlationId: string): Promise<Screen | undefined> {
     const { executor } = this.options;
     const call = { correlationId, principal: principal.id };
     if (event.kind === 'message') {
@@ -221,44 +237,75 @@ export class BotCore implements ConversationHandler {
         case 'scripts':
           return this.scriptList(principal, command.status, correlationId);
         case 'script':
-          return this.scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
+          return scriptScreen(await executor.getScript(command.scriptId, principal.id, call));
         case 'approvals':
           return this.approvalList(principal, correlationId);
+        case 'runs':
+          return this.runList(principal, correlationId);
         case 'actions':
           return this.actionList(principal, correlationId);
+        case 'unknown':
+          return this.suggestions(principal, command.text, correlationId);
       }
     }
     switch (event.verb) {
       case 'show-actions':
         return this.actionList(principal, correlationId);
+      case 'show-runs':
+        return this.runList(principal, correlationId);
       case 'open-form': {
-        const { actionId, fromRunId } = parseData(OpenFormData, event.data);
+        const { actionId, fromRunId, prefill } = parseData(OpenFormData, event.data);
         const action = await this.findAction(principal, actionId, correlationId);
-        if (fromRunId === undefined) return { screen: 'action-form', action };
+        const formId = newFormId();
+        if (fromRunId === undefined) return { screen: 'action-form', action, formId, ...(prefill ? { values: valuesToKeep(action.form, prefill) } : {}) };
         // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
         const earlier = await executor.getRun(fromRunId, call);
         const values: Record<string, unknown> = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
         const targets = earlier.targets?.map((target) => target.id) ?? [];
         if (targets.length > 0) values[TARGET_FIELD] = targets.length === 1 ? targets[0] : targets;
-        return { screen: 'action-form', action, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
+        return { screen: 'action-form', action, formId, values: earlier.actionId === action.id ? valuesToKeep(action.form, values) : {} };
       }
       case 'submit-form':
         return this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId);
       case 'cancel-run': {
-        const { runId } = parseData(RunData, event.data);
+        const { runId, confirmed } = parseData(CancelData, event.data);
+        const asking = event.messageId === undefined ? undefined : messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId);
+        if (!confirmed) {
+          // The first press only asks; nothing is cancelled by a press that landed where Run was.
+          const run = await executor.getRun(runId, call);
+          if (isFinalRunState(run.state)) return screenFor(run, principal.id);
+          if (asking) this.remember(this.askingToCancel, asking);
+          return confirmCancelScreen(run, principal.id);
+        }
+        if (asking) this.askingToCancel.delete(asking);
         await executor.cancelRun(runId, principal.id, call);
-        return this.screenFor(await executor.getRun(runId, call), principal.id);
+        return screenFor(await executor.getRun(runId, call), principal.id);
       }
       case 'refresh-run': {
         const { runId } = parseData(RunData, event.data);
-        return this.screenFor(await executor.getRun(runId, call), principal.id);
+        // "Keep it running" (or any refresh) answers the question.
+        if (event.messageId !== undefined) this.askingToCancel.delete(messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId));
+        return this.personalScreen(await executor.getRun(runId, call), principal, correlationId);
+      }
+      case 'show-run': {
+        // A run opened from the history comes as a new message, so the list stays where it is.
+        const { runId } = parseData(RunData, event.data);
+        const run = await executor.getRun(runId, call);
+        const screen = await this.personalScreen(run, principal, correlationId);
+        this.defer(async () => {
+          const posted = await this.port(event.conversation.channel).post(event.conversation, screen, { reopen: true });
+          if (!isFinalRunState(run.state)) {
+            await this.options.conversations.rememberRunMessage(run.id, { channel: event.conversation.channel, conversationId: event.conversation.conversationId, messageId: posted, viewer: principal.id });
+          }
+        });
+        return undefined;
       }
       case 'show-output': {
         const { runId } = parseData(RunData, event.data);
         const run = await executor.getRun(runId, call);
         // The file is not needed for the answer: post it after answering.
         this.defer(() => this.postOutput(event.conversation, run, principal.id, correlationId));
-        return this.screenFor(run, principal.id);
+        return screenFor(run, principal.id);
       }
       case 'decide-run': {
         const { runId, decision, comment } = parseData(DecideData, event.data);
@@ -270,8 +317,10 @@ export class BotCore implements ConversationHandler {
         }
         const run = await executor.getRun(runId, call);
         // An approver's card keeps showing the request, now with its outcome; the run itself is the requester's.
-        if (run.principalId !== principal.id) return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false };
-        return this.screenFor(run, principal.id);
+        if (run.principalId !== principal.id) {
+          return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, personal: true, ...(await this.labelsOf(run, correlationId)) };
+        }
+        return screenFor(run, principal.id);
       }
       case 'show-scripts':
         return this.scriptList(principal, parseData(ShowScriptsData, event.data).status, correlationId);
@@ -280,7 +329,7 @@ export class BotCore implements ConversationHandler {
       case 'show-script':
       case 'refresh-script': {
         const { scriptId } = parseData(ScriptData, event.data);
-        return this.scriptScreen(await executor.getScript(scriptId, principal.id, call));
+        return scriptScreen(await executor.getScript(scriptId, principal.id, call));
       }
       case 'decide-script': {
         const { scriptId, versionHash, decision, comment } = parseData(DecideScriptData, event.data);
@@ -294,48 +343,35 @@ export class BotCore implements ConversationHandler {
     }
   }
 
+  private async welcome(principal: PrincipalView, correlationId: string): Promise<Screen> {
+    const [actions, approvals] = await Promise.all([
+      this.options.executor.listActions(principal.id, { correlationId }),
+      this.options.executor.listApprovals(principal.id, { correlationId }),
+    ]);
+    return welcomeScreen(principal, actions, approvals);
+  }
+
+  /** Text that is no command: say so, and offer the actions it resembles, prefilled from it. */
+  private async suggestions(principal: PrincipalView, text: string, correlationId: string): Promise<Screen> {
+    const actions = await this.options.executor.listActions(principal.id, { correlationId });
+    return { screen: 'suggestions', text, suggestions: suggestActions(text, actions) };
+  }
+
+  private async runList(principal: PrincipalView, correlationId: string): Promise<Screen> {
+    return runListScreen(await this.options.executor.listRuns({ principal: principal.id, limit: 15 }, { correlationId }));
+  }
+
   private async actionList(principal: PrincipalView, correlationId: string): Promise<Screen> {
     const actions = await this.options.executor.listActions(principal.id, { correlationId });
     return { screen: 'action-list', principal, actions };
   }
 
   private async scriptList(principal: PrincipalView, status: ScriptStatus | undefined, correlationId: string): Promise<Screen> {
-    const scripts = await this.options.executor.listScripts(principal.id, status, { correlationId });
-    const statuses = status ? [status] : (['testing', 'draft', 'approved'] as const);
-    return {
-      screen: 'item-list',
-      heading: status ? `${STATUS_WORDS[status]} scripts` : 'Scripts',
-      sections: statuses.map((each) => ({ title: STATUS_WORDS[each], items: scripts.filter((script) => script.status === each).map(scriptItem) })),
-      emptyText: status ? `No ${STATUS_WORDS[status]} scripts you may see.` : 'There are no scripts you may see.',
-      refresh: { verb: 'show-scripts', data: status ? { status } : {} },
-    };
+    return scriptListScreen(await this.options.executor.listScripts(principal.id, status, { correlationId }), status);
   }
 
   private async approvalList(principal: PrincipalView, correlationId: string): Promise<Screen> {
-    const { scripts, runs } = await this.options.executor.listApprovals(principal.id, { correlationId });
-    return {
-      screen: 'item-list',
-      heading: 'Waiting for your decision',
-      sections: [
-        { title: 'Scripts to review', items: scripts.map(scriptItem) },
-        {
-          title: 'Runs to approve',
-          items: runs.map((run): ListItem => ({
-            title: run.actionTitle,
-            detail: `Requested by ${run.principalId}${run.approval?.expiresAt ? ` · expires ${run.approval.expiresAt.slice(0, 16).replace('T', ' ')} UTC` : ''}`,
-            open: { verb: 'refresh-run', data: { runId: run.id } },
-          })),
-        },
-      ],
-      emptyText: 'Nothing waits for your decision.',
-      refresh: { verb: 'show-approvals', data: {} },
-    };
-  }
-
-  /** The review card for the viewer the view was fetched for: buttons only where the executor says they may act. */
-  private scriptScreen(view: ScriptView): Screen {
-    const viewerMayDecide = view.status === 'testing' && view.allowedTransitions.includes('approved');
-    return { screen: 'script-review', review: toScriptReview(view), viewerMayDecide };
+    return approvalListScreen(await this.options.executor.listApprovals(principal.id, { correlationId }));
   }
 
   private async moveScript(
@@ -357,11 +393,11 @@ export class BotCore implements ConversationHandler {
         { principalId: principal.id, to: move.to, hash: move.versionHash, from: move.from, ...(move.comment ? { comment: move.comment } : {}) },
         call,
       );
-      return this.scriptScreen(view);
+      return scriptScreen(view);
     } catch (error) {
       // Decided by someone else first, or the text changed: the current card says what happened.
       if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
-      return this.scriptScreen(await executor.getScript(move.scriptId, principal.id, call));
+      return scriptScreen(await executor.getScript(move.scriptId, principal.id, call));
     }
   }
 
@@ -384,6 +420,8 @@ export class BotCore implements ConversationHandler {
     // The target field is not a script parameter: its choice is where the run goes.
     const { [TARGET_FIELD]: target, ...inputs } = values;
     const { conversation, messageId } = event;
+    // The form card's id makes a second press of the same Run button answer the first run.
+    const formId = data.formId ?? newFormId();
     let created;
     try {
       created = await executor.createRun(
@@ -394,201 +432,72 @@ export class BotCore implements ConversationHandler {
           inputs,
           origin: { kind: conversation.channel, conversationId: conversation.conversationId, threadId: conversation.threadId, messageId },
         },
-        { correlationId },
+        { correlationId, ...(data.formId ? { idempotencyKey: `form:${data.formId}` } : {}) },
       );
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return { screen: 'action-form', action, values: valuesToKeep(action.form, values), errors };
+        return { screen: 'action-form', action, formId, values: valuesToKeep(action.form, values), errors };
       }
       throw error;
     }
     const run = created.run ?? (await executor.getRun(created.id, { correlationId, principal: principal.id }));
-    const screen = this.screenFor(run, principal.id);
+    const screen = screenFor(run, principal.id, labelsOf(action));
     // The edge shows `immediate` in place of the form's message, which now shows the run; the
     // run's origin (kept by the executor) names that message, so there is nothing to write here.
-    if (messageId !== undefined) return screen;
+    // A replayed press was answered (and its card shown) the first time; this is the same run.
+    if (messageId !== undefined || created.replayed) return screen;
     // No card to replace (a modal, a typed command): the core posts the status itself, so it knows the message to update.
     this.defer(async () => {
-      const posted = await this.port(conversation.channel).post(conversation, this.screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id));
+      const posted = await this.port(conversation.channel).post(conversation, screenFor(await executor.getRun(run.id, { correlationId, principal: principal.id }), principal.id, labelsOf(action)));
       await conversations.rememberRunMessage(run.id, { channel: conversation.channel, conversationId: conversation.conversationId, messageId: posted, viewer: principal.id });
     });
     return { screen: 'notice', text: `Submitted "${action.title}". Its progress and result follow in this conversation.` };
   }
 
+  /** The full output as a file: text as text, objects as CSV (one shape) or JSON (several). */
   private async postOutput(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void> {
-    const content = await this.options.executor.getRunOutput(run.id, { correlationId, principal: viewer });
-    await this.port(conversation.channel).postFile(conversation, {
-      name: `${run.actionId}-${run.id}.txt`,
-      contentType: 'text/plain',
-      content,
-    });
+    const full = await this.options.executor.getRun(run.id, { correlationId, principal: viewer });
+    const file = outputFile(full, `${run.actionId}-${run.id}`);
+    await this.port(conversation.channel).postFile(conversation, file);
   }
 
-  /** The screen that shows a run to `viewer`: its form of approval, progress or result. */
-  private screenFor(run: RunView, viewer: string): Screen {
-    if (run.state === 'awaiting-approval') {
-      return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: viewer !== run.principalId };
-    }
-    if (isFinalRunState(run.state)) return { screen: 'run-summary', run, canShowAll: hasMoreOutput(run) };
-    return { screen: 'run-status', run, canCancel: viewer === run.principalId };
-  }
 
-  private errorScreen(error: unknown, correlationId: string, log: Logger): Screen {
-    if (isDeputyError(error)) {
-      const level = error.status >= 500 ? 'error' : 'info';
-      log[level]({ code: error.code, detail: error.detail, err: error.cause instanceof Error ? error.cause.message : undefined }, 'chat request failed');
-      return { screen: 'error', message: ERRORS[error.code].message, correlationId };
-    }
-    log.error({ err: error }, 'chat request failed unexpectedly');
-    return { screen: 'error', message: ERRORS.DEPUTY_E_INTERNAL.message, correlationId };
-  }
-
-  // ------------------------------------------------------------------ run events
-
-  private onExecutorEvent(event: ExecutorEventMessage): void {
-    if ('run' in event) this.onRunEvent(event);
-    else if ('script' in event) this.chain(`script:${event.script.id}`, event.type, () => this.applyScriptEvent(event));
-    else this.chain(`plan:${event.plan.id}`, event.type, () => this.reportMissedPlan(event));
-  }
-
-  /** Scheduled runs missed while Deputy was down are not made up; the people the plan names are told. */
-  private async reportMissedPlan(event: PlanEvent): Promise<void> {
-    const { plan, missed } = event;
-    const times = missed.count === 1 ? `its run due at ${missed.first}` : `${missed.count} runs due between ${missed.first} and ${missed.last}`;
-    const text = `The scheduled plan "${plan.id}" (action ${plan.actionId}) missed ${times} while Deputy was not running. They were not run late; the schedule carries on.`;
-    await Promise.all(event.notify.map((principalId) => this.notifyScreen(principalId, { screen: 'notice', text })));
-  }
-
-  private onRunEvent(event: RunEvent): void {
-    if (event.type === 'run.created') return;
-    this.chain(event.run.id, event.type, () => this.applyRunEvent(event));
-  }
-
-  /** Applies events about one subject one after another, in the order the executor sent them. */
-  private chain(key: string, type: string, apply: () => Promise<void>): void {
-    const previous = this.runChains.get(key) ?? Promise.resolve();
-    const next = previous
-      .then(apply)
-      .catch((error: unknown) => this.log.warn({ subject: key, type, err: error instanceof Error ? error.message : String(error) }, 'executor event not delivered'))
-      .finally(() => {
-        if (this.runChains.get(key) === next) this.runChains.delete(key);
-      });
-    this.runChains.set(key, next);
+  /**
+   * A run as the person who pressed a button sees it: whether they may decide a request is the
+   * executor's answer (the runs waiting for their decision), and the card is theirs alone.
+   */
+  private async personalScreen(run: RunView, principal: PrincipalView, correlationId: string): Promise<Screen> {
+    if (run.state !== 'awaiting-approval') return screenFor(run, principal.id);
+    const [approvals, labels] = await Promise.all([this.options.executor.listApprovals(principal.id, { correlationId }), this.labelsOf(run, correlationId)]);
+    const viewerIsRequester = run.principalId === principal.id;
+    const viewerMayDecide = !viewerIsRequester && approvals.runs.some((waiting) => waiting.id === run.id);
+    return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide, viewerIsRequester, personal: true, ...labels };
   }
 
   /**
-   * A review request reaches every approver as a card of their own (remembered, so it is
-   * updated in place once decided); a decision updates those cards everywhere and tells the
-   * person who asked for the review.
+   * The form's labels for a run's inputs, from the requester's own view of the action (an
+   * approver need not be able to run it). Best effort: without them the card humanizes the names.
    */
-  private async applyScriptEvent(event: ScriptEvent): Promise<void> {
-    const { script, change } = event;
-    const requester = script.review?.requestedBy;
-    await Promise.all(
-      event.notify.map(async (principalId) => {
-        const key = reviewCardKey(script.id, change.hash, principalId);
-        const remembered = this.options.conversations.runMessage(key);
-        // A new review request is a new card, even for a hash reviewed before; only the card the
-        // requester pressed (remembered just now) is updated in place.
-        const shown = event.type === 'script.review-requested' && principalId !== change.by ? undefined : remembered;
-        if (event.type === 'script.decided' && principalId === requester && principalId !== change.by) {
-          await this.notifyScreen(principalId, { screen: 'notice', text: decisionSentence(script, change) });
-        }
-        if (!shown && event.type === 'script.decided') return;
-        const screen = this.scriptScreen(await this.options.executor.getScript(script.id, principalId));
-        if (shown) {
-          const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
-          await this.port(shown.channel).update(ref, shown.messageId, screen);
-          return;
-        }
-        const posted = await this.notifyScreen(principalId, screen);
-        if (posted) await this.options.conversations.rememberRunMessage(key, { ...posted, viewer: principalId });
-      }),
-    );
-  }
-
-  private async applyRunEvent(event: RunEvent): Promise<void> {
-    const { run } = event;
-    const origin = run.origin.conversationId !== undefined && isChannel(run.origin.kind)
-      ? { channel: run.origin.kind, conversationId: run.origin.conversationId }
-      : undefined;
-    // An answer still being shown in that conversation goes first; this update must not be overwritten by it.
-    if (origin) await this.busy.get(busyKey(origin.channel, origin.conversationId))?.done;
-    const tracked = this.trackedMessage(run);
-    if (tracked) {
-      const ref = this.options.conversations.conversation(tracked.channel, tracked.conversationId)
-        ?? { channel: tracked.channel, conversationId: tracked.conversationId, threadId: run.origin.threadId };
-      await this.port(tracked.channel).update(ref, tracked.messageId, this.screenFor(run, tracked.viewer));
-      if (event.type === 'run.finished' && hasMoreOutput(run)) {
-        this.defer(() => this.postOutput(ref, run, tracked.viewer, run.correlationId));
-      }
-    }
-    if (event.type === 'approval.requested') {
-      // Every approver gets a card of their own, remembered so a decision updates it in place.
-      await this.options.conversations.rememberApprovers(run.id, event.notify);
-      await Promise.all(
-        event.notify
-          .filter((principalId) => principalId !== tracked?.viewer)
-          .map(async (principalId) => {
-            const posted = await this.notifyScreen(principalId, this.screenFor(run, principalId));
-            if (posted) await this.options.conversations.rememberRunMessage(approvalCardKey(run.id, principalId), { ...posted, viewer: principalId });
-          }),
-      );
-    } else if (run.state !== 'awaiting-approval') {
-      await this.updateApprovalCards(run, tracked?.viewer);
-    }
-    if (event.type === 'run.finished') {
-      await Promise.all(event.notify.filter((principalId) => principalId !== tracked?.viewer).map((principalId) => this.notify(principalId, run)));
+  private async labelsOf(run: RunView, correlationId: string): Promise<{ labels?: Record<string, string> }> {
+    try {
+      const actions = await this.options.executor.listActions(run.principalId, { correlationId });
+      const action = actions.find((candidate) => candidate.id === run.actionId);
+      return action ? { labels: labelsOf(action) } : {};
+    } catch (error) {
+      this.log.debug({ runId: run.id, code: isDeputyError(error) ? error.code : undefined }, 'form labels unavailable for an approval card');
+      return {};
     }
   }
 
-  /** Once a run leaves `awaiting-approval`, the approval cards sent to approvers show the outcome. */
-  private async updateApprovalCards(run: RunView, requesterViewer: string | undefined): Promise<void> {
-    const approvers = this.options.conversations.approversOf(run.id);
-    if (!approvers) return;
-    await this.options.conversations.forgetApprovers(run.id);
-    await Promise.all(
-      approvers
-        .filter((principalId) => principalId !== requesterViewer)
-        .map(async (principalId) => {
-          const shown = this.options.conversations.runMessage(approvalCardKey(run.id, principalId));
-          if (!shown) return;
-          const ref = this.options.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
-          await this.port(shown.channel).update(ref, shown.messageId, { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false });
-        }),
-    );
-  }
-
-  /** The message that shows this run: remembered when it was shown, or named by the run's origin. */
-  private trackedMessage(run: RunView): RunMessage | undefined {
-    const remembered = this.options.conversations.runMessage(run.id);
-    if (remembered) return remembered;
-    const { kind, conversationId, messageId } = run.origin;
-    if (!isChannel(kind) || conversationId === undefined || messageId === undefined) return undefined;
-    return { channel: kind, conversationId, messageId, viewer: run.principalId };
-  }
-
-  /** A proactive message in the principal's last conversation with the bot, at its top level. */
-  private async notify(principalId: string, run: RunView): Promise<void> {
-    await this.notifyScreen(principalId, this.screenFor(run, principalId));
-  }
-
-  /** Posts a screen proactively; answers where it went, or `undefined` when the person cannot be reached. */
-  private async notifyScreen(principalId: string, screen: Screen): Promise<{ channel: Channel; conversationId: string; messageId: string } | undefined> {
-    const last = this.options.conversations.lastConversationOf(principalId);
-    if (!last) {
-      this.log.info({ principalId, screen: screen.screen }, 'no conversation known for this principal; notification not sent');
-      return undefined;
+  private errorScreen(error: unknown, correlationId: string, log: Logger, verb?: SubmitVerb): Screen {
+    if (isDeputyError(error)) {
+      const level = error.status >= 500 ? 'error' : 'info';
+      log[level]({ code: error.code, detail: error.detail, err: error.cause instanceof Error ? error.cause.message : undefined }, 'chat request failed');
+      return { screen: 'error', correlationId, ...explainRefusal(error.code, verb) };
     }
-    const port = this.ports.get(last.channel);
-    if (!port) {
-      this.log.info({ principalId, channel: last.channel }, 'channel is off; notification not sent');
-      return undefined;
-    }
-    const { threadId: _thread, ...topLevel } = last;
-    const messageId = await port.post(topLevel, screen);
-    return { channel: last.channel, conversationId: last.conversationId, messageId };
+    log.error({ err: error }, 'chat request failed unexpectedly');
+    return { screen: 'error', message: ERRORS.DEPUTY_E_INTERNAL.message, correlationId };
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -622,6 +531,13 @@ export class BotCore implements ConversationHandler {
     };
   }
 
+  /** Adds to a set of message keys that only needs its newest entries. */
+  private remember(set: Set<string>, key: string): void {
+    set.delete(key);
+    set.add(key);
+    while (set.size > 1000) set.delete(set.values().next().value as string);
+  }
+
   private defer(task: () => Promise<void>): void {
     const promise: Promise<void> = task()
       .catch((error: unknown) => {
@@ -633,65 +549,17 @@ export class BotCore implements ConversationHandler {
   }
 }
 
+/** A form card's own id (unguessable, so one person's key is never another card's). */
+function newFormId(): string {
+  return `form_${randomBytes(16).toString('base64url')}`;
+}
+
 function parseData<T extends z.ZodType>(schema: T, data: Record<string, unknown>): z.infer<T> {
   const result = schema.safeParse(data);
   if (!result.success) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: `card data: ${result.error.message}` });
   return result.data;
 }
 
-function hasMoreOutput(run: RunView): boolean {
-  const summary = run.summary;
-  return summary !== undefined && (summary.outputLineCount > summary.lines.length || summary.truncated);
-}
-
-function isChannel(kind: string): kind is Channel {
-  return kind === 'teams' || kind === 'slack' || kind === 'webchat';
-}
-
 function busyKey(channel: Channel, conversationId: string): string {
   return `${channel}:${conversationId}`;
-}
-
-function scriptItem(script: ScriptView): ListItem {
-  const waiting = script.status === 'testing' && script.review && !script.review.decision ? ` · submitted by ${script.review.requestedByName ?? script.review.requestedBy}` : '';
-  return {
-    title: script.name,
-    detail: `${STATUS_WORDS[script.status]} · version ${script.currentHash.slice(0, 12)} · tenant ${script.tenant}${waiting}`,
-    open: { verb: 'show-script', data: { scriptId: script.id } },
-  };
-}
-
-/** The executor's view of a script as the review card's neutral form. */
-export function toScriptReview(view: ScriptView): ScriptReview {
-  const review = view.review;
-  // A decision belongs on the card while the script still has the status it decided.
-  const decision = review?.decision && review.decision.to === view.status && view.status !== 'testing' ? review.decision : undefined;
-  const moves = view.allowedTransitions.filter((to) => view.status !== 'testing' || (to !== 'approved' && to !== 'draft'));
-  return {
-    scriptId: view.id,
-    name: view.name,
-    ...(view.description ? { description: view.description } : {}),
-    tenant: view.tenant,
-    status: view.status,
-    versionHash: view.currentHash,
-    ...(review ? { submittedBy: review.requestedByName ?? review.requestedBy } : {}),
-    ...(review?.comment ? { submitComment: review.comment } : {}),
-    parameters: view.parameters,
-    ...(view.diff && view.diff.lines.length > 0
-      ? { diff: { lines: view.diff.lines, truncated: view.diff.truncated, against: view.diff.againstHash ? `approved ${view.diff.againstHash.slice(0, 12)}` : 'nothing (never approved)' } }
-      : {}),
-    ...(view.versions ? { versions: view.versions.map((version) => ({ hash: version.hash, status: version.status })) } : {}),
-    ...(decision
-      ? { decision: { decision: decision.to === 'approved' ? ('approve' as const) : ('reject' as const), decidedBy: decision.byName ?? decision.by, ...(decision.comment ? { comment: decision.comment } : {}) } }
-      : {}),
-    moves,
-  };
-}
-
-/** "Cyra approved Set out-of-office (version 1a2b3c4d5e6f)." */
-function decisionSentence(script: ScriptView, change: ScriptEvent['change']): string {
-  const who = change.byName ?? change.by;
-  const what = change.to === 'approved' ? 'approved' : change.to === 'draft' ? 'sent back to Draft' : `moved to ${STATUS_WORDS[change.to]}`;
-  const comment = change.comment ? ` Comment: “${change.comment}”` : '';
-  return `${who} ${what} the script “${script.name}” (version ${change.hash.slice(0, 12)}).${comment}`;
 }

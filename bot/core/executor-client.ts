@@ -12,6 +12,8 @@ import {
   DeputyError,
   ErrorBodySchema,
   HEADER_CORRELATION_ID,
+  HEADER_IDEMPOTENCY_KEY,
+  HEADER_IDEMPOTENT_REPLAYED,
   PersonaListSchema,
   ResolveIdentityResponseSchema,
   RunListSchema,
@@ -28,18 +30,22 @@ import {
   type DecisionRequest,
   type ErrorCode,
   type PersonaList,
+  type ExecutorEventMessage,
   type PrincipalView,
-  type RunState,
   type RunView,
   type ScriptStatus,
   type ScriptStatusRequest,
   type ScriptView,
 } from '../../executor/contract/index.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { EventStream } from './event-stream.ts';
+import type { CallOptions, EventSubscription, ExecutorApi, RunListQuery, RunStateChange } from './executor-api.ts';
+
+export type { CallOptions, RunListQuery, RunStateChange } from './executor-api.ts';
 
 /** What cancel and decision answer: the run's id and its state afterwards. */
 const RunStateChangeSchema = z.object({ id: z.string(), state: RunStateSchema });
-export type RunStateChange = z.infer<typeof RunStateChangeSchema>;
 
 export interface ExecutorClientOptions {
   /** Base URL, e.g. `http://127.0.0.1:4100`. */
@@ -50,25 +56,12 @@ export interface ExecutorClientOptions {
   fetch?: typeof fetch;
 }
 
-export interface CallOptions {
-  /** Ties the call to the chat event's log lines and error card. */
-  correlationId?: string;
-  /** Who asks, for reads: the executor answers only what that principal may see. */
-  principal?: string;
-}
-
 /** `?principal=` for reads made on someone's behalf. */
 function asked(options: CallOptions): string {
   return options.principal === undefined ? '' : `?principal=${encodeURIComponent(options.principal)}`;
 }
 
-export interface RunListQuery {
-  principal?: string;
-  state?: RunState;
-  limit?: number;
-}
-
-export class ExecutorClient {
+export class ExecutorClient implements ExecutorApi {
   readonly baseUrl: string;
   private readonly token: string;
   private readonly timeoutMs: number;
@@ -97,8 +90,15 @@ export class ExecutorClient {
     return (await this.json('GET', path, ActionListSchema, undefined, options)).actions;
   }
 
-  async createRun(request: CreateRunRequest, options: CallOptions = {}): Promise<CreateRunResponse> {
-    return this.json('POST', '/v1/runs', CreateRunResponseSchema, request, options);
+  /**
+   * Starts a run. With an `idempotencyKey` (a chat edge sends the pressed form card's id), a
+   * repeat of the same press answers the first run instead of starting another (`replayed`).
+   */
+  async createRun(request: CreateRunRequest, options: CallOptions & { idempotencyKey?: string } = {}): Promise<CreateRunResponse & { replayed: boolean }> {
+    const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { [HEADER_IDEMPOTENCY_KEY]: options.idempotencyKey };
+    const response = await this.send('POST', '/v1/runs', request, options, 'application/json', headers);
+    const created = await this.parse(response, CreateRunResponseSchema, 'POST /v1/runs');
+    return { ...created, replayed: response.headers.get(HEADER_IDEMPOTENT_REPLAYED) === 'true' };
   }
 
   async getRun(runId: string, options: CallOptions = {}): Promise<RunView> {
@@ -163,6 +163,18 @@ export class ExecutorClient {
     }
   }
 
+  /** `GET /v1/events`, followed with reconnects that resume by `Last-Event-ID`. */
+  subscribe(onEvent: (event: ExecutorEventMessage) => void, options: { logger: Logger; backoffMs?: { initial: number; max: number } }): EventSubscription {
+    const stream = new EventStream({
+      client: this,
+      logger: options.logger,
+      onEvent,
+      ...(options.backoffMs ? { initialBackoffMs: options.backoffMs.initial, maxBackoffMs: options.backoffMs.max } : {}),
+    });
+    stream.start();
+    return stream;
+  }
+
   /** Headers for a raw request (the event stream uses them too). */
   headers(correlationId: string, accept = 'application/json'): Record<string, string> {
     return { authorization: `Bearer ${this.token}`, accept, [HEADER_CORRELATION_ID]: correlationId };
@@ -176,24 +188,29 @@ export class ExecutorClient {
     options: CallOptions,
   ): Promise<z.infer<T>> {
     const response = await this.send(method, path, body, options, 'application/json');
+    return this.parse(response, schema, `${method} ${path}`);
+  }
+
+  /** The answer's JSON checked against the contract; `what` is "METHOD path", for the log. */
+  private async parse<T extends z.ZodType>(response: Response, schema: T, what: string): Promise<z.infer<T>> {
     let parsed: unknown;
     try {
       parsed = await response.json();
     } catch (error) {
-      throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `${method} ${path}: the executor answered with invalid JSON`, cause: error });
+      throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `${what}: the executor answered with invalid JSON`, cause: error });
     }
     const result = schema.safeParse(parsed);
     if (!result.success) {
       throw new DeputyError('DEPUTY_E_INTERNAL', {
-        detail: `${method} ${path}: the executor's answer does not match the contract: ${result.error.message}`,
+        detail: `${what}: the executor's answer does not match the contract: ${result.error.message}`,
       });
     }
     return result.data;
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body: unknown, options: CallOptions, accept: string): Promise<Response> {
+  private async send(method: 'GET' | 'POST', path: string, body: unknown, options: CallOptions, accept: string, extraHeaders: Record<string, string> = {}): Promise<Response> {
     const correlationId = options.correlationId ?? newCorrelationId();
-    const headers = this.headers(correlationId, accept);
+    const headers = { ...this.headers(correlationId, accept), ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {

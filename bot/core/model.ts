@@ -29,6 +29,8 @@ export type { SubmitVerb };
 
 export type Inbound =
   | { kind: 'message'; user: ChatUser; conversation: ConversationRef; text: string }
+  /** A conversation with the bot was opened (installed, started, first visit): it may greet. */
+  | { kind: 'opened'; user: ChatUser; conversation: ConversationRef }
   | {
       kind: 'submit';
       user: ChatUser;
@@ -48,8 +50,12 @@ export interface FileAttachment {
 
 /** Implemented by each platform edge. */
 export interface ConversationPort {
-  /** Posts a new message (in the thread, when the ref has one); returns its id. */
-  post(conversation: ConversationRef, screen: Screen): Promise<string>;
+  /**
+   * Posts a new message (in the thread, when the ref has one); returns its id. An edge may show
+   * a run's screen by updating the message that already shows that run, unless `reopen` asks
+   * for a new message at the bottom (a run opened again from the history).
+   */
+  post(conversation: ConversationRef, screen: Screen, options?: { reopen?: boolean }): Promise<string>;
   /** Replaces an earlier message in place. */
   update(conversation: ConversationRef, messageId: string, screen: Screen): Promise<void>;
   /** Posts long output as a file (Slack upload, Teams/web chat attachment). */
@@ -96,4 +102,11 @@ export interface ChannelEdge {
   /** Mounts routes on the bot's restify server (typed loosely so the model needs no server import). */
   mount(server: unknown): void;
   close(): Promise<void>;
+  /** Whether the platform is reachable now (`/readyz` reports it); absent means always. */
+  health?(): EdgeHealth;
+}
+
+export interface EdgeHealth {
+  ok: boolean;
+  detail?: string;
 }

@@ -4,9 +4,9 @@
  * sensibly and handed back as `overflow`, which the port uploads as a file in the thread.
  */
 import type { types as slack } from '@slack/bolt';
-import type { ActionView, RunState, RunView } from '../../executor/contract/index.ts';
-import { formatTargets, targetOutcomeLines, targetsLabel } from '../../cards/present.ts';
-import type { ScriptReview, SubmitVerb } from '../../cards/screens.ts';
+import type { ActionView, PrincipalView, RunState, RunView } from '../../executor/contract/index.ts';
+import { formatDuration, formatTargets, humanizeName, presentState, targetOutcomeLines, targetsLabel } from '../../cards/present.ts';
+import type { ScriptReview, SubmitVerb, Suggestion } from '../../cards/screens.ts';
 import type { FileAttachment, HomeOverview, Screen } from '../core/model.ts';
 
 /** Slack's documented limits that shape rendering. */
@@ -70,6 +70,31 @@ function section(mrkdwn: string, accessory?: slack.Button): slack.SectionBlock {
   };
 }
 
+/**
+ * Text from users, scripts and the catalog goes into plain_text: Slack has no way to escape
+ * mrkdwn's `*`, `_`, `~` or links, so such text never enters a mrkdwn field.
+ */
+function plainSection(text: string, accessory?: slack.Button): slack.SectionBlock {
+  return { type: 'section', text: plain(text), ...(accessory ? { accessory } : {}) };
+}
+
+function plainContext(text: string): slack.ContextBlock {
+  return { type: 'context', elements: [plain(text, SLACK_LIMITS.contextText)] };
+}
+
+/** Label/value pairs as section fields (at most 10 a section), both plain text: labels come from scripts' help. */
+function fieldSections(pairs: [string, string][]): slack.SectionBlock[] {
+  const sections: slack.SectionBlock[] = [];
+  for (let index = 0; index < pairs.length; index += 5) {
+    const fields = pairs.slice(index, index + 5).flatMap(([label, value]): slack.PlainTextElement[] => [
+      { type: 'plain_text', text: `${truncate(label, 200)}:`, emoji: false },
+      { type: 'plain_text', text: truncate(value === '' ? '(empty)' : value, 1900), emoji: false },
+    ]);
+    sections.push({ type: 'section', fields });
+  }
+  return sections;
+}
+
 function context(mrkdwn: string): slack.ContextBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(mrkdwn, SLACK_LIMITS.contextText) }] };
 }
@@ -100,37 +125,31 @@ export function button(
 
 // ---------------------------------------------------------------- run states
 
-const STATE_LABEL: Record<RunState, string> = {
-  requested: ':inbox_tray: Requested',
-  'awaiting-approval': ':raising_hand: Awaiting approval',
-  queued: ':hourglass_flowing_sand: Queued',
-  running: ':gear: Running',
-  succeeded: ':white_check_mark: Succeeded',
-  failed: ':x: Failed',
-  'timed-out': ':alarm_clock: Timed out',
-  cancelled: ':no_entry_sign: Cancelled',
-  rejected: ':no_entry: Rejected',
-  interrupted: ':warning: Interrupted',
+/** Slack's emoji for each state; the words are the cards' own (cards/present.ts), written once. */
+const STATE_EMOJI: Record<RunState, string> = {
+  requested: ':inbox_tray:',
+  'awaiting-approval': ':raising_hand:',
+  queued: ':hourglass_flowing_sand:',
+  running: ':gear:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  'timed-out': ':alarm_clock:',
+  cancelled: ':no_entry_sign:',
+  rejected: ':no_entry:',
+  interrupted: ':warning:',
 };
 
 export function stateLabel(state: RunState): string {
-  return STATE_LABEL[state];
+  return `${STATE_EMOJI[state]} ${presentState(state).label}`;
 }
 
-function formatDuration(ms: number | undefined): string | undefined {
-  if (ms === undefined) return undefined;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-}
-
-function formatInputs(inputs: Record<string, unknown>): string | undefined {
-  const lines = Object.entries(inputs).map(([name, value]) => {
-    const shown = Array.isArray(value) ? value.join(', ') : typeof value === 'object' ? JSON.stringify(value) : String(value);
-    return `*${escapeMrkdwn(name)}:* ${escapeMrkdwn(truncate(shown, 200))}`;
-  });
-  return lines.length > 0 ? lines.join('\n') : undefined;
+function inputBlocks(inputs: Record<string, unknown>, labels: Record<string, string> = {}): slack.SectionBlock[] {
+  return fieldSections(
+    Object.entries(inputs).map(([name, value]) => {
+      const shown = Array.isArray(value) ? value.join(', ') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '');
+      return [labels[name] ?? humanizeName(name), truncate(shown, 200)];
+    }),
+  );
 }
 
 function runContext(run: RunView): slack.ContextBlock {
@@ -143,26 +162,34 @@ function runContext(run: RunView): slack.ContextBlock {
 export function renderMessage(screen: Screen): RenderedMessage {
   switch (screen.screen) {
     case 'action-list':
-      return renderActionList(screen.actions, screen.principal.name);
+      return renderActionList(screen.actions, screen.principal);
     case 'action-form':
       // Forms are modals on Slack; a form that lands in a message offers to open it.
       return {
         text: screen.action.title,
-        blocks: [section(`*${escapeMrkdwn(screen.action.title)}*`, button('Open form', 'open-form', { actionId: screen.action.id }, 'primary'))],
+        blocks: [plainSection(screen.action.title, button('Open form', 'open-form', { actionId: screen.action.id }, 'primary'))],
       };
     case 'run-status':
       return renderRunStatus(screen.run, screen.canCancel);
     case 'run-summary':
-      return renderRunSummary(screen.run, screen.canShowAll);
+      return renderRunSummary(screen.run, screen.canShowAll, screen.canRunAgain ?? false);
     case 'approval-request':
-      return renderApprovalRequest(screen.run, screen.requester, screen.viewerMayDecide);
+      return renderApprovalRequest(screen);
+    case 'welcome':
+      return renderWelcome(screen);
+    case 'suggestions':
+      return renderSuggestions(screen.text, screen.suggestions);
     case 'error':
       return {
         text: screen.message,
-        blocks: [section(`:warning: ${escapeMrkdwn(screen.message)}`), context(`Correlation id \`${escapeMrkdwn(screen.correlationId)}\``)],
+        blocks: [
+          plainSection(`:warning: ${screen.message}`),
+          ...(screen.hint ? [plainSection(screen.hint)] : []),
+          context(`Correlation id \`${escapeMrkdwn(screen.correlationId)}\``),
+        ],
       };
     case 'notice':
-      return { text: screen.text, blocks: [section(escapeMrkdwn(screen.text))] };
+      return { text: screen.text, blocks: [plainSection(screen.text)] };
     case 'script-review':
       return renderScriptReview(screen.review, screen.viewerMayDecide);
     case 'item-list':
@@ -184,45 +211,45 @@ export function renderSentence(screen: Screen): string {
 
 function actionBlocks(actions: ActionView[]): MessageBlock[] {
   return actions.map((action) => {
-    const description = action.description ? `\n${escapeMrkdwn(truncate(action.description, 500))}` : '';
-    return section(`*${escapeMrkdwn(action.title)}*${description}`, button('Run…', 'open-form', { actionId: action.id }, 'primary'));
+    const description = action.description ? `\n${truncate(action.description, 500)}` : '';
+    return plainSection(`${action.title}${description}`, button('Run…', 'open-form', { actionId: action.id }, 'primary'));
   });
 }
 
-function renderActionList(actions: ActionView[], principalName: string): RenderedMessage {
+function renderActionList(actions: ActionView[], principal: PrincipalView): RenderedMessage {
   if (actions.length === 0) {
-    const text = 'There are no actions you may run yet. Ask your administrator to assign some.';
+    const text = principal.roles.every((role) => role === 'read-only')
+      ? 'As a read-only administrator you run no actions. You can look at scripts (type `scripts`) and at runs you are told about.'
+      : 'There are no actions you may run yet. Ask your administrator to assign some.';
     return { text, blocks: [section(text)] };
   }
   return {
-    text: `Actions for ${principalName}`,
+    text: `Actions for ${principal.name}`,
     blocks: [header('What would you like to do?'), ...actionBlocks(actions)],
   };
 }
 
 function renderRunStatus(run: RunView, canCancel: boolean): RenderedMessage {
-  const inputs = formatInputs(run.inputs);
-  const blocks: MessageBlock[] = [
-    section(`*${escapeMrkdwn(run.actionTitle)}*: ${stateLabel(run.state)}`, canCancel ? cancelButton(run.id) : undefined),
-  ];
-  blocks.push(...targetBlocks(run));
-  if (inputs) blocks.push(section(inputs));
+  const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${stateLabel(run.state)}`), ...targetBlocks(run), ...inputBlocks(run.inputs)];
+  // "Check again" first: Cancel is never where another button was a moment ago.
+  blocks.push({ type: 'actions', elements: [button('Check again', 'refresh-run', { runId: run.id }), ...(canCancel ? [cancelButton(run.id, 'Cancel run…')] : [])] });
   blocks.push(runContext(run));
   return { text: `${run.actionTitle}: ${run.state}`, blocks };
 }
 
-/** Where the run runs; for a finished run on several targets, how it went on each. */
+/** Where the run runs; for a finished run on several targets, how it went on each (plain text: the catalog's names). */
 function targetBlocks(run: RunView): MessageBlock[] {
   const where = formatTargets(run.targets);
   if (!where || !run.targets) return [];
-  const lines = run.targets.length > 1 ? targetOutcomeLines(run.summary).map((line) => `*${escapeMrkdwn(line.id)}* ${escapeMrkdwn(line.text)}`) : [];
-  if (lines.length > 0) return [section(truncate(`*${targetsLabel(run.targets)}*\n${lines.join('\n')}`, SLACK_LIMITS.sectionText))];
-  return [section(truncate(`*${targetsLabel(run.targets)}:* ${escapeMrkdwn(where)}`, SLACK_LIMITS.sectionText))];
+  const lines = run.targets.length > 1 ? targetOutcomeLines(run.summary).map((line) => `${line.id} ${line.text}`) : [];
+  if (lines.length > 0) return [plainSection(`${targetsLabel(run.targets)}\n${lines.join('\n')}`)];
+  return [plainSection(`${targetsLabel(run.targets)}: ${where}`)];
 }
 
-function cancelButton(runId: string): slack.Button {
+/** Slack asks "really?" itself (the button's confirm dialog), so the press arrives confirmed. */
+function cancelButton(runId: string, title = 'Cancel'): slack.Button {
   return {
-    ...button('Cancel', 'cancel-run', { runId }, 'danger'),
+    ...button(title, 'cancel-run', { runId, confirmed: true }, 'danger'),
     confirm: {
       title: plain('Cancel this run?', 100),
       text: plain('The script is stopped where it is.', 300),
@@ -243,20 +270,33 @@ function fitLines(lines: string[], budget: number): { shown: string; cut: boolea
   return { shown, cut: false };
 }
 
-function formatTable(table: { columns: string[]; rows: string[][] }): string[] {
-  const widths = table.columns.map((column, index) =>
-    Math.min(40, Math.max(column.length, ...table.rows.map((row) => (row[index] ?? '').length))),
-  );
-  const line = (cells: string[]): string => cells.map((cell, index) => truncate(cell, widths[index] ?? 40).padEnd(widths[index] ?? 0)).join('  ').trimEnd();
-  return [line(table.columns), line(widths.map((width) => '-'.repeat(width))), ...table.rows.map(line)];
+/** Widest a text table gets before its widest columns are cut: about what a Slack code block shows. */
+const TABLE_WIDTH = 120;
+
+/**
+ * A monospace table with readable headers. Columns are as wide as their content; only when
+ * the table is wider than a code block shows is the widest column cut, and then the next.
+ */
+export function formatTable(table: { columns: string[]; rows: string[][] }): string[] {
+  const headers = table.columns.map(humanizeName);
+  const widths = headers.map((header, index) => Math.max(header.length, ...table.rows.map((row) => (row[index] ?? '').length)));
+  const separators = 2 * Math.max(0, widths.length - 1);
+  while (widths.reduce((sum, width) => sum + width, 0) + separators > TABLE_WIDTH) {
+    const widest = widths.indexOf(Math.max(...widths));
+    const floor = Math.max(8, headers[widest]?.length ?? 0);
+    if ((widths[widest] ?? 0) <= floor) break;
+    widths[widest] = (widths[widest] ?? 0) - 1;
+  }
+  const line = (cells: string[]): string => cells.map((cell, index) => truncate(cell, widths[index] ?? cell.length).padEnd(widths[index] ?? 0)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((width) => '-'.repeat(width))), ...table.rows.map(line)];
 }
 
 /** Room for the code fences and escaping inside one 3000-character section. */
 const OUTPUT_BUDGET = 2600;
 
-function renderRunSummary(run: RunView, canShowAll: boolean): RenderedMessage {
-  const facts = [stateLabel(run.state), formatDuration(run.durationMs)].filter(Boolean).join(' · ');
-  const blocks: MessageBlock[] = [section(`*${escapeMrkdwn(run.actionTitle)}*: ${facts}`), ...targetBlocks(run)];
+function renderRunSummary(run: RunView, canShowAll: boolean, canRunAgain: boolean): RenderedMessage {
+  const facts = [stateLabel(run.state), run.durationMs === undefined ? undefined : formatDuration(run.durationMs)].filter(Boolean).join(' · ');
+  const blocks: MessageBlock[] = [plainSection(`${run.actionTitle}: ${facts}`), ...targetBlocks(run)];
   const summary = run.summary;
   let overflow: FileAttachment | undefined;
 
@@ -270,27 +310,31 @@ function renderRunSummary(run: RunView, canShowAll: boolean): RenderedMessage {
         blocks.push(context('The output is longer than a message holds; the first part is above, all of it is in the attached file.'));
       }
     }
+    const note = endOfOutputNote(summary);
+    if (note) blocks.push(context(note));
     if (summary.errors.length > 0) blocks.push(section(`*Errors*\n${codeBlock(fitLines(summary.errors, OUTPUT_BUDGET).shown)}`));
     if (summary.warnings.length > 0) blocks.push(section(`*Warnings*\n${codeBlock(fitLines(summary.warnings, 1200).shown)}`));
     if (summary.truncated) blocks.push(context('The stored output was cut at the size limit.'));
   }
-  if (run.error) blocks.push(section(`:warning: ${escapeMrkdwn(run.error.message)}`));
-  if (canShowAll && !overflow) {
-    blocks.push({ type: 'actions', elements: [button('Show all output', 'show-output', { runId: run.id })] });
-  }
+  if (run.error) blocks.push(plainSection(`:warning: ${run.error.message}`));
+  const buttons = [
+    ...(canShowAll && !overflow ? [button('Show all output', 'show-output', { runId: run.id })] : []),
+    ...(canRunAgain ? [button('Run again', 'open-form', { actionId: run.actionId, fromRunId: run.id })] : []),
+  ];
+  if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
   blocks.push(runContext(run));
   return { text: `${run.actionTitle}: ${run.state}`, blocks, ...(overflow ? { overflow } : {}) };
 }
 
-function renderApprovalRequest(run: RunView, requester: string, viewerMayDecide: boolean): RenderedMessage {
-  const inputs = formatInputs(run.inputs);
-  const blocks: MessageBlock[] = [
-    section(`:raising_hand: *${escapeMrkdwn(requester)}* asks to run *${escapeMrkdwn(run.actionTitle)}*.`),
-    ...targetBlocks(run),
-  ];
-  if (inputs) blocks.push(section(inputs));
+function renderApprovalRequest(screen: Extract<Screen, { screen: 'approval-request' }>): RenderedMessage {
+  const { run, requester, viewerMayDecide } = screen;
+  const asking = screen.viewerIsRequester ? `You asked to run ${run.actionTitle}.` : `${requester} asks to run ${run.actionTitle}.`;
+  const blocks: MessageBlock[] = [plainSection(`:raising_hand: ${asking}`), ...targetBlocks(run), ...inputBlocks(run.inputs, screen.labels)];
   if (run.approval?.expiresAt) blocks.push(context(`Expires ${escapeMrkdwn(run.approval.expiresAt)}`));
-  if (viewerMayDecide && run.state === 'awaiting-approval') {
+  if (screen.viewerIsRequester && run.state === 'awaiting-approval') {
+    blocks.push(plainContext('Another person decides this request: a Cyber or Company administrator of its tenant, or someone who may run this action.'));
+    blocks.push({ type: 'actions', elements: [cancelButton(run.id, 'Withdraw my request')] });
+  } else if (viewerMayDecide && run.state === 'awaiting-approval') {
     blocks.push({
       type: 'actions',
       elements: [
@@ -299,27 +343,70 @@ function renderApprovalRequest(run: RunView, requester: string, viewerMayDecide:
       ],
     });
   } else if (run.approval?.decision) {
-    blocks.push(section(`${run.approval.decision === 'approve' ? 'Approved' : 'Rejected'}${run.approval.decidedBy ? ` by ${escapeMrkdwn(run.approval.decidedBy)}` : ''}.`));
+    blocks.push(plainSection(`${run.approval.decision === 'approve' ? 'Approved' : 'Rejected'}${run.approval.decidedBy ? ` by ${run.approval.decidedBy}` : ''}.`));
   }
   blocks.push(runContext(run));
-  return { text: `${requester} asks to run ${run.actionTitle}`, blocks };
+  return { text: asking, blocks };
+}
+
+function endOfOutputNote(summary: NonNullable<RunView['summary']>): string | undefined {
+  if (summary.table) {
+    const total = summary.rowCount ?? summary.table.rows.length;
+    return total > summary.table.rows.length ? `Showing the last ${summary.table.rows.length} of ${total} rows.` : undefined;
+  }
+  return summary.outputLineCount > summary.lines.length ? `Showing the last ${summary.lines.length} of ${summary.outputLineCount} lines.` : undefined;
+}
+
+function renderWelcome(screen: Extract<Screen, { screen: 'welcome' }>): RenderedMessage {
+  const count = screen.actionCount === 0 ? 'No action is assigned to you to run.' : `${screen.actionCount === 1 ? 'One action is' : `${screen.actionCount} actions are`} assigned to you.`;
+  const text = `Hello, ${screen.principal.name}. Deputy runs PowerShell actions your administrators approved, on your behalf. ${count}`;
+  return {
+    text,
+    blocks: [
+      plainSection(text),
+      context('Type `help` for your actions, `runs` for your recent runs, `approvals` for what waits for your decision, or just what you want to do.'),
+      {
+        type: 'actions',
+        elements: [
+          button('Show my actions', 'show-actions', {}, 'primary'),
+          button('My recent runs', 'show-runs', {}),
+          ...(screen.waitingCount > 0 ? [button(`What waits for me (${screen.waitingCount})`, 'show-approvals', {})] : []),
+        ],
+      },
+    ],
+  };
+}
+
+function renderSuggestions(text: string, suggestions: Suggestion[]): RenderedMessage {
+  const lead = suggestions.length === 0 ? 'None of your actions matches it.' : suggestions.length === 1 ? 'This action looks closest:' : 'These actions look closest:';
+  const said = `I did not understand “${truncate(text, 200)}”. ${lead}`;
+  const blocks: MessageBlock[] = [plainSection(said)];
+  for (const { action, values } of suggestions.slice(0, 5)) {
+    const labels = new Map(action.form.fields.map((field) => [field.name, field.label]));
+    const prefill = Object.entries(values).map(([name, value]) => `${labels.get(name) ?? humanizeName(name)}: ${value}`).join(', ');
+    const description = action.description ? `\n${truncate(action.description, 300)}` : '';
+    const filled = prefill ? `\nFilled in from what you typed: ${prefill}` : '';
+    blocks.push(plainSection(`${action.title}${description}${filled}`, button('Open', 'open-form', { actionId: action.id, ...(prefill ? { prefill: values } : {}) }, 'primary')));
+  }
+  blocks.push({ type: 'actions', elements: [button('Show all my actions', 'show-actions', {}), button('My recent runs', 'show-runs', {})] });
+  return { text: said, blocks };
 }
 
 function renderScriptReview(review: ScriptReview, viewerMayDecide: boolean): RenderedMessage {
-  const by = review.submittedBy ? ` by ${escapeMrkdwn(review.submittedBy)}` : '';
-  const blocks: MessageBlock[] = [section(`:mag: *${escapeMrkdwn(review.name)}* is in *${review.status}*${by} and waits for review.`)];
-  if (review.description) blocks.push(section(escapeMrkdwn(review.description)));
+  const by = review.submittedBy ? ` by ${review.submittedBy}` : '';
+  const blocks: MessageBlock[] = [plainSection(`:mag: ${review.name} is in ${review.status}${by} and waits for review.`)];
+  if (review.description) blocks.push(plainSection(review.description));
   if (review.parameters.length > 0) {
-    blocks.push(section(`*Parameters*\n${review.parameters.map((field) => `• ${escapeMrkdwn(field.name)} (${escapeMrkdwn(field.psType)}${field.required ? ', required' : ''})`).join('\n')}`));
+    blocks.push(plainSection(`Parameters\n${review.parameters.map((field) => `• ${field.name} (${field.psType}${field.required ? ', required' : ''})`).join('\n')}`));
   }
-  if (review.submitComment) blocks.push(section(`_${escapeMrkdwn(review.submitComment)}_`));
+  if (review.submitComment) blocks.push(plainSection(`“${review.submitComment}”`));
   if (review.diff && review.diff.lines.length > 0) {
     const { shown, cut } = fitLines(review.diff.lines, OUTPUT_BUDGET);
-    blocks.push(section(`*Changes against ${escapeMrkdwn(review.diff.against)}*\n${codeBlock(shown)}`));
+    blocks.push(plainSection(`Changes against ${review.diff.against}`), section(codeBlock(shown)));
     if (cut || review.diff.truncated) blocks.push(context('The diff is longer than a message holds; open the script to see all of it.'));
   } else if (review.excerpt) blocks.push(section(codeBlock(fitLines(review.excerpt.split('\n'), OUTPUT_BUDGET).shown)));
   if (review.decision) {
-    blocks.push(section(`${review.decision.decision === 'approve' ? 'Approved' : 'Sent back to Draft'} by ${escapeMrkdwn(review.decision.decidedBy)}.`));
+    blocks.push(plainSection(`${review.decision.decision === 'approve' ? 'Approved' : 'Sent back to Draft'} by ${review.decision.decidedBy}.`));
   } else if (viewerMayDecide) {
     blocks.push({
       type: 'actions',
@@ -342,11 +429,11 @@ function renderScriptReview(review: ScriptReview, viewerMayDecide: boolean): Ren
 function renderItemList(screen: Extract<Screen, { screen: 'item-list' }>): RenderedMessage {
   const blocks: MessageBlock[] = [header(screen.heading)];
   const sections = screen.sections.filter((part) => part.items.length > 0);
-  if (sections.length === 0) blocks.push(section(escapeMrkdwn(screen.emptyText)));
+  if (sections.length === 0) blocks.push(plainSection(screen.emptyText));
   for (const part of sections) {
-    blocks.push(section(`*${escapeMrkdwn(part.title)}*`));
+    blocks.push(plainSection(part.title));
     for (const item of part.items) {
-      blocks.push(section(`*${escapeMrkdwn(item.title)}*\n${escapeMrkdwn(item.detail)}`, button('Open', item.open.verb, item.open.data)));
+      blocks.push(plainSection(`${item.title}\n${item.detail}`, button('Open', item.open.verb, item.open.data)));
     }
   }
   blocks.push({ type: 'actions', elements: [button('Refresh list', screen.refresh.verb, screen.refresh.data)] });
@@ -415,7 +502,7 @@ export function renderHome(overview: HomeOverview | undefined, notEnrolledText: 
   if (overview.pendingApprovals.length > 0) {
     blocks.push({ type: 'divider' }, header(`Waiting for your decision (${overview.pendingApprovals.length})`));
     for (const run of overview.pendingApprovals.slice(0, 10)) {
-      blocks.push(section(`*${escapeMrkdwn(run.actionTitle)}* requested by ${escapeMrkdwn(run.principalId)}\n${formatInputs(run.inputs) ?? ''}`), {
+      blocks.push(plainSection(`${run.actionTitle} requested by ${run.principalId}`), ...inputBlocks(run.inputs), {
         type: 'actions',
         elements: [
           button('Approve', 'decide-run', { runId: run.id, decision: 'approve' }, 'primary'),
@@ -429,8 +516,8 @@ export function renderHome(overview: HomeOverview | undefined, notEnrolledText: 
   if (scripts.length > 0) {
     blocks.push({ type: 'divider' }, header(`Scripts to review (${scripts.length})`));
     for (const review of scripts.slice(0, 10)) {
-      const by = review.submittedBy ? ` submitted by ${escapeMrkdwn(review.submittedBy)}` : '';
-      blocks.push(section(`*${escapeMrkdwn(review.name)}*${by}\nversion \`${escapeMrkdwn(review.versionHash.slice(0, 12))}\` · tenant ${escapeMrkdwn(review.tenant)}`, button('Review', 'show-script', { scriptId: review.scriptId }, 'primary')));
+      const by = review.submittedBy ? ` submitted by ${review.submittedBy}` : '';
+      blocks.push(plainSection(`${review.name}${by}\nversion ${review.versionHash.slice(0, 12)} · tenant ${review.tenant}`, button('Review', 'show-script', { scriptId: review.scriptId }, 'primary')));
     }
   }
 
@@ -440,7 +527,7 @@ export function renderHome(overview: HomeOverview | undefined, notEnrolledText: 
   blocks.push({ type: 'divider' }, header('Recent runs'));
   if (overview.recentRuns.length === 0) blocks.push(section('You have not run anything yet.'));
   for (const run of overview.recentRuns.slice(0, 10)) {
-    blocks.push(context(`${stateLabel(run.state)} · *${escapeMrkdwn(run.actionTitle)}* · ${escapeMrkdwn(run.createdAt)} · \`${escapeMrkdwn(run.id)}\``));
+    blocks.push(plainSection(`${stateLabel(run.state)} · ${run.actionTitle} · ${run.createdAt.slice(0, 16).replace('T', ' ')} UTC`, button('Open', 'show-run', { runId: run.id })));
   }
 
   if (blocks.length > SLACK_LIMITS.viewBlocks) {

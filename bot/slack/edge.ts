@@ -18,7 +18,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ACTION_ID_PREFIX, loadingModal, renderHome, renderSentence, screenModal } from './blocks.ts';
-import { FORM_CALLBACK_ID, ViewStateSchema, readFormValues, renderFormModal, toSlackErrors } from './form.ts';
+import { FORM_CALLBACK_ID, ViewStateSchema, readSubmittedState, renderFormModal, toSlackErrors } from './form.ts';
 import { SlackPort, directMessageRef } from './port.ts';
 import { SlackHttpReceiver, type RouteMounter } from './receiver.ts';
 import { boltLogger } from './bolt-logger.ts';
@@ -60,6 +60,8 @@ const ConversationRefSchema = z.object({
 const ModalMetadataSchema = z.object({
   conversation: ConversationRefSchema,
   actionId: z.string().optional(),
+  /** The form's own id: sent with the submission as the run's idempotency key. */
+  formId: z.string().max(100).optional(),
   /** Field name → kind, to read the submitted state back without asking the core again. */
   fields: z.record(z.string(), z.enum(['text', 'choice', 'toggle', 'number', 'date', 'multi', 'secret'])).optional(),
 });
@@ -200,6 +202,13 @@ export class SlackEdge implements ChannelEdge {
     });
 
     this.app.event('app_home_opened', async ({ event, body }) => {
+      if (event.tab === 'messages') {
+        // The person opened their DM with the bot: the core greets a conversation it has not seen.
+        const conversation = event.channel ? channelRef(body.team_id, event.user, event.channel) : directMessageRef(body.team_id, event.user);
+        const { immediate } = await this.handle({ kind: 'opened', user: slackUser(body.team_id, event.user), conversation });
+        if (immediate) await this.port.post(conversation, immediate);
+        return;
+      }
       if (event.tab !== 'home') return;
       await this.publishHome(body.team_id, event.user);
     });
@@ -256,6 +265,7 @@ export class SlackEdge implements ChannelEdge {
     const metadata: ModalMetadata = {
       conversation,
       actionId: screen.action.id,
+      formId: screen.formId,
       fields: Object.fromEntries(screen.action.form.fields.map((field) => [field.name, field.kind])),
     };
     const { formError } = toSlackErrors(screen.action.form.fields, screen.errors ?? {});
@@ -327,16 +337,17 @@ export class SlackEdge implements ChannelEdge {
       await ack({ response_action: 'update', view: screenModal({ screen: 'notice', text: ERRORS.DEPUTY_E_BAD_REQUEST.message }) });
       return;
     }
-    const { conversation, actionId } = metadata.data;
-    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind, label: name, psType: '', required: false }));
-    const values = readFormValues(fields, state.data);
+    const { conversation, actionId, formId } = metadata.data;
+    const fields = Object.entries(metadata.data.fields ?? {}).map(([name, kind]) => ({ name, kind }));
+    // Slack's shape taken apart here; the core converts the values by the action's form.
+    const values = readSubmittedState(fields, state.data);
     const userId = body.user.id;
     const work = this.handle({
       kind: 'submit',
       user: slackUser(teamId, userId),
       conversation,
       verb: 'submit-form',
-      data: { actionId, values },
+      data: { actionId, values, ...(formId ? { formId } : {}) },
     });
 
     const answered = await within(work, this.submitBudgetMs);

@@ -10,7 +10,7 @@
  */
 import type { types as slack } from '@slack/bolt';
 import { z } from 'zod';
-import type { ActionView, FieldValue, FormField } from '../../executor/contract/index.ts';
+import type { ActionView, FormField } from '../../executor/contract/index.ts';
 import { SLACK_LIMITS, escapeMrkdwn, modal, truncate } from './blocks.ts';
 
 export const FORM_CALLBACK_ID = 'deputy:form';
@@ -172,50 +172,36 @@ export const ViewStateSchema = z.object({
 export type ViewState = z.infer<typeof ViewStateSchema>;
 
 /**
- * The values as the core expects them: strings, numbers, booleans, string arrays. An empty
- * optional field is left out; a number Slack could not parse is passed on as text so the
- * core's validation reports it on the field.
+ * What the modal held, by field name, in Slack's own shape taken apart: text as typed, a
+ * selection's value, a list for a multi-select, true/false for a toggle's checkbox. The core
+ * turns these into the form's types with the one conversion every platform shares
+ * (cards/form-values.ts). An input left empty is left out.
  */
-export function readFormValues(fields: FormField[], state: ViewState): Record<string, FieldValue> {
-  const values: Record<string, FieldValue> = {};
+export function readSubmittedState(fields: Pick<FormField, 'name' | 'kind'>[], state: ViewState): Record<string, string | string[] | boolean> {
+  const values: Record<string, string | string[] | boolean> = {};
   for (const field of fields) {
     const element = state.values[fieldBlockId(field.name)]?.[FIELD_ACTION_ID];
     if (field.kind === 'toggle') {
+      // A checkbox left off sends no selection: that is "off", not "missing".
       values[field.name] = (element?.selected_options ?? []).some((selected) => selected.value === 'true');
       continue;
     }
-    if (!element) continue;
-    const value = readElement(field, element);
+    const value = element ? rawValue(element) : undefined;
     if (value !== undefined) values[field.name] = value;
   }
   return values;
 }
 
-function readElement(field: FormField, element: z.infer<typeof ElementStateSchema>): FieldValue | undefined {
+function rawValue(element: z.infer<typeof ElementStateSchema>): string | string[] | undefined {
   switch (element.type) {
     case 'static_select':
       return element.selected_option?.value ?? undefined;
-    case 'multi_static_select': {
-      const selected = (element.selected_options ?? []).map((item) => item.value);
-      return selected.length > 0 ? selected : undefined;
-    }
+    case 'multi_static_select':
+      return (element.selected_options ?? []).map((item) => item.value);
     case 'datepicker':
       return element.selected_date ?? undefined;
-    case 'number_input': {
-      const text = element.value?.trim();
-      if (!text) return undefined;
-      const number = Number(text);
-      return Number.isFinite(number) ? number : text;
-    }
-    default: {
-      const text = element.value ?? undefined;
-      if (text === undefined || text === '') return undefined;
-      if (field.kind === 'multi') {
-        const items = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
-        return items.length > 0 ? items : undefined;
-      }
-      return text;
-    }
+    default:
+      return element.value ?? undefined;
   }
 }
 

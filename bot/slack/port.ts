@@ -69,7 +69,7 @@ export class SlackPort implements ConversationPort {
     private readonly logger: Logger,
   ) {}
 
-  async post(conversation: ConversationRef, screen: Screen): Promise<string> {
+  async post(conversation: ConversationRef, screen: Screen, options: { reopen?: boolean } = {}): Promise<string> {
     const run = runOf(screen);
     if (run && isNotification(conversation, run)) {
       // A run that started elsewhere (another channel, Teams, a schedule) reaches the person privately.
@@ -82,7 +82,8 @@ export class SlackPort implements ConversationPort {
     if (runId === undefined) return this.postNew(conversation, channel, screen);
 
     const key = `${channel}|${runId}`;
-    const existing = this.runMessages.get(key);
+    // Opened again from the history: a new message at the bottom, which later updates go to.
+    const existing = options.reopen ? undefined : this.runMessages.get(key);
     if (existing) {
       const ts = await existing;
       await this.updateIn(conversation, channel, ts, screen);

@@ -41,6 +41,9 @@ const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const SLACK_WINDOW_SECONDS = 300;
 /** Events API bodies are JSON; slash commands and interactivity are form-encoded. */
 const SLACK_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
+/** Slack retries an event three times within about five minutes. */
+const EVENT_MEMORY_MS = 15 * 60_000;
+const MAX_REMEMBERED_EVENTS = 10_000;
 
 const UrlVerificationSchema = z.object({ type: z.literal('url_verification'), challenge: z.string() });
 const SIGNATURE_PATTERN = /^v0=[0-9a-f]{64}$/;
@@ -54,6 +57,8 @@ export class SlackHttpReceiver implements Receiver {
   private readonly inFlight = new Set<Promise<void>>();
   /** Signatures accepted within the window, with when they leave it: a repeat is a replay. */
   private readonly accepted = new Map<string, number>();
+  /** event_id → when it arrived; Slack retries for a few minutes, so this window is ample and bounded. */
+  private readonly events = new Map<string, number>();
 
   constructor(private readonly options: SlackHttpReceiverOptions) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
@@ -113,7 +118,27 @@ export class SlackHttpReceiver implements Receiver {
     }
 
     if (!this.app) throw new Error('SlackHttpReceiver used before Bolt called init()');
+    // Slack re-sends an event it thinks was not answered (same event_id, X-Slack-Retry-Num);
+    // it was handled the first time, so the retry is acked and goes no further.
+    const eventId = typeof body['event_id'] === 'string' ? body['event_id'] : undefined;
+    if (eventId !== undefined && this.seenEvent(eventId)) {
+      this.options.logger.info({ eventId, retry: req.headers['x-slack-retry-num'] }, 'slack: event already handled, retry acknowledged');
+      return respond(res, 200);
+    }
     await this.dispatch(this.app, req, res, body);
+  }
+
+  /** True when this event id was handled within the window; remembers it otherwise. */
+  private seenEvent(eventId: string): boolean {
+    const now = this.options.clock.now();
+    const at = this.events.get(eventId);
+    if (at !== undefined && now - at < EVENT_MEMORY_MS) return true;
+    this.events.set(eventId, now);
+    for (const [id, seen] of this.events) {
+      if (this.events.size <= MAX_REMEMBERED_EVENTS && now - seen < EVENT_MEMORY_MS) break;
+      this.events.delete(id);
+    }
+    return false;
   }
 
   /** The signature and its timestamp, when both are well-formed and the timestamp is within the window of now (past or future). */

@@ -41,6 +41,7 @@ import type {
   Inbound,
   Screen,
 } from '../core/model.ts';
+import { FileShelf } from '../core/file-shelf.ts';
 import { botFrameworkAuthOptions, type TeamsCloudEndpoints, type TeamsCredentials } from './config.ts';
 import {
   cardAttachment,
@@ -56,6 +57,7 @@ import {
   ExecuteInvokeValueSchema,
   messageInbound,
   MissingIdentityError,
+  openedInbound,
   storedReference,
   submitInbound,
 } from './translate.ts';
@@ -66,6 +68,8 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
 const DEFAULT_INVOKE_DEADLINE_MS = 3000;
 /** Member lists change slowly; a refresh audience is reused for this long per conversation. */
 const AUDIENCE_TTL_MS = 5 * 60_000;
+/** Conversations whose member list is remembered at once (a cache: the oldest is dropped first). */
+const DEFAULT_MAX_AUDIENCES = 2000;
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** The Bot Framework's channel id for Teams: the signing key must endorse it. */
 const TEAMS_CHANNEL_ID = 'msteams';
@@ -91,7 +95,16 @@ export interface TeamsEdgeOptions {
   endpoints?: TeamsCloudEndpoints;
   /** How the bot obtains its outbound token; botbuilder's default, built from `credentials`, when absent. */
   credentialsFactory?: CredentialsFactory;
+  /** Conversations whose member list is cached for per-user refresh. */
+  maxAudiences?: number;
+  /**
+   * `DEPUTY_PUBLIC_URL`: where Teams clients reach the bot. With it, long output is a link to
+   * `<publicUrl>/api/files/<id>` (128-bit id, 24 hours); without it, the file rides in the message.
+   */
+  publicUrl?: string;
 }
+
+export const TEAMS_FILES_PATH = '/api/files';
 
 type Outcome = { kind: 'answered'; result: HandleResult } | { kind: 'late'; later: Promise<HandleResult | undefined> };
 
@@ -108,6 +121,9 @@ export class TeamsEdge implements ChannelEdge {
   private readonly render: CardRenderer;
   private readonly deadlineMs: number;
   private readonly maxBodyBytes: number;
+  private readonly maxAudiences: number;
+  private readonly files: FileShelf;
+  private readonly publicUrl: string | undefined;
   private readonly audiences = new Map<string, { userIds: string[] | undefined; at: number }>();
   private readonly background = new Set<Promise<void>>();
 
@@ -124,6 +140,9 @@ export class TeamsEdge implements ChannelEdge {
     this.render = options.render ?? renderCard;
     this.deadlineMs = options.invokeDeadlineMs ?? DEFAULT_INVOKE_DEADLINE_MS;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxAudiences = options.maxAudiences ?? DEFAULT_MAX_AUDIENCES;
+    this.files = new FileShelf(this.clock);
+    this.publicUrl = options.publicUrl?.replace(/\/+$/, '');
     this.adapter.onTurnError = async (_context, error) => {
       this.logger.error({ err: error }, 'teams turn failed');
     };
@@ -137,6 +156,7 @@ export class TeamsEdge implements ChannelEdge {
   mount(server: unknown): void {
     // restify tells async handlers from callback ones by their kind, so this one is `async`.
     (server as Server).post(TEAMS_MESSAGES_PATH, async (req: Request, res: Response) => this.receive(req, res));
+    if (this.publicUrl) (server as Server).get(`${TEAMS_FILES_PATH}/:fileId`, async (req: Request, res: Response) => this.serveFile(req, res));
   }
 
   /** Waits for work the edge carries on after answering (late answers), so shutdown loses nothing. */
@@ -202,6 +222,7 @@ export class TeamsEdge implements ChannelEdge {
     const activity = context.activity;
     if (activity.type === ActivityTypes.Message) return this.onMessage(context);
     if (activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action') return this.onExecute(context);
+    if (activity.type === ActivityTypes.ConversationUpdate) return this.onConversationUpdate(context);
     // Other activities (installation, typing, reactions...) need no answer from Deputy; an
     // unknown invoke gets botbuilder's 501.
   }
@@ -221,6 +242,23 @@ export class TeamsEdge implements ChannelEdge {
       return;
     }
     this.carryOn(outcome.later, (result) => (result.immediate ? this.post(inbound.conversation, result.immediate).then(() => undefined) : undefined));
+  }
+
+  /** The bot was added to a personal chat (installed): the core may greet, once per conversation. */
+  private async onConversationUpdate(context: TurnContext): Promise<void> {
+    const { activity } = context;
+    const botAdded = (activity.membersAdded ?? []).some((member) => member.id === activity.recipient?.id);
+    if (!botAdded || activity.conversation?.conversationType !== 'personal') return;
+    let inbound: Inbound;
+    try {
+      inbound = openedInbound(activity);
+    } catch (error) {
+      if (error instanceof MissingIdentityError) return;
+      throw error;
+    }
+    const outcome = await this.handleWithin(inbound);
+    const later = outcome.kind === 'answered' ? Promise.resolve(outcome.result) : outcome.later;
+    this.carryOn(later, (result) => (result.immediate ? this.post(inbound.conversation, result.immediate).then(() => undefined) : undefined));
   }
 
   private async onExecute(context: TurnContext): Promise<void> {
@@ -317,19 +355,36 @@ export class TeamsEdge implements ChannelEdge {
    * does not ask for.
    */
   private async postFile(conversation: ConversationRef, file: FileAttachment): Promise<void> {
+    // An absolute link opens from any Teams client; a data: URL only rides along in the message.
+    const contentUrl = this.publicUrl
+      ? `${this.publicUrl}${TEAMS_FILES_PATH}/${this.files.put(file)}`
+      : `data:${file.contentType};base64,${Buffer.from(file.content, 'utf8').toString('base64')}`;
     await this.continueIn(conversation, async (context) => {
       await context.sendActivity({
         type: ActivityTypes.Message,
         text: file.name,
-        attachments: [
-          {
-            name: file.name,
-            contentType: file.contentType,
-            contentUrl: `data:${file.contentType};base64,${Buffer.from(file.content, 'utf8').toString('base64')}`,
-          },
-        ],
+        attachments: [{ name: file.name, contentType: file.contentType, contentUrl }],
       });
     });
+  }
+
+  /** A posted file by its link: the unguessable id is the capability, and it expires. */
+  private async serveFile(req: Request, res: Response): Promise<void> {
+    const file = this.files.get(String(req.params.fileId));
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('No such file, or its link has expired.');
+      return;
+    }
+    const body = Buffer.from(file.content, 'utf8');
+    res.writeHead(200, {
+      'content-type': `${file.contentType}; charset=utf-8`,
+      'content-length': body.length,
+      'content-disposition': `attachment; filename="${file.name.replace(/[^\w.-]/g, '_')}"`,
+      'cache-control': 'private, no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
   }
 
   private async continueIn(conversation: ConversationRef, logic: (context: TurnContext) => Promise<void>): Promise<void> {
@@ -398,6 +453,7 @@ export class TeamsEdge implements ChannelEdge {
     const key = conversation.id.replace(/;messageid=\d+$/, '');
     const cached = this.audiences.get(key);
     if (cached && this.clock.now() - cached.at < AUDIENCE_TTL_MS) return cached.userIds;
+    this.audiences.delete(key);
     let userIds: string[] | undefined;
     try {
       const page = await TeamsInfo.getPagedMembers(context, MAX_REFRESH_USERS);
@@ -406,6 +462,8 @@ export class TeamsEdge implements ChannelEdge {
       this.logger.warn({ err: error }, 'could not list the conversation members for a per-user card refresh');
     }
     this.audiences.set(key, { userIds, at: this.clock.now() });
+    // Bounded: the oldest conversation's list goes first (it is only a cache of member lists).
+    while (this.audiences.size > this.maxAudiences) this.audiences.delete(this.audiences.keys().next().value as string);
     return userIds;
   }
 }

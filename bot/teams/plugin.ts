@@ -15,7 +15,7 @@ export function teamsEdgePlugin(options: TeamsPluginOptions = {}): EdgePlugin {
       config.teams ? undefined : (config.platformNotices.find((notice) => notice.startsWith('Teams')) ?? 'Teams is off: MicrosoftAppId is not set.'),
     async create({ config, handler, logger, clock }) {
       if (!config.teams) throw new Error('teamsEdgePlugin.create called while Teams is off');
-      return new TeamsEdge({ ...options, credentials: config.teams, handler, logger, clock, maxBodyBytes: config.maxBodyBytes });
+      return new TeamsEdge({ ...options, credentials: config.teams, handler, logger, clock, maxBodyBytes: config.maxBodyBytes, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) });
     },
   };
 }

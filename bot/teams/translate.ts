@@ -96,6 +96,11 @@ export function messageInbound(activity: Activity): Inbound {
   };
 }
 
+/** The bot was added to a conversation (a personal install): the core may greet. */
+export function openedInbound(activity: Activity): Inbound {
+  return { kind: 'opened', user: userOf(activity), conversation: conversationRefOf(activity) };
+}
+
 /** An `Action.Execute` button or card refresh. `replyToId` is the message the card is on. */
 export function submitInbound(activity: Activity, value: ExecuteInvokeValue): Extract<Inbound, { kind: 'submit' }> {
   const inbound: Extract<Inbound, { kind: 'submit' }> = {

@@ -3,8 +3,10 @@
  * and their activity logs with watermarks. Polling only (Web Chat with `webSocket: false`).
  *
  * A token is bound to one persona when the page asks for it; every activity posted with that
- * token is from that persona, whatever its `from` says. Everything is in memory and bounded:
- * the web chat is a local demo, and a restart starts fresh conversations.
+ * token is from that persona, whatever its `from` says. Each persona has one conversation: a
+ * new token for the same persona (a reload, a switch back from another persona) continues it,
+ * and Web Chat, polling from the start, shows its whole history again. Everything is in memory
+ * and bounded: the web chat is a local demo, and a restart starts fresh conversations.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
@@ -61,6 +63,8 @@ export interface Conversation {
   latest: Map<string, Activity>;
   nextSequence: number;
   files: Map<string, StoredFile>;
+  /** The page's origin (`http://127.0.0.1:3978`), from the Host its requests named: file links are absolute. */
+  origin?: string;
 }
 
 const BOT = { id: 'deputy', name: 'Deputy', role: 'bot' as const };
@@ -68,6 +72,8 @@ const BOT = { id: 'deputy', name: 'Deputy', role: 'bot' as const };
 export class DirectLineState {
   private readonly tokens = new Map<string, TokenGrant>();
   private readonly conversations = new Map<string, Conversation>();
+  /** persona → their conversation's id. */
+  private readonly byPersona = new Map<string, string>();
 
   constructor(
     private readonly clock: Clock,
@@ -101,15 +107,25 @@ export class DirectLineState {
     return this.issueToken(grant.persona, grant.conversationId);
   }
 
-  /** The token's conversation, created and bound on first use. */
-  startConversation(token: string): Conversation | undefined {
+  /**
+   * The token's conversation: the one it is bound to, else the persona's own (continued), else
+   * a new one. `created` says whether it is new, so the edge can greet.
+   */
+  startConversation(token: string): { conversation: Conversation; created: boolean } | undefined {
     const grant = this.grant(token);
     if (!grant) return undefined;
-    const existing = grant.conversationId ? this.conversations.get(grant.conversationId) : undefined;
-    if (existing) return existing;
+    const conversationId = grant.conversationId ?? this.byPersona.get(grant.persona);
+    const existing = conversationId ? this.conversations.get(conversationId) : undefined;
+    if (existing) {
+      grant.conversationId = existing.id;
+      return { conversation: existing, created: false };
+    }
     if (this.conversations.size >= this.limits.maxConversations) {
-      const oldest = this.conversations.keys().next().value;
-      if (oldest !== undefined) this.conversations.delete(oldest);
+      const oldest = this.conversations.values().next().value;
+      if (oldest !== undefined) {
+        this.conversations.delete(oldest.id);
+        if (this.byPersona.get(oldest.persona) === oldest.id) this.byPersona.delete(oldest.persona);
+      }
     }
     const conversation: Conversation = {
       id: `wc_${randomBytes(9).toString('base64url')}`,
@@ -121,8 +137,9 @@ export class DirectLineState {
       files: new Map(),
     };
     this.conversations.set(conversation.id, conversation);
+    this.byPersona.set(conversation.persona, conversation.id);
     grant.conversationId = conversation.id;
-    return conversation;
+    return { conversation, created: true };
   }
 
   /** The conversation a token may use; undefined when the token is not bound to it. */

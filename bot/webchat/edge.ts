@@ -6,10 +6,13 @@
  * Who speaks is the persona the page's token was issued for, never the activity's `from`.
  * An update in place re-delivers the card under its own activity id (see directline.ts).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { z } from 'zod';
 import { renderCard } from '../../cards/render.ts';
@@ -21,7 +24,7 @@ import type { ChannelEdge, ConversationHandler, ConversationPort, ConversationRe
 import { BodyRefused, closeAfterAnswer, readBody } from '../../lib/http-body.ts';
 import { hostnameOf, isLoopbackHost } from '../../lib/http-host.ts';
 import { DEFAULT_LIMITS, DirectLineState, type Activity, type Conversation, type DirectLineLimits } from './directline.ts';
-import { renderPage, WEBCHAT_BUNDLE_PATH } from './page.ts';
+import { FAVICON_PATH, FAVICON_SVG, renderPage, WEBCHAT_BUNDLE_PATH } from './page.ts';
 
 export const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 /** The key under which each card's Action.Submit data names the card's own activity id. */
@@ -53,6 +56,8 @@ export class WebChatEdge implements ChannelEdge {
   readonly port: ConversationPort;
   readonly state: DirectLineState;
   private readonly log: Logger;
+  private bundle: Promise<Bundle> | undefined;
+  private readonly bundleVersion = webChatVersion();
 
   constructor(private readonly options: WebChatEdgeOptions) {
     this.log = options.logger.child({ edge: 'webchat' });
@@ -85,7 +90,8 @@ export class WebChatEdge implements ChannelEdge {
     };
 
     app.get('/', guarded(async (_req, res) => this.servePage(res)));
-    app.get(WEBCHAT_BUNDLE_PATH, guarded(async (_req, res) => this.serveBundle(res)));
+    app.get(WEBCHAT_BUNDLE_PATH, guarded(async (req, res) => this.serveBundle(req, res)));
+    app.get(FAVICON_PATH, guarded(async (_req, res) => this.serveFavicon(res)));
     app.get('/webchat/files/:conversationId/:fileId', guarded(async (req, res) => this.serveFile(req, res)));
     app.post('/v3/directline/tokens/generate', guarded(async (req, res) => this.generateToken(req, res)));
     app.post('/v3/directline/tokens/refresh', guarded(async (req, res) => this.refreshToken(req, res)));
@@ -108,16 +114,30 @@ export class WebChatEdge implements ChannelEdge {
     } catch (error) {
       this.log.warn({ code: isDeputyError(error) ? error.code : undefined, detail: isDeputyError(error) ? error.detail : String(error) }, 'personas unavailable');
     }
-    sendText(res, 200, 'text/html; charset=utf-8', renderPage(personas?.personas, this.options.pollingIntervalMs ?? 300, personas?.runIsolation));
+    sendText(res, 200, 'text/html; charset=utf-8', renderPage(personas?.personas, this.options.pollingIntervalMs ?? 300, this.bundleVersion, personas?.runIsolation));
   }
 
-  private async serveBundle(res: Response): Promise<void> {
-    const path = webChatBundleFile();
-    const { size } = await stat(path);
-    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': size, 'cache-control': 'public, max-age=86400' });
-    await new Promise<void>((resolve, reject) => {
-      createReadStream(path).on('error', reject).on('end', resolve).pipe(res);
-    });
+  /**
+   * The 3.9 MB Web Chat bundle, gzipped once (about 1 MB) and cached by the browser: the page
+   * asks for it under its version, so it never changes under that URL.
+   */
+  private async serveBundle(req: Request, res: Response): Promise<void> {
+    const bundle = await (this.bundle ??= loadBundle());
+    const headers = { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable', etag: bundle.etag, vary: 'accept-encoding' };
+    if (req.headers['if-none-match'] === bundle.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const body = gzip ? bundle.gzipped : bundle.plain;
+    res.writeHead(200, { ...headers, 'content-length': body.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+    res.end(body);
+  }
+
+  private serveFavicon(res: Response): void {
+    res.writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': Buffer.byteLength(FAVICON_SVG), 'cache-control': 'public, max-age=86400' });
+    res.end(FAVICON_SVG);
   }
 
   private async serveFile(req: Request, res: Response): Promise<void> {
@@ -179,9 +199,26 @@ export class WebChatEdge implements ChannelEdge {
 
   private async startConversation(req: Request, res: Response): Promise<void> {
     const token = bearer(req);
-    const conversation = token ? this.state.startConversation(token) : undefined;
-    if (!token || !conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid.' } });
-    res.send(201, { conversationId: conversation.id, token, expires_in: this.state.tokenTtlSeconds });
+    const started = token ? this.state.startConversation(token) : undefined;
+    if (!token || !started) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid.' } });
+    const { conversation, created } = started;
+    this.noteOrigin(conversation, req);
+    res.send(created ? 201 : 200, { conversationId: conversation.id, token, expires_in: this.state.tokenTtlSeconds });
+    // A new conversation is greeted (the core decides what, or nothing for a stranger).
+    if (created) this.greet(conversation);
+  }
+
+  private greet(conversation: Conversation): void {
+    const user = { identity: { channel: 'webchat' as const, persona: conversation.persona } };
+    this.dispatch({ kind: 'opened', user, conversation: { channel: 'webchat', conversationId: conversation.id } }).catch((error: unknown) =>
+      this.log.warn({ err: error, conversationId: conversation.id }, 'web chat welcome not posted'),
+    );
+  }
+
+  /** The page's own origin, as its requests name it (the Host header is checked to be loopback first). */
+  private noteOrigin(conversation: Conversation, req: Request): void {
+    const host = req.headers.host;
+    if (host) conversation.origin = `http://${host}`;
   }
 
   private async reconnect(req: Request, res: Response): Promise<void> {
@@ -194,6 +231,7 @@ export class WebChatEdge implements ChannelEdge {
   private async activities(req: Request, res: Response): Promise<void> {
     const conversation = this.state.conversationFor(bearer(req), String(req.params.conversationId));
     if (!conversation) return void res.send(403, { error: { code: 'TokenExpired', message: 'The token is not valid for this conversation.' } });
+    this.noteOrigin(conversation, req);
     const watermark = Number.parseInt(String(req.query?.watermark ?? '0'), 10);
     const page = this.state.activitiesAfter(conversation, Number.isFinite(watermark) && watermark > 0 ? watermark : 0);
     res.send(200, { activities: page.activities, watermark: String(page.watermark) });
@@ -210,10 +248,12 @@ export class WebChatEdge implements ChannelEdge {
     const parsed = IncomingActivitySchema.safeParse(body.value);
     if (!parsed.success) return void res.send(400, { error: { code: 'BadArgument', message: 'The activity is malformed.' } });
     const incoming = parsed.data;
+    this.noteOrigin(conversation, req);
+    // The echo Web Chat waits for carries no `value`: a card's inputs (a typed password among
+    // them) would otherwise sit in the history and go out again on every poll.
     const echoed = this.state.appendFromUser(conversation, {
       type: incoming.type,
       text: incoming.text,
-      value: incoming.value,
       channelData: incoming.channelData,
     });
     const inbound = this.toInbound(conversation, incoming);
@@ -278,7 +318,8 @@ export class WebChatEdge implements ChannelEdge {
   private postFile(ref: ConversationRef, file: FileAttachment): void {
     const conversation = this.conversationOf(ref);
     const fileId = this.state.addFile(conversation, file);
-    const contentUrl = `/webchat/files/${encodeURIComponent(conversation.id)}/${fileId}`;
+    // Absolute, so Web Chat shows a link that opens (a relative URL is not one).
+    const contentUrl = `${conversation.origin ?? ''}/webchat/files/${encodeURIComponent(conversation.id)}/${fileId}`;
     this.state.appendFromBot(conversation, { attachments: [{ contentType: file.contentType, contentUrl, name: file.name }] });
   }
 }
@@ -302,6 +343,24 @@ function withMessageId(node: unknown, messageId: string): unknown {
 function webChatBundleFile(): string {
   const main = createRequire(import.meta.url).resolve('botframework-webchat');
   return join(dirname(main), '..', 'dist', 'webchat.js');
+}
+
+function webChatVersion(): string {
+  const main = createRequire(import.meta.url).resolve('botframework-webchat');
+  const manifest = JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : '';
+}
+
+interface Bundle {
+  plain: Buffer;
+  gzipped: Buffer;
+  etag: string;
+}
+
+async function loadBundle(): Promise<Bundle> {
+  const plain = await readFile(webChatBundleFile());
+  const gzipped = await promisify(gzip)(plain, { level: 6 });
+  return { plain, gzipped, etag: `"${createHash('sha256').update(plain).digest('base64url').slice(0, 27)}"` };
 }
 
 function bearer(req: Request): string | undefined {

@@ -198,6 +198,8 @@ export type StreamName = z.infer<typeof StreamNameSchema>;
 export const StreamRecordSchema = z.object({
   stream: StreamNameSchema,
   text: z.string(),
+  /** An output object as JSON (depth-limited, masked), so a reader can make CSV or JSON of it. */
+  data: z.unknown().optional(),
 });
 export type StreamRecord = z.infer<typeof StreamRecordSchema>;
 
@@ -213,7 +215,7 @@ export const TargetOutcomeSchema = z.object({
 });
 export type TargetOutcome = z.infer<typeof TargetOutcomeSchema>;
 
-/** The short result for chat: status, duration, first lines or a small table, errors. */
+/** The short result for chat: status, duration, the last lines or rows (the end of the output), errors. */
 export const RunSummarySchema = z.object({
   lines: z.array(z.string()),
   table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())) }).optional(),
@@ -221,6 +223,8 @@ export const RunSummarySchema = z.object({
   warnings: z.array(z.string()),
   /** Total output lines stored; more than `lines.length` means "show all" is worth offering. */
   outputLineCount: z.number().int(),
+  /** Rows the table would have had in full; `table.rows` are its last ones. */
+  rowCount: z.number().int().optional(),
   /** The stored output was cut at the per-run cap. */
   truncated: z.boolean(),
   exitCode: z.number().int().nullable(),
@@ -445,6 +449,16 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** Headers the bot sends with every call. */
 export const HEADER_CORRELATION_ID = 'x-correlation-id';
+
+/**
+ * `POST /v1/runs` with this header runs once per key and principal for 24 hours: a repeat
+ * answers the first run (with `Idempotent-Replayed: true`), the same key with another request
+ * is 409 DEPUTY_E_CONFLICT. Chat edges send the id of the form card that was pressed.
+ */
+export const HEADER_IDEMPOTENCY_KEY = 'idempotency-key';
+export const HEADER_IDEMPOTENT_REPLAYED = 'idempotent-replayed';
+/** Printable ASCII, 1–200 characters (the same rule as the hooks' key). */
+export const IdempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces, 1–200 characters');
 
 /** The value a masked secret is replaced with, everywhere. */
 export const MASK = '********';

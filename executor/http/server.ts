@@ -16,6 +16,9 @@ import {
   DeputyError,
   ERRORS,
   HEADER_CORRELATION_ID,
+  HEADER_IDEMPOTENCY_KEY,
+  HEADER_IDEMPOTENT_REPLAYED,
+  IdempotencyKeySchema,
   ResolveIdentityRequestSchema,
   RunListQuerySchema,
   isDeputyError,
@@ -258,9 +261,11 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
     res.send(200, { actions });
   });
 
-  kit.post('/v1/runs', { auth: 'bearer', body: CreateRunRequestSchema }, async (_req, res, context, { body }) => {
+  kit.post('/v1/runs', { auth: 'bearer', body: CreateRunRequestSchema }, async (req, res, context, { body }) => {
     principalOrThrow(body.principalId);
-    const run = await runs.create(body, context);
+    // One press runs once: a repeated Idempotency-Key answers the first run (README, REST API).
+    const { run, replayed } = await runs.createOnce(body, context, idempotencyKeyOf(req.header(HEADER_IDEMPOTENCY_KEY)));
+    if (replayed) res.header(HEADER_IDEMPOTENT_REPLAYED, 'true');
     res.send(202, { id: run.id, state: run.state, correlationId: run.correlationId, run: toRunView(run) });
   });
 
@@ -313,4 +318,11 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
   for (const register of deps.registerRoutes ?? []) register(kit);
 
   return { server, routes: kit.routes };
+}
+
+function idempotencyKeyOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const key = IdempotencyKeySchema.safeParse(header);
+  if (!key.success) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { fields: { 'Idempotency-Key': key.error.issues[0]?.message ?? 'invalid' }, detail: 'malformed Idempotency-Key' });
+  return key.data;
 }

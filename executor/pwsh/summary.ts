@@ -1,4 +1,7 @@
-/** The short result for chat: first output lines or a small table, and the first errors and warnings. */
+/**
+ * The short result for chat: the last output lines or the last rows of a small table (where a
+ * log tail or a script's result is), and the first errors and warnings.
+ */
 import type { RunSummary } from '../contract/index.ts';
 import type { StoredRecord } from '../store/port.ts';
 
@@ -7,7 +10,7 @@ const MAX_ROWS = 10;
 const MAX_COLUMNS = 6;
 const MAX_MESSAGES = 5;
 const MAX_LINE_CHARS = 200;
-const MAX_CELL_CHARS = 60;
+const MAX_CELL_CHARS = 200;
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -38,7 +41,7 @@ function tableOf(outputs: StoredRecord[]): RunSummary['table'] {
   const signature = keys.join('\u0000');
   if (!objects.every((value) => isPlainObject(value) && Object.keys(value).join('\u0000') === signature)) return undefined;
   const columns = keys.slice(0, MAX_COLUMNS);
-  const rows = objects.slice(0, MAX_ROWS).map((value) => columns.map((column) => cell((value as Record<string, unknown>)[column])));
+  const rows = objects.slice(-MAX_ROWS).map((value) => columns.map((column) => cell((value as Record<string, unknown>)[column])));
   return { columns, rows };
 }
 
@@ -53,8 +56,8 @@ export function summarize(records: readonly StoredRecord[], truncated: boolean, 
       .slice(0, MAX_MESSAGES);
   const table = tableOf(outputs);
   return {
-    lines: outputLines.slice(0, MAX_LINES).map((line) => clip(line, MAX_LINE_CHARS)),
-    ...(table ? { table } : {}),
+    lines: outputLines.slice(-MAX_LINES).map((line) => clip(line, MAX_LINE_CHARS)),
+    ...(table ? { table, rowCount: outputs.length } : {}),
     errors: messages('error'),
     warnings: messages('warning'),
     outputLineCount: outputLines.length,

@@ -19,6 +19,7 @@ import {
   type RunState,
 } from '../contract/index.ts';
 import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
+import type { IdempotencyStore } from '../connectors/idempotency.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import { sha256 } from '../catalog/scripts.ts';
@@ -67,6 +68,8 @@ export interface RunServiceOptions {
   approvalTtlMs: number;
   /** Substituted for `{runDataDir}` in an action's fixed values (administrator data, never user input). */
   runDataDir: string;
+  /** Remembers `Idempotency-Key`s of `POST /v1/runs` per principal (24 h, in the data folder). */
+  idempotency?: IdempotencyStore;
 }
 
 /** Values that exist only in memory while a run waits: secrets are never persisted. */
@@ -174,6 +177,38 @@ export class RunService {
     if (needsApproval) this.publish('approval.requested', run, this.options.policy.approversForRun(run));
     else this.enqueue(run);
     return run;
+  }
+
+  /**
+   * `create`, at most once per principal and key: a repeat (also one arriving while the first
+   * is still being created, or after a restart) answers the first run and starts nothing; the
+   * same key with another action or other inputs is 409 DEPUTY_E_CONFLICT. A refused request
+   * is not remembered, so a corrected form may be sent again under the same key.
+   */
+  async createOnce(request: CreateRunRequest, context: RequestContext, key: string | undefined): Promise<{ run: RunRecord; replayed: boolean }> {
+    const { idempotency } = this.options;
+    if (key === undefined || !idempotency) return { run: await this.create(request, context), replayed: false };
+    let created: RunRecord | undefined;
+    const { answer, replay } = await idempotency.once(`principal:${request.principalId}`, key, this.requestFingerprint(request), async () => {
+      created = await this.create(request, context);
+      return { runId: created.id, state: created.state, correlationId: created.correlationId };
+    });
+    const run = created ?? this.get(answer.runId);
+    if (!run) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `idempotent replay of run ${answer.runId}, which is gone` });
+    return { run, replayed: replay };
+  }
+
+  /**
+   * What makes two requests "the same" for an idempotency key: action, target and inputs, with
+   * secret values left out so that no hash of a password is written to disk.
+   */
+  private requestFingerprint(request: CreateRunRequest): string {
+    const action = this.options.store.catalog.getAction(request.actionId);
+    const script = action && this.options.store.catalog.getScript(action.scriptId);
+    const version = action && script && this.versionFor(action, script);
+    const secrets = new Set(version?.parameters.filter((field) => field.kind === 'secret').map((field) => field.name) ?? []);
+    const inputs = Object.fromEntries(Object.entries(request.inputs).map(([name, value]) => [name, secrets.has(name) ? MASK : value]));
+    return canonicalJson({ actionId: request.actionId, target: request.target ?? null, inputs });
   }
 
   get(runId: string): RunRecord | undefined {

@@ -57,6 +57,6 @@ export function toRunView(run: RunRecord, streams?: StoredRecord[]): RunView {
     const { bindingHash: _binding, ...visible } = approval;
     view.approval = visible;
   }
-  if (streams) view.streams = streams.map(({ stream, text }) => ({ stream, text }));
+  if (streams) view.streams = streams.map(({ stream, text, data }) => (data === undefined ? { stream, text } : { stream, text, data }));
   return view;
 }

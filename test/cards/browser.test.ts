@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { formInputId, readFormValues } from '../../cards/form.ts';
 import { renderCard, type AdaptiveCardJson } from '../../cards/render.ts';
 import { EVERY_KIND_FIELDS, everyScreen, sampleAction, sampleRun } from './samples.ts';
-import { buttons, ofType } from './walk.ts';
+import { buttons, findAll, ofType } from './walk.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/cards');
@@ -139,7 +139,8 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
       const controls = await page.locator('#card input, #card select, #card textarea').count();
       assert.ok(controls >= inputIds.length, `${controls} controls for ${inputIds.length} inputs`);
 
-      const [heading] = ofType(card, 'TextBlock');
+      // The first text of the card (a heading is a text run when it holds outside text) is on the page.
+      const [heading] = findAll(card, (item) => (item.type === 'TextBlock' || item.type === 'TextRun') && typeof item.text === 'string');
       assert.ok(heading);
       assert.ok((await page.locator('#card').innerText()).includes(String(heading.text)));
       await page.locator('#card').screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -147,7 +148,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
   }
 
   it('the form has one control of the right kind per field', async () => {
-    await show(renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'submit' }));
+    await show(renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'submit' }));
     const count = (selector: string) => page.locator(`#card ${selector}`).count();
     assert.equal(await count('input[type=password]'), 1, 'secret');
     assert.equal(await count('input[type=number]'), 1, 'number');
@@ -161,7 +162,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
   });
 
   it('submitting the form: the renderer refuses a bad pattern, then sends typed-back values', async () => {
-    await show(renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'submit' }));
+    await show(renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'submit' }));
     await page.getByLabel('User name').fill('jdoe');
     await page.getByLabel('Employee id').fill('12');
     await page.getByLabel('New password').fill('correct horse');
@@ -191,7 +192,7 @@ describe('cards: rendered by the adaptivecards JS renderer in headless Chromium'
   });
 
   it('"Back to actions" works with required fields empty and sends no input values', async () => {
-    await show(renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'submit' }));
+    await show(renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'submit' }));
     await page.getByRole('button', { name: 'Back to actions' }).click();
     const [back] = await executed();
     assert.deepEqual(back?.data, { verb: 'show-actions' });

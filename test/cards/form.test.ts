@@ -3,7 +3,7 @@ import type { FormField } from '../../executor/contract/index.ts';
 import { buildFormFields, formInputId, readFormValues } from '../../cards/form.ts';
 import { renderCard } from '../../cards/render.ts';
 import { EVERY_KIND_FIELDS, sampleAction } from './samples.ts';
-import { findAll, textOf } from './walk.ts';
+import { findAll, ofType, textOf } from './walk.ts';
 
 function inputFor(card: unknown, name: string): Record<string, unknown> {
   const [input] = findAll(card, (item) => item.id === formInputId(name));
@@ -18,7 +18,7 @@ function field(name: string): FormField {
 }
 
 describe('cards: form fields map to the right inputs', () => {
-  const card = renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'execute' });
+  const card = renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'execute' });
 
   it('text: Input.Text with label, required flag, maxLength and hint', () => {
     const input = inputFor(card, 'UserName');
@@ -103,7 +103,7 @@ describe('cards: form fields map to the right inputs', () => {
 describe('cards: form re-render keeps values and shows errors', () => {
   const values = { UserName: 'j doe', Days: '45', Computers: ['pc-1', 'pc-2'], Groups: ['Wiki', 'CRM'], Notify: false, StartDate: '2024-07-01', Password: 'hunter2' };
   const errors = { UserName: 'A user name has no spaces.', Days: 'Days must be between 1 and 30.', _form: 'Some values are not valid.', Tenant: 'The tenant is locked.' };
-  const card = renderCard({ screen: 'action-form', action: sampleAction(), values, errors }, { actionStyle: 'submit' });
+  const card = renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction(), values, errors }, { actionStyle: 'submit' });
 
   it('keeps what the user entered, over the defaults', () => {
     assert.equal(inputFor(card, 'UserName').value, 'j doe');
@@ -133,7 +133,8 @@ describe('cards: form re-render keeps values and shows errors', () => {
     assert.ok(container);
     const items = container.items as Record<string, unknown>[];
     const last = items[items.length - 1];
-    assert.deepEqual([last?.type, last?.text, last?.color], ['TextBlock', 'A user name has no spaces.', 'Attention']);
+    const [run] = ofType(last, 'TextRun');
+    assert.deepEqual([last?.type, run?.text, run?.color], ['RichTextBlock', 'A user name has no spaces.', 'Attention']);
     assert.equal(inputFor(card, 'UserName').errorMessage, 'A user name has no spaces.');
     assert.equal(inputFor(card, 'Days').errorMessage, 'Days must be between 1 and 30.');
   });
@@ -145,7 +146,7 @@ describe('cards: form re-render keeps values and shows errors', () => {
   });
 
   it('a form with no fields says so', () => {
-    const empty = renderCard({ screen: 'action-form', action: sampleAction({ form: { fields: [] } }) }, { actionStyle: 'execute' });
+    const empty = renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction({ form: { fields: [] } }) }, { actionStyle: 'execute' });
     assert.match(textOf(empty), /needs no input/);
   });
 });
@@ -190,7 +191,7 @@ describe('cards: submitted data reads back into typed values', () => {
 
   it('what a re-rendered form shows is what it reads back', () => {
     const values = readFormValues(form, { [formInputId('Groups')]: 'Wiki,CRM', [formInputId('Computers')]: 'a\nb', [formInputId('Days')]: '12' });
-    const card = renderCard({ screen: 'action-form', action: sampleAction(), values }, { actionStyle: 'execute' });
+    const card = renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction(), values }, { actionStyle: 'execute' });
     assert.equal(inputFor(card, 'Groups').value, 'Wiki,CRM');
     assert.equal(inputFor(card, 'Computers').value, 'a\nb');
     assert.equal(inputFor(card, 'Days').value, 12);

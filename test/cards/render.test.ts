@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { isDeputyError } from '../../executor/contract/index.ts';
 import { renderCard } from '../../cards/render.ts';
+import { humanizeName } from '../../cards/present.ts';
 import { SUBMIT_VERBS, type Screen } from '../../cards/screens.ts';
 import { everyScreen, sampleAction, sampleRun, SCRIPT_REVIEW, TABLE_SUMMARY } from './samples.ts';
 import { buttons, findAll, ofType, textOf } from './walk.ts';
@@ -53,23 +54,33 @@ describe('cards: buttons carry verb and data in both action styles', () => {
   });
 
   it('action list: an empty list says so and offers no open-form button', () => {
-    const card = renderCard({ screen: 'action-list', principal: { id: 'r', name: 'Rita', tenant: 't', roles: ['read-only'] }, actions: [] }, { actionStyle: 'execute' });
+    const card = renderCard({ screen: 'action-list', principal: { id: 'r', name: 'Rita', tenant: 't', roles: ['administrator'] }, actions: [] }, { actionStyle: 'execute' });
     assert.match(textOf(card), /No actions are assigned to you yet/);
     assert.equal(findAll(card, (item) => item.verb === 'open-form').length, 0);
   });
 
   it('form: submit carries the action id; back skips the inputs; approval actions say "Request approval"', () => {
-    const card = renderCard({ screen: 'action-form', action: sampleAction() }, { actionStyle: 'execute' });
+    const card = renderCard({ screen: 'action-form', formId: 'form-1', action: sampleAction() }, { actionStyle: 'execute' });
     const [submit, back] = buttons(card);
-    assert.deepEqual([submit?.title, submit?.verb, submit?.data], ['Run', 'submit-form', { actionId: 'reset-user' }]);
+    assert.deepEqual([submit?.title, submit?.verb, submit?.data], ['Run', 'submit-form', { actionId: 'reset-user', formId: 'form-1' }], 'the card’s own id rides with Run');
     assert.deepEqual([back?.verb, back?.associatedInputs], ['show-actions', 'none']);
-    const fourEyes = buttonsOf({ screen: 'action-form', action: sampleAction({ approval: 'four-eyes' }) });
+    const fourEyes = buttonsOf({ screen: 'action-form', formId: 'form-1', action: sampleAction({ approval: 'four-eyes' }) });
     assert.equal(fourEyes[0]?.title, 'Request approval');
   });
 
-  it('run status: Cancel only when the viewer may cancel', () => {
+  it('run status: Cancel only when the viewer may cancel, never first, and it asks once before cancelling', () => {
     const withCancel = buttonsOf({ screen: 'run-status', run: sampleRun(), canCancel: true });
-    assert.deepEqual(withCancel.find((button) => button.verb === 'cancel-run')?.data, { runId: 'run_abc_123' });
+    // A second press on Run lands on the first button of the status card: that must not cancel.
+    assert.deepEqual(withCancel.map((button) => [button.title, button.verb, button.data]), [
+      ['Check again', 'refresh-run', { runId: 'run_abc_123' }],
+      ['Cancel run…', 'cancel-run', { runId: 'run_abc_123' }],
+    ]);
+    const asking = renderCard({ screen: 'run-status', run: sampleRun(), canCancel: true, confirmCancel: true }, { actionStyle: 'submit' });
+    assert.deepEqual(buttons(asking).map((button) => [button.title, button.data]), [
+      ['Keep it running', { runId: 'run_abc_123', verb: 'refresh-run' }],
+      ['Yes, cancel the run', { runId: 'run_abc_123', confirmed: true, verb: 'cancel-run' }],
+    ]);
+    assert.match(textOf(asking), /Cancel this run\?/);
     const without = buttonsOf({ screen: 'run-status', run: sampleRun(), canCancel: false });
     assert.equal(without.filter((button) => button.verb === 'cancel-run').length, 0);
     assert.deepEqual(without.map((button) => button.verb), ['refresh-run']);
@@ -96,11 +107,13 @@ describe('cards: buttons carry verb and data in both action styles', () => {
     const [table] = ofType(card, 'Table');
     assert.equal((table?.rows as unknown[]).length, 3);
     assert.equal((table?.columns as unknown[]).length, 4);
-    assert.deepEqual(buttonsOf({ screen: 'run-summary', run, canShowAll: true }).map((button) => [button.verb, button.data]), [
+    assert.deepEqual(buttonsOf({ screen: 'run-summary', run, canShowAll: true, canRunAgain: true }).map((button) => [button.verb, button.data]), [
       ['show-output', { runId: 'run_abc_123' }],
       ['open-form', { actionId: 'reset-user', fromRunId: 'run_abc_123' }],
       ['show-actions', {}],
     ]);
+    // Someone else's run (a notification, an approver's view) offers no "Run again": it would open a form they may not have.
+    assert.deepEqual(buttonsOf({ screen: 'run-summary', run, canShowAll: true }).map((button) => button.verb), ['show-output', 'show-actions']);
     assert.equal(buttonsOf({ screen: 'run-summary', run, canShowAll: false }).filter((button) => button.verb === 'show-output').length, 0);
     const [succeeded] = findAll(renderCard({ screen: 'run-summary', run: sampleRun({ state: 'succeeded' }), canShowAll: false }, { actionStyle: 'execute' }), (item) => item.text === '✔ Succeeded');
     assert.equal(succeeded?.color, 'Good');
@@ -153,7 +166,7 @@ describe('cards: approvals show buttons only to deciders, with per-user refresh'
 
   it('shows the inputs (secrets masked as given) and who asked', () => {
     const text = textOf(renderCard({ screen: 'approval-request', run: pendingRun, requester: 'Alex', viewerMayDecide: true }, { actionStyle: 'execute' }));
-    for (const part of ['Alex asks to run', 'UserName', 'jdoe', 'Groups', 'VPN, Wiki', 'Notify', 'Yes', '********', 'Script version: bbbbbbbbbbbb']) {
+    for (const part of ['Alex asks to run', 'User name', 'jdoe', 'Groups', 'VPN, Wiki', 'Notify', 'Yes', '********', 'Script version: bbbbbbbbbbbb']) {
       assert.ok(text.includes(part), `${part} in\n${text}`);
     }
   });
@@ -210,6 +223,38 @@ describe('cards: a card that cannot fit is refused with a registry error', () =>
     // A ValidateSet with thousands of values cannot be cut without making choices unreachable.
     const choices = Array.from({ length: 3000 }, (_, index) => `choice-number-${index}`);
     const action = sampleAction({ form: { fields: [{ name: 'Pick', label: 'Pick', kind: 'choice', psType: 'string', required: true, choices }] } });
-    assert.throws(() => renderCard({ screen: 'action-form', action }, { actionStyle: 'execute' }), (error) => isDeputyError(error) && error.code === 'DEPUTY_E_PAYLOAD_TOO_LARGE');
+    assert.throws(() => renderCard({ screen: 'action-form', formId: 'form-1', action }, { actionStyle: 'execute' }), (error) => isDeputyError(error) && error.code === 'DEPUTY_E_PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('cards: results read well', () => {
+  it('humanizes property names', () => {
+    assert.deepEqual(
+      ['SizeGB', 'UserPrincipalName', 'CPU', 'last_logon', 'Id', 'FreeSpaceGB', 'IPAddress'].map(humanizeName),
+      ['Size GB', 'User principal name', 'CPU', 'Last logon', 'Id', 'Free space GB', 'IP address'],
+    );
+  });
+
+  it('a table shows humanized headers, columns as wide as their longest word, and its last rows with "n of m"', () => {
+    const rows = Array.from({ length: 30 }, (_, index) => ['uma.schulz@contoso.example', String(index + 1), 'ok']);
+    const run = sampleRun({ state: 'succeeded', summary: { lines: [], table: { columns: ['UserPrincipalName', 'Line', 'Status'], rows: rows.slice(-10) }, rowCount: 30, errors: [], warnings: [], outputLineCount: 30, truncated: false, exitCode: 0 } });
+    const card = renderCard({ screen: 'run-summary', run, canShowAll: true }, { actionStyle: 'execute' });
+    const [table] = ofType(card, 'Table');
+    const widths = (table?.columns as { width: number }[]).map((column) => column.width);
+    assert.ok((widths[0] ?? 0) >= 'uma.schulz@contoso.example'.length, `an address gets room for itself: ${JSON.stringify(widths)}`);
+    const text = textOf(card);
+    assert.match(text, /User principal name/);
+    assert.match(text, /Showing the last 10 of 30 rows\./);
+    assert.match(text, /\n30\n/, 'the last row is shown');
+  });
+});
+
+describe('cards: an empty action list speaks to the person’s role', () => {
+  it('tells a read-only administrator what they can do, and others to ask for assignments', () => {
+    const rita = textOf(renderCard({ screen: 'action-list', principal: { id: 'rita', name: 'Rita', tenant: 'contoso', roles: ['read-only'] }, actions: [] }, { actionStyle: 'submit' }));
+    assert.match(rita, /read-only administrator you run no actions/);
+    assert.doesNotMatch(rita, /assigned to you yet/);
+    const alex = textOf(renderCard({ screen: 'action-list', principal: { id: 'alex', name: 'Alex', tenant: 'hamburg', roles: ['administrator'] }, actions: [] }, { actionStyle: 'submit' }));
+    assert.match(alex, /No actions are assigned to you yet/);
   });
 });

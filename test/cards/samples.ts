@@ -106,11 +106,12 @@ export function everyScreen(): { name: string; screen: Screen }[] {
       name: 'action-list-empty',
       screen: { screen: 'action-list', principal: { id: 'rita', name: 'Rita (read-only)', tenant: 'contoso', roles: ['read-only'] }, actions: [] },
     },
-    { name: 'action-form', screen: { screen: 'action-form', action: sampleAction() } },
+    { name: 'action-form', screen: { screen: 'action-form', formId: 'form-1', action: sampleAction() } },
     {
       name: 'action-form-errors',
       screen: {
         screen: 'action-form',
+        formId: 'form-2',
         action: sampleAction({ approval: 'four-eyes' }),
         values: { UserName: 'j doe', EmployeeId: '12', Days: 45, Computers: ['pc-1', 'pc-2'], Groups: ['Wiki', 'CRM'], Notify: false, Password: 'hunter2' },
         errors: { UserName: 'A user name has no spaces.', Days: 'Days must be between 1 and 30.', _form: 'Some values are not valid.' },
@@ -118,12 +119,14 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     },
     { name: 'run-status', screen: { screen: 'run-status', run: sampleRun(), canCancel: true, requester: 'Alex (helpdesk)' } },
     { name: 'run-status-queued', screen: { screen: 'run-status', run: sampleRun({ state: 'queued', startedAt: undefined }), canCancel: false } },
+    { name: 'run-status-confirm-cancel', screen: { screen: 'run-status', run: sampleRun(), canCancel: true, confirmCancel: true } },
     {
       name: 'run-summary-table',
       screen: {
         screen: 'run-summary',
         run: sampleRun({ state: 'failed', endedAt: '2024-05-01T14:04:05.000Z', durationMs: 64_000, summary: TABLE_SUMMARY }),
         canShowAll: true,
+        canRunAgain: true,
         requester: 'Alex (helpdesk)',
       },
     },
@@ -157,6 +160,18 @@ export function everyScreen(): { name: string; screen: Screen }[] {
       screen: { screen: 'approval-request', run: sampleRun({ state: 'awaiting-approval', startedAt: undefined, approval: { required: true } }), requester: 'Alex (helpdesk)', viewerMayDecide: false },
     },
     {
+      name: 'approval-request-requester',
+      screen: {
+        screen: 'approval-request',
+        run: sampleRun({ state: 'awaiting-approval', startedAt: undefined, approval: { required: true } }),
+        requester: 'Alex (helpdesk)',
+        viewerMayDecide: false,
+        viewerIsRequester: true,
+        personal: true,
+        labels: { UserName: 'User name', Days: 'Days of leave', Notify: 'Notify the user by mail', Groups: 'Groups', Password: 'New password' },
+      },
+    },
+    {
       name: 'approval-request-decided',
       screen: { screen: 'approval-request', run: sampleRun({ state: 'queued', approval: { required: true, decision: 'reject', decidedBy: 'Casey', comment: 'Not during the freeze.' } }), requester: 'Alex (helpdesk)', viewerMayDecide: true },
     },
@@ -164,6 +179,7 @@ export function everyScreen(): { name: string; screen: Screen }[] {
       name: 'action-form-targets',
       screen: {
         screen: 'action-form',
+        formId: 'form-3',
         action: sampleAction({
           targets: TARGETS,
           form: { fields: [{ name: '@target', label: 'Targets', hint: 'web-01: Web server 01 · web-02: Web server 02', kind: 'multi', psType: 'target', required: true, choices: ['web-01', 'web-02'] }, ...EVERY_KIND_FIELDS.slice(0, 2)] },
@@ -238,6 +254,24 @@ export function everyScreen(): { name: string; screen: Screen }[] {
     },
     { name: 'item-list-empty', screen: { screen: 'item-list', heading: 'Scripts', sections: [{ title: 'Draft', items: [] }], emptyText: 'There are no scripts you may see.', refresh: { verb: 'show-scripts', data: {} } } },
     { name: 'error', screen: { screen: 'error', message: 'You are not allowed to do that.', correlationId: '7d7c8f5e-2222-4a4a-9b9b-0123456789ab' } },
+    {
+      name: 'error-hint',
+      screen: { screen: 'error', message: 'You are not allowed to cancel this run.', hint: 'A run is cancelled by the person who asked for it, or by an administrator of its tenant.', correlationId: '7d7c8f5e-3333-4a4a-9b9b-0123456789ab' },
+    },
+    { name: 'welcome', screen: { screen: 'welcome', principal: { id: 'alex', name: 'Alex (helpdesk)', tenant: 'hamburg', roles: ['administrator'] }, actionCount: 7, waitingCount: 2 } },
+    { name: 'welcome-nothing', screen: { screen: 'welcome', principal: { id: 'rita', name: 'Rita (read-only)', tenant: 'contoso', roles: ['read-only'] }, actionCount: 0, waitingCount: 0 } },
+    {
+      name: 'suggestions',
+      screen: {
+        screen: 'suggestions',
+        text: 'reset password for bob',
+        suggestions: [
+          { action: sampleAction(), values: { UserName: 'bob' } },
+          { action: sampleAction({ id: 'unlock', title: 'Unlock an account', description: undefined }), values: {} },
+        ],
+      },
+    },
+    { name: 'suggestions-none', screen: { screen: 'suggestions', text: 'hello', suggestions: [] } },
     { name: 'notice', screen: { screen: 'notice', text: 'Your run was cancelled.' } },
   ];
   return samples;
@@ -251,6 +285,8 @@ export const SCREEN_NAMES: readonly ScreenName[] = [
   'approval-request',
   'script-review',
   'item-list',
+  'welcome',
+  'suggestions',
   'error',
   'notice',
 ];

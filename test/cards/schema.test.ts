@@ -78,7 +78,7 @@ describe('cards: large inputs stay within the Teams size limit', () => {
       const text = String(item.text);
       assert.ok(Array.from(text).length <= 200 && text.endsWith('…'), 'each line is cut and marked');
     }
-    assert.match(JSON.stringify(card), /Showing the first \d+ of 2000 lines/);
+    assert.match(JSON.stringify(card), /Showing the last \d+ of 2000 lines/);
   });
 
   it('a wide, long table is cut to a readable size', () => {
@@ -95,7 +95,7 @@ describe('cards: large inputs stay within the Teams size limit', () => {
     const tableRows = table.rows as unknown[];
     assert.ok(tableRows.length <= 11, `${tableRows.length} rows including the header`);
     assert.ok((table.columns as unknown[]).length <= 6);
-    assert.match(JSON.stringify(card), /Showing \d+ of 1000 rows\. 3\d more columns not shown\./);
+    assert.match(JSON.stringify(card), /Showing the last \d+ of 1000 rows\. 3\d more columns not shown\./);
   });
 
   it('hundreds of actions with long descriptions list the first ones and say how many are left', () => {

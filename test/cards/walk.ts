@@ -17,9 +17,28 @@ export function buttons(card: Record<string, unknown>): Record<string, unknown>[
   return findAll(rest, (item) => item.type === 'Action.Execute' || item.type === 'Action.Submit');
 }
 
-/** All visible text of the card (TextBlock text, TextRun text, fact titles and values). */
+/**
+ * All visible text of the card (TextBlock text, TextRun text), with each fact (a two-column row:
+ * our title, then the value as a text run) read as "title: value".
+ */
 export function textOf(card: unknown): string {
-  return findAll(card, (item) => typeof item.text === 'string' || (typeof item.title === 'string' && typeof item.value === 'string'))
-    .map((item) => (typeof item.text === 'string' ? item.text : `${String(item.title)}: ${String(item.value)}`))
-    .join('\n');
+  const lines: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const item = node as Record<string, unknown>;
+    const fact = factOf(item);
+    if (fact) return void lines.push(fact);
+    if (typeof item.text === 'string') lines.push(item.text);
+    Object.values(item).forEach(walk);
+  };
+  walk(card);
+  return lines.join('\n');
+}
+
+function factOf(item: Record<string, unknown>): string | undefined {
+  const columns = item.type === 'ColumnSet' && Array.isArray(item.columns) ? (item.columns as Record<string, unknown>[]) : [];
+  if (columns.length !== 2 || columns[0]?.width !== 1 || columns[1]?.width !== 3) return undefined;
+  const text = (column: Record<string, unknown> | undefined) => findAll(column, (child) => typeof child.text === 'string').map((child) => String(child.text)).join(' ');
+  return `${text(columns[0])}: ${text(columns[1])}`;
 }

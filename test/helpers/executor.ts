@@ -20,6 +20,8 @@ export interface TestExecutor extends RunningExecutor {
   /** The same with the operator's token: reads across principals. */
   operatorApi(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   waitForRun(id: string, timeoutMs?: number): Promise<RunView>;
+  /** A principal's runs, newest first (up to 500). */
+  runsOf(principalId: string): Promise<RunView[]>;
   dispose(): Promise<void>;
 }
 
@@ -65,6 +67,10 @@ export async function startTestExecutor(
         if (Date.now() > deadline) throw new Error(`run ${id} still ${run.state} after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+    },
+    async runsOf(principalId) {
+      const response = await api(`/v1/runs?${new URLSearchParams({ principal: principalId, limit: '500' })}`);
+      return ((await response.json()) as { runs: RunView[] }).runs;
     },
     async dispose() {
       await executor.close();

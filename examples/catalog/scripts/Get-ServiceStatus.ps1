@@ -20,7 +20,9 @@ param(
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 
-$processes = @(Get-Process -Name $Name -ErrorAction SilentlyContinue)
+# "Not running" is an answer, not a failure: Get-Process -Name reports a missing process as an
+# error (even silenced, it marks the run as failed), so the list is filtered instead.
+$processes = @(Get-Process | Where-Object { $_.ProcessName -eq $Name })
 $since = $null
 if ($processes.Count -gt 0) {
     $starts = @($processes | ForEach-Object { try { $_.StartTime } catch { $null } } | Where-Object { $null -ne $_ })

@@ -9,7 +9,7 @@ the user's manager. The password is never shown in the output and only its salte
 stored.
 
 .PARAMETER UserPrincipalName
-User. The sign-in name, for example lena.hoffmann@contoso.example.
+User. The sign-in name of an account of the action's office, for example lena.hoffmann@contoso.example in Hamburg or sophie.maier@contoso.example in Munich.
 
 .PARAMETER NewPassword
 New password. Leave empty to generate one; at least 12 characters with three of upper case, lower case, digits and symbols.

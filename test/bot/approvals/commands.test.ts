@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { parseCommand } from '../../../bot/core/core.ts';
+import { parseCommand } from '../../../bot/core/understand.ts';
 
 describe('approvals in chat: typed commands', () => {
   it('reads scripts, scripts <status>, script <id> and approvals, in any case and after /deputy', () => {
@@ -10,9 +10,14 @@ describe('approvals in chat: typed commands', () => {
     assert.deepEqual(parseCommand('approvals'), { kind: 'approvals' });
   });
 
-  it('shows the actions for anything else', () => {
-    for (const text of ['', 'help', 'scripts published', 'script', 'approvals please', 'script a b', 'run scripts']) {
-      assert.deepEqual(parseCommand(text), { kind: 'actions' }, JSON.stringify(text));
+  it('shows the actions for help, and the runs for runs, status and history', () => {
+    for (const text of ['', 'help', 'HELP', '/deputy', 'deputy help', 'actions']) assert.deepEqual(parseCommand(text), { kind: 'actions' }, JSON.stringify(text));
+    for (const text of ['runs', 'Status', 'history', '/deputy runs']) assert.deepEqual(parseCommand(text), { kind: 'runs' }, JSON.stringify(text));
+  });
+
+  it('calls anything else unknown, with the text to match against actions', () => {
+    for (const text of ['scripts published', 'script', 'approvals please', 'script a b', 'run scripts', 'hello', 'reset password for bob']) {
+      assert.deepEqual(parseCommand(text), { kind: 'unknown', text }, JSON.stringify(text));
     }
   });
 });

@@ -55,6 +55,8 @@ export interface ChatDriver {
 export interface ConformanceHarness {
   asPrincipal(principalId: string): Promise<ChatDriver>;
   asUnknownUser(): Promise<ChatDriver>;
+  /** The runs the executor holds for a principal (what the chat cannot hide: how many really started). */
+  runsOf(principalId: string): Promise<{ id: string; actionId: string; inputs: Record<string, unknown> }[]>;
   close(): Promise<void>;
 }
 
@@ -148,15 +150,83 @@ export function runConformanceSuite(platform: string, target: ConformanceTarget)
       assert.ok(!/Succeeded|Queued|Running/.test(again.text), 'nothing ran');
     });
 
-    it('shows a running run with Cancel, and cancelling it ends in a summary', async () => {
+    it('shows a running run with Cancel, which is never the first button and asks once before cancelling', async () => {
       const alex = await harness.asPrincipal('alex');
       const form = await openForm(alex, 'sleep');
       await alex.submitForm({ Seconds: '20' });
-      await waitForMessage(alex, 'the status with Cancel', (messages) => messages.find((message) => message.id === form.id && withAction('cancel-run')(message)));
-      await alex.clickAction('cancel-run');
+      const status = await waitForMessage(alex, 'the status with Cancel', (messages) => messages.find((message) => message.id === form.id && withAction('cancel-run')(message)));
+      // A second press on Run lands where Run was: the first button. It must not be Cancel.
+      assert.notEqual(status.actions[0]?.verb, 'cancel-run', 'Cancel takes Run’s place');
+      const cancel = status.actions.find((action) => action.verb === 'cancel-run');
+      if (cancel?.data.confirmed !== true) {
+        // Cards ask in the card; Slack asks with its own confirm dialog, so its button arrives confirmed.
+        await alex.clickAction('cancel-run');
+        const asking = await waitForMessage(alex, 'the question before cancelling', (messages) =>
+          messages.find((message) => message.id === form.id && withAction('cancel-run', { confirmed: true })(message)));
+        assert.match(asking.text, /Cancel this run\?/);
+        assert.ok(!/Cancelled/i.test(asking.text), 'nothing is cancelled by the first press');
+      }
+      await alex.clickAction('cancel-run', { confirmed: true });
       const summary = await waitForMessage(alex, 'the cancelled summary', (messages) =>
         messages.find((message) => message.id === form.id && /Cancelled/i.test(message.text)));
       assert.ok(!summary.actions.some((action) => action.verb === 'cancel-run'), 'a finished run has no Cancel');
+    });
+
+    it('one press runs once: Run pressed twice at once starts one run', async () => {
+      const alex = await harness.asPrincipal('alex');
+      const form = await openForm(alex, 'echo');
+      const message = `pressed twice ${Date.now()}`;
+      await Promise.all([alex.submitForm({ Message: message }), alex.submitForm({ Message: message })]);
+      await waitForMessage(alex, 'the summary', (messages) => messages.find((shown) => shown.id === form.id && /Succeeded/.test(shown.text)));
+      const started = (await harness.runsOf('alex')).filter((run) => run.inputs.Message === message);
+      assert.equal(started.length, 1, `runs started: ${started.length}`);
+    });
+
+    it('an empty required field says it is required, and nothing runs', async () => {
+      const alex = await harness.asPrincipal('alex');
+      const form = await openForm(alex, 'echo');
+      const before = (await harness.runsOf('alex')).length;
+      await alex.submitForm({ Message: '' });
+      const again = await waitForMessage(alex, 'the form saying "required"', (messages) =>
+        messages.find((message) => message.id === form.id && /required/i.test(message.text) && message.actions.some((action) => action.verb === 'submit-form')));
+      assert.ok(!/expected format/i.test(again.text), again.text);
+      assert.equal((await harness.runsOf('alex')).length, before);
+    });
+
+    it('"runs" lists my recent runs, and each opens its card again with its result', async () => {
+      const alex = await harness.asPrincipal('alex');
+      const form = await openForm(alex, 'echo');
+      const message = `for the history ${Date.now()}`;
+      await alex.submitForm({ Message: message });
+      await waitForMessage(alex, 'the summary', (messages) => messages.find((shown) => shown.id === form.id && /Succeeded/.test(shown.text)));
+      const [run] = (await harness.runsOf('alex')).filter((candidate) => candidate.inputs.Message === message);
+      assert.ok(run);
+      for (const command of ['runs', 'history']) {
+        await alex.sendText(command);
+        await waitForMessage(alex, `the list of runs for "${command}"`, (messages) => newest(messages, withAction('show-run', { runId: run.id })));
+      }
+      const count = (await alex.messages()).length;
+      await alex.clickAction('show-run', { runId: run.id });
+      const reopened = await waitForMessage(alex, 'the run’s card, opened again', (messages) =>
+        messages.slice(count).find((shown) => /Succeeded/.test(shown.text) && shown.text.includes(message)));
+      assert.ok(reopened.actions.some((action) => action.verb === 'open-form' && action.data.fromRunId === run.id), 'my own run offers "Run again"');
+    });
+
+    it('unknown text says what was not understood and offers the closest actions, prefilled', async () => {
+      const alex = await harness.asPrincipal('alex');
+      await alex.sendText('echo message hello-there');
+      const answer = await waitForMessage(alex, 'the suggestions', (messages) => newest(messages, (message) => /did not understand/i.test(message.text)));
+      assert.match(answer.text, /echo message hello-there/);
+      const offered = answer.actions.filter((action) => action.verb === 'open-form');
+      assert.equal(offered[0]?.data.actionId, 'echo', JSON.stringify(offered));
+      assert.ok(!offered.some((action) => action.data.actionId === 'sleep'), 'unrelated actions are not suggested');
+      await alex.clickAction('open-form', { actionId: 'echo' });
+      const form = await waitForMessage(alex, 'the prefilled form', (messages) => newest(messages, withAction('submit-form', { actionId: 'echo' })));
+      assert.equal(form.inputs.find((input) => input.id.endsWith('Message'))?.value, 'hello-there');
+
+      await alex.sendText('hello');
+      const nothing = await waitForMessage(alex, 'the answer to "hello"', (messages) => newest(messages, (message) => /did not understand “hello”/.test(message.text)));
+      assert.ok(nothing.actions.some((action) => action.verb === 'show-actions'), 'it offers the list instead');
     });
 
     it('notifies a second principal named by the action, who approves; the requester sees the result', async () => {
@@ -171,6 +241,10 @@ export function runConformanceSuite(platform: string, target: ConformanceTarget)
       const waiting = await waitForMessage(alex, 'the request waiting for approval', (messages) =>
         messages.find((message) => message.id === form.id && !withAction('submit-form')(message)));
       assert.ok(!waiting.actions.some((action) => action.verb === 'decide-run'), 'the requester cannot approve their own run');
+      // The requester's options are real ones: withdraw the request (no "Show my options" that does nothing).
+      assert.ok(waiting.actions.some((action) => action.verb === 'cancel-run'), `the requester may withdraw: ${JSON.stringify(waiting.actions)}`);
+      assert.ok(!waiting.actions.some((action) => action.verb === 'refresh-run' && /options/i.test(action.title)), 'no "Show my options" for the requester');
+      assert.match(waiting.text, /The message/, 'inputs are shown with the form’s labels');
 
       const request = await waitForMessage(cyra, 'the approval request for cyra', (messages) =>
         messages.slice(cyraCount).find(withAction('decide-run', { decision: 'approve' })));
@@ -179,8 +253,9 @@ export function runConformanceSuite(platform: string, target: ConformanceTarget)
 
       await waitForMessage(alex, 'the summary after approval', (messages) =>
         messages.find((message) => message.id === form.id && /Succeeded/.test(message.text)));
-      await waitForMessage(cyra, 'the result notification for cyra', (messages) =>
+      const result = await waitForMessage(cyra, 'the result notification for cyra', (messages) =>
         messages.slice(cyraCount).find((message) => /Succeeded/.test(message.text) && /four eyes please/.test(message.text)));
+      assert.ok(!result.actions.some((action) => action.verb === 'open-form'), 'no "Run again" on someone else’s run');
     });
 
     it('answers an unknown user with one sentence and nothing else', async () => {

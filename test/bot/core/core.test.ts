@@ -100,8 +100,8 @@ describe('bot core', function () {
     assert.equal(port.files.length, 0);
   });
 
-  it('answers any message with the actions the principal may run', async () => {
-    const list = screenOf((await core.handle(message('alex', 'c-alex', 'what can I do?'))).immediate, 'action-list');
+  it('answers "help" with the actions the principal may run', async () => {
+    const list = screenOf((await core.handle(message('alex', 'c-alex', 'help'))).immediate, 'action-list');
     assert.equal(list.principal.id, 'alex');
     assert.deepEqual(list.actions.map((action) => action.id).sort(), ['count', 'echo', 'echo-four-eyes', 'sleep']);
     const rita = screenOf((await core.handle(message('rita', 'c-rita'))).immediate, 'action-list');
@@ -169,7 +169,11 @@ describe('bot core', function () {
     const status = screenOf((await core.handle(submit('alex', 'c-alex', 'submit-form', { actionId: 'sleep', values: { Seconds: '30' } }, posted))).immediate, 'run-status');
     assert.equal(status.canCancel, true);
     await until('running', () => (port.messages.find((m) => m.id === posted)?.screen.screen === 'run-status' ? true : undefined));
-    const answer = await core.handle(submit('alex', 'c-alex', 'cancel-run', { runId: status.run.id }, posted));
+    // The first press asks; only the confirmed one cancels.
+    const asked = screenOf((await core.handle(submit('alex', 'c-alex', 'cancel-run', { runId: status.run.id }, posted))).immediate, 'run-status');
+    assert.equal(asked.confirmCancel, true);
+    assert.equal((await executor.api(`/v1/runs/${status.run.id}?principal=alex`).then((response) => response.json()) as { state: string }).state, 'running');
+    const answer = await core.handle(submit('alex', 'c-alex', 'cancel-run', { runId: status.run.id, confirmed: true }, posted));
     const run = await executor.waitForRun(status.run.id);
     assert.equal(run.state, 'cancelled');
     assert.ok(answer.immediate?.screen === 'run-summary' || answer.immediate?.screen === 'run-status');

@@ -19,6 +19,7 @@ import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
 import { startTargetFleet, type TargetFleet } from '../../helpers/targets.ts';
+import { textOf } from '../../cards/walk.ts';
 import { RecordingPort } from './recording-port.ts';
 
 const conversation: ConversationRef = { channel: 'webchat', conversationId: 'c-targets' };
@@ -86,11 +87,12 @@ describe('bot core: actions on target systems', function () {
     }
     const summary = screenOf(shown, 'run-summary');
     assert.equal(summary.run.state, 'succeeded', JSON.stringify(summary.run));
-    const card = cardText(summary);
-    assert.match(card, /"title":"web-01","value":"✔ Succeeded: ahoy from pid \d+"/);
-    assert.match(card, /"title":"web-02","value":"✔ Succeeded: ahoy from pid \d+"/);
+    // One fact per target (the target's id, then how it went there, as plain text).
+    const card = textOf(renderCard(summary, { actionStyle: 'execute' }));
+    assert.match(card, /^web-01: ✔ Succeeded: ahoy from pid \d+$/m);
+    assert.match(card, /^web-02: ✔ Succeeded: ahoy from pid \d+$/m);
     const slack = JSON.stringify(renderMessage(summary).blocks);
-    assert.match(slack, /\*web-01\* ✔ Succeeded: ahoy from pid \d+/);
+    assert.match(slack, /web-01 ✔ Succeeded: ahoy from pid \d+/);
   });
 
   it('puts the target on the approval card', async () => {
@@ -100,8 +102,8 @@ describe('bot core: actions on target systems', function () {
       'approval-request',
     );
     assert.equal(request.run.target, 'web-02');
-    assert.match(cardText(request), /"title":"Target","value":"Machine web-02 \(web-02\)"/);
-    assert.match(JSON.stringify(renderMessage(request).blocks), /Target:\* Machine web-02 \(web-02\)/);
+    assert.match(textOf(renderCard(request, { actionStyle: 'execute' })), /^Target: Machine web-02 \(web-02\)$/m);
+    assert.match(JSON.stringify(renderMessage(request).blocks), /Target: Machine web-02 \(web-02\)/);
     await core.handle(submit('alex', 'cancel-run', { runId: request.run.id }));
   });
 });

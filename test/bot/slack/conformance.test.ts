@@ -20,6 +20,7 @@
  * - The driver does not apply Slack's client-side checks (e.g. a number input's max_value); it
  *   submits what was typed, so the bot's own validation answers, as it must for any client.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,8 @@ class SlackDriver implements ChatDriver {
     const typed = { ...modal.typed, ...Object.fromEntries(Object.entries(values).map(([name, value]) => [`field:${name}`, value])) };
     const state = Object.fromEntries(inputBlocks(modal.view.blocks).map((block) => [block.block_id, elementState(block.element, typed[block.block_id] ?? shown[block.block_id])]));
     const payload = viewSubmission(modal.view.private_metadata ?? '', state, this.userId);
+    // Slack gives every interaction its own trigger_id: two presses are two requests, not one replayed.
+    payload['trigger_id'] = `trigger-submit-${randomUUID()}`;
     const view = payload['view'] as Record<string, unknown>;
     payload['view'] = { ...view, id: modal.viewId, root_view_id: modal.viewId, hash: modal.hash, callback_id: modal.view.callback_id, blocks: modal.view.blocks, title: modal.view.title };
 
@@ -297,6 +300,7 @@ runConformanceSuite('Slack', {
         // The fixture catalog's Slack identities: team T1, user U-<PRINCIPAL ID>.
         asPrincipal: async (principalId) => new SlackDriver(slack, client, `U-${principalId.toUpperCase()}`),
         asUnknownUser: async () => new SlackDriver(slack, client, `U-STRANGER${++strangers}`),
+        runsOf: (principalId) => executor.runsOf(principalId),
         async close() {
           await bot.close();
           await cleanUp();

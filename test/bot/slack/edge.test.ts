@@ -1,3 +1,4 @@
+import { normalizeFormValues } from '../../../cards/form-values.ts';
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { ERRORS } from '../../../executor/contract/index.ts';
@@ -107,7 +108,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
     });
 
     it('opens the form modal with the trigger, each field kind as its Block Kit element', async () => {
-      const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', action: oooAction } }));
+      const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', formId: 'form-1', action: oooAction } }));
       harness = await startHarness(handler);
       const fields = slashCommand('set-ooo');
       assert.equal((await harness.command(fields)).status, 200);
@@ -169,7 +170,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
     it('answers a bad value with response_action errors on that field, and reads every kind back', async () => {
       const handler = new ScriptedHandler((event) => {
         const values = event.kind === 'submit' ? (event.data['values'] as Record<string, unknown>) : {};
-        return { immediate: { screen: 'action-form', action: oooAction, values, errors: { Mailbox: 'Must be a contoso.com address.' } } };
+        return { immediate: { screen: 'action-form', formId: 'form-1', action: oooAction, values, errors: { Mailbox: 'Must be a contoso.com address.' } } };
       });
       harness = await startHarness(handler);
       const answer = await harness.interaction(viewSubmission(metadata, stateValues));
@@ -177,9 +178,13 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
       assert.deepEqual(JSON.parse(answer.body), { response_action: 'errors', errors: { 'field:Mailbox': 'Must be a contoso.com address.' } });
       const event = submitted(handler);
       assert.equal(event.verb, 'submit-form');
+      // The edge takes Slack's shape apart; the one shared conversion gives the form's types.
       assert.deepEqual(event.data, {
         actionId: 'set-ooo',
-        values: { Mailbox: 'kim@fabrikam.com', Mode: 'Both', Notify: true, Days: 5, Until: '2026-02-01', Cc: ['a@contoso.com', 'b@contoso.com'], Channels: ['Mail'], Password: 's3cret' },
+        values: { Mailbox: 'kim@fabrikam.com', Mode: 'Both', Notify: true, Days: '5', Until: '2026-02-01', Cc: 'a@contoso.com\n\nb@contoso.com', Channels: ['Mail'], Password: 's3cret' },
+      });
+      assert.deepEqual(normalizeFormValues(oooAction.form, event.data.values as Record<string, unknown>), {
+        Mailbox: 'kim@fabrikam.com', Mode: 'Both', Notify: true, Days: 5, Until: '2026-02-01', Cc: ['a@contoso.com', 'b@contoso.com'], Channels: ['Mail'], Password: 's3cret',
       });
       assert.equal(event.conversation.threadId, '1767225600.000777');
       assert.deepEqual(harness.slack.workCalls(), [], 'Slack keeps the typed values; nothing else is sent');
@@ -187,7 +192,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
 
     it('shows a form-wide error in the modal with the values kept and the secret not echoed', async () => {
       const handler = new ScriptedHandler(() => ({
-        immediate: { screen: 'action-form', action: oooAction, values: { Mailbox: 'kim@contoso.com', Password: 's3cret' }, errors: { _form: 'The mailbox is on hold.' } },
+        immediate: { screen: 'action-form', formId: 'form-1', action: oooAction, values: { Mailbox: 'kim@contoso.com', Password: 's3cret' }, errors: { _form: 'The mailbox is on hold.' } },
       }));
       harness = await startHarness(handler);
       const answer = await harness.interaction(viewSubmission(metadata, stateValues));
@@ -316,7 +321,7 @@ describe('Slack edge (Bolt on restify, fake Slack Web API)', function () {
   });
 
   it('opens the form from a Run button with that button\'s trigger', async () => {
-    const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', action: oooAction } }));
+    const handler = new ScriptedHandler(() => ({ immediate: { screen: 'action-form', formId: 'form-1', action: oooAction } }));
     harness = await startHarness(handler);
     const payload = buttonOnMessage('deputy:open-form', { actionId: 'set-ooo' }, { ts: '1767225600.000100' });
     await harness.interaction(payload);

@@ -145,6 +145,9 @@ describe('Slack edge in Socket Mode (Bolt SocketModeReceiver, fake Socket Mode e
     });
 
     it('closes cleanly on close(): a normal close frame, no reconnect, and no socket or timer left behind', async () => {
+      // Mocha arms this test's own timeout timer once the test function has returned its promise:
+      // count after that, so "before" and "after" both hold it, whatever else module loading left running.
+      await new Promise((resolve) => setImmediate(resolve));
       const before = liveHandles();
       const timers = timerWatch();
       const handler = new ScriptedHandler(() => ({ immediate: { screen: 'notice', text: 'ok' } }));

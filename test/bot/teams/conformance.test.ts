@@ -15,6 +15,7 @@ runConformanceSuite('Teams', {
     return {
       asPrincipal: async (principalId) => bot.driverFor(principalId),
       asUnknownUser: async () => bot.stranger(),
+      runsOf: (principalId) => executor.runsOf(principalId),
       async close() {
         await bot.close();
         await executor.dispose();

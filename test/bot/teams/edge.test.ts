@@ -250,6 +250,26 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
     );
   });
 
+  it('keeps the member lists of a bounded number of conversations (the oldest is listed again)', async () => {
+    const chats = [groupChat(), groupChat()];
+    const listed: string[] = [];
+    const counting = await new FakeBotFrameworkCloud({ members: (id) => (listed.push(id.replace(/;messageid=\d+$/, '')), [teamsUser('kim')]) }).start();
+    const { handler } = handlerAnswering(() => ({ immediate: { screen: 'approval-request', run: run(), requester: 'Alex', viewerMayDecide: false } }));
+    const edge = await startTeamsEdge(counting, handler, { maxAudiences: 1 });
+    try {
+      for (const chat of [chats[0], chats[0], chats[1], chats[0]]) {
+        const before = counting.calls.length;
+        await send(edge.url, messageActivity(counting, teamsUser('alex'), chat!, 'runs'), await counting.token());
+        await counting.waitForCall((call) => counting.calls.indexOf(call) >= before && call.conversationId === chat!.id);
+      }
+      // The second message in the first chat used the cached list; after the other chat took the one place, it is listed again.
+      assert.deepEqual(listed, [chats[0]!.id, chats[1]!.id, chats[0]!.id]);
+    } finally {
+      await edge.close();
+      await counting.close();
+    }
+  });
+
   it('offers "Show my options" instead of an automatic refresh when a channel has more than 60 members', async () => {
     const conversation = channel();
     members.set(conversation.id, Array.from({ length: 61 }, (_, index) => teamsUser(`member${index}`)));
@@ -303,6 +323,27 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
     assert.equal(file.name, 'output.txt');
     assert.equal(Buffer.from(file.contentUrl.split(',')[1]!, 'base64').toString(), 'line 1\nline 2');
     assert.equal(second.handle.callCount, 0);
+  });
+
+  it('links long output at DEPUTY_PUBLIC_URL (an absolute, unguessable, expiring link) when it is set', async () => {
+    let stored: ConversationRef | undefined;
+    const { handler } = handlerAnswering((event) => {
+      stored = event.conversation;
+      return {};
+    });
+    const conversation = personalChat();
+    bot = await startTeamsEdge(cloud, handler, { publicUrl: 'https://deputy.contoso.example/' });
+    await send(bot.url, messageActivity(cloud, teamsUser('alex'), conversation, 'help'), await cloud.token());
+    assert.ok(stored);
+    await bot.edge.port.postFile(stored, { name: 'output.csv', contentType: 'text/csv', content: 'Log,Line\r\ndpkg,1\r\n' });
+    const posted = cloud.calls.filter((call) => call.conversationId === conversation.id).at(-1);
+    const link = (posted?.body.attachments as { contentUrl: string }[])[0]?.contentUrl ?? '';
+    assert.match(link, /^https:\/\/deputy\.contoso\.example\/api\/files\/[\w-]{22}$/);
+    const download = await fetch(`${bot.url.replace(/\/api\/messages$/, '')}${new URL(link).pathname}`);
+    assert.equal(download.status, 200);
+    assert.match(download.headers.get('content-disposition') ?? '', /filename="output.csv"/);
+    assert.equal(await download.text(), 'Log,Line\r\ndpkg,1\r\n');
+    assert.equal((await fetch(`${bot.url.replace(/\/api\/messages$/, '')}/api/files/not-a-file-id-at-all0`)).status, 404);
   });
 
   it('opens a personal chat with a user seen in a channel, for notifications', async () => {

@@ -56,7 +56,7 @@ export function loopbackCredentials(cloud: FakeBotFrameworkCloud): MsalServiceCl
 export async function startTeamsEdge(
   cloud: FakeBotFrameworkCloud,
   handler: ConversationHandler,
-  options: { invokeDeadlineMs?: number } = {},
+  options: { invokeDeadlineMs?: number; maxAudiences?: number; publicUrl?: string } = {},
 ): Promise<RunningBot> {
   const server = restify.createServer({ name: 'deputy-teams-test' });
   const edge = new TeamsEdge({
@@ -66,6 +66,8 @@ export async function startTeamsEdge(
     endpoints: loopbackEndpoints(cloud),
     credentialsFactory: loopbackCredentials(cloud),
     ...(options.invokeDeadlineMs === undefined ? {} : { invokeDeadlineMs: options.invokeDeadlineMs }),
+    ...(options.maxAudiences === undefined ? {} : { maxAudiences: options.maxAudiences }),
+    ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
   });
   edge.mount(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -87,11 +87,49 @@ describe('web chat in a browser', function () {
   it('offers nothing to run to the read-only persona', async () => {
     await page.selectOption('#persona', 'rita');
     await page.getByText('Connected as rita').waitFor();
-    assert.equal(await chat().locator('.ac-adaptiveCard').count(), 0, 'a new persona starts a new conversation');
+    // A new persona starts their own conversation, which opens with a welcome card.
+    await chat().getByText(/Hello, Rita/).waitFor();
+    assert.equal(await chat().getByText(/Set an out-of-office reply/).count(), 0, 'nothing of Alex’s conversation');
     await say('help');
-    await chat().locator('.ac-adaptiveCard').first().waitFor();
-    await page.waitForTimeout(300);
+    await chat().getByText(/Actions for Rita/).waitFor();
     await shot('05-read-only');
     assert.equal(await chat().getByRole('button', { name: 'Open' }).count(), 0, 'no runnable action');
+  });
+
+  it('keeps each persona’s conversation: switching back and reloading show Alex his outcome', async () => {
+    await page.selectOption('#persona', 'alex');
+    await page.getByText('Connected as alex').waitFor();
+    // The summary is still there after a switch (Web Chat replays the conversation, newest version of each card last).
+    await chat().getByText(/uma\.schulz@contoso\.example/).first().waitFor();
+    await chat().getByText(/Succeeded/).first().waitFor();
+
+    await page.reload();
+    await page.getByText('Connected as alex').waitFor();
+    assert.equal(await page.locator('#persona').inputValue(), 'alex', 'the page picks the persona chosen last');
+    await chat().getByText(/uma\.schulz@contoso\.example/).first().waitFor();
+    await chat().getByText(/Succeeded/).first().waitFor();
+    assert.equal(await chat().getByText(/Hello, Alex/).count(), 1, 'greeted once, not on every reload');
+    await shot('06-after-reload');
+
+    // "runs" lists what Alex ran; Open shows the run's card again with its result.
+    await say('runs');
+    const list = chat().locator('.ac-adaptiveCard').filter({ hasText: 'Your recent runs' }).last();
+    await list.waitFor();
+    const cards = await chat().locator('.ac-adaptiveCard').count();
+    await list.getByRole('button', { name: 'Open' }).first().click();
+    await page.waitForFunction((before) => document.querySelectorAll('#webchat .ac-adaptiveCard').length > before, cards);
+    await chat().locator('.ac-adaptiveCard').last().getByText(/Succeeded/).waitFor();
+    await shot('07-run-reopened');
+  });
+
+  it('keeps the persona picker visible on a 400 px wide screen', async () => {
+    await page.setViewportSize({ width: 400, height: 800 });
+    const picker = page.locator('#persona');
+    await picker.waitFor();
+    const box = await picker.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 400 && box.y + box.height <= 800, JSON.stringify(box));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px`);
+    await shot('08-narrow');
   });
 });

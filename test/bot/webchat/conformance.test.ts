@@ -10,6 +10,7 @@ runConformanceSuite('web chat', {
     return {
       asPrincipal: (principalId) => WebChatDriver.connect(harness.bot.url, principalId),
       asUnknownUser: () => WebChatDriver.connect(harness.bot.url, `stranger-${++strangers}`),
+      runsOf: (principalId) => harness.executor.runsOf(principalId),
       close: () => harness.close(),
     };
   },

@@ -8,9 +8,9 @@ describe('Direct Line state', () => {
     const clock = new ManualClock();
     const state = new DirectLineState(clock, { ...DEFAULT_LIMITS, tokenTtlMs: 60_000 });
     const token = state.issueToken('alex');
-    const conversation = state.startConversation(token);
+    const conversation = state.startConversation(token)?.conversation;
     assert.ok(conversation);
-    assert.equal(state.startConversation(token)?.id, conversation.id, 'one conversation per token');
+    assert.equal(state.startConversation(token)?.conversation.id, conversation.id, 'one conversation per token');
     const refreshed = state.refresh(token);
     assert.ok(refreshed);
     assert.equal(state.grant(token), undefined, 'the old token stops working');
@@ -22,7 +22,7 @@ describe('Direct Line state', () => {
   it('pages by watermark, keeps only the newest entries, and re-delivers an updated bot activity under its id and first timestamp', () => {
     const clock = new ManualClock();
     const state = new DirectLineState(clock, { ...DEFAULT_LIMITS, maxLogEntries: 3 });
-    const conversation = state.startConversation(state.issueToken('alex'));
+    const conversation = state.startConversation(state.issueToken('alex'))?.conversation;
     assert.ok(conversation);
     const user = state.appendFromUser(conversation, { type: 'message', text: 'help' });
     clock.advance(1000);
@@ -43,5 +43,17 @@ describe('Direct Line state', () => {
     const trimmed = state.activitiesAfter(conversation, 0);
     assert.deepEqual(trimmed.activities.map((activity) => activity.text), ['v2', 'a', 'b'], 'the oldest entries are dropped');
     assert.equal(trimmed.watermark, 5, 'watermarks keep counting');
+  });
+
+  it('continues a persona’s conversation with a new token (a reload, a switch back), and keeps personas apart', () => {
+    const state = new DirectLineState(new ManualClock());
+    const first = state.startConversation(state.issueToken('alex'));
+    assert.equal(first?.created, true);
+    const again = state.startConversation(state.issueToken('alex'));
+    assert.equal(again?.created, false);
+    assert.equal(again?.conversation.id, first?.conversation.id);
+    const other = state.startConversation(state.issueToken('cyra'));
+    assert.equal(other?.created, true);
+    assert.notEqual(other?.conversation.id, first?.conversation.id);
   });
 });

@@ -78,7 +78,7 @@ describe('bot server', function () {
     assert.equal((await fetch(`${harness.bot.url}/healthz`)).status, 200);
     const ready = await fetch(`${harness.bot.url}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { executor: { ok: true } } });
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { executor: { ok: true }, webchat: { ok: true } } });
   });
 
   it('refuses a body over the limit before reading it', async () => {
@@ -96,8 +96,8 @@ describe('bot server', function () {
     // The executor's own line on run isolation, as /readyz gives it (HTML-escaped).
     const isolation = harness.executor.isolation.headline.replace(/'/g, '&#39;');
     assert.ok(page.includes(`Run isolation: ${isolation}.`), isolation);
-    assert.match(page, /<option value="alex">Alex \(helpdesk\)/);
-    assert.match(page, /<option value="rita">/);
+    assert.match(page, /<option value="alex" title="administrator; tenant hamburg">Alex \(helpdesk\)<\/option>/);
+    assert.match(page, /<option value="rita" /);
     assert.doesNotMatch(page, /https?:\/\/(?!127)/, 'nothing is loaded from elsewhere');
     const bundle = await fetch(`${harness.bot.url}/webchat/webchat.js`);
     assert.equal(bundle.status, 200);
@@ -147,22 +147,73 @@ describe('bot server', function () {
 
   it('updates a card by re-delivering its activity id, and serves posted files for download', async () => {
     const alex = await WebChatDriver.connect(harness.bot.url, 'alex');
+    // Alex's conversation is greeted once, whenever it first starts: count after the greeting.
+    await waitForMessage(alex, 'the welcome card', (messages) => messages.find((message) => /Hello, Alex/.test(message.text)));
+    const before = (await alex.rawActivities()).filter((activity) => activity.from.role === 'bot').length;
     await alex.sendText('help');
-    const list = await waitForMessage(alex, 'the list', (messages) => messages.find((message) => message.actions.some((action) => action.verb === 'open-form')));
+    const list = await waitForMessage(alex, 'the list', (messages) => messages.slice(before).find((message) => message.actions.some((action) => action.verb === 'open-form')));
     await alex.clickAction('open-form', { actionId: 'count' });
     await waitForMessage(alex, 'the form', (messages) => messages.find((message) => message.id === list.id && message.actions.some((action) => action.verb === 'submit-form')));
     await alex.submitForm({ Upto: '45' });
     await waitForMessage(alex, 'the summary', (messages) => messages.find((message) => message.id === list.id && /Succeeded/.test(message.text)));
     const raw = await alex.rawActivities();
-    const file = await waitForMessage(alex, 'the output file', (messages) => messages.find((message) => message.files.length > 0));
+    const file = await waitForMessage(alex, 'the output file', (messages) => messages.slice(before).find((message) => message.files.length > 0));
     const contentUrl = (await alex.rawActivities()).find((activity) => activity.id === file.id)?.attachments?.[0]?.contentUrl;
-    assert.ok(contentUrl && contentUrl.startsWith('/webchat/files/'), String(contentUrl));
-    const download = await alex.download(contentUrl);
+    // Absolute, at the page's own origin: Web Chat shows it as a link that opens.
+    assert.ok(contentUrl && contentUrl.startsWith(`${harness.bot.url}/webchat/files/`), String(contentUrl));
+    const download = await fetch(contentUrl);
     assert.equal(download.status, 200);
     assert.match(download.headers.get('content-disposition') ?? '', /attachment; filename="count-run_/);
     const text = await download.text();
     assert.equal(text.split('\n').length, 45);
-    assert.ok(raw.filter((activity) => activity.from.role === 'bot').length <= 2, 'one card, updated in place (and the file)');
+    assert.ok(raw.filter((activity) => activity.from.role === 'bot').length - before <= 2, 'one card, updated in place (and the file)');
+  });
+
+  it('never keeps a card’s inputs in the history: a typed secret is not echoed on any poll', async () => {
+    const alex = await WebChatDriver.connect(harness.bot.url, 'alex');
+    await alex.postActivity({ type: 'message', value: { verb: 'submit-form', actionId: 'echo', 'field.Message': 'hi', 'field.Password': 'hunter2-typed-secret' }, channelData: { postBack: true } });
+    const raw = await alex.rawActivities();
+    assert.ok(raw.some((activity) => activity.from.role === 'user'), 'the echo is there for Web Chat');
+    assert.ok(!JSON.stringify(raw).includes('hunter2-typed-secret'), 'the secret is not');
+    const again = await WebChatDriver.connect(harness.bot.url, 'alex');
+    assert.ok(!JSON.stringify(await again.rawActivities()).includes('hunter2-typed-secret'), 'not after a reload either');
+  });
+
+  it('continues a persona’s conversation with a new token (a reload, a switch back), greeting it once', async () => {
+    const first = await WebChatDriver.connect(harness.bot.url, 'bea');
+    const welcome = await waitForMessage(first, 'the welcome card', (messages) => messages.find((message) => /Hello, Bea/.test(message.text)));
+    assert.ok(welcome.actions.some((action) => action.verb === 'show-actions'));
+    await first.sendText('runs');
+    await waitForMessage(first, 'the runs list', (messages) => messages.find((message) => /Your recent runs/.test(message.text)));
+    const reloaded = await WebChatDriver.connect(harness.bot.url, 'bea');
+    assert.equal(reloaded.conversationId, first.conversationId);
+    const history = await reloaded.messages();
+    assert.ok(history.some((message) => /Your recent runs/.test(message.text)), 'the history comes back');
+    assert.equal(history.filter((message) => /Hello, Bea/.test(message.text)).length, 1, 'greeted once');
+  });
+
+  it('serves the Web Chat bundle gzipped, cached for good under its version, and a favicon', async () => {
+    const page = await (await fetch(`${harness.bot.url}/`)).text();
+    const bundlePath = /<script src="(\/webchat\/webchat\.js\?v=[^"]+)"/.exec(page)?.[1];
+    assert.ok(bundlePath, 'the page asks for the bundle under its version');
+    assert.match(page, /<link rel="icon" type="image\/svg\+xml" href="\/favicon\.svg">/);
+    const raw = await new Promise<{ status: number; headers: Record<string, unknown>; bytes: number }>((resolve, reject) => {
+      const url = new URL(harness.bot.url);
+      request({ host: url.hostname, port: url.port, path: bundlePath, headers: { 'accept-encoding': 'gzip, br' } }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+      }).on('error', reject).end();
+    });
+    assert.equal(raw.status, 200);
+    assert.equal(raw.headers['content-encoding'], 'gzip');
+    assert.ok(raw.bytes < 1_500_000, `${raw.bytes} bytes on the wire`);
+    assert.match(String(raw.headers['cache-control']), /max-age=31536000, immutable/);
+    const cached = await fetch(`${harness.bot.url}${bundlePath}`, { headers: { 'if-none-match': String(raw.headers.etag) } });
+    assert.equal(cached.status, 304);
+    const icon = await fetch(`${harness.bot.url}/favicon.svg`);
+    assert.equal(icon.status, 200);
+    assert.match(icon.headers.get('content-type') ?? '', /image\/svg\+xml/);
   });
 
   it('has no web chat at all outside demo mode, and is alive but not ready without its executor', async () => {

@@ -83,7 +83,7 @@ describe('pwsh runner parts', () => {
   });
 
   describe('summarize', () => {
-    it('gives the first ten output lines, the count, and one line per error and warning', () => {
+    it('gives the last ten output lines (the end, where a tail or a result is), the count, and one line per error and warning', () => {
       const records: StoredRecord[] = [
         ...Array.from({ length: 12 }, (_, index) => ({ stream: 'output' as const, text: `line ${index}` })),
         { stream: 'output', text: 'two\nlines' },
@@ -92,7 +92,7 @@ describe('pwsh runner parts', () => {
         { stream: 'verbose', text: 'chatter' },
       ];
       const summary = summarize(records, false, 1);
-      assert.deepEqual(summary.lines, Array.from({ length: 10 }, (_, index) => `line ${index}`));
+      assert.deepEqual(summary.lines, [...Array.from({ length: 8 }, (_, index) => `line ${index + 4}`), 'two', 'lines']);
       assert.equal(summary.outputLineCount, 14);
       assert.deepEqual(summary.errors, ['first error']);
       assert.deepEqual(summary.warnings, ['careful']);
@@ -101,7 +101,7 @@ describe('pwsh runner parts', () => {
       assert.equal(summary.truncated, false);
     });
 
-    it('makes a table of at most 10 rows and 6 columns when all objects share their properties', () => {
+    it('makes a table of the last 10 rows (and says how many there were) and 6 columns when all objects share their properties', () => {
       const row = (index: number): StoredRecord => ({
         stream: 'output',
         text: `@{...}`,
@@ -110,7 +110,8 @@ describe('pwsh runner parts', () => {
       const summary = summarize(Array.from({ length: 12 }, (_, index) => row(index)), true, 0);
       assert.deepEqual(summary.table?.columns, ['A', 'B', 'C', 'D', 'E', 'F']);
       assert.equal(summary.table?.rows.length, 10);
-      assert.deepEqual(summary.table?.rows[1], ['1', 'b1', 'true', '', '{"x":1}', 'f']);
+      assert.equal(summary.rowCount, 12);
+      assert.deepEqual(summary.table?.rows[1], ['3', 'b3', 'true', '', '{"x":1}', 'f']);
       assert.equal(summary.truncated, true);
     });
 
