@@ -156,13 +156,24 @@ describe('run isolation', function () {
       if (makeRunnerIsolation().containment !== 'pid-namespace') this.skip();
       const markers = [uniqueSleep(), uniqueSleep()];
       const input = JSON.stringify({ pwsh: pwshPath(), markers });
-      const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/executor/pwsh/dying-executor.ts'), input], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const signal = await new Promise((resolve) => child.once('exit', (_code, killed) => resolve(killed)));
-      assert.equal(signal, 'SIGKILL');
-      assert.match(output, /both started/);
-      assert.ok(await eventually(() => markers.every((marker) => processesWith(marker).length === 0), 10_000), 'no run outlives a dead executor');
+      // A dead executor leaves its runs' folders behind (nothing of it runs to remove them): in a folder of this test's.
+      const temporary = mkdtempSync(join(tmpdir(), 'deputy-dying-'));
+      chmodSync(temporary, 0o755);
+      try {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/executor/pwsh/dying-executor.ts'), input], {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, TMPDIR: temporary },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        const signal = await new Promise((resolve) => child.once('exit', (_code, killed) => resolve(killed)));
+        assert.equal(signal, 'SIGKILL');
+        assert.match(output, /both started/);
+        assert.ok(await eventually(() => markers.every((marker) => processesWith(marker).length === 0), 10_000), 'no run outlives a dead executor');
+      } finally {
+        rmSync(temporary, { recursive: true, force: true });
+      }
     });
   });
 
