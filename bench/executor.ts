@@ -40,7 +40,7 @@ export async function benchExecutor(): Promise<BenchResult[]> {
   if (!pwsh) throw new Error('pwsh not found');
   const dataDir = mkdtempSync(join(tmpdir(), 'deputy-bench-'));
   const config = {
-    ...loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0' }),
+    ...loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0', DEPUTY_RUN_DATA_DIR: `${dataDir}-run-data` }),
     catalogFolder: join(PROJECT_ROOT, 'test', 'fixtures', 'catalog'),
     maxConcurrentRuns: 4,
     poolSize: 4,

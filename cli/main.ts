@@ -52,6 +52,7 @@ async function runExecutor(env: NodeJS.ProcessEnv, io: Output): Promise<RunningE
   const config = loadExecutorConfig(env);
   const executor = await startExecutor({ config, env });
   io.out(`Deputy executor on ${executor.url} (data in ${config.dataDir})`);
+  io.out(`Run isolation: ${executor.isolation.summary}`);
   return executor;
 }
 

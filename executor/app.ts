@@ -2,15 +2,16 @@
  * Wires the executor: store, catalog import, policy, runner, run service and REST API.
  * `startExecutor` is what `deputy executor`, `deputy start` and the tests call.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { isWildcardHost } from '../lib/http-host.ts';
 import { newCorrelationId } from '../lib/ids.ts';
 import { createLogger } from '../lib/logger.ts';
 import { isDeepStrictEqual } from 'node:util';
+import { makeDataFolderPrivate } from '../lib/private-files.ts';
 import { catalogRoot, readConfined } from './catalog/confined.ts';
 import { importCatalog } from './catalog/import.ts';
 import type { CatalogConflict } from './catalog/merge.ts';
@@ -36,12 +37,13 @@ import { createHostCheck, createTokenCheck } from './http/auth.ts';
 import { createApiServer, type Readiness } from './http/server.ts';
 import { Policy } from './policy/policy.ts';
 import { locatePwsh, PROJECT_ROOT } from './pwsh/locate.ts';
+import { prepareRunDataFolder, type RunIsolation } from './pwsh/isolation.ts';
 import { createPwshRunner } from './pwsh/runner.ts';
 import { auditConnectFailure, withTargets } from './targets/dispatch.ts';
 import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
-import { auditCheckpointOf } from './store/audit-checkpoint.ts';
+import { auditCheckpointOf, auditKeyPath } from './store/audit-checkpoint.ts';
 import { RefusalThrottle } from './store/refusal-audit.ts';
 import { createFileStore } from './store/file.ts';
 import type { Store } from './store/port.ts';
@@ -79,6 +81,8 @@ export interface RunningExecutor {
   authoring: Authoring;
   /** E-mail connectors: `mail.address(id)` is where a mailbox's SMTP listener is bound. */
   mail: MailConnectors;
+  /** How service and pool runs are isolated on this host. */
+  isolation: RunIsolation;
   /** Every route of the API with its declared authentication. */
   routes(): DeclaredRoute[];
   close(): Promise<void>;
@@ -130,13 +134,6 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
     const { changes, conflicts } = await syncCatalog(store, catalogFolder, pwsh.path, clock);
     logger.info({ folder: catalogFolder, changes }, 'catalog imported');
     for (const kept of conflicts) logger.warn({ folder: catalogFolder, object: kept.object, id: kept.id, kind: kept.kind }, kept.summary);
-    const target = join(config.dataDir, DEMO_DIRECTORY_SEED);
-    if (!existsSync(target)) {
-      // Read like the catalog's scripts: a seed that links out of the catalog folder is not copied.
-      const seed = await readConfined(await catalogRoot(catalogFolder), DEMO_DIRECTORY_SEED);
-      if ('bytes' in seed) writeFileSync(target, seed.bytes, { mode: 0o600, flag: 'wx' });
-      else if (seed.code !== 'ENOENT') logger.warn({ problem: seed.problem }, 'demo directory seed not copied');
-    }
   } else if (pwsh) {
     // No import at start-up: versions an older parser read still get today's reading of their forms.
     const { snapshot, refreshed } = await rereadStaleVersions(pwsh.path, store.catalog.snapshot());
@@ -149,7 +146,21 @@ async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.
       logger.info({ versions: refreshed.length }, 'stored script versions read again by the current parameter parser');
     }
   }
-  return pwsh;
+  return { pwsh, catalogFolder };
+}
+
+/** The demo directory starts as the catalog's copy, in the runs' own data folder, owned by whoever runs as. */
+async function seedRunData(catalogFolder: string | undefined, runDataDir: string, isolation: RunIsolation, logger: Logger): Promise<void> {
+  const target = join(runDataDir, DEMO_DIRECTORY_SEED);
+  if (!catalogFolder || existsSync(target)) return;
+  // Read like the catalog's scripts: a seed that links out of the catalog folder is not copied.
+  const seed = await readConfined(await catalogRoot(catalogFolder), DEMO_DIRECTORY_SEED);
+  if (!('bytes' in seed)) {
+    if (seed.code !== 'ENOENT') logger.warn({ problem: seed.problem }, 'demo directory seed not copied');
+    return;
+  }
+  writeFileSync(target, seed.bytes, { mode: 0o600, flag: 'wx' });
+  if (isolation.account) chownSync(target, isolation.account.uid, isolation.account.gid);
 }
 
 export async function startExecutor(options: ExecutorOptions): Promise<RunningExecutor> {
@@ -158,7 +169,9 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'executor' });
 
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Nothing in the data folder is for anyone but the executor's account (docs/security.md).
+  const tightened = await makeDataFolderPrivate(config.dataDir);
+  if (tightened.length > 0) logger.warn({ paths: tightened }, 'the data folder was readable by other accounts; made it private (folder 0700, files 0600)');
   const lock = acquireDataLock(config.dataDir);
   const tokens = config.tokens ?? [loadOrCreateToken(config.dataDir)];
   const operatorTokens = config.operatorTokens ?? [loadOrCreateToken(config.dataDir, OPERATOR_TOKEN_FILE)];
@@ -170,9 +183,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     throw error;
   });
   let pwsh: ReturnType<typeof locatePwsh>;
+  let catalogFolder: string | undefined;
   let vault: Awaited<ReturnType<typeof openCredentialVault>>;
   try {
-    pwsh = await prepareCatalog(store, config, env, clock, logger);
+    ({ pwsh, catalogFolder } = await prepareCatalog(store, config, env, clock, logger));
     vault = await openCredentialVault({ dataDir: config.dataDir, keys: config.secretKeys, clock, logger });
   } catch (error) {
     await store.close();
@@ -185,9 +199,24 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     logger,
     clock,
     poolSize: config.poolSize,
+    poolMaxWorkers: config.poolMaxWorkers,
+    poolIdleMs: config.poolIdleMs,
+    runAccount: config.runAccount,
     runAsAllowlist: config.runAsAllowlist,
-    workFolder: config.dataDir,
+    // What a run of the executor's own account could otherwise read (docs/security.md, "Run isolation").
+    protectedPaths: [
+      config.dataDir,
+      config.auditCheckpoint,
+      auditKeyPath(config.auditCheckpoint),
+      ...(env.DEPUTY_CONFIG ? [resolve(env.DEPUTY_CONFIG)] : []),
+    ],
+    allowUnisolated: config.demo,
   });
+  const isolation = pwshRunner.isolation();
+  if (isolation.kind === 'none') logger.warn({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
+  else logger.info({ isolation: isolation.kind, containment: isolation.containment, gaps: isolation.gaps }, isolation.summary);
+  const runDataDir = prepareRunDataFolder(isolation, config.dataDir, config.runDataDir);
+  await seedRunData(catalogFolder, runDataDir, isolation, logger);
   const targetRunner = createTargetRunner({
     logger,
     clock,
@@ -225,7 +254,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   };
 
   const events = new EventBus(clock);
-  const queries = startQueries({ store, policy, runner, clock, logger, dataDir: config.dataDir });
+  const queries = startQueries({ store, policy, runner, clock, logger, runDataDir });
   const runIdempotency = await IdempotencyStore.open(join(config.dataDir, RUN_IDEMPOTENCY_FILE), clock);
   const runs = new RunService({
     store,
@@ -235,7 +264,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     events,
     clock,
     logger,
-    dataDir: config.dataDir,
+    runDataDir,
     choices: queries.service,
     idempotency: runIdempotency,
     approvalTtlMs: config.approvalTtlMs,
@@ -275,6 +304,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     checks: {
       store: { ok: true },
       pwsh: pwsh ? { ok: true, detail: pwsh.path } : { ok: false, detail: 'pwsh is missing: set DEPUTY_PWSH or run npm install' },
+      isolation: { ok: isolation.kind !== 'none', detail: isolation.headline },
     },
   });
   const api = createApiServer({
@@ -290,6 +320,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     logger,
     refusals,
     demo: config.demo,
+    runIsolation: isolation.headline,
     registerRoutes: [connectors.routes, plans.routes, scripts.routes, authoring.routes, queries.routes],
   });
   const { server } = api;
@@ -321,6 +352,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     scripts: scripts.service,
     authoring,
     mail,
+    isolation,
     routes: api.routes,
     async close() {
       clearInterval(expiry);

@@ -34,6 +34,12 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_MAX_QUEUED_RUNS: count(1000, 100_000),
   DEPUTY_MAX_QUEUED_PER_PRINCIPAL: count(200, 100_000),
   DEPUTY_POOL_SIZE: count(2, 64),
+  DEPUTY_POOL_MAX_WORKERS: count(8, 256),
+  DEPUTY_POOL_IDLE_SECONDS: count(300, 24 * 3600),
+  /** The account service and pool runs use when the executor is root; created at first start. */
+  /** Where scripts keep data between runs (`{runDataDir}`); default beside the data folder, or under /var/lib/deputy for root. */
+  DEPUTY_RUN_DATA_DIR: z.string().min(1).optional(),
+  DEPUTY_RUN_ACCOUNT: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'a local account name').refine((name) => name !== 'root', 'never root').default('deputy-run'),
   DEPUTY_RUNAS_ALLOWLIST: list.default([]),
   DEPUTY_MAX_OUTPUT_BYTES: count(1_048_576, 256 * 1_048_576),
   DEPUTY_MAX_OUTPUT_RECORDS: count(10_000, 1_000_000),
@@ -69,7 +75,12 @@ export interface ExecutorConfig {
   maxConcurrentRuns: number;
   maxQueuedRuns: number;
   maxQueuedPerPrincipal: number;
+  /** Spare warm workers per pool identity, and the most workers one requester holds at once. */
   poolSize: number;
+  poolMaxWorkers: number;
+  poolIdleMs: number;
+  runAccount: string;
+  runDataDir?: string | undefined;
   runAsAllowlist: string[];
   maxOutputBytes: number;
   maxOutputRecords: number;
@@ -149,6 +160,10 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     maxQueuedRuns: settings.DEPUTY_MAX_QUEUED_RUNS,
     maxQueuedPerPrincipal: settings.DEPUTY_MAX_QUEUED_PER_PRINCIPAL,
     poolSize: settings.DEPUTY_POOL_SIZE,
+    poolMaxWorkers: settings.DEPUTY_POOL_MAX_WORKERS,
+    poolIdleMs: settings.DEPUTY_POOL_IDLE_SECONDS * 1000,
+    runAccount: settings.DEPUTY_RUN_ACCOUNT,
+    runDataDir: settings.DEPUTY_RUN_DATA_DIR === undefined ? undefined : absolute(settings.DEPUTY_RUN_DATA_DIR),
     runAsAllowlist: settings.DEPUTY_RUNAS_ALLOWLIST,
     maxOutputBytes: settings.DEPUTY_MAX_OUTPUT_BYTES,
     maxOutputRecords: settings.DEPUTY_MAX_OUTPUT_RECORDS,

@@ -6,8 +6,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { JSONFilePreset } from 'lowdb/node';
-import type { Low } from 'lowdb';
+import { Low } from 'lowdb';
+import { PRIVATE_DIR_MODE, PrivateJsonFile } from '../../lib/private-files.ts';
 import { z } from 'zod';
 import { ChannelSchema } from '../../executor/contract/index.ts';
 import type { ConversationRef } from './model.ts';
@@ -82,8 +82,10 @@ export class LowdbConversationStore implements ConversationStore {
 
   /** Opens (or creates) the file; a file that does not parse is an error, not silently reset. */
   static async open(file: string): Promise<LowdbConversationStore> {
-    await mkdir(dirname(file), { recursive: true });
-    const db = await JSONFilePreset<StoreData>(file, { principals: {}, conversations: {}, runs: {}, approvers: {} });
+    await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // Private (0600): it holds who talks to the bot where.
+    const db = new Low<StoreData>(new PrivateJsonFile(file), { principals: {}, conversations: {}, runs: {}, approvers: {} });
+    await db.read();
     db.data = StoreDataSchema.parse(db.data);
     return new LowdbConversationStore(db);
   }

@@ -22,7 +22,7 @@ import type {
   CreateRunResponse,
   DecisionRequest,
   ExecutorEventMessage,
-  Persona,
+  PersonaList,
   PrincipalView,
   RunState,
   RunView,
@@ -69,7 +69,8 @@ export interface ChoiceListRequest {
 export interface ExecutorApi {
   /** The principal behind a verified chat identity; DEPUTY_E_NOT_ENROLLED when there is none. */
   resolveIdentity(identity: ChatIdentity, options?: CallOptions): Promise<PrincipalView>;
-  listPersonas(options?: CallOptions): Promise<Persona[]>;
+  /** Demo mode only: the principals that have a web chat persona, and how runs are isolated. */
+  listPersonas(options?: CallOptions): Promise<PersonaList>;
   listActions(principalId: string, options?: CallOptions): Promise<ActionView[]>;
   /** With an `idempotencyKey`, a repeat answers the first run (`replayed`) instead of starting another. */
   createRun(request: CreateRunRequest, options?: CallOptions & { idempotencyKey?: string }): Promise<CreateRunResponse & { replayed: boolean }>;

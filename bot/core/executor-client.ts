@@ -47,7 +47,7 @@ import {
   type CreateRunResponse,
   type DecisionRequest,
   type ErrorCode,
-  type Persona,
+  type PersonaList,
   type ExecutorEventMessage,
   type PrincipalView,
   type RunView,
@@ -100,9 +100,9 @@ export class ExecutorClient implements ExecutorApi {
     return body.principal;
   }
 
-  /** Demo mode only: the principals that have a web chat persona. */
-  async listPersonas(options: CallOptions = {}): Promise<Persona[]> {
-    return (await this.json('GET', '/v1/personas', PersonaListSchema, undefined, options)).personas;
+  /** Demo mode only: the principals that have a web chat persona, and how runs are isolated. */
+  async listPersonas(options: CallOptions = {}): Promise<PersonaList> {
+    return this.json('GET', '/v1/personas', PersonaListSchema, undefined, options);
   }
 
   async listActions(principalId: string, options: CallOptions = {}): Promise<ActionView[]> {

@@ -17,7 +17,7 @@ import restify, { type Request, type Response, type Server } from 'restify';
 import { z } from 'zod';
 import { renderCard } from '../../cards/render.ts';
 import { SUBMIT_VERBS } from '../../cards/screens.ts';
-import { DeputyError, isDeputyError, type Persona } from '../../executor/contract/index.ts';
+import { DeputyError, isDeputyError, type PersonaList } from '../../executor/contract/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ChannelEdge, ConversationHandler, ConversationPort, ConversationRef, FileAttachment, Inbound, Screen } from '../core/model.ts';
@@ -47,8 +47,8 @@ const UPLOAD_FRAMING_BYTES = 64 * 1024;
 
 export interface WebChatEdgeOptions {
   handler: ConversationHandler;
-  /** The personas for the picker (the executor's `GET /v1/personas`). */
-  listPersonas: () => Promise<Persona[]>;
+  /** The personas for the picker and how runs are isolated (the executor's `GET /v1/personas`). */
+  listPersonas: () => Promise<PersonaList>;
   logger: Logger;
   clock: Clock;
   maxBodyBytes: number;
@@ -117,13 +117,13 @@ export class WebChatEdge implements ChannelEdge {
   // ------------------------------------------------------------------ page
 
   private async servePage(res: Response): Promise<void> {
-    let personas: Persona[] | undefined;
+    let personas: PersonaList | undefined;
     try {
       personas = await this.options.listPersonas();
     } catch (error) {
       this.log.warn({ code: isDeputyError(error) ? error.code : undefined, detail: isDeputyError(error) ? error.detail : String(error) }, 'personas unavailable');
     }
-    sendText(res, 200, 'text/html; charset=utf-8', renderPage(personas, this.options.pollingIntervalMs ?? 300, this.bundleVersion));
+    sendText(res, 200, 'text/html; charset=utf-8', renderPage(personas?.personas, this.options.pollingIntervalMs ?? 300, this.bundleVersion, personas?.runIsolation));
   }
 
   /**

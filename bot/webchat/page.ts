@@ -20,9 +20,10 @@ function escapeHtml(text: string): string {
 /**
  * The page. `bundleVersion` goes into the bundle's URL, so the browser may cache it for good.
  * The persona's name is the label (the catalog's names already say who they are); roles and
- * tenant are the option's tooltip.
+ * tenant are the option's tooltip. `runIsolation`: the executor's own line on how runs are
+ * isolated, shown in the demo banner.
  */
-export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: number, bundleVersion = ''): string {
+export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: number, bundleVersion = '', runIsolation?: string): string {
   const options = (personas ?? [])
     .map((persona) => {
       const details = `${persona.roles.join(', ')}; tenant ${persona.tenant}`;
@@ -66,6 +67,7 @@ export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: n
     <div class="banner" id="demo-banner" role="status">
       <strong>Demo mode: local only.</strong> The persona picker lets you act as anyone in the catalog;
       it exists only in demo mode on this machine's loopback address.
+      ${runIsolation ? `<br><span id="run-isolation">Run isolation: ${escapeHtml(runIsolation)}.</span>` : ''}
     </div>
     <header>
       <h1>Deputy</h1>

@@ -11,8 +11,11 @@ import { isWithin } from './references.ts';
 import { checkActionTargets } from './targets.ts';
 import type { KeyPath, YamlSource } from './yaml-source.ts';
 
-/** Written in fixed values; the run service replaces it with the data folder at run time. */
-export const DATA_DIR_PLACEHOLDER = '{dataDir}';
+/**
+ * Written in fixed values; the run service replaces it at run time with the folder where scripts
+ * keep data between runs (never the executor's data folder, which no run may read).
+ */
+export const RUN_DATA_PLACEHOLDER = '{runDataDir}';
 
 export interface ActionContext {
   /** Where problems are reported: catalog.yaml with its lines, or a REST request's fields. */
@@ -163,7 +166,7 @@ function checkParameters(
         report(at(key, name), 'a secret parameter cannot have a value in catalog.yaml');
         continue;
       }
-      const needsCheck = !(typeof value === 'string' && value.includes(DATA_DIR_PLACEHOLDER));
+      const needsCheck = !(typeof value === 'string' && value.includes(RUN_DATA_PLACEHOLDER));
       const checked = needsCheck ? validateInputs([{ ...field, required: false }], { [field.name]: value }) : { ok: true as const };
       if (!checked.ok) report(at(key, name), Object.values(checked.fields)[0] ?? 'invalid value');
       result[field.name] = value;

@@ -153,7 +153,12 @@ export const PersonaSchema = z.object({
   tenant: z.string(),
 });
 export type Persona = z.infer<typeof PersonaSchema>;
-export const PersonaListSchema = z.object({ personas: z.array(PersonaSchema) });
+export const PersonaListSchema = z.object({
+  personas: z.array(PersonaSchema),
+  /** How runs are isolated on this executor, for the demo banner (docs/security.md, "Run isolation"). */
+  runIsolation: z.string().optional(),
+});
+export type PersonaList = z.infer<typeof PersonaListSchema>;
 
 // ---------------------------------------------------------------- actions
 

@@ -58,6 +58,8 @@ export interface ApiDependencies {
   /** The executor's one throttle for audited refusals (shared with the hooks). */
   refusals: RefusalThrottle;
   demo: boolean;
+  /** How runs are isolated, shown with the demo's personas (docs/security.md). */
+  runIsolation?: string;
   /** Body limit for every route, in bytes. */
   maxBodyBytes?: number;
   sseHeartbeatMs?: number;
@@ -237,7 +239,7 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
         roles: principal.roles,
         tenant: principal.tenant,
       }));
-    res.send(200, { personas });
+    res.send(200, { personas, ...(deps.runIsolation ? { runIsolation: deps.runIsolation } : {}) });
   });
 
   kit.get('/v1/actions', { auth: 'bearer', query: ActionListQuerySchema }, async (_req, res, context, { query }) => {

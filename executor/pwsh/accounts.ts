@@ -55,18 +55,27 @@ export function switchUserObstacle(): string | undefined {
   return `the executor runs as uid ${process.geteuid?.()} without CAP_SETUID/CAP_SETGID, so it cannot start processes as another account (run it as root, or grant those capabilities)`;
 }
 
-/** setpriv's path, from PATH or the usual places. */
-export function findSetpriv(env: NodeJS.ProcessEnv): string | undefined {
-  const folders = [...(env.PATH ?? '').split(delimiter), '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+/** A program's path from PATH, then (unless `pathOnly`) the usual system folders. */
+export function findProgram(name: string, env: NodeJS.ProcessEnv, pathOnly = false): string | undefined {
+  const folders = [...(env.PATH ?? '').split(delimiter), ...(pathOnly ? [] : ['/usr/bin', '/bin', '/usr/sbin', '/sbin'])];
   for (const folder of folders) {
-    if (folder && existsSync(join(folder, 'setpriv'))) return join(folder, 'setpriv');
+    if (folder && existsSync(join(folder, name))) return join(folder, name);
   }
   return undefined;
 }
 
-/** setpriv in front of a command: the account's uid, gid and supplementary groups (initgroups). */
+/** setpriv's path, from PATH or the usual places. */
+export function findSetpriv(env: NodeJS.ProcessEnv): string | undefined {
+  return findProgram('setpriv', env);
+}
+
+/**
+ * setpriv in front of a command: the account's uid, gid and supplementary groups (initgroups). The
+ * kernel forgets a parent-death signal when a process changes its uid, so setpriv sets it again:
+ * the command dies with the process that started it (the executor, or unshare).
+ */
 export function setprivArgs(account: LocalAccount, command: string, args: string[]): string[] {
-  return [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--', command, ...args];
+  return [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--pdeathsig', 'KILL', '--', command, ...args];
 }
 
 /** The clean environment of an account, as a login would give it (what `setpriv --reset-env` sets). */
@@ -84,17 +93,39 @@ export function accountWorkFolder(account: LocalAccount): string {
   return '/';
 }
 
+/**
+ * The account service and pool runs use when the executor is root (DEPUTY_RUN_ACCOUNT), made
+ * with useradd on first start when missing: a system account with no home, no login shell and
+ * no other groups. Throws DEPUTY_E_MODE_UNAVAILABLE when it cannot exist or would be root.
+ */
+export function ensureRunAccount(name: string, env: NodeJS.ProcessEnv): LocalAccount {
+  if (!ACCOUNT_NAME.test(name)) throw unavailable(`DEPUTY_RUN_ACCOUNT "${name}" is not a valid account name`);
+  let account = lookupAccount(name);
+  if (!account) {
+    const useradd = findProgram('useradd', env);
+    if (!useradd) throw unavailable(`the run account "${name}" does not exist and useradd (passwd) is not installed to create it`);
+    const created = spawnSync(useradd, ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name], {
+      encoding: 'utf8',
+      shell: false,
+      timeout: 15_000,
+    });
+    account = lookupAccount(name);
+    // Exit code 9: another executor made it meanwhile.
+    if (!account) throw unavailable(`cannot create the run account "${name}" with useradd: ${created.stderr?.trim() || `exit code ${created.status}`}`);
+  }
+  if (account.uid === 0 || account.gid === 0) throw unavailable(`the run account "${name}" is root (uid/gid 0); runs never use root`);
+  return account;
+}
+
 export interface RunAsCheck {
   account: string;
   allowlist: readonly string[];
   setpriv: string | undefined;
-  /** Files the account must be able to use: [path, 'x' | 'r']. */
-  mustReach: Array<[string, 'x' | 'r']>;
 }
 
 /**
- * Everything that must hold before anything runs as `account`; throws
- * DEPUTY_E_MODE_UNAVAILABLE naming the first thing that does not.
+ * Everything that must hold before anything runs as `account` (besides reaching pwsh: staging.ts);
+ * throws DEPUTY_E_MODE_UNAVAILABLE naming the first thing that does not.
  */
 export function resolveRunAsAccount(check: RunAsCheck): LocalAccount {
   const { account: name, allowlist } = check;
@@ -107,19 +138,19 @@ export function resolveRunAsAccount(check: RunAsCheck): LocalAccount {
   const obstacle = switchUserObstacle();
   if (obstacle) throw unavailable(obstacle);
   if (!check.setpriv) throw unavailable('setpriv (util-linux) is not installed; it is needed to start pwsh as another account');
-  for (const [path, access] of check.mustReach) {
-    // The kernel decides: test(1) run as the account, with its groups.
-    const probe = spawnSync(check.setpriv, setprivArgs(account, 'test', [`-${access}`, path]), {
-      env: accountEnvironment(account),
-      shell: false,
-      timeout: 5000,
-    });
-    if (probe.status !== 0) {
-      throw unavailable(
-        `account "${name}" cannot ${access === 'x' ? 'execute' : 'read'} ${path}: every folder above it must be searchable (o+x) by that account. ` +
-          'Install pwsh where the account can reach it (e.g. /opt/microsoft/powershell) and set DEPUTY_PWSH.',
-      );
-    }
-  }
   return account;
+}
+
+/** Whether the account can execute (`x`) or read (`r`) a path. The kernel decides: test(1) run as the account, with its groups. */
+export function accountCanReach(account: LocalAccount, setpriv: string, path: string, access: 'x' | 'r'): boolean {
+  const probe = spawnSync(setpriv, setprivArgs(account, 'test', [`-${access}`, path]), { env: accountEnvironment(account), shell: false, timeout: 5000 });
+  return probe.status === 0;
+}
+
+/** The refusal for a file the account cannot use, naming it. */
+export function unreachable(account: LocalAccount, path: string, access: 'x' | 'r', why = ''): DeputyError {
+  return unavailable(
+    `account "${account.name}" cannot ${access === 'x' ? 'execute' : 'read'} ${path}: every folder above it must be searchable (o+x) by that account${why}. ` +
+      'Install pwsh where the account can reach it (e.g. /opt/microsoft/powershell) and set DEPUTY_PWSH.',
+  );
 }

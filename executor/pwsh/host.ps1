@@ -12,10 +12,15 @@
 
   Parameter values are splatted with AddParameters, never pasted into source text.
 
-  -Warm: warm the engine before reporting ready (pool workers, which wait for jobs anyway);
-  one-job workers skip it and start their job sooner.
+  -Warm: a pool worker, which takes job after job: warm the engine before reporting ready (it
+  waits for jobs anyway), and after each job check that the job left nothing behind. One-job
+  workers skip both, start their job sooner and report `clean: false` (they take no other job).
+  -JobFolders: run each job in a fresh, empty folder below the host's working folder, removed
+  after the job (pool workers of service and pool runs).
+  -Contained: the host is alone in a PID namespace of its own, so every other process in /proc
+  that is not one of its ancestors is something a job left behind.
 #>
-param([switch] $Warm)
+param([switch] $Warm, [switch] $JobFolders, [switch] $Contained)
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
@@ -231,16 +236,71 @@ function New-JobRunspace {
   return @{ Host = $jobHost; Runspace = $runspace }
 }
 
+function Get-ProcessState([string] $Folder) {
+  $stat = try { [System.IO.File]::ReadAllText("$Folder/stat") } catch { return $null }
+  # Fields after the command name: state, ppid, …
+  return , $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+}
+
+# The host and the processes above it (launchers, the namespace's first process): never a job's leftover.
+function Get-OwnChain {
+  $chain = [System.Collections.Generic.HashSet[int]]::new()
+  for ($current = $PID; $current -gt 0 -and $chain.Add($current); ) {
+    $fields = Get-ProcessState "/proc/$current"
+    $current = if ($fields) { [int]$fields[1] } else { 0 }
+  }
+  return , $chain
+}
+$ownChain = $null
+
+# A process a job left running: in a namespace of our own, any process outside our chain, also one
+# that called setsid or whose parent exited; otherwise a child of ours.
+function Test-LeftProcess {
+  if ($Contained) {
+    if ($null -eq $script:ownChain) { $script:ownChain = Get-OwnChain }
+    foreach ($folder in [System.IO.Directory]::GetDirectories('/proc')) {
+      $id = 0
+      if (-not [int]::TryParse([System.IO.Path]::GetFileName($folder), [ref] $id) -or $ownChain.Contains($id)) { continue }
+      $fields = Get-ProcessState $folder
+      if ($fields -and $fields[0] -notin 'Z', 'X') { return $true }
+    }
+    return $false
+  }
+  foreach ($task in [System.IO.Directory]::GetDirectories("/proc/$PID/task")) {
+    $children = try { [System.IO.File]::ReadAllText("$task/children") } catch { '' }
+    if ($children.Trim()) { return $true }
+  }
+  return $false
+}
+
 # A worker is clean when a job left nothing behind that could touch the next one:
-# no runspace still open (thread jobs, background pipelines) and no child process.
+# no runspace still open (thread jobs, background pipelines) and no process.
 function Test-WorkerClean {
   $leftRunspaces = @(Get-Runspace | Where-Object { $_.Id -ne $hostRunspaceId -and $_.RunspaceStateInfo.State -notin 'Closed', 'Broken' })
   if ($leftRunspaces.Count -gt 0) { return $false }
-  foreach ($task in [System.IO.Directory]::GetDirectories("/proc/$PID/task")) {
-    $children = try { [System.IO.File]::ReadAllText("$task/children") } catch { '' }
-    if ($children.Trim()) { return $false }
+  return -not (Test-LeftProcess)
+}
+
+$workerFolder = [Environment]::CurrentDirectory
+
+# A fresh folder, readable by this account alone, for the next job. It becomes the process's
+# current folder, so the runspace opened next starts in it (setting a runspace's location later
+# costs tens of milliseconds on the job's path).
+function New-JobFolder {
+  $folder = [System.IO.Path]::Combine($workerFolder, 'job-' + [guid]::NewGuid().ToString('n'))
+  [void][System.IO.Directory]::CreateDirectory($folder, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute')
+  [Environment]::CurrentDirectory = $folder
+  return $folder
+}
+
+# After the job's end frame, off its path. A worker that cannot remove a job's folder ends: what is
+# left there must not meet the next job.
+function Remove-JobFolder([string] $Folder) {
+  [Environment]::CurrentDirectory = $workerFolder
+  try { [System.IO.Directory]::Delete($Folder, $true) } catch {
+    [Console]::Error.WriteLine("deputy host: cannot remove the job folder: $($_.Exception.Message)")
+    exit 70
   }
-  return $true
 }
 
 function Restore-ProcessState([System.Collections.IDictionary] $EnvironmentBefore, [string] $FolderBefore) {
@@ -360,7 +420,7 @@ function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared
   Restore-ProcessState $environmentBefore $folderBefore
   $end = [ordered]@{
     t = 'end'; id = [string]$Job['id']; succeeded = (-not $hadErrors -and $exitCode -eq 0)
-    hadErrors = $hadErrors; terminated = $terminated; exitCode = $exitCode; clean = (Test-WorkerClean)
+    hadErrors = $hadErrors; terminated = $terminated; exitCode = $exitCode; clean = ($Warm -and (Test-WorkerClean))
   }
   if ($srxResult) { $end.srx = $srxResult }
   Send-Frame $end
@@ -382,13 +442,15 @@ Send-Frame ([ordered]@{ t = 'ready'; pid = $PID; version = $PSVersionTable.PSVer
 
 while ($true) {
   # Opened before the job arrives, but only after the previous job is gone, so no job can reach it.
+  $jobFolder = if ($JobFolders) { New-JobFolder } else { $null }
   $prepared = New-JobRunspace
   $line = $stdin.ReadLine()
   if ($null -eq $line) { break }
-  if ($line.Length -eq 0) { $prepared.Runspace.Dispose(); continue }
+  if ($line.Length -eq 0) { $prepared.Runspace.Dispose(); if ($jobFolder) { Remove-JobFolder $jobFolder }; continue }
   # DateKind String: an ISO date given to a [string] parameter stays the text it was.
   $job = ConvertFrom-Json -InputObject $line -AsHashtable -DateKind String -Depth 16
   $line = $null
   Invoke-Job $job $prepared
   $job = $null
+  if ($jobFolder) { Remove-JobFolder $jobFolder }
 }

@@ -1,40 +1,53 @@
 /**
- * The pwsh Runner (types.ts): service, pool and process modes around host.ps1, with
- * timeouts and cancel that kill the whole process tree, output caps, and secret masking.
- * docs/runner.md explains the protocol and the security reasoning.
+ * The pwsh Runner (types.ts): service, pool and process modes around host.ps1, with run
+ * isolation (isolation.ts), timeouts and cancel that end every process of a run, output caps,
+ * and secret masking. docs/runner.md explains the protocol, docs/security.md the isolation.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, chmodSync, chownSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { DeputyError, isDeputyError } from '../contract/index.ts';
 import type { RunAs } from '../domain.ts';
 import type { StoredRecord } from '../store/port.ts';
-import {
-  accountEnvironment,
-  accountWorkFolder,
-  findSetpriv,
-  resolveRunAsAccount,
-  setprivArgs,
-  type LocalAccount,
-} from './accounts.ts';
+import { accountEnvironment, accountWorkFolder, resolveRunAsAccount, setprivArgs, type LocalAccount } from './accounts.ts';
 import { RecordCollector } from './collector.ts';
+import { bubblewrapArgs, pidNamespaceArgs, resolveIsolation, type RunIsolation } from './isolation.ts';
 import { createMasker, secretValues } from './mask.ts';
 import { WorkerPool, type PoolStats } from './pool.ts';
 import type { HostJob } from './protocol.ts';
 import { maskSrxResult } from './srx.ts';
+import { DEFAULT_RUNTIME_FOLDER, runnableFilesFor, type RunnableFiles } from './staging.ts';
 import { summarize } from './summary.ts';
 import type { ExecutionHooks, ExecutionOutcome, ExecutionRequest, ExecutionResult, Runner } from './types.ts';
 import { PwshWorker, type JobEnd, type LaunchSpec } from './worker.ts';
 
 export const HOST_SCRIPT = join(import.meta.dirname, 'host.ps1');
-/** pwsh's arguments: no profile, no prompts, the host script; pool workers warm up before they say ready. */
-export function pwshArgs(pool: boolean): string[] {
-  return ['-NoProfile', '-NonInteractive', '-NoLogo', '-File', HOST_SCRIPT, ...(pool ? ['-Warm'] : [])];
+export const DEFAULT_RUN_ACCOUNT = 'deputy-run';
+
+interface HostOptions {
+  /** A pool worker: warm up before saying ready. */
+  warm: boolean;
+  /** Each job in a fresh folder below the worker's own (pool workers; a one-job worker's own folder is fresh). */
+  jobFolders: boolean;
+  /** pwsh is alone in its PID namespace: any other process there is a job's leftover. */
+  contained: boolean;
+}
+
+/** pwsh's arguments: no profile, no prompts, the host script and its switches. */
+function hostArgs(hostScript: string, options: HostOptions): string[] {
+  return [
+    '-NoProfile', '-NonInteractive', '-NoLogo', '-File', hostScript,
+    ...(options.warm ? ['-Warm'] : []),
+    ...(options.jobFolders ? ['-JobFolders'] : []),
+    ...(options.contained ? ['-Contained'] : []),
+  ];
 }
 
 /** Variables a run as the executor's own account inherits; everything else (tokens, app secrets) stays out. */
-const INHERITED_VARIABLES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'DOTNET_ROOT'];
+const INHERITED_VARIABLES = ['PATH', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'DOTNET_ROOT'];
 /** pwsh should not phone home or look for updates on a server. */
 const PWSH_QUIET = { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off', DOTNET_CLI_TELEMETRY_OPTOUT: '1' };
 
@@ -43,12 +56,22 @@ export interface PwshRunnerOptions {
   pwshPath: string | undefined;
   logger: Logger;
   clock: Clock;
-  /** Warm workers per pool identity (default 2). */
+  /** Spare warm workers per pool identity, and the most workers one requester holds at once (default 2). */
   poolSize?: number;
+  /** Workers per pool identity at most, spares included (default 8). */
+  poolMaxWorkers?: number;
+  /** A pool worker bound to a requester ends after this long without a job (default 5 minutes). */
+  poolIdleMs?: number;
   /** Local accounts `pool:<account>` / `process:<account>` may use. Root never. */
   runAsAllowlist: string[];
-  /** Working folder of runs as the executor's own account (default: the executor's). */
-  workFolder?: string;
+  /** The account service and pool runs use when the executor is root (DEPUTY_RUN_ACCOUNT, default deputy-run). */
+  runAccount?: string;
+  /** Folders and files no run may read (the data folder, the audit checkpoint and its key): hidden from runs that start in a namespace. */
+  protectedPaths?: string[];
+  /** Service and pool runs may go ahead without isolation (demo mode only); otherwise they are refused. */
+  allowUnisolated?: boolean;
+  /** Where pwsh and the host script are copied when a run account cannot reach them (default /var/lib/deputy/runtime). */
+  runtimeFolder?: string;
   /** The executor's environment, from which runs inherit only a few harmless variables (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -58,9 +81,11 @@ export interface PwshRunnerStats {
 }
 
 export interface PwshRunner extends Runner {
-  /** Starts a pool's workers ahead of the first job (pool modes; a no-op for the others). */
+  /** Starts a pool's spare workers ahead of the first job (pool modes; a no-op for the others). */
   prewarm(runAs: RunAs): Promise<void>;
   stats(): PwshRunnerStats;
+  /** How service and pool runs are isolated here (decided once, when the runner is made). */
+  isolation(): RunIsolation;
 }
 
 type Stop = 'timed-out' | 'cancelled';
@@ -68,11 +93,19 @@ type Stop = 'timed-out' | 'cancelled';
 export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
   const { logger, clock } = options;
   const env = options.env ?? process.env;
-  const poolSize = Math.max(1, options.poolSize ?? 2);
+  const poolLimits = {
+    size: Math.max(1, options.poolSize ?? 2),
+    maxWorkers: Math.max(1, options.poolMaxWorkers ?? 8),
+    idleMs: options.poolIdleMs ?? 300_000,
+  };
+  const { isolation, tools } = resolveIsolation({ env, runAccount: options.runAccount ?? DEFAULT_RUN_ACCOUNT });
   const pools = new Map<string, WorkerPool>();
   const accounts = new Map<string, LocalAccount>();
+  const runnable = new Map<string, RunnableFiles>();
   /** Kills the process of each run under way, synchronously. */
   const activeRuns = new Set<() => void>();
+  /** Holds each worker's fresh folder: traversable, not listable, by the run account (so one worker cannot find another's). */
+  let workRoot: string | undefined;
   let closed = false;
 
   // Workers are detached (their own process group), so they would outlive an executor that exits
@@ -80,6 +113,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
   const killEverything = (): void => {
     for (const abortRun of activeRuns) abortRun();
     for (const pool of pools.values()) pool.killNow();
+    if (workRoot) rmSync(workRoot, { recursive: true, force: true });
   };
   process.once('exit', killEverything);
 
@@ -94,51 +128,124 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     return path;
   }
 
+  /** pwsh and the host script where the account can use them (copied out of a folder it cannot enter). */
+  function filesFor(target: LocalAccount): RunnableFiles {
+    const known = runnable.get(target.name);
+    if (known) return known;
+    const files = runnableFilesFor({
+      account: target,
+      setpriv: tools.setpriv as string,
+      pwsh: pwshPath(),
+      hostScript: HOST_SCRIPT,
+      runtimeFolder: options.runtimeFolder ?? DEFAULT_RUNTIME_FOLDER,
+    });
+    if (files.pwsh !== pwshPath() || files.hostScript !== HOST_SCRIPT) logger.info({ account: target.name, ...files }, 'runs of this account use copies it can reach');
+    runnable.set(target.name, files);
+    return files;
+  }
+
   function account(name: string): LocalAccount {
     const known = accounts.get(name);
     if (known) return known;
-    const pwsh = pwshPath();
-    const mustReach: Array<[string, 'x' | 'r']> = [
-      [pwsh, 'x'],
-      [HOST_SCRIPT, 'r'],
-    ];
-    // A dotnet global tool shim loads pwsh from its .store folder beside it.
-    const toolStore = join(dirname(pwsh), '.store');
-    if (existsSync(toolStore)) mustReach.push([toolStore, 'x']);
-    const resolved = resolveRunAsAccount({ account: name, allowlist: options.runAsAllowlist, setpriv: findSetpriv(env), mustReach });
+    const resolved = resolveRunAsAccount({ account: name, allowlist: options.runAsAllowlist, setpriv: tools.setpriv });
+    filesFor(resolved);
     accounts.set(name, resolved);
     return resolved;
   }
 
-  function launchSpec(runAs: RunAs): LaunchSpec {
-    const pwsh = pwshPath();
-    const accountName = runAs.kind === 'service' ? undefined : runAs.account;
-    if (accountName === undefined) {
-      const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
-      return { command: pwsh, args: pwshArgs(runAs.kind === 'pool'), env: { ...inherited, ...PWSH_QUIET }, cwd: options.workFolder ?? process.cwd(), identity: 'executor', switchesUser: false };
+  /** Refuses service and pool runs that nothing would isolate, unless this is a demo. */
+  function assertIsolated(): void {
+    if (isolation.kind === 'none' && !options.allowUnisolated) {
+      throw new DeputyError('DEPUTY_E_MODE_UNAVAILABLE', { detail: `service and pool runs are refused outside demo mode: ${isolation.summary}` });
     }
-    const target = account(accountName);
-    const setpriv = findSetpriv(env) as string; // account() checked it exists
-    // The account's clean environment, plus where the .NET runtime is when the executor was told.
-    const dotnetRoot: Record<string, string> = env.DOTNET_ROOT ? { DOTNET_ROOT: env.DOTNET_ROOT } : {};
-    return {
-      command: setpriv,
-      args: setprivArgs(target, pwsh, pwshArgs(runAs.kind === 'pool')),
-      env: { ...accountEnvironment(target), ...dotnetRoot, ...PWSH_QUIET },
-      cwd: accountWorkFolder(target),
+    if (isolation.account) filesFor(isolation.account);
+  }
+
+  /** A fresh folder for one worker, owned by whoever the worker runs as; removed when the worker ends. */
+  function newWorkFolder(owner: LocalAccount | undefined): { path: string; dispose: () => void } {
+    if (!workRoot) {
+      workRoot = mkdtempSync(join(tmpdir(), 'deputy-runs-'));
+      chmodSync(workRoot, owner ? 0o711 : 0o700);
+    }
+    const path = mkdtempSync(join(workRoot, 'w-'));
+    if (owner) chownSync(path, owner.uid, owner.gid);
+    // Off the event loop: a job may have left a large folder.
+    const dispose = () => void rm(path, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error, path }, 'cannot remove a pwsh worker\'s folder'));
+    return { path, dispose };
+  }
+
+  /** Root with a working unshare: every worker is the first process of a PID namespace of its own. */
+  const pidNamespaces = tools.unshare !== undefined && tools.setpriv !== undefined;
+  /** Where the executor was told the .NET runtime is. */
+  const dotnetRoot: Record<string, string> = env.DOTNET_ROOT ? { DOTNET_ROOT: env.DOTNET_ROOT } : {};
+
+  /** In a PID namespace of its own where the host allows it: the run's processes all end with its first. */
+  function contained(spec: Omit<LaunchSpec, 'pidNamespace'>): LaunchSpec {
+    if (!pidNamespaces) return { ...spec, pidNamespace: false };
+    return { ...spec, command: tools.setpriv as string, args: [...pidNamespaceArgs(tools.unshare as string), spec.command, ...spec.args], pidNamespace: true };
+  }
+
+  /** pwsh as a local account (setpriv), with the account's clean environment plus `extra`. */
+  function asAccount(target: LocalAccount, host: { warm: boolean; jobFolders: boolean }, place: { cwd: string; extra?: Record<string, string>; dispose?: () => void }): LaunchSpec {
+    const files = filesFor(target);
+    return contained({
+      command: tools.setpriv as string, // an account exists only where setpriv does
+      args: setprivArgs(target, files.pwsh, hostArgs(files.hostScript, { ...host, contained: pidNamespaces })),
+      env: { ...accountEnvironment(target), ...place.extra, ...dotnetRoot, ...PWSH_QUIET },
+      cwd: place.cwd,
       identity: target.name,
       switchesUser: true,
-    };
+      ...(place.dispose ? { dispose: place.dispose } : {}),
+    });
+  }
+
+  function launchSpec(runAs: RunAs): LaunchSpec {
+    const pwsh = pwshPath();
+    const warm = runAs.kind === 'pool';
+    const named = runAs.kind === 'service' ? undefined : runAs.account;
+    if (named !== undefined) {
+      const target = account(named);
+      return asAccount(target, { warm, jobFolders: false }, { cwd: accountWorkFolder(target) });
+    }
+    assertIsolated();
+    const runAccount = isolation.account;
+    const folder = newWorkFolder(runAccount);
+    // A fresh folder is the worker's home and temp folder too: nothing of another worker's is found
+    // by default, and no run can leave a module or a cache there for someone else's run.
+    const fresh = { HOME: folder.path, TMPDIR: folder.path };
+    if (runAccount) return asAccount(runAccount, { warm, jobFolders: warm }, { cwd: folder.path, extra: fresh, dispose: folder.dispose });
+    const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
+    const base = { env: { ...inherited, ...fresh, ...PWSH_QUIET }, cwd: folder.path, identity: 'executor', switchesUser: false, dispose: folder.dispose };
+    if (isolation.kind === 'namespace' && tools.bwrap) {
+      const hidden = (options.protectedPaths ?? []).flatMap((path) => {
+        const stat = statSync(path, { throwIfNoEntry: false });
+        return stat ? [{ path, folder: stat.isDirectory() }] : [];
+      });
+      return {
+        ...base,
+        command: tools.bwrap,
+        args: [...bubblewrapArgs(hidden, folder.path), pwsh, ...hostArgs(HOST_SCRIPT, { warm, jobFolders: warm, contained: true })],
+        pidNamespace: true,
+      };
+    }
+    return contained({ ...base, command: pwsh, args: hostArgs(HOST_SCRIPT, { warm, jobFolders: warm, contained: pidNamespaces }) });
   }
 
   function poolFor(runAs: RunAs & { kind: 'pool' }): WorkerPool {
     const key = runAs.account ?? '';
     let pool = pools.get(key);
     if (!pool) {
-      pool = new WorkerPool(launchSpec(runAs), poolSize, logger);
+      pool = new WorkerPool(() => launchSpec(runAs), identityOf(runAs), poolLimits, logger);
       pools.set(key, pool);
     }
     return pool;
+  }
+
+  /** Whom a mode's workers run as; refuses (DEPUTY_E_MODE_UNAVAILABLE) a mode this host cannot provide. */
+  function identityOf(runAs: RunAs): string {
+    if (runAs.kind !== 'service' && runAs.account !== undefined) return account(runAs.account).name;
+    assertIsolated();
+    return isolation.account?.name ?? 'executor';
   }
 
   /** A caller's hook runs inside pwsh's output handling: its failure is logged, never thrown there. */
@@ -183,7 +290,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     };
     activeRuns.add(abortRun);
     try {
-      worker = pool ? await pool.acquire(stopper.signal) : await PwshWorker.start(spec as LaunchSpec, logger, stopper.signal);
+      worker = pool ? await pool.acquire(request.requester, stopper.signal) : await PwshWorker.start(spec as LaunchSpec, logger, stopper.signal);
       const onStarted = hooks.onStarted && guarded('onStarted', hooks.onStarted);
       const sink = { onStarted: () => onStarted?.(), onRecord: (record: StoredRecord) => collector.add(record) };
       const running = worker.run(job, sink);
@@ -233,9 +340,9 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
   return {
     execute,
     assertModeAvailable(runAs: RunAs): void {
-      if (runAs.kind === 'service' || runAs.account === undefined) return;
-      account(runAs.account);
+      identityOf(runAs);
     },
+    isolation: () => isolation,
     async prewarm(runAs: RunAs): Promise<void> {
       if (runAs.kind !== 'pool') return;
       try {
@@ -251,6 +358,8 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       for (const abortRun of activeRuns) abortRun();
       await Promise.all([...pools.values()].map((pool) => pool.close()));
       pools.clear();
+      if (workRoot) rmSync(workRoot, { recursive: true, force: true });
+      workRoot = undefined;
     },
   };
 }

@@ -13,6 +13,8 @@ export interface ExecutionLimits {
 
 export interface ExecutionRequest {
   runId: string;
+  /** Who asked for the run (principal id): a pool worker serves one requester for its whole life. */
+  requester: string;
   scriptText: string;
   scriptHash: string;
   /** Validated, typed values keyed by parameter name; secrets included (they travel on stdin only). */

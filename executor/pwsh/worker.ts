@@ -19,6 +19,10 @@ export interface LaunchSpec {
   identity: string;
   /** Started as another account (setpriv): a start failure then means that mode is unavailable. */
   switchesUser: boolean;
+  /** pwsh is the first process of a PID namespace of its own (docs/security.md, "Run isolation"). */
+  pidNamespace: boolean;
+  /** Called once the process has exited: removes the worker's fresh folder (never throws). */
+  dispose?: () => void;
 }
 
 export interface JobSink {
@@ -44,13 +48,17 @@ export class PwshWorker {
   private exitInfo: { exitCode: number | null; signal: NodeJS.Signals | null } = { exitCode: null, signal: null };
   private readonly exitWaiters: Array<() => void> = [];
   private stderrTail = '';
+  private disposed = false;
   /** The spawned process's pid (setpriv execs in place), which is also the process group id. */
   readonly pid: number;
   /**
-   * The pid of the process running host.ps1, from its ready frame. It differs from `pid` when pwsh
-   * is a launcher, as the dotnet tool shim in .tools/ is (it starts `dotnet pwsh.dll` as a child).
+   * The pid (as the executor sees it) of the process running host.ps1. It differs from `pid` when
+   * pwsh is started through unshare, bwrap or a launcher such as the dotnet tool shim in .tools/
+   * (which starts `dotnet pwsh.dll` as a child).
    */
   private hostPid = -1;
+  /** The processes from `pid` down to the host: what a worker consists of, never a job's leftover. */
+  private ownProcesses = new Set<number>();
 
   private constructor(
     readonly spec: LaunchSpec,
@@ -66,7 +74,10 @@ export class PwshWorker {
     this.child.stdout.on('data', (chunk: string) => stdoutLines.push(chunk));
     this.child.stderr.on('data', (chunk: string) => stderrLines.push(chunk));
     this.child.stdin.on('error', () => undefined); // EPIPE when pwsh died; the exit handler reports it
-    this.child.on('error', (error) => this.logger.warn({ err: error, command: spec.command }, 'pwsh worker process error'));
+    this.child.on('error', (error) => {
+      this.logger.warn({ err: error, command: spec.command }, 'pwsh worker process error');
+      if (this.pid <= 0) this.dispose(); // never started: no 'close' to wait for
+    });
     // Processes a script started may hold pwsh's stdout open, which would delay 'close' for as long
     // as they live: when pwsh exits, its process group goes with it.
     this.child.on('exit', () => this.kill());
@@ -74,6 +85,7 @@ export class PwshWorker {
       stdoutLines.flush();
       stderrLines.flush();
       this.exited = true;
+      this.dispose();
       this.exitInfo = { exitCode, signal };
       this.finishJob?.(this.pendingEnd ? { kind: 'ended', frame: this.pendingEnd } : { kind: 'died', exitCode, signal });
       for (const wake of this.exitWaiters.splice(0)) wake();
@@ -119,7 +131,7 @@ export class PwshWorker {
     });
   }
 
-  /** The pid scripts see as `$PID` (the process running host.ps1), once ready. */
+  /** The pid of the process running host.ps1 as the executor sees it (in a PID namespace, scripts see another `$PID`), once ready. */
   get hostProcessId(): number {
     return this.hostPid;
   }
@@ -166,25 +178,55 @@ export class PwshWorker {
   }
 
   /**
-   * Live processes in the worker's process group other than pwsh itself: what a job left running,
-   * even after its parent exited (which /proc/<pid>/task/<tid>/children, checked by the host, misses).
+   * Live processes of the worker other than its own chain (launchers and pwsh): what a job left
+   * running. In a PID namespace these are all descendants of the worker's first process, since
+   * orphans there go to the namespace's first process (also after setsid); otherwise members of
+   * its process group, so a process whose parent exited counts too. This is the executor's own
+   * look, from outside: a job that tampers with the host's check changes nothing.
    */
   async strayProcesses(): Promise<number[]> {
-    const own = new Set([String(this.pid), String(this.hostPid)]);
-    const names = (await readdir('/proc')).filter((name) => /^\d+$/.test(name) && !own.has(name));
-    const members = await Promise.all(
-      names.map(async (name) => {
-        try {
-          const stat = await readFile(`/proc/${name}/stat`, 'latin1');
-          // Fields after the command name: state, ppid, pgrp, …
-          const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          return Number(pgrp) === this.pid && state !== 'Z' && state !== 'X' ? [Number(name)] : [];
-        } catch {
-          return []; // gone meanwhile
-        }
-      }),
-    );
+    const alive = async (pid: number): Promise<{ state: string; pgrp: number } | undefined> => {
+      try {
+        return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'));
+      } catch {
+        return undefined; // gone meanwhile
+      }
+    };
+    const isLeftover = (pid: number, stat: { state: string } | undefined) => stat !== undefined && !this.ownProcesses.has(pid) && stat.state !== 'Z' && stat.state !== 'X';
+    if (this.spec.pidNamespace) {
+      const stray: number[] = [];
+      const queue = [this.pid];
+      for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+        if (isLeftover(pid, await alive(pid))) stray.push(pid);
+        queue.push(...(await childrenOf(pid)));
+      }
+      return stray;
+    }
+    const names = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+    const members = await Promise.all(names.map(async (pid) => {
+      const stat = await alive(pid);
+      return stat?.pgrp === this.pid && isLeftover(pid, stat) ? [pid] : [];
+    }));
     return members.flat();
+  }
+
+  /**
+   * After the ready frame: finds the host process from outside (in a PID namespace its `$PID` is
+   * the namespace's number) and the chain of processes from the worker's first process to it.
+   */
+  private async learnOwnProcesses(innerHostPid: number): Promise<void> {
+    const host = (await findDescendant(this.pid, innerHostPid)) ?? this.pid;
+    this.hostPid = host;
+    const chain = new Set<number>([this.pid]);
+    for (let current: number | undefined = host; current !== undefined && current > 1 && !chain.has(current); current = await parentOf(current)) chain.add(current);
+    this.ownProcesses = chain;
+  }
+
+  /** Removes what the worker was given for its life (its fresh folder), once. */
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.spec.dispose?.();
   }
 
   /** Resolves once the process has exited (immediately if it already has). */
@@ -203,8 +245,8 @@ export class PwshWorker {
     if (!frame) return;
     switch (frame.t) {
       case 'ready':
-        this.hostPid = frame.pid;
-        this.onReady?.(frame);
+        // The worker is ready once the executor knows which processes are its own.
+        void this.learnOwnProcesses(frame.pid).then(() => this.onReady?.(frame));
         break;
       case 'started':
         this.sink?.onStarted();
@@ -231,4 +273,46 @@ export class PwshWorker {
     if (this.sink) this.sink.onRecord({ stream, text });
     else if (text) this.logger.debug({ pid: this.pid, stream, chars: text.length }, 'pwsh worker wrote text outside a job');
   }
+}
+
+/** The fields of /proc/<pid>/stat after the command name that matter here. */
+function parseStat(stat: string): { state: string; ppid: number; pgrp: number } {
+  const [state = '', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+}
+
+async function parentOf(pid: number): Promise<number | undefined> {
+  try {
+    return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1')).ppid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's children, from every one of its threads (a child belongs to the thread that started it). */
+async function childrenOf(pid: number): Promise<number[]> {
+  try {
+    const tasks = await readdir(`/proc/${pid}/task`);
+    const lists = await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'latin1').catch(() => '')));
+    return lists.flatMap((list) => list.split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+
+/** The process below `root` whose pid, in its own (innermost) PID namespace, is `innerPid`. */
+async function findDescendant(root: number, innerPid: number): Promise<number | undefined> {
+  const queue = [root];
+  for (let seen = 0; queue.length > 0 && seen < 64; seen += 1) {
+    const pid = queue.shift() as number;
+    try {
+      const nsPids = /^NSpid:\s*(.+)$/m.exec(await readFile(`/proc/${pid}/status`, 'latin1'))?.[1]?.trim().split(/\s+/);
+      if (Number(nsPids?.at(-1)) === innerPid) return pid;
+    } catch {
+      continue;
+    }
+    queue.push(...(await childrenOf(pid)));
+  }
+  return undefined;
 }

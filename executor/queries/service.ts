@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
 import { DeputyError, type Choice, type ChoiceList, type FormField } from '../contract/index.ts';
-import { DATA_DIR_PLACEHOLDER } from '../catalog/actions.ts';
+import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
 import { validateInputs } from '../catalog/inputs.ts';
 import { FORM_REFERENCE, type Action, type Query } from '../domain.ts';
 import type { Decision } from '../policy/policy.ts';
@@ -30,8 +30,8 @@ export interface ChoiceServiceOptions {
   concurrency?: number;
   /** Answers kept (default 500); the oldest goes first. */
   cacheEntries?: number;
-  /** Substituted for `{dataDir}` in a query's constant inputs (administrator data, never a form's value). */
-  dataDir?: string;
+  /** Substituted for `{runDataDir}` in a query's constant inputs (administrator data, never a form's value). */
+  runDataDir?: string;
 }
 
 /** A query's whole answer for one person and one set of inputs. */
@@ -148,13 +148,13 @@ export class ChoiceService implements ChoiceChecker {
    * needs that input; the values are checked against the query script's parameters.
    */
   private inputsFor(query: Query, bound: Record<string, unknown>, form: Record<string, unknown>, fields: readonly FormField[]): Inputs {
-    const values: Record<string, unknown> = Object.fromEntries(Object.entries(query.inputs).map(([name, value]) => [name, this.expandDataDir(value)]));
+    const values: Record<string, unknown> = Object.fromEntries(Object.entries(query.inputs).map(([name, value]) => [name, this.expandRunData(value)]));
     const waitingFor: string[] = [];
     const sourceOf = new Map<string, string>();
     for (const [name, value] of Object.entries(bound)) {
       const reference = typeof value === 'string' ? FORM_REFERENCE.exec(value) : null;
       if (!reference) {
-        values[name] = this.expandDataDir(value);
+        values[name] = this.expandRunData(value);
         continue;
       }
       const source = reference[1] as string;
@@ -185,6 +185,7 @@ export class ChoiceService implements ChoiceChecker {
       const secretParameters = version.parameters.filter((field) => field.kind === 'secret').map((field) => field.name);
       const result = await runner.execute({
         runId: newId('query'),
+        requester: principalId,
         scriptText: version.text,
         scriptHash: version.hash,
         parameters,
@@ -222,11 +223,11 @@ export class ChoiceService implements ChoiceChecker {
     }
   }
 
-  private expandDataDir(value: unknown): unknown {
-    const dataDir = this.options.dataDir;
-    if (dataDir === undefined) return value;
-    if (typeof value === 'string') return value.split(DATA_DIR_PLACEHOLDER).join(dataDir);
-    if (Array.isArray(value)) return value.map((item) => this.expandDataDir(item));
+  private expandRunData(value: unknown): unknown {
+    const runDataDir = this.options.runDataDir;
+    if (runDataDir === undefined) return value;
+    if (typeof value === 'string') return value.split(RUN_DATA_PLACEHOLDER).join(runDataDir);
+    if (Array.isArray(value)) return value.map((item) => this.expandRunData(item));
     return value;
   }
 

@@ -18,6 +18,7 @@ import {
   type FormField,
   type RunState,
 } from '../contract/index.ts';
+import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
 import type { IdempotencyStore } from '../connectors/idempotency.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import type { EventBus } from '../events.ts';
@@ -74,8 +75,8 @@ export interface RunServiceOptions {
   logger: Logger;
   limits: QueueLimits & { maxOutputBytes: number; maxOutputRecords: number };
   approvalTtlMs: number;
-  /** Substituted for `{dataDir}` in an action's fixed values (administrator data, never user input). */
-  dataDir: string;
+  /** Substituted for `{runDataDir}` in an action's fixed values (administrator data, never user input). */
+  runDataDir: string;
   /** Values of query-bound fields must be among the query's choices. */
   choices?: ChoiceChecker;
   /** Remembers `Idempotency-Key`s of `POST /v1/runs` per principal (24 h, in the data folder). */
@@ -89,8 +90,6 @@ interface PendingExecution {
   /** Values of masked texts (`ASRDisplay(Password)`): passed as text, masked like secrets. */
   maskValues: string[];
 }
-
-const DATA_DIR_PLACEHOLDER = '{dataDir}';
 
 /** The name under which a run's `$SRXEnv.ResultHtml` is kept and served. */
 export const RESULT_HTML = 'result.html';
@@ -442,7 +441,7 @@ export class RunService {
   }
 
   private expandFixed(value: unknown): unknown {
-    if (typeof value === 'string') return value.split(DATA_DIR_PLACEHOLDER).join(this.options.dataDir);
+    if (typeof value === 'string') return value.split(RUN_DATA_PLACEHOLDER).join(this.options.runDataDir);
     if (Array.isArray(value)) return value.map((item) => this.expandFixed(item));
     return value;
   }
@@ -488,6 +487,7 @@ export class RunService {
       const result = await runner.execute(
         {
           runId,
+          requester: run.principalId,
           scriptText: version.text,
           scriptHash: version.hash,
           parameters: pendingInputs.parameters,

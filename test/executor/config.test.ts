@@ -49,6 +49,15 @@ describe('executor configuration', () => {
     assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_TOKEN: `${a},${b},${a}` }), /DEPUTY_EXECUTOR_TOKEN/);
   });
 
+  it('takes a run account and pool limits, and never root as the run account', () => {
+    const defaults = loadExecutorConfig({});
+    assert.deepEqual([defaults.runAccount, defaults.poolMaxWorkers, defaults.poolIdleMs, defaults.runDataDir], ['deputy-run', 8, 300_000, undefined]);
+    const set = loadExecutorConfig({ DEPUTY_RUN_ACCOUNT: 'svc-runs', DEPUTY_POOL_MAX_WORKERS: '3', DEPUTY_POOL_IDLE_SECONDS: '60', DEPUTY_RUN_DATA_DIR: 'run-data' }, '/srv/deputy');
+    assert.deepEqual([set.runAccount, set.poolMaxWorkers, set.poolIdleMs, set.runDataDir], ['svc-runs', 3, 60_000, '/srv/deputy/run-data']);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_RUN_ACCOUNT: 'root' }), /DEPUTY_RUN_ACCOUNT: never root/);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_RUN_ACCOUNT: 'no such; account' }), /DEPUTY_RUN_ACCOUNT/);
+  });
+
   it('takes the operator token by the same rules, never equal to the bot token', () => {
     const bot = 'b'.repeat(40);
     const operator = 'o'.repeat(40);

@@ -27,10 +27,12 @@ export interface TestExecutor extends RunningExecutor {
 
 /**
  * Removes an executor's data folder and, beside it, its default audit checkpoint and key
- * (kept outside the data folder on purpose: docs/store.md "The audit checkpoint").
+ * (kept outside the data folder on purpose: docs/store.md "The audit checkpoint") and the runs'
+ * own data as the test executors keep it (docs/catalog.md, `{runDataDir}`).
  */
 export function removeDataFolder(dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}-run-data`, { recursive: true, force: true });
   rmSync(`${dataDir}.audit-checkpoint`, { force: true });
   rmSync(`${dataDir}.audit-checkpoint.key`, { force: true });
 }
@@ -39,7 +41,9 @@ export async function startTestExecutor(
   options: { catalog?: string; config?: Partial<ExecutorConfig>; clock?: Clock; dataDir?: string; logger?: Logger } = {},
 ): Promise<TestExecutor> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'deputy-test-'));
-  const base = loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0' });
+  // The runs' own data beside the data folder, not under /var/lib/deputy, so it goes with the test.
+  const runDataDir = `${dataDir}-run-data`;
+  const base = loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0', DEPUTY_RUN_DATA_DIR: runDataDir });
   const config: ExecutorConfig = { ...base, catalogFolder: options.catalog ?? FIXTURE_CATALOG, demo: true, ...options.config };
   const executor = await startExecutor({ config, logger: options.logger ?? silentLogger(), ...(options.clock ? { clock: options.clock } : {}) });
   const withToken = (token: string) => (path: string, init: RequestInit & { json?: unknown } = {}) => {
@@ -71,6 +75,7 @@ export async function startTestExecutor(
     async dispose() {
       await executor.close();
       if (!options.dataDir) removeDataFolder(dataDir);
+      else rmSync(runDataDir, { recursive: true, force: true });
     },
   };
 }

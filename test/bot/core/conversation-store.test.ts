@@ -1,6 +1,6 @@
 /** The bot's small lowdb file: what notifications and in-place updates need after a restart. */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
@@ -24,6 +24,9 @@ describe('conversation store', () => {
     assert.deepEqual(reopened.conversation('teams', 'a:1')?.platform, { serviceUrl: 'http://127.0.0.1:1/' }, 'older conversations stay known');
     assert.equal(reopened.runMessage('run_1')?.messageId, '171.2');
     assert.equal(reopened.lastConversationOf('bea'), undefined);
+    // Who talks to the bot where is no one else's business: folder 0700, file 0600.
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(join(folder, 'nested')).mode & 0o777, 0o700);
   });
 
   it('refuses a file that is not its own format instead of silently resetting it', async () => {

@@ -17,8 +17,8 @@ import {
   type CreateRunResponse,
   type DecisionRequest,
   type ExecutorEventMessage,
-  type Persona,
   type PlanView,
+  type PersonaList,
   type PrincipalView,
   type RunState,
   type RunSummary,
@@ -63,8 +63,8 @@ export class MemoryExecutor implements ExecutorApi {
     return { id, name, tenant, roles };
   }
 
-  async listPersonas(): Promise<Persona[]> {
-    return this.principals.map(({ persona, id, name, roles, tenant }) => ({ persona, principalId: id, name, roles, tenant }));
+  async listPersonas(): Promise<PersonaList> {
+    return { personas: this.principals.map(({ persona, id, name, roles, tenant }) => ({ persona, principalId: id, name, roles, tenant })) };
   }
 
   async listActions(principalId: string): Promise<ActionView[]> {

@@ -93,6 +93,9 @@ describe('bot server', function () {
   it('serves the page with the personas, and the Web Chat bundle from its own package', async () => {
     const page = await (await fetch(`${harness.bot.url}/`)).text();
     assert.match(page, /Demo mode: local only/);
+    // The executor's own line on run isolation, as /readyz gives it (HTML-escaped).
+    const isolation = harness.executor.isolation.headline.replace(/'/g, '&#39;');
+    assert.ok(page.includes(`Run isolation: ${isolation}.`), isolation);
     assert.match(page, /<option value="alex" title="administrator; tenant hamburg">Alex \(helpdesk\)<\/option>/);
     assert.match(page, /<option value="rita" /);
     assert.doesNotMatch(page, /https?:\/\/(?!127)/, 'nothing is loaded from elsewhere');

@@ -52,7 +52,7 @@ describe('example scripts on real pwsh', function () {
   let snapshot: CatalogSnapshot;
   const outcomes = new Map<string, Outcome>();
 
-  /** Inputs as typed in chat → validated values + the action's fixed values with {dataDir} filled in. */
+  /** Inputs as typed in chat → validated values + the action's fixed values with {runDataDir} filled in. */
   function prepare(actionId: string, inputs: Record<string, string>, fixedOverride: Record<string, string> = {}): Case {
     const action = snapshot.actions.find((candidate) => candidate.id === actionId) ?? assert.fail(actionId);
     const script = snapshot.scripts.find((candidate) => candidate.id === action.scriptId) ?? assert.fail(action.scriptId);
@@ -61,7 +61,7 @@ describe('example scripts on real pwsh', function () {
     const validated = validateInputs(asked, inputs);
     assert.ok(validated.ok, `${actionId}: ${JSON.stringify(validated)}`);
     const fixed = Object.fromEntries(
-      Object.entries(action.fixed).map(([name, value]) => [name, typeof value === 'string' ? value.replaceAll('{dataDir}', dataDir) : value]),
+      Object.entries(action.fixed).map(([name, value]) => [name, typeof value === 'string' ? value.replaceAll('{runDataDir}', dataDir) : value]),
     );
     return {
       script: join(CATALOG, script.file ?? assert.fail('file')),

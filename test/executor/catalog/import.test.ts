@@ -126,9 +126,9 @@ describe('importCatalog', function () {
       assert.ok(fields.filter((f) => f.kind === 'secret').every((f) => f.default === undefined));
     });
 
-    it('builds actions with run-as modes, fixed values, the {dataDir} placeholder, four-eyes and notify', () => {
+    it('builds actions with run-as modes, fixed values, the {runDataDir} placeholder, four-eyes and notify', () => {
       const action = (id: string) => first.snapshot.actions.find((candidate) => candidate.id === id) ?? assert.fail(id);
-      assert.deepEqual(action('offboard-employee').fixed, { Office: 'hamburg', DirectoryPath: '{dataDir}/demo-directory.json' });
+      assert.deepEqual(action('offboard-employee').fixed, { Office: 'hamburg', DirectoryPath: '{runDataDir}/demo-directory.json' });
       assert.equal(action('offboard-employee').approval, 'four-eyes');
       assert.deepEqual(action('offboard-employee').notify, ['cyra']);
       assert.deepEqual(action('service-status').runAs, { kind: 'service' });

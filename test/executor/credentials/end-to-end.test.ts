@@ -29,7 +29,7 @@ describe('stored credentials end to end (real executor, real pwsh, captured logs
   const logs: string[] = [];
 
   const start = async () => {
-    const base = loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0' });
+    const base = loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0', DEPUTY_RUN_DATA_DIR: `${dataDir}-run-data` });
     const logger = createLogger({ level: 'trace', name: 'executor', destination: { write: (line: string) => void logs.push(line) } });
     return startExecutor({ config: { ...base, catalogFolder: catalog.folder, logLevel: 'trace' }, logger });
   };

@@ -1,5 +1,6 @@
 /** Shared set-up for the pwsh runner tests: real pwsh from the project, never a fake. */
 import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { newId } from '../../../lib/ids.ts';
 import { systemClock } from '../../../lib/clock.ts';
@@ -21,6 +22,7 @@ export function makeRunner(overrides: Partial<PwshRunnerOptions> = {}): PwshRunn
 export function job(scriptText: string, overrides: Partial<ExecutionRequest> = {}): ExecutionRequest {
   return {
     runId: newId('run'),
+    requester: 'alice',
     scriptText,
     scriptHash: '0'.repeat(64),
     parameters: {},
@@ -95,4 +97,36 @@ export function pwshJson(pwsh: string, args: readonly string[], input: unknown):
     });
     child.stdin.end(JSON.stringify(input), 'utf8');
   });
+}
+
+/** Live processes (as this process sees them, zombies aside) whose command line holds `marker`. */
+export function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(marker) && !processGone(Number(name))) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** A `sleep` duration no other process uses: the process a run leaves behind is found by it from outside. */
+export function uniqueSleep(): string {
+  return `300.${randomInt(100_000, 999_999)}`;
+}
+
+/** A line naming the worker a job ran in, unique also when each worker has a PID namespace of its own (and `$PID` repeats). */
+export const WORKER_LINE = '"worker=$([System.IO.FileInfo]::new(\'/proc/self/ns/pid\').LinkTarget)/$PID"';
+
+/** The pool worker bound to `requester` (its host pid as the executor sees it), if any. */
+export function workerOf(runner: PwshRunner, requester: string): number | undefined {
+  return runner.stats().pools.flatMap((pool) => pool.detail).find((worker) => worker.requester === requester)?.pid;
+}
+
+/** `name=value` output lines as a map. */
+export function outputFields(records: Array<{ stream: string; text: string }>): Record<string, string> {
+  return Object.fromEntries(outputTexts(records).map((text) => [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)]));
 }

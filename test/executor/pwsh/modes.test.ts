@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { isDeputyError } from '../../../executor/contract/index.ts';
 import { accountEnvironment, lookupAccount } from '../../../executor/pwsh/accounts.ts';
 import { PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import { createPwshRunner, type PwshRunner } from '../../../executor/pwsh/runner.ts';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import { eventually, job, makeRunner, outputTexts, ownHostProcesses, processGone, pwshPath } from './helpers.ts';
+import { eventually, job, makeRunner, outputFields, outputTexts, ownHostProcesses, processesWith, pwshPath, uniqueSleep, WORKER_LINE } from './helpers.ts';
 
 const RUN_AS_ACCOUNT = 'deputy-test-runas';
 /** A supplementary group of the account, to prove runs get the account's groups (initgroups). */
@@ -40,11 +40,7 @@ const ENVIRONMENT_PROBE = `
   "token=[$env:DEPUTY_EXECUTOR_TOKEN$env:SLACK_BOT_TOKEN]"
   "home=$env:HOME"
   "variables=$((Get-ChildItem env: | ForEach-Object Name) -join ',')"
-  "pid=$PID"`;
-
-function probe(records: Array<{ stream: string; text: string }>): Record<string, string> {
-  return Object.fromEntries(outputTexts(records).map((text) => [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)]));
-}
+  ${WORKER_LINE}`;
 
 describe('pwsh runner: service and run-as modes', function () {
   this.timeout(60_000);
@@ -64,23 +60,24 @@ describe('pwsh runner: service and run-as modes', function () {
       assert.equal(first?.outcome, 'succeeded');
       assert.equal(second?.outcome, 'succeeded');
       assert.equal(starts.length, 2);
-      const one = probe(first?.records ?? []);
-      const two = probe(second?.records ?? []);
-      assert.notEqual(one.pid, two.pid);
+      const one = outputFields(first?.records ?? []);
+      const two = outputFields(second?.records ?? []);
+      assert.notEqual(one.worker, two.worker);
       assert.equal(one.token, '[]');
       for (const name of (one.variables ?? '').split(',')) assert.ok(ALLOWED_VARIABLES.has(name), `unexpected variable ${name}`);
-      assert.ok(await eventually(() => processGone(Number(one.pid)) && processGone(Number(two.pid))), 'a service run\'s process ends with it');
     });
 
     it('cancels a run by killing its pwsh and the processes it started', async () => {
+      const before = new Set(ownHostProcesses());
+      const sleep = uniqueSleep();
       const controller = new AbortController();
       const result = await runner.execute(
-        job('$child = Start-Process -FilePath sleep -ArgumentList 300 -PassThru; "child=$($child.Id)"; "pid=$PID"; Start-Sleep 60', { runAs: { kind: 'service' } }),
-        { signal: controller.signal, onRecord: (record) => record.text.startsWith('pid=') && controller.abort() },
+        job(`$null = Start-Process -FilePath sleep -ArgumentList ${sleep} -PassThru; 'child started'; Start-Sleep 60`, { runAs: { kind: 'service' } }),
+        { signal: controller.signal, onRecord: (record) => record.text === 'child started' && controller.abort() },
       );
       assert.equal(result.outcome, 'cancelled');
-      const seen = probe(result.records);
-      assert.ok(await eventually(() => processGone(Number(seen.child)) && processGone(Number(seen.pid))));
+      assert.ok(await eventually(() => processesWith(sleep).length === 0));
+      assert.ok(await eventually(() => ownHostProcesses().every((pid) => before.has(pid))));
     });
 
     it('reports the outcome of a run whose timeout passed', async () => {
@@ -103,15 +100,16 @@ describe('pwsh runner: service and run-as modes', function () {
     assert.ok(await eventually(() => started().length === 0), `left: ${started().join(', ')}`);
 
     const running = makeRunner();
+    const sleep = uniqueSleep();
     let closing: Promise<void> | undefined;
-    const result = await running.execute(job('"pid=$PID"; Start-Sleep 60', { runAs: { kind: 'service' } }), {
+    const result = await running.execute(job(`$null = Start-Process -FilePath sleep -ArgumentList ${sleep} -PassThru; 'started'; Start-Sleep 60`, { runAs: { kind: 'service' } }), {
       onRecord: (record) => {
-        if (record.text.startsWith('pid=')) closing = running.close();
+        if (record.text === 'started') closing = running.close();
       },
     });
     await closing;
     assert.equal(result.outcome, 'cancelled');
-    assert.ok(await eventually(() => processGone(Number(probe(result.records).pid))));
+    assert.ok(await eventually(() => processesWith(sleep).length === 0));
     assert.ok(await eventually(() => started().length === 0), `left: ${started().join(', ')}`);
   });
 
@@ -158,7 +156,7 @@ describe('pwsh runner: service and run-as modes', function () {
         runner.assertModeAvailable({ kind: 'process', account: RUN_AS_ACCOUNT });
         const result = await runner.execute(job(ENVIRONMENT_PROBE, { runAs: { kind: 'process', account: RUN_AS_ACCOUNT } }));
         assert.equal(result.outcome, 'succeeded', JSON.stringify(result.records));
-        const seen = probe(result.records);
+        const seen = outputFields(result.records);
         assert.equal(seen.user, RUN_AS_ACCOUNT);
         assert.equal(seen.uid, String(account.uid));
         const groups = (seen.groups ?? '').split(' ');
@@ -171,24 +169,43 @@ describe('pwsh runner: service and run-as modes', function () {
         for (const name of variables) assert.ok(ALLOWED_VARIABLES.has(name), `unexpected variable ${name}`);
       });
 
-      it('refuses an account that cannot reach pwsh, naming the path', async () => {
+      it('gives an account that cannot reach pwsh a copy it can run, or a refusal naming the path', async () => {
+        // pwsh inside a folder only root may enter, as in a clone under /root.
         const hidden = mkdtempSync(join(tmpdir(), 'deputy-hidden-')); // mode 0700, root's
+        const runtime = mkdtempSync(join(tmpdir(), 'deputy-runtime-'));
+        chmodSync(runtime, 0o755);
         try {
-          const unreachable = join(hidden, 'pwsh');
-          symlinkSync(pwshPath(), unreachable);
-          const blocked = makeRunner({ pwshPath: unreachable, runAsAllowlist: [RUN_AS_ACCOUNT] });
+          const tools = join(hidden, 'tools');
+          const real = realpathSync(pwshPath());
+          const linked = spawnSync('cp', ['-al', dirname(real), tools]);
+          if (linked.status !== 0) assert.equal(spawnSync('cp', ['-a', dirname(real), tools]).status, 0);
+          const unreachable = join(tools, basename(real));
+          const staged = makeRunner({ pwshPath: unreachable, runAsAllowlist: [RUN_AS_ACCOUNT], runtimeFolder: runtime });
+          try {
+            const result = await staged.execute(job('"home=$PSHOME"; [System.Environment]::UserName', { runAs: { kind: 'process', account: RUN_AS_ACCOUNT } }));
+            assert.equal(result.outcome, 'succeeded', JSON.stringify(result.records));
+            assert.ok(outputFields(result.records).home?.startsWith(`${runtime}/pwsh-`), JSON.stringify(result.records));
+            assert.equal(outputTexts(result.records)[1], RUN_AS_ACCOUNT);
+          } finally {
+            await staged.close();
+          }
+          // No copy possible (the runtime folder cannot be made): the refusal names the path.
+          const blocked = makeRunner({ pwshPath: unreachable, runAsAllowlist: [RUN_AS_ACCOUNT], runtimeFolder: join(hidden, 'tools', basename(real), 'runtime') });
           const detail = await refusal(() => blocked.assertModeAvailable({ kind: 'process', account: RUN_AS_ACCOUNT }));
           assert.ok(detail.includes(`cannot execute ${unreachable}`), detail);
+          assert.match(detail, /no copy could be made/);
           await blocked.close();
         } finally {
           rmSync(hidden, { recursive: true, force: true });
+          rmSync(runtime, { recursive: true, force: true });
         }
       });
 
       it('refuses run-as in an executor that runs without the privilege to switch users', () => {
         const account = lookupAccount(RUN_AS_ACCOUNT);
         assert.ok(account);
-        // The same check, in an executor process that runs as the unprivileged account itself.
+        // The same check, in an executor process that runs as the unprivileged account's uid. A user
+        // namespace maps it (rather than setpriv), so the process still reads a clone only root may enter.
         const probeCode = `
           const { createPwshRunner } = await import(${JSON.stringify(join(PROJECT_ROOT, 'executor/pwsh/runner.ts'))});
           const { silentLogger } = await import(${JSON.stringify(join(PROJECT_ROOT, 'lib/logger.ts'))});
@@ -196,8 +213,8 @@ describe('pwsh runner: service and run-as modes', function () {
           try { runner.assertModeAvailable({ kind: 'process', account: '${RUN_AS_ACCOUNT}' }); console.log('{"code":"none"}'); }
           catch (error) { console.log(JSON.stringify({ code: error.code, detail: error.detail })); }`;
         const unprivileged = spawnSync(
-          'setpriv',
-          [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', probeCode],
+          'unshare',
+          [`--map-user=${account.uid}`, `--map-group=${account.gid}`, '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', probeCode],
           { cwd: PROJECT_ROOT, env: accountEnvironment(account), encoding: 'utf8', timeout: 30_000 },
         );
         assert.equal(unprivileged.status, 0, unprivileged.stderr);
@@ -206,14 +223,17 @@ describe('pwsh runner: service and run-as modes', function () {
         assert.match(answer.detail, new RegExp(`runs as uid ${account.uid} without CAP_SETUID`));
       });
 
-      it('cancels a process:<account> run', async () => {
+      it('cancels a process:<account> run with everything it started, also in a new session', async () => {
+        const before = new Set(ownHostProcesses());
+        const sleep = uniqueSleep();
         const controller = new AbortController();
-        const result = await runner.execute(job('"pid=$PID"; Start-Sleep 60', { runAs: { kind: 'process', account: RUN_AS_ACCOUNT } }), {
+        const result = await runner.execute(job(`Start-Process -FilePath setsid -ArgumentList 'sleep', '${sleep}'; 'started'; Start-Sleep 60`, { runAs: { kind: 'process', account: RUN_AS_ACCOUNT } }), {
           signal: controller.signal,
-          onRecord: (record) => record.text.startsWith('pid=') && controller.abort(),
+          onRecord: (record) => record.text === 'started' && controller.abort(),
         });
         assert.equal(result.outcome, 'cancelled');
-        assert.ok(await eventually(() => processGone(Number(probe(result.records).pid))));
+        assert.ok(await eventually(() => processesWith(sleep).length === 0), 'the setsid child ends with the run');
+        assert.ok(await eventually(() => ownHostProcesses().every((pid) => before.has(pid))));
       });
 
       it('keeps a warm pool:<account> whose workers run as that account', async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MASK } from '../../../executor/contract/index.ts';
 import type { PwshRunner } from '../../../executor/pwsh/runner.ts';
 import type { StoredRecord } from '../../../executor/store/port.ts';
-import { eventually, job, makeRunner, outputTexts, processGone } from './helpers.ts';
+import { eventually, job, makeRunner, outputFields, outputTexts, processesWith, processGone, uniqueSleep, WORKER_LINE, workerOf } from './helpers.ts';
 
 /** Real pwsh through the warm pool: parameters, streams, masking, caps, isolation, recovery. */
 describe('pwsh runner: warm pool', function () {
@@ -15,7 +15,9 @@ describe('pwsh runner: warm pool', function () {
 
   before(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'deputy-pwsh-'));
-    runner = makeRunner({ poolSize: 2, workFolder: scratch });
+    // Runs may use another account (the run account when the tests run as root): the marker must be writable to prove anything.
+    chmodSync(scratch, 0o777);
+    runner = makeRunner({ poolSize: 2 });
     await runner.prewarm({ kind: 'pool' });
   });
 
@@ -206,19 +208,24 @@ describe('pwsh runner: warm pool', function () {
     assert.deepEqual(result.records.filter((record) => record.stream === 'error').map((record) => record.text), ['real error']);
   });
 
-  it('gives each job a fresh runspace and restores environment variables and the process folder', async () => {
+  it('gives each job a fresh runspace and a fresh folder, and restores environment variables', async () => {
     const first = await runner.execute(
       job(`
+        "folder=$($PWD.Path)"
         $global:leftover = 'from job one'
         function Get-Leftover { 'function from job one' }
         $env:DEPUTY_LEFTOVER = 'set by job one'
         $env:PATH = '/nowhere'
+        Set-Content -Path left.txt -Value 'left by job one'
         [Environment]::CurrentDirectory = '/'
         Set-Location /
         'done'`),
     );
     assert.equal(first.outcome, 'succeeded');
-    // Both workers must show the state, whichever takes the job.
+    const firstFolder = outputFields(first.records).folder ?? '';
+    assert.match(firstFolder, /\/job-[0-9a-f]{32}$/);
+    assert.ok(await eventually(() => !existsSync(firstFolder)), 'a job\'s folder is removed after it');
+    // Both of the requester's workers must show the state, whichever takes the job.
     const checks = await Promise.all(
       [1, 2].map(() =>
         runner.execute(
@@ -227,115 +234,224 @@ describe('pwsh runner: warm pool', function () {
             "function=[$(if (Get-Command Get-Leftover -ErrorAction Ignore) { 'yes' } else { 'no' })]"
             "env=[$env:DEPUTY_LEFTOVER]"
             "path-ok=[$($env:PATH -ne '/nowhere')]"
-            "folder=[$([Environment]::CurrentDirectory)]"
-            "location=[$((Get-Location).Path)]"
+            "files=[$(@(Get-ChildItem -Force -Name) -join ',')]"
+            "folder=$([Environment]::CurrentDirectory)"
+            "location=$((Get-Location).Path)"
             Start-Sleep -Milliseconds 200`),
         ),
       ),
     );
     for (const check of checks) {
-      assert.deepEqual(outputTexts(check.records), [
-        'variable=[]', 'function=[no]', 'env=[]', 'path-ok=[True]', `folder=[${scratch}]`, `location=[${scratch}]`,
-      ]);
+      const fields = outputFields(check.records);
+      assert.deepEqual([fields.variable, fields.function, fields.env, fields['path-ok'], fields.files], ['[]', '[no]', '[]', '[True]', '[]']);
+      assert.equal(fields.folder, fields.location);
+      assert.match(fields.folder ?? '', /\/job-[0-9a-f]{32}$/);
+      assert.notEqual(fields.folder, firstFolder);
     }
   });
 
-  it('runs 20 jobs at once through 2 workers with every output in place', async () => {
+  it('runs 20 jobs of one requester at once through at most 2 workers with every output in place', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
-        runner.execute(job('param([int]$N) "job $N"; [pscustomobject]@{ Square = $N * $N }', { parameters: { N: index } })),
+        runner.execute(job(`param([int]$N) "job $N"; [pscustomobject]@{ Square = $N * $N }; ${WORKER_LINE}`, { parameters: { N: index } })),
       ),
     );
     results.forEach((result, index) => {
       assert.equal(result.outcome, 'succeeded');
-      assert.deepEqual(outputTexts(result.records), [`job ${index}`, `@{Square=${index * index}}`]);
+      assert.deepEqual(outputTexts(result.records).slice(0, 2), [`job ${index}`, `@{Square=${index * index}}`]);
     });
-    assert.ok(poolPids().length <= 2);
+    assert.ok(new Set(results.map((result) => outputFields(result.records).worker)).size <= 2);
   });
 
   it('replaces a worker whose job timed out, and kills the processes that job started', async () => {
-    const started: number[] = [];
+    const requester = 'timeout-tester';
+    const sleep = uniqueSleep();
+    let worker: number | undefined;
     const result = await runner.execute(
-      job("$child = Start-Process -FilePath sleep -ArgumentList 300 -PassThru; \"child=$($child.Id)\"; \"worker=$PID\"; Start-Sleep 60", { timeoutMs: 2500 }),
-      { onStarted: () => started.push(Date.now()) },
+      job(`$null = Start-Process -FilePath sleep -ArgumentList ${sleep} -PassThru; 'child started'; Start-Sleep 60`, { requester, timeoutMs: 2500 }),
+      { onStarted: () => (worker = workerOf(runner, requester)) },
     );
     assert.equal(result.outcome, 'timed-out');
     assert.equal(result.exitCode, null);
-    assert.equal(started.length, 1);
-    const texts = outputTexts(result.records);
-    const child = Number(texts.find((text) => text.startsWith('child='))?.slice(6));
-    const worker = Number(texts.find((text) => text.startsWith('worker='))?.slice(7));
-    assert.ok(child > 0 && worker > 0, JSON.stringify(texts));
-    assert.ok(await eventually(() => processGone(child)), 'the grandchild sleep must be killed');
-    assert.ok(await eventually(() => processGone(worker)), 'the worker must be killed');
+    assert.deepEqual(outputTexts(result.records), ['child started']);
+    assert.ok(worker !== undefined && worker > 0);
+    assert.ok(await eventually(() => processesWith(sleep).length === 0), 'the grandchild sleep must be killed');
+    assert.ok(await eventually(() => processGone(worker as number)), 'the worker must be killed');
     assert.equal(poolPids().includes(worker), false);
-    const next = await runner.execute(job('$PID'));
+    const next = await runner.execute(job('$PID', { requester }));
     assert.equal(next.outcome, 'succeeded');
-    assert.notEqual(Number(outputTexts(next.records)[0]), worker);
+    assert.notEqual(workerOf(runner, requester), worker);
   });
 
   it('cancels a pool job on abort and replaces its worker', async () => {
+    const requester = 'cancel-tester';
     const controller = new AbortController();
-    const running = runner.execute(job('"worker=$PID"; Start-Sleep 60'), {
+    let worker: number | undefined;
+    const result = await runner.execute(job('Start-Sleep 60', { requester }), {
       signal: controller.signal,
-      onStarted: () => setTimeout(() => controller.abort(), 300),
+      onStarted: () => {
+        worker = workerOf(runner, requester);
+        setTimeout(() => controller.abort(), 300);
+      },
     });
-    const result = await running;
     assert.equal(result.outcome, 'cancelled');
-    const worker = Number(outputTexts(result.records)[0]?.slice(7));
-    assert.ok(await eventually(() => processGone(worker)));
-    const next = await runner.execute(job("'still serving'"));
+    assert.ok(await eventually(() => processGone(worker as number)));
+    const next = await runner.execute(job("'still serving'", { requester }));
     assert.deepEqual(outputTexts(next.records), ['still serving']);
+    assert.notEqual(workerOf(runner, requester), worker);
   });
 
   it('replaces a worker that crashed, and the next job succeeds', async () => {
+    const requester = 'crash-tester';
+    const sleep = uniqueSleep();
+    let worker: number | undefined;
     // The child keeps the crashed worker's stdout open: the crash must still be seen at once.
-    const crashed = await runner.execute(
-      job('"worker=$PID"; $child = Start-Process -FilePath sleep -ArgumentList 300 -PassThru; "child=$($child.Id)"; [Environment]::Exit(3)', { timeoutMs: 15_000 }),
-    );
+    const crashed = await runner.execute(job(`$null = Start-Process -FilePath sleep -ArgumentList ${sleep} -PassThru; [Environment]::Exit(3)`, { requester, timeoutMs: 15_000 }), {
+      onStarted: () => (worker = workerOf(runner, requester)),
+    });
     assert.equal(crashed.outcome, 'failed');
     assert.equal(crashed.exitCode, 3);
     assert.match(crashed.summary.errors.at(-1) ?? '', /ended unexpectedly \(exit code 3\)/);
-    const worker = Number(outputTexts(crashed.records)[0]?.slice(7));
-    assert.ok(await eventually(() => processGone(Number(outputTexts(crashed.records)[1]?.slice(6)))));
-    assert.equal(poolPids().includes(worker), false);
-    const next = await runner.execute(job("'after the crash'; $PID"));
+    assert.ok(await eventually(() => processesWith(sleep).length === 0));
+    assert.equal(poolPids().includes(worker as number), false);
+    const next = await runner.execute(job("'after the crash'", { requester }));
     assert.equal(next.outcome, 'succeeded');
     assert.equal(outputTexts(next.records)[0], 'after the crash');
-    assert.notEqual(Number(outputTexts(next.records)[1]), worker);
+    assert.notEqual(workerOf(runner, requester), worker);
   });
 
   it('replaces a worker that a job left a background runspace in', async () => {
-    const dirty = await runner.execute(job('$null = Start-ThreadJob { Start-Sleep 30 }; "worker=$PID"'));
+    const requester = 'threadjob-tester';
+    let worker: number | undefined;
+    const dirty = await runner.execute(job('$null = Start-ThreadJob { Start-Sleep 30 }', { requester }), { onStarted: () => (worker = workerOf(runner, requester)) });
     assert.equal(dirty.outcome, 'succeeded');
-    const worker = Number(outputTexts(dirty.records)[0]?.slice(7));
-    assert.ok(await eventually(() => processGone(worker)));
-    assert.equal(poolPids().includes(worker), false);
+    assert.ok(await eventually(() => processGone(worker as number)));
+    assert.equal(poolPids().includes(worker as number), false);
   });
 
   it('replaces a worker whose job left a detached process behind, and kills that process', async () => {
-    const result = await runner.execute(job(`"worker=$PID"; sh -c 'sleep 300 >/dev/null 2>&1 & echo "stray=$!"'`));
+    const requester = 'stray-tester';
+    const sleep = uniqueSleep();
+    let worker: number | undefined;
+    const result = await runner.execute(job(`sh -c 'sleep ${sleep} >/dev/null 2>&1 & echo started'`, { requester }), {
+      onStarted: () => (worker = workerOf(runner, requester)),
+    });
     assert.equal(result.outcome, 'succeeded');
-    const seen = Object.fromEntries(outputTexts(result.records).map((text) => text.split('=')));
-    assert.ok(Number(seen.stray) > 0, JSON.stringify(seen));
-    assert.ok(await eventually(() => processGone(Number(seen.stray))), 'the stray sleep must be killed with its worker');
-    assert.ok(await eventually(() => processGone(Number(seen.worker))));
+    assert.deepEqual(outputTexts(result.records), ['started']);
+    assert.ok(await eventually(() => processesWith(sleep).length === 0), 'the stray sleep must be killed with its worker');
+    assert.ok(await eventually(() => processGone(worker as number)));
   });
 
   it('answers a trivial job through a warm worker quickly', async () => {
     await runner.prewarm({ kind: 'pool' });
     const durations: number[] = [];
-    const pids = new Set<string>();
+    const workers = new Set<string>();
+    const replacedBefore = runner.stats().pools[0]?.replaced;
     for (let index = 0; index < 7; index += 1) {
-      const result = await runner.execute(job('$PID'));
+      const result = await runner.execute(job(WORKER_LINE, { requester: 'quick-tester' }));
       assert.equal(result.outcome, 'succeeded');
       durations.push(result.durationMs);
-      pids.add(outputTexts(result.records)[0] ?? '');
+      workers.add(outputFields(result.records).worker ?? '');
     }
-    assert.ok(pids.size <= 2, 'clean workers are reused');
-    for (const pid of pids) assert.ok(poolPids().includes(Number(pid)), `${pid} is one of ${poolPids().join(', ')}`);
+    assert.equal(workers.size, 1, 'one requester\'s clean worker is reused');
+    assert.equal(runner.stats().pools[0]?.replaced, replacedBefore);
     const median = [...durations].sort((a, b) => a - b)[3] ?? Infinity;
     // A cold pwsh start takes about a second here; a warm worker must be an order of magnitude faster.
     assert.ok(median < 300, `median ${median} ms of ${durations.join(', ')}`);
+  });
+});
+
+/** DESIGN.md: a pool worker serves one requester for its whole life; spares keep first runs warm. */
+describe('pwsh runner: a pool worker serves one requester', function () {
+  this.timeout(90_000);
+
+  // What a hostile or careless job can leave in a .NET process: AppDomain data, a static field of a
+  // compiled class, and a thread that keeps running after the job.
+  const LEAVE_STATE = `
+    [AppDomain]::CurrentDomain.SetData('deputy.left', "secret of $env:DEPUTY_REQUESTER")
+    Add-Type -TypeDefinition @'
+      public static class DeputyLeft {
+        public static string Value;
+        public static System.Threading.Thread Listener;
+        public static void Start(string value) {
+          Value = value;
+          Listener = new System.Threading.Thread(() => { while (true) System.Threading.Thread.Sleep(1000); });
+          Listener.IsBackground = true;
+          Listener.Name = "deputy-listener";
+          Listener.Start();
+        }
+      }
+'@
+    [DeputyLeft]::Start('static of the first requester')
+    'state left'`;
+  const READ_STATE = `
+    "domain=[$([AppDomain]::CurrentDomain.GetData('deputy.left'))]"
+    $type = 'DeputyLeft' -as [type]
+    "static=[$(if ($type) { $type::Value })]"
+    $threads = Get-ChildItem /proc/self/task | ForEach-Object { [System.IO.File]::ReadAllText("$($_.FullName)/comm").Trim() }
+    "thread=[$($threads -contains 'deputy-listener')]"`;
+
+  it('keeps AppDomain data, static fields and threads of one requester\'s job from the next requester', async () => {
+    // One spare: without binding, the second requester would get the first one's worker back.
+    const runner = makeRunner({ poolSize: 1 });
+    try {
+      await runner.prewarm({ kind: 'pool' });
+      const left = await runner.execute(job(LEAVE_STATE, { requester: 'mallory' }));
+      assert.equal(left.outcome, 'succeeded', JSON.stringify(left.records));
+      const other = await runner.execute(job(READ_STATE, { requester: 'alice' }));
+      assert.deepEqual(outputFields(other.records), { domain: '[]', static: '[]', thread: '[False]' });
+      // The probe does see the state in the worker that has it: mallory's next job gets the same, warm worker.
+      const same = await runner.execute(job(READ_STATE, { requester: 'mallory' }));
+      assert.deepEqual(outputFields(same.records), { domain: '[secret of ]', static: '[static of the first requester]', thread: '[True]' });
+      const bound = runner.stats().pools[0]?.detail.filter((worker) => worker.requester !== undefined).map((worker) => worker.requester);
+      assert.deepEqual(bound?.sort(), ['alice', 'mallory']);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('gives a requester\'s first job a pre-warmed spare and warms a new spare in its place', async () => {
+    const runner = makeRunner({ poolSize: 1 });
+    try {
+      await runner.prewarm({ kind: 'pool' });
+      const [spare] = runner.stats().pools[0]?.pids ?? [];
+      assert.ok(spare);
+      const result = await runner.execute(job("'first'", { requester: 'carol' }));
+      assert.equal(result.outcome, 'succeeded');
+      assert.equal(workerOf(runner, 'carol'), spare, 'the first job ran in the worker that was already warm');
+      assert.ok(await eventually(() => runner.stats().pools[0]?.spares === 1, 30_000), 'a new spare is warmed');
+      assert.notEqual(runner.stats().pools[0]?.detail.find((worker) => worker.requester === undefined)?.pid, spare);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('retires a worker its requester left idle, and makes room for another requester when the pool is full', async () => {
+    const runner = makeRunner({ poolSize: 1, poolMaxWorkers: 2, poolIdleMs: 60_000 });
+    try {
+      const first = await runner.execute(job("'dave'", { requester: 'dave' }));
+      assert.equal(first.outcome, 'succeeded');
+      const dave = workerOf(runner, 'dave');
+      await runner.execute(job("'erin'", { requester: 'erin' }));
+      // Full: dave's and erin's workers. Frank's job needs room: the longest-idle worker (dave's) ends.
+      const frank = await runner.execute(job("'frank'", { requester: 'frank' }));
+      assert.equal(frank.outcome, 'succeeded');
+      assert.equal(workerOf(runner, 'dave'), undefined);
+      assert.ok(await eventually(() => processGone(dave as number)));
+      assert.ok((runner.stats().pools[0]?.workers ?? 99) <= 2);
+    } finally {
+      await runner.close();
+    }
+    const quick = makeRunner({ poolSize: 1, poolIdleMs: 500 });
+    try {
+      await quick.execute(job("'gina'", { requester: 'gina' }));
+      const gina = workerOf(quick, 'gina');
+      assert.ok(gina);
+      assert.ok(await eventually(() => workerOf(quick, 'gina') === undefined && processGone(gina), 15_000), 'an idle bound worker ends');
+      assert.equal(quick.stats().pools[0]?.retired, 1);
+      assert.equal(quick.stats().pools[0]?.spares, 1, 'the spare stays');
+    } finally {
+      await quick.close();
+    }
   });
 });

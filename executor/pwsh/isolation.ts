@@ -1,0 +1,169 @@
+/**
+ * How `service` and `pool` runs are kept away from what makes the executor trusted, and how
+ * every process a run starts ends with it (docs/security.md, "Run isolation").
+ *
+ * - Executor as root: runs switch to the run account (DEPUTY_RUN_ACCOUNT), which cannot read
+ *   the 0700 data folder, in a PID namespace of their own (`unshare`), where the executor's
+ *   processes do not exist.
+ * - Executor as another account: runs start inside bubblewrap (`bwrap`) with a new user and PID
+ *   namespace, a new /proc, and an empty tmpfs over the data folder.
+ * - Neither possible: no isolation; the runner refuses service and pool runs unless told that
+ *   this is a demo (DEPUTY_DEMO), and says so.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { DeputyError } from '../contract/index.ts';
+import { ensureRunAccount, findProgram, findSetpriv, type LocalAccount } from './accounts.ts';
+
+export type IsolationKind = 'run-account' | 'namespace' | 'none';
+/** What ends a run's processes: its PID namespace (all of them), or its process group (not those that call setsid). */
+export type Containment = 'pid-namespace' | 'process-group';
+
+export interface RunIsolation {
+  kind: IsolationKind;
+  containment: Containment;
+  /** kind run-account: the account service and pool runs use. */
+  account?: LocalAccount;
+  /** One line for the start-up log (names the account). */
+  summary: string;
+  /** A short line for /readyz and the demo banner. */
+  headline: string;
+  /** What is missing for full isolation, with the reason (empty when nothing is). */
+  gaps: string[];
+}
+
+export interface IsolationSettings {
+  env: NodeJS.ProcessEnv;
+  /** DEPUTY_RUN_ACCOUNT: the account runs use when the executor is root. */
+  runAccount: string;
+}
+
+/** Programs that wrap pwsh, found once. */
+export interface IsolationTools {
+  setpriv?: string;
+  /** Root only: `setpriv … unshare --pid …` in front of pwsh works here. */
+  unshare?: string;
+  bwrap?: string;
+}
+
+const PROBE_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin' };
+
+/** Where a root executor keeps what its run account must reach: copies of pwsh, the runs' own data. */
+export const SYSTEM_FOLDER = '/var/lib/deputy';
+
+function works(command: string, args: string[]): boolean {
+  const probe = spawnSync(command, [...args, 'true'], { env: PROBE_ENV, shell: false, timeout: 10_000, stdio: 'ignore' });
+  return probe.status === 0;
+}
+
+/** `unshare` in front of a command: a new PID namespace (and /proc) whose first process ends all the others when it ends. */
+export function pidNamespaceArgs(unshare: string): string[] {
+  // setpriv's parent-death signal: when the executor dies, unshare dies, and --kill-child takes the namespace with it.
+  return ['--pdeathsig', 'KILL', '--', unshare, '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
+}
+
+/** A path runs must not read, and whether it is a folder (hidden by an empty tmpfs) or a file (by /dev/null). */
+export interface HiddenPath {
+  path: string;
+  folder: boolean;
+}
+
+/** bubblewrap in front of a command: same files except `hidden`, new user, PID and IPC namespaces, a new /proc. */
+export function bubblewrapArgs(hidden: readonly HiddenPath[], cwd: string): string[] {
+  return [
+    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--disable-userns', '--die-with-parent',
+    '--dev-bind', '/', '/', '--proc', '/proc',
+    ...hidden.flatMap(({ path, folder }) => (folder ? ['--perms', '0000', '--size', '4096', '--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
+    '--chdir', cwd, '--',
+  ];
+}
+
+/** Decides the isolation this host allows, once at start-up (probes with `true`; may create the run account). */
+export function resolveIsolation(settings: IsolationSettings): { isolation: RunIsolation; tools: IsolationTools } {
+  const { env } = settings;
+  const tools: IsolationTools = { setpriv: findSetpriv(env) };
+  if (process.platform !== 'linux') {
+    return { tools, isolation: none('process-group', [`runs are not isolated on ${process.platform}; Deputy isolates runs on Linux only`]) };
+  }
+  if (process.geteuid?.() === 0) {
+    const { setpriv } = tools;
+    const unshare = findProgram('unshare', env);
+    const contained = setpriv !== undefined && unshare !== undefined && works(setpriv, pidNamespaceArgs(unshare));
+    if (contained) tools.unshare = unshare;
+    const containment: Containment = contained ? 'pid-namespace' : 'process-group';
+    const gaps = contained ? [] : ['no PID namespace per run (unshare --pid failed here): a process a run moves into its own session (setsid) can outlive the run'];
+    let account: LocalAccount;
+    try {
+      if (!setpriv) throw new DeputyError('DEPUTY_E_MODE_UNAVAILABLE', { detail: 'setpriv (util-linux) is not installed' });
+      account = ensureRunAccount(settings.runAccount, env);
+    } catch (error) {
+      return { tools, isolation: none(containment, [`no run account: ${error instanceof DeputyError ? (error.detail ?? error.message) : String(error)}`, ...gaps]) };
+    }
+    return {
+      tools,
+      isolation: {
+        kind: 'run-account',
+        containment,
+        account,
+        summary: `runs use the account ${account.name} (uid ${account.uid}) and a fresh folder; ${contained ? 'a PID namespace per run' : 'no PID namespace (process group only)'}`,
+        headline: headline('a separate run account', containment),
+        gaps,
+      },
+    };
+  }
+  // bwrap only from PATH: an operator who wants it off (or elsewhere) decides through PATH.
+  tools.bwrap = findProgram('bwrap', env, true);
+  if (tools.bwrap && works(tools.bwrap, bubblewrapArgs([], '/'))) {
+    return {
+      tools,
+      isolation: {
+        kind: 'namespace',
+        containment: 'pid-namespace',
+        summary: 'runs start in a namespace (bubblewrap) that hides the data folder, with a fresh folder and a PID namespace per run',
+        headline: headline('a namespace that hides the data folder', 'pid-namespace'),
+        gaps: [],
+      },
+    };
+  }
+  const why = tools.bwrap ? `bubblewrap (${tools.bwrap}) cannot create user namespaces here` : 'bubblewrap (bwrap) is not on PATH';
+  return { tools, isolation: none('process-group', [`the executor is not root and ${why}, so runs could read the data folder`]) };
+}
+
+function none(containment: Containment, gaps: string[]): RunIsolation {
+  return {
+    kind: 'none',
+    containment,
+    summary: `runs are NOT isolated: scripts run as the executor's own account and can read its data folder (${gaps.join('; ')})`,
+    headline: 'none: scripts run as the executor\'s account and can read its data folder (allowed in demo mode only)',
+    gaps,
+  };
+}
+
+function headline(how: string, containment: Containment): string {
+  const end = containment === 'pid-namespace' ? 'a PID namespace per run' : 'no PID namespace, so a process that calls setsid can outlive its run';
+  return `${how}, a fresh folder and ${end}`;
+}
+
+
+/**
+ * The folder scripts keep data in between runs (`{runDataDir}` in an action's fixed values, e.g.
+ * the demo directory): never inside the data folder, which no run may read, and owned by whoever
+ * service and pool runs run as. Default: `/var/lib/deputy/run-data/<data folder key>` for a root
+ * executor, else `<data folder>-run-data`.
+ */
+export function prepareRunDataFolder(isolation: RunIsolation, dataDir: string, configured?: string): string {
+  const key = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 12);
+  const folder = resolve(configured ?? (process.geteuid?.() === 0 ? join(SYSTEM_FOLDER, 'run-data', key) : `${dataDir}-run-data`));
+  const fromData = relative(resolve(dataDir), folder);
+  if (!fromData.startsWith('..') && !fromData.startsWith('/')) {
+    throw new DeputyError('DEPUTY_E_CONFIG_INVALID', { message: `DEPUTY_RUN_DATA_DIR: ${folder} is inside the data folder, which no run may read` });
+  }
+  // Parents stay searchable (the run account must get through them), the folder itself is private.
+  mkdirSync(dirname(folder), { recursive: true, mode: 0o755 });
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  chmodSync(folder, 0o700);
+  if (isolation.account) chownSync(folder, isolation.account.uid, isolation.account.gid);
+  return folder;
+}
