@@ -24,6 +24,17 @@ param([switch] $Warm, [switch] $JobFolders, [switch] $Contained)
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
+# pwsh listens on a socket in $env:TMPDIR for Enter-PSHostProcess (CoreFxPipe_PSHost.*): whoever
+# can connect to it runs code in this process, and every service and pool run is the same account.
+# No job needs it, so it goes before any job arrives (docs/security.md, "Run isolation").
+$ipcServerType = [System.Management.Automation.PowerShell].Assembly.GetType('System.Management.Automation.Remoting.RemoteSessionNamedPipeServer')
+$ipcFlags = [System.Reflection.BindingFlags]'NonPublic, Static'
+$ipcEnabled = if ($ipcServerType) { $ipcServerType.GetField('IPCNamedPipeServerEnabled', $ipcFlags) }
+$ipcSingleton = if ($ipcServerType) { $ipcServerType.GetField('IPCNamedPipeServer', $ipcFlags) }
+if ($ipcEnabled) { $ipcEnabled.SetValue($null, $false) }
+if ($ipcSingleton -and $ipcSingleton.GetValue($null)) { $ipcSingleton.GetValue($null).Dispose() }
+Remove-Variable ipcServerType, ipcFlags, ipcEnabled, ipcSingleton
+
 # Captures `exit <n>` from a job: PowerShell hands the code to the host, not to the caller.
 # NoRunspaceAffinity: the job's thread calls these methods, not the host's runspace.
 [NoRunspaceAffinity()]

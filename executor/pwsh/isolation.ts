@@ -12,7 +12,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DeputyError } from '../contract/index.ts';
 import { ensureRunAccount, findProgram, findSetpriv, type LocalAccount } from './accounts.ts';
@@ -45,6 +46,8 @@ export interface IsolationTools {
   setpriv?: string;
   /** Root only: `setpriv … unshare --pid …` in front of pwsh works here. */
   unshare?: string;
+  /** Root only: inside that namespace, a tmpfs can be mounted over a run's folder (`privateFolderArgs`). */
+  privateFolders?: { sh: string; mount: string };
   bwrap?: string;
 }
 
@@ -64,18 +67,35 @@ export function pidNamespaceArgs(unshare: string): string[] {
   return ['--pdeathsig', 'KILL', '--', unshare, '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
 }
 
+/**
+ * Root, inside a run's namespace (`pidNamespaceArgs` gives it its own mount namespace, private
+ * propagation): an empty tmpfs over the run's folder, owned by the run account, then the command
+ * in it. Every service and pool run is the same account, so without this one run reaches another
+ * run's folder, and the sockets a process leaves there, by its path (which `/proc/net/unix`
+ * shows); with it, that path leads to the empty folder on disk. The script is a constant: the
+ * folder and the ids are its arguments.
+ */
+export function privateFolderArgs(tools: { sh: string; mount: string }, folder: string, owner: { uid: number; gid: number }): string[] {
+  const script = '"$1" -t tmpfs -o "mode=0700,uid=$3,gid=$4" deputy-run "$2" && cd "$2" && unset OLDPWD PWD && shift 4 && exec "$@"';
+  return [tools.sh, '-c', script, 'deputy-private-folder', tools.mount, folder, String(owner.uid), String(owner.gid)];
+}
+
 /** A path runs must not read, and whether it is a folder (hidden by an empty tmpfs) or a file (by /dev/null). */
 export interface HiddenPath {
   path: string;
   folder: boolean;
 }
 
-/** bubblewrap in front of a command: same files except `hidden`, new user, PID and IPC namespaces, a new /proc. */
+/**
+ * bubblewrap in front of a command: same files except `hidden`, new user, PID and IPC namespaces,
+ * a new /proc, and the run's folder `cwd` an empty tmpfs of its own (as `privateFolderArgs`).
+ */
 export function bubblewrapArgs(hidden: readonly HiddenPath[], cwd: string): string[] {
   return [
     '--unshare-user', '--unshare-pid', '--unshare-ipc', '--disable-userns', '--die-with-parent',
     '--dev-bind', '/', '/', '--proc', '/proc',
     ...hidden.flatMap(({ path, folder }) => (folder ? ['--perms', '0000', '--size', '4096', '--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
+    '--perms', '0700', '--tmpfs', cwd,
     '--chdir', cwd, '--',
   ];
 }
@@ -94,6 +114,9 @@ export function resolveIsolation(settings: IsolationSettings): { isolation: RunI
     if (contained) tools.unshare = unshare;
     const containment: Containment = contained ? 'pid-namespace' : 'process-group';
     const gaps = contained ? [] : ['no PID namespace per run (unshare --pid failed here): a process a run moves into its own session (setsid) can outlive the run'];
+    const privateFolders = contained ? probePrivateFolders(setpriv as string, unshare as string, env) : undefined;
+    if (privateFolders) tools.privateFolders = privateFolders;
+    else gaps.push('no private folder per run (no tmpfs mount in the run\'s namespace here): runs, all one account, can reach each other\'s folders by their paths');
     let account: LocalAccount;
     try {
       if (!setpriv) throw new DeputyError('DEPUTY_E_MODE_UNAVAILABLE', { detail: 'setpriv (util-linux) is not installed' });
@@ -115,7 +138,7 @@ export function resolveIsolation(settings: IsolationSettings): { isolation: RunI
   }
   // bwrap only from PATH: an operator who wants it off (or elsewhere) decides through PATH.
   tools.bwrap = findProgram('bwrap', env, true);
-  if (tools.bwrap && works(tools.bwrap, bubblewrapArgs([], '/'))) {
+  if (tools.bwrap && worksInFolder((folder) => works(tools.bwrap as string, bubblewrapArgs([], folder)))) {
     return {
       tools,
       isolation: {
@@ -129,6 +152,25 @@ export function resolveIsolation(settings: IsolationSettings): { isolation: RunI
   }
   const why = tools.bwrap ? `bubblewrap (${tools.bwrap}) cannot create user namespaces here` : 'bubblewrap (bwrap) is not on PATH';
   return { tools, isolation: none('process-group', [`the executor is not root and ${why}, so runs could read the data folder`]) };
+}
+
+/** Root: whether a tmpfs can be mounted over a folder inside a run's namespace here. */
+function probePrivateFolders(setpriv: string, unshare: string, env: NodeJS.ProcessEnv): { sh: string; mount: string } | undefined {
+  const sh = findProgram('sh', env);
+  const mount = findProgram('mount', env);
+  if (!sh || !mount) return undefined;
+  const tools = { sh, mount };
+  return worksInFolder((folder) => works(setpriv, [...pidNamespaceArgs(unshare), ...privateFolderArgs(tools, folder, { uid: 0, gid: 0 })])) ? tools : undefined;
+}
+
+/** A probe that needs a run's folder: an empty one of its own, removed after. */
+function worksInFolder(probe: (folder: string) => boolean): boolean {
+  const folder = mkdtempSync(join(tmpdir(), 'deputy-probe-'));
+  try {
+    return probe(folder);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 function none(containment: Containment, gaps: string[]): RunIsolation {

@@ -14,7 +14,7 @@ import type { RunAs } from '../domain.ts';
 import type { StoredRecord } from '../store/port.ts';
 import { accountEnvironment, accountWorkFolder, resolveRunAsAccount, setprivArgs, type LocalAccount } from './accounts.ts';
 import { RecordCollector } from './collector.ts';
-import { bubblewrapArgs, pidNamespaceArgs, resolveIsolation, type RunIsolation } from './isolation.ts';
+import { bubblewrapArgs, pidNamespaceArgs, privateFolderArgs, resolveIsolation, type RunIsolation } from './isolation.ts';
 import { createMasker, secretValues } from './mask.ts';
 import { WorkerPool, type PoolStats } from './pool.ts';
 import type { HostJob } from './protocol.ts';
@@ -48,8 +48,12 @@ function hostArgs(hostScript: string, options: HostOptions): string[] {
 
 /** Variables a run as the executor's own account inherits; everything else (tokens, app secrets) stays out. */
 const INHERITED_VARIABLES = ['PATH', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'DOTNET_ROOT'];
-/** pwsh should not phone home or look for updates on a server. */
-const PWSH_QUIET = { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off', DOTNET_CLI_TELEMETRY_OPTOUT: '1' };
+/**
+ * pwsh should not phone home or look for updates on a server, nor open .NET's diagnostics
+ * endpoints (a socket and debugger pipes in TMPDIR through which a process of the same account
+ * dumps this one's memory or attaches a profiler: all service and pool runs are one account).
+ */
+const PWSH_QUIET = { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off', DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_EnableDiagnostics: '0' };
 
 export interface PwshRunnerOptions {
   /** pwsh to run (from locatePwsh); undefined when none was found: runs fail with DEPUTY_E_PWSH_MISSING. */
@@ -179,14 +183,18 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
   /** Where the executor was told the .NET runtime is. */
   const dotnetRoot: Record<string, string> = env.DOTNET_ROOT ? { DOTNET_ROOT: env.DOTNET_ROOT } : {};
 
-  /** In a PID namespace of its own where the host allows it: the run's processes all end with its first. */
-  function contained(spec: Omit<LaunchSpec, 'pidNamespace'>): LaunchSpec {
+  /**
+   * In a PID namespace of its own where the host allows it: the run's processes all end with its
+   * first. A fresh folder (`privateFor`, its owner) becomes a tmpfs only that namespace sees.
+   */
+  function contained(spec: Omit<LaunchSpec, 'pidNamespace'>, privateFor?: LocalAccount): LaunchSpec {
     if (!pidNamespaces) return { ...spec, pidNamespace: false };
-    return { ...spec, command: tools.setpriv as string, args: [...pidNamespaceArgs(tools.unshare as string), spec.command, ...spec.args], pidNamespace: true };
+    const privateFolder = privateFor && tools.privateFolders ? privateFolderArgs(tools.privateFolders, spec.cwd, privateFor) : [];
+    return { ...spec, command: tools.setpriv as string, args: [...pidNamespaceArgs(tools.unshare as string), ...privateFolder, spec.command, ...spec.args], pidNamespace: true };
   }
 
-  /** pwsh as a local account (setpriv), with the account's clean environment plus `extra`. */
-  function asAccount(target: LocalAccount, host: { warm: boolean; jobFolders: boolean }, place: { cwd: string; extra?: Record<string, string>; dispose?: () => void }): LaunchSpec {
+  /** pwsh as a local account (setpriv), with the account's clean environment plus `extra`; a `fresh` folder is made private. */
+  function asAccount(target: LocalAccount, host: { warm: boolean; jobFolders: boolean }, place: { cwd: string; fresh: boolean; extra?: Record<string, string>; dispose?: () => void }): LaunchSpec {
     const files = filesFor(target);
     return contained({
       command: tools.setpriv as string, // an account exists only where setpriv does
@@ -196,7 +204,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       identity: target.name,
       switchesUser: true,
       ...(place.dispose ? { dispose: place.dispose } : {}),
-    });
+    }, place.fresh ? target : undefined);
   }
 
   function launchSpec(runAs: RunAs): LaunchSpec {
@@ -205,7 +213,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const named = runAs.kind === 'service' ? undefined : runAs.account;
     if (named !== undefined) {
       const target = account(named);
-      return asAccount(target, { warm, jobFolders: false }, { cwd: accountWorkFolder(target) });
+      return asAccount(target, { warm, jobFolders: false }, { cwd: accountWorkFolder(target), fresh: false });
     }
     assertIsolated();
     const runAccount = isolation.account;
@@ -213,7 +221,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     // A fresh folder is the worker's home and temp folder too: nothing of another worker's is found
     // by default, and no run can leave a module or a cache there for someone else's run.
     const fresh = { HOME: folder.path, TMPDIR: folder.path };
-    if (runAccount) return asAccount(runAccount, { warm, jobFolders: warm }, { cwd: folder.path, extra: fresh, dispose: folder.dispose });
+    if (runAccount) return asAccount(runAccount, { warm, jobFolders: warm }, { cwd: folder.path, fresh: true, extra: fresh, dispose: folder.dispose });
     const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
     const base = { env: { ...inherited, ...fresh, ...PWSH_QUIET }, cwd: folder.path, identity: 'executor', switchesUser: false, dispose: folder.dispose };
     if (isolation.kind === 'namespace' && tools.bwrap) {

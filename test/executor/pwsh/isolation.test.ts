@@ -100,6 +100,70 @@ describe('run isolation', function () {
     }
   });
 
+  describe('one run cannot reach another', () => {
+    let runner: PwshRunner;
+    before(() => {
+      runner = makeRunner();
+    });
+    after(() => runner.close());
+
+    // The victim keeps a file in its job folder and its worker folder, and stays until cancelled.
+    const VICTIM = `
+      'victim secret' | Set-Content -LiteralPath (Join-Path $PWD.Path 'secret.txt')
+      'victim secret' | Set-Content -LiteralPath (Join-Path $env:TMPDIR 'secret.txt')
+      "job=$($PWD.Path)"
+      "worker=$($env:TMPDIR.TrimEnd('/'))"
+      Start-Sleep 60`;
+    // All service and pool runs are one account: what the path of another run's folder leads to,
+    // and the sockets /proc/net/unix lists there (pwsh's Enter-PSHostProcess pipe, .NET diagnostics).
+    const INTRUDER = `
+      param([string]$Job, [string]$Worker)
+      "jobfile=[$(try { [System.IO.File]::ReadAllText("$Job/secret.txt").Trim() } catch { 'denied' })]"
+      "workerfile=[$(try { [System.IO.File]::ReadAllText("$Worker/secret.txt").Trim() } catch { 'denied' })]"
+      $sockets = @(Get-Content /proc/net/unix | ForEach-Object { ($_ -split '\\s+')[-1] } | Where-Object { $_.StartsWith("$Worker/") })
+      "reachable=$(@($sockets | Where-Object { Test-Path -LiteralPath $_ }).Count)"
+      $entered = foreach ($pipe in $sockets | Where-Object { $_ -like '*CoreFxPipe_PSHost*' }) {
+        try {
+          $runspace = [runspacefactory]::CreateRunspace([System.Management.Automation.Runspaces.NamedPipeConnectionInfo]::new($pipe, 3000))
+          $runspace.Open()
+          $runspace.Close()
+          $pipe
+        } catch { }
+      }
+      "entered=$(@($entered).Count)"`;
+
+    for (const kind of ['service', 'pool'] as const) {
+      it(`keeps a ${kind} run out of another run's folder and its pwsh`, async function () {
+        if (runner.isolation().kind === 'none') this.skip();
+        const controller = new AbortController();
+        let victimPaths: (value: Record<string, string>) => void = () => undefined;
+        const paths = new Promise<Record<string, string>>((resolve) => (victimPaths = resolve));
+        const lines: Array<{ stream: string; text: string }> = [];
+        const victim = runner.execute(job(VICTIM, { runAs: { kind }, requester: 'victim', timeoutMs: 90_000 }), {
+          signal: controller.signal,
+          onRecord: (record) => {
+            lines.push(record);
+            const fields = outputFields(lines);
+            if (fields.job && fields.worker) victimPaths(fields);
+          },
+        });
+        try {
+          const { job: jobFolder, worker } = await paths;
+          const result = await runner.execute(job(INTRUDER, { runAs: { kind }, requester: 'intruder', parameters: { Job: jobFolder, Worker: worker } }));
+          assert.equal(result.outcome, 'succeeded', JSON.stringify(result.records));
+          const seen = outputFields(result.records);
+          assert.equal(seen.jobfile, '[denied]');
+          assert.equal(seen.workerfile, '[denied]');
+          assert.equal(seen.reachable, '0', 'no socket of the other run is there by its path');
+          assert.equal(seen.entered, '0', 'no code runs in the other run\'s pwsh');
+        } finally {
+          controller.abort();
+          await victim;
+        }
+      });
+    }
+  });
+
   describe('every process a run starts ends with it', () => {
     let runner: PwshRunner;
     before(() => {

@@ -17,7 +17,7 @@ const EXTRA_GROUP = 'deputy-test-runas-extra';
 /** What a run may see of its environment: the account's own variables, pwsh's, and the telemetry opt-outs. */
 const ALLOWED_VARIABLES = new Set([
   'HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'DOTNET_ROOT', 'PSModulePath',
-  'POWERSHELL_TELEMETRY_OPTOUT', 'POWERSHELL_UPDATECHECK', 'DOTNET_CLI_TELEMETRY_OPTOUT',
+  'POWERSHELL_TELEMETRY_OPTOUT', 'POWERSHELL_UPDATECHECK', 'DOTNET_CLI_TELEMETRY_OPTOUT', 'DOTNET_EnableDiagnostics',
 ]);
 const LEAKY_ENV = { DEPUTY_EXECUTOR_TOKEN: 'bearer-token-must-not-leak', SLACK_BOT_TOKEN: 'xoxb-must-not-leak' };
 const isRoot = process.geteuid?.() === 0;
