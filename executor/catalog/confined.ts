@@ -7,9 +7,11 @@
  * the catalog folder's real location, the file is opened with O_NOFOLLOW, and what was opened
  * is checked once more (a folder on the way swapped for a link between the check and the open).
  */
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readlink, realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { lstat, mkdir, open, readlink, realpath, rename, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { DeputyError } from '../contract/index.ts';
 
 /** `code`: the errno when the file system refused (ENOENT, EACCES …). */
 export type ConfinedRead = { bytes: Buffer } | { problem: string; code?: string };
@@ -58,6 +60,49 @@ export async function readConfined(root: string, name: string): Promise<Confined
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Writes `text` as `name` inside `root` (a real path from `catalogRoot`) without following a
+ * link, for `deputy export`: the folder it writes into is often a clone of a repository others
+ * commit to, and a committed link (`scripts` → /etc/cron.d, `catalog.yaml` → ~/.profile) would
+ * otherwise make the export write script text, which chat users author, wherever it leads.
+ * Every folder on the way must be a real folder (made when missing); the file is written under a
+ * new name beside it and renamed over its name, so a link or a hard link there is replaced,
+ * never written through. A folder on the way that is a link is refused
+ * (`DEPUTY_E_CATALOG_INVALID`, naming it).
+ */
+export async function writeConfined(root: string, name: string, text: string): Promise<void> {
+  const path = resolve(root, name);
+  if (isAbsolute(name) || !isWithin(root, path) || path === root) throw refusedWrite(`"${name}" is not a path inside the folder ${root}`);
+  let folder = root;
+  for (const part of relative(root, dirname(path)).split(sep).filter((segment) => segment !== '')) {
+    folder = join(folder, part);
+    await mkdir(folder, { mode: 0o755 }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+    const found = await lstat(folder);
+    if (!found.isDirectory()) {
+      throw refusedWrite(`${relative(root, folder)} in ${root} is ${found.isSymbolicLink() ? 'a link' : 'not a folder'}; the export writes only into real folders inside the folder it was given`);
+    }
+  }
+  const temporary = join(folder, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+  const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  try {
+    await handle.writeFile(text, 'utf8');
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+function refusedWrite(message: string): DeputyError {
+  return new DeputyError('DEPUTY_E_CATALOG_INVALID', { message, detail: message });
 }
 
 /** Where the kernel says an open file is (Linux); undefined where /proc is not mounted. */

@@ -8,11 +8,12 @@
  * Each script, action and plan names what it was exported from (`basedOn`), so an import can
  * tell an edit of the folder since the export (taken) from a folder behind the store (reported).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { posix, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Action, ChoiceBinding, Connector, Plan, Principal, Query, RunAs, Script, Tenant } from '../domain.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
+import { catalogRoot, writeConfined } from './confined.ts';
 import { CATALOG_FILE } from './import.ts';
 import { fingerprint } from './merge.ts';
 
@@ -28,7 +29,6 @@ const HEADER = `# Deputy catalog, written by \`deputy export\`. Import it with \
 `;
 
 export async function exportCatalog(snapshot: CatalogSnapshot, folder: string): Promise<ExportResult> {
-  const root = resolve(folder);
   const texts = new Map(snapshot.versions.map((version) => [version.hash, version.text]));
   const files = new Map<string, string>();
   const taken = new Set<string>([CATALOG_FILE]);
@@ -65,12 +65,11 @@ export async function exportCatalog(snapshot: CatalogSnapshot, folder: string): 
     ...(snapshot.plans && snapshot.plans.length > 0 ? { plans: snapshot.plans.map(planEntry) } : {}),
   };
 
-  await mkdir(root, { recursive: true });
-  await writeFile(join(root, CATALOG_FILE), HEADER + stringify(catalog, { lineWidth: 0 }), 'utf8');
-  for (const [file, text] of files) {
-    await mkdir(dirname(join(root, file)), { recursive: true });
-    await writeFile(join(root, file), text, 'utf8');
-  }
+  // The folder named is the operator's choice (a link to it is fine); nothing below it is followed.
+  await mkdir(resolve(folder), { recursive: true });
+  const root = await catalogRoot(folder);
+  await writeConfined(root, CATALOG_FILE, HEADER + stringify(catalog, { lineWidth: 0 }));
+  for (const [file, text] of files) await writeConfined(root, file, text);
   return {
     files: [CATALOG_FILE, ...files.keys()],
     counts: { scripts: snapshot.scripts.length, queries: snapshot.queries?.length ?? 0, actions: snapshot.actions.length, plans: snapshot.plans?.length ?? 0 },
@@ -83,11 +82,14 @@ function textOf(texts: ReadonlyMap<string, string>, hash: string, scriptId: stri
   return text;
 }
 
-/** A script's own path when it is one inside a catalog folder (as imported), else none. */
+/**
+ * A script's own path when it is one inside a catalog folder (as imported), else none; in one
+ * spelling, so that two names of one file (`scripts/./a.ps1`, `x/../catalog.yaml`) are one claim.
+ */
 function insideFolder(file: string | undefined): string | undefined {
-  if (file === undefined || isAbsolute(file)) return undefined;
-  const inside = relative('/catalog', resolve('/catalog', file));
-  return inside.startsWith('..') || isAbsolute(inside) || inside === '' ? undefined : file;
+  if (file === undefined || posix.isAbsolute(file)) return undefined;
+  const inside = posix.normalize(file);
+  return inside === '.' || inside === '..' || inside.startsWith('../') ? undefined : inside;
 }
 
 function tenantEntry(tenant: Tenant): Record<string, unknown> {
