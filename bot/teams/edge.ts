@@ -107,6 +107,12 @@ export interface TeamsEdgeOptions {
    * addresses too. Off, only https addresses are fetched.
    */
   insecureFileDownloads?: boolean;
+  /**
+   * The hosts an attached file is downloaded from (`*.example.com`: that domain's hosts), so an
+   * activity cannot make the bot fetch an address inside its network and show what came back in
+   * the preview. Default TEAMS_FILE_HOSTS; a private cloud or the tests' loopback cloud name theirs.
+   */
+  fileHosts?: readonly string[];
   /** Conversations whose member list is cached for per-user refresh. */
   maxAudiences?: number;
   /**
@@ -117,6 +123,18 @@ export interface TeamsEdgeOptions {
 }
 
 export const TEAMS_FILES_PATH = '/api/files';
+
+/** Where Teams keeps the files people attach in a personal chat: SharePoint and OneDrive, in Microsoft's public and government clouds and in China. */
+export const TEAMS_FILE_HOSTS: readonly string[] = ['*.sharepoint.com', '*.sharepoint.us', '*.sharepoint-mil.us', '*.sharepoint.cn'];
+
+/** Whether `host` is one `patterns` name (`*.domain` for the hosts below a domain); case does not matter. */
+export function isAllowedFileHost(host: string, patterns: readonly string[]): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return patterns.some((pattern) => {
+    const wanted = pattern.toLowerCase();
+    return wanted.startsWith('*.') ? name.endsWith(wanted.slice(1)) && name.length > wanted.length - 1 : name === wanted;
+  });
+}
 
 type Outcome = { kind: 'answered'; result: HandleResult } | { kind: 'late'; later: Promise<HandleResult | undefined> };
 
@@ -134,6 +152,7 @@ export class TeamsEdge implements ChannelEdge {
   private readonly deadlineMs: number;
   private readonly maxBodyBytes: number;
   private readonly insecureFileDownloads: boolean;
+  private readonly fileHosts: readonly string[];
   private readonly maxAudiences: number;
   private readonly files: FileShelf;
   private readonly publicUrl: string | undefined;
@@ -154,6 +173,7 @@ export class TeamsEdge implements ChannelEdge {
     this.deadlineMs = options.invokeDeadlineMs ?? DEFAULT_INVOKE_DEADLINE_MS;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.insecureFileDownloads = options.insecureFileDownloads ?? false;
+    this.fileHosts = options.fileHosts ?? TEAMS_FILE_HOSTS;
     this.maxAudiences = options.maxAudiences ?? DEFAULT_MAX_AUDIENCES;
     this.files = new FileShelf(this.clock);
     this.publicUrl = options.publicUrl?.replace(/\/+$/, '');
@@ -246,7 +266,7 @@ export class TeamsEdge implements ChannelEdge {
     let inbound: Inbound;
     try {
       const attached = attachedFile(context.activity);
-      inbound = attached ? fileInbound(context.activity, await this.download(attached)) : messageInbound(context.activity);
+      inbound = attached ? await fileInbound(context.activity, () => this.download(attached)) : messageInbound(context.activity);
     } catch (error) {
       if (!(error instanceof MissingIdentityError)) throw error;
       await context.sendActivity(this.cardMessage(UNIDENTIFIED, undefined));
@@ -309,12 +329,12 @@ export class TeamsEdge implements ChannelEdge {
     });
   }
 
-  /** The file behind a Teams attachment: its pre-authorized address (https, unless a test says otherwise), no token of ours sent. */
+  /** The file behind a Teams attachment: its pre-authorized address (https, unless a test says otherwise, on a file host), no token of ours sent. */
   private async download(attached: { name: string; downloadUrl: string }): Promise<SentFile> {
     const url = URL.parse(attached.downloadUrl);
-    const allowed = url !== null && (url.protocol === 'https:' || (this.insecureFileDownloads && url.protocol === 'http:'));
-    if (!allowed) {
-      this.logger.warn({ protocol: url?.protocol }, 'teams: an attached file with a non-https address was not downloaded');
+    const secure = url !== null && (url.protocol === 'https:' || (this.insecureFileDownloads && url.protocol === 'http:'));
+    if (!secure || !isAllowedFileHost(url.hostname, this.fileHosts)) {
+      this.logger.warn({ protocol: url?.protocol, host: url?.hostname }, 'teams: an attached file outside the file hosts (or not https) was not downloaded');
       return { name: attached.name, problem: 'unreadable' };
     }
     const { file, detail } = await downloadSentFile(attached.name, url, {});

@@ -5,8 +5,8 @@
 import type { EdgePlugin } from '../server.ts';
 import { TeamsEdge, type TeamsEdgeOptions } from './edge.ts';
 
-/** Settings beyond the environment: a private cloud's endpoints, a custom token source, the invoke deadline, (tests) http file downloads. */
-export type TeamsPluginOptions = Pick<TeamsEdgeOptions, 'endpoints' | 'credentialsFactory' | 'invokeDeadlineMs' | 'insecureFileDownloads'>;
+/** Settings beyond the environment: a private cloud's endpoints, a custom token source, the invoke deadline, the file hosts, (tests) http file downloads. */
+export type TeamsPluginOptions = Pick<TeamsEdgeOptions, 'endpoints' | 'credentialsFactory' | 'invokeDeadlineMs' | 'insecureFileDownloads' | 'fileHosts'>;
 
 export function teamsEdgePlugin(options: TeamsPluginOptions = {}): EdgePlugin {
   return {

@@ -116,9 +116,14 @@ export function attachedFile(activity: Activity): { name: string; downloadUrl: s
   return undefined;
 }
 
-/** A file message: who sent it and where, with the file as the edge read it. */
-export function fileInbound(activity: Activity, file: SentFile): Inbound {
-  return { kind: 'file', user: userOf(activity), conversation: conversationRefOf(activity), file };
+/**
+ * A file message: who sent it and where, with the file as the edge reads it. The sender is
+ * known first: a message without a Teams identity (another channel of the same bot) throws
+ * MissingIdentityError before anything is fetched for it.
+ */
+export async function fileInbound(activity: Activity, read: () => Promise<SentFile>): Promise<Inbound> {
+  const user = userOf(activity);
+  return { kind: 'file', user, conversation: conversationRefOf(activity), file: await read() };
 }
 
 /** The bot was added to a conversation (a personal install): the core may greet. */

@@ -149,7 +149,7 @@ export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
     config,
     logger: silentLogger(),
     eventBackoffMs: { initial: 50, max: 500 },
-    edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud), insecureFileDownloads: true })],
+    edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud), insecureFileDownloads: true, fileHosts: ['127.0.0.1'] })],
   });
   await bot.core.start();
   const botUrl = `${bot.url}/api/messages`;

@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import sinon from 'sinon';
 import type { RunView } from '../../../executor/contract/index.ts';
 import type { ConversationHandler, ConversationRef, HandleResult, Inbound, Screen } from '../../../bot/core/model.ts';
+import { isAllowedFileHost, TEAMS_FILE_HOSTS } from '../../../bot/teams/edge.ts';
 import { TEAMS_FILE_DOWNLOAD_INFO } from '../../../bot/teams/translate.ts';
 import { FakeBotFrameworkCloud, type RecordedCall } from './fake-cloud.ts';
 import {
@@ -106,13 +107,37 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
 
     it('is downloaded from its pre-authorized address and handed to the core as a file', async () => {
       const { handler, handle } = handlerAnswering(() => ({ immediate: notice('got it') }));
-      bot = await startTeamsEdge(cloud, handler, { insecureFileDownloads: true });
+      bot = await startTeamsEdge(cloud, handler, { insecureFileDownloads: true, fileHosts: ['127.0.0.1'] });
       const address = cloud.hostFile('Tool.ps1', 'param()\n"tool"\n');
       assert.equal((await send(bot.url, withFile(address), await cloud.token())).status, 200);
       const inbound = handle.firstCall.args[0];
       assert.equal(inbound.kind, 'file');
       assert.deepEqual(inbound.kind === 'file' && inbound.file, { name: 'Tool.ps1', text: 'param()\n"tool"\n' });
       assert.ok(cloud.downloads.includes(new URL(address).pathname));
+    });
+
+    it('is not fetched from a host that is not a file host (an address inside the network), nor for a sender without a Teams identity', async () => {
+      const { handler, handle } = handlerAnswering(() => ({ immediate: notice('got it') }));
+      bot = await startTeamsEdge(cloud, handler, { insecureFileDownloads: true });
+      const address = cloud.hostFile('Tool.ps1', 'param()\n"tool"\n');
+      assert.equal((await send(bot.url, withFile(address), await cloud.token())).status, 200);
+      const inbound = handle.firstCall.args[0];
+      assert.deepEqual(inbound.kind === 'file' && inbound.file, { name: 'Tool.ps1', problem: 'unreadable' });
+
+      await bot.close();
+      bot = await startTeamsEdge(cloud, handler, { insecureFileDownloads: true, fileHosts: ['127.0.0.1'] });
+      const anonymous = withFile(address);
+      const sent = await send(bot.url, { ...anonymous, from: { id: anonymous.from.id, name: 'someone' } }, await cloud.token());
+      assert.equal(sent.status, 200);
+      assert.equal(handle.callCount, 1, 'the core never saw the unidentified sender');
+      assert.ok(!cloud.downloads.includes(new URL(address).pathname), 'nothing was downloaded');
+    });
+
+    it('takes only the file hosts it is given: the hosts below a domain, never a look-alike', () => {
+      for (const host of ['contoso-my.sharepoint.com', 'Contoso.SharePoint.com', 'contoso.sharepoint.com.']) assert.ok(isAllowedFileHost(host, TEAMS_FILE_HOSTS), host);
+      for (const host of ['sharepoint.com', 'evilsharepoint.com', 'contoso.sharepoint.com.evil.example', '127.0.0.1', 'localhost', 'metadata.google.internal']) {
+        assert.equal(isAllowedFileHost(host, TEAMS_FILE_HOSTS), false, host);
+      }
     });
 
     it('is not fetched from a plain-http address unless a test says so', async () => {

@@ -56,7 +56,7 @@ export function loopbackCredentials(cloud: FakeBotFrameworkCloud): MsalServiceCl
 export async function startTeamsEdge(
   cloud: FakeBotFrameworkCloud,
   handler: ConversationHandler,
-  options: { invokeDeadlineMs?: number; insecureFileDownloads?: boolean; maxAudiences?: number; publicUrl?: string } = {},
+  options: { invokeDeadlineMs?: number; insecureFileDownloads?: boolean; fileHosts?: readonly string[]; maxAudiences?: number; publicUrl?: string } = {},
 ): Promise<RunningBot> {
   const server = restify.createServer({ name: 'deputy-teams-test' });
   const edge = new TeamsEdge({
@@ -67,6 +67,7 @@ export async function startTeamsEdge(
     credentialsFactory: loopbackCredentials(cloud),
     ...(options.invokeDeadlineMs === undefined ? {} : { invokeDeadlineMs: options.invokeDeadlineMs }),
     ...(options.insecureFileDownloads === undefined ? {} : { insecureFileDownloads: options.insecureFileDownloads }),
+    ...(options.fileHosts === undefined ? {} : { fileHosts: options.fileHosts }),
     ...(options.maxAudiences === undefined ? {} : { maxAudiences: options.maxAudiences }),
     ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
   });
