@@ -12,7 +12,8 @@ import { newId } from '../../lib/ids.ts';
 import { DeputyError, type Choice, type ChoiceList, type FormField } from '../contract/index.ts';
 import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
 import { validateInputs } from '../catalog/inputs.ts';
-import { FORM_REFERENCE, type Action, type Query } from '../domain.ts';
+import { FORM_REFERENCE, type Action, type ChoiceBinding, type Query } from '../domain.ts';
+import { dependenciesOf } from '../catalog/queries.ts';
 import type { Decision } from '../policy/policy.ts';
 import { queryVersion } from '../policy/versions.ts';
 import type { Runner } from '../pwsh/types.ts';
@@ -78,6 +79,11 @@ export class ChoiceService implements ChoiceChecker {
       await audit('denied', { query: binding.query, reason: decision.reason, code: decision.code });
       throw new DeputyError(decision.code, { detail: decision.reason });
     }
+    const foreign = await this.foreignSources(action, field, request.principalId, request.form, context);
+    if (Object.keys(foreign).length > 0) {
+      await audit('denied', { query: binding.query, reason: 'a field it depends on is not among its choices', fields: Object.keys(foreign) });
+      throw new DeputyError('DEPUTY_E_VALIDATION', { fields: foreign, detail: `choices of ${actionId}.${field}: ${JSON.stringify(foreign)}` });
+    }
     const answer = await this.answer(action, field, request.principalId, request.form, context);
     if ('waitingFor' in answer) {
       await audit('allowed', { query: binding.query, waitingFor: answer.waitingFor, count: 0 });
@@ -107,6 +113,33 @@ export class ChoiceService implements ChoiceChecker {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * The fields `field`'s query takes a value from (`$form.<field>`, also through another such
+   * field) whose own choices come from a query: each value given must be one that query offers
+   * this person, as a run checks. Else the
+   * list would run a query on a value the person could never submit (another office, another
+   * tenant's accounts) and show what it answers. Bindings have no cycle (checked at import).
+   */
+  private async foreignSources(action: Action, field: string, principalId: string, form: Record<string, unknown>, context: RequestContext): Promise<Record<string, string>> {
+    // Every query-bound field the list depends on, also through another (A ← B ← C).
+    const sources: string[] = [];
+    for (let next = [field]; next.length > 0; ) {
+      const found = next.flatMap((name) => {
+        const binding = action.choices?.[name];
+        return binding ? dependenciesOf(binding).filter((source) => action.choices?.[source] !== undefined && !sources.includes(source)) : [];
+      });
+      sources.push(...found);
+      next = found;
+    }
+    const given = Object.fromEntries(
+      sources.flatMap((source) => {
+        const value = Object.entries(form).find(([key]) => key.toLowerCase() === source.toLowerCase())?.[1];
+        return value === undefined || value === null || value === '' ? [] : [[source, value] as const];
+      }),
+    );
+    return Object.keys(given).length === 0 ? {} : this.check({ ...action, choices: Object.fromEntries(Object.keys(given).map((source) => [source, action.choices?.[source] as ChoiceBinding])) }, principalId, { ...form, ...given }, context);
+  }
 
   private labelOf(action: Action, field: string): string {
     const script = this.options.store.catalog.getScript(action.scriptId);

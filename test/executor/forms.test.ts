@@ -197,6 +197,20 @@ describe('forms faithful to PowerShell (real executor, real pwsh)', function () 
       assert.ok(denied.length >= 3);
     });
 
+    it('lists choices only for a value the person could submit in the fields they depend on', async () => {
+      // alex looks after Hamburg only: the list of Munich's accounts is not his to see, as a run with Office MUC is not his to request.
+      const own = ChoiceListSchema.parse((await choices(executor, 'move-user-own-office', 'User', { principal: 'alex', Office: 'HAM' })).body);
+      assert.deepEqual(own.choices.map((choice) => choice.value), ['awagner@contoso.example', 'bberger@contoso.example', 'upatel@contoso.example']);
+      const other = await choices(executor, 'move-user-own-office', 'User', { principal: 'alex', Office: 'MUC' });
+      assert.equal(other.status, 400, JSON.stringify(other.body));
+      assert.match(fieldsOf(other.body).Office ?? '', /not one of the choices/);
+      assert.ok(!JSON.stringify(other.body).includes('mmaier'));
+      const run = await submit(executor, { actionId: 'move-user-own-office', principalId: 'alex', inputs: { Office: 'MUC', User: 'mmaier@contoso.example', Target: 'HAM' } });
+      assert.equal(run.status, 400);
+      const munich = ChoiceListSchema.parse((await choices(executor, 'move-user-own-office', 'User', { principal: 'bea', Office: 'MUC' })).body);
+      assert.deepEqual(munich.choices.map((choice) => choice.value), ['mmaier@contoso.example', 'kkoch@contoso.example']);
+    });
+
     it('says when a query fails, with a correlation id and no detail', async () => {
       const failed = await choices(executor, 'move-user-broken', 'Office', { principal: 'alex' });
       assert.equal(failed.status, 502);
