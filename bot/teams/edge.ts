@@ -460,6 +460,8 @@ export class TeamsEdge implements ChannelEdge {
       'content-length': body.length,
       'content-disposition': `attachment; filename="${file.name.replace(/[^\w.-]/g, '_')}"`,
       'cache-control': 'private, no-store',
+      // Files come from scripts (an HTML report among them): a download, never a page with the bot's origin.
+      'content-security-policy': 'sandbox',
       'x-content-type-options': 'nosniff',
     });
     res.end(body);

@@ -397,6 +397,14 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
     assert.equal(download.status, 200);
     assert.match(download.headers.get('content-disposition') ?? '', /filename="output.csv"/);
     assert.equal(await download.text(), 'Log,Line\r\ndpkg,1\r\n');
+
+    // A script's HTML report: a download that, opened anyway, runs nothing with the bot's origin.
+    await bot.edge.port.postFile(stored, { name: 'report.html', contentType: 'text/html', content: '<script>alert(document.domain)</script>' });
+    const report = cloud.calls.filter((call) => call.conversationId === conversation.id).at(-1);
+    const reportLink = (report?.body.attachments as { contentUrl: string }[])[0]?.contentUrl ?? '';
+    const html = await fetch(`${bot.url.replace(/\/api\/messages$/, '')}${new URL(reportLink).pathname}`);
+    assert.equal(html.headers.get('content-security-policy'), 'sandbox');
+    assert.match(html.headers.get('content-disposition') ?? '', /^attachment;/);
     assert.equal((await fetch(`${bot.url.replace(/\/api\/messages$/, '')}/api/files/not-a-file-id-at-all0`)).status, 404);
   });
 
