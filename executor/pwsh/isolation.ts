@@ -69,15 +69,30 @@ export function pidNamespaceArgs(unshare: string): string[] {
 
 /**
  * Root, inside a run's namespace (`pidNamespaceArgs` gives it its own mount namespace, private
- * propagation): an empty tmpfs over the run's folder, owned by the run account, then the command
- * in it. Every service and pool run is the same account, so without this one run reaches another
- * run's folder, and the sockets a process leaves there, by its path (which `/proc/net/unix`
- * shows); with it, that path leads to the empty folder on disk. The script is a constant: the
- * folder and the ids are its arguments.
+ * propagation), before the switch to the run account: `hidden` covered as bubblewrap covers it
+ * (an empty tmpfs of mode 0000 over a folder, /dev/null over a file: a `DEPUTY_CONFIG` file that
+ * others may read holds tokens), then an empty tmpfs over the run's folder, owned by the run
+ * account, and the command in it. Every service and pool run is the same account, so without
+ * this one run reaches another run's folder, and the sockets a process leaves there, by its path
+ * (which `/proc/net/unix` shows); with it, that path leads to the empty folder on disk. The
+ * script is a constant: the paths and ids are its arguments.
  */
-export function privateFolderArgs(tools: { sh: string; mount: string }, folder: string, owner: { uid: number; gid: number }): string[] {
-  const script = '"$1" -t tmpfs -o "mode=0700,uid=$3,gid=$4" deputy-run "$2" && cd "$2" && unset OLDPWD PWD && shift 4 && exec "$@"';
-  return [tools.sh, '-c', script, 'deputy-private-folder', tools.mount, folder, String(owner.uid), String(owner.gid)];
+export function privateFolderArgs(tools: { sh: string; mount: string }, folder: string, owner: { uid: number; gid: number }, hidden: readonly HiddenPath[] = []): string[] {
+  const script = [
+    'mount="$1" folder="$2" uid="$3" gid="$4"',
+    'shift 4',
+    'while [ "$1" != -- ]; do',
+    '  if [ "$1" = folder ]; then "$mount" -t tmpfs -o mode=0000,size=4k deputy-hidden "$2" || exit 1',
+    '  else "$mount" --bind /dev/null "$2" || exit 1; fi',
+    '  shift 2',
+    'done',
+    'shift',
+    '"$mount" -t tmpfs -o "mode=0700,uid=$uid,gid=$gid" deputy-run "$folder" && cd "$folder" && unset OLDPWD PWD && exec "$@"',
+  ].join('\n');
+  return [
+    tools.sh, '-c', script, 'deputy-private-folder', tools.mount, folder, String(owner.uid), String(owner.gid),
+    ...hidden.flatMap(({ path, folder: isFolder }) => [isFolder ? 'folder' : 'file', path]), '--',
+  ];
 }
 
 /** A path runs must not read, and whether it is a folder (hidden by an empty tmpfs) or a file (by /dev/null). */

@@ -14,7 +14,7 @@ import type { RunAs } from '../domain.ts';
 import type { StoredRecord } from '../store/port.ts';
 import { accountEnvironment, accountWorkFolder, resolveRunAsAccount, setprivArgs, type LocalAccount } from './accounts.ts';
 import { RecordCollector } from './collector.ts';
-import { bubblewrapArgs, pidNamespaceArgs, privateFolderArgs, resolveIsolation, type RunIsolation } from './isolation.ts';
+import { bubblewrapArgs, pidNamespaceArgs, privateFolderArgs, resolveIsolation, type HiddenPath, type RunIsolation } from './isolation.ts';
 import { createMasker, secretValues } from './mask.ts';
 import { WorkerPool, type PoolStats } from './pool.ts';
 import type { HostJob } from './protocol.ts';
@@ -70,7 +70,11 @@ export interface PwshRunnerOptions {
   runAsAllowlist: string[];
   /** The account service and pool runs use when the executor is root (DEPUTY_RUN_ACCOUNT, default deputy-run). */
   runAccount?: string;
-  /** Folders and files no run may read (the data folder, the audit checkpoint and its key): hidden from runs that start in a namespace. */
+  /**
+   * Folders and files no service or pool run may read (the data folder, the audit checkpoint and
+   * its key, a DEPUTY_CONFIG file): hidden in the run's namespace (bubblewrap, or a root
+   * executor's mount step), whatever their permissions.
+   */
   protectedPaths?: string[];
   /** Service and pool runs may go ahead without isolation (demo mode only); otherwise they are refused. */
   allowUnisolated?: boolean;
@@ -178,6 +182,14 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     return { path, dispose };
   }
 
+  /** What a run must not read although its account might (`protectedPaths` that exist now), and whether each is a folder. */
+  function hiddenPaths(): HiddenPath[] {
+    return (options.protectedPaths ?? []).flatMap((path) => {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      return stat ? [{ path, folder: stat.isDirectory() }] : [];
+    });
+  }
+
   /** Root with a working unshare: every worker is the first process of a PID namespace of its own. */
   const pidNamespaces = tools.unshare !== undefined && tools.setpriv !== undefined;
   /** Where the executor was told the .NET runtime is. */
@@ -189,7 +201,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
    */
   function contained(spec: Omit<LaunchSpec, 'pidNamespace'>, privateFor?: LocalAccount): LaunchSpec {
     if (!pidNamespaces) return { ...spec, pidNamespace: false };
-    const privateFolder = privateFor && tools.privateFolders ? privateFolderArgs(tools.privateFolders, spec.cwd, privateFor) : [];
+    const privateFolder = privateFor && tools.privateFolders ? privateFolderArgs(tools.privateFolders, spec.cwd, privateFor, hiddenPaths()) : [];
     return { ...spec, command: tools.setpriv as string, args: [...pidNamespaceArgs(tools.unshare as string), ...privateFolder, spec.command, ...spec.args], pidNamespace: true };
   }
 
@@ -225,14 +237,10 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const inherited = Object.fromEntries(INHERITED_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
     const base = { env: { ...inherited, ...fresh, ...PWSH_QUIET }, cwd: folder.path, identity: 'executor', switchesUser: false, dispose: folder.dispose };
     if (isolation.kind === 'namespace' && tools.bwrap) {
-      const hidden = (options.protectedPaths ?? []).flatMap((path) => {
-        const stat = statSync(path, { throwIfNoEntry: false });
-        return stat ? [{ path, folder: stat.isDirectory() }] : [];
-      });
       return {
         ...base,
         command: tools.bwrap,
-        args: [...bubblewrapArgs(hidden, folder.path), pwsh, ...hostArgs(HOST_SCRIPT, { warm, jobFolders: warm, contained: true })],
+        args: [...bubblewrapArgs(hiddenPaths(), folder.path), pwsh, ...hostArgs(HOST_SCRIPT, { warm, jobFolders: warm, contained: true })],
         pidNamespace: true,
       };
     }

@@ -32,24 +32,35 @@ const SNOOP = `
   "token=[$(try { [System.IO.File]::ReadAllText((Join-Path $DataDir 'executor-token')).Trim() } catch { 'denied' })]"
   "key=[$(try { [System.IO.File]::ReadAllText((Join-Path $DataDir 'secret.key')).Trim() } catch { 'denied' })]"
   "auditkey=[$(try { [System.IO.File]::ReadAllText("$DataDir.audit-checkpoint.key").Trim() } catch { 'denied' })]"
+  "config=[$(try { [System.IO.File]::ReadAllText("$DataDir.config.yaml").Trim() } catch { 'denied' })]"
   "environ=[$(try { [System.IO.File]::ReadAllText("/proc/$ExecutorPid/environ").Length } catch { 'denied' })]"
   "uid=$(id -u)"
   "folder=$($PWD.Path)"
   "processes=$((Get-ChildItem /proc -Directory | Where-Object Name -match '^\\d+$' | ForEach-Object { try { [System.IO.File]::ReadAllText("$($_.FullName)/cmdline").Replace([char]0, ' ') } catch { } }) -join '|')"`;
 
-/** A data folder as the executor keeps it: 0700, with a token and a key at 0600; the audit checkpoint's key beside it. */
+/**
+ * A data folder as the executor keeps it: 0700, with a token and a key at 0600; the audit
+ * checkpoint's key beside it; and a DEPUTY_CONFIG file anyone may read (as /etc files often are).
+ */
 function privateDataFolder(): { dataDir: string; token: string; protectedPaths: string[] } {
   const dataDir = mkdtempSync(join(tmpdir(), 'deputy-isolation-data-'));
   const token = `token-${randomBytes(12).toString('hex')}`;
   writeFileSync(join(dataDir, 'executor-token'), `${token}\n`, { mode: 0o600 });
   writeFileSync(join(dataDir, 'secret.key'), `key-${token}\n`, { mode: 0o600 });
   writeFileSync(`${dataDir}.audit-checkpoint.key`, `audit-${token}\n`, { mode: 0o600 });
-  return { dataDir, token, protectedPaths: [dataDir, `${dataDir}.audit-checkpoint.key`] };
+  writeFileSync(`${dataDir}.config.yaml`, `DEPUTY_OPERATOR_TOKEN: config-${token}\n`, { mode: 0o644 });
+  chmodSync(`${dataDir}.config.yaml`, 0o644);
+  return { dataDir, token, protectedPaths: protectedPathsOf(dataDir) };
+}
+
+function protectedPathsOf(dataDir: string): string[] {
+  return [dataDir, `${dataDir}.audit-checkpoint.key`, `${dataDir}.config.yaml`];
 }
 
 function removePrivateDataFolder(dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(`${dataDir}.audit-checkpoint.key`, { force: true });
+  rmSync(`${dataDir}.config.yaml`, { force: true });
 }
 
 function snoop(dataDir: string, runAs: ExecutionRequest['runAs']): ExecutionRequest {
@@ -89,6 +100,7 @@ describe('run isolation', function () {
         assert.equal(seen.key, '[denied]');
         assert.equal(seen.environ, '[denied]');
         assert.match(seen.auditkey ?? '', /^\[(denied)?\]$/);
+        assert.match(seen.config ?? '', /^\[(denied)?\]$/, 'a DEPUTY_CONFIG file others may read is hidden too');
         assert.equal(JSON.stringify(result).includes(token), false);
         assert.equal((seen.processes ?? '').includes(process.argv[1] ?? 'mocha'), false, 'the executor\'s process is not even visible');
         assert.ok(seen.folder?.startsWith(join(tmpdir(), 'deputy-runs-')), seen.folder);
@@ -244,7 +256,7 @@ describe('run isolation', function () {
   describe('in an executor that is not root', () => {
     /** The runner in a process of its own, as an ordinary uid (a user namespace maps it, so it can still read a clone only root may enter). */
     function unprivileged(options: { withBubblewrap: boolean; allowUnisolated: boolean; dataDir: string }) {
-      const protectedPaths = [options.dataDir, `${options.dataDir}.audit-checkpoint.key`];
+      const protectedPaths = protectedPathsOf(options.dataDir);
       // PATH decides whether the executor finds bubblewrap; without it, PATH still has what pwsh and the script use.
       const path = options.withBubblewrap ? '/usr/local/bin:/usr/bin:/bin' : programsWithoutBubblewrap;
       const input = JSON.stringify({ pwsh: pwshPath(), dataDir: options.dataDir, protectedPaths, allowUnisolated: options.allowUnisolated, script: SNOOP });
@@ -289,6 +301,7 @@ describe('run isolation', function () {
         const seen = outputFields(attempt.records ?? []);
         assert.deepEqual([seen.token, seen.key, seen.environ], ['[denied]', '[denied]', '[denied]']);
         assert.match(seen.auditkey ?? '', /^\[(denied)?\]$/, 'the audit checkpoint key beside the data folder is hidden too');
+        assert.match(seen.config ?? '', /^\[(denied)?\]$/, 'and so is a DEPUTY_CONFIG file');
         assert.equal(JSON.stringify(attempt).includes(token), false);
         assert.equal((seen.processes ?? '').includes('unprivileged-runner'), false, 'the executor\'s process is not visible');
       }
