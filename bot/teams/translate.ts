@@ -107,8 +107,13 @@ const FileDownloadInfoSchema = z.object({
   content: z.looseObject({ downloadUrl: z.string().min(1) }),
 });
 
-/** The first file attached to a message, with the pre-authorized address Teams gives for it. */
+/**
+ * The first file attached to a message in a personal chat, with the pre-authorized address Teams
+ * gives for it. Elsewhere a file is not read: the card it gets shows the text and the diff of a
+ * script the sender may see to everyone in the chat or channel.
+ */
 export function attachedFile(activity: Activity): { name: string; downloadUrl: string } | undefined {
+  if (activity.conversation?.conversationType !== 'personal') return undefined;
   for (const attachment of activity.attachments ?? []) {
     const file = FileDownloadInfoSchema.safeParse(attachment);
     if (file.success) return { name: file.data.name, downloadUrl: file.data.content.downloadUrl };

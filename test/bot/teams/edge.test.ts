@@ -133,6 +133,16 @@ describe('Teams edge (real botbuilder against a loopback Bot Framework)', functi
       assert.ok(!cloud.downloads.includes(new URL(address).pathname), 'nothing was downloaded');
     });
 
+    it('is read only in a personal chat: in a group chat or channel the message is a message', async () => {
+      const { handler, handle } = handlerAnswering(() => ({ immediate: notice('got it') }));
+      bot = await startTeamsEdge(cloud, handler, { insecureFileDownloads: true, fileHosts: ['127.0.0.1'] });
+      const address = cloud.hostFile('Tool.ps1', 'param()\n"tool"\n');
+      const inGroup = { ...messageActivity(cloud, teamsUser('alex'), groupChat(), 'look'), attachments: withFile(address).attachments };
+      assert.equal((await send(bot.url, inGroup, await cloud.token())).status, 200);
+      assert.equal(handle.firstCall.args[0].kind, 'message');
+      assert.ok(!cloud.downloads.includes(new URL(address).pathname), 'nothing was downloaded');
+    });
+
     it('takes only the file hosts it is given: the hosts below a domain, never a look-alike', () => {
       for (const host of ['contoso-my.sharepoint.com', 'Contoso.SharePoint.com', 'contoso.sharepoint.com.']) assert.ok(isAllowedFileHost(host, TEAMS_FILE_HOSTS), host);
       for (const host of ['sharepoint.com', 'evilsharepoint.com', 'contoso.sharepoint.com.evil.example', '127.0.0.1', 'localhost', 'metadata.google.internal']) {
