@@ -46,7 +46,7 @@ export interface IsolationTools {
   setpriv?: string;
   /** Root only: `setpriv … unshare --pid …` in front of pwsh works here. */
   unshare?: string;
-  /** Root only: inside that namespace, a tmpfs can be mounted over a run's folder (`privateFolderArgs`). */
+  /** Root only: inside that namespace, a run's folder can be made the only one in reach (`privateFolderArgs`). */
   privateFolders?: { sh: string; mount: string };
   bwrap?: string;
 }
@@ -71,27 +71,40 @@ export function pidNamespaceArgs(unshare: string): string[] {
  * Root, inside a run's namespace (`pidNamespaceArgs` gives it its own mount namespace, private
  * propagation), before the switch to the run account: `hidden` covered as bubblewrap covers it
  * (an empty tmpfs of mode 0000 over a folder, /dev/null over a file: a `DEPUTY_CONFIG` file that
- * others may read holds tokens), then an empty tmpfs over the run's folder, owned by the run
- * account, and the command in it. Every service and pool run is the same account, so without
- * this one run reaches another run's folder, and the sockets a process leaves there, by its path
- * (which `/proc/net/unix` shows); with it, that path leads to the empty folder on disk. The
- * script is a constant: the paths and ids are its arguments.
+ * others may read holds tokens), then the run's folder alone in the folder of all runs' folders
+ * (an empty tmpfs over that, the run's own folder bound back: still on disk), and the command in
+ * it. Every service and pool run is the same account, so without this one run reaches another
+ * run's folder, and the sockets a process leaves there, by its path (which `/proc/net/unix`
+ * shows). The script is a constant: the paths are its arguments.
  */
-export function privateFolderArgs(tools: { sh: string; mount: string }, folder: string, owner: { uid: number; gid: number }, hidden: readonly HiddenPath[] = []): string[] {
+export function privateFolderArgs(tools: { sh: string; mount: string }, folder: string, hidden: readonly HiddenPath[] = []): string[] {
   const script = [
-    'mount="$1" folder="$2" uid="$3" gid="$4"',
-    'shift 4',
+    'mount="$1" folder="$2"',
+    'shift 2',
     'while [ "$1" != -- ]; do',
     '  if [ "$1" = folder ]; then "$mount" -t tmpfs -o mode=0000,size=4k deputy-hidden "$2" || exit 1',
     '  else "$mount" --bind /dev/null "$2" || exit 1; fi',
     '  shift 2',
     'done',
     'shift',
-    '"$mount" -t tmpfs -o "mode=0700,uid=$uid,gid=$gid" deputy-run "$folder" && cd "$folder" && unset OLDPWD PWD && exec "$@"',
+    // The own folder is reached through the working folder once the tmpfs hides its path (no canonical path: /proc/self/cwd itself).
+    'cd "$folder" && "$mount" -t tmpfs -o mode=0711,size=64k deputy-runs "${folder%/*}" && mkdir "$folder" &&',
+    '  "$mount" --no-canonicalize --bind /proc/self/cwd "$folder" && cd "$folder" && unset OLDPWD PWD && exec "$@"',
   ].join('\n');
+  return [tools.sh, '-c', script, 'deputy-private-folder', tools.mount, folder, ...hidden.flatMap(({ path, folder: isFolder }) => [isFolder ? 'folder' : 'file', path]), '--'];
+}
+
+/**
+ * bubblewrap in front of a command: same files except `hidden`, new user, PID and IPC namespaces,
+ * a new /proc, and the run's folder `cwd` alone in its parent (as `privateFolderArgs`).
+ */
+export function bubblewrapArgs(hidden: readonly HiddenPath[], cwd: string): string[] {
   return [
-    tools.sh, '-c', script, 'deputy-private-folder', tools.mount, folder, String(owner.uid), String(owner.gid),
-    ...hidden.flatMap(({ path, folder: isFolder }) => [isFolder ? 'folder' : 'file', path]), '--',
+    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--disable-userns', '--die-with-parent',
+    '--dev-bind', '/', '/', '--proc', '/proc',
+    ...hidden.flatMap(({ path, folder }) => (folder ? ['--perms', '0000', '--size', '4096', '--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
+    '--perms', '0711', '--tmpfs', dirname(cwd), '--bind', cwd, cwd,
+    '--chdir', cwd, '--',
   ];
 }
 
@@ -99,20 +112,6 @@ export function privateFolderArgs(tools: { sh: string; mount: string }, folder: 
 export interface HiddenPath {
   path: string;
   folder: boolean;
-}
-
-/**
- * bubblewrap in front of a command: same files except `hidden`, new user, PID and IPC namespaces,
- * a new /proc, and the run's folder `cwd` an empty tmpfs of its own (as `privateFolderArgs`).
- */
-export function bubblewrapArgs(hidden: readonly HiddenPath[], cwd: string): string[] {
-  return [
-    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--disable-userns', '--die-with-parent',
-    '--dev-bind', '/', '/', '--proc', '/proc',
-    ...hidden.flatMap(({ path, folder }) => (folder ? ['--perms', '0000', '--size', '4096', '--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
-    '--perms', '0700', '--tmpfs', cwd,
-    '--chdir', cwd, '--',
-  ];
 }
 
 /** Decides the isolation this host allows, once at start-up (probes with `true`; may create the run account). */
@@ -175,16 +174,18 @@ function probePrivateFolders(setpriv: string, unshare: string, env: NodeJS.Proce
   const mount = findProgram('mount', env);
   if (!sh || !mount) return undefined;
   const tools = { sh, mount };
-  return worksInFolder((folder) => works(setpriv, [...pidNamespaceArgs(unshare), ...privateFolderArgs(tools, folder, { uid: 0, gid: 0 })])) ? tools : undefined;
+  return worksInFolder((folder) => works(setpriv, [...pidNamespaceArgs(unshare), ...privateFolderArgs(tools, folder)])) ? tools : undefined;
 }
 
-/** A probe that needs a run's folder: an empty one of its own, removed after. */
+/** A probe that needs a run's folder: an empty one in a folder of its own, both removed after. */
 function worksInFolder(probe: (folder: string) => boolean): boolean {
-  const folder = mkdtempSync(join(tmpdir(), 'deputy-probe-'));
+  const parent = mkdtempSync(join(tmpdir(), 'deputy-probe-'));
   try {
+    const folder = join(parent, 'w');
+    mkdirSync(folder);
     return probe(folder);
   } finally {
-    rmSync(folder, { recursive: true, force: true });
+    rmSync(parent, { recursive: true, force: true });
   }
 }
 

@@ -197,11 +197,11 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
 
   /**
    * In a PID namespace of its own where the host allows it: the run's processes all end with its
-   * first. A fresh folder (`privateFor`, its owner) becomes a tmpfs only that namespace sees.
+   * first. A fresh folder is the only run folder that namespace reaches, and `protectedPaths` are hidden.
    */
-  function contained(spec: Omit<LaunchSpec, 'pidNamespace'>, privateFor?: LocalAccount): LaunchSpec {
+  function contained(spec: Omit<LaunchSpec, 'pidNamespace'>, freshFolder = false): LaunchSpec {
     if (!pidNamespaces) return { ...spec, pidNamespace: false };
-    const privateFolder = privateFor && tools.privateFolders ? privateFolderArgs(tools.privateFolders, spec.cwd, privateFor, hiddenPaths()) : [];
+    const privateFolder = freshFolder && tools.privateFolders ? privateFolderArgs(tools.privateFolders, spec.cwd, hiddenPaths()) : [];
     return { ...spec, command: tools.setpriv as string, args: [...pidNamespaceArgs(tools.unshare as string), ...privateFolder, spec.command, ...spec.args], pidNamespace: true };
   }
 
@@ -216,7 +216,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       identity: target.name,
       switchesUser: true,
       ...(place.dispose ? { dispose: place.dispose } : {}),
-    }, place.fresh ? target : undefined);
+    }, place.fresh);
   }
 
   function launchSpec(runAs: RunAs): LaunchSpec {
