@@ -287,8 +287,8 @@ interface PreparedForm {
 }
 
 /** One person's web chat with the echo form open, as a user gets there: "help", then "Run…". */
-async function prepareWebChatForm(botUrl: string, index: number): Promise<PreparedForm> {
-  const driver = await WebChatDriver.connect(botUrl, requester(index));
+async function prepareWebChatForm(bot: RunningBot, index: number): Promise<PreparedForm> {
+  const driver = await WebChatDriver.connect(bot, requester(index));
   await driver.sendText('help');
   const opensEcho = (message: ObservedMessage) => message.actions.some((action) => action.verb === 'open-form' && action.data.actionId === 'echo');
   await waitForMessage(driver, 'the action list', (messages) => messages.find(opensEcho), PHASE_TIMEOUT_MS);
@@ -360,11 +360,11 @@ export async function benchChat(): Promise<BenchResult[]> {
 
     await directBurst(executor, runs, WARM_UP);
     await teamsBurst(cloud, bot.url, WARM_UP);
-    await webChatSubmitToSummary(await prepareWebChatForm(bot.url, 0), 0);
+    await webChatSubmitToSummary(await prepareWebChatForm(bot, 0), 0);
 
     const direct = await directBurst(executor, runs, SUBMISSIONS);
     const teams = await teamsBurst(cloud, bot.url, SUBMISSIONS);
-    const forms = await inBatches(SUBMISSIONS, SETUP_CONCURRENCY, (index) => prepareWebChatForm(bot!.url, index));
+    const forms = await inBatches(SUBMISSIONS, SETUP_CONCURRENCY, (index) => prepareWebChatForm(bot!, index));
     const webChat = await Promise.all(forms.map((form, index) => webChatSubmitToSummary(form, index)));
 
     const p99Answer = percentile(teams.answerMs, 99);

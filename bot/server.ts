@@ -3,6 +3,7 @@
  * and one edge per enabled chat platform (plus the local web chat in demo mode).
  * `startBot` is what `deputy bot`, `deputy start` and the tests call.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import restify, { type Request, type Response, type Server } from 'restify';
@@ -53,6 +54,8 @@ export interface StartBotOptions {
 export interface RunningBot {
   url: string;
   port: number;
+  /** Demo mode: the web chat's key, and the address to open (it carries the key after `#`). */
+  webChat?: { key: string; url: string };
   core: BotCore;
   edges: ChannelEdge[];
   close(): Promise<void>;
@@ -121,8 +124,11 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     }
     edges.push(await plugin.create(context));
   }
-  if (config.demo) {
+  // Demo mode: a key per start, given only to whoever reads the start-up output (never logged).
+  const webChatKey = config.demo ? randomBytes(18).toString('base64url') : undefined;
+  if (webChatKey !== undefined) {
     edges.push(new WebChatEdge({
+      accessKey: webChatKey,
       handler: core,
       listPersonas: () => executor.listPersonas(),
       logger,
@@ -154,6 +160,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   return {
     url,
     port,
+    ...(webChatKey !== undefined ? { webChat: { key: webChatKey, url: `${url}/#key=${webChatKey}` } } : {}),
     core,
     edges,
     async close() {

@@ -62,7 +62,7 @@ async function commandStart(given: NodeJS.ProcessEnv, io: Output): Promise<numbe
   const executor = await runExecutor(env, io);
   const config = loadBotConfig({ ...env, DEPUTY_EXECUTOR_URL: executor.url, DEPUTY_EXECUTOR_TOKEN: executor.token });
   const bot = await startBot({ config, edges: platformEdges() });
-  io.out(config.demo ? `Deputy web chat (demo, local only): ${bot.url}/` : `Deputy bot on ${bot.url}`);
+  io.out(bot.webChat ? `Deputy web chat (demo, local only; the address carries its key): ${bot.webChat.url}` : `Deputy bot on ${bot.url}`);
   io.out('Press Ctrl+C to stop.');
   await untilSignal();
   await bot.close();

@@ -6,7 +6,7 @@
  * Who speaks is the persona the page's token was issued for, never the activity's `from`.
  * An update in place re-delivers the card under its own activity id (see directline.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -55,7 +55,16 @@ export interface WebChatEdgeOptions {
   limits?: Partial<DirectLineLimits>;
   /** How often the page's Web Chat polls for activities. */
   pollingIntervalMs?: number;
+  /**
+   * What a persona token costs (`x-deputy-webchat-key`): the key in the address `deputy start`
+   * prints (`#key=…`), which the page reads. Anything else on the machine that can reach the
+   * port (a script that runs, another account) does not have it, so it cannot pick a persona.
+   */
+  accessKey: string;
 }
+
+/** The header the page sends the web chat's key in. */
+export const WEBCHAT_KEY_HEADER = 'x-deputy-webchat-key';
 
 export class WebChatEdge implements ChannelEdge {
   readonly channel = 'webchat' as const;
@@ -149,6 +158,12 @@ export class WebChatEdge implements ChannelEdge {
     res.end(FAVICON_SVG);
   }
 
+  private hasKey(given: string | string[] | undefined): boolean {
+    if (typeof given !== 'string') return false;
+    const [a, b] = [createHash('sha256').update(given).digest(), createHash('sha256').update(this.options.accessKey).digest()];
+    return timingSafeEqual(a, b);
+  }
+
   private async serveFile(req: Request, res: Response): Promise<void> {
     const conversation = this.state.conversation(String(req.params.conversationId));
     const file = conversation?.files.get(String(req.params.fileId));
@@ -188,6 +203,11 @@ export class WebChatEdge implements ChannelEdge {
   }
 
   private async generateToken(req: Request, res: Response): Promise<void> {
+    if (!this.hasKey(req.headers[WEBCHAT_KEY_HEADER])) {
+      closeAfterAnswer(req, res);
+      res.send(403, { error: { code: 'Forbidden', message: 'Open the web chat at the address deputy start printed: it carries the key.' } });
+      return;
+    }
     const body = await this.jsonBody(req, res);
     if (!body) return;
     const parsed = TokenRequestSchema.safeParse(body.value ?? {});

@@ -94,9 +94,10 @@ export function renderPage(personas: Persona[] | undefined, pollingIntervalMs: n
           host.parentNode.replaceChild(fresh, host);
           if (!persona) { status.textContent = ''; return; }
           status.textContent = 'Connecting…';
+          var key = new URLSearchParams(window.location.hash.slice(1)).get('key') || '';
           fetch('/v3/directline/tokens/generate', {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', 'x-deputy-webchat-key': key },
             body: JSON.stringify({ user: { id: persona } })
           })
             .then(function (response) {

@@ -18,6 +18,7 @@ import { headFirst, rawRequest } from '../helpers/raw-http.ts';
 import { startHarness, slackSignature, slashCommand, SIGNING_SECRET, type Harness } from './slack/harness.ts';
 import { FakeBotFrameworkCloud } from './teams/fake-cloud.ts';
 import { messageActivity, personalChat, startTeamsEdge, teamsUser, type RunningBot as TeamsBot } from './teams/harness.ts';
+import { WEBCHAT_KEY_HEADER } from '../../bot/webchat/edge.ts';
 
 const noticeHandler = (): ConversationHandler & { calls: number } => {
   const handler = {
@@ -85,7 +86,7 @@ describe('bot routes read bodies only after the caller is known', function () {
       const statuses: number[] = [];
       const left = await filesLeftIn(async () => {
         for (const requestHost of ['rebound.evil.example', host()]) {
-          statuses.push((await rawRequest(bot.url, 'POST', '/v3/directline/tokens/generate', { host: requestHost, 'content-type': contentType }, body)).status);
+          statuses.push((await rawRequest(bot.url, 'POST', '/v3/directline/tokens/generate', { host: requestHost, 'content-type': contentType, [WEBCHAT_KEY_HEADER]: bot.webChat?.key ?? '' }, body)).status);
         }
       });
       assert.deepEqual(left, []);
@@ -109,7 +110,7 @@ describe('bot routes read bodies only after the caller is known', function () {
       assert.equal(answer.status, 415, answer.body);
       assert.match(answer.body, /DEPUTY_E_UNSUPPORTED_MEDIA_TYPE/);
       assert.deepEqual(inflated(), []);
-      const plain = await rawRequest(bot.url, 'POST', '/v3/directline/tokens/generate', { host: host(), 'content-type': 'application/json' }, JSON.stringify({ user: { id: 'alex' } }));
+      const plain = await rawRequest(bot.url, 'POST', '/v3/directline/tokens/generate', { host: host(), 'content-type': 'application/json', [WEBCHAT_KEY_HEADER]: bot.webChat?.key ?? '' }, JSON.stringify({ user: { id: 'alex' } }));
       assert.equal(plain.status, 200, 'uncompressed JSON still works');
     });
   });

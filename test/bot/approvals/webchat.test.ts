@@ -9,7 +9,7 @@ runApprovalFlows('web chat', async () => {
   const as = async (principalId: string) => {
     const existing = drivers.get(principalId);
     if (existing) return existing;
-    const driver = await WebChatDriver.connect(harness.bot.url, principalId);
+    const driver = await WebChatDriver.connect(harness.bot, principalId);
     drivers.set(principalId, driver);
     return driver;
   };

@@ -51,7 +51,7 @@ describe('web chat in a browser', function () {
   }
 
   it('says it is a local demo and offers the personas', async () => {
-    await page.goto(`${harness.bot.url}/`);
+    await page.goto(harness.bot.webChat?.url ?? `${harness.bot.url}/`);
     await page.getByText('Demo mode: local only').waitFor();
     const personas = await page.locator('#persona option').evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value));
     assert.ok(personas.includes('alex') && personas.includes('rita'), JSON.stringify(personas));

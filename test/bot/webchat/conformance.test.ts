@@ -8,8 +8,8 @@ runConformanceSuite('web chat', {
     const harness = await startBotHarness();
     let strangers = 0;
     return {
-      asPrincipal: (principalId) => WebChatDriver.connect(harness.bot.url, principalId),
-      asUnknownUser: () => WebChatDriver.connect(harness.bot.url, `stranger-${++strangers}`),
+      asPrincipal: (principalId) => WebChatDriver.connect(harness.bot, principalId),
+      asUnknownUser: () => WebChatDriver.connect(harness.bot, `stranger-${++strangers}`),
       rest: (path, init) => harness.executor.api(path, init),
       runsOf: (principalId) => harness.executor.runsOf(principalId),
       close: () => harness.close(),

@@ -6,6 +6,7 @@
  */
 import { cardActions, cardInputs, cardText, latestForm, pressedData } from '../conformance/adaptive-card.ts';
 import type { ChatDriver, ObservedMessage } from '../conformance/suite.ts';
+import { WEBCHAT_KEY_HEADER } from '../../../bot/webchat/edge.ts';
 
 interface WireActivity {
   id: string;
@@ -26,10 +27,12 @@ export class WebChatDriver implements ChatDriver {
     readonly conversationId: string,
   ) {}
 
-  static async connect(baseUrl: string, persona: string): Promise<WebChatDriver> {
+  /** As the page does: a persona token with the key from the address `deputy start` prints. */
+  static async connect(bot: { url: string; webChat?: { key: string } }, persona: string): Promise<WebChatDriver> {
+    const baseUrl = bot.url;
     const grant = await expectJson<{ token: string }>(await fetch(`${baseUrl}/v3/directline/tokens/generate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [WEBCHAT_KEY_HEADER]: bot.webChat?.key ?? '' },
       body: JSON.stringify({ user: { id: persona } }),
     }));
     const started = await expectJson<{ conversationId: string; token: string }>(await fetch(`${baseUrl}/v3/directline/conversations`, {

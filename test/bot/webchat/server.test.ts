@@ -10,6 +10,7 @@ import { createLogger, silentLogger } from '../../../lib/logger.ts';
 import { waitForMessage } from '../conformance/suite.ts';
 import { WebChatDriver } from './driver.ts';
 import { startBotHarness, type BotHarness } from './harness.ts';
+import { WEBCHAT_KEY_HEADER } from '../../../bot/webchat/edge.ts';
 
 const TOKEN = 't'.repeat(40);
 
@@ -84,10 +85,24 @@ describe('bot server', function () {
   it('refuses a body over the limit before reading it', async () => {
     const response = await fetch(`${harness.bot.url}/v3/directline/tokens/generate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [WEBCHAT_KEY_HEADER]: harness.bot.webChat?.key ?? '' },
       body: JSON.stringify({ user: { id: 'alex' }, padding: 'x'.repeat(300 * 1024) }),
     });
     assert.equal(response.status, 413);
+  });
+
+  it('gives a persona only for the key in the address deputy start printed, which anything else on the machine lacks', async () => {
+    const ask = (key?: string) =>
+      fetch(`${harness.bot.url}/v3/directline/tokens/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { [WEBCHAT_KEY_HEADER]: key }) },
+        body: JSON.stringify({ user: { id: 'cyra' } }),
+      });
+    for (const key of [undefined, '', 'not-the-key', `${harness.bot.webChat?.key ?? ''}x`]) assert.equal((await ask(key)).status, 403, String(key));
+    assert.equal((await ask(harness.bot.webChat?.key)).status, 200);
+    assert.match(harness.bot.webChat?.url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/#key=[\w-]{24}$/);
+    const page = await (await fetch(`${harness.bot.url}/`)).text();
+    assert.ok(!page.includes(harness.bot.webChat?.key ?? 'no key'), 'the page itself does not carry the key');
   });
 
   it('serves the page with the personas, and the Web Chat bundle from its own package', async () => {
@@ -117,7 +132,7 @@ describe('bot server', function () {
   });
 
   it('binds the speaker to the token’s persona, whatever the activity’s `from` says', async () => {
-    const rita = await WebChatDriver.connect(harness.bot.url, 'rita');
+    const rita = await WebChatDriver.connect(harness.bot, 'rita');
     await rita.postActivity({ type: 'message', text: 'help', from: { id: 'alex', name: 'Alex' } });
     const answer = await waitForMessage(rita, 'an answer', (messages) => messages.at(-1));
     assert.match(answer.text, /Rita/);
@@ -127,11 +142,11 @@ describe('bot server', function () {
   });
 
   it('keeps each conversation to its own token', async () => {
-    const alex = await WebChatDriver.connect(harness.bot.url, 'alex');
-    const rita = await WebChatDriver.connect(harness.bot.url, 'rita');
+    const alex = await WebChatDriver.connect(harness.bot, 'alex');
+    const rita = await WebChatDriver.connect(harness.bot, 'rita');
     const grant = await (await fetch(`${harness.bot.url}/v3/directline/tokens/generate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [WEBCHAT_KEY_HEADER]: harness.bot.webChat?.key ?? '' },
       body: JSON.stringify({ user: { id: 'rita' } }),
     })).json() as { token: string };
     const read = await fetch(`${harness.bot.url}/v3/directline/conversations/${alex.conversationId}/activities`, { headers: { authorization: `Bearer ${grant.token}` } });
@@ -146,7 +161,7 @@ describe('bot server', function () {
   });
 
   it('updates a card by re-delivering its activity id, and serves posted files for download', async () => {
-    const alex = await WebChatDriver.connect(harness.bot.url, 'alex');
+    const alex = await WebChatDriver.connect(harness.bot, 'alex');
     // Alex's conversation is greeted once, whenever it first starts: count after the greeting.
     await waitForMessage(alex, 'the welcome card', (messages) => messages.find((message) => /Hello, Alex/.test(message.text)));
     const before = (await alex.rawActivities()).filter((activity) => activity.from.role === 'bot').length;
@@ -170,22 +185,22 @@ describe('bot server', function () {
   });
 
   it('never keeps a card’s inputs in the history: a typed secret is not echoed on any poll', async () => {
-    const alex = await WebChatDriver.connect(harness.bot.url, 'alex');
+    const alex = await WebChatDriver.connect(harness.bot, 'alex');
     await alex.postActivity({ type: 'message', value: { verb: 'submit-form', actionId: 'echo', 'field.Message': 'hi', 'field.Password': 'hunter2-typed-secret' }, channelData: { postBack: true } });
     const raw = await alex.rawActivities();
     assert.ok(raw.some((activity) => activity.from.role === 'user'), 'the echo is there for Web Chat');
     assert.ok(!JSON.stringify(raw).includes('hunter2-typed-secret'), 'the secret is not');
-    const again = await WebChatDriver.connect(harness.bot.url, 'alex');
+    const again = await WebChatDriver.connect(harness.bot, 'alex');
     assert.ok(!JSON.stringify(await again.rawActivities()).includes('hunter2-typed-secret'), 'not after a reload either');
   });
 
   it('continues a persona’s conversation with a new token (a reload, a switch back), greeting it once', async () => {
-    const first = await WebChatDriver.connect(harness.bot.url, 'bea');
+    const first = await WebChatDriver.connect(harness.bot, 'bea');
     const welcome = await waitForMessage(first, 'the welcome card', (messages) => messages.find((message) => /Hello, Bea/.test(message.text)));
     assert.ok(welcome.actions.some((action) => action.verb === 'show-actions'));
     await first.sendText('runs');
     await waitForMessage(first, 'the runs list', (messages) => messages.find((message) => /Your recent runs/.test(message.text)));
-    const reloaded = await WebChatDriver.connect(harness.bot.url, 'bea');
+    const reloaded = await WebChatDriver.connect(harness.bot, 'bea');
     assert.equal(reloaded.conversationId, first.conversationId);
     const history = await reloaded.messages();
     assert.ok(history.some((message) => /Your recent runs/.test(message.text)), 'the history comes back');
