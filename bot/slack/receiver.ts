@@ -19,7 +19,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyRefused, closeAfterAnswer, headerRefusal, readBody, type BodyRules } from '../../lib/http-body.ts';
 import { HTTPModuleFunctions, verifySlackRequest, type App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import { z } from 'zod';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
 import type { Logger } from '../../lib/logger.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -48,6 +50,11 @@ const SLACK_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencode
 /** Slack retries an event three times within about five minutes. */
 const EVENT_MEMORY_MS = 15 * 60_000;
 const MAX_REMEMBERED_EVENTS = 10_000;
+/**
+ * Signatures remembered at once. Only requests signed with the secret get here, so this is
+ * Slack's own traffic of ten minutes; a bound keeps memory finite whatever happens.
+ */
+const MAX_REMEMBERED_SIGNATURES = 200_000;
 
 const UrlVerificationSchema = z.object({ type: z.literal('url_verification'), challenge: z.string() });
 const SIGNATURE_PATTERN = /^v0=[0-9a-f]{64}$/;
@@ -59,14 +66,16 @@ export class SlackHttpReceiver implements Receiver {
   private readonly bodyLimitBytes: number;
   /** Work still running after its ack, so `stop()` can wait for it. */
   private readonly inFlight = new Set<Promise<void>>();
-  /** Signatures accepted within the window, with when they leave it: a repeat is a replay. */
-  private readonly accepted = new Map<string, number>();
-  /** event_id → when it arrived; Slack retries for a few minutes, so this window is ample and bounded. */
-  private readonly events = new Map<string, number>();
+  /** Signatures accepted, each kept until its timestamp leaves the window: a repeat is a replay. */
+  private readonly accepted: LRUCache<string, true>;
+  /** event_ids handled; Slack retries for a few minutes, so this window is ample and bounded. */
+  private readonly events: LRUCache<string, true>;
 
   constructor(private readonly options: SlackHttpReceiverOptions) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+    this.accepted = ttlCache(options.clock, { ttlMs: 2 * SLACK_WINDOW_SECONDS * 1000, max: MAX_REMEMBERED_SIGNATURES });
+    this.events = ttlCache(options.clock, { ttlMs: EVENT_MEMORY_MS, max: MAX_REMEMBERED_EVENTS });
   }
 
   init(app: App): void {
@@ -131,14 +140,8 @@ export class SlackHttpReceiver implements Receiver {
 
   /** True when this event id was handled within the window; remembers it otherwise. */
   private seenEvent(eventId: string): boolean {
-    const now = this.options.clock.now();
-    const at = this.events.get(eventId);
-    if (at !== undefined && now - at < EVENT_MEMORY_MS) return true;
-    this.events.set(eventId, now);
-    for (const [id, seen] of this.events) {
-      if (this.events.size <= MAX_REMEMBERED_EVENTS && now - seen < EVENT_MEMORY_MS) break;
-      this.events.delete(id);
-    }
+    if (this.events.has(eventId)) return true;
+    this.events.set(eventId, true);
     return false;
   }
 
@@ -172,16 +175,12 @@ export class SlackHttpReceiver implements Receiver {
       this.options.logger.warn({ reason: (error as Error).message }, 'slack: request refused, signature not valid');
       return false;
     }
-    // Kept in arrival order, which is nearly window order: forget from the front until one still counts.
-    for (const [signature, leavesWindowAt] of this.accepted) {
-      if (leavesWindowAt >= now) break;
-      this.accepted.delete(signature);
-    }
     if (this.accepted.has(signed.signature)) {
       this.options.logger.warn('slack: request refused, a replay of a request already accepted');
       return false;
     }
-    this.accepted.set(signed.signature, (signed.timestamp + SLACK_WINDOW_SECONDS) * 1000);
+    // Until the timestamp leaves the window; after that the window check refuses the repeat.
+    this.accepted.set(signed.signature, true, { ttl: Math.max(1, (signed.timestamp + SLACK_WINDOW_SECONDS) * 1000 - now + 1) });
     return true;
   }
 
