@@ -37,11 +37,11 @@ export type JobEnd =
 
 const STDERR_TAIL_CHARS = 4000;
 /**
- * The CPU priority of every run (nice 10): when the machine is busy, the executor's and the
+ * The CPU priority of every run (nice 5): when the machine is busy, the executor's and the
  * bot's own work (accepting runs, answering chat platforms within their deadlines) goes first,
  * and a script gets what is left, which on an idle machine is everything.
  */
-export const RUN_NICENESS = 10;
+export const RUN_NICENESS = 5;
 
 export class PwshWorker {
   private readonly child: ChildProcessWithoutNullStreams;

@@ -29,7 +29,7 @@ describe('pwsh runner: warm pool', function () {
 
   const poolPids = (): number[] => runner.stats().pools[0]?.pids ?? [];
 
-  it('runs a job below the executor’s CPU priority (nice 10), and what the job starts too', async () => {
+  it('runs a job below the executor’s CPU priority (nice 5), and what the job starts too', async () => {
     // Field 19 of /proc/.../stat is the nice value: of the thread running the job, and of a program it starts.
     const script = `
       $thread = (Get-Content -Raw /proc/thread-self/stat).Split(') ')[1].Split(' ')[16]
