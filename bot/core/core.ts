@@ -34,6 +34,8 @@ import type { ConversationStore } from './conversation-store.ts';
 import type { EventSubscription, ExecutorApi } from './executor-api.ts';
 import { outputFile } from './output-file.ts';
 import { localizeAction } from './localize.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
+import type { LRUCache } from 'lru-cache';
 import { explainRefusal } from './refusals.ts';
 import { parseCommand, suggestActions } from './understand.ts';
 import {
@@ -105,7 +107,19 @@ export interface BotCoreOptions {
    * cache: the executor re-checks the principal and the policy on every request made for them.
    */
   identityCacheMs?: number;
+  /**
+   * How long the actions a principal was last shown are reused to read a submitted form (the
+   * form card was drawn from them). A submit then costs the executor one request, the run
+   * itself, however busy it is. Safe: the executor validates the inputs and decides the policy
+   * again on every run.
+   */
+  actionCacheMs?: number;
 }
+
+/** Principals (and their action lists) remembered at once; the least recently used go first. */
+const MAX_CACHED_PRINCIPALS = 10_000;
+const DEFAULT_IDENTITY_CACHE_MS = 30_000;
+const DEFAULT_ACTION_CACHE_MS = 10 * 60_000;
 
 interface Busy {
   count: number;
@@ -115,7 +129,9 @@ interface Busy {
 
 export class BotCore implements ConversationHandler {
   private readonly ports = new Map<Channel, ConversationPort>();
-  private readonly principals = new Map<string, { principal: PrincipalView; until: number }>();
+  private readonly principals: LRUCache<string, PrincipalView>;
+  /** Each principal's actions as last fetched, by principal id (see `actionCacheMs`). */
+  private readonly actionsShown: LRUCache<string, ActionView[]>;
   private readonly background = new Set<Promise<void>>();
   /** Conversations with an event being answered: run updates there wait until the answer is shown. */
   private readonly busy = new Map<string, Busy>();
@@ -133,6 +149,8 @@ export class BotCore implements ConversationHandler {
 
   constructor(private readonly options: BotCoreOptions) {
     this.log = options.logger.child({ component: 'bot-core' });
+    this.principals = ttlCache(options.clock, { ttlMs: options.identityCacheMs ?? DEFAULT_IDENTITY_CACHE_MS, max: MAX_CACHED_PRINCIPALS });
+    this.actionsShown = ttlCache(options.clock, { ttlMs: options.actionCacheMs ?? DEFAULT_ACTION_CACHE_MS, max: MAX_CACHED_PRINCIPALS });
     this.authoring = new AuthoringChat({ executor: options.executor, scriptScreen });
     for (const edge of options.edges ?? []) this.attach(edge);
     this.follower = new RunFollower({
@@ -211,12 +229,10 @@ export class BotCore implements ConversationHandler {
   /** Known identities only are kept, so a newly enrolled user is recognised at once. */
   private async resolvePrincipal(identity: ChatIdentity, correlationId: string): Promise<PrincipalView> {
     const key = JSON.stringify(identity);
-    const now = this.options.clock.now();
     const cached = this.principals.get(key);
-    if (cached && cached.until > now) return cached.principal;
+    if (cached) return cached;
     const principal = await this.options.executor.resolveIdentity(identity, { correlationId });
-    this.principals.set(key, { principal, until: now + (this.options.identityCacheMs ?? 30_000) });
-    if (this.principals.size > 10_000) this.principals.delete(this.principals.keys().next().value as string);
+    this.principals.set(key, principal);
     return principal;
   }
 
@@ -232,7 +248,7 @@ export class BotCore implements ConversationHandler {
     }
     // What waits for this person is the executor's answer: it applies the same policy as a decision.
     const [actions, recentRuns, approvals] = await Promise.all([
-      executor.listActions(principal.id, { correlationId }),
+      this.actionsOf(principal.id, correlationId),
       executor.listRuns({ principal: principal.id, limit: 10 }, { correlationId }),
       executor.listApprovals(principal.id, { correlationId }),
     ]);
@@ -378,7 +394,7 @@ export class BotCore implements ConversationHandler {
 
   private async welcome(principal: PrincipalView, correlationId: string): Promise<Screen> {
     const [actions, approvals] = await Promise.all([
-      this.options.executor.listActions(principal.id, { correlationId }),
+      this.actionsOf(principal.id, correlationId),
       this.options.executor.listApprovals(principal.id, { correlationId }),
     ]);
     return welcomeScreen(principal, actions, approvals);
@@ -386,7 +402,7 @@ export class BotCore implements ConversationHandler {
 
   /** Text that is no command: say so, and offer the actions it resembles, prefilled from it. */
   private async suggestions(principal: PrincipalView, text: string, correlationId: string): Promise<Screen> {
-    const actions = await this.options.executor.listActions(principal.id, { correlationId });
+    const actions = await this.actionsOf(principal.id, correlationId);
     return { screen: 'suggestions', text, suggestions: suggestActions(text, actions) };
   }
 
@@ -395,7 +411,7 @@ export class BotCore implements ConversationHandler {
   }
 
   private async actionList(principal: PrincipalView, correlationId: string): Promise<Screen> {
-    const actions = await this.options.executor.listActions(principal.id, { correlationId });
+    const actions = await this.actionsOf(principal.id, correlationId);
     return { screen: 'action-list', principal, actions };
   }
 
@@ -502,8 +518,21 @@ export class BotCore implements ConversationHandler {
     }
   }
 
-  private async findAction(principal: PrincipalView, actionId: string, correlationId: string): Promise<ActionView> {
-    const actions = await this.options.executor.listActions(principal.id, { correlationId });
+  /** The principal's actions as the executor has them now; remembered for reading their forms back. */
+  private async actionsOf(principalId: string, correlationId: string): Promise<ActionView[]> {
+    const actions = await this.options.executor.listActions(principalId, { correlationId });
+    this.actionsShown.set(principalId, actions);
+    return actions;
+  }
+
+  /**
+   * One of the principal's actions. `shown`: the one their card was drawn from, when still
+   * remembered (reading a submitted form), rather than asking the executor again.
+   */
+  private async findAction(principal: PrincipalView, actionId: string, correlationId: string, source: 'current' | 'shown' = 'current'): Promise<ActionView> {
+    const remembered = source === 'shown' ? this.actionsShown.get(principal.id)?.find((candidate) => candidate.id === actionId) : undefined;
+    if (remembered) return remembered;
+    const actions = await this.actionsOf(principal.id, correlationId);
     const action = actions.find((candidate) => candidate.id === actionId);
     if (!action) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `action ${actionId} is not among ${principal.id}'s actions` });
     return action;
@@ -516,7 +545,7 @@ export class BotCore implements ConversationHandler {
     correlationId: string,
   ): Promise<Screen> {
     const { executor, conversations } = this.options;
-    const action = await this.findAction(principal, data.actionId, correlationId);
+    const action = await this.findAction(principal, data.actionId, correlationId, 'shown');
     const parameterSet = data.parameterSet;
     const values = data.values === undefined ? readFormValues(action.form, event.data) : normalizeFormValues(action.form, data.values, parameterSet);
     // The target field is not a script parameter: its choice is where the run goes.
@@ -540,7 +569,9 @@ export class BotCore implements ConversationHandler {
     } catch (error) {
       if (isDeputyError(error) && error.code === 'DEPUTY_E_VALIDATION') {
         const errors = error.fields && Object.keys(error.fields).length > 0 ? error.fields : { _form: ERRORS.DEPUTY_E_VALIDATION.message };
-        return this.formScreen(principal, action, formId, { values: valuesToKeep(action.form, values), errors, ...(parameterSet ? { parameterSet } : {}), locale: event.user.locale }, correlationId);
+        // The form shown again is the current one, in case the remembered one has changed since.
+        const current = await this.findAction(principal, data.actionId, correlationId);
+        return this.formScreen(principal, current, formId, { values: valuesToKeep(current.form, values), errors, ...(parameterSet ? { parameterSet } : {}), locale: event.user.locale }, correlationId);
       }
       throw error;
     }

@@ -4,6 +4,7 @@
  * connection loses no events still in the executor's history.
  */
 import { ExecutorEventSchema, type ExecutorEventMessage } from '../../executor/contract/index.ts';
+import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
 import type { Logger } from '../../lib/logger.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { ExecutorClient } from './executor-client.ts';
@@ -19,51 +20,11 @@ export interface EventStreamOptions {
   fetch?: typeof fetch;
 }
 
-interface SseMessage {
-  id?: string;
-  event?: string;
-  data: string;
-}
-
-/** Splits an SSE byte stream into messages (the WHATWG event-stream format, without `retry`). */
-export class SseParser {
-  private buffer = '';
-  private id: string | undefined;
-  private event: string | undefined;
-  private data: string[] = [];
-
-  push(chunk: string): SseMessage[] {
-    this.buffer += chunk;
-    const messages: SseMessage[] = [];
-    let newline: number;
-    while ((newline = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
-      const line = this.buffer.slice(0, newline);
-      const width = this.buffer.startsWith('\r\n', newline) ? 2 : 1;
-      this.buffer = this.buffer.slice(newline + width);
-      const message = this.line(line);
-      if (message) messages.push(message);
-    }
-    return messages;
-  }
-
-  private line(line: string): SseMessage | undefined {
-    if (line === '') {
-      if (this.data.length === 0) return undefined;
-      const message: SseMessage = { id: this.id, event: this.event, data: this.data.join('\n') };
-      this.event = undefined;
-      this.data = [];
-      return message;
-    }
-    if (line.startsWith(':')) return undefined;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.event = value;
-    else if (field === 'id') this.id = value;
-    return undefined;
-  }
-}
+/**
+ * The most one event may hold before the stream is given up and reconnected: a run view with
+ * its summary is a few kilobytes; this only keeps a broken stream from growing without end.
+ */
+const MAX_EVENT_CHARS = 8 * 1024 * 1024;
 
 export class EventStream {
   private readonly abort = new AbortController();
@@ -118,12 +79,11 @@ export class EventStream {
       established = true;
       this.markConnected();
       logger.debug({ lastEventId: this.lastEventId }, 'executor event stream connected');
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      const reader = response.body.getReader();
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) this.dispatch(message);
-      }
+      const messages = response.body
+        .pipeThrough(new TextDecoderStream())
+        .pipeThrough(new EventSourceParserStream({ maxBufferSize: MAX_EVENT_CHARS }));
+      const reader = messages.getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read()) this.dispatch(next.value);
       logger.info('executor event stream ended; reconnecting');
     } catch (error) {
       if (!this.abort.signal.aborted) {
@@ -133,7 +93,7 @@ export class EventStream {
     return established;
   }
 
-  private dispatch(message: SseMessage): void {
+  private dispatch(message: EventSourceMessage): void {
     let json: unknown;
     try {
       json = JSON.parse(message.data);

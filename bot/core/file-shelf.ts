@@ -4,31 +4,25 @@
  * and memory stays bounded. Nothing here is written to disk.
  */
 import { randomBytes } from 'node:crypto';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
 import type { FileAttachment } from './model.ts';
 
 export class FileShelf {
-  private readonly files = new Map<string, { file: FileAttachment; until: number }>();
+  private readonly files: LRUCache<string, FileAttachment>;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly limits: { ttlMs: number; maxFiles: number } = { ttlMs: 24 * 60 * 60_000, maxFiles: 500 },
-  ) {}
+  constructor(clock: Clock, limits: { ttlMs: number; maxFiles: number } = { ttlMs: 24 * 60 * 60_000, maxFiles: 500 }) {
+    this.files = ttlCache(clock, { ttlMs: limits.ttlMs, max: limits.maxFiles });
+  }
 
   put(file: FileAttachment): string {
     const id = randomBytes(16).toString('base64url');
-    this.files.set(id, { file, until: this.clock.now() + this.limits.ttlMs });
-    while (this.files.size > this.limits.maxFiles) this.files.delete(this.files.keys().next().value as string);
+    this.files.set(id, file);
     return id;
   }
 
   get(id: string): FileAttachment | undefined {
-    const entry = this.files.get(id);
-    if (!entry) return undefined;
-    if (entry.until <= this.clock.now()) {
-      this.files.delete(id);
-      return undefined;
-    }
-    return entry.file;
+    return this.files.get(id);
   }
 }

@@ -27,6 +27,8 @@ import { SUBMIT_VERBS } from '../../cards/screens.ts';
 import type { ChannelEdge, ChatUser, ConversationHandler, ConversationRef, HandleResult, HomeOverview, Inbound, Screen, SentFile } from '../core/model.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
+import type { LRUCache } from 'lru-cache';
 import type { Logger } from '../../lib/logger.ts';
 import { ACTION_ID_PREFIX, loadingModal, renderHome, renderSentence, screenModal } from './blocks.ts';
 import {
@@ -163,8 +165,8 @@ export class SlackEdge implements ChannelEdge {
   private readonly submitBudgetMs: number;
   private readonly botToken: string;
   private readonly fileOrigins: Set<string>;
-  /** Users' locales from users.info (`de-DE`), kept for an hour; `null` when Slack would not say. */
-  private readonly locales = new Map<string, { locale: string | null; until: number }>();
+  /** Users' locales from users.info (`de-DE`), kept for an hour; `''` when Slack would not say. */
+  private readonly locales: LRUCache<string, string>;
   private readonly clock: Clock;
 
   private constructor(options: SlackEdgeOptions) {
@@ -172,6 +174,7 @@ export class SlackEdge implements ChannelEdge {
     this.logger = options.logger;
     this.modalDeadlineMs = options.modalDeadlineMs ?? 1200;
     this.clock = options.clock ?? systemClock;
+    this.locales = ttlCache(this.clock, { ttlMs: 3_600_000, max: 10_000 });
     this.submitBudgetMs = options.submitBudgetMs ?? 2000;
     this.botToken = options.botToken;
     this.fileOrigins = fileOrigins(options.apiUrl ?? 'https://slack.com/api/');
@@ -403,7 +406,7 @@ export class SlackEdge implements ChannelEdge {
 
   private knownLocale(user: ChatUser): ChatUser {
     const known = user.identity.channel === 'slack' ? this.locales.get(user.identity.userId) : undefined;
-    return known?.locale ? { ...user, locale: known.locale } : user;
+    return known ? { ...user, locale: known } : user;
   }
 
   /**
@@ -413,9 +416,8 @@ export class SlackEdge implements ChannelEdge {
   private async withLocale(user: ChatUser): Promise<ChatUser> {
     if (user.identity.channel !== 'slack') return user;
     const userId = user.identity.userId;
-    const now = this.clock.now();
     const known = this.locales.get(userId);
-    if (known && known.until > now) return known.locale ? { ...user, locale: known.locale } : user;
+    if (known !== undefined) return known ? { ...user, locale: known } : user;
     const asked = this.app.client.users
       .info({ user: userId, include_locale: true })
       .then((answer) => (typeof answer.user?.locale === 'string' ? answer.user.locale : null))
@@ -425,8 +427,7 @@ export class SlackEdge implements ChannelEdge {
       });
     const answered = await within(asked, 800);
     const locale = answered.done ? answered.value : null;
-    this.locales.set(userId, { locale, until: now + 3_600_000 });
-    if (this.locales.size > 10_000) this.locales.delete(this.locales.keys().next().value as string);
+    this.locales.set(userId, locale ?? '');
     return locale ? { ...user, locale } : user;
   }
 

@@ -9,13 +9,19 @@
  * the event to Bolt. Anything that fails verification gets 401 and reaches nothing. The ack is the HTTP response: Bolt's
  * listeners call it first and work after; if a listener has not acked in time, the receiver
  * answers on its own so Slack never sees a timeout (Slack gives up after 3 s and retries).
+ *
+ * Bolt's `HTTPModuleFunctions` parse the body, read the retry headers and write the answers.
+ * Its `parseAndVerifyHTTPRequest` is not used: in Bolt 5.1 it reads the body before anything
+ * is checked, verifies against the system clock (not the injected one) and lets an
+ * `ssl_check` body through unsigned; the steps above do that part.
  */
-import { parse as parseQueryString } from 'node:querystring';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyRefused, closeAfterAnswer, headerRefusal, readBody, type BodyRules } from '../../lib/http-body.ts';
-import { verifySlackRequest, type App, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import { HTTPModuleFunctions, verifySlackRequest, type App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import { z } from 'zod';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
 import type { Logger } from '../../lib/logger.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -44,6 +50,11 @@ const SLACK_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencode
 /** Slack retries an event three times within about five minutes. */
 const EVENT_MEMORY_MS = 15 * 60_000;
 const MAX_REMEMBERED_EVENTS = 10_000;
+/**
+ * Signatures remembered at once. Only requests signed with the secret get here, so this is
+ * Slack's own traffic of ten minutes; a bound keeps memory finite whatever happens.
+ */
+const MAX_REMEMBERED_SIGNATURES = 200_000;
 
 const UrlVerificationSchema = z.object({ type: z.literal('url_verification'), challenge: z.string() });
 const SIGNATURE_PATTERN = /^v0=[0-9a-f]{64}$/;
@@ -55,14 +66,16 @@ export class SlackHttpReceiver implements Receiver {
   private readonly bodyLimitBytes: number;
   /** Work still running after its ack, so `stop()` can wait for it. */
   private readonly inFlight = new Set<Promise<void>>();
-  /** Signatures accepted within the window, with when they leave it: a repeat is a replay. */
-  private readonly accepted = new Map<string, number>();
-  /** event_id → when it arrived; Slack retries for a few minutes, so this window is ample and bounded. */
-  private readonly events = new Map<string, number>();
+  /** Signatures accepted, each kept until its timestamp leaves the window: a repeat is a replay. */
+  private readonly accepted: LRUCache<string, true>;
+  /** event_ids handled; Slack retries for a few minutes, so this window is ample and bounded. */
+  private readonly events: LRUCache<string, true>;
 
   constructor(private readonly options: SlackHttpReceiverOptions) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+    this.accepted = ttlCache(options.clock, { ttlMs: 2 * SLACK_WINDOW_SECONDS * 1000, max: MAX_REMEMBERED_SIGNATURES });
+    this.events = ttlCache(options.clock, { ttlMs: EVENT_MEMORY_MS, max: MAX_REMEMBERED_EVENTS });
   }
 
   init(app: App): void {
@@ -98,31 +111,28 @@ export class SlackHttpReceiver implements Receiver {
     const signed = this.signedHeaders(req);
     if (!signed) return refuse(req, res, 401);
 
-    let rawBody: string;
+    let rawBody: Buffer;
     try {
-      rawBody = (await readBody(req, res, rules)).toString('utf8');
+      rawBody = await readBody(req, res, rules);
     } catch (error) {
       if (error instanceof BodyRefused) return respond(res, 413);
       throw error;
     }
 
-    if (!this.isAuthentic(signed, rawBody)) return respond(res, 401);
+    if (!this.isAuthentic(signed, rawBody.toString('utf8'))) return respond(res, 401);
 
-    const body = parseBody(req.headers['content-type'], rawBody);
+    const body = parseBody(Object.assign(req, { rawBody }));
     if (body === undefined) return respond(res, 400);
-    if (body['ssl_check'] !== undefined) return respond(res, 200);
+    if (body['ssl_check'] !== undefined) return HTTPModuleFunctions.buildSSLCheckResponse(res);
 
-    const verification = UrlVerificationSchema.safeParse(body);
-    if (verification.success) {
-      return respond(res, 200, { challenge: verification.data.challenge });
-    }
+    if (UrlVerificationSchema.safeParse(body).success) return HTTPModuleFunctions.buildUrlVerificationResponse(res, body);
 
     if (!this.app) throw new Error('SlackHttpReceiver used before Bolt called init()');
     // Slack re-sends an event it thinks was not answered (same event_id, X-Slack-Retry-Num);
     // it was handled the first time, so the retry is acked and goes no further.
     const eventId = typeof body['event_id'] === 'string' ? body['event_id'] : undefined;
     if (eventId !== undefined && this.seenEvent(eventId)) {
-      this.options.logger.info({ eventId, retry: req.headers['x-slack-retry-num'] }, 'slack: event already handled, retry acknowledged');
+      this.options.logger.info({ eventId, retry: HTTPModuleFunctions.extractRetryNumFromHTTPRequest(req) }, 'slack: event already handled, retry acknowledged');
       return respond(res, 200);
     }
     await this.dispatch(this.app, req, res, body);
@@ -130,14 +140,8 @@ export class SlackHttpReceiver implements Receiver {
 
   /** True when this event id was handled within the window; remembers it otherwise. */
   private seenEvent(eventId: string): boolean {
-    const now = this.options.clock.now();
-    const at = this.events.get(eventId);
-    if (at !== undefined && now - at < EVENT_MEMORY_MS) return true;
-    this.events.set(eventId, now);
-    for (const [id, seen] of this.events) {
-      if (this.events.size <= MAX_REMEMBERED_EVENTS && now - seen < EVENT_MEMORY_MS) break;
-      this.events.delete(id);
-    }
+    if (this.events.has(eventId)) return true;
+    this.events.set(eventId, true);
     return false;
   }
 
@@ -171,27 +175,26 @@ export class SlackHttpReceiver implements Receiver {
       this.options.logger.warn({ reason: (error as Error).message }, 'slack: request refused, signature not valid');
       return false;
     }
-    // Kept in arrival order, which is nearly window order: forget from the front until one still counts.
-    for (const [signature, leavesWindowAt] of this.accepted) {
-      if (leavesWindowAt >= now) break;
-      this.accepted.delete(signature);
-    }
     if (this.accepted.has(signed.signature)) {
       this.options.logger.warn('slack: request refused, a replay of a request already accepted');
       return false;
     }
-    this.accepted.set(signed.signature, (signed.timestamp + SLACK_WINDOW_SECONDS) * 1000);
+    // Until the timestamp leaves the window; after that the window check refuses the repeat.
+    this.accepted.set(signed.signature, true, { ttl: Math.max(1, (signed.timestamp + SLACK_WINDOW_SECONDS) * 1000 - now + 1) });
     return true;
   }
 
   private dispatch(app: App, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
     return new Promise<void>((acked) => {
       let isAcked = false;
-      const answer = (status: number, payload?: unknown): void => {
+      const answer = (status: 200 | 500, payload?: unknown): void => {
         if (isAcked) return;
         isAcked = true;
         clearTimeout(fallback);
-        respond(res, status, payload);
+        if (!res.headersSent) {
+          if (status === 200) HTTPModuleFunctions.buildContentResponse(res, payload);
+          else HTTPModuleFunctions.buildNoBodyResponse(res, status);
+        }
         acked();
       };
       // Slack retries an unanswered request after 3 s; an empty 200 is better than a duplicate.
@@ -200,13 +203,13 @@ export class SlackHttpReceiver implements Receiver {
         answer(200);
       }, this.ackTimeoutMs);
 
-      const retryNum = req.headers['x-slack-retry-num'];
-      const retryReason = req.headers['x-slack-retry-reason'];
+      const retryNum = HTTPModuleFunctions.extractRetryNumFromHTTPRequest(req);
+      const retryReason = HTTPModuleFunctions.extractRetryReasonFromHTTPRequest(req);
       const event: ReceiverEvent = {
         body,
         ack: async (response?: unknown) => answer(200, response),
-        ...(typeof retryNum === 'string' ? { retryNum: Number(retryNum) } : {}),
-        ...(typeof retryReason === 'string' ? { retryReason } : {}),
+        ...(retryNum !== undefined ? { retryNum } : {}),
+        ...(retryReason !== undefined ? { retryReason } : {}),
       };
 
       const work = app
@@ -231,30 +234,15 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number): void
   respond(res, status);
 }
 
-function respond(res: ServerResponse, status: number, payload?: unknown): void {
-  if (res.headersSent) return;
-  if (payload === undefined || payload === '') {
-    res.writeHead(status);
-    res.end();
-  } else if (typeof payload === 'string') {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(payload);
-  } else {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(payload));
-  }
+/** An answer with no body (refusals); nothing when an answer is already out. */
+function respond(res: ServerResponse, status: number): void {
+  if (!res.headersSent) HTTPModuleFunctions.buildNoBodyResponse(res, status);
 }
 
-/** JSON (Events API) or form-encoded (slash commands; interactivity as `payload=<json>`). */
-function parseBody(contentType: string | undefined, rawBody: string): Record<string, unknown> | undefined {
+/** JSON (Events API) or form-encoded (slash commands; interactivity as `payload=<json>`), as Bolt reads them. */
+function parseBody(req: IncomingMessage & { rawBody: Buffer }): Record<string, unknown> | undefined {
   try {
-    if (contentType?.startsWith('application/x-www-form-urlencoded')) {
-      const form = parseQueryString(rawBody);
-      const payload = form['payload'];
-      if (typeof payload === 'string') return asRecord(JSON.parse(payload));
-      return Object.fromEntries(Object.entries(form).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
-    }
-    return asRecord(JSON.parse(rawBody));
+    return asRecord(HTTPModuleFunctions.parseHTTPRequestBody(req));
   } catch {
     return undefined;
   }

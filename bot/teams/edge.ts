@@ -30,6 +30,8 @@ import { renderCard } from '../../cards/render.ts';
 import { BodyRefused, closeAfterAnswer, headerRefusal, readBody } from '../../lib/http-body.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import { systemClock, type Clock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
+import type { LRUCache } from 'lru-cache';
 import type { Logger } from '../../lib/logger.ts';
 import type {
   ChannelEdge,
@@ -153,10 +155,10 @@ export class TeamsEdge implements ChannelEdge {
   private readonly maxBodyBytes: number;
   private readonly insecureFileDownloads: boolean;
   private readonly fileHosts: readonly string[];
-  private readonly maxAudiences: number;
   private readonly files: FileShelf;
   private readonly publicUrl: string | undefined;
-  private readonly audiences = new Map<string, { userIds: string[] | undefined; at: number }>();
+  /** Member lists per conversation (none: too many members, or unreadable), for per-user refresh. */
+  private readonly audiences: LRUCache<string, { userIds: string[] | undefined }>;
   private readonly background = new Set<Promise<void>>();
 
   constructor(options: TeamsEdgeOptions) {
@@ -174,7 +176,7 @@ export class TeamsEdge implements ChannelEdge {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.insecureFileDownloads = options.insecureFileDownloads ?? false;
     this.fileHosts = options.fileHosts ?? TEAMS_FILE_HOSTS;
-    this.maxAudiences = options.maxAudiences ?? DEFAULT_MAX_AUDIENCES;
+    this.audiences = ttlCache(this.clock, { ttlMs: AUDIENCE_TTL_MS, max: options.maxAudiences ?? DEFAULT_MAX_AUDIENCES });
     this.files = new FileShelf(this.clock);
     this.publicUrl = options.publicUrl?.replace(/\/+$/, '');
     this.adapter.onTurnError = async (_context, error) => {
@@ -532,8 +534,7 @@ export class TeamsEdge implements ChannelEdge {
     if (conversation.conversationType === 'personal') return from?.id ? [from.id] : undefined;
     const key = conversation.id.replace(/;messageid=\d+$/, '');
     const cached = this.audiences.get(key);
-    if (cached && this.clock.now() - cached.at < AUDIENCE_TTL_MS) return cached.userIds;
-    this.audiences.delete(key);
+    if (cached) return cached.userIds;
     let userIds: string[] | undefined;
     try {
       const page = await TeamsInfo.getPagedMembers(context, MAX_REFRESH_USERS);
@@ -541,9 +542,8 @@ export class TeamsEdge implements ChannelEdge {
     } catch (error) {
       this.logger.warn({ err: error }, 'could not list the conversation members for a per-user card refresh');
     }
-    this.audiences.set(key, { userIds, at: this.clock.now() });
-    // Bounded: the oldest conversation's list goes first (it is only a cache of member lists).
-    while (this.audiences.size > this.maxAudiences) this.audiences.delete(this.audiences.keys().next().value as string);
+    // Bounded: the least recently used conversation's list goes first (it is only a cache of member lists).
+    this.audiences.set(key, { userIds });
     return userIds;
   }
 }

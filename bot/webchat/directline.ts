@@ -10,6 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
+import type { LRUCache } from 'lru-cache';
 
 /** The subset of a Bot Framework activity the local web chat uses. */
 export interface Activity {
@@ -44,8 +46,10 @@ export const DEFAULT_LIMITS: DirectLineLimits = {
 interface TokenGrant {
   persona: string;
   conversationId: string | undefined;
-  expiresAt: number;
 }
+
+/** Tokens valid at once (a demo on loopback has a handful); the least recently used go first. */
+const MAX_TOKENS = 10_000;
 
 export interface StoredFile {
   name: string;
@@ -70,7 +74,7 @@ export interface Conversation {
 const BOT = { id: 'deputy', name: 'Deputy', role: 'bot' as const };
 
 export class DirectLineState {
-  private readonly tokens = new Map<string, TokenGrant>();
+  private readonly tokens: LRUCache<string, TokenGrant>;
   private readonly conversations = new Map<string, Conversation>();
   /** persona → their conversation's id. */
   private readonly byPersona = new Map<string, string>();
@@ -78,25 +82,24 @@ export class DirectLineState {
   constructor(
     private readonly clock: Clock,
     private readonly limits: DirectLineLimits = DEFAULT_LIMITS,
-  ) {}
+  ) {
+    this.tokens = ttlCache(clock, { ttlMs: limits.tokenTtlMs, max: MAX_TOKENS });
+  }
 
   get tokenTtlSeconds(): number {
     return Math.floor(this.limits.tokenTtlMs / 1000);
   }
 
   issueToken(persona: string, conversationId?: string): string {
-    this.dropExpiredTokens();
     const token = randomBytes(24).toString('base64url');
-    this.tokens.set(token, { persona, conversationId, expiresAt: this.clock.now() + this.limits.tokenTtlMs });
+    this.tokens.set(token, { persona, conversationId });
     return token;
   }
 
   /** The grant behind a bearer token, if it is known and not expired. */
   grant(token: string | undefined): TokenGrant | undefined {
     if (!token) return undefined;
-    const grant = this.tokens.get(token);
-    if (!grant || grant.expiresAt <= this.clock.now()) return undefined;
-    return grant;
+    return this.tokens.get(token);
   }
 
   /** A new token for the same persona and conversation; the old one stops working. */
@@ -220,10 +223,5 @@ export class DirectLineState {
   /** Next id a bot activity will get, so its card can carry it before it is appended. */
   reserveId(conversation: Conversation): string {
     return `${conversation.id}|${String(conversation.nextSequence++).padStart(7, '0')}`;
-  }
-
-  private dropExpiredTokens(): void {
-    const now = this.clock.now();
-    for (const [token, grant] of this.tokens) if (grant.expiresAt <= now) this.tokens.delete(token);
   }
 }

@@ -7,7 +7,9 @@
  * state worth a durable write of up to a hundred kilobytes. After an executor restart (or an
  * hour) the card says to send the file again.
  */
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
 
 export interface Upload {
   fileName: string;
@@ -23,41 +25,25 @@ export interface UploadLimits {
 export const UPLOAD_LIMITS: UploadLimits = { ttlMs: 60 * 60_000, perPrincipal: 5, total: 500 };
 
 export class UploadStore {
-  /** Insertion order is age order: the first entries are the oldest. */
-  private readonly uploads = new Map<string, Upload & { principalId: string; at: number }>();
+  private readonly uploads: LRUCache<string, Upload & { principalId: string }>;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly limits: UploadLimits = UPLOAD_LIMITS,
-  ) {}
+  constructor(clock: Clock, private readonly limits: UploadLimits = UPLOAD_LIMITS) {
+    this.uploads = ttlCache(clock, { ttlMs: limits.ttlMs, max: limits.total });
+  }
 
   put(principalId: string, hash: string, upload: Upload): void {
-    this.dropExpired();
     const key = keyOf(principalId, hash);
     this.uploads.delete(key);
-    const own = [...this.uploads.entries()].filter(([, held]) => held.principalId === principalId);
-    for (const [oldest] of own.slice(0, Math.max(0, own.length - this.limits.perPrincipal + 1))) this.uploads.delete(oldest);
-    while (this.uploads.size >= this.limits.total) {
-      const oldest = this.uploads.keys().next().value;
-      if (oldest === undefined) break;
-      this.uploads.delete(oldest);
-    }
-    this.uploads.set(key, { ...upload, principalId, at: this.clock.now() });
+    // Oldest first: a person's sixth upload pushes out their first.
+    const own = [...this.uploads.rkeys()].filter((held) => this.uploads.peek(held)?.principalId === principalId);
+    for (const oldest of own.slice(0, Math.max(0, own.length - this.limits.perPrincipal + 1))) this.uploads.delete(oldest);
+    this.uploads.set(key, { ...upload, principalId });
   }
 
   /** The upload, only for the principal who sent it and while it is held. */
   get(principalId: string, hash: string): Upload | undefined {
-    this.dropExpired();
     const held = this.uploads.get(keyOf(principalId, hash));
     return held ? { fileName: held.fileName, text: held.text } : undefined;
-  }
-
-  private dropExpired(): void {
-    const cutoff = this.clock.now() - this.limits.ttlMs;
-    for (const [key, held] of this.uploads) {
-      if (held.at > cutoff) break;
-      this.uploads.delete(key);
-    }
   }
 }
 

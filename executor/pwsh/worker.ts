@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import type { Logger } from '../../lib/logger.ts';
 import { DeputyError } from '../contract/index.ts';
 import type { StoredRecord } from '../store/port.ts';
@@ -35,6 +36,12 @@ export type JobEnd =
   | { kind: 'died'; exitCode: number | null; signal: NodeJS.Signals | null };
 
 const STDERR_TAIL_CHARS = 4000;
+/**
+ * The CPU priority of every run (nice 5): when the machine is busy, the executor's and the
+ * bot's own work (accepting runs, answering chat platforms within their deadlines) goes first,
+ * and a script gets what is left, which on an idle machine is everything.
+ */
+export const RUN_NICENESS = 5;
 
 export class PwshWorker {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -67,6 +74,8 @@ export class PwshWorker {
     // detached: pwsh leads its own process group, so a kill reaches every process a script started.
     this.child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: 'pipe', shell: false });
     this.pid = this.child.pid ?? -1;
+    // At once, so that what the launcher starts inherits it; the host's threads are checked again at ready.
+    if (this.pid > 0) lowerPriority([this.pid]);
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     const stdoutLines = new LineSplitter((line) => this.handleStdoutLine(line));
@@ -220,6 +229,9 @@ export class PwshWorker {
     const chain = new Set<number>([this.pid]);
     for (let current: number | undefined = host; current !== undefined && current > 1 && !chain.has(current); current = await parentOf(current)) chain.add(current);
     this.ownProcesses = chain;
+    // Linux keeps a priority per thread, and the runtime may have started some before the launcher's
+    // priority reached it: each thread of each own process, so that every thread a job creates inherits it.
+    lowerPriority((await Promise.all([...chain].map(threadsOf))).flat());
   }
 
   /** Removes what the worker was given for its life (its fresh folder), once. */
@@ -276,6 +288,25 @@ export class PwshWorker {
 }
 
 /** The fields of /proc/<pid>/stat after the command name that matter here. */
+/** Lowers each thread (or process) to RUN_NICENESS; one that is gone meanwhile is skipped. */
+function lowerPriority(threadIds: number[]): void {
+  for (const id of threadIds) {
+    try {
+      setPriority(id, RUN_NICENESS);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+async function threadsOf(pid: number): Promise<number[]> {
+  try {
+    return (await readdir(`/proc/${pid}/task`)).map(Number).filter((id) => id > 0);
+  } catch {
+    return [];
+  }
+}
+
 function parseStat(stat: string): { state: string; ppid: number; pgrp: number } {
   const [state = '', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { state, ppid: Number(ppid), pgrp: Number(pgrp) };

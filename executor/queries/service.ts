@@ -7,7 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../../lib/clock.ts';
+import { ttlCache } from '../../lib/ttl-cache.ts';
 import { newId } from '../../lib/ids.ts';
 import { DeputyError, type Choice, type ChoiceList, type FormField } from '../contract/index.ts';
 import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
@@ -29,30 +31,29 @@ export interface ChoiceServiceOptions {
   logger: Logger;
   /** Query runs at once across everyone (default 4); more wait for a free slot. */
   concurrency?: number;
-  /** Answers kept (default 500); the oldest goes first. */
+  /** Answers kept (default 500); the least recently used goes first. */
   cacheEntries?: number;
   /** Substituted for `{runDataDir}` in a query's constant inputs (administrator data, never a form's value). */
   runDataDir?: string;
 }
 
-/** A query's whole answer for one person and one set of inputs. */
-interface Answer {
-  at: number;
-  choices: Choice[];
-}
 
 type Inputs = { ok: true; values: Record<string, unknown> } | { ok: false; waitingFor: string[] };
 
 const QUERY_LIMITS = { maxOutputBytes: 4 * 1024 * 1024, maxRecords: 20_000 };
 
 export class ChoiceService implements ChoiceChecker {
-  private readonly answers = new Map<string, Answer>();
+  /** Answers by person, query version and inputs, each kept for its query's `cacheSeconds`. */
+  private readonly answers: LRUCache<string, Choice[]>;
   /** One run per key at a time: a second request for the same answer waits for the first. */
   private readonly running = new Map<string, Promise<Choice[]>>();
   private readonly slots: Array<() => void> = [];
   private busy = 0;
 
-  constructor(private readonly options: ChoiceServiceOptions) {}
+  constructor(private readonly options: ChoiceServiceOptions) {
+    // Each answer is set with its own query's time to live; this default is never used alone.
+    this.answers = ttlCache(options.clock, { ttlMs: 60_000, max: options.cacheEntries ?? 500 });
+  }
 
   /**
    * `GET /v1/actions/<id>/choices/<param>`: the choices of one field for one person, given the
@@ -154,7 +155,7 @@ export class ChoiceService implements ChoiceChecker {
     form: Record<string, unknown>,
     context: RequestContext,
   ): Promise<{ choices: Choice[]; cached: boolean } | { waitingFor: string[] }> {
-    const { store, clock } = this.options;
+    const { store } = this.options;
     const binding = action.choices?.[field];
     const query = binding ? store.catalog.getQuery(binding.query) : undefined;
     const script = query ? store.catalog.getScript(query.scriptId) : undefined;
@@ -164,14 +165,14 @@ export class ChoiceService implements ChoiceChecker {
     if (!inputs.ok) return { waitingFor: inputs.waitingFor };
     const key = createHash('sha256').update(JSON.stringify([query.id, version.hash, principalId, sortedEntries(inputs.values)])).digest('hex');
     const kept = this.answers.get(key);
-    if (kept && clock.now() - kept.at < query.cacheSeconds * 1000) return { choices: kept.choices, cached: true };
+    if (kept) return { choices: kept, cached: true };
     let pending = this.running.get(key);
     if (!pending) {
       pending = this.run(query, version, principalId, action, inputs.values, context).finally(() => this.running.delete(key));
       this.running.set(key, pending);
     }
     const choices = await pending;
-    if (query.cacheSeconds > 0) this.keep(key, { at: clock.now(), choices });
+    if (query.cacheSeconds > 0) this.answers.set(key, choices, { ttl: query.cacheSeconds * 1000 });
     return { choices, cached: false };
   }
 
@@ -262,13 +263,6 @@ export class ChoiceService implements ChoiceChecker {
     if (typeof value === 'string') return value.split(RUN_DATA_PLACEHOLDER).join(runDataDir);
     if (Array.isArray(value)) return value.map((item) => this.expandRunData(item));
     return value;
-  }
-
-  private keep(key: string, answer: Answer): void {
-    this.answers.delete(key);
-    this.answers.set(key, answer);
-    const limit = this.options.cacheEntries ?? 500;
-    while (this.answers.size > limit) this.answers.delete(this.answers.keys().next().value as string);
   }
 
   private async acquire(): Promise<void> {

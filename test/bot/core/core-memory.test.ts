@@ -11,7 +11,7 @@ import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts'
 import { BotCore } from '../../../bot/core/core.ts';
 import type { ConversationRef, Inbound, Screen } from '../../../bot/core/model.ts';
 import { ActionViewSchema, type ActionView } from '../../../executor/contract/index.ts';
-import { systemClock } from '../../../lib/clock.ts';
+import { ManualClock, systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
 import { MemoryExecutor } from './memory-executor.ts';
 import { RecordingPort } from './recording-port.ts';
@@ -77,6 +77,32 @@ describe('bot core on an in-memory executor', () => {
     assert.equal(screenOf(first.immediate, 'run-status').run.id, screenOf(second.immediate, 'run-status').run.id);
     const again = await openForm('alex', 'echo');
     assert.notEqual(again.formId, formId, 'each form card has its own id');
+  });
+
+  it('a submit asks the executor for the run alone: the form its card was drawn from is remembered for a while', async () => {
+    const clock = new ManualClock();
+    const conversations = await LowdbConversationStore.open(join(dataDir, 'timed.json'));
+    const timed = new BotCore({ executor, logger: silentLogger(), clock, conversations, edges: [{ channel: 'webchat', port }], actionCacheMs: 60_000 });
+    const submitOnce = async () => {
+      const card = await port.post(conversation('c-alex'), { screen: 'notice', text: 'the list' });
+      const form = screenOf((await timed.handle(press('alex', 'open-form', { actionId: 'echo' }, card))).immediate, 'action-form');
+      executor.calls.length = 0;
+      clock.advance(59_000);
+      screenOf((await timed.handle(press('alex', 'submit-form', { actionId: 'echo', formId: form.formId, values: { Message: 'x' } }, card))).immediate, 'run-status');
+      return executor.calls.filter((call) => call !== 'resolveIdentity');
+    };
+    try {
+      assert.deepEqual(await submitOnce(), ['createRun']);
+      // Past the cache time, the current form is read again before the run is asked for.
+      const card = await port.post(conversation('c-alex'), { screen: 'notice', text: 'the list' });
+      const form = screenOf((await timed.handle(press('alex', 'open-form', { actionId: 'echo' }, card))).immediate, 'action-form');
+      executor.calls.length = 0;
+      clock.advance(61_000);
+      await timed.handle(press('alex', 'submit-form', { actionId: 'echo', formId: form.formId, values: { Message: 'y' } }, card));
+      assert.deepEqual(executor.calls.filter((call) => call !== 'resolveIdentity'), ['listActions', 'createRun']);
+    } finally {
+      await timed.close();
+    }
   });
 
   it('an empty required field comes back as "required", and the secret is not kept', async () => {

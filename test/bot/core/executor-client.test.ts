@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EventStream, SseParser } from '../../../bot/core/event-stream.ts';
+import { EventStream } from '../../../bot/core/event-stream.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import { DeputyError, ERRORS, type RunEvent } from '../../../executor/contract/index.ts';
 import { silentLogger } from '../../../lib/logger.ts';
@@ -19,12 +19,47 @@ async function rejection(promise: Promise<unknown>): Promise<DeputyError> {
   return assert.fail('expected a rejection');
 }
 
-describe('SSE parser', () => {
-  it('splits messages across chunk boundaries, line endings, comments and multi-line data', () => {
-    const parser = new SseParser();
-    assert.deepEqual(parser.push(': connected\n\nid: 1\nevent: run.upd'), []);
-    assert.deepEqual(parser.push('ated\r\ndata: {"a":\r\ndata: 1}\r\n\r\n'), [{ id: '1', event: 'run.updated', data: '{"a":\n1}' }]);
-    assert.deepEqual(parser.push('data:no-space\n\n: keep-alive\n\n'), [{ id: '1', event: undefined, data: 'no-space' }], 'the id carries over; the event does not');
+describe('executor event stream', () => {
+  const missed = (seq: number, planId: string) => JSON.stringify({ seq, type: 'plan.missed', plan: { id: planId, tenant: 't', principalId: 'p', actionId: 'a' }, missed: { count: 1, first: 'x', last: 'x' }, notify: [] });
+
+  it('reads events split across chunks, CRLF line endings, comments and multi-line data, and resumes from the last id', async () => {
+    const lastIds: (string | undefined)[] = [];
+    const server: Server = createServer((req, res) => {
+      lastIds.push(req.headers['last-event-id'] as string | undefined);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (lastIds.length > 1) return res.end(lastIds.length === 2 ? `id: 3\ndata: ${missed(3, 'after-reconnect')}\n\n` : '');
+      const whole = missed(1, 'split');
+      const cut = whole.indexOf(',"type"') + 1;
+      const [head, tail] = [whole.slice(0, cut), whole.slice(cut)];
+      const chunks = [': connected\n\nid: 1\nevent: plan.mis', `sed\r\ndata: ${head}\r\ndata: ${tail}\r\n\r\n`, `: keep-alive\n\ndata:${missed(2, 'no-space')}\n\n`];
+      // Each chunk on its own write, a moment apart, so the reader sees the boundaries.
+      const write = (index: number): void => {
+        if (index === chunks.length) return void res.end();
+        res.write(chunks[index]);
+        setTimeout(() => write(index + 1), 20);
+      };
+      write(0);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const plans: string[] = [];
+    const stream = new EventStream({
+      client: new ExecutorClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 't' }),
+      logger: silentLogger(),
+      onEvent: (event) => void ('plan' in event && plans.push(event.plan.id)),
+      initialBackoffMs: 20,
+    });
+    try {
+      stream.start();
+      const deadline = Date.now() + 10_000;
+      while (plans.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Multi-line data joins with a newline, which JSON reads as white space between the halves.
+      assert.deepEqual(plans, ['split', 'no-space', 'after-reconnect']);
+      assert.deepEqual(lastIds.slice(0, 2), [undefined, '2'], 'an event without an id resumes from its seq');
+    } finally {
+      await stream.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -13,13 +13,17 @@ describe('bot core: the file shelf', () => {
     assert.match(id, /^[\w-]{22}$/);
     assert.equal(shelf.get(id)?.name, 'a');
     clock.advance(1000);
+    assert.equal(shelf.get(id)?.name, 'a', 'still there at its time to live');
+    clock.advance(1);
     assert.equal(shelf.get(id), undefined);
   });
 
-  it('keeps the newest files only', () => {
+  it('keeps the most recently used files only', () => {
     const shelf = new FileShelf(new ManualClock(), { ttlMs: 60_000, maxFiles: 2 });
-    const [a, b, c] = ['a', 'b', 'c'].map((name) => shelf.put(file(name)));
-    assert.equal(shelf.get(a!), undefined);
-    assert.deepEqual([shelf.get(b!)?.name, shelf.get(c!)?.name], ['b', 'c']);
+    const [a, b] = ['a', 'b'].map((name) => shelf.put(file(name)));
+    assert.equal(shelf.get(a!)?.name, 'a');
+    const c = shelf.put(file('c'));
+    assert.equal(shelf.get(b!), undefined, 'the one not fetched since goes first');
+    assert.deepEqual([shelf.get(a!)?.name, shelf.get(c)?.name], ['a', 'c']);
   });
 });

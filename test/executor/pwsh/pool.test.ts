@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MASK } from '../../../executor/contract/index.ts';
 import type { PwshRunner } from '../../../executor/pwsh/runner.ts';
+import { RUN_NICENESS } from '../../../executor/pwsh/worker.ts';
 import type { StoredRecord } from '../../../executor/store/port.ts';
 import { eventually, job, makeRunner, outputFields, outputTexts, processesWith, processGone, uniqueSleep, WORKER_LINE, workerOf } from './helpers.ts';
 
@@ -27,6 +28,17 @@ describe('pwsh runner: warm pool', function () {
   });
 
   const poolPids = (): number[] => runner.stats().pools[0]?.pids ?? [];
+
+  it('runs a job below the executor’s CPU priority (nice 5), and what the job starts too', async () => {
+    // Field 19 of /proc/.../stat is the nice value: of the thread running the job, and of a program it starts.
+    const script = `
+      $thread = (Get-Content -Raw /proc/thread-self/stat).Split(') ')[1].Split(' ')[16]
+      $child = (& /bin/cat /proc/self/stat).Split(') ')[1].Split(' ')[16]
+      "$thread,$child"`;
+    const result = await runner.execute(job(script));
+    assert.equal(result.outcome, 'succeeded', JSON.stringify(result.records));
+    assert.deepEqual(outputTexts(result.records), [`${RUN_NICENESS},${RUN_NICENESS}`]);
+  });
 
   it('binds parameters of every kind with their PowerShell types', async () => {
     const script = `

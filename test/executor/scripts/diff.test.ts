@@ -3,7 +3,7 @@ import { unifiedDiff } from '../../../executor/scripts/diff.ts';
 
 const lines = (count: number, prefix = 'line') => Array.from({ length: count }, (_, i) => `${prefix} ${i + 1}`);
 
-describe('unified line diff (LCS)', () => {
+describe('unified line diff', () => {
   it('gives nothing for equal texts, and ignores a missing final newline', () => {
     assert.deepEqual(unifiedDiff('a\nb\n', 'a\nb\n'), { lines: [], truncated: false });
     assert.deepEqual(unifiedDiff('a\nb', 'a\nb\n').lines, []);
@@ -40,7 +40,7 @@ describe('unified line diff (LCS)', () => {
     ]);
   });
 
-  it('finds the longest common subsequence inside a changed middle', () => {
+  it('keeps the lines both texts share inside a changed middle', () => {
     const diff = unifiedDiff('a\nb\nc\nd\ne\n', 'a\nc\nx\nd\ne\n', { context: 0 });
     assert.deepEqual(diff.lines.slice(2), ['@@ -2 +1,0 @@', '-b', '@@ -3,0 +3 @@', '+x']);
   });
@@ -51,7 +51,7 @@ describe('unified line diff (LCS)', () => {
     assert.equal(diff.truncated, true);
   });
 
-  it('stays correct (remove all, add all) for texts too large for the LCS table', () => {
+  it('stays correct (remove all, add all) when more lines changed than the edit search takes on', () => {
     const diff = unifiedDiff(lines(3000, 'old').join('\n'), lines(3000, 'new').join('\n'), { maxLines: 10_000 });
     assert.equal(diff.lines.filter((line) => line.startsWith('-old')).length, 3000);
     assert.equal(diff.lines.filter((line) => line.startsWith('+new')).length, 3000);
