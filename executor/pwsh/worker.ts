@@ -3,10 +3,10 @@
  * the pool keeps workers for many. The worker knows the protocol, not the policy.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
 import type { Logger } from '../../lib/logger.ts';
 import { DeputyError } from '../contract/index.ts';
 import type { StoredRecord } from '../store/port.ts';
+import { allProcessIds, childrenOf, findDescendant, processStat, type ProcessStat } from './proc.ts';
 import { LineSplitter, newFrameKey, parseLine, type EndFrame, type Frame, type HostJob } from './protocol.ts';
 
 /** How to start pwsh: the program (pwsh, or setpriv in front of it), its arguments and environment. */
@@ -35,6 +35,8 @@ export type JobEnd =
   | { kind: 'died'; exitCode: number | null; signal: NodeJS.Signals | null };
 
 const STDERR_TAIL_CHARS = 4000;
+/** Processes read per turn of the event loop when the whole of /proc is looked through. */
+const PROC_SLICE = 64;
 
 export class PwshWorker {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -185,40 +187,38 @@ export class PwshWorker {
    * look, from outside: a job that tampers with the host's check changes nothing.
    */
   async strayProcesses(): Promise<number[]> {
-    const alive = async (pid: number): Promise<{ state: string; pgrp: number } | undefined> => {
-      try {
-        return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'));
-      } catch {
-        return undefined; // gone meanwhile
-      }
-    };
-    const isLeftover = (pid: number, stat: { state: string } | undefined) => stat !== undefined && !this.ownProcesses.has(pid) && stat.state !== 'Z' && stat.state !== 'X';
+    const isLeftover = (pid: number, stat: ProcessStat | undefined) => stat !== undefined && !this.ownProcesses.has(pid) && stat.state !== 'Z' && stat.state !== 'X';
     if (this.spec.pidNamespace) {
       const stray: number[] = [];
       const queue = [this.pid];
       for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-        if (isLeftover(pid, await alive(pid))) stray.push(pid);
-        queue.push(...(await childrenOf(pid)));
+        if (isLeftover(pid, processStat(pid))) stray.push(pid);
+        queue.push(...childrenOf(pid));
       }
       return stray;
     }
-    const names = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-    const members = await Promise.all(names.map(async (pid) => {
-      const stat = await alive(pid);
-      return stat?.pgrp === this.pid && isLeftover(pid, stat) ? [pid] : [];
-    }));
-    return members.flat();
+    // Every process on the host: in slices, so that the event loop is not held for all of them at once.
+    const stray: number[] = [];
+    const pids = allProcessIds();
+    for (let from = 0; from < pids.length; from += PROC_SLICE) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const pid of pids.slice(from, from + PROC_SLICE)) {
+        const stat = processStat(pid);
+        if (stat?.pgrp === this.pid && isLeftover(pid, stat)) stray.push(pid);
+      }
+    }
+    return stray;
   }
 
   /**
    * After the ready frame: finds the host process from outside (in a PID namespace its `$PID` is
    * the namespace's number) and the chain of processes from the worker's first process to it.
    */
-  private async learnOwnProcesses(innerHostPid: number): Promise<void> {
-    const host = (await findDescendant(this.pid, innerHostPid)) ?? this.pid;
+  private learnOwnProcesses(innerHostPid: number): void {
+    const host = findDescendant(this.pid, innerHostPid) ?? this.pid;
     this.hostPid = host;
     const chain = new Set<number>([this.pid]);
-    for (let current: number | undefined = host; current !== undefined && current > 1 && !chain.has(current); current = await parentOf(current)) chain.add(current);
+    for (let current: number | undefined = host; current !== undefined && current > 1 && !chain.has(current); current = processStat(current)?.ppid) chain.add(current);
     this.ownProcesses = chain;
   }
 
@@ -246,7 +246,8 @@ export class PwshWorker {
     switch (frame.t) {
       case 'ready':
         // The worker is ready once the executor knows which processes are its own.
-        void this.learnOwnProcesses(frame.pid).then(() => this.onReady?.(frame));
+        this.learnOwnProcesses(frame.pid);
+        this.onReady?.(frame);
         break;
       case 'started':
         this.sink?.onStarted();
@@ -273,46 +274,4 @@ export class PwshWorker {
     if (this.sink) this.sink.onRecord({ stream, text });
     else if (text) this.logger.debug({ pid: this.pid, stream, chars: text.length }, 'pwsh worker wrote text outside a job');
   }
-}
-
-/** The fields of /proc/<pid>/stat after the command name that matter here. */
-function parseStat(stat: string): { state: string; ppid: number; pgrp: number } {
-  const [state = '', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
-}
-
-async function parentOf(pid: number): Promise<number | undefined> {
-  try {
-    return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1')).ppid;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A process's children, from every one of its threads (a child belongs to the thread that started it). */
-async function childrenOf(pid: number): Promise<number[]> {
-  try {
-    const tasks = await readdir(`/proc/${pid}/task`);
-    const lists = await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'latin1').catch(() => '')));
-    return lists.flatMap((list) => list.split(' ').filter(Boolean).map(Number));
-  } catch {
-    return [];
-  }
-}
-
-
-/** The process below `root` whose pid, in its own (innermost) PID namespace, is `innerPid`. */
-async function findDescendant(root: number, innerPid: number): Promise<number | undefined> {
-  const queue = [root];
-  for (let seen = 0; queue.length > 0 && seen < 64; seen += 1) {
-    const pid = queue.shift() as number;
-    try {
-      const nsPids = /^NSpid:\s*(.+)$/m.exec(await readFile(`/proc/${pid}/status`, 'latin1'))?.[1]?.trim().split(/\s+/);
-      if (Number(nsPids?.at(-1)) === innerPid) return pid;
-    } catch {
-      continue;
-    }
-    queue.push(...(await childrenOf(pid)));
-  }
-  return undefined;
 }
