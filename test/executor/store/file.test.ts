@@ -121,6 +121,26 @@ describe('file store', () => {
       await again.close();
     });
 
+    it('reads an output file a crash cut short up to its last whole line, and refuses one damaged in the middle', async () => {
+      const store = await open();
+      const path = join(dataDir, 'output', 'run_cut.jsonl');
+      // What a crash leaves when it comes while a run's output is being written (before its final state).
+      await writeFile(path, `${JSON.stringify({ stream: 'output', text: 'one' })}\n${JSON.stringify({ stream: 'output', text: 'two' }).slice(0, 12)}`);
+      assert.deepEqual(await store.runs.readOutput('run_cut'), [{ stream: 'output', text: 'one' }]);
+      await writeFile(path, `{"stream":"out\n${JSON.stringify({ stream: 'output', text: 'two' })}\n`);
+      await assert.rejects(store.runs.readOutput('run_cut'), (error: unknown) => isDeputyError(error) && /damaged/.test(error.detail ?? ''));
+      await store.close();
+    });
+
+    it('writes a run\'s output under its own name, and replaces it whole when written again', async () => {
+      const store = await open();
+      await store.runs.writeOutput('run_a', [{ stream: 'output', text: 'first' }, { stream: 'output', text: 'second' }]);
+      await store.runs.writeOutput('run_a', [{ stream: 'error', text: 'again' }]);
+      assert.deepEqual(await store.runs.readOutput('run_a'), [{ stream: 'error', text: 'again' }]);
+      assert.deepEqual(await readdir(join(dataDir, 'output')), ['run_a.jsonl']);
+      await store.close();
+    });
+
     it('drops a torn last audit line and continues the chain from the last whole entry', async () => {
       await storeWithAudit(2);
       await appendFile(join(dataDir, 'audit.jsonl'), '{"seq":3,"at":"2026');
