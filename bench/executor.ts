@@ -20,7 +20,7 @@ import { startExecutor } from '../executor/app.ts';
 import { loadExecutorConfig } from '../executor/config.ts';
 import type { RunEvent } from '../executor/contract/index.ts';
 import { locatePwsh, PROJECT_ROOT } from '../executor/pwsh/locate.ts';
-import { HOST_SCRIPT } from '../executor/pwsh/runner.ts';
+import { HOST_SCRIPT, WORK_ROOT_PREFIX } from '../executor/pwsh/runner.ts';
 import { childrenOf, readProcText } from '../executor/pwsh/proc.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { removeDataFolder } from '../test/helpers/executor.ts';
@@ -53,12 +53,13 @@ function coldPwshStart(pwsh: string, samples: number): number[] {
 }
 
 /**
- * CPU time (ms) of one warm host (host.ps1 -Warm -JobFolders, no isolation) running `jobs`
+ * CPU time (ms) of one warm host (host.ps1 -Warm -JobFolders, no isolation, no run account) running `jobs`
  * trivial jobs fed at once on stdin: a shell runs pwsh and then prints its own /proc stat, whose
  * cutime and cstime hold what pwsh and its children used.
  */
 function hostCpuMs(pwsh: string, hostScript: string, jobs: number): number {
-  const folder = mkdtempSync(join(tmpdir(), 'deputy-bench-host-'));
+  // Named as the runner names its workers' folders, which keeps PowerShell from listing the temporary folder.
+  const folder = mkdtempSync(join(tmpdir(), `${WORK_ROOT_PREFIX}bench-`));
   try {
     const script = readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'catalog', 'scripts', 'Echo.ps1'), 'utf8');
     const lines = Array.from({ length: jobs }, (_, i) => JSON.stringify({ id: `job-${i}`, script, parameters: { Message: `hello ${i}` }, secrets: [] }));
