@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LowdbConversationStore } from '../bot/core/conversation-store.ts';
+import { FileConversations } from '../bot/store/port.ts';
 import { BotCore } from '../bot/core/core.ts';
 import { ExecutorClient } from '../bot/core/executor-client.ts';
 import type { Inbound } from '../bot/core/model.ts';
@@ -49,7 +49,7 @@ async function benchFormOpening(keepAnswers: boolean): Promise<BenchResult[]> {
     config: { ...loadExecutorConfig({ DEPUTY_DATA_DIR: dataDir, DEPUTY_EXECUTOR_PORT: '0' }), catalogFolder, demo: true, poolSize: 2 },
     logger: silentLogger(),
   });
-  const conversations = await LowdbConversationStore.open(join(dataDir, 'bot-conversations.json'));
+  const conversations = await FileConversations.open(join(dataDir, 'bot-conversations.json'));
   const core = new BotCore({ executor: new ExecutorClient({ baseUrl: executor.url, token: executor.token }), logger: silentLogger(), clock: systemClock, conversations, edges: [] });
   // Carla (company admin) opens "Reset a password (any office)" with an office chosen: both
   // query-bound fields (the offices, and that office's accounts) get their choices.

@@ -5,9 +5,10 @@
  * timed one by one (each awaited, so each pays its own flush or commit), the sizes taking turns
  * round by round. Ratios are against the smallest history, measured in the same run.
  *
- * Backends: `FileRuns` (today's executor: replays runs.jsonl at open), `IndexedFileRuns` (the
- * asynchronous port on files: a checkpointed index, no replay), and PostgreSQL's asynchronous
- * port on a private cluster started here with fsync and synchronous_commit on.
+ * Backends: `FileRuns` (`createFileStore`, what integration's executor opens: replays runs.jsonl
+ * at open), `openFileExecutorStore` (catalog, audit and `IndexedFileRuns`, the asynchronous port
+ * on files: a checkpointed index, no replay), and PostgreSQL's asynchronous port on a private
+ * cluster started here with fsync and synchronous_commit on.
  *
  * Run alone with `node --import tsx bench/store.ts`; `npm run bench` runs it with the rest.
  */
@@ -20,9 +21,8 @@ import pg from 'pg';
 import { systemClock } from '../lib/clock.ts';
 import { silentLogger } from '../lib/logger.ts';
 import type { RunRecord } from '../executor/domain.ts';
-import { createFileStore } from '../executor/store/file.ts';
+import { createFileStore, openFileExecutorStore } from '../executor/store/file.ts';
 import { openPostgresBackend } from '../executor/store/pg/index.ts';
-import { IndexedFileRuns } from '../executor/store/runs-indexed.ts';
 import type { AsyncRunStore } from '../executor/store/state-port.ts';
 import { createTestDatabase, startPostgresCluster } from '../test/helpers/postgres.ts';
 import { mean, median } from './stats.ts';
@@ -172,22 +172,23 @@ const fileRuns: Backend = {
 };
 
 const indexedFileRuns: Backend = {
-  name: 'files, IndexedFileRuns (asynchronous port: checkpointed index)',
+  name: 'files, openFileExecutorStore (catalog, audit, IndexedFileRuns: checkpointed index)',
   goal: true,
   prepare: async (count) => {
     const { dataDir, dispose } = await dataFolder();
     await prefillFile(join(dataDir, 'runs.jsonl'), count);
-    const openRuns = () => IndexedFileRuns.open({ path: join(dataDir, 'runs.jsonl'), indexDir: join(dataDir, 'runs-index'), outputDir: join(dataDir, 'output'), logger: silentLogger() });
+    // The whole file store an executor opens, not the run store alone: start-up is all of it.
+    const openStore = () => openFileExecutorStore({ dataDir, clock: systemClock, logger: silentLogger() });
     const conversionStarted = performance.now();
-    await (await openRuns()).close();
+    await (await openStore()).close();
     const conversionMs = performance.now() - conversionStarted;
     return {
       runs: count,
       dispose,
       note: `the first open built the index from runs.jsonl once, in ${conversionMs.toFixed(0)} ms`,
       open: async () => {
-        const runs = await openRuns();
-        return { write: (index) => asyncWrite(runs, count, index), checkpoint: () => runs.checkpoint(), close: () => runs.close() };
+        const store = await openStore();
+        return { write: (index) => asyncWrite(store.runs, count, index), checkpoint: () => store.runs.checkpoint(), close: () => store.close() };
       },
     };
   },

@@ -36,6 +36,11 @@ export const BotEnvSchema = z.object({
   DEPUTY_SLACK_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Where people reach the bot (https://deputy.example.com): absolute links to output files. */
   DEPUTY_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** PostgreSQL for the bot's conversation store, shared by several bots behind one URL (docs/bot.md); absent: a file in the data folder. */
+  DEPUTY_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// or postgresql:// URL')
+    .optional(),
 });
 
 export interface TeamsCredentials {
@@ -71,6 +76,8 @@ export interface BotConfig {
   slackApiUrl?: string;
   /** `DEPUTY_PUBLIC_URL`, without a trailing `/`. */
   publicUrl?: string;
+  /** `DEPUTY_DATABASE_URL`: the conversation store in PostgreSQL (schema `deputy_bot`). */
+  databaseUrl?: string;
 }
 
 function teamsFrom(settings: z.infer<typeof BotEnvSchema>): TeamsCredentials | string {
@@ -129,5 +136,6 @@ export function loadBotConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
     platformNotices: [teams, slack].filter((value): value is string => typeof value === 'string'),
     ...(settings.DEPUTY_SLACK_API_URL ? { slackApiUrl: settings.DEPUTY_SLACK_API_URL.replace(/\/*$/, '/') } : {}),
     ...(settings.DEPUTY_PUBLIC_URL ? { publicUrl: settings.DEPUTY_PUBLIC_URL.replace(/\/+$/, '') } : {}),
+    ...(settings.DEPUTY_DATABASE_URL ? { databaseUrl: settings.DEPUTY_DATABASE_URL } : {}),
   };
 }

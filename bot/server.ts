@@ -13,10 +13,11 @@ import { systemClock, type Clock } from '../lib/clock.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { isLoopbackHost } from '../lib/http-host.ts';
 import type { BotConfig } from './config.ts';
-import { LowdbConversationStore } from './core/conversation-store.ts';
 import { BotCore } from './core/core.ts';
 import { ExecutorClient } from './core/executor-client.ts';
 import type { ChannelEdge, ConversationHandler } from './core/model.ts';
+import { FileConversations, type SharedConversationStore } from './store/port.ts';
+import { PgConversations } from './store/postgres.ts';
 import { WebChatEdge } from './webchat/edge.ts';
 
 export const CONVERSATIONS_FILE = 'bot-conversations.json';
@@ -49,6 +50,8 @@ export interface StartBotOptions {
   eventBackoffMs?: { initial: number; max: number };
   /** Web chat polling interval for the page (tests shorten it). */
   webChatPollingMs?: number;
+  /** The lease on following the executor's events (tests shorten it). */
+  eventLease?: { ttlMs: number; renewMs: number };
 }
 
 export interface RunningBot {
@@ -77,8 +80,8 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'bot' });
 
   const executor = new ExecutorClient({ baseUrl: config.executorUrl, token: config.executorToken });
-  const conversations = await LowdbConversationStore.open(join(config.dataDir, CONVERSATIONS_FILE));
-  const core = new BotCore({ executor, logger, clock, conversations, eventBackoffMs: options.eventBackoffMs });
+  const conversations = await openConversations(config, clock, logger);
+  const core = new BotCore({ executor, logger, clock, conversations, eventBackoffMs: options.eventBackoffMs, ...(options.eventLease ? { eventLease: options.eventLease } : {}) });
 
   const server = restify.createServer({ name: 'deputy-bot', handleUncaughtExceptions: false });
   server.pre((req, res, next) => {
@@ -148,6 +151,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     await listen(server, config.port, config.host);
   } catch (error) {
     await Promise.allSettled(edges.map((edge) => edge.close()));
+    await conversations.close();
     throw error;
   }
   // Events flow once the edges can post; the executor may still be starting, so this does not wait.
@@ -169,8 +173,20 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       await closed;
       await core.close();
       await Promise.allSettled(edges.map((edge) => edge.close()));
+      await conversations.close();
     },
   };
+}
+
+/**
+ * The bot keeps nothing of its own but in this store: a file in the data folder (one bot), or
+ * PostgreSQL with `DEPUTY_DATABASE_URL`, which several bots behind one URL share.
+ */
+async function openConversations(config: BotConfig, clock: Clock, logger: Logger): Promise<SharedConversationStore> {
+  if (config.databaseUrl === undefined) return FileConversations.open(join(config.dataDir, CONVERSATIONS_FILE));
+  const store = await PgConversations.open({ url: config.databaseUrl, clock, logger });
+  logger.info('conversations in PostgreSQL (DEPUTY_DATABASE_URL): bots sharing it can stand behind one URL');
+  return store;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -6,6 +6,7 @@
  * executor's events (cards updated in place, notifications) is bot/core/run-follower.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import {
   DeputyError,
@@ -30,7 +31,7 @@ import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { AuthoringChat, isAuthoringVerb, parseAuthoringCommand } from './authoring.ts';
 import { parseData } from './card-data.ts';
-import type { ConversationStore } from './conversation-store.ts';
+import type { SharedConversationStore } from '../store/port.ts';
 import type { EventSubscription, ExecutorApi } from './executor-api.ts';
 import { outputFile } from './output-file.ts';
 import { localizeAction } from './localize.ts';
@@ -97,7 +98,7 @@ export interface BotCoreOptions {
   executor: ExecutorApi;
   logger: Logger;
   clock: Clock;
-  conversations: ConversationStore;
+  conversations: SharedConversationStore;
   /** The edges' ports; more can be attached later with `attach`. */
   edges?: Iterable<{ channel: Channel; port: ConversationPort }>;
   /** Back-off of the event stream's reconnects (tests shorten it). */
@@ -114,12 +115,19 @@ export interface BotCoreOptions {
    * again on every run.
    */
   actionCacheMs?: number;
+  /** This bot's name on the lease for following the executor's events (default: host, pid and a random part). */
+  botId?: string;
+  /** The lease on following events: how long it lasts unrenewed, and how often it is renewed (or sought). */
+  eventLease?: { ttlMs: number; renewMs: number };
 }
 
 /** Principals (and their action lists) remembered at once; the least recently used go first. */
 const MAX_CACHED_PRINCIPALS = 10_000;
 const DEFAULT_IDENTITY_CACHE_MS = 30_000;
 const DEFAULT_ACTION_CACHE_MS = 10 * 60_000;
+
+/** One bot follows the executor's events at a time; another takes over this long after it stops renewing. */
+const EVENT_LEASE = { ttlMs: 15_000, renewMs: 5_000 };
 
 interface Busy {
   count: number;
@@ -136,12 +144,15 @@ export class BotCore implements ConversationHandler {
   /** Conversations with an event being answered: run updates there wait until the answer is shown. */
   private readonly busy = new Map<string, Busy>();
   private events: EventSubscription | undefined;
+  private readonly botId: string;
+  /** Lease checks one after another: whether to follow the events, or to stop. */
+  private contention: Promise<void> = Promise.resolve();
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** The newest event id not yet kept in the store, and the write keeping it (one at a time). */
+  private cursorToSave: string | undefined;
+  private cursorSaving: Promise<void> | undefined;
   private readonly log: Logger;
-  /**
-   * Status cards showing "Cancel this run?" (channel:conversation:message): a run update that
-   * arrives meanwhile keeps the question on the card instead of taking it away.
-   */
-  private readonly askingToCancel = new Set<string>();
 
   private readonly follower: RunFollower;
   /** Files sent to the bot, clones and plans (bot/core/authoring.ts). */
@@ -151,6 +162,7 @@ export class BotCore implements ConversationHandler {
     this.log = options.logger.child({ component: 'bot-core' });
     this.principals = ttlCache(options.clock, { ttlMs: options.identityCacheMs ?? DEFAULT_IDENTITY_CACHE_MS, max: MAX_CACHED_PRINCIPALS });
     this.actionsShown = ttlCache(options.clock, { ttlMs: options.actionCacheMs ?? DEFAULT_ACTION_CACHE_MS, max: MAX_CACHED_PRINCIPALS });
+    this.botId = options.botId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.authoring = new AuthoringChat({ executor: options.executor, scriptScreen });
     for (const edge of options.edges ?? []) this.attach(edge);
     this.follower = new RunFollower({
@@ -163,7 +175,6 @@ export class BotCore implements ConversationHandler {
       postOutput: (conversation, run, viewer, correlationId) => this.postOutput(conversation, run, viewer, correlationId),
       postHtml: (conversation, run, viewer, correlationId) => this.postHtml(conversation, run, viewer, correlationId),
       labelsOf: (run, correlationId) => this.labelsOf(run, correlationId),
-      askingToCancel: this.askingToCancel,
     });
   }
 
@@ -171,18 +182,80 @@ export class BotCore implements ConversationHandler {
     this.ports.set(edge.channel, edge.port);
   }
 
-  /** Starts following the executor's run events; resolves once the stream is connected. */
+  /**
+   * Starts following the executor's events when this bot holds the lease on them (always, with
+   * the conversation file; with PostgreSQL, one bot of several at a time), and keeps checking
+   * the lease. Resolves once the stream is connected, or once it is known another bot follows.
+   */
   async start(): Promise<void> {
-    this.events ??= this.options.executor.subscribe((event) => this.follower.onEvent(event), {
-      logger: this.log,
-      ...(this.options.eventBackoffMs ? { backoffMs: this.options.eventBackoffMs } : {}),
+    if (!this.leaseTimer && !this.stopped) {
+      this.leaseTimer = setInterval(() => void this.contend(), (this.options.eventLease ?? EVENT_LEASE).renewMs);
+      this.leaseTimer.unref();
+    }
+    await this.contend();
+    await this.events?.connected();
+  }
+
+  /** Whether this bot follows the executor's events now. */
+  get followsEvents(): boolean {
+    return this.events !== undefined;
+  }
+
+  /** Takes or renews the lease, and follows the events while it is held (from where the last follower stopped). */
+  private contend(): Promise<void> {
+    this.contention = this.contention.then(async () => {
+      if (this.stopped) return;
+      const { conversations, executor } = this.options;
+      let leading: boolean;
+      try {
+        leading = await conversations.leadEvents(this.botId, (this.options.eventLease ?? EVENT_LEASE).ttlMs);
+      } catch (error) {
+        // Unable to renew, another bot may take over meanwhile: better no update than every update twice.
+        this.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot reach the conversation store to hold the event lease');
+        leading = false;
+      }
+      if (leading && !this.events) {
+        const lastEventId = await conversations.eventCursor();
+        this.log.info({ bot: this.botId, lastEventId }, 'following the executor\'s events');
+        this.events = executor.subscribe((event) => this.follower.onEvent(event), {
+          logger: this.log,
+          ...(this.options.eventBackoffMs ? { backoffMs: this.options.eventBackoffMs } : {}),
+          ...(lastEventId !== undefined ? { lastEventId } : {}),
+          onEventId: (eventId) => this.keepCursor(eventId),
+        });
+      } else if (!leading && this.events) {
+        this.log.info({ bot: this.botId }, 'another bot follows the executor\'s events now');
+        const following = this.events;
+        this.events = undefined;
+        await following.close();
+      }
     });
-    await this.events.connected();
+    return this.contention;
+  }
+
+  /** Keeps the newest event id in the store; writes are not queued up, the latest one wins. */
+  private keepCursor(eventId: string): void {
+    this.cursorToSave = eventId;
+    this.cursorSaving ??= (async () => {
+      for (let next = this.cursorToSave; next !== undefined; next = this.cursorToSave) {
+        this.cursorToSave = undefined;
+        await this.options.conversations.saveEventCursor(next).catch((error: unknown) => this.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot keep the event cursor'));
+      }
+      this.cursorSaving = undefined;
+    })();
   }
 
   async close(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.leaseTimer);
+    await this.contention;
     await this.events?.close();
+    const followed = this.events !== undefined;
+    this.events = undefined;
     await this.idle();
+    await this.cursorSaving;
+    // Handed over at once: the next bot need not wait for the lease to expire.
+    if (followed) await this.options.conversations.releaseEvents(this.botId).catch(() => undefined);
   }
 
   /** Resolves when no background work (updates, notifications, files) is left. */
@@ -213,7 +286,7 @@ export class BotCore implements ConversationHandler {
         throw error;
       }
       // A conversation seen before is not greeted again (a reload, a reinstall, a second visit).
-      const isNew = this.options.conversations.conversation(event.conversation.channel, event.conversation.conversationId) === undefined;
+      const isNew = (await this.options.conversations.conversation(event.conversation.channel, event.conversation.conversationId)) === undefined;
       this.defer(() => this.options.conversations.rememberPrincipal(principal.id, event.conversation));
       if (event.kind === 'opened') return isNew ? { immediate: await this.welcome(principal, correlationId) } : {};
       const immediate = await this.answer(event, principal, correlationId);
@@ -323,17 +396,18 @@ export class BotCore implements ConversationHandler {
           // The first press only asks; nothing is cancelled by a press that landed where Run was.
           const run = await executor.getRun(runId, call);
           if (isFinalRunState(run.state)) return screenFor(run, principal.id);
-          if (asking) this.remember(this.askingToCancel, asking);
+          // Kept in the store: a run update that arrives meanwhile (through any bot) keeps the question on the card.
+          if (asking) await this.options.conversations.setAskingToCancel(asking, true);
           return confirmCancelScreen(run, principal.id);
         }
-        if (asking) this.askingToCancel.delete(asking);
+        if (asking) await this.options.conversations.setAskingToCancel(asking, false);
         await executor.cancelRun(runId, principal.id, call);
         return screenFor(await executor.getRun(runId, call), principal.id);
       }
       case 'refresh-run': {
         const { runId } = parseData(RunData, event.data);
         // "Keep it running" (or any refresh) answers the question.
-        if (event.messageId !== undefined) this.askingToCancel.delete(messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId));
+        if (event.messageId !== undefined) await this.options.conversations.setAskingToCancel(messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId), false);
         return this.personalScreen(await executor.getRun(runId, call), principal, correlationId);
       }
       case 'show-run': {
@@ -668,13 +742,6 @@ export class BotCore implements ConversationHandler {
         current.release();
       });
     };
-  }
-
-  /** Adds to a set of message keys that only needs its newest entries. */
-  private remember(set: Set<string>, key: string): void {
-    set.delete(key);
-    set.add(key);
-    while (set.size > 1000) set.delete(set.values().next().value as string);
   }
 
   private defer(task: () => Promise<void>): void {

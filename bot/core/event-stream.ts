@@ -17,6 +17,10 @@ export interface EventStreamOptions {
   /** First reconnect delay; doubled on each failure up to `maxBackoffMs`. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Resume after this event from the first connection on. */
+  lastEventId?: string;
+  /** Each event's id, once it was handed to `onEvent`. */
+  onEventId?: (eventId: string) => void;
   fetch?: typeof fetch;
 }
 
@@ -33,7 +37,9 @@ export class EventStream {
   private running: Promise<void> | undefined;
   private readonly connectedWaiters: Array<() => void> = [];
 
-  constructor(private readonly options: EventStreamOptions) {}
+  constructor(private readonly options: EventStreamOptions) {
+    this.lastEventId = options.lastEventId;
+  }
 
   start(): void {
     this.running ??= this.loop();
@@ -112,6 +118,7 @@ export class EventStream {
     } catch (error) {
       this.options.logger.error({ err: error }, 'run event handler failed');
     }
+    this.options.onEventId?.(this.lastEventId);
   }
 
   private markConnected(): void {

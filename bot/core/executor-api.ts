@@ -106,5 +106,14 @@ export interface ExecutorApi {
   deletePlan(planId: string, principalId: string, options?: CallOptions): Promise<void>;
   planCommand(planId: string, command: PlanCommand, request: PlanCommandRequest, options?: CallOptions): Promise<PlanView>;
   /** Run, approval, plan and script events, in the executor's order, each checked against the contract. */
-  subscribe(onEvent: (event: ExecutorEventMessage) => void, options: { logger: Logger; backoffMs?: { initial: number; max: number } }): EventSubscription;
+  subscribe(onEvent: (event: ExecutorEventMessage) => void, options: SubscribeOptions): EventSubscription;
+}
+
+export interface SubscribeOptions {
+  logger: Logger;
+  backoffMs?: { initial: number; max: number };
+  /** Resume after this event (`Last-Event-ID`): where the bot that followed the events before stopped. */
+  lastEventId?: string;
+  /** Called with each event's id as it arrives, to keep that place for whoever follows next. */
+  onEventId?: (eventId: string) => void;
 }

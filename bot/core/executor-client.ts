@@ -56,9 +56,8 @@ import {
   type ScriptView,
 } from '../../executor/contract/index.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
-import type { Logger } from '../../lib/logger.ts';
 import { EventStream } from './event-stream.ts';
-import type { CallOptions, ChoiceListRequest, EventSubscription, ExecutorApi, RunListQuery, RunStateChange } from './executor-api.ts';
+import type { CallOptions, ChoiceListRequest, EventSubscription, ExecutorApi, RunListQuery, RunStateChange, SubscribeOptions } from './executor-api.ts';
 
 export type { CallOptions, RunListQuery, RunStateChange } from './executor-api.ts';
 
@@ -248,12 +247,14 @@ export class ExecutorClient implements ExecutorApi {
   }
 
   /** `GET /v1/events`, followed with reconnects that resume by `Last-Event-ID`. */
-  subscribe(onEvent: (event: ExecutorEventMessage) => void, options: { logger: Logger; backoffMs?: { initial: number; max: number } }): EventSubscription {
+  subscribe(onEvent: (event: ExecutorEventMessage) => void, options: SubscribeOptions): EventSubscription {
     const stream = new EventStream({
       client: this,
       logger: options.logger,
       onEvent,
       ...(options.backoffMs ? { initialBackoffMs: options.backoffMs.initial, maxBackoffMs: options.backoffMs.max } : {}),
+      ...(options.lastEventId !== undefined ? { lastEventId: options.lastEventId } : {}),
+      ...(options.onEventId ? { onEventId: options.onEventId } : {}),
     });
     stream.start();
     return stream;

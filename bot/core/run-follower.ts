@@ -14,7 +14,8 @@ import {
   type ScriptEvent,
 } from '../../executor/contract/index.ts';
 import type { Logger } from '../../lib/logger.ts';
-import type { ConversationStore, RunMessage } from './conversation-store.ts';
+import type { RunMessage } from './conversation-store.ts';
+import type { SharedConversationStore } from '../store/port.ts';
 import type { ExecutorApi } from './executor-api.ts';
 import type { ConversationPort, ConversationRef, Screen } from './model.ts';
 import { confirmCancelScreen, decisionSentence, hasMoreOutput, scriptScreen, screenFor } from './presenter.ts';
@@ -39,7 +40,7 @@ export function isChannel(kind: string): kind is Channel {
 /** What the follower needs of the core it works for. */
 export interface RunFollowerHost {
   executor: ExecutorApi;
-  conversations: ConversationStore;
+  conversations: SharedConversationStore;
   log: Logger;
   /** The port of a channel whose edge is attached. */
   portOf(channel: Channel): ConversationPort | undefined;
@@ -51,8 +52,6 @@ export interface RunFollowerHost {
   /** A ScriptRunner script's HTML report, as a file. */
   postHtml(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void>;
   labelsOf(run: RunView, correlationId: string): Promise<{ labels?: Record<string, string> }>;
-  /** Status cards showing "Cancel this run?": an update keeps the question on them. */
-  askingToCancel: Set<string>;
 }
 
 export class RunFollower {
@@ -108,7 +107,7 @@ export class RunFollower {
     await Promise.all(
       event.notify.map(async (principalId) => {
         const key = reviewCardKey(script.id, change.hash, principalId);
-        const remembered = this.host.conversations.runMessage(key);
+        const remembered = await this.host.conversations.runMessage(key);
         // A new review request is a new card, even for a hash reviewed before; only the card the
         // requester pressed (remembered just now) is updated in place.
         const shown = event.type === 'script.review-requested' && principalId !== change.by ? undefined : remembered;
@@ -118,7 +117,7 @@ export class RunFollower {
         if (!shown && event.type === 'script.decided') return;
         const screen = scriptScreen(await this.host.executor.getScript(script.id, principalId));
         if (shown) {
-          const ref = this.host.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
+          const ref = (await this.host.conversations.conversation(shown.channel, shown.conversationId)) ?? { channel: shown.channel, conversationId: shown.conversationId };
           await this.port(shown.channel).update(ref, shown.messageId, screen);
           return;
         }
@@ -135,15 +134,15 @@ export class RunFollower {
       : undefined;
     // An answer still being shown in that conversation goes first; this update must not be overwritten by it.
     if (origin) await this.host.answered(origin.channel, origin.conversationId);
-    const tracked = this.trackedMessage(run);
+    const tracked = await this.trackedMessage(run);
     // Approval cards show the form's labels; fetched once for every card this event updates.
     const { labels } = run.approval?.required ? await this.host.labelsOf(run, run.correlationId) : {};
     if (tracked) {
-      const ref = this.host.conversations.conversation(tracked.channel, tracked.conversationId)
+      const ref = (await this.host.conversations.conversation(tracked.channel, tracked.conversationId))
         ?? { channel: tracked.channel, conversationId: tracked.conversationId, threadId: run.origin.threadId };
       const asking = messageKey(tracked.channel, tracked.conversationId, tracked.messageId);
-      if (isFinalRunState(run.state)) this.host.askingToCancel.delete(asking);
-      const screen = this.host.askingToCancel.has(asking) && run.state !== 'awaiting-approval'
+      if (isFinalRunState(run.state)) await this.host.conversations.setAskingToCancel(asking, false);
+      const screen = !isFinalRunState(run.state) && run.state !== 'awaiting-approval' && (await this.host.conversations.isAskingToCancel(asking))
         ? confirmCancelScreen(run, tracked.viewer)
         : screenFor(run, tracked.viewer, labels);
       await this.port(tracked.channel).update(ref, tracked.messageId, screen);
@@ -175,24 +174,24 @@ export class RunFollower {
 
   /** Once a run leaves `awaiting-approval`, the approval cards sent to approvers show the outcome. */
   private async updateApprovalCards(run: RunView, requesterViewer: string | undefined, labels: Record<string, string> | undefined): Promise<void> {
-    const approvers = this.host.conversations.approversOf(run.id);
+    const approvers = await this.host.conversations.approversOf(run.id);
     if (!approvers) return;
     await this.host.conversations.forgetApprovers(run.id);
     await Promise.all(
       approvers
         .filter((principalId) => principalId !== requesterViewer)
         .map(async (principalId) => {
-          const shown = this.host.conversations.runMessage(approvalCardKey(run.id, principalId));
+          const shown = await this.host.conversations.runMessage(approvalCardKey(run.id, principalId));
           if (!shown) return;
-          const ref = this.host.conversations.conversation(shown.channel, shown.conversationId) ?? { channel: shown.channel, conversationId: shown.conversationId };
+          const ref = (await this.host.conversations.conversation(shown.channel, shown.conversationId)) ?? { channel: shown.channel, conversationId: shown.conversationId };
           await this.port(shown.channel).update(ref, shown.messageId, { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, ...(labels ? { labels } : {}) });
         }),
     );
   }
 
   /** The message that shows this run: remembered when it was shown, or named by the run's origin. */
-  private trackedMessage(run: RunView): RunMessage | undefined {
-    const remembered = this.host.conversations.runMessage(run.id);
+  private async trackedMessage(run: RunView): Promise<RunMessage | undefined> {
+    const remembered = await this.host.conversations.runMessage(run.id);
     if (remembered) return remembered;
     const { kind, conversationId, messageId } = run.origin;
     if (!isChannel(kind) || conversationId === undefined || messageId === undefined) return undefined;
@@ -206,7 +205,7 @@ export class RunFollower {
 
   /** Posts a screen proactively; answers where it went, or `undefined` when the person cannot be reached. */
   private async notifyScreen(principalId: string, screen: Screen): Promise<{ channel: Channel; conversationId: string; messageId: string } | undefined> {
-    const last = this.host.conversations.lastConversationOf(principalId);
+    const last = await this.host.conversations.lastConversationOf(principalId);
     if (!last) {
       this.host.log.info({ principalId, screen: screen.screen }, 'no conversation known for this principal; notification not sent');
       return undefined;

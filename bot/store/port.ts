@@ -5,11 +5,13 @@
  * lowdb file of bot/core/conversation-store.ts (FileConversations, below) and PostgreSQL
  * (PgConversations, postgres.ts).
  *
- * Phase one of issue 13: the bot core still uses the synchronous ConversationStore; phase two
- * switches it to this port (docs/store.md).
+ * The bot core uses this port only: with `DEPUTY_DATABASE_URL` several bot processes share it
+ * (docs/bot.md, "Several bots behind one URL"). Beside what chat cards need, it decides which bot
+ * follows the executor's events (one at a time, under a lease, resuming where the last one
+ * stopped) and which status cards ask "Cancel this run?".
  */
 import type { ConversationRef } from '../core/model.ts';
-import type { LowdbConversationStore, RunMessage } from '../core/conversation-store.ts';
+import { LowdbConversationStore, type RunMessage } from '../core/conversation-store.ts';
 
 export interface SharedConversationStore {
   rememberPrincipal(principalId: string, conversation: ConversationRef): Promise<void>;
@@ -20,12 +22,36 @@ export interface SharedConversationStore {
   rememberApprovers(runId: string, principalIds: string[]): Promise<void>;
   approversOf(runId: string): Promise<string[] | undefined>;
   forgetApprovers(runId: string): Promise<void>;
+  /** Marks a status card (a message key) as asking "Cancel this run?", or clears the mark. */
+  setAskingToCancel(messageKey: string, asking: boolean): Promise<void>;
+  isAskingToCancel(messageKey: string): Promise<boolean>;
+  /**
+   * Takes or renews the lease on following the executor's events for `ttlMs`: true while
+   * `holder` has it. Only one bot applies events at a time (else every card would be updated, and
+   * every notification sent, once per bot); another takes over once a holder stops renewing.
+   */
+  leadEvents(holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up (a bot shutting down), so another takes over at once. */
+  releaseEvents(holder: string): Promise<void>;
+  /** The id of the last executor event applied, where the next holder resumes (`Last-Event-ID`). */
+  eventCursor(): Promise<string | undefined>;
+  saveEventCursor(eventId: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The lowdb file behind the port: one bot process per file. */
+/**
+ * The lowdb file behind the port: one bot process per file, which therefore always follows the
+ * events itself, from the moment it starts (as before there was a port). Its cancel questions
+ * are in memory: they last as long as the card's question is on screen anyway.
+ */
 export class FileConversations implements SharedConversationStore {
+  private readonly asking = new Set<string>();
+
   constructor(private readonly store: LowdbConversationStore) {}
+
+  static async open(file: string): Promise<FileConversations> {
+    return new FileConversations(await LowdbConversationStore.open(file));
+  }
 
   rememberPrincipal(principalId: string, conversation: ConversationRef): Promise<void> {
     return this.store.rememberPrincipal(principalId, conversation);
@@ -51,5 +77,20 @@ export class FileConversations implements SharedConversationStore {
   forgetApprovers(runId: string): Promise<void> {
     return this.store.forgetApprovers(runId);
   }
+  async setAskingToCancel(messageKey: string, asking: boolean): Promise<void> {
+    if (asking) this.asking.add(messageKey);
+    else this.asking.delete(messageKey);
+  }
+  async isAskingToCancel(messageKey: string): Promise<boolean> {
+    return this.asking.has(messageKey);
+  }
+  async leadEvents(): Promise<boolean> {
+    return true;
+  }
+  async releaseEvents(): Promise<void> {}
+  async eventCursor(): Promise<string | undefined> {
+    return undefined;
+  }
+  async saveEventCursor(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -50,10 +50,33 @@ CREATE INDEX run_messages_by_age ON deputy_bot.run_messages (updated_at);
 CREATE INDEX run_approvers_by_age ON deputy_bot.run_approvers (updated_at);
 `,
     },
+    {
+      version: 2,
+      name: 'the event follower lease, its cursor, and cards asking to cancel',
+      sql: `
+CREATE TABLE deputy_bot.leases (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE TABLE deputy_bot.cursors (
+  name text PRIMARY KEY,
+  event_id text NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE deputy_bot.cancel_questions (
+  message_key text PRIMARY KEY,
+  updated_at timestamptz NOT NULL
+);
+CREATE INDEX cancel_questions_by_age ON deputy_bot.cancel_questions (updated_at);
+`,
+    },
   ],
 };
 
-const TABLES = ['principals', 'conversations', 'run_messages', 'run_approvers'] as const;
+const TABLES = ['principals', 'conversations', 'run_messages', 'run_approvers', 'cancel_questions'] as const;
+/** The one lease and the one cursor the bots share. */
+const EVENTS = 'executor-events';
 
 export class PgConversations implements SharedConversationStore {
   private constructor(
@@ -128,6 +151,53 @@ export class PgConversations implements SharedConversationStore {
 
   async forgetApprovers(runId: string): Promise<void> {
     await this.pool.query('DELETE FROM deputy_bot.run_approvers WHERE run_id = $1', [runId]);
+  }
+
+  async setAskingToCancel(messageKey: string, asking: boolean): Promise<void> {
+    if (asking) {
+      await this.pool.query(
+        `INSERT INTO deputy_bot.cancel_questions (message_key, updated_at) VALUES ($1, $2)
+         ON CONFLICT (message_key) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
+        [messageKey, new Date(this.clock.now())],
+      );
+    } else {
+      await this.pool.query('DELETE FROM deputy_bot.cancel_questions WHERE message_key = $1', [messageKey]);
+    }
+  }
+
+  async isAskingToCancel(messageKey: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM deputy_bot.cancel_questions WHERE message_key = $1', [messageKey]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** One statement: the lease is taken when free or expired, renewed by its holder, refused otherwise. */
+  async leadEvents(holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    const { rows } = await this.pool.query<{ holder: string }>(
+      `INSERT INTO deputy_bot.leases (name, holder, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+         WHERE deputy_bot.leases.holder = EXCLUDED.holder OR deputy_bot.leases.expires_at <= $4
+       RETURNING holder`,
+      [EVENTS, holder, new Date(now + ttlMs), new Date(now)],
+    );
+    return rows[0]?.holder === holder;
+  }
+
+  async releaseEvents(holder: string): Promise<void> {
+    await this.pool.query('DELETE FROM deputy_bot.leases WHERE name = $1 AND holder = $2', [EVENTS, holder]);
+  }
+
+  async eventCursor(): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ event_id: string }>('SELECT event_id FROM deputy_bot.cursors WHERE name = $1', [EVENTS]);
+    return rows[0]?.event_id;
+  }
+
+  async saveEventCursor(eventId: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO deputy_bot.cursors (name, event_id, updated_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET event_id = EXCLUDED.event_id, updated_at = EXCLUDED.updated_at`,
+      [EVENTS, eventId, new Date(this.clock.now())],
+    );
   }
 
   /** Drops everything last written before `before` (epoch ms); returns how many rows. */

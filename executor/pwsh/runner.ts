@@ -26,6 +26,14 @@ import { PwshWorker, type JobEnd, type LaunchSpec } from './worker.ts';
 
 export const HOST_SCRIPT = join(import.meta.dirname, 'host.ps1');
 export const DEFAULT_RUN_ACCOUNT = 'deputy-run';
+/**
+ * The folder that holds every worker's folder, in the temporary folder. The `~` is for speed:
+ * each runspace a job opens in its folder has PowerShell find the "correct casing" of every part
+ * of that path by listing the folder above it (FileSystemProvider.GetCorrectCasedPath), except
+ * for a part with a `~` (a Windows short name to it). A busy temporary folder with thousands of
+ * entries then made each job cost 60 ms more CPU (docs/runner.md, "the warm path").
+ */
+export const WORK_ROOT_PREFIX = 'deputy~runs-';
 
 interface HostOptions {
   /** A pool worker: warm up before saying ready. */
@@ -172,7 +180,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
   /** A fresh folder for one worker, owned by whoever the worker runs as; removed when the worker ends. */
   function newWorkFolder(owner: LocalAccount | undefined): { path: string; dispose: () => void } {
     if (!workRoot) {
-      workRoot = mkdtempSync(join(tmpdir(), 'deputy-runs-'));
+      workRoot = mkdtempSync(join(tmpdir(), WORK_ROOT_PREFIX));
       chmodSync(workRoot, owner ? 0o711 : 0o700);
     }
     const path = mkdtempSync(join(workRoot, 'w-'));

@@ -3,11 +3,11 @@
  * the pool keeps workers for many. The worker knows the protocol, not the policy.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import type { Logger } from '../../lib/logger.ts';
 import { DeputyError } from '../contract/index.ts';
 import type { StoredRecord } from '../store/port.ts';
+import { allProcessIds, childrenOf, findDescendant, processStat, threadsOf, type ProcessStat } from './proc.ts';
 import { LineSplitter, newFrameKey, parseLine, type EndFrame, type Frame, type HostJob } from './protocol.ts';
 
 /** How to start pwsh: the program (pwsh, or setpriv in front of it), its arguments and environment. */
@@ -42,6 +42,8 @@ const STDERR_TAIL_CHARS = 4000;
  * and a script gets what is left, which on an idle machine is everything.
  */
 export const RUN_NICENESS = 5;
+/** Processes read per turn of the event loop when the whole of /proc is looked through. */
+const PROC_SLICE = 64;
 
 export class PwshWorker {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -194,44 +196,42 @@ export class PwshWorker {
    * look, from outside: a job that tampers with the host's check changes nothing.
    */
   async strayProcesses(): Promise<number[]> {
-    const alive = async (pid: number): Promise<{ state: string; pgrp: number } | undefined> => {
-      try {
-        return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'));
-      } catch {
-        return undefined; // gone meanwhile
-      }
-    };
-    const isLeftover = (pid: number, stat: { state: string } | undefined) => stat !== undefined && !this.ownProcesses.has(pid) && stat.state !== 'Z' && stat.state !== 'X';
+    const isLeftover = (pid: number, stat: ProcessStat | undefined) => stat !== undefined && !this.ownProcesses.has(pid) && stat.state !== 'Z' && stat.state !== 'X';
     if (this.spec.pidNamespace) {
       const stray: number[] = [];
       const queue = [this.pid];
       for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-        if (isLeftover(pid, await alive(pid))) stray.push(pid);
-        queue.push(...(await childrenOf(pid)));
+        if (isLeftover(pid, processStat(pid))) stray.push(pid);
+        queue.push(...childrenOf(pid));
       }
       return stray;
     }
-    const names = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-    const members = await Promise.all(names.map(async (pid) => {
-      const stat = await alive(pid);
-      return stat?.pgrp === this.pid && isLeftover(pid, stat) ? [pid] : [];
-    }));
-    return members.flat();
+    // Every process on the host: in slices, so that the event loop is not held for all of them at once.
+    const stray: number[] = [];
+    const pids = allProcessIds();
+    for (let from = 0; from < pids.length; from += PROC_SLICE) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const pid of pids.slice(from, from + PROC_SLICE)) {
+        const stat = processStat(pid);
+        if (stat?.pgrp === this.pid && isLeftover(pid, stat)) stray.push(pid);
+      }
+    }
+    return stray;
   }
 
   /**
    * After the ready frame: finds the host process from outside (in a PID namespace its `$PID` is
    * the namespace's number) and the chain of processes from the worker's first process to it.
    */
-  private async learnOwnProcesses(innerHostPid: number): Promise<void> {
-    const host = (await findDescendant(this.pid, innerHostPid)) ?? this.pid;
+  private learnOwnProcesses(innerHostPid: number): void {
+    const host = findDescendant(this.pid, innerHostPid) ?? this.pid;
     this.hostPid = host;
     const chain = new Set<number>([this.pid]);
-    for (let current: number | undefined = host; current !== undefined && current > 1 && !chain.has(current); current = await parentOf(current)) chain.add(current);
+    for (let current: number | undefined = host; current !== undefined && current > 1 && !chain.has(current); current = processStat(current)?.ppid) chain.add(current);
     this.ownProcesses = chain;
     // Linux keeps a priority per thread, and the runtime may have started some before the launcher's
     // priority reached it: each thread of each own process, so that every thread a job creates inherits it.
-    lowerPriority((await Promise.all([...chain].map(threadsOf))).flat());
+    lowerPriority([...chain].flatMap(threadsOf));
   }
 
   /** Removes what the worker was given for its life (its fresh folder), once. */
@@ -258,7 +258,8 @@ export class PwshWorker {
     switch (frame.t) {
       case 'ready':
         // The worker is ready once the executor knows which processes are its own.
-        void this.learnOwnProcesses(frame.pid).then(() => this.onReady?.(frame));
+        this.learnOwnProcesses(frame.pid);
+        this.onReady?.(frame);
         break;
       case 'started':
         this.sink?.onStarted();
@@ -287,7 +288,6 @@ export class PwshWorker {
   }
 }
 
-/** The fields of /proc/<pid>/stat after the command name that matter here. */
 /** Lowers each thread (or process) to RUN_NICENESS; one that is gone meanwhile is skipped. */
 function lowerPriority(threadIds: number[]): void {
   for (const id of threadIds) {
@@ -297,53 +297,4 @@ function lowerPriority(threadIds: number[]): void {
       // gone meanwhile
     }
   }
-}
-
-async function threadsOf(pid: number): Promise<number[]> {
-  try {
-    return (await readdir(`/proc/${pid}/task`)).map(Number).filter((id) => id > 0);
-  } catch {
-    return [];
-  }
-}
-
-function parseStat(stat: string): { state: string; ppid: number; pgrp: number } {
-  const [state = '', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
-}
-
-async function parentOf(pid: number): Promise<number | undefined> {
-  try {
-    return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1')).ppid;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A process's children, from every one of its threads (a child belongs to the thread that started it). */
-async function childrenOf(pid: number): Promise<number[]> {
-  try {
-    const tasks = await readdir(`/proc/${pid}/task`);
-    const lists = await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'latin1').catch(() => '')));
-    return lists.flatMap((list) => list.split(' ').filter(Boolean).map(Number));
-  } catch {
-    return [];
-  }
-}
-
-
-/** The process below `root` whose pid, in its own (innermost) PID namespace, is `innerPid`. */
-async function findDescendant(root: number, innerPid: number): Promise<number | undefined> {
-  const queue = [root];
-  for (let seen = 0; queue.length > 0 && seen < 64; seen += 1) {
-    const pid = queue.shift() as number;
-    try {
-      const nsPids = /^NSpid:\s*(.+)$/m.exec(await readFile(`/proc/${pid}/status`, 'latin1'))?.[1]?.trim().split(/\s+/);
-      if (Number(nsPids?.at(-1)) === innerPid) return pid;
-    } catch {
-      continue;
-    }
-    queue.push(...(await childrenOf(pid)));
-  }
-  return undefined;
 }

@@ -203,8 +203,11 @@ export class RunService {
           }
         : {}),
     };
-    await store.runs.put(run);
-    await audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) });
+    // One disk round trip, not two: the run and its audit entry are flushed side by side (docs/runner.md, "the warm path").
+    await Promise.all([
+      store.runs.put(run),
+      audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) }),
+    ]);
     this.pending.set(run.id, { parameters: prepared.values, secretParameters: prepared.secretParameters, maskValues: prepared.maskValues });
     this.publish('run.created', run);
     if (needsApproval) this.publish('approval.requested', run, this.options.policy.approversForRun(run));
@@ -506,11 +509,13 @@ export class RunService {
           },
         },
       );
+      // The output is durable before the final state that points to it; it is written while the
+      // `running` state may still be on its way to disk, which the final state waits for.
+      const html = result.srx?.html;
+      await store.runs.writeOutput(runId, html ? [...result.records, { stream: 'information', text: html, attachment: RESULT_HTML }] : result.records);
       await this.withLock(runId, async () => {
         const latest = store.runs.get(runId) ?? run;
         if (!latest) return;
-        const html = result.srx?.html;
-        await store.runs.writeOutput(runId, html ? [...result.records, { stream: 'information', text: html, attachment: RESULT_HTML }] : result.records);
         const summary = {
           ...result.summary,
           ...(result.srx?.message ? { message: result.srx.message } : {}),
@@ -611,17 +616,23 @@ export class RunService {
     return this.record(run, next, 'run.finished', { durationMs: next.durationMs, error: next.error?.code });
   }
 
-  /** Every state change: durable first, then the audit entry, then the event subscribers see it. */
+  /**
+   * Every state change: the record and its audit entry durable (flushed side by side, one disk
+   * round trip), then the event subscribers see it. A crash between the two flushes leaves one
+   * without the other, as writing them one after the other could too.
+   */
   private async record(previous: RunRecord, next: RunRecord, event: 'run.updated' | 'run.finished', detail: Record<string, unknown>): Promise<RunRecord> {
-    await this.options.store.runs.put(next);
-    await this.options.store.audit.append({
-      type: event === 'run.finished' ? 'run.finish' : 'run.state',
-      outcome: 'info',
-      correlationId: previous.correlationId,
-      actor: previous.principalId,
-      subject: previous.id,
-      detail: { from: previous.state, to: next.state, ...detail },
-    });
+    await Promise.all([
+      this.options.store.runs.put(next),
+      this.options.store.audit.append({
+        type: event === 'run.finished' ? 'run.finish' : 'run.state',
+        outcome: 'info',
+        correlationId: previous.correlationId,
+        actor: previous.principalId,
+        subject: previous.id,
+        detail: { from: previous.state, to: next.state, ...detail },
+      }),
+    ]);
     this.publish(event, next);
     return next;
   }

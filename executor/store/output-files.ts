@@ -1,10 +1,19 @@
 /**
  * Each run's full output in its own file, `<dataDir>/output/<runId>.jsonl` (one record per
- * line), written once atomically when the run ends. Shared by both file run stores.
+ * line), written once when a run ends. Shared by both file run stores.
+ *
+ * A run's output is written before its final state, and that final state is what makes the run
+ * count as ended: so the output only has to be durable before the final state is written, not
+ * atomic. It is therefore written under its own name at once and made durable with one flush of
+ * the file and one of the folder side by side (one disk round trip, where a temporary file and a
+ * rename cost two, on every run's path; docs/store.md, "output"). A crash before that leaves a
+ * file cut short for a run that never ended (it becomes `interrupted`): reading drops an
+ * unterminated last line, as the run log does. Writing a run's output a second time replaces it
+ * through a temporary file and a rename.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMissingFile, writeFileDurably } from './files.ts';
+import { fsyncDir, isMissingFile, PRIVATE_FILE_MODE, writeFileDurably } from './files.ts';
 import type { StoredRecord } from './port.ts';
 import { assertRunId, outputLines, parseOutputLines } from './run-index.ts';
 
@@ -13,7 +22,21 @@ export class RunOutputFiles {
 
   async write(runId: string, records: StoredRecord[]): Promise<void> {
     assertRunId(runId);
-    await writeFileDurably(this.path(runId), outputLines(records));
+    const path = this.path(runId);
+    const text = outputLines(records);
+    let handle;
+    try {
+      handle = await open(path, 'wx', PRIVATE_FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return writeFileDurably(path, text);
+      throw error;
+    }
+    try {
+      await handle.writeFile(text, 'utf8');
+      await Promise.all([handle.datasync(), fsyncDir(this.dir)]);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Empty when no output was written (yet). */
@@ -28,7 +51,9 @@ export class RunOutputFiles {
       if (isMissingFile(error)) return [];
       throw error;
     }
-    return parseOutputLines(text, `the output file ${path}`);
+    // An unterminated last line is a write a crash (or this very moment) cut short: not output yet.
+    const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+    return parseOutputLines(whole, `the output file ${path}`);
   }
 
   private path(runId: string): string {

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
+import { FileConversations } from '../../../bot/store/port.ts';
 import { BotCore } from '../../../bot/core/core.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import { actionIdFor } from '../../../bot/slack/blocks.ts';
@@ -27,7 +27,7 @@ describe('approvals in chat: Slack', function () {
   before(async () => {
     executor = await startTestExecutor({ catalog: APPROVALS_CATALOG });
     dataDir = mkdtempSync(join(tmpdir(), 'deputy-slack-approvals-'));
-    const conversations = await LowdbConversationStore.open(join(dataDir, 'conversations.json'));
+    const conversations = await FileConversations.open(join(dataDir, 'conversations.json'));
     core = new BotCore({
       executor: new ExecutorClient({ baseUrl: executor.url, token: executor.token }),
       logger: silentLogger(),

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
+import { FileConversations } from '../../../bot/store/port.ts';
 import { BotCore } from '../../../bot/core/core.ts';
 import type { ConversationRef, Inbound, Screen } from '../../../bot/core/model.ts';
 import { ActionViewSchema, type ActionView } from '../../../executor/contract/index.ts';
@@ -52,7 +52,7 @@ describe('bot core on an in-memory executor', () => {
       [ECHO, FOUR_EYES, RESET],
     );
     port = new RecordingPort();
-    const conversations = await LowdbConversationStore.open(join(dataDir, 'conversations.json'));
+    const conversations = await FileConversations.open(join(dataDir, 'conversations.json'));
     core = new BotCore({ executor, logger: silentLogger(), clock: systemClock, conversations, edges: [{ channel: 'webchat', port }] });
     await core.start();
   });
@@ -81,7 +81,7 @@ describe('bot core on an in-memory executor', () => {
 
   it('a submit asks the executor for the run alone: the form its card was drawn from is remembered for a while', async () => {
     const clock = new ManualClock();
-    const conversations = await LowdbConversationStore.open(join(dataDir, 'timed.json'));
+    const conversations = await FileConversations.open(join(dataDir, 'timed.json'));
     const timed = new BotCore({ executor, logger: silentLogger(), clock, conversations, edges: [{ channel: 'webchat', port }], actionCacheMs: 60_000 });
     const submitOnce = async () => {
       const card = await port.post(conversation('c-alex'), { screen: 'notice', text: 'the list' });

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
+import { FileConversations } from '../../../bot/store/port.ts';
 import { BotCore } from '../../../bot/core/core.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import type { ConversationRef, Inbound, Screen } from '../../../bot/core/model.ts';
@@ -49,7 +49,7 @@ describe('bot core', function () {
   let core: BotCore;
 
   async function startCore(client = new ExecutorClient({ baseUrl: executor.url, token: executor.token })): Promise<BotCore> {
-    const conversations = await LowdbConversationStore.open(join(dataDir, 'bot-conversations.json'));
+    const conversations = await FileConversations.open(join(dataDir, 'bot-conversations.json'));
     const started = new BotCore({ executor: client, logger: silentLogger(), clock: systemClock, conversations, edges: [{ channel: 'webchat', port }], eventBackoffMs: { initial: 50, max: 400 } });
     await started.start();
     return started;
@@ -75,7 +75,7 @@ describe('bot core', function () {
     const clock = new ManualClock(Date.now());
     const client = new ExecutorClient({ baseUrl: executor.url, token: executor.token });
     const resolve = sinon.spy(client, 'resolveIdentity');
-    const conversations = await LowdbConversationStore.open(join(dataDir, 'cache-conversations.json'));
+    const conversations = await FileConversations.open(join(dataDir, 'cache-conversations.json'));
     const cached = new BotCore({ executor: client, logger: silentLogger(), clock, conversations, edges: [{ channel: 'webchat', port }], identityCacheMs: 30_000 });
     try {
       await cached.handle(message('alex', 'c-cache'));
@@ -235,7 +235,7 @@ describe('bot core', function () {
       executor: new ExecutorClient({ baseUrl: 'http://127.0.0.1:9', token: executor.token, timeoutMs: 2000 }),
       logger: silentLogger(),
       clock: systemClock,
-      conversations: await LowdbConversationStore.open(join(dataDir, 'offline.json')),
+      conversations: await FileConversations.open(join(dataDir, 'offline.json')),
       edges: [{ channel: 'webchat', port }],
     });
     const answer = screenOf((await offline.handle(message('alex', 'c-alex'))).immediate, 'error');

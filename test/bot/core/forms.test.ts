@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
+import { FileConversations } from '../../../bot/store/port.ts';
 import { BotCore } from '../../../bot/core/core.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import type { Inbound, Screen } from '../../../bot/core/model.ts';
@@ -48,7 +48,7 @@ describe('bot core: forms faithful to PowerShell', function () {
     executor = await startTestExecutor({ catalog: CATALOG });
     dataDir = mkdtempSync(join(tmpdir(), 'deputy-core-forms-'));
     port = new RecordingPort();
-    const conversations = await LowdbConversationStore.open(join(dataDir, 'bot-conversations.json'));
+    const conversations = await FileConversations.open(join(dataDir, 'bot-conversations.json'));
     core = new BotCore({ executor: new ExecutorClient({ baseUrl: executor.url, token: executor.token }), logger: silentLogger(), clock: systemClock, conversations, edges: [{ channel: 'webchat', port }] });
     await core.start();
   });

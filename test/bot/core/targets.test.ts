@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
+import { FileConversations } from '../../../bot/store/port.ts';
 import { BotCore } from '../../../bot/core/core.ts';
 import { ExecutorClient } from '../../../bot/core/executor-client.ts';
 import type { ConversationRef, Inbound, Screen } from '../../../bot/core/model.ts';
@@ -50,7 +50,7 @@ describe('bot core: actions on target systems', function () {
     fleet = await startTargetFleet(systemClock);
     executor = await startTestExecutor({ catalog: fleet.folder, dataDir: fleet.dataDir });
     port = new RecordingPort();
-    const conversations = await LowdbConversationStore.open(join(fleet.dataDir, 'bot-conversations.json'));
+    const conversations = await FileConversations.open(join(fleet.dataDir, 'bot-conversations.json'));
     core = new BotCore({ executor: new ExecutorClient({ baseUrl: executor.url, token: executor.token }), logger: silentLogger(), clock: systemClock, conversations, edges: [{ channel: 'webchat', port }] });
     await core.start();
   });

@@ -16,6 +16,21 @@ describe('bot conversation store on PostgreSQL', () => {
     return { shared: true, open: () => PgConversations.open({ url: databaseUrl(), clock, logger: silentLogger(), poolSize: 2 }) };
   });
 
+  it('hands the event lease to another bot once its holder stops renewing it', async () => {
+    await reset();
+    const [a, b] = await Promise.all([0, 1].map(() => PgConversations.open({ url: databaseUrl(), clock, logger: silentLogger(), poolSize: 1 })));
+    try {
+      assert.equal(await a!.leadEvents('bot-a', 15_000), true);
+      clock.advance(14_000);
+      assert.equal(await b!.leadEvents('bot-b', 15_000), false);
+      clock.advance(1_000);
+      assert.equal(await b!.leadEvents('bot-b', 15_000), true, 'expired');
+      assert.equal(await a!.leadEvents('bot-a', 15_000), false, 'the old holder learns it lost the lease');
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
   it('keeps to its own schema, and prunes what was last written long ago', async () => {
     await reset();
     const store = await PgConversations.open({ url: databaseUrl(), clock, logger: silentLogger(), poolSize: 2 });

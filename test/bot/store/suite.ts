@@ -49,6 +49,33 @@ export function conversationSuite(name: string, places: () => Promise<Conversati
       await store.forgetApprovers('run_never');
     });
 
+    it('marks the cards asking "Cancel this run?" until the mark is cleared', async () => {
+      assert.equal(await store.isAskingToCancel('teams:a:1:m1'), false);
+      await store.setAskingToCancel('teams:a:1:m1', true);
+      assert.equal(await store.isAskingToCancel('teams:a:1:m1'), true);
+      assert.equal(await store.isAskingToCancel('teams:a:1:m2'), false);
+      if (place.shared) assert.equal(await (await track()).isAskingToCancel('teams:a:1:m1'), true);
+      await store.setAskingToCancel('teams:a:1:m1', false);
+      assert.equal(await store.isAskingToCancel('teams:a:1:m1'), false);
+    });
+
+    it('lets one bot at a time follow the executor\'s events, and keeps where it stopped', async () => {
+      assert.equal(await store.leadEvents('bot-a', 60_000), true);
+      assert.equal(await store.leadEvents('bot-a', 60_000), true, 'the holder renews');
+      await store.saveEventCursor('1017');
+      if (!place.shared) return;
+      const other = await track();
+      assert.equal(await other.leadEvents('bot-b', 60_000), false, 'a lease held by another is refused');
+      assert.equal(await other.eventCursor(), '1017');
+      await store.releaseEvents('bot-a');
+      assert.equal(await other.leadEvents('bot-b', 60_000), true, 'a released lease is free');
+      assert.equal(await store.leadEvents('bot-a', 60_000), false);
+      // Two bots asking at once: exactly one gets it.
+      await other.releaseEvents('bot-b');
+      const racing = await Promise.all([store.leadEvents('bot-a', 60_000), other.leadEvents('bot-b', 60_000)]);
+      assert.equal(racing.filter(Boolean).length, 1);
+    });
+
     it('keeps everything across a restart, and shares it between bot processes where it can', async () => {
       await store.rememberPrincipal('alex', { channel: 'webchat', conversationId: 'w1' });
       await store.rememberRunMessage('run_1', { channel: 'webchat', conversationId: 'w1', messageId: 'm1', viewer: 'alex' });

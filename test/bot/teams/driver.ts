@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBotConfig } from '../../../bot/config.ts';
-import { startBot } from '../../../bot/server.ts';
+import { startBot, type RunningBot } from '../../../bot/server.ts';
 import { teamsEdgePlugin } from '../../../bot/teams/plugin.ts';
 import { TEAMS_FILE_DOWNLOAD_INFO } from '../../../bot/teams/translate.ts';
 import { silentLogger } from '../../../lib/logger.ts';
@@ -37,7 +37,8 @@ export class TeamsDriver implements ChatDriver {
 
   constructor(
     private readonly cloud: FakeBotFrameworkCloud,
-    private readonly botUrl: string,
+    /** Where this user's next activity goes: with several bots behind one URL, whichever the load balancer picks. */
+    public botUrl: string,
     private readonly user: TeamsUser,
   ) {}
 
@@ -133,9 +134,17 @@ export interface TeamsBot {
   close(): Promise<void>;
 }
 
+export interface TeamsBotOptions {
+  /** A loopback cloud several bots share (one Teams app behind one URL); by default each bot starts its own. */
+  cloud?: FakeBotFrameworkCloud;
+  /** `DEPUTY_DATABASE_URL`: the conversation store in PostgreSQL. */
+  databaseUrl?: string;
+  eventLease?: { ttlMs: number; renewMs: number };
+}
+
 /** The real bot server with only the Teams edge, against `executor`, with the loopback cloud. */
-export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
-  const cloud = await new FakeBotFrameworkCloud().start();
+export async function startTeamsBot(executor: TestExecutor, options: TeamsBotOptions = {}): Promise<TeamsBot & { url: string; core: RunningBot['core'] }> {
+  const cloud = options.cloud ?? (await new FakeBotFrameworkCloud().start());
   const dataDir = mkdtempSync(join(tmpdir(), 'deputy-teams-bot-'));
   const config = loadBotConfig({
     DEPUTY_DATA_DIR: dataDir,
@@ -144,17 +153,21 @@ export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
     DEPUTY_BOT_PORT: '0',
     MicrosoftAppId: cloud.appId,
     MicrosoftAppPassword: cloud.appPassword,
+    ...(options.databaseUrl ? { DEPUTY_DATABASE_URL: options.databaseUrl } : {}),
   });
   const bot = await startBot({
     config,
     logger: silentLogger(),
     eventBackoffMs: { initial: 50, max: 500 },
+    ...(options.eventLease ? { eventLease: options.eventLease } : {}),
     edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud), insecureFileDownloads: true, fileHosts: ['127.0.0.1'] })],
   });
   await bot.core.start();
   const botUrl = `${bot.url}/api/messages`;
   const drivers = new Map<string, TeamsDriver>();
   return {
+    url: botUrl,
+    core: bot.core,
     driverFor(principalId) {
       let driver = drivers.get(principalId);
       if (!driver) {
@@ -166,7 +179,7 @@ export async function startTeamsBot(executor: TestExecutor): Promise<TeamsBot> {
     stranger: () => new TeamsDriver(cloud, botUrl, { id: '29:stranger', aadObjectId: randomUUID(), name: 'Stranger' }),
     async close() {
       await bot.close();
-      await cloud.close();
+      if (!options.cloud) await cloud.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

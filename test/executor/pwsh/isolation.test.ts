@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { isDeputyError } from '../../../executor/contract/index.ts';
 import { findProgram, lookupAccount } from '../../../executor/pwsh/accounts.ts';
 import { PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
-import type { PwshRunner } from '../../../executor/pwsh/runner.ts';
+import { WORK_ROOT_PREFIX, type PwshRunner } from '../../../executor/pwsh/runner.ts';
 import type { ExecutionRequest } from '../../../executor/pwsh/types.ts';
 import { FIXTURE_CATALOG, startTestExecutor } from '../../helpers/executor.ts';
 import { eventually, job, makeRunner, outputFields, processesWith, pwshPath, uniqueSleep } from './helpers.ts';
@@ -103,7 +103,7 @@ describe('run isolation', function () {
         assert.match(seen.config ?? '', /^\[(denied)?\]$/, 'a DEPUTY_CONFIG file others may read is hidden too');
         assert.equal(JSON.stringify(result).includes(token), false);
         assert.equal((seen.processes ?? '').includes(process.argv[1] ?? 'mocha'), false, 'the executor\'s process is not even visible');
-        assert.ok(seen.folder?.startsWith(join(tmpdir(), 'deputy-runs-')), seen.folder);
+        assert.ok(seen.folder?.startsWith(join(tmpdir(), WORK_ROOT_PREFIX)), seen.folder);
         if (isolation.kind === 'run-account') {
           assert.equal(seen.uid, String(isolation.account?.uid));
           assert.notEqual(seen.uid, '0');

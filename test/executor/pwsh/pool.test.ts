@@ -262,6 +262,27 @@ describe('pwsh runner: warm pool', function () {
     }
   });
 
+  it('gives each job the built-in commands without importing their modules into its runspace, and loads others on first use', async () => {
+    const result = await runner.execute(
+      job(`
+        Write-Warning 'a warning'
+        $null = @{ a = 1 } | ConvertTo-Json
+        $null = Get-ChildItem -Name
+        "modules-after-builtins=[$((Get-Module).Name -join ',')]"
+        Import-Module Microsoft.PowerShell.Utility
+        "import-utility-ok=[$([bool](Get-Command ConvertFrom-Json))]"
+        "archive-found=[$((Get-Command Compress-Archive).Source)]"
+        "modules-after-autoload=[$((Get-Module).Name -join ',')]"`),
+    );
+    assert.equal(result.outcome, 'succeeded', JSON.stringify(result.records));
+    const fields = outputFields(result.records);
+    // Importing Utility/Management per job was most of a warm job's cost (docs/runner.md, "the warm path").
+    assert.equal(fields['modules-after-builtins'], '[]');
+    assert.equal(fields['import-utility-ok'], '[True]');
+    assert.equal(fields['archive-found'], '[Microsoft.PowerShell.Archive]');
+    assert.match(fields['modules-after-autoload'] ?? '', /Microsoft\.PowerShell\.Archive/);
+  });
+
   it('runs 20 jobs of one requester at once through at most 2 workers with every output in place', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../../lib/clock.ts';
 import { createLogger, silentLogger, type Logger } from '../../../lib/logger.ts';
 import { isDeputyError } from '../../../executor/contract/index.ts';
-import { createFileStore, verifyAuditFile, type FileStore } from '../../../executor/store/file.ts';
+import { createFileStore, openFileExecutorStore, verifyAuditFile, type FileStore } from '../../../executor/store/file.ts';
 import { catalogFixture, runFixture } from './fixtures.ts';
 import { storeSuite } from './suite.ts';
 
@@ -75,6 +75,30 @@ describe('file store', () => {
       await second.close();
     });
 
+    it('opens a folder createFileStore wrote as the executor store on indexed runs: indexed once, then no history is read at start-up', async () => {
+      const first = await open();
+      await first.catalog.replace(catalogFixture());
+      for (let index = 0; index < 30; index += 1) await first.runs.put(runFixture(`run_${index}`, { state: index === 29 ? 'running' : 'succeeded' }));
+      await first.audit.append(auditInput(1));
+      await first.close();
+
+      const indexed = await openFileExecutorStore({ dataDir, clock, logger: silentLogger(), checkpointEvery: 10 });
+      assert.equal(indexed.runs.replayedLines, 30, 'the first open reads runs.jsonl once to build the index');
+      assert.equal(indexed.catalog.findPrincipalByIdentity({ channel: 'slack', teamId: 'T1', userId: 'U1' })?.id, 'alex');
+      assert.equal((await indexed.runs.get('run_3'))?.state, 'succeeded');
+      assert.deepEqual((await indexed.runs.unfinished()).map((run) => run.id), ['run_29']);
+      await indexed.runs.transition('run_29', 'running', runFixture('run_29', { state: 'succeeded' }));
+      await indexed.audit.append(auditInput(2));
+      await indexed.close();
+
+      const again = await openFileExecutorStore({ dataDir, clock, logger: silentLogger(), checkpointEvery: 10 });
+      assert.equal(again.runs.replayedLines, 0, 'closing checkpointed everything: nothing to replay');
+      assert.deepEqual((await again.runs.list({ limit: 3 })).map((run) => run.id), ['run_29', 'run_28', 'run_27']);
+      assert.deepEqual(await again.runs.unfinished(), []);
+      assert.deepEqual(await again.audit.verify(), { ok: true, count: 2 });
+      await again.close();
+    });
+
     it('appends a line per put and never rewrites the run history', async () => {
       const store = await open();
       await store.runs.put(runFixture('run_a'));
@@ -119,6 +143,26 @@ describe('file store', () => {
       const again = await open();
       assert.deepEqual(again.runs.list({ limit: 10 }).map((run) => run.id), ['run_d', 'run_b', 'run_a']);
       await again.close();
+    });
+
+    it('reads an output file a crash cut short up to its last whole line, and refuses one damaged in the middle', async () => {
+      const store = await open();
+      const path = join(dataDir, 'output', 'run_cut.jsonl');
+      // What a crash leaves when it comes while a run's output is being written (before its final state).
+      await writeFile(path, `${JSON.stringify({ stream: 'output', text: 'one' })}\n${JSON.stringify({ stream: 'output', text: 'two' }).slice(0, 12)}`);
+      assert.deepEqual(await store.runs.readOutput('run_cut'), [{ stream: 'output', text: 'one' }]);
+      await writeFile(path, `{"stream":"out\n${JSON.stringify({ stream: 'output', text: 'two' })}\n`);
+      await assert.rejects(store.runs.readOutput('run_cut'), (error: unknown) => isDeputyError(error) && /damaged/.test(error.detail ?? ''));
+      await store.close();
+    });
+
+    it('writes a run\'s output under its own name, and replaces it whole when written again', async () => {
+      const store = await open();
+      await store.runs.writeOutput('run_a', [{ stream: 'output', text: 'first' }, { stream: 'output', text: 'second' }]);
+      await store.runs.writeOutput('run_a', [{ stream: 'error', text: 'again' }]);
+      assert.deepEqual(await store.runs.readOutput('run_a'), [{ stream: 'error', text: 'again' }]);
+      assert.deepEqual(await readdir(join(dataDir, 'output')), ['run_a.jsonl']);
+      await store.close();
     });
 
     it('drops a torn last audit line and continues the chain from the last whole entry', async () => {
