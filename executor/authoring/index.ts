@@ -15,7 +15,7 @@ import type { RunAs, Script } from '../domain.ts';
 import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { ScriptView } from '../contract/index.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { ActionAuthoring, CreateActionRequestSchema, UpdateActionRequestSchema } from './actions.ts';
 import { ScriptAuthoring, type ScriptParser, type ScriptTextLimits } from './scripts.ts';
 import { UploadStore } from './uploads.ts';
@@ -29,7 +29,7 @@ export interface Authoring {
 }
 
 export function startAuthoring(options: {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayCreateScript' | 'mayCloneScript' | 'mayOnScript' | 'mayManageActions'>;
   editor: CatalogEditor;
   parse: ScriptParser;

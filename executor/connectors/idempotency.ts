@@ -96,7 +96,7 @@ function pick(entry: Entry): IdempotentAnswer {
   return { runId: entry.runId, state: entry.state, correlationId: entry.correlationId };
 }
 
-function assertSameBody(first: string, now: string): void {
+export function assertSameBody(first: string, now: string): void {
   if (first !== now) {
     throw new DeputyError('DEPUTY_E_CONFLICT', { message: 'This Idempotency-Key was already used with a different payload.', detail: 'idempotency key reused with another body' });
   }

@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { EventBus } from '../events.ts';
 import type { RouteKit } from '../http/routes.ts';
 import type { RunService } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { CallbackSender } from './callbacks.ts';
 import { ConnectorService } from './hooks.ts';
 import { IdempotencyStore } from './idempotency.ts';
@@ -26,7 +26,7 @@ export interface Connectors {
 }
 
 export async function startConnectors(options: {
-  store: Store;
+  store: ExecutorStore;
   runs: Pick<RunService, 'create'>;
   events: EventBus;
   clock: Clock;

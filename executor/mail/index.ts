@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Connector, MailEndpoint } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import type { RunService } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { MessageLedger } from './ledger.ts';
 import { MailListener } from './listener.ts';
 import { ReplySender } from './replies.ts';
@@ -30,7 +30,7 @@ function isMailConnector(connector: Connector): connector is MailConnector {
 }
 
 export async function startMailConnectors(options: {
-  store: Store;
+  store: ExecutorStore;
   runs: Pick<RunService, 'create'>;
   events: EventBus;
   clock: Clock;

@@ -13,11 +13,11 @@ import {
   PlanDefinitionSchema,
   type PlanCommand,
 } from '../contract/index.ts';
-import type { EventBus } from '../events.ts';
+import type { EventStream } from '../event-stream.ts';
 import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { InputValidator, RunService } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { PlanScheduler } from './scheduler.ts';
 import { PlanService } from './service.ts';
 import { PlanStateStore } from './state.ts';
@@ -41,10 +41,10 @@ export interface Plans {
 }
 
 export function startPlans(options: {
-  store: Store;
+  store: ExecutorStore;
   runs: RunService;
   policy: Pick<Policy, 'mayOnPlan' | 'mayRunAction'>;
-  events: EventBus;
+  events: Pick<EventStream, 'publish'>;
   editor: CatalogEditor;
   validateInputs: InputValidator;
   clock: Clock;
@@ -52,6 +52,8 @@ export function startPlans(options: {
   dataDir: string;
   /** Real-time interval between scheduler ticks; 0: no timer (tests tick by hand). */
   tickMs: number;
+  /** Runs a tick only where the scheduler's duty lease is held (one executor of a cluster). */
+  asDuty?: (tick: () => Promise<void>) => Promise<unknown>;
 }): Plans {
   const states = new PlanStateStore(join(options.dataDir, PLAN_STATE_FILE));
   const scheduler = new PlanScheduler({ catalog: options.store.catalog, states, runs: options.runs, events: options.events, audit: options.store.audit, clock: options.clock, logger: options.logger });
@@ -65,7 +67,7 @@ export function startPlans(options: {
     now: () => options.clock.now(),
   });
   const triggers = new ConnectorTriggers({ catalog: options.store.catalog, states, runs: options.runs, audit: options.store.audit, clock: options.clock });
-  if (options.tickMs > 0) scheduler.start(options.tickMs);
+  if (options.tickMs > 0) scheduler.start(options.tickMs, options.asDuty);
   return {
     scheduler,
     service,

@@ -11,7 +11,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { CreateRunRequest } from '../contract/index.ts';
 import type { Plan, RunRecord } from '../domain.ts';
-import type { EventBus } from '../events.ts';
+import type { EventStream } from '../event-stream.ts';
 import type { RequestContext } from '../runs/service.ts';
 import type { AuditLog, CatalogStore } from '../store/port.ts';
 import type { PlanStateStore } from './state.ts';
@@ -24,7 +24,7 @@ export interface SchedulerOptions {
   catalog: Pick<CatalogStore, 'snapshot'>;
   states: PlanStateStore;
   runs: { create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> };
-  events: EventBus;
+  events: Pick<EventStream, 'publish'>;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -51,9 +51,12 @@ export class PlanScheduler {
 
   constructor(private readonly options: SchedulerOptions) {}
 
-  /** Ticks every `intervalMs` of real time (the clock still decides what is due). */
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.tick().catch((error: unknown) => this.options.logger.error({ err: error }, 'plan scheduler tick failed')), intervalMs);
+  /**
+   * Ticks every `intervalMs` of real time (the clock still decides what is due). In a cluster,
+   * `asDuty` runs the tick only on the executor holding the scheduler's lease, so a time fires once.
+   */
+  start(intervalMs: number, asDuty: (tick: () => Promise<void>) => Promise<unknown> = (tick) => tick()): void {
+    this.timer = setInterval(() => void asDuty(() => this.tick()).catch((error: unknown) => this.options.logger.error({ err: error }, 'plan scheduler tick failed')), intervalMs);
     this.timer.unref();
   }
 
@@ -118,7 +121,7 @@ export class PlanScheduler {
       subject: plan.id,
       detail: { count: missed.length, first, last, action: plan.action },
     });
-    this.options.events.publish({
+    await this.options.events.publish({
       type: 'plan.missed',
       plan: { id: plan.id, tenant: plan.tenant, principalId: plan.principal, actionId: plan.action },
       missed: { count: missed.length, first, last },

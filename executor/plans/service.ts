@@ -31,14 +31,15 @@ import { TenantTree } from '../policy/tenants.ts';
 import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
 import type { InputValidator, RequestContext, RunService } from '../runs/service.ts';
 import { askedFields } from '../runs/views.ts';
-import type { CatalogSnapshot, Store } from '../store/port.ts';
+import type { CatalogSnapshot } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { isEnabled, nextFireTime, planVia } from './scheduler.ts';
 import type { PlanStateStore } from './state.ts';
 
 export { PLAN_COMMANDS, PlanViewSchema, type PlanCommand, type PlanView } from '../contract/index.ts';
 
 export interface PlanServiceOptions {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayOnPlan' | 'mayRunAction'>;
   runs: Pick<RunService, 'cancel' | 'create'>;
   states: PlanStateStore;
@@ -267,7 +268,7 @@ export class PlanService {
   }
 
   private async cancelRuns(plan: Plan, context: RequestContext): Promise<string[]> {
-    const running = this.options.store.runs.unfinished().filter((run) => run.origin.kind === 'schedule' && run.origin.conversationId === plan.id);
+    const running = (await this.options.store.runs.unfinished()).filter((run) => run.origin.kind === 'schedule' && run.origin.conversationId === plan.id);
     // The plan right was checked above; the runs are the plan principal's own, so it cancels them.
     for (const run of running) await this.options.runs.cancel(run.id, plan.principal, context);
     return running.map((run) => run.id);

@@ -22,8 +22,8 @@ export function scriptRoutes(scripts: ScriptService): (kit: RouteKit) => void {
       res.send(200, { script });
     });
 
-    kit.get('/v1/approvals', { auth: 'bearer', query: ScriptQuerySchema }, (_req, res, _context, { query }) => {
-      res.send(200, scripts.approvals(query.principal) satisfies ApprovalList);
+    kit.get('/v1/approvals', { auth: 'bearer', query: ScriptQuerySchema }, async (_req, res, _context, { query }) => {
+      res.send(200, (await scripts.approvals(query.principal)) satisfies ApprovalList);
     });
   };
 }

@@ -16,19 +16,19 @@ import {
 } from '../contract/index.ts';
 import type { CatalogEditor } from '../catalog/editor.ts';
 import type { Principal, Script } from '../domain.ts';
-import type { EventBus } from '../events.ts';
+import type { EventStream } from '../event-stream.ts';
 import { STATUS_TRANSITIONS, throwIfDenied, type Policy } from '../policy/index.ts';
 import { versionStatus } from '../policy/versions.ts';
 import type { RequestContext } from '../runs/service.ts';
 import { toRunView } from '../runs/views.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { unifiedDiff } from './diff.ts';
 import type { ReviewStore } from './reviews.ts';
 
 export interface ScriptServiceOptions {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayOnScript' | 'mayChangeScriptStatus' | 'mayDecideRun' | 'approversFor'>;
-  events: EventBus;
+  events: Pick<EventStream, 'publish'>;
   reviews: ReviewStore;
   clock: Clock;
   /** Status changes replace the whole catalog snapshot, so they take their turn with every other catalog change. */
@@ -59,15 +59,14 @@ export class ScriptService {
   }
 
   /** What waits for this principal's decision: Testing scripts they may approve and four-eyes runs they may decide. */
-  approvals(principalId: string): ApprovalList {
+  async approvals(principalId: string): Promise<ApprovalList> {
     this.principal(principalId);
     const { store, policy, clock } = this.options;
     const scripts = store.catalog
       .snapshot()
       .scripts.filter((script) => script.status === 'testing' && policy.mayChangeScriptStatus(principalId, script.id, 'approved').allowed)
       .map((script) => this.view(script, principalId, false));
-    const runs = store.runs
-      .unfinished()
+    const runs = (await store.runs.unfinished())
       .filter((run) => run.state === 'awaiting-approval')
       // An expired request is rejected by the next expiry sweep; it is no longer anyone's to decide.
       .filter((run) => run.approval?.expiresAt === undefined || Date.parse(run.approval.expiresAt) > clock.now())
@@ -145,10 +144,10 @@ export class ScriptService {
     // Events go to many viewers: the view carries no one's rights, only the script and its diff.
     const eventView: ScriptView = { ...this.view(changed, undefined, false), diff: this.diffOf(changed) };
     if (request.to === 'testing') {
-      events.publish({ type: 'script.review-requested', script: eventView, change, notify: approvers });
+      await events.publish({ type: 'script.review-requested', script: eventView, change, notify: approvers });
     } else {
       const requester = review && store.catalog.getPrincipal(review.requestedBy) ? [review.requestedBy] : [];
-      events.publish({ type: 'script.decided', script: eventView, change, notify: [...new Set([...approvers, ...requester])].sort() });
+      await events.publish({ type: 'script.decided', script: eventView, change, notify: [...new Set([...approvers, ...requester])].sort() });
     }
     return this.view(changed, principal.id, true);
   }

@@ -1,0 +1,173 @@
+/**
+ * Two `deputy executor` processes (real processes, real pwsh) on one PostgreSQL: runs move
+ * between them, a cancel reaches the one that holds the run, and when one dies with SIGKILL its
+ * running runs become `interrupted` while its queued runs run on the other, none lost, none twice.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isFinalRunState, type RunView } from '../../../executor/contract/index.ts';
+import { useTestDatabase, withClient } from '../../helpers/postgres.ts';
+import { clusterSecrets, startExecutorProcess, type ExecutorProcess } from './processes.ts';
+
+interface StoredRun {
+  id: string;
+  state: string;
+  executor: string | null;
+  token: string | null;
+}
+
+/** Waits on a condition (never a fixed sleep), polling every `everyMs`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+describe('a cluster of two executors on one PostgreSQL (real processes, real pwsh)', function () {
+  this.timeout(240_000);
+  const databaseUrl = useTestDatabase();
+  const runDataDir = join(tmpdir(), `deputy-cluster-run-data-${randomBytes(6).toString('hex')}`);
+  let a: ExecutorProcess;
+  let b: ExecutorProcess;
+
+  const storedRuns = (where = 'true', values: unknown[] = []) =>
+    withClient(databaseUrl(), async (client) => {
+      const { rows } = await client.query<StoredRun>(
+        `SELECT id, state, record->>'executor' AS executor, record->'inputs'->>'Token' AS token FROM deputy.runs WHERE ${where}`,
+        values,
+      );
+      return rows;
+    });
+
+  before(async function () {
+    this.timeout(180_000);
+    const secrets = clusterSecrets(runDataDir);
+    // One after the other: the first migrates the database and imports the catalog, the second finds both done.
+    a = await startExecutorProcess({ id: 'exec-a', databaseUrl: databaseUrl(), secrets });
+    b = await startExecutorProcess({ id: 'exec-b', databaseUrl: databaseUrl(), secrets });
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const executor of [a, b]) {
+      await executor?.stop();
+      executor?.dispose();
+    }
+    rmSync(runDataDir, { recursive: true, force: true });
+  });
+
+  const submit = (executor: ExecutorProcess, actionId: string, inputs: Record<string, unknown>, key?: string) =>
+    executor.api('/v1/runs', { method: 'POST', json: { actionId, principalId: 'alex', inputs, origin: { kind: 'api' } }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
+
+  const view = async (executor: ExecutorProcess, id: string) => (await (await executor.operatorApi(`/v1/runs/${id}`)).json()) as RunView;
+
+  it('shows a run submitted to one executor through the other, which can cancel it where it runs', async () => {
+    const response = await submit(b, 'sleep', { Seconds: 120 });
+    assert.equal(response.status, 202, await response.clone().text());
+    const { id } = (await response.json()) as { id: string };
+    const running = await until('the run to start', async () => {
+      const seen = await view(a, id);
+      return seen.state === 'running' && seen;
+    }, 60_000);
+    assert.equal(running.actionId, 'sleep', 'visible through the executor it was not submitted to');
+    const [stored] = await storedRuns('id = $1', [id]);
+    assert.equal(stored?.executor, 'exec-b', 'held by the executor that took it');
+    const cancel = await a.api(`/v1/runs/${id}/cancel`, { method: 'POST', json: { principalId: 'alex' } });
+    assert.equal(cancel.status, 202, await cancel.clone().text());
+    const ended = await until('the cancel to reach exec-b', async () => {
+      const seen = await view(a, id);
+      return isFinalRunState(seen.state) && seen;
+    }, 30_000);
+    assert.equal(ended.state, 'cancelled');
+  });
+
+  it('runs 300 runs submitted to both in turn, once each, through the SIGKILL of one of them', async () => {
+    const total = 300;
+    const tag = randomBytes(4).toString('hex');
+    const tokens = Array.from({ length: total }, (_, index) => `${tag}-${index}`);
+    const acceptedBy = new Map<string, string>();
+    const runOf = new Map<string, string>();
+    let dead = false;
+    let next = 0;
+
+    /** One client: submits in turn to a and b, each run under an Idempotency-Key, so a request a never answered is sent to b again without running twice. */
+    const client = async () => {
+      for (let index = next++; index < total; index = next++) {
+        const token = tokens[index] as string;
+        const executor = index % 2 === 0 && !dead ? a : b;
+        try {
+          const response = await submit(executor, 'mark', { Token: token, Milliseconds: 150 }, token);
+          assert.equal(response.status, 202, await response.clone().text());
+          runOf.set(token, ((await response.json()) as { id: string }).id);
+          acceptedBy.set(token, executor.id);
+        } catch (error) {
+          if (executor !== a) throw error;
+          // a died with this request open: it may have stored the run or not. The same key on b finds it, or starts it.
+          await until('exec-a to be dead', async () => dead, 60_000, 20);
+          const retried = await submit(b, 'mark', { Token: token, Milliseconds: 150 }, token);
+          assert.equal(retried.status, 202, await retried.clone().text());
+          runOf.set(token, ((await retried.json()) as { id: string }).id);
+          acceptedBy.set(token, 'exec-b');
+        }
+      }
+    };
+
+    const clients = Array.from({ length: 12 }, () => client());
+    // Kill a in the middle, at a moment it is running runs and runs it accepted are still queued.
+    const killedAt = await until('exec-a to be running runs with more of its runs queued', async () => {
+      if (next < total / 3) return undefined;
+      const held = await storedRuns(`state = 'running' AND record->>'executor' = 'exec-a'`);
+      const waiting = await storedRuns(`state = 'queued' AND record->>'executor' = 'exec-a'`);
+      return held.length > 0 && waiting.length > 0 && Date.now();
+    }, 120_000, 50);
+    await a.kill();
+    dead = true;
+    const heldByDead = await storedRuns(`state = 'running' AND record->>'executor' = 'exec-a'`);
+    const queuedOfDead = await storedRuns(`state = 'queued' AND record->>'executor' = 'exec-a'`);
+    const failoverMs = await until('a run exec-a accepted to start on exec-b', async () => {
+      const moved = await storedRuns(`id = ANY($1) AND record->>'executor' = 'exec-b'`, [queuedOfDead.map((run) => run.id)]);
+      return moved.length > 0 && Date.now() - killedAt;
+    }, 60_000, 50);
+    await Promise.all(clients);
+
+    const ids = tokens.map((token) => runOf.get(token));
+    assert.ok(ids.every((id) => id !== undefined), 'every submission has a run');
+    const finals = await until('every run to end', async () => {
+      const rows = await storedRuns(`id = ANY($1)`, [ids]);
+      return rows.length === total && rows.every((row) => isFinalRunState(row.state as RunView['state'])) && rows;
+    }, 150_000, 250);
+    const byId = new Map(finals.map((row) => [row.id, row]));
+
+    // None lost, none twice: each run's mark holds one line per execution.
+    const marks = tokens.map((token) => {
+      const file = join(runDataDir, `mark-${token}`);
+      return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+    });
+    assert.deepEqual(marks.filter((count) => count > 1), [], 'no run ran twice');
+    for (const [index, token] of tokens.entries()) {
+      const run = byId.get(runOf.get(token) as string);
+      if (run?.state === 'succeeded') assert.equal(marks[index], 1, `${token} succeeded and left one mark`);
+      else assert.equal(run?.state, 'interrupted', `${token} ended ${run?.state}`);
+    }
+    // The dead executor's running runs were interrupted; its queued ones succeeded on the other.
+    assert.ok(heldByDead.length > 0 && queuedOfDead.length > 0);
+    for (const run of heldByDead) assert.equal(byId.get(run.id)?.state ?? (await storedRuns('id = $1', [run.id]))[0]?.state, 'interrupted');
+    for (const run of queuedOfDead) {
+      const [after] = await storedRuns('id = $1', [run.id]);
+      assert.deepEqual({ state: after?.state, executor: after?.executor }, { state: 'succeeded', executor: 'exec-b' });
+    }
+    const interrupted = finals.filter((row) => row.state === 'interrupted');
+    assert.ok(interrupted.every((row) => row.executor === 'exec-a'), 'only the dead executor’s runs were interrupted');
+    const succeeded = finals.filter((row) => row.state === 'succeeded').length;
+    process.stdout.write(
+      `      ${succeeded} succeeded, ${interrupted.length} interrupted (held by the dead executor), ${queuedOfDead.length} of its queued runs ran on exec-b; failover ${failoverMs} ms\n`,
+    );
+  });
+});
