@@ -66,6 +66,8 @@ export async function startExecutorProcess(options: {
     DEPUTY_CATALOG: options.catalog ?? CLUSTER_CATALOG,
     DEPUTY_EXECUTOR_LEASE_SECONDS: String(options.leaseSeconds ?? 4),
     DEPUTY_MAX_CONCURRENT_RUNS: String(options.concurrency ?? 4),
+    DEPUTY_MAX_QUEUED_PER_PRINCIPAL: '5000',
+    DEPUTY_MAX_QUEUED_RUNS: '5000',
     // Runs without isolation are allowed only in demo mode (a test machine may lack bubblewrap).
     DEPUTY_DEMO: 'true',
     DEPUTY_PLAN_TICK_SECONDS: '0',
@@ -104,8 +106,12 @@ export async function startExecutorProcess(options: {
       await exited;
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      // A clean stop waits for runs under way; past that, the test is over anyway.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
+      clearTimeout(timer);
     },
     dispose() {
       rmSync(dataDir, { recursive: true, force: true });
