@@ -317,7 +317,9 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
 
   // The bot follows every run to notify people; the stream names no principal (docs/security.md says what that exposes).
   kit.get('/v1/events', { auth: 'bearer', principal: 'none' }, (req, res) => {
-    const lastEventId = Number(req.header('last-event-id') ?? '0');
+    const lastEventHeader = req.header('last-event-id');
+    // 0 is a place to resume from too: the outbox numbers its first event 1.
+    const lastEventId = lastEventHeader === undefined || lastEventHeader.trim() === '' ? Number.NaN : Number(lastEventHeader);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
     let sent = 0;
@@ -327,7 +329,7 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
       sent = event.seq;
       res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     };
-    const resumeFrom = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : undefined;
+    const resumeFrom = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined;
     const early: ExecutorEvent[] = [];
     let replaying = resumeFrom !== undefined;
     const unsubscribe = events.subscribe((event) => (replaying ? early.push(event) : write(event)));

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isFinalRunState, type RunView } from '../../../executor/contract/index.ts';
+import { isFinalRunState, RunEventSchema, type RunEvent, type RunView } from '../../../executor/contract/index.ts';
 import { useTestDatabase, withClient } from '../../helpers/postgres.ts';
 import { clusterSecrets, startExecutorProcess, type ExecutorProcess } from './processes.ts';
 
@@ -28,6 +28,42 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/** Reads `GET /v1/events` until `done` says enough (or the stream ends). */
+async function readEvents(executor: ExecutorProcess, done: (events: RunEvent[]) => boolean, headers: Record<string, string> = {}): Promise<RunEvent[]> {
+  return (await openEvents(executor, headers))(done);
+}
+
+/** Opens `GET /v1/events` (resolves once the executor answered, so it is subscribed); the result reads it. */
+async function openEvents(executor: ExecutorProcess, headers: Record<string, string> = {}): Promise<(done: (events: RunEvent[]) => boolean) => Promise<RunEvent[]>> {
+  const response = await executor.api('/v1/events', { headers });
+  assert.equal(response.status, 200);
+  return (done) => readStream(response, done);
+}
+
+async function readStream(response: Response, done: (events: RunEvent[]) => boolean): Promise<RunEvent[]> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const events: RunEvent[] = [];
+  let buffer = '';
+  try {
+    while (!done(events)) {
+      const { value, done: ended } = await reader.read();
+      if (ended) break;
+      buffer += decoder.decode(value, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const message = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = message.split('\n').find((line) => line.startsWith('data: '));
+        const event = data ? (JSON.parse(data.slice(6)) as { type: string }) : undefined;
+        if (event?.type.startsWith('run.')) events.push(RunEventSchema.parse(event));
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return events;
 }
 
 describe('a cluster of two executors on one PostgreSQL (real processes, real pwsh)', function () {
@@ -67,6 +103,20 @@ describe('a cluster of two executors on one PostgreSQL (real processes, real pws
     executor.api('/v1/runs', { method: 'POST', json: { actionId, principalId: 'alex', inputs, origin: { kind: 'api' } }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
 
   const view = async (executor: ExecutorProcess, id: string) => (await (await executor.operatorApi(`/v1/runs/${id}`)).json()) as RunView;
+
+  it('streams every executor’s events on each, resumable with Last-Event-ID on the other', async () => {
+    const token = `sse-${randomBytes(4).toString('hex')}`;
+    const finished = (events: RunEvent[]) => events.some((event) => event.type === 'run.finished' && event.run.inputs.Token === token);
+    const live = await openEvents(a);
+    const response = await submit(b, 'mark', { Token: token, Milliseconds: 0 });
+    assert.equal(response.status, 202);
+    const seen = (await live(finished)).filter((event) => event.run.inputs.Token === token);
+    assert.deepEqual([seen[0]?.type, seen.at(-1)?.type], ['run.created', 'run.finished'], 'exec-b’s run, followed on exec-a');
+    const first = seen[0] as RunEvent;
+    // Resumed on the other executor from just before the first event: the same events, in the same order, with the same numbers.
+    const resumed = (await readEvents(b, finished, { 'last-event-id': String(first.seq - 1) })).filter((event) => event.run.inputs.Token === token);
+    assert.deepEqual(resumed.map((event) => [event.seq, event.type]), seen.map((event) => [event.seq, event.type]));
+  });
 
   it('shows a run submitted to one executor through the other, which can cancel it where it runs', async () => {
     const response = await submit(b, 'sleep', { Seconds: 120 });
