@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, measured in this one run, with its baseline. */
 import { benchChat } from './chat.ts';
+import { benchCluster } from './cluster.ts';
 import { benchExecutor, type BenchResult } from './executor.ts';
 import { benchForms } from './forms.ts';
 import { benchSlack } from './slack.ts';
@@ -9,6 +10,7 @@ import { benchTargets } from './targets.ts';
 const suites: [string, () => Promise<BenchResult[]>][] = [
   ['executor', benchExecutor],
   ['store', () => benchStore()],
+  ['cluster', benchCluster],
   ['slack', benchSlack],
   ['chat', benchChat],
   ['forms', benchForms],
