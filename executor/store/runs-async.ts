@@ -8,6 +8,7 @@ import { DeputyError } from '../contract/index.ts';
 import { isFinalRunState, type RunState } from '../contract/index.ts';
 import type { RunRecord } from '../domain.ts';
 import type { RunFilter, RunStore, StoredRecord } from './port.ts';
+import { assertRunId } from './run-index.ts';
 import type { AsyncRunStore, TransitionResult, UnfinishedRunState } from './state-port.ts';
 
 export class FileRunsAsync implements AsyncRunStore {
@@ -17,6 +18,7 @@ export class FileRunsAsync implements AsyncRunStore {
 
   create(run: RunRecord): Promise<void> {
     return this.serialized(run.id, async () => {
+      assertRunId(run.id);
       if (this.runs.get(run.id)) throw new DeputyError('DEPUTY_E_CONFLICT', { detail: `run ${run.id} exists already` });
       await this.runs.put(run);
     });
@@ -33,6 +35,7 @@ export class FileRunsAsync implements AsyncRunStore {
   }
 
   async get(id: string): Promise<RunRecord | undefined> {
+    assertRunId(id);
     return this.runs.get(id);
   }
 
