@@ -87,14 +87,18 @@ export async function benchCluster(): Promise<BenchResult[]> {
 
     // Failover: longer runs, so that `one` is executing some and more wait when it dies.
     const ids = await submitAll([one, two], 40, 400);
-    const snapshot = await poll(async () => {
+    await poll(async () => {
       const now = await states(db, ids);
-      const held = now.filter((run) => run.state === 'running' && run.executor === 'bench-1');
-      const waiting = now.filter((run) => run.state === 'queued');
-      return held.length > 0 && waiting.length > 0 && { held, waiting };
+      return now.some((run) => run.state === 'running' && run.executor === 'bench-1') && now.some((run) => run.state === 'queued');
     }, 60_000);
     const killedAt = performance.now();
     await one.kill();
+    // Read after the kill: nothing the dead executor held can change any more but through the survivor.
+    const afterKill = await states(db, ids);
+    const snapshot = {
+      held: afterKill.filter((run) => run.state === 'running' && run.executor === 'bench-1'),
+      waiting: afterKill.filter((run) => run.state === 'queued'),
+    };
     const waitingIds = snapshot.waiting.map((run) => run.id);
     const queuedMoved = await poll(async () => (await states(db, waitingIds)).some((run) => run.state !== 'queued') && performance.now() - killedAt, 60_000);
     const heldIds = snapshot.held.map((run) => run.id);
