@@ -327,7 +327,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     validateInputs,
     clock,
     logger,
-    dataDir: config.dataDir,
+    states: backend.records.planStates,
     tickMs: config.planTickMs ?? 15_000,
     asDuty: (tick) => liveness.asDuty('plan-scheduler', tick),
   });
@@ -335,10 +335,20 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   // One budget per source for every refusal audited before the caller is known (HTTP and hooks).
   const refusals = new RefusalThrottle({ audit: store.audit, clock });
   const flushRefusals = () => refusals.flush().catch((error: unknown) => logger.error({ err: error }, 'writing the count of suppressed refusals failed'));
-  const connectors = await startConnectors({ store, runs: plans.triggers, events: localEvents, clock, logger, env, dataDir: config.dataDir, refusals });
+  const connectors = await startConnectors({
+    store,
+    runs: plans.triggers,
+    events: localEvents,
+    clock,
+    logger,
+    env,
+    idempotency: backend.records.hookIdempotency,
+    signatures: backend.records.hookSignatures,
+    refusals,
+  });
   // Before recovery: runs interrupted by a restart still get their result mailed.
-  const mail = await startMailConnectors({ store, runs, events: localEvents, clock, logger, env, dataDir: config.dataDir });
-  const scripts = startScripts({ store, policy, events, clock, editor, dataDir: config.dataDir });
+  const mail = await startMailConnectors({ store, runs, events: localEvents, logger, env, ledger: backend.records.mailLedger });
+  const scripts = startScripts({ store, policy, events, clock, editor, reviews: backend.records.scriptReviews });
   const authoring = startAuthoring({
     store,
     policy,

@@ -20,8 +20,28 @@ import { IdempotencyOnce } from './runs/idempotency.ts';
 import { createFileStore } from './store/file.ts';
 import { openPostgresBackend } from './store/pg/index.ts';
 import { FileRunsAsync } from './store/runs-async.ts';
-import { FileIdempotency, MemoryLeases, RUN_IDEMPOTENCY_FILE } from './store/state-file.ts';
-import type { CredentialRecords, ExecutorStore, Leases } from './store/state-port.ts';
+import { FileHookSignatures, FileIdempotency, FileMailLedger, FileRecordMap, MemoryLeases, RUN_IDEMPOTENCY_FILE, SCRIPT_REVIEWS_FILE } from './store/state-file.ts';
+import type { CredentialRecords, ExecutorStore, HookSignatureRecords, Leases, MailLedgerRecords, RecordMap } from './store/state-port.ts';
+import { IDEMPOTENCY_FILE, SIGNATURES_FILE } from './connectors/index.ts';
+import { SignatureLedger } from './connectors/replay.ts';
+import { ScriptReviewStateSchema, type ScriptReviewState } from './contract/index.ts';
+import { MAIL_LEDGER_FILE } from './mail/index.ts';
+import { MessageLedger } from './mail/ledger.ts';
+import { PLAN_STATE_FILE } from './plans/index.ts';
+import { PlanStateSchema, type PlanState } from './plans/state.ts';
+
+/**
+ * The small records the executor's services share across executors: plan state, script reviews,
+ * hook Idempotency-Keys and accepted signatures, the mail ledger. On files they are the data
+ * folder's files as before; on PostgreSQL, rows every executor reads and writes.
+ */
+export interface SharedRecords {
+  planStates: RecordMap<PlanState>;
+  scriptReviews: RecordMap<ScriptReviewState>;
+  hookIdempotency: IdempotencyOnce;
+  hookSignatures: HookSignatureRecords;
+  mailLedger: MailLedgerRecords;
+}
 
 export interface ExecutorBackend {
   kind: 'files' | 'postgres';
@@ -33,6 +53,7 @@ export interface ExecutorBackend {
   leases: Leases;
   cancels: CancelChannel;
   runIdempotency: IdempotencyOnce;
+  records: SharedRecords;
   /** Where sealed credentials live; undefined: the vault's file in the data folder. */
   credentials: CredentialRecords | undefined;
   openQueue(options: { caps: QueueCaps; concurrency: number; keys: KeyRing }): Promise<RunQueue>;
@@ -55,9 +76,16 @@ export async function openExecutorBackend(options: BackendOptions): Promise<Exec
 async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
   const { clock, logger } = options;
   const files = await createFileStore({ dataDir: options.dataDir, clock, logger, auditCheckpoint: options.auditCheckpoint });
+  const path = (file: string) => join(options.dataDir, file);
   let idempotency: FileIdempotency;
+  let hookIdempotency: FileIdempotency;
+  let signatures: SignatureLedger;
+  let ledger: MessageLedger;
   try {
-    idempotency = await FileIdempotency.open(join(options.dataDir, RUN_IDEMPOTENCY_FILE), clock);
+    idempotency = await FileIdempotency.open(path(RUN_IDEMPOTENCY_FILE), clock);
+    hookIdempotency = await FileIdempotency.open(path(IDEMPOTENCY_FILE), clock);
+    signatures = await SignatureLedger.open(path(SIGNATURES_FILE), clock);
+    ledger = await MessageLedger.open(path(MAIL_LEDGER_FILE), clock);
   } catch (error) {
     await files.close();
     throw error;
@@ -71,10 +99,17 @@ async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
     leases: new MemoryLeases(clock),
     cancels: new InProcessCancels(),
     runIdempotency: new IdempotencyOnce(idempotency),
+    records: {
+      planStates: new FileRecordMap(path(PLAN_STATE_FILE), PlanStateSchema),
+      scriptReviews: new FileRecordMap(path(SCRIPT_REVIEWS_FILE), ScriptReviewStateSchema),
+      hookIdempotency: new IdempotencyOnce(hookIdempotency),
+      hookSignatures: new FileHookSignatures(signatures),
+      mailLedger: new FileMailLedger(ledger),
+    },
     credentials: undefined,
     openQueue: async ({ caps, concurrency }) => new InProcessRunQueue({ ...caps, concurrency }, logger),
     close: async () => {
-      await idempotency.settled();
+      await Promise.all([idempotency.settled(), hookIdempotency.settled(), signatures.settled(), ledger.settled()]);
       await files.close();
     },
   };
@@ -93,6 +128,13 @@ async function openPostgres(options: BackendOptions & { databaseUrl: string }): 
     leases: backend.state.leases,
     cancels: new PgCancels(backend.pool, backend.notifications, executorId, logger),
     runIdempotency: new IdempotencyOnce(backend.state.runIdempotency),
+    records: {
+      planStates: backend.state.planStates,
+      scriptReviews: backend.state.scriptReviews,
+      hookIdempotency: new IdempotencyOnce(backend.state.hookIdempotency),
+      hookSignatures: backend.state.hookSignatures,
+      mailLedger: backend.state.mailLedger,
+    },
     credentials: backend.state.credentials,
     openQueue: ({ caps, concurrency, keys }) =>
       PgBossRunQueue.start({ url: databaseUrl, pool: backend.pool, notifications: backend.notifications, keys, caps, concurrency, logger, applicationName: `${applicationName}-queue`.slice(0, 63) }),

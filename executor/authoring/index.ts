@@ -35,7 +35,7 @@ export function startAuthoring(options: {
   parse: ScriptParser;
   clock: Clock;
   limits: ScriptTextLimits;
-  viewOf: (viewer: string, script: Script) => ScriptView;
+  viewOf: (viewer: string, script: Script) => Promise<ScriptView>;
   assertModeAvailable: (runAs: RunAs) => void;
 }): Authoring {
   const uploads = new UploadStore(options.clock);

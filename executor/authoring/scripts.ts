@@ -48,7 +48,7 @@ export interface ScriptAuthoringOptions {
   clock: Clock;
   limits: ScriptTextLimits;
   /** The script as the viewer sees it (the lifecycle service's view). */
-  viewOf: (viewer: string, script: Script) => ScriptView;
+  viewOf: (viewer: string, script: Script) => Promise<ScriptView>;
 }
 
 /** Where an authored script's text goes when the catalog is exported (catalog-as-code). */

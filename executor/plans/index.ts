@@ -1,5 +1,4 @@
 /** Scripting plans: state file, scheduler and the `/v1/plans` routes. */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
@@ -20,7 +19,7 @@ import type { InputValidator, RunService } from '../runs/service.ts';
 import type { ExecutorStore } from '../store/state-port.ts';
 import { PlanScheduler } from './scheduler.ts';
 import { PlanService } from './service.ts';
-import { PlanStateStore } from './state.ts';
+import type { PlanStates } from './state.ts';
 import { ConnectorTriggers } from './triggers.ts';
 
 export { PlanScheduler } from './scheduler.ts';
@@ -49,13 +48,14 @@ export function startPlans(options: {
   validateInputs: InputValidator;
   clock: Clock;
   logger: Logger;
-  dataDir: string;
+  /** Plan states, shared by every executor of a cluster. */
+  states: PlanStates;
   /** Real-time interval between scheduler ticks; 0: no timer (tests tick by hand). */
   tickMs: number;
   /** Runs a tick only where the scheduler's duty lease is held (one executor of a cluster). */
   asDuty?: (tick: () => Promise<void>) => Promise<unknown>;
 }): Plans {
-  const states = new PlanStateStore(join(options.dataDir, PLAN_STATE_FILE));
+  const { states } = options;
   const scheduler = new PlanScheduler({ catalog: options.store.catalog, states, runs: options.runs, events: options.events, audit: options.store.audit, clock: options.clock, logger: options.logger });
   const service = new PlanService({
     store: options.store,

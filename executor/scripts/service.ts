@@ -42,17 +42,17 @@ export class ScriptService {
   constructor(private readonly options: ScriptServiceOptions) {}
 
   /** The scripts this principal may view, optionally of one status, sorted by name. */
-  list(principalId: string, status?: ScriptStatus): ScriptView[] {
+  async list(principalId: string, status?: ScriptStatus): Promise<ScriptView[]> {
     this.principal(principalId);
-    return this.options.store.catalog
+    const scripts = this.options.store.catalog
       .snapshot()
       .scripts.filter((script) => (status === undefined || script.status === status) && this.options.policy.mayOnScript(principalId, script.id, 'view').allowed)
-      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
-      .map((script) => this.view(script, principalId, false));
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    return this.views(scripts, principalId);
   }
 
   /** One script with its versions, text and the diff against its last approved version. */
-  get(principalId: string, scriptId: string): ScriptView {
+  get(principalId: string, scriptId: string): Promise<ScriptView> {
     this.principal(principalId);
     throwIfDenied(this.options.policy.mayOnScript(principalId, scriptId, 'view'));
     return this.view(this.script(scriptId), principalId, true);
@@ -62,10 +62,10 @@ export class ScriptService {
   async approvals(principalId: string): Promise<ApprovalList> {
     this.principal(principalId);
     const { store, policy, clock } = this.options;
-    const scripts = store.catalog
-      .snapshot()
-      .scripts.filter((script) => script.status === 'testing' && policy.mayChangeScriptStatus(principalId, script.id, 'approved').allowed)
-      .map((script) => this.view(script, principalId, false));
+    const scripts = await this.views(
+      store.catalog.snapshot().scripts.filter((script) => script.status === 'testing' && policy.mayChangeScriptStatus(principalId, script.id, 'approved').allowed),
+      principalId,
+    );
     const runs = (await store.runs.unfinished())
       .filter((run) => run.state === 'awaiting-approval')
       // An expired request is rejected by the next expiry sweep; it is no longer anyone's to decide.
@@ -110,7 +110,7 @@ export class ScriptService {
     if (!script) return refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `script ${scriptId} disappeared` }));
     if (!decision.allowed || moved) {
       const reason = decision.allowed ? `script is ${script.status}, the request saw ${request.from}` : decision.reason;
-      return refuse(new DeputyError('DEPUTY_E_CONFLICT', { message: this.conflictMessage(script, request.to), detail: reason }));
+      return refuse(new DeputyError('DEPUTY_E_CONFLICT', { message: await this.conflictMessage(script, request.to), detail: reason }));
     }
     if (request.hash !== script.currentHash) {
       return refuse(
@@ -134,7 +134,7 @@ export class ScriptService {
       review = { hash: request.hash, requestedBy: principal.id, requestedByName: principal.name, requestedAt: now, ...comment };
       await reviews.put(scriptId, review);
     } else if (from === 'testing') {
-      const open = reviews.get(scriptId, request.hash) ?? { hash: request.hash, requestedBy: CATALOG_REQUESTER, requestedAt: now };
+      const open = (await reviews.get(scriptId, request.hash)) ?? { hash: request.hash, requestedBy: CATALOG_REQUESTER, requestedAt: now };
       review = { ...open, decision: { to: request.to, by: principal.id, byName: principal.name, at: now, ...comment } };
       await reviews.put(scriptId, review);
     }
@@ -142,7 +142,7 @@ export class ScriptService {
     const approvers = policy.approversFor({ scriptId });
     const change = { from, to: request.to, hash: request.hash, by: principal.id, byName: principal.name, ...comment };
     // Events go to many viewers: the view carries no one's rights, only the script and its diff.
-    const eventView: ScriptView = { ...this.view(changed, undefined, false), diff: this.diffOf(changed) };
+    const eventView: ScriptView = { ...(await this.view(changed, undefined, false)), diff: this.diffOf(changed) };
     if (request.to === 'testing') {
       await events.publish({ type: 'script.review-requested', script: eventView, change, notify: approvers });
     } else {
@@ -153,8 +153,8 @@ export class ScriptService {
   }
 
   /** Why a status change is not possible now, in words: usually someone else decided first. */
-  private conflictMessage(script: Script, to: ScriptStatus): string {
-    const decided = this.options.reviews.get(script.id, script.currentHash)?.decision;
+  private async conflictMessage(script: Script, to: ScriptStatus): Promise<string> {
+    const decided = (await this.options.reviews.get(script.id, script.currentHash))?.decision;
     if (decided) {
       const outcome = decided.to === 'approved' ? 'approved' : 'sent back to Draft';
       return `This review was already decided: ${decided.byName ?? decided.by} ${outcome} it.`;
@@ -163,14 +163,19 @@ export class ScriptService {
   }
 
   /** The script as `viewer` sees it, with everything `GET /v1/scripts/<id>` shows (for answers to authoring requests). */
-  detailFor(viewer: string, script: Script): ScriptView {
+  detailFor(viewer: string, script: Script): Promise<ScriptView> {
     return this.view(script, viewer, true);
   }
 
-  private view(script: Script, viewer: string | undefined, detail: boolean): ScriptView {
+  /** Without detail, for lists: the reviews are read together. */
+  private views(scripts: Script[], viewer: string): Promise<ScriptView[]> {
+    return Promise.all(scripts.map((script) => this.view(script, viewer, false)));
+  }
+
+  private async view(script: Script, viewer: string | undefined, detail: boolean): Promise<ScriptView> {
     const { store, policy, reviews } = this.options;
     const current = store.catalog.getVersion(script.currentHash);
-    const review = reviews.get(script.id, script.currentHash);
+    const review = await reviews.get(script.id, script.currentHash);
     const allowedTransitions =
       viewer === undefined ? [] : STATUS_TRANSITIONS[script.status].filter((to) => policy.mayChangeScriptStatus(viewer, script.id, to).allowed);
     const view: ScriptView = {
