@@ -209,7 +209,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   let catalogFolder: string | undefined;
   let vault: Awaited<ReturnType<typeof openCredentialVault>>;
   try {
-    ({ pwsh, catalogFolder } = await prepareCatalog(store, config, env, clock, logger));
+    ({ pwsh, catalogFolder } = await backend.startingAlone(() => prepareCatalog(store, config, env, clock, logger)));
     vault = await openCredentialVault({ dataDir: config.dataDir, keys, records: backend.credentials, clock, logger });
   } catch (error) {
     await backend.close();

@@ -18,6 +18,7 @@ import type { QueueCaps, RunQueue } from './queue/port.ts';
 import { InProcessCancels, PgCancels, type CancelChannel } from './runs/cancels.ts';
 import { IdempotencyOnce } from './runs/idempotency.ts';
 import { createFileStore } from './store/file.ts';
+import { withAdvisoryLock } from '../lib/postgres/pool.ts';
 import { openPostgresBackend } from './store/pg/index.ts';
 import { FileRunsAsync } from './store/runs-async.ts';
 import { FileHookSignatures, FileIdempotency, FileMailLedger, FileRecordMap, MemoryLeases, RUN_IDEMPOTENCY_FILE, SCRIPT_REVIEWS_FILE } from './store/state-file.ts';
@@ -57,6 +58,12 @@ export interface ExecutorBackend {
   /** Where sealed credentials live; undefined: the vault's file in the data folder. */
   credentials: CredentialRecords | undefined;
   openQueue(options: { caps: QueueCaps; concurrency: number; keys: KeyRing }): Promise<RunQueue>;
+  /**
+   * Runs start-up work that must happen once however many executors start together (the catalog
+   * import): on PostgreSQL under an advisory lock, after reading the catalog again, so the second
+   * executor finds the first one's import and has nothing left to do.
+   */
+  startingAlone<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -108,6 +115,8 @@ async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
     },
     credentials: undefined,
     openQueue: async ({ caps, concurrency }) => new InProcessRunQueue({ ...caps, concurrency }, logger),
+    // The data folder's lock (executor/data-lock.ts) already keeps every other executor out.
+    startingAlone: (work) => work(),
     close: async () => {
       await Promise.all([idempotency.settled(), hookIdempotency.settled(), signatures.settled(), ledger.settled()]);
       await files.close();
@@ -138,6 +147,11 @@ async function openPostgres(options: BackendOptions & { databaseUrl: string }): 
     credentials: backend.state.credentials,
     openQueue: ({ caps, concurrency, keys }) =>
       PgBossRunQueue.start({ url: databaseUrl, pool: backend.pool, notifications: backend.notifications, keys, caps, concurrency, logger, applicationName: `${applicationName}-queue`.slice(0, 63) }),
+    startingAlone: (work) =>
+      withAdvisoryLock(backend.pool, 'deputy.executor-start-up', async () => {
+        await backend.catalog.reload();
+        return work();
+      }),
     close: () => backend.close(),
   };
 }

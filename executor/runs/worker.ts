@@ -66,7 +66,7 @@ export class RunWorker {
 
   /** Starts taking runs from the queue and listening for cancels addressed to this executor. */
   async start(): Promise<void> {
-    this.stopListening = await this.options.cancels.listen((runId) => this.abort(runId));
+    this.stopListening = await this.options.cancels.listen((runId) => this.abort(runId), () => [...this.cancellers.keys()]);
     await this.options.queue.work((run) => this.execute(run));
   }
 

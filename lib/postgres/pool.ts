@@ -58,3 +58,24 @@ export function lockKey(name: string): string {
   // PostgreSQL's bigint is signed.
   return BigInt.asIntN(64, hash).toString();
 }
+
+/**
+ * Runs `work` while this process holds the session advisory lock `name`, waiting for whoever
+ * holds it now. Should this process die meanwhile, its connection closes and the lock goes with it.
+ */
+export async function withAdvisoryLock<T>(pool: Pool, name: string, work: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [lockKey(name)]);
+    try {
+      return await work();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey(name)]).catch((error: unknown) => {
+        broken = error instanceof Error ? error : new Error(String(error));
+      });
+    }
+  } finally {
+    client.release(broken);
+  }
+}

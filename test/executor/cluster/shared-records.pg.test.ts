@@ -1,17 +1,19 @@
 /**
  * What one executor of a cluster decides, the other holds to (real `deputy executor` processes on
- * one PostgreSQL): a plan disabled through A is disabled on B, a script review decided through A is
- * known to B (and a second decision there is refused, naming who decided), a signed hook accepted
- * by A is a replay on B unless it repeats its Idempotency-Key (then B answers with A's run).
+ * one PostgreSQL, started at the same moment): the catalog is imported once, a plan disabled
+ * through A is disabled on B, a script review decided through A is known to B (and a second
+ * decision there is refused, naming who decided), a signed hook accepted by A is a replay on B
+ * unless it repeats its Idempotency-Key (then B answers with A's run), and a cancel sent while
+ * the holder's listening connection is down reaches it once the connection is back.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signPayload } from '../../../executor/connectors/signature.ts';
-import type { PlanView, ScriptView } from '../../../executor/contract/index.ts';
-import { useTestDatabase } from '../../helpers/postgres.ts';
+import { isFinalRunState, type PlanView, type RunView, type ScriptView } from '../../../executor/contract/index.ts';
+import { useTestDatabase, withClient } from '../../helpers/postgres.ts';
 import { CLUSTER_CATALOG, clusterSecrets, startExecutorProcess, type ExecutorProcess } from './processes.ts';
 
 /** The cluster catalog, with a plan, a script waiting in Testing, and a signed web service connector. */
@@ -19,18 +21,26 @@ function sharedRecordsCatalog(hookKey: string): string {
   const folder = mkdtempSync(join(tmpdir(), 'deputy-cluster-shared-'));
   cpSync(join(CLUSTER_CATALOG, 'scripts'), join(folder, 'scripts'), { recursive: true });
   writeFileSync(join(folder, 'hook.key'), `${hookKey}\n`, { mode: 0o600 });
+  writeFileSync(join(folder, 'scripts', 'Candidate.ps1'), `# A new version, waiting for its review.\n${readFileSync(join(folder, 'scripts', 'Sleep.ps1'), 'utf8')}`);
   writeFileSync(
     join(folder, 'catalog.yaml'),
     `tenants:
   - { id: contoso, name: Contoso }
 principals:
-  - { id: alex, name: Alex (helpdesk), tenant: contoso, roles: [administrator] }
+  - { id: alex, name: Alex (helpdesk), tenant: contoso, roles: [administrator], identities: { webchat: alex } }
   - { id: cyra, name: Cyra (cyber), tenant: contoso, roles: [cyber-admin] }
   - { id: hook-bot, name: ITSM connector, tenant: contoso, roles: [administrator] }
 scripts:
   - { id: mark, file: scripts/Mark.ps1, tenant: contoso, status: approved }
-  - { id: candidate, file: scripts/Sleep.ps1, tenant: contoso, status: testing }
+  - { id: sleep, file: scripts/Sleep.ps1, tenant: contoso, status: approved }
+  - { id: candidate, file: scripts/Candidate.ps1, tenant: contoso, status: testing }
 actions:
+  - id: sleep
+    script: sleep
+    title: Sleep a long while
+    runAs: pool
+    allow: { roles: [administrator], principals: [] }
+    timeoutSeconds: 120
   - id: mark
     script: mark
     title: Leave a mark
@@ -74,8 +84,9 @@ describe('records one executor decides hold on the other (two processes, one Pos
     this.timeout(180_000);
     catalog = sharedRecordsCatalog(hookKey);
     const secrets = clusterSecrets(runDataDir);
-    a = await startExecutorProcess({ id: 'exec-a', databaseUrl: databaseUrl(), secrets, catalog });
-    b = await startExecutorProcess({ id: 'exec-b', databaseUrl: databaseUrl(), secrets, catalog });
+    // Together, on a new database: both would import the catalog folder, but only one may.
+    const start = (id: string) => startExecutorProcess({ id, databaseUrl: databaseUrl(), secrets, catalog });
+    [a, b] = await Promise.all([start('exec-a'), start('exec-b')]);
   });
 
   after(async function () {
@@ -86,6 +97,16 @@ describe('records one executor decides hold on the other (two processes, one Pos
     }
     rmSync(catalog, { recursive: true, force: true });
     rmSync(runDataDir, { recursive: true, force: true });
+  });
+
+  const sql = <R extends object>(text: string, values: unknown[] = []) => withClient(databaseUrl(), async (client) => (await client.query<R>(text, values)).rows);
+
+  it('imports the catalog once when both start at the same moment', async () => {
+    const imports = await sql<{ correlation: string; entries: number }>(
+      `SELECT line::json->>'correlationId' AS correlation, count(*)::int AS entries FROM deputy.audit WHERE line::json->>'type' = 'catalog.import' GROUP BY 1`,
+    );
+    assert.equal(imports.length, 1, `one import, not ${imports.length}`);
+    assert.ok((imports[0]?.entries ?? 0) > 0);
   });
 
   const plan = async (executor: ExecutorProcess) => {
@@ -146,5 +167,37 @@ describe('records one executor decides hold on the other (two processes, one Pos
       assert.equal(replayed.status, 409, `a replay with ${key ?? 'no'} Idempotency-Key`);
       assert.equal(((await replayed.json()) as { error: { code: string } }).error.code, 'DEPUTY_E_REPLAY');
     }
+  });
+
+  it('delivers a cancel sent while the holder’s listening connection was down once it is back', async () => {
+    const response = await a.api('/v1/runs', { method: 'POST', json: { actionId: 'sleep', principalId: 'alex', inputs: { Seconds: 120 }, origin: { kind: 'api' } } });
+    assert.equal(response.status, 202, await response.clone().text());
+    const { id } = (await response.json()) as { id: string };
+    const view = async (executor: ExecutorProcess) => (await (await executor.operatorApi(`/v1/runs/${id}`)).json()) as RunView;
+    await until('the run to start', async () => (await view(a)).state === 'running', 60_000);
+    const [{ executor: holderId } = { executor: '' }] = await sql<{ executor: string }>(`SELECT record->>'executor' AS executor FROM deputy.runs WHERE id = $1`, [id]);
+    const [holder, elsewhere] = holderId === 'exec-a' ? [a, b] : [b, a];
+    const [{ database } = { database: '' }] = await sql<{ database: string }>('SELECT current_database() AS database');
+    const listening = `deputy-executor-${holder.id}-listen`;
+    // No new connections for a moment, and the holder's listening one cut: the NOTIFY of the cancel cannot reach it.
+    // (A database cannot refuse connections while the session saying so is connected to it: this one is not.)
+    const elsewhereDb = new URL(databaseUrl());
+    elsewhereDb.pathname = '/postgres';
+    await withClient(elsewhereDb.toString(), async (admin) => {
+      await admin.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
+      try {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [listening]);
+        await until('the listening connection to be gone', async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [listening])).rowCount === 0, 10_000);
+        const cancel = await elsewhere.api(`/v1/runs/${id}/cancel`, { method: 'POST', json: { principalId: 'alex' } });
+        assert.equal(cancel.status, 202, await cancel.clone().text());
+      } finally {
+        await admin.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
+      }
+    });
+    const ended = await until('the holder to stop the run', async () => {
+      const seen = await view(elsewhere);
+      return isFinalRunState(seen.state) && seen;
+    }, 30_000);
+    assert.equal(ended.state, 'cancelled');
   });
 });
