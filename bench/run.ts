@@ -1,4 +1,4 @@
-/** `npm run bench`: every benchmark, measured in this one run, with its baseline. */
+/** `npm run bench`: every benchmark, measured in this one run, with its baseline; `npm run bench -- cluster store` runs only those. */
 import { benchChat } from './chat.ts';
 import { benchCluster } from './cluster.ts';
 import { benchExecutor, type BenchResult } from './executor.ts';
@@ -17,8 +17,12 @@ const suites: [string, () => Promise<BenchResult[]>][] = [
   ['targets', benchTargets],
 ];
 
+const only = process.argv.slice(2);
+const unknown = only.filter((name) => !suites.some(([known]) => known === name));
+if (unknown.length > 0) throw new Error(`no benchmark named ${unknown.join(', ')}; there are ${suites.map(([name]) => name).join(', ')}`);
+
 let failed = 0;
-for (const [name, run] of suites) {
+for (const [name, run] of suites.filter(([candidate]) => only.length === 0 || only.includes(candidate))) {
   console.log(`\n== ${name}`);
   try {
     for (const result of await run()) {
