@@ -342,22 +342,18 @@ describe('pwsh runner: warm pool', function () {
     assert.ok(await eventually(() => processGone(worker as number)));
   });
 
-  it('answers a trivial job through a warm worker quickly', async () => {
+  it('answers one requester\'s trivial jobs from the same warm worker', async () => {
     await runner.prewarm({ kind: 'pool' });
-    const durations: number[] = [];
     const workers = new Set<string>();
     const replacedBefore = runner.stats().pools[0]?.replaced;
+    // How fast a warm worker answers is for `npm run bench` (the warm-path ratio); here: that it is reused.
     for (let index = 0; index < 7; index += 1) {
       const result = await runner.execute(job(WORKER_LINE, { requester: 'quick-tester' }));
       assert.equal(result.outcome, 'succeeded');
-      durations.push(result.durationMs);
       workers.add(outputFields(result.records).worker ?? '');
     }
     assert.equal(workers.size, 1, 'one requester\'s clean worker is reused');
     assert.equal(runner.stats().pools[0]?.replaced, replacedBefore);
-    const median = [...durations].sort((a, b) => a - b)[3] ?? Infinity;
-    // A cold pwsh start takes about a second here; a warm worker must be an order of magnitude faster.
-    assert.ok(median < 300, `median ${median} ms of ${durations.join(', ')}`);
   });
 });
 
