@@ -10,24 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFinalRunState, RunEventSchema, type RunEvent, type RunView } from '../../../executor/contract/index.ts';
 import { useTestDatabase, withClient } from '../../helpers/postgres.ts';
-import { clusterSecrets, startExecutorProcess, type ExecutorProcess } from './processes.ts';
+import { clusterSecrets, startExecutorProcess, until, type ExecutorProcess } from './processes.ts';
 
 interface StoredRun {
   id: string;
   state: string;
   executor: string | null;
   token: string | null;
-}
-
-/** Waits on a condition (never a fixed sleep), polling every `everyMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
 
 /** Reads `GET /v1/events` until `done` says enough (or the stream ends). */

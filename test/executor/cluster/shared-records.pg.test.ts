@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { signPayload } from '../../../executor/connectors/signature.ts';
 import { isFinalRunState, type PlanView, type RunView, type ScriptView } from '../../../executor/contract/index.ts';
 import { useTestDatabase, withClient } from '../../helpers/postgres.ts';
-import { CLUSTER_CATALOG, clusterSecrets, startExecutorProcess, type ExecutorProcess } from './processes.ts';
+import { CLUSTER_CATALOG, clusterSecrets, startExecutorProcess, until, type ExecutorProcess } from './processes.ts';
 
 /** The cluster catalog, with a plan, a script waiting in Testing, and a signed web service connector. */
 function sharedRecordsCatalog(hookKey: string): string {
@@ -59,16 +59,6 @@ plans:
 `,
   );
   return folder;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('records one executor decides hold on the other (two processes, one PostgreSQL)', function () {
