@@ -21,6 +21,7 @@ import type { BenchResult } from './executor.ts';
 
 const RUNS = Number(process.env.DEPUTY_BENCH_CLUSTER_RUNS ?? 200);
 const LEASE_SECONDS = 4;
+const DRAIN_BOUND_MS = 180_000;
 
 /** The probe's first answer, or undefined once `timeoutMs` passed without one. */
 async function within<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 25): Promise<T | undefined> {
@@ -96,7 +97,8 @@ async function measureFailover(db: pg.Client, dead: ExecutorProcess, survivor: E
   const queuedMoved =
     waitingIds.length === 0 ? undefined : await within(async () => (await states(db, waitingIds)).some((run) => run.executor === survivor.id) && since(), bound);
   const interrupted = heldIds.length === 0 ? undefined : await within(async () => (await states(db, heldIds)).every((run) => run.state === 'interrupted') && since(), bound);
-  const settled = await within(async () => (await states(db, ids)).every((run) => isFinalRunState(run.state)), bound, 100);
+  // Not failover but throughput: how long the survivor takes to work off the rest (bounded too).
+  const drained = await within(async () => (await states(db, ids)).every((run) => isFinalRunState(run.state)) && since(), DRAIN_BOUND_MS, 100);
   const lines = [
     ...(ready ? [] : ['(the kill came without the moment sought: the dead executor was not both running runs and holding queued ones within 30 s)']),
     waitingIds.length === 0
@@ -109,9 +111,9 @@ async function measureFailover(db: pg.Client, dead: ExecutorProcess, survivor: E
       : interrupted === undefined
         ? `kill → its ${heldIds.length} running run(s) interrupted: not within ${bound} ms`
         : `kill → its ${heldIds.length} running run(s) interrupted: ${interrupted.toFixed(0)} ms (lease expiry plus one renewal period at most)`,
-    ...(settled ? [] : [`not every run had ended ${bound} ms after the kill`]),
+    drained === undefined ? `not every one of the ${ids.length} runs had ended ${DRAIN_BOUND_MS} ms after the kill` : `all ${ids.length} runs ended ${drained.toFixed(0)} ms after the kill`,
   ];
-  const pass = queuedMoved !== undefined && interrupted !== undefined && interrupted < (LEASE_SECONDS + 5) * 1000 && settled === true;
+  const pass = queuedMoved !== undefined && interrupted !== undefined && interrupted < (LEASE_SECONDS + 5) * 1000;
   return { pass, lines };
 }
 
