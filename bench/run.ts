@@ -1,5 +1,6 @@
-/** `npm run bench`: every benchmark, measured in this one run, with its baseline. */
+/** `npm run bench`: every benchmark, measured in this one run, with its baseline; `npm run bench -- cluster store` runs only those. */
 import { benchChat } from './chat.ts';
+import { benchCluster } from './cluster.ts';
 import { benchExecutor, type BenchResult } from './executor.ts';
 import { benchForms } from './forms.ts';
 import { benchSlack } from './slack.ts';
@@ -9,14 +10,19 @@ import { benchTargets } from './targets.ts';
 const suites: [string, () => Promise<BenchResult[]>][] = [
   ['executor', benchExecutor],
   ['store', () => benchStore()],
+  ['cluster', benchCluster],
   ['slack', benchSlack],
   ['chat', benchChat],
   ['forms', benchForms],
   ['targets', benchTargets],
 ];
 
+const only = process.argv.slice(2);
+const unknown = only.filter((name) => !suites.some(([known]) => known === name));
+if (unknown.length > 0) throw new Error(`no benchmark named ${unknown.join(', ')}; there are ${suites.map(([name]) => name).join(', ')}`);
+
 let failed = 0;
-for (const [name, run] of suites) {
+for (const [name, run] of suites.filter(([candidate]) => only.length === 0 || only.includes(candidate))) {
   console.log(`\n== ${name}`);
   try {
     for (const result of await run()) {

@@ -4,6 +4,7 @@
  */
 import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
@@ -21,7 +22,6 @@ import { validateInputs } from './catalog/inputs.ts';
 import { assertDistinctTokens, type ExecutorConfig } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { startConnectors } from './connectors/index.ts';
-import { IdempotencyStore } from './connectors/idempotency.ts';
 import { startMailConnectors, type MailConnectors } from './mail/index.ts';
 import { startPlans, type Plans } from './plans/index.ts';
 import { startScripts, type ScriptService } from './scripts/index.ts';
@@ -30,9 +30,12 @@ import { CatalogEditor } from './catalog/editor.ts';
 import { parseScriptParameters, type ParsedScript } from './pwsh/parameters.ts';
 import { startQueries } from './queries/index.ts';
 import { openCredentialVault, withStoredCredentials } from './credentials/index.ts';
+import { loadKeyRing } from './credentials/keyring.ts';
+import { openExecutorBackend, type ExecutorBackend } from './backend.ts';
+import type { EventStream } from './event-stream.ts';
 import { DeputyError, type ErrorCode } from './contract/index.ts';
 import type { Action } from './domain.ts';
-import { EventBus } from './events.ts';
+import type { EventBus } from './events.ts';
 import { createHostCheck, createTokenCheck } from './http/auth.ts';
 import { createApiServer, type Readiness } from './http/server.ts';
 import { Policy } from './policy/policy.ts';
@@ -43,17 +46,18 @@ import { auditConnectFailure, withTargets } from './targets/dispatch.ts';
 import { createTargetRunner } from './targets/runner.ts';
 import type { Runner } from './pwsh/types.ts';
 import { RunService, type RunPolicy } from './runs/service.ts';
+import { ExecutorLiveness } from './runs/liveness.ts';
+import { RunRecorder } from './runs/records.ts';
+import { RunWorker } from './runs/worker.ts';
+import type { RunRecord } from './domain.ts';
 import { auditCheckpointOf, auditKeyPath } from './store/audit-checkpoint.ts';
 import { RefusalThrottle } from './store/refusal-audit.ts';
-import { createFileStore } from './store/file.ts';
-import type { Store } from './store/port.ts';
+import type { ExecutorStore } from './store/state-port.ts';
 import type { DeclaredRoute } from './http/routes.ts';
 import { loadOrCreateToken, OPERATOR_TOKEN_FILE } from './token.ts';
 
 export const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'examples', 'catalog');
 const DEMO_DIRECTORY_SEED = 'demo-directory.json';
-/** `Idempotency-Key`s of `POST /v1/runs`, per principal, kept 24 hours. */
-const RUN_IDEMPOTENCY_FILE = 'run-idempotency.jsonl';
 
 export interface ExecutorOptions {
   config: ExecutorConfig;
@@ -69,9 +73,18 @@ export interface RunningExecutor {
   token: string;
   /** The operator's token (the first one configured): reads across principals. */
   operatorToken: string;
-  store: Store;
+  /** Which backend holds the state: the data folder's files, or PostgreSQL (`DEPUTY_DATABASE_URL`). */
+  backend: ExecutorBackend['kind'];
+  /** This executor's name in a cluster (its lease `executor:<id>`). */
+  executorId: string;
+  store: ExecutorStore;
   runs: RunService;
-  events: EventBus;
+  /** Every executor's events: what `GET /v1/events` streams. */
+  events: EventStream;
+  /** This process's own events (mail replies and connector callbacks act on these). */
+  localEvents: EventBus;
+  /** Leases: this executor's liveness, dead executors' runs taken over, duties held once across the cluster. */
+  liveness: ExecutorLiveness;
   runner: Runner;
   /** Scripting plans: `plans.scheduler.tick()` handles what the clock says is due. */
   plans: Plans;
@@ -98,7 +111,7 @@ export interface CatalogSync {
  * Imports the catalog folder into the store in one step, one audit entry per change and per
  * conflict. The baseline (what the folder said) is stored even when nothing else changed.
  */
-export async function syncCatalog(store: Store, folder: string, pwshPath: string, clock: Clock, actor = 'catalog-import'): Promise<CatalogSync> {
+export async function syncCatalog(store: Pick<ExecutorStore, 'catalog' | 'audit'>, folder: string, pwshPath: string, clock: Clock, actor = 'catalog-import'): Promise<CatalogSync> {
   const previous = store.catalog.snapshot();
   const { snapshot, changes, conflicts } = await importCatalog({ folder, previous, pwshPath, clock });
   if (changes.length > 0 || !isDeepStrictEqual(snapshot.baseline, previous.baseline)) await store.catalog.replace(snapshot);
@@ -121,7 +134,7 @@ async function parseOneScript(pwshPath: string | undefined, text: string): Promi
 }
 
 /** Finds pwsh and imports the catalog (the example one on a new data folder). */
-async function prepareCatalog(store: Store, config: ExecutorConfig, env: NodeJS.ProcessEnv, clock: Clock, logger: Logger) {
+async function prepareCatalog(store: ExecutorStore, config: ExecutorConfig, env: NodeJS.ProcessEnv, clock: Clock, logger: Logger) {
   const pwsh = locatePwsh(env, PROJECT_ROOT);
   if (!pwsh) logger.error('pwsh not found: set DEPUTY_PWSH, put pwsh on PATH, or run npm install to provision .tools/pwsh');
   else logger.info({ pwsh: pwsh.path, source: pwsh.source }, 'pwsh found');
@@ -177,19 +190,29 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   const operatorTokens = config.operatorTokens ?? [loadOrCreateToken(config.dataDir, OPERATOR_TOKEN_FILE)];
   assertDistinctTokens(tokens, operatorTokens);
   const token = tokens[0] as string;
-  const openStore = async () => createFileStore({ dataDir: config.dataDir, clock, logger, auditCheckpoint: auditCheckpointOf(config) });
-  const store = await openStore().catch((error: unknown) => {
+  const executorId = config.executorId ?? `${hostname()}-${config.port}`;
+  const backend = await openExecutorBackend({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    executorId,
+    auditCheckpoint: auditCheckpointOf(config),
+    clock,
+    logger,
+  }).catch((error: unknown) => {
     lock.release();
     throw error;
   });
+  logger.info({ backend: backend.kind, executor: executorId }, backend.kind === 'postgres' ? 'state in PostgreSQL (DEPUTY_DATABASE_URL)' : 'state in the data folder');
+  const { store } = backend;
+  const keys = loadKeyRing({ keys: config.secretKeys, dataDir: config.dataDir });
   let pwsh: ReturnType<typeof locatePwsh>;
   let catalogFolder: string | undefined;
   let vault: Awaited<ReturnType<typeof openCredentialVault>>;
   try {
-    ({ pwsh, catalogFolder } = await prepareCatalog(store, config, env, clock, logger));
-    vault = await openCredentialVault({ dataDir: config.dataDir, keys: config.secretKeys, clock, logger });
+    ({ pwsh, catalogFolder } = await backend.startingAlone(() => prepareCatalog(store, config, env, clock, logger)));
+    vault = await openCredentialVault({ dataDir: config.dataDir, keys, records: backend.credentials, clock, logger });
   } catch (error) {
-    await store.close();
+    await backend.close();
     lock.release();
     throw error;
   }
@@ -224,12 +247,14 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     idleMs: config.targetIdleMs ?? 300_000,
     maxIdleSessions: config.maxTargetSessions ?? 32,
     onConnectFailure: (job, error) => {
-      const run = store.runs.get(job.request.runId);
+      const run = executing.get(job.request.runId);
       if (run) auditConnectFailure(store.audit, logger, run, job.target, error);
     },
   });
-  const dispatched = withTargets(pwshRunner, { catalog: store.catalog, runs: store.runs, vault, logger, clock, targets: targetRunner });
-  const runner = withStoredCredentials(dispatched, { catalog: store.catalog, runs: store.runs, vault, audit: store.audit, logger });
+  // The runs executing here: what the runner's decorators read about the run they execute.
+  const executing = new Map<string, RunRecord>();
+  const dispatched = withTargets(pwshRunner, { catalog: store.catalog, runs: executing, vault, logger, clock, targets: targetRunner });
+  const runner = withStoredCredentials(dispatched, { catalog: store.catalog, runs: executing, vault, audit: store.audit, logger });
 
   // Modes this host cannot provide are refused per action at start-up, with the reason in the log.
   const unavailable = new Map<string, string>();
@@ -253,39 +278,77 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     approversForRun: (run) => policy.approversFor({ run }),
   };
 
-  const events = new EventBus(clock);
+  const { events, localEvents, cancels } = backend;
   const queries = startQueries({ store, policy, runner, clock, logger, runDataDir });
-  const runIdempotency = await IdempotencyStore.open(join(config.dataDir, RUN_IDEMPOTENCY_FILE), clock);
-  const runs = new RunService({
-    store,
-    policy: runPolicy,
+  const queue = await backend.openQueue({ caps: { maxQueued: config.maxQueuedRuns, maxQueuedPerPrincipal: config.maxQueuedPerPrincipal }, concurrency: config.maxConcurrentRuns, keys });
+  const recorder = new RunRecorder({ runs: store.runs, audit: store.audit, events, clock });
+  const worker = new RunWorker({
+    executorId,
+    runs: store.runs,
+    catalog: store.catalog,
+    audit: store.audit,
+    recorder,
+    queue,
+    cancels,
     runner,
+    mayRunAction: (...args) => runPolicy.mayRunAction(...args),
+    clock,
+    logger,
+    limits: { maxOutputBytes: config.maxOutputBytes, maxOutputRecords: config.maxOutputRecords },
+    runDataDir,
+    executing,
+  });
+  const runs = new RunService({
+    executorId,
+    catalog: store.catalog,
+    audit: store.audit,
+    runs: store.runs,
+    recorder,
+    queue,
+    cancels,
+    worker,
+    policy: runPolicy,
     validateInputs,
-    events,
     clock,
     logger,
     runDataDir,
     choices: queries.service,
-    idempotency: runIdempotency,
+    idempotency: backend.runIdempotency,
     approvalTtlMs: config.approvalTtlMs,
-    limits: {
-      concurrency: config.maxConcurrentRuns,
-      maxQueued: config.maxQueuedRuns,
-      maxQueuedPerPrincipal: config.maxQueuedPerPrincipal,
-      maxOutputBytes: config.maxOutputBytes,
-      maxOutputRecords: config.maxOutputRecords,
-    },
   });
+  const liveness = new ExecutorLiveness({ executorId, leases: backend.leases, runs: store.runs, recorder, adopt: (run) => worker.adopt(run), ttlMs: config.leaseMs ?? 15_000, clock, logger });
   const editor = new CatalogEditor(store.catalog);
-  const plans = startPlans({ store, runs, policy, events, editor, validateInputs, clock, logger, dataDir: config.dataDir, tickMs: config.planTickMs ?? 15_000 });
+  const plans = startPlans({
+    store,
+    runs,
+    policy,
+    events,
+    editor,
+    validateInputs,
+    clock,
+    logger,
+    states: backend.records.planStates,
+    tickMs: config.planTickMs ?? 15_000,
+    asDuty: (tick) => liveness.asDuty('plan-scheduler', tick),
+  });
   // Hooks go through the plan triggers: a hook for a connector-triggered plan starts that plan.
   // One budget per source for every refusal audited before the caller is known (HTTP and hooks).
   const refusals = new RefusalThrottle({ audit: store.audit, clock });
   const flushRefusals = () => refusals.flush().catch((error: unknown) => logger.error({ err: error }, 'writing the count of suppressed refusals failed'));
-  const connectors = await startConnectors({ store, runs: plans.triggers, events, clock, logger, env, dataDir: config.dataDir, refusals });
+  const connectors = await startConnectors({
+    store,
+    runs: plans.triggers,
+    events: localEvents,
+    clock,
+    logger,
+    env,
+    idempotency: backend.records.hookIdempotency,
+    signatures: backend.records.hookSignatures,
+    refusals,
+  });
   // Before recovery: runs interrupted by a restart still get their result mailed.
-  const mail = await startMailConnectors({ store, runs, events, clock, logger, env, dataDir: config.dataDir });
-  const scripts = startScripts({ store, policy, events, clock, editor, dataDir: config.dataDir });
+  const mail = await startMailConnectors({ store, runs, events: localEvents, logger, env, ledger: backend.records.mailLedger });
+  const scripts = startScripts({ store, policy, events, clock, editor, reviews: backend.records.scriptReviews });
   const authoring = startAuthoring({
     store,
     policy,
@@ -296,7 +359,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     viewOf: (viewer, script) => scripts.service.detailFor(viewer, script),
     assertModeAvailable: (runAs) => runner.assertModeAvailable(runAs),
   });
-  const recovered = await runs.recover();
+  // Own runs only: in a cluster, the others' are their business (or, once their lease expires, the sweep's).
+  await liveness.start();
+  await worker.start();
+  const recovered = await worker.recover({ alone: backend.kind === 'files' });
   if (recovered.interrupted + recovered.resumed > 0) logger.warn(recovered, 'runs recovered after a restart');
 
   const readiness = (): Readiness => ({
@@ -330,7 +396,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  const expiry = setInterval(() => void runs.expireApprovals().catch((error) => logger.error({ err: error }, 'approval expiry failed')), 30_000);
+  const expiry = setInterval(
+    () => void liveness.asDuty('approval-expiry', () => runs.expireApprovals()).catch((error: unknown) => logger.error({ err: error }, 'approval expiry failed')),
+    30_000,
+  );
   expiry.unref();
   const refusalSummaries = setInterval(() => void flushRefusals(), 60_000);
   refusalSummaries.unref();
@@ -344,9 +413,13 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     port,
     token,
     operatorToken: operatorTokens[0] as string,
+    backend: backend.kind,
+    executorId,
     store,
     runs,
     events,
+    localEvents,
+    liveness,
     runner,
     plans,
     scripts: scripts.service,
@@ -362,13 +435,13 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
       server.server.closeAllConnections();
       await closed;
       await plans.close();
-      await runs.stop();
+      await worker.stop();
+      await liveness.stop();
       await mail.close();
       await connectors.close();
       await flushRefusals();
       await runner.close();
-      await runIdempotency.settled();
-      await store.close();
+      await backend.close();
       lock.release();
     },
   };

@@ -58,6 +58,15 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS: count(10, 300),
   DEPUTY_TARGET_IDLE_SECONDS: count(300, 86_400),
   DEPUTY_TARGET_SESSIONS: count(32, 4096),
+  /** PostgreSQL for all state and the pg-boss run queue (docs/store.md); absent: the files in the data folder. */
+  DEPUTY_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// or postgresql:// URL')
+    .optional(),
+  /** This executor's name in a cluster (its lease, the runs it holds); default `<host name>-<port>`. */
+  DEPUTY_EXECUTOR_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-", at most 100').optional(),
+  /** How long an executor's lease lasts without renewal: a dead executor's runs are taken over after this. */
+  DEPUTY_EXECUTOR_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(15),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEPUTY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
@@ -100,6 +109,12 @@ export interface ExecutorConfig {
   sshConnectTimeoutMs?: number;
   targetIdleMs?: number;
   maxTargetSessions?: number;
+  /** PostgreSQL for all state and the run queue; undefined: the files in `dataDir`. */
+  databaseUrl?: string | undefined;
+  /** This executor's name in a cluster; default `<host name>-<port>`. */
+  executorId?: string | undefined;
+  /** How long an executor's lease lasts without renewal. */
+  leaseMs?: number;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -179,6 +194,9 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     sshConnectTimeoutMs: settings.DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS * 1000,
     targetIdleMs: settings.DEPUTY_TARGET_IDLE_SECONDS * 1000,
     maxTargetSessions: settings.DEPUTY_TARGET_SESSIONS,
+    databaseUrl: settings.DEPUTY_DATABASE_URL,
+    executorId: settings.DEPUTY_EXECUTOR_ID,
+    leaseMs: settings.DEPUTY_EXECUTOR_LEASE_SECONDS * 1000,
   };
 }
 

@@ -276,6 +276,8 @@ export const RunRecordSchema = z.object({
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
   durationMs: z.number().optional(),
+  /** The executor that took the run from the queue (docs/store.md, "Leases"): the one to cancel it, or to lose it when it dies. */
+  executor: z.string().optional(),
   approval: ApprovalViewSchema.extend({
     /** SHA-256 over script hash + canonical inputs (+ the targets): an approval is for these exact inputs, on these targets. */
     bindingHash: z.string().optional(),

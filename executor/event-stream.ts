@@ -5,8 +5,9 @@
  * on every executor's stream). Publishing is async, because on PostgreSQL an event exists once
  * its row is committed.
  *
- * Phase one of issue 13: the port and both implementations exist and are tested; the run
- * service, plans, scripts and the SSE route still use EventBus directly (docs/store.md).
+ * The run service, plans and scripts publish here and `GET /v1/events` reads it. What acts on an
+ * event once (mail replies, connector callbacks) subscribes to the EventBus of its own process,
+ * which sees the events that process published (see `EchoingEventStream`).
  */
 import type { EventBus, ExecutorEvent, PlanEventInput, RunEventInput, ScriptEventInput } from './events.ts';
 
@@ -39,4 +40,34 @@ export class InProcessEventStream implements EventStream {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * The outbox (every executor's events, for SSE) that also hands what this process publishes to
+ * its own EventBus: a mail reply or a connector callback is sent once, by the executor where the
+ * run changed, not by every executor that reads the outbox.
+ */
+export class EchoingEventStream implements EventStream {
+  constructor(
+    private readonly shared: EventStream,
+    private readonly local: EventBus,
+  ) {}
+
+  async publish(input: EventInput): Promise<ExecutorEvent> {
+    const event = await this.shared.publish(input);
+    this.local.deliver(event);
+    return event;
+  }
+
+  since(afterSeq: number, limit?: number): Promise<ExecutorEvent[]> {
+    return this.shared.since(afterSeq, limit);
+  }
+
+  subscribe(listener: (event: ExecutorEvent) => void): () => void {
+    return this.shared.subscribe(listener);
+  }
+
+  close(): Promise<void> {
+    return this.shared.close();
+  }
 }

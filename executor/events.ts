@@ -36,6 +36,11 @@ export class EventBus {
     return event;
   }
 
+  /** Hands an event numbered elsewhere (the PostgreSQL outbox) to this process's subscribers, without keeping it. */
+  deliver(event: ExecutorEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
   /** Events after `afterSeq` still in the history, oldest first. */
   since(afterSeq: number): ExecutorEvent[] {
     return this.history.filter((event) => event.seq > afterSeq);

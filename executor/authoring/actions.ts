@@ -13,7 +13,8 @@ import type { Action, Principal, RunAs } from '../domain.ts';
 import type { Policy } from '../policy/index.ts';
 import { TenantTree } from '../policy/tenants.ts';
 import type { RequestContext } from '../runs/service.ts';
-import type { CatalogSnapshot, Store } from '../store/port.ts';
+import type { CatalogSnapshot } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { knownPrincipal, recordAttempt, refusal, type AttemptRecorder } from './audit.ts';
 
 const PrincipalField = { principalId: z.string().min(1).max(200) };
@@ -25,7 +26,7 @@ export type CreateActionRequest = z.infer<typeof CreateActionRequestSchema>;
 export type UpdateActionRequest = z.infer<typeof UpdateActionRequestSchema>;
 
 export interface ActionAuthoringOptions {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayManageActions'>;
   editor: CatalogEditor;
   /** Throws DEPUTY_E_MODE_UNAVAILABLE for an execution mode this executor cannot provide. */
@@ -81,7 +82,7 @@ export class ActionAuthoring {
         const uses = [...(plans.length > 0 ? [`plan${plans.length === 1 ? '' : 's'} ${plans.join(', ')}`] : []), ...(connectors.length > 0 ? [`connector${connectors.length === 1 ? '' : 's'} ${connectors.join(', ')}`] : [])];
         return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `Action ${actionId} is still used by ${uses.join(' and ')}; change or delete them first.`), { plans, connectors });
       }
-      const runs = this.options.store.runs.unfinished().filter((run) => run.actionId === actionId).map((run) => run.id);
+      const runs = (await this.options.store.runs.unfinished()).filter((run) => run.actionId === actionId).map((run) => run.id);
       if (runs.length > 0) {
         return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `Action ${actionId} has runs still waiting or running (${runs.join(', ')}); delete it once they end.`), { runs });
       }

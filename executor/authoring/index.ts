@@ -15,7 +15,7 @@ import type { RunAs, Script } from '../domain.ts';
 import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { ScriptView } from '../contract/index.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { ActionAuthoring, CreateActionRequestSchema, UpdateActionRequestSchema } from './actions.ts';
 import { ScriptAuthoring, type ScriptParser, type ScriptTextLimits } from './scripts.ts';
 import { UploadStore } from './uploads.ts';
@@ -29,13 +29,13 @@ export interface Authoring {
 }
 
 export function startAuthoring(options: {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayCreateScript' | 'mayCloneScript' | 'mayOnScript' | 'mayManageActions'>;
   editor: CatalogEditor;
   parse: ScriptParser;
   clock: Clock;
   limits: ScriptTextLimits;
-  viewOf: (viewer: string, script: Script) => ScriptView;
+  viewOf: (viewer: string, script: Script) => Promise<ScriptView>;
   assertModeAvailable: (runAs: RunAs) => void;
 }): Authoring {
   const uploads = new UploadStore(options.clock);

@@ -27,7 +27,8 @@ import { TenantTree } from '../policy/tenants.ts';
 import type { ParsedScript } from '../pwsh/parameters.ts';
 import type { RequestContext } from '../runs/service.ts';
 import { unifiedDiff } from '../scripts/diff.ts';
-import type { CatalogSnapshot, Store } from '../store/port.ts';
+import type { CatalogSnapshot } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { knownPrincipal, recordAttempt, refusal, type AttemptRecorder } from './audit.ts';
 import type { UploadStore } from './uploads.ts';
 
@@ -39,7 +40,7 @@ export interface ScriptTextLimits {
 export type ScriptParser = (text: string) => Promise<ParsedScript>;
 
 export interface ScriptAuthoringOptions {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayCreateScript' | 'mayCloneScript' | 'mayOnScript'>;
   editor: CatalogEditor;
   parse: ScriptParser;
@@ -47,7 +48,7 @@ export interface ScriptAuthoringOptions {
   clock: Clock;
   limits: ScriptTextLimits;
   /** The script as the viewer sees it (the lifecycle service's view). */
-  viewOf: (viewer: string, script: Script) => ScriptView;
+  viewOf: (viewer: string, script: Script) => Promise<ScriptView>;
 }
 
 /** Where an authored script's text goes when the catalog is exported (catalog-as-code). */
@@ -244,7 +245,7 @@ export class ScriptAuthoring {
           { ...detail, actions, plans, queries },
         );
       }
-      const runs = this.options.store.runs.unfinished().filter((run) => run.scriptId === scriptId).map((run) => run.id);
+      const runs = (await this.options.store.runs.unfinished()).filter((run) => run.scriptId === scriptId).map((run) => run.id);
       if (runs.length > 0) {
         return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `Script ${scriptId} has runs still waiting or running (${runs.join(', ')}); delete it once they end.`), { ...detail, runs });
       }

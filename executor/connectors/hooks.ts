@@ -11,12 +11,12 @@ import type { Clock } from '../../lib/clock.ts';
 import { DeputyError, type ErrorCode, type RunState } from '../contract/index.ts';
 import type { AuditInput, Connector, RunRecord } from '../domain.ts';
 import type { CreateRunRequest } from '../contract/index.ts';
-import type { RequestContext } from '../runs/service.ts';
+import type { IdempotentOnce, RequestContext } from '../runs/service.ts';
 import type { AuditLog, CatalogStore } from '../store/port.ts';
 import type { RefusalThrottle } from '../store/refusal-audit.ts';
-import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.ts';
+import type { HookSignatureRecords } from '../store/state-port.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.ts';
 import { readJsonPath } from './json-path.ts';
-import type { SignatureLedger } from './replay.ts';
 import { connectorKey } from './secrets.ts';
 import { verifySignature } from './signature.ts';
 import { sourceAllowList } from './sources.ts';
@@ -42,9 +42,10 @@ export interface ConnectorServiceOptions {
   catalog: Pick<CatalogStore, 'snapshot'>;
   audit: AuditLog;
   runs: { create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> };
-  idempotency: IdempotencyStore;
-  /** Accepted signatures, so that a replayed request starts nothing. */
-  signatures: SignatureLedger;
+  /** Idempotency-Keys, remembered across executors: a repeat on any of them gets the first run. */
+  idempotency: IdempotentOnce;
+  /** Accepted signatures, so that a replayed request starts nothing, on whichever executor it arrives. */
+  signatures: HookSignatureRecords;
   /** Audits refusals of senders not yet known, throttled per source. */
   refusals: Pick<RefusalThrottle, 'refuse'>;
   clock: Clock;

@@ -1,15 +1,13 @@
-/** Wires the web service connector: idempotency file, hook service, callbacks and the route. */
-import { join } from 'node:path';
+/** Wires the web service connector: hook service (with the backend's idempotency and signature records), callbacks and the route. */
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import type { EventBus } from '../events.ts';
 import type { RouteKit } from '../http/routes.ts';
 import type { RunService } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore, HookSignatureRecords } from '../store/state-port.ts';
+import type { IdempotentOnce } from '../runs/service.ts';
 import { CallbackSender } from './callbacks.ts';
 import { ConnectorService } from './hooks.ts';
-import { IdempotencyStore } from './idempotency.ts';
-import { SignatureLedger } from './replay.ts';
 import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import { hookRoutes } from './routes.ts';
 
@@ -26,19 +24,19 @@ export interface Connectors {
 }
 
 export async function startConnectors(options: {
-  store: Store;
+  store: ExecutorStore;
   runs: Pick<RunService, 'create'>;
   events: EventBus;
   clock: Clock;
   logger: Logger;
   env: NodeJS.ProcessEnv;
-  dataDir: string;
+  /** Hook Idempotency-Keys and accepted signatures: the backend's, shared by every executor of a cluster. */
+  idempotency: IdempotentOnce;
+  signatures: HookSignatureRecords;
   /** The executor's throttle for refusals of senders not known yet. */
   refusals: RefusalThrottle;
 }): Promise<Connectors> {
-  const { store, clock, logger, env } = options;
-  const idempotency = await IdempotencyStore.open(join(options.dataDir, IDEMPOTENCY_FILE), clock);
-  const signatures = await SignatureLedger.open(join(options.dataDir, SIGNATURES_FILE), clock);
+  const { store, clock, logger, env, idempotency, signatures } = options;
   const service = new ConnectorService({ catalog: store.catalog, audit: store.audit, runs: options.runs, idempotency, signatures, refusals: options.refusals, clock, logger, env });
   const callbacks = new CallbackSender({ connectors: service, events: options.events, audit: store.audit, clock, logger, env });
   return {
@@ -46,7 +44,6 @@ export async function startConnectors(options: {
     routes: hookRoutes(service),
     async close() {
       await callbacks.close();
-      await Promise.all([idempotency.settled(), signatures.settled()]);
     },
   };
 }

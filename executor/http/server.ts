@@ -29,10 +29,11 @@ import {
   type TargetRef,
 } from '../contract/index.ts';
 import type { Action, Principal, RunRecord } from '../domain.ts';
-import type { EventBus } from '../events.ts';
+import type { EventStream } from '../event-stream.ts';
+import type { ExecutorEvent } from '../events.ts';
 import { RESULT_HTML, type RunService } from '../runs/service.ts';
 import { toActionView, toRunView } from '../runs/views.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import type { RefusalThrottle } from '../store/refusal-audit.ts';
 import type { TokenCheck } from './auth.ts';
 import { RefusalAudit } from './refusals.ts';
@@ -44,9 +45,10 @@ export interface Readiness {
 }
 
 export interface ApiDependencies {
-  store: Store;
+  store: ExecutorStore;
   runs: RunService;
-  events: EventBus;
+  /** Every executor's events (the outbox on PostgreSQL): what `GET /v1/events` streams. */
+  events: EventStream;
   visibleActions: (principalId: string) => Action[];
   /** For an action with targets: the ones this principal may choose (undefined: it runs on the executor). */
   targetChoices?: (principalId: string, action: Action) => TargetRef[] | undefined;
@@ -159,8 +161,8 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
   };
 
   /** A run by id; read on someone's behalf (`?principal=`), only if they may see it, and "not found" otherwise. */
-  const readableRun = (id: string, asking: string | undefined): RunRecord => {
-    const run = runs.get(id);
+  const readableRun = async (id: string, asking: string | undefined): Promise<RunRecord> => {
+    const run = await runs.get(id);
     if (!run || (asking !== undefined && !runs.visibleTo(asking, run))) throw new DeputyError('DEPUTY_E_NOT_FOUND');
     return run;
   };
@@ -269,20 +271,20 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
     res.send(202, { id: run.id, state: run.state, correlationId: run.correlationId, run: toRunView(run) });
   });
 
-  kit.get('/v1/runs', { auth: 'bearer', query: RunListQuerySchema }, (_req, res, _context, { query }) => {
-    const list = store.runs.list({ limit: query.limit, ...(query.principal ? { principal: query.principal } : {}), ...(query.state ? { state: query.state } : {}) });
+  kit.get('/v1/runs', { auth: 'bearer', query: RunListQuerySchema }, async (_req, res, _context, { query }) => {
+    const list = await runs.list({ limit: query.limit, ...(query.principal ? { principal: query.principal } : {}), ...(query.state ? { state: query.state } : {}) });
     res.send(200, { runs: list.map((run) => toRunView(run)) });
   });
 
   kit.get('/v1/runs/:id', { auth: 'bearer', query: RunReadQuerySchema }, async (req, res, _context, { query }) => {
-    const run = readableRun(String(req.params.id), query.principal);
-    const streams = await store.runs.readOutput(run.id);
+    const run = await readableRun(String(req.params.id), query.principal);
+    const streams = await runs.readOutput(run.id);
     res.send(200, toRunView(run, streams));
   });
 
   kit.get('/v1/runs/:id/output', { auth: 'bearer', query: RunReadQuerySchema }, async (req, res, _context, { query }) => {
-    const run = readableRun(String(req.params.id), query.principal);
-    const records = (await store.runs.readOutput(run.id)).filter((record) => record.attachment === undefined);
+    const run = await readableRun(String(req.params.id), query.principal);
+    const records = (await runs.readOutput(run.id)).filter((record) => record.attachment === undefined);
     const text = records.map((record) => (record.stream === 'output' ? record.text : `[${record.stream}] ${record.text}`)).join('\n');
     res.setHeader('content-type', 'text/plain; charset=utf-8');
     res.setHeader('content-disposition', `attachment; filename="${run.id}.txt"`);
@@ -291,8 +293,8 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
   });
 
   kit.get('/v1/runs/:id/html', { auth: 'bearer', query: RunReadQuerySchema }, async (req, res, _context, { query }) => {
-    const run = readableRun(String(req.params.id), query.principal);
-    const html = (await store.runs.readOutput(run.id)).find((record) => record.attachment === RESULT_HTML);
+    const run = await readableRun(String(req.params.id), query.principal);
+    const html = (await runs.readOutput(run.id)).find((record) => record.attachment === RESULT_HTML);
     if (!html) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `run ${run.id} has no HTML result` });
     // A report made by a script: a download, never a page rendered with this origin's rights.
     res.setHeader('content-type', 'text/html; charset=utf-8');
@@ -315,17 +317,44 @@ export function createApiServer(deps: ApiDependencies): ApiServer {
 
   // The bot follows every run to notify people; the stream names no principal (docs/security.md says what that exposes).
   kit.get('/v1/events', { auth: 'bearer', principal: 'none' }, (req, res) => {
-    const lastEventId = Number(req.header('last-event-id') ?? '0');
+    const lastEventHeader = req.header('last-event-id');
+    // 0 is a place to resume from too: the outbox numbers its first event 1.
+    const lastEventId = lastEventHeader === undefined || lastEventHeader.trim() === '' ? Number.NaN : Number(lastEventHeader);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
-    const write = (event: { seq: number; type: string }) => res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-    if (Number.isInteger(lastEventId) && lastEventId > 0) for (const event of events.since(lastEventId)) write(event);
-    const unsubscribe = events.subscribe(write);
+    let sent = 0;
+    const write = (event: ExecutorEvent) => {
+      // Each event once, in order: the live ones that arrive while the missed ones are read come after them.
+      if (event.seq <= sent) return;
+      sent = event.seq;
+      res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    const resumeFrom = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined;
+    const early: ExecutorEvent[] = [];
+    let replaying = resumeFrom !== undefined;
+    const unsubscribe = events.subscribe((event) => (replaying ? early.push(event) : write(event)));
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), deps.sseHeartbeatMs ?? 15_000);
     req.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
     });
+    if (resumeFrom === undefined) return;
+    sent = resumeFrom;
+    void replayMissed(resumeFrom)
+      .catch((error: unknown) => deps.logger.error({ err: error }, 'reading the events a client missed failed'))
+      .finally(() => {
+        replaying = false;
+        for (const event of early.splice(0)) write(event);
+      });
+    async function replayMissed(after: number): Promise<void> {
+      for (let from = after; ; ) {
+        const page = await events.since(from, 1000);
+        for (const event of page) write(event);
+        const last = page[page.length - 1];
+        if (page.length < 1000 || !last) return;
+        from = last.seq;
+      }
+    }
   });
 
   for (const register of deps.registerRoutes ?? []) register(kit);

@@ -1,12 +1,9 @@
-/** Wires the e-mail connectors: the Message-ID ledger, the decisions, one SMTP listener each and the reply relays. */
-import { join } from 'node:path';
+/** Wires the e-mail connectors: the decisions over the backend's Message-ID ledger, one SMTP listener each and the reply relays. */
 import type { Logger } from 'pino';
-import type { Clock } from '../../lib/clock.ts';
 import type { Connector, MailEndpoint } from '../domain.ts';
 import type { EventBus } from '../events.ts';
 import type { RunService } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
-import { MessageLedger } from './ledger.ts';
+import type { ExecutorStore, MailLedgerRecords } from '../store/state-port.ts';
 import { MailListener } from './listener.ts';
 import { ReplySender } from './replies.ts';
 import { MailConnectorService } from './service.ts';
@@ -30,18 +27,17 @@ function isMailConnector(connector: Connector): connector is MailConnector {
 }
 
 export async function startMailConnectors(options: {
-  store: Store;
+  store: ExecutorStore;
   runs: Pick<RunService, 'create'>;
   events: EventBus;
-  clock: Clock;
   logger: Logger;
   env: NodeJS.ProcessEnv;
-  dataDir: string;
+  /** Every message handled, by Message-ID: the backend's, shared by every executor of a cluster. */
+  ledger: MailLedgerRecords;
   maxMessageBytes?: number;
 }): Promise<MailConnectors> {
-  const { store, logger } = options;
+  const { store, logger, ledger } = options;
   const connectors = (store.catalog.snapshot().connectors ?? []).filter(isMailConnector);
-  const ledger = await MessageLedger.open(join(options.dataDir, MAIL_LEDGER_FILE), options.clock);
   const relays = new Map(connectors.map((connector) => [connector.id, new ReplySender(connector.replyVia)]));
   const service = new MailConnectorService({
     catalog: store.catalog,
@@ -80,7 +76,6 @@ export async function startMailConnectors(options: {
       await Promise.all(listeners.map((listener) => listener.close()));
       await service.close();
       for (const relay of relays.values()) relay.close();
-      await ledger.settled();
     },
   };
 }

@@ -15,8 +15,8 @@ import { resolveActionVersion } from '../policy/versions.ts';
 import type { RequestContext } from '../runs/service.ts';
 import { askedFields } from '../runs/views.ts';
 import type { AuditLog, CatalogStore } from '../store/port.ts';
+import type { MailLedgerRecords } from '../store/state-port.ts';
 import { actionFromSubject, inputsFromBody } from './command.ts';
-import type { MessageLedger } from './ledger.ts';
 import { refusalText, replySubject, resultText, type OutgoingMail, type Refusal } from './replies.ts';
 import { normalizeAddress, senderAllowList } from './senders.ts';
 
@@ -51,7 +51,7 @@ export interface MailServiceOptions {
   audit: AuditLog;
   runs: { create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> };
   events: EventBus;
-  ledger: MessageLedger;
+  ledger: MailLedgerRecords;
   sender: MailSender;
   logger: Logger;
 }
@@ -133,7 +133,7 @@ export class MailConnectorService {
     };
 
     if (!mail.messageId || mail.messageId.length > MAX_MESSAGE_ID) return refuse('DEPUTY_E_BAD_REQUEST', { reason: 'The message has no usable Message-ID header.' });
-    if (!this.options.ledger.claim({ connector: connector.id, messageId: mail.messageId, replyTo, mailbox: mail.recipient, subject: mail.subject }).first) {
+    if (!(await this.options.ledger.claim({ connector: connector.id, messageId: mail.messageId, replyTo, mailbox: mail.recipient, subject: mail.subject }))) {
       return ignore('repeated Message-ID: already handled');
     }
     if (from !== envelopeFrom) return refuse('DEPUTY_E_FORBIDDEN', { reason: 'The From address does not match the envelope sender.' }, { from: from ?? null });
@@ -179,7 +179,7 @@ export class MailConnectorService {
   private async mailResult(run: RunView): Promise<void> {
     const messageId = run.origin.conversationId;
     if (messageId !== undefined) await this.handling.get(messageId)?.catch(() => undefined);
-    const entry = this.options.ledger.forRun(run.id);
+    const entry = await this.options.ledger.forRun(run.id);
     const connector = entry && this.connector(entry.connector);
     if (!entry || !connector) return;
     await this.reply({ connector, replyTo: entry.replyTo, mailbox: entry.mailbox, subject: entry.subject, messageId: entry.messageId }, resultText(run), run.correlationId, 'result', run.id);

@@ -1,5 +1,4 @@
 /** Scripting plans: state file, scheduler and the `/v1/plans` routes. */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
@@ -13,14 +12,14 @@ import {
   PlanDefinitionSchema,
   type PlanCommand,
 } from '../contract/index.ts';
-import type { EventBus } from '../events.ts';
+import type { EventStream } from '../event-stream.ts';
 import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { InputValidator, RunService } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { PlanScheduler } from './scheduler.ts';
 import { PlanService } from './service.ts';
-import { PlanStateStore } from './state.ts';
+import type { PlanStates } from './state.ts';
 import { ConnectorTriggers } from './triggers.ts';
 
 export { PlanScheduler } from './scheduler.ts';
@@ -41,19 +40,22 @@ export interface Plans {
 }
 
 export function startPlans(options: {
-  store: Store;
+  store: ExecutorStore;
   runs: RunService;
   policy: Pick<Policy, 'mayOnPlan' | 'mayRunAction'>;
-  events: EventBus;
+  events: Pick<EventStream, 'publish'>;
   editor: CatalogEditor;
   validateInputs: InputValidator;
   clock: Clock;
   logger: Logger;
-  dataDir: string;
+  /** Plan states, shared by every executor of a cluster. */
+  states: PlanStates;
   /** Real-time interval between scheduler ticks; 0: no timer (tests tick by hand). */
   tickMs: number;
+  /** Runs a tick only where the scheduler's duty lease is held (one executor of a cluster). */
+  asDuty?: (tick: () => Promise<void>) => Promise<unknown>;
 }): Plans {
-  const states = new PlanStateStore(join(options.dataDir, PLAN_STATE_FILE));
+  const { states } = options;
   const scheduler = new PlanScheduler({ catalog: options.store.catalog, states, runs: options.runs, events: options.events, audit: options.store.audit, clock: options.clock, logger: options.logger });
   const service = new PlanService({
     store: options.store,
@@ -65,7 +67,7 @@ export function startPlans(options: {
     now: () => options.clock.now(),
   });
   const triggers = new ConnectorTriggers({ catalog: options.store.catalog, states, runs: options.runs, audit: options.store.audit, clock: options.clock });
-  if (options.tickMs > 0) scheduler.start(options.tickMs);
+  if (options.tickMs > 0) scheduler.start(options.tickMs, options.asDuty);
   return {
     scheduler,
     service,

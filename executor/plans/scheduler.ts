@@ -11,10 +11,10 @@ import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { CreateRunRequest } from '../contract/index.ts';
 import type { Plan, RunRecord } from '../domain.ts';
-import type { EventBus } from '../events.ts';
+import type { EventStream } from '../event-stream.ts';
 import type { RequestContext } from '../runs/service.ts';
 import type { AuditLog, CatalogStore } from '../store/port.ts';
-import type { PlanStateStore } from './state.ts';
+import type { PlanState, PlanStates } from './state.ts';
 
 export const DEFAULT_GRACE_MS = 60_000;
 /** Enough to know a schedule was missed many times without walking years of minutes. */
@@ -22,9 +22,9 @@ const MAX_COUNTED_FIRES = 10_000;
 
 export interface SchedulerOptions {
   catalog: Pick<CatalogStore, 'snapshot'>;
-  states: PlanStateStore;
+  states: PlanStates;
   runs: { create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> };
-  events: EventBus;
+  events: Pick<EventStream, 'publish'>;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -35,8 +35,7 @@ export function planVia(planId: string): string {
   return `plan:${planId}`;
 }
 
-export function isEnabled(plan: Plan, states: PlanStateStore): boolean {
-  const state = states.get(plan.id);
+export function isEnabled(plan: Plan, state: PlanState | undefined): boolean {
   return !state?.revoked && (state?.enabled ?? plan.enabled);
 }
 
@@ -51,9 +50,12 @@ export class PlanScheduler {
 
   constructor(private readonly options: SchedulerOptions) {}
 
-  /** Ticks every `intervalMs` of real time (the clock still decides what is due). */
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.tick().catch((error: unknown) => this.options.logger.error({ err: error }, 'plan scheduler tick failed')), intervalMs);
+  /**
+   * Ticks every `intervalMs` of real time (the clock still decides what is due). In a cluster,
+   * `asDuty` runs the tick only on the executor holding the scheduler's lease, so a time fires once.
+   */
+  start(intervalMs: number, asDuty: (tick: () => Promise<void>) => Promise<unknown> = (tick) => tick()): void {
+    this.timer = setInterval(() => void asDuty(() => this.tick()).catch((error: unknown) => this.options.logger.error({ err: error }, 'plan scheduler tick failed')), intervalMs);
     this.timer.unref();
   }
 
@@ -83,15 +85,16 @@ export class PlanScheduler {
 
   private async handle(plan: Plan, now: number): Promise<void> {
     const { states } = this.options;
-    const state = states.get(plan.id);
-    if (!state) {
+    const stored = await states.get(plan.id);
+    if (!stored) {
       // A plan seen for the first time starts from now: nothing before it was ever due.
-      await states.put(plan.id, { handledUntil: now });
+      await states.compareAndSet(plan.id, undefined, { handledUntil: now });
       return;
     }
-    if (!isEnabled(plan, states)) {
+    const { value: state, revision } = stored;
+    if (!isEnabled(plan, state)) {
       // Times skipped while disabled or revoked are not "missed".
-      if (state.handledUntil < now) await states.put(plan.id, { ...state, handledUntil: now });
+      if (state.handledUntil < now) await states.compareAndSet(plan.id, revision, { ...state, handledUntil: now });
       return;
     }
     const due: number[] = [];
@@ -101,7 +104,10 @@ export class PlanScheduler {
     const onTime = now - newest <= (this.options.graceMs ?? DEFAULT_GRACE_MS);
     const missed = onTime ? due.slice(0, -1) : due;
     // Recorded before anything runs: whatever happens next, these times are never fired again.
-    await states.put(plan.id, { ...state, handledUntil: now, ...(onTime ? { lastFiredAt: newest } : {}) });
+    // Should the state have changed since it was read (a disable, another executor's tick), this
+    // tick does nothing for the plan; the next one decides on what is stored then.
+    const recorded = await states.compareAndSet(plan.id, revision, { ...state, handledUntil: now, ...(onTime ? { lastFiredAt: newest } : {}) });
+    if (recorded === undefined) return;
     if (missed.length > 0) await this.reportMissed(plan, missed);
     if (onTime) await this.fire(plan, newest);
   }
@@ -118,7 +124,7 @@ export class PlanScheduler {
       subject: plan.id,
       detail: { count: missed.length, first, last, action: plan.action },
     });
-    this.options.events.publish({
+    await this.options.events.publish({
       type: 'plan.missed',
       plan: { id: plan.id, tenant: plan.tenant, principalId: plan.principal, actionId: plan.action },
       missed: { count: missed.length, first, last },

@@ -31,17 +31,19 @@ import { TenantTree } from '../policy/tenants.ts';
 import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
 import type { InputValidator, RequestContext, RunService } from '../runs/service.ts';
 import { askedFields } from '../runs/views.ts';
-import type { CatalogSnapshot, Store } from '../store/port.ts';
+import type { CatalogSnapshot } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { isEnabled, nextFireTime, planVia } from './scheduler.ts';
-import type { PlanStateStore } from './state.ts';
+import { updateRecord } from '../store/record-update.ts';
+import type { PlanState, PlanStates } from './state.ts';
 
 export { PLAN_COMMANDS, PlanViewSchema, type PlanCommand, type PlanView } from '../contract/index.ts';
 
 export interface PlanServiceOptions {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayOnPlan' | 'mayRunAction'>;
   runs: Pick<RunService, 'cancel' | 'create'>;
-  states: PlanStateStore;
+  states: PlanStates;
   /** Plan definitions live in the catalog snapshot: changes take their turn with every other catalog change. */
   editor: CatalogEditor;
   validateInputs: InputValidator;
@@ -59,7 +61,7 @@ export class PlanService {
   async list(principalId: string, context: RequestContext): Promise<PlanView[]> {
     const plans = (this.options.store.catalog.snapshot().plans ?? []).filter((plan) => this.options.policy.mayOnPlan(principalId, this.ref(plan), 'view').allowed);
     await this.options.store.audit.append({ type: 'plans.list', outcome: 'allowed', correlationId: context.correlationId, actor: principalId, via: context.via, detail: { count: plans.length } });
-    return plans.map((plan) => this.view(plan, principalId));
+    return Promise.all(plans.map((plan) => this.view(plan, principalId)));
   }
 
   async command(planId: string, command: PlanCommand, request: PlanCommandRequest, context: RequestContext): Promise<PlanView> {
@@ -71,21 +73,23 @@ export class PlanService {
     if (command === 'apply') return this.apply(attempt, plan, request);
     const decision = policy.mayOnPlan(principalId, this.ref(plan), command);
     if (!decision.allowed) return attempt.deny(decision);
-    const state = states.get(plan.id) ?? { handledUntil: this.options.now() };
-    if (state.revoked && (command === 'enable' || command === 'run')) {
+    const state = (await states.get(plan.id))?.value;
+    if (state?.revoked && (command === 'enable' || command === 'run')) {
       return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `This plan was revoked; it cannot be ${command === 'enable' ? 'enabled' : 'run'} again.`, 'revoked'));
     }
     let cancelled: string[] = [];
+    // Each change is made on the state as stored when it is written: another executor's tick or command in between is kept.
+    const change = (apply: (current: PlanState) => PlanState) => updateRecord(states, plan.id, (current) => apply(current ?? { handledUntil: this.options.now() }));
     switch (command) {
       case 'enable':
         // Fire times while it was off are not owed: the schedule resumes from now.
-        await states.put(plan.id, { ...state, enabled: true, handledUntil: Math.max(state.handledUntil, this.options.now()) });
+        await change((current) => ({ ...current, enabled: true, handledUntil: Math.max(current.handledUntil, this.options.now()) }));
         break;
       case 'disable':
-        await states.put(plan.id, { ...state, enabled: false });
+        await change((current) => ({ ...current, enabled: false }));
         break;
       case 'revoke':
-        await states.put(plan.id, { ...state, revoked: true, enabled: false });
+        await change((current) => ({ ...current, revoked: true, enabled: false }));
         cancelled = await this.cancelRuns(plan, context);
         break;
       case 'stop':
@@ -106,7 +110,7 @@ export class PlanService {
           )
           .catch((error: unknown) => attempt.refuse(error instanceof DeputyError ? error : new DeputyError('DEPUTY_E_INTERNAL', { cause: error }), { runAs: plan.principal }));
         await attempt.allowed({ runId: run.id, runAs: plan.principal });
-        return { ...this.view(plan, principalId), runId: run.id };
+        return { ...(await this.view(plan, principalId)), runId: run.id };
       }
     }
     await attempt.allowed({ cancelled });
@@ -153,10 +157,8 @@ export class PlanService {
       if (!onChanged.allowed) return attempt.deny(onChanged, { ...describe(plan), previous: describe(existing) });
       await this.checkDefinition(attempt, principal, plan, snapshot);
       await this.options.editor.replace({ ...snapshot, plans: plans.map((candidate) => (candidate.id === planId ? plan : candidate)) });
-      if (request.enabled !== undefined) {
-        const state = this.options.states.get(planId);
-        if (state) await this.options.states.put(planId, { ...state, enabled: request.enabled });
-      }
+      const { enabled } = request;
+      if (enabled !== undefined) await updateRecord(this.options.states, planId, (current) => current && { ...current, enabled });
       await attempt.allowed({ ...describe(plan), previous: describe(existing) });
       return this.view(plan, principal.id);
     });
@@ -175,7 +177,7 @@ export class PlanService {
       const remaining = plans.filter((candidate) => candidate.id !== planId);
       const { plans: _plans, ...rest } = snapshot;
       await this.options.editor.replace(remaining.length > 0 ? { ...rest, plans: remaining } : rest);
-      await this.options.states.forget(planId);
+      await this.options.states.delete(planId);
       await attempt.allowed(describe(existing));
       return planId;
     });
@@ -267,7 +269,7 @@ export class PlanService {
   }
 
   private async cancelRuns(plan: Plan, context: RequestContext): Promise<string[]> {
-    const running = this.options.store.runs.unfinished().filter((run) => run.origin.kind === 'schedule' && run.origin.conversationId === plan.id);
+    const running = (await this.options.store.runs.unfinished()).filter((run) => run.origin.kind === 'schedule' && run.origin.conversationId === plan.id);
     // The plan right was checked above; the runs are the plan principal's own, so it cancels them.
     for (const run of running) await this.options.runs.cancel(run.id, plan.principal, context);
     return running.map((run) => run.id);
@@ -295,9 +297,9 @@ export class PlanService {
     return commands;
   }
 
-  private view(plan: Plan, principalId: string): PlanView {
-    const state = this.options.states.get(plan.id);
-    const enabled = isEnabled(plan, this.options.states);
+  private async view(plan: Plan, principalId: string): Promise<PlanView> {
+    const state = (await this.options.states.get(plan.id))?.value;
+    const enabled = isEnabled(plan, state);
     const next = enabled ? nextFireTime(plan, Math.max(state?.handledUntil ?? 0, this.options.now())) : undefined;
     const viewer = this.options.store.catalog.getPrincipal(principalId);
     const action = this.options.store.catalog.getAction(plan.action);

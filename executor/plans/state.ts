@@ -1,10 +1,12 @@
 /**
- * What changes about a plan at run time, kept in `<dataDir>/plans-state.json` (0600): enabled
- * or disabled through the API, revoked, and how far its schedule has been handled. The last
- * point is written *before* a run starts, so a crash or restart can never fire a time twice.
+ * What changes about a plan at run time: enabled or disabled through the API, revoked, and how
+ * far its schedule has been handled. Kept in `<dataDir>/plans-state.json` (0600) on files, in
+ * `deputy.plan_state` on PostgreSQL, where every executor sees one state. The last point is
+ * written *before* a run starts, by compare-and-set, so neither a crash nor a second executor
+ * can fire a time twice.
  */
 import { z } from 'zod';
-import { DurableJsonMap } from '../store/json-map.ts';
+import type { RecordMap } from '../store/state-port.ts';
 
 export const PlanStateSchema = z.object({
   /** Set by enable/disable; absent: the catalog's `enabled`. */
@@ -16,24 +18,5 @@ export const PlanStateSchema = z.object({
 });
 export type PlanState = z.infer<typeof PlanStateSchema>;
 
-export class PlanStateStore {
-  private readonly states: DurableJsonMap<PlanState>;
-
-  constructor(path: string) {
-    this.states = new DurableJsonMap(path, PlanStateSchema);
-  }
-
-  get(planId: string): PlanState | undefined {
-    return this.states.get(planId);
-  }
-
-  /** Durable when the promise resolves. */
-  put(planId: string, state: PlanState): Promise<void> {
-    return this.states.set(planId, state);
-  }
-
-  /** A deleted plan's state goes with it: a new plan of the same id starts afresh. */
-  forget(planId: string): Promise<void> {
-    return this.states.delete(planId);
-  }
-}
+/** Plan states by plan id, shared by every executor (files or PostgreSQL, executor/backend.ts). */
+export type PlanStates = RecordMap<PlanState>;

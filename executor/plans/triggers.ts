@@ -12,7 +12,8 @@ import type { Plan, RunRecord } from '../domain.ts';
 import type { RequestContext } from '../runs/service.ts';
 import type { AuditLog, CatalogStore } from '../store/port.ts';
 import { isEnabled, planVia } from './scheduler.ts';
-import type { PlanStateStore } from './state.ts';
+import { updateRecord } from '../store/record-update.ts';
+import type { PlanStates } from './state.ts';
 
 export interface RunCreator {
   create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord>;
@@ -20,7 +21,7 @@ export interface RunCreator {
 
 export interface ConnectorTriggerOptions {
   catalog: Pick<CatalogStore, 'snapshot'>;
-  states: PlanStateStore;
+  states: PlanStates;
   runs: RunCreator;
   audit: AuditLog;
   clock: Clock;
@@ -46,8 +47,9 @@ export class ConnectorTriggers implements RunCreator {
     const { states, audit, clock } = this.options;
     const record = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) =>
       audit.append({ type: 'plan.trigger', outcome, correlationId: context.correlationId, actor: context.via, via: context.via, subject: plan.id, detail: { connector: connectorId, action: plan.action, ...detail } });
-    if (!isEnabled(plan, states)) {
-      const reason = states.get(plan.id)?.revoked ? 'revoked' : 'disabled';
+    const state = (await states.get(plan.id))?.value;
+    if (!isEnabled(plan, state)) {
+      const reason = state?.revoked ? 'revoked' : 'disabled';
       await record('denied', { reason });
       throw new DeputyError('DEPUTY_E_CONFLICT', { message: `The plan this connector triggers is ${reason}.`, detail: `plan ${plan.id} is ${reason}` });
     }
@@ -62,7 +64,7 @@ export class ConnectorTriggers implements RunCreator {
       { correlationId: context.correlationId, via: planVia(plan.id) },
     );
     const now = clock.now();
-    await states.put(plan.id, { ...(states.get(plan.id) ?? { handledUntil: now }), lastFiredAt: now });
+    await updateRecord(states, plan.id, (current) => ({ ...(current ?? { handledUntil: now }), lastFiredAt: now }));
     await record('allowed', { runId: run.id, parameters: Object.keys(request.inputs) });
     return run;
   }

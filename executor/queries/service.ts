@@ -20,11 +20,11 @@ import type { Decision } from '../policy/policy.ts';
 import { queryVersion } from '../policy/versions.ts';
 import type { Runner } from '../pwsh/types.ts';
 import type { ChoiceChecker, RequestContext } from '../runs/service.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { choicesFromOutput, filterChoices } from './choices.ts';
 
 export interface ChoiceServiceOptions {
-  store: Store;
+  store: ExecutorStore;
   policy: { mayRunQuery(principalId: string, actionId: string, queryId: string): Decision };
   runner: Runner;
   clock: Clock;

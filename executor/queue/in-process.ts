@@ -12,6 +12,8 @@ import type { QueueCaps, QueuedRun, RunQueue } from './port.ts';
 export class InProcessRunQueue implements RunQueue {
   private readonly fifo: LocalFifo;
   private execute: ((run: QueuedRun) => Promise<void>) | undefined;
+  /** Runs handed to the worker and not finished yet. */
+  private readonly taken = new Set<string>();
 
   constructor(
     options: QueueCaps & { concurrency: number },
@@ -24,9 +26,12 @@ export class InProcessRunQueue implements RunQueue {
     const execute = this.execute;
     if (!execute) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: 'the run queue has no worker (work() was not called)' });
     this.fifo.assertRoom(run.principalId);
-    this.fifo.enqueue(run.runId, run.principalId, () =>
-      execute(run).catch((error: unknown) => this.logger.error({ err: error, runId: run.runId }, 'a queued run failed outside its own error handling')),
-    );
+    this.fifo.enqueue(run.runId, run.principalId, () => {
+      this.taken.add(run.runId);
+      return execute(run)
+        .catch((error: unknown) => this.logger.error({ err: error, runId: run.runId }, 'a queued run failed outside its own error handling'))
+        .finally(() => this.taken.delete(run.runId));
+    });
   }
 
   async remove(runId: string): Promise<boolean> {
@@ -39,6 +44,18 @@ export class InProcessRunQueue implements RunQueue {
 
   async depth(): Promise<number> {
     return this.fifo.depth;
+  }
+
+  async assertRoom(principalId: string): Promise<void> {
+    this.fifo.assertRoom(principalId);
+  }
+
+  async holds(runId: string): Promise<boolean> {
+    return this.fifo.has(runId) || this.taken.has(runId);
+  }
+
+  idle(): Promise<void> {
+    return this.fifo.idle();
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@
  * - Workers wake at once on a NOTIFY sent with each new job (and poll as a floor), so a run
  *   queued on one executor starts on another without waiting for a polling interval.
  * - Jobs are never retried by pg-boss (retryLimit 0): a run must not start twice. A run whose
- *   executor died is the lease's business (phase two), not the queue's.
+ *   executor died is the lease's business (executor/runs/liveness.ts), not the queue's.
  */
 import { createHash } from 'node:crypto';
 import { PgBoss, type Job } from 'pg-boss';
@@ -102,7 +102,6 @@ export class PgBossRunQueue implements RunQueue {
       const key = this.options.keys.current;
       data.secrets = { ...seal(key.key, JSON.stringify(run.secrets), secretsContext(run.runId)), keyId: key.id };
     }
-    const { maxQueued, maxQueuedPerPrincipal } = this.options.caps;
     await inTransaction(this.options.pool, async (client) => {
       // One enqueue at a time across executors while the caps are counted.
       await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey('deputy.queue.caps')]);
@@ -110,10 +109,7 @@ export class PgBossRunQueue implements RunQueue {
         'SELECT count(*) AS total, count(*) FILTER (WHERE principal_id = $1) AS mine FROM deputy.queue_slots',
         [run.principalId],
       );
-      const total = Number(rows[0]?.total ?? 0);
-      const mine = Number(rows[0]?.mine ?? 0);
-      if (total >= maxQueued) throw new DeputyError('DEPUTY_E_BUSY', { detail: `queue full: ${total} runs waiting` });
-      if (mine >= maxQueuedPerPrincipal) throw new DeputyError('DEPUTY_E_BUSY', { detail: `principal ${run.principalId} has ${mine} runs waiting` });
+      this.assertCaps(run.principalId, Number(rows[0]?.total ?? 0), Number(rows[0]?.mine ?? 0));
       const { rowCount } = await client.query('INSERT INTO deputy.queue_slots (run_id, principal_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [run.runId, run.principalId]);
       if (rowCount === 0) throw new DeputyError('DEPUTY_E_CONFLICT', { detail: `run ${run.runId} is queued already` });
       await this.boss.send(QUEUE_NAME, data, { id: jobIdOf(run.runId), db: onClient(client) });
@@ -142,6 +138,35 @@ export class PgBossRunQueue implements RunQueue {
   async depth(): Promise<number> {
     const { rows } = await this.options.pool.query<{ count: string }>('SELECT count(*) FROM deputy.queue_slots');
     return Number(rows[0]?.count ?? 0);
+  }
+
+  async assertRoom(principalId: string): Promise<void> {
+    const { rows } = await this.options.pool.query<{ total: string; mine: string }>(
+      'SELECT count(*) AS total, count(*) FILTER (WHERE principal_id = $1) AS mine FROM deputy.queue_slots',
+      [principalId],
+    );
+    const total = Number(rows[0]?.total ?? 0);
+    const mine = Number(rows[0]?.mine ?? 0);
+    this.assertCaps(principalId, total, mine);
+  }
+
+  async holds(runId: string): Promise<boolean> {
+    const jobs = await this.boss.findJobs(QUEUE_NAME, { id: jobIdOf(runId) });
+    return jobs.some((job) => job.state === 'created' || job.state === 'retry' || job.state === 'active');
+  }
+
+  async idle(): Promise<void> {
+    // Other executors may be working too: this waits for the shared queue and for this executor's runs.
+    while (this.active.size > 0 || (await this.depth()) > 0) {
+      if (this.active.size > 0) await Promise.race(this.active);
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private assertCaps(principalId: string, total: number, mine: number): void {
+    const { maxQueued, maxQueuedPerPrincipal } = this.options.caps;
+    if (total >= maxQueued) throw new DeputyError('DEPUTY_E_BUSY', { detail: `queue full: ${total} runs waiting` });
+    if (mine >= maxQueuedPerPrincipal) throw new DeputyError('DEPUTY_E_BUSY', { detail: `principal ${principalId} has ${mine} runs waiting` });
   }
 
   async close(): Promise<void> {
@@ -222,9 +247,9 @@ export class PgBossRunQueue implements RunQueue {
     }
   }
 
-  private openSecrets(runId: string, sealed: Sealed & { keyId: string }): Record<string, string> {
+  private openSecrets(runId: string, sealed: Sealed & { keyId: string }): Record<string, unknown> {
     const key = this.options.keys.get(sealed.keyId);
     if (!key) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `the secrets of queued run ${runId} are sealed under key ${sealed.keyId}, which this executor does not have` });
-    return JSON.parse(open(key.key, sealed, secretsContext(runId))) as Record<string, string>;
+    return JSON.parse(open(key.key, sealed, secretsContext(runId))) as Record<string, unknown>;
   }
 }

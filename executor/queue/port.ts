@@ -9,17 +9,18 @@
  * …)` in store/state-port.ts): if a cancel and a start race, exactly one transition succeeds,
  * whatever the queue said.
  *
- * Phase one of issue 13: not wired into the run service yet (docs/store.md).
+ * The run service's worker side (executor/runs/worker.ts) takes its runs from here.
  */
 
 export interface QueuedRun {
   runId: string;
   principalId: string;
   /**
-   * Secret input values the run needs (never part of the stored run record). The pg-boss queue
-   * stores them sealed with the credential key and opens them only in the worker.
+   * What the run needs that its stored record does not hold: secret input values, masked texts,
+   * the parameters pwsh gets. The pg-boss queue stores it sealed with the credential key and
+   * opens it only in the worker.
    */
-  secrets?: Record<string, string>;
+  secrets?: Record<string, unknown>;
 }
 
 export interface QueueCaps {
@@ -38,6 +39,12 @@ export interface RunQueue {
   work(execute: (run: QueuedRun) => Promise<void>): Promise<void>;
   /** How many runs wait, across every executor. */
   depth(): Promise<number>;
+  /** Throws DEPUTY_E_BUSY when a cap is reached now (before a run is stored; `enqueue` checks again). */
+  assertRoom(principalId: string): Promise<void>;
+  /** Whether the queue knows this run (waiting, or taken and not yet finished): false for a run accepted but never enqueued. */
+  holds(runId: string): Promise<boolean>;
+  /** Resolves once nothing waits and nothing this executor took is running (tests, shutdown). */
+  idle(): Promise<void>;
   /** Stops taking runs and waits for the ones running here. */
   close(): Promise<void>;
 }

@@ -49,6 +49,10 @@ export class RunQueue {
     return true;
   }
 
+  has(runId: string): boolean {
+    return this.waiting.some((entry) => entry.runId === runId);
+  }
+
   get depth(): number {
     return this.waiting.length;
   }

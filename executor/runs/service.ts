@@ -2,6 +2,10 @@
  * The run lifecycle: requested → awaiting-approval → queued → running → a final state.
  * Every run is durable before the caller hears of it, every decision is an audit entry, and
  * the executor re-checks the policy itself whatever the bot decided.
+ *
+ * This is the accepting side (create, decide, cancel, read), which any executor of a cluster
+ * can be for any run; the worker side that executes runs taken from the queue is worker.ts.
+ * Every state change is a compare-and-set on the run store (records.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -16,31 +20,24 @@ import {
   type DecisionRequest,
   type ErrorCode,
   type FormField,
-  type RunState,
 } from '../contract/index.ts';
-import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
-import type { IdempotencyStore } from '../connectors/idempotency.ts';
+import { IDEMPOTENCY_TTL_MS, type IdempotentAnswer } from '../connectors/idempotency.ts';
 import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
-import type { EventBus } from '../events.ts';
-import { sha256 } from '../catalog/scripts.ts';
-import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
-import type { SrxContext } from '../pwsh/srx.ts';
-import type { Runner } from '../pwsh/types.ts';
-import type { Store } from '../store/port.ts';
+import { resolveActionVersion } from '../policy/versions.ts';
+import type { RunQueue } from '../queue/port.ts';
+import type { AuditLog, CatalogStore, RunFilter, StoredRecord } from '../store/port.ts';
+import type { AsyncRunStore, TransitionResult } from '../store/state-port.ts';
 import { requestedTargetIds } from '../targets/resolve.ts';
-import { RunQueue, type QueueLimits } from './queue.ts';
-import { formOf, toRunView } from './views.ts';
+import type { CancelChannel } from './cancels.ts';
+import { expandFixed, payloadFromRecord, type ExecutionPayload, type RunRecorder } from './records.ts';
+import type { RunWorker } from './worker.ts';
+import { formOf } from './views.ts';
 import { resolveParameterSet } from '../catalog/parameter-sets.ts';
 import type { InputSchemaOptions } from '../catalog/inputs.ts';
 
-export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string };
+export { RESULT_HTML } from './worker.ts';
 
-/** Why a queued run may no longer start: `reason` for the audit and the log, `message` for the requester. */
-interface StartRefusal {
-  code: ErrorCode;
-  reason: string;
-  message: string;
-}
+export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; reason: string };
 
 /** What the run service asks of the policy (executor/policy implements it). */
 export interface RunPolicy {
@@ -65,69 +62,64 @@ export interface RequestContext {
   via: string;
 }
 
+/** `once` of an idempotency record set: the first answer for a key, or `start()`'s when the key is new. */
+export interface IdempotentOnce {
+  once(scope: string, key: string, body: string, start: () => Promise<IdempotentAnswer>): Promise<{ answer: IdempotentAnswer; replay: boolean }>;
+}
+
 export interface RunServiceOptions {
-  store: Store;
+  /** This executor's name: a run it accepts names it until a worker takes it (an executor that dies in between leaves runs others must adopt). */
+  executorId: string;
+  catalog: CatalogStore;
+  audit: AuditLog;
+  runs: AsyncRunStore;
+  recorder: RunRecorder;
+  queue: RunQueue;
+  /** Reaches the executor that holds a running run. */
+  cancels: CancelChannel;
+  /** This executor's worker side (for `idle`, tests and shutdown). */
+  worker: RunWorker;
   policy: RunPolicy;
-  runner: Runner;
   validateInputs: InputValidator;
-  events: EventBus;
   clock: Clock;
   logger: Logger;
-  limits: QueueLimits & { maxOutputBytes: number; maxOutputRecords: number };
   approvalTtlMs: number;
   /** Substituted for `{runDataDir}` in an action's fixed values (administrator data, never user input). */
   runDataDir: string;
   /** Values of query-bound fields must be among the query's choices. */
   choices?: ChoiceChecker;
-  /** Remembers `Idempotency-Key`s of `POST /v1/runs` per principal (24 h, in the data folder). */
-  idempotency?: IdempotencyStore;
+  /** Remembers `Idempotency-Key`s of `POST /v1/runs` per principal (24 h). */
+  idempotency?: IdempotentOnce;
 }
-
-/** Values that exist only in memory while a run waits: secrets are never persisted. */
-interface PendingExecution {
-  parameters: Record<string, unknown>;
-  secretParameters: string[];
-  /** Values of masked texts (`ASRDisplay(Password)`): passed as text, masked like secrets. */
-  maskValues: string[];
-}
-
-/** The name under which a run's `$SRXEnv.ResultHtml` is kept and served. */
-export const RESULT_HTML = 'result.html';
-
-/** `$SRXEnv.SRXStartedReason`: how the run came about, in words. */
-const STARTED_VIA: Record<RunRecord['origin']['kind'], string> = {
-  teams: 'Started from Microsoft Teams',
-  slack: 'Started from Slack',
-  webchat: 'Started from the web chat',
-  api: 'Started through the API',
-  connector: 'Started by a web service connector',
-  schedule: 'Started by a schedule',
-  mail: 'Started by e-mail',
-};
 
 export class RunService {
-  private readonly queue: RunQueue;
-  private readonly pending = new Map<string, PendingExecution>();
-  private readonly cancellers = new Map<string, AbortController>();
-  /** Serializes state changes per run, so two approvers (or cancel + start) never both win. */
+  /**
+   * Payloads of runs awaiting approval, in this process only: secrets are never persisted. An
+   * approval decided on another executor (or after a restart) rebuilds the payload from the
+   * record when the run had no secret inputs, and interrupts the run otherwise.
+   */
+  private readonly pending = new Map<string, ExecutionPayload>();
+  /** Serializes state changes per run within this process (two approvers answer in turn); across executors the store's compare-and-set decides. */
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly options: RunServiceOptions) {
-    this.queue = new RunQueue(options.limits);
+  constructor(private readonly options: RunServiceOptions) {}
+
+  /** Runs waiting in the queue (across every executor on PostgreSQL). */
+  queueDepth(): Promise<number> {
+    return this.options.queue.depth();
   }
 
-  get queueDepth(): number {
-    return this.queue.depth;
-  }
-
+  /** Runs executing on this executor. */
   get runningCount(): number {
-    return this.queue.running;
+    return this.options.worker.runningCount;
   }
 
-  async create(request: CreateRunRequest, context: RequestContext): Promise<RunRecord> {
-    const { store, clock } = this.options;
+  /** `runId`: the id to store the run under (createOnce derives it from the idempotency key); a new one otherwise. */
+  async create(request: CreateRunRequest, context: RequestContext, runId?: string): Promise<RunRecord> {
+    const { clock } = this.options;
+    const { catalog } = this.options;
     const audit = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) =>
-      store.audit.append({
+      this.options.audit.append({
         type: 'run.request',
         outcome,
         correlationId: context.correlationId,
@@ -145,9 +137,9 @@ export class RunService {
       if (decision.code === 'DEPUTY_E_VALIDATION') throw new DeputyError(decision.code, { detail: decision.reason, fields: { [TARGET_FIELD]: 'Choose at least one target.' } });
       throw new DeputyError(decision.code, { detail: decision.reason });
     }
-    const principal = store.catalog.getPrincipal(request.principalId);
-    const action = store.catalog.getAction(request.actionId);
-    const script = action && store.catalog.getScript(action.scriptId);
+    const principal = catalog.getPrincipal(request.principalId);
+    const action = catalog.getAction(request.actionId);
+    const script = action && catalog.getScript(action.scriptId);
     const version = action && script && this.versionFor(action, script);
     if (!principal || !action || !script || !version) {
       await audit('denied', { reason: 'the action, its script or its version is missing' });
@@ -165,7 +157,7 @@ export class RunService {
       throw new DeputyError('DEPUTY_E_VALIDATION', { fields: offered });
     }
     try {
-      this.queue.assertRoom(principal.id);
+      await this.options.queue.assertRoom(principal.id);
     } catch (error) {
       await audit('denied', { reason: 'busy' });
       throw error;
@@ -173,9 +165,9 @@ export class RunService {
 
     const now = new Date(clock.now()).toISOString();
     const needsApproval = action.approval === 'four-eyes';
-    const targets = targetIds.map((id) => ({ id, name: store.catalog.getTarget(id)?.name ?? id }));
+    const targets = targetIds.map((id) => ({ id, name: catalog.getTarget(id)?.name ?? id }));
     const run: RunRecord = {
-      id: newId('run'),
+      id: runId ?? newId('run'),
       actionId: action.id,
       actionTitle: action.title,
       principalId: principal.id,
@@ -193,6 +185,7 @@ export class RunService {
       notify: [...new Set([principal.id, ...action.notify])],
       createdAt: now,
       updatedAt: now,
+      executor: this.options.executorId,
       ...(needsApproval
         ? {
             approval: {
@@ -203,16 +196,16 @@ export class RunService {
           }
         : {}),
     };
-    // One disk round trip, not two: the run and its audit entry are flushed side by side (docs/runner.md, "the warm path").
-    await Promise.all([
-      store.runs.put(run),
-      audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) }),
-    ]);
-    this.pending.set(run.id, { parameters: prepared.values, secretParameters: prepared.secretParameters, maskValues: prepared.maskValues });
-    this.publish('run.created', run);
-    if (needsApproval) this.publish('approval.requested', run, this.options.policy.approversForRun(run));
-    else this.enqueue(run);
-    return run;
+    await this.options.runs.create(run);
+    await audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) });
+    const payload: ExecutionPayload = { parameters: prepared.values, secretParameters: prepared.secretParameters, maskValues: prepared.maskValues };
+    await this.options.recorder.publish('run.created', run);
+    if (needsApproval) {
+      this.pending.set(run.id, payload);
+      await this.options.recorder.publish('approval.requested', run, this.options.policy.approversForRun(run));
+      return run;
+    }
+    return this.enqueue(run, payload);
   }
 
   /**
@@ -225,13 +218,33 @@ export class RunService {
     const { idempotency } = this.options;
     if (key === undefined || !idempotency) return { run: await this.create(request, context), replayed: false };
     let created: RunRecord | undefined;
-    const { answer, replay } = await idempotency.once(`principal:${request.principalId}`, key, this.requestFingerprint(request), async () => {
-      created = await this.create(request, context);
+    const scope = `principal:${request.principalId}`;
+    const fingerprint = this.requestFingerprint(request);
+    const { answer, replay } = await idempotency.once(scope, key, fingerprint, async () => {
+      created = await this.createUnder(idempotentRunId(scope, key, fingerprint), request, context);
       return { runId: created.id, state: created.state, correlationId: created.correlationId };
     });
-    const run = created ?? this.get(answer.runId);
+    const run = created ?? (await this.get(answer.runId));
     if (!run) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `idempotent replay of run ${answer.runId}, which is gone` });
     return { run, replayed: replay };
+  }
+
+  /**
+   * The run of an idempotent request is stored under an id derived from its key: should the
+   * executor that stored it die before it recorded the key's answer, the retry (on any executor,
+   * once that claim lapsed) finds the run instead of starting a second one. A run under that id
+   * older than the key's lifetime belongs to an earlier use of the key; this one gets a new id.
+   */
+  private async createUnder(id: string, request: CreateRunRequest, context: RequestContext): Promise<RunRecord> {
+    const existing = await this.get(id);
+    if (existing && this.options.clock.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS) return existing;
+    try {
+      return await this.create(request, context, existing ? undefined : id);
+    } catch (error) {
+      const raced = error instanceof DeputyError && error.code === 'DEPUTY_E_CONFLICT' ? await this.get(id) : undefined;
+      if (raced) return raced;
+      throw error;
+    }
   }
 
   /**
@@ -239,16 +252,24 @@ export class RunService {
    * secret values left out so that no hash of a password is written to disk.
    */
   private requestFingerprint(request: CreateRunRequest): string {
-    const action = this.options.store.catalog.getAction(request.actionId);
-    const script = action && this.options.store.catalog.getScript(action.scriptId);
+    const action = this.options.catalog.getAction(request.actionId);
+    const script = action && this.options.catalog.getScript(action.scriptId);
     const version = action && script && this.versionFor(action, script);
     const secrets = new Set(version?.parameters.filter((field) => field.kind === 'secret').map((field) => field.name) ?? []);
     const inputs = Object.fromEntries(Object.entries(request.inputs).map(([name, value]) => [name, secrets.has(name) ? MASK : value]));
     return canonicalJson({ actionId: request.actionId, target: request.target ?? null, inputs });
   }
 
-  get(runId: string): RunRecord | undefined {
-    return this.options.store.runs.get(runId);
+  get(runId: string): Promise<RunRecord | undefined> {
+    return this.options.runs.get(runId);
+  }
+
+  list(filter: RunFilter): Promise<RunRecord[]> {
+    return this.options.runs.list(filter);
+  }
+
+  readOutput(runId: string): Promise<StoredRecord[]> {
+    return this.options.runs.readOutput(runId);
   }
 
   /** Who may read a run: its requester, whoever it names, and whoever may cancel or decide it. */
@@ -264,9 +285,9 @@ export class RunService {
 
   async cancel(runId: string, principalId: string, context: RequestContext): Promise<RunRecord> {
     return this.withLock(runId, async () => {
-      const run = this.require(runId);
+      const run = await this.require(runId);
       const decision = this.options.policy.mayCancelRun(principalId, run);
-      await this.options.store.audit.append({
+      await this.options.audit.append({
         type: 'run.cancel',
         outcome: decision.allowed ? 'allowed' : 'denied',
         correlationId: context.correlationId,
@@ -276,24 +297,38 @@ export class RunService {
         detail: decision.allowed ? { state: run.state } : { reason: decision.reason },
       });
       if (!decision.allowed) throw new DeputyError(decision.code, { detail: decision.reason });
-      if (isFinalRunState(run.state)) throw new DeputyError('DEPUTY_E_CONFLICT', { message: `This run has already ended (${run.state}).` });
-      const controller = this.cancellers.get(runId);
-      if (controller) {
-        // The runner kills the process tree and finishes the run as cancelled.
-        controller.abort();
-        return run;
-      }
-      this.queue.remove(runId);
-      this.pending.delete(runId);
-      return this.finish(run, 'cancelled', { error: { code: 'DEPUTY_E_CONFLICT', message: `Cancelled by ${principalId}.` } });
+      return this.stop(run, principalId);
     });
+  }
+
+  /**
+   * A run not started yet ends here as cancelled (if a worker claims it first, the claim wins and
+   * the run is stopped like a running one); a running run is stopped by the executor holding it,
+   * which kills the process tree and finishes it as cancelled.
+   */
+  private async stop(run: RunRecord, principalId: string): Promise<RunRecord> {
+    let current: RunRecord | undefined = run;
+    for (;;) {
+      if (!current || isFinalRunState(current.state)) throw new DeputyError('DEPUTY_E_CONFLICT', { message: `This run has already ended (${current?.state ?? 'gone'}).` });
+      if (current.state === 'running') {
+        await this.options.cancels.request(current.id, current.executor);
+        return current;
+      }
+      const result: TransitionResult = await this.options.recorder.finish(current, 'cancelled', { error: { code: 'DEPUTY_E_CONFLICT', message: `Cancelled by ${principalId}.` } });
+      if (result.ok) {
+        this.pending.delete(current.id);
+        if (current.state === 'queued') await this.options.queue.remove(current.id);
+        return result.run;
+      }
+      current = result.current;
+    }
   }
 
   async decide(runId: string, request: DecisionRequest, context: RequestContext): Promise<RunRecord> {
     return this.withLock(runId, async () => {
-      const run = this.require(runId);
+      const run = await this.require(runId);
       const record = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) =>
-        this.options.store.audit.append({
+        this.options.audit.append({
           type: 'run.decision',
           outcome,
           correlationId: context.correlationId,
@@ -327,7 +362,7 @@ export class RunService {
         if (!stillAllowed.allowed) {
           await record('denied', { reason: `the requester may no longer run this action: ${stillAllowed.reason}` });
           this.pending.delete(runId);
-          return this.finish({ ...run, approval: { ...run.approval, required: true, reason: 'requester no longer allowed' } }, 'rejected', {});
+          return this.settled(await this.options.recorder.finish({ ...run, approval: { ...run.approval, required: true, reason: 'requester no longer allowed' } }, 'rejected', {}));
         }
       }
       await record('allowed', { comment: request.comment });
@@ -340,60 +375,36 @@ export class RunService {
       };
       if (request.decision === 'reject') {
         this.pending.delete(runId);
-        return this.finish({ ...run, approval }, 'rejected', {});
+        return this.settled(await this.options.recorder.finish({ ...run, approval }, 'rejected', {}));
       }
-      if (!this.pending.has(runId)) {
-        // Secrets lived only in memory; after a restart the run cannot be executed faithfully.
-        return this.finish({ ...run, approval: { ...approval, reason: 'inputs were lost in a restart' } }, 'interrupted', {});
+      const payload = this.pending.get(runId) ?? payloadFromRecord(this.options.catalog, run, this.options.runDataDir);
+      this.pending.delete(runId);
+      if (!payload) {
+        // Secrets lived only in the memory of the executor that accepted the run, which restarted (or is another one).
+        return this.settled(await this.options.recorder.finish({ ...run, approval: { ...approval, reason: 'inputs were lost in a restart' } }, 'interrupted', {}));
       }
-      const queued = await this.transition({ ...run, approval }, 'queued');
-      this.enqueue(queued);
-      return queued;
+      const queued = this.settled(await this.options.recorder.move({ ...run, approval }, 'queued'));
+      return this.enqueue(queued, payload);
     });
   }
 
-  /** Rejects approvals whose time has passed; called on a timer and before each decision. */
+  /** Rejects approvals whose time has passed; called on a timer (by one executor of a cluster) and before each decision. */
   async expireApprovals(): Promise<number> {
-    const waiting = this.options.store.runs.unfinished().filter((run) => run.state === 'awaiting-approval' && this.isExpired(run));
-    for (const run of waiting) await this.withLock(run.id, () => this.expire(this.require(run.id)));
-    return waiting.length;
-  }
-
-  /**
-   * After a restart: runs found running are marked interrupted (never silently lost); runs found
-   * queued are resumed unless they carried secrets, which were only ever in memory.
-   */
-  async recover(): Promise<{ interrupted: number; resumed: number }> {
-    let interrupted = 0;
-    let resumed = 0;
-    for (const run of this.options.store.runs.unfinished()) {
-      if (run.state === 'running' || run.state === 'requested') {
-        await this.finish(run, 'interrupted', { error: { code: 'DEPUTY_E_INTERNAL', message: 'The executor restarted while this run was in progress.' } });
-        interrupted++;
-      } else if (run.state === 'queued') {
-        const parameters = this.parametersAfterRestart(run);
-        if (!parameters) {
-          await this.finish(run, 'interrupted', { error: { code: 'DEPUTY_E_CONFLICT', message: 'Secret inputs are not kept across a restart; please submit again.' } });
-          interrupted++;
-          continue;
-        }
-        this.pending.set(run.id, parameters);
-        this.enqueue(run);
-        resumed++;
-      }
+    const waiting = (await this.options.runs.unfinished()).filter((run) => run.state === 'awaiting-approval' && this.isExpired(run));
+    let expired = 0;
+    for (const run of waiting) {
+      const result = await this.withLock(run.id, async () => {
+        const latest = await this.require(run.id);
+        return latest.state === 'awaiting-approval' ? this.expire(latest) : undefined;
+      });
+      if (result?.ok) expired++;
     }
-    return { interrupted, resumed };
+    return expired;
   }
 
   /** Waits for queued and running work (tests, shutdown). */
   idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  /** Cancels what runs and waits for it, for shutdown. */
-  async stop(): Promise<void> {
-    for (const controller of this.cancellers.values()) controller.abort();
-    await this.queue.idle();
+    return this.options.worker.idle();
   }
 
   // ------------------------------------------------------------------ internals
@@ -401,7 +412,7 @@ export class RunService {
   /** The version an action runs, resolved exactly as the policy resolves it. */
   versionFor(action: Action, script: Script): ScriptVersion | undefined {
     const resolution = resolveActionVersion(action, script);
-    return resolution.ok ? this.options.store.catalog.getVersion(resolution.hash) : undefined;
+    return resolution.ok ? this.options.catalog.getVersion(resolution.hash) : undefined;
   }
 
   /**
@@ -427,7 +438,7 @@ export class RunService {
     if (!validation.ok) return validation;
     const secretParameters = version.parameters.filter((field) => field.kind === 'secret').map((field) => field.name);
     const maskedParameters = version.parameters.filter((field) => field.masked).map((field) => field.name);
-    const fixed = Object.fromEntries(Object.entries(action.fixed).map(([name, value]) => [name, this.expandFixed(value)]));
+    const fixed = Object.fromEntries(Object.entries(action.fixed).map(([name, value]) => [name, expandFixed(value, this.options.runDataDir)]));
     const values = { ...validation.values, ...fixed };
     const hidden = new Set([...secretParameters, ...maskedParameters]);
     const maskedInputs = Object.fromEntries(Object.entries(validation.values).map(([name, value]) => [name, hidden.has(name) ? MASK : value]));
@@ -443,198 +454,25 @@ export class RunService {
     return resolution.ok ? resolution.set.name : undefined;
   }
 
-  private expandFixed(value: unknown): unknown {
-    if (typeof value === 'string') return value.split(RUN_DATA_PLACEHOLDER).join(this.options.runDataDir);
-    if (Array.isArray(value)) return value.map((item) => this.expandFixed(item));
-    return value;
-  }
-
-  private parametersAfterRestart(run: RunRecord): PendingExecution | undefined {
-    const action = this.options.store.catalog.getAction(run.actionId);
-    const version = this.options.store.catalog.getVersion(run.scriptHash);
-    if (!action || !version) return undefined;
-    const secretParameters = version.parameters.filter((field) => field.kind === 'secret').map((field) => field.name);
-    const hidden = version.parameters.filter((field) => field.kind === 'secret' || field.masked).map((field) => field.name);
-    if (Object.entries(run.inputs).some(([name, value]) => hidden.includes(name) && value === MASK)) return undefined;
-    const fixed = Object.fromEntries(Object.entries(action.fixed).map(([name, value]) => [name, this.expandFixed(value)]));
-    return { parameters: { ...run.inputs, ...fixed }, secretParameters, maskValues: [] };
-  }
-
-  private enqueue(run: RunRecord): void {
-    this.queue.enqueue(run.id, run.principalId, () => this.execute(run.id));
-  }
-
-  private async execute(runId: string): Promise<void> {
-    const { store, runner, logger, clock, limits } = this.options;
-    const pendingInputs = this.pending.get(runId);
-    this.pending.delete(runId);
-    let run = store.runs.get(runId);
-    if (!run || run.state !== 'queued' || !pendingInputs) return;
-    const version = store.catalog.getVersion(run.scriptHash);
-    if (!version) {
-      await this.finish(run, 'failed', { error: { code: 'DEPUTY_E_NOT_FOUND', message: 'The script version of this run no longer exists.' } });
-      return;
-    }
-    const refusal = this.startRefusal(run, version);
-    if (refusal) {
-      await this.withLock(runId, async () => {
-        const latest = store.runs.get(runId);
-        if (latest?.state === 'queued') await this.refuseStart(latest, refusal);
-      });
-      return;
-    }
-    const controller = new AbortController();
-    this.cancellers.set(runId, controller);
-    const startedAt = clock.now();
+  /**
+   * Hands a queued run to the queue with its payload. Should the caps have filled since
+   * `assertRoom` (another executor took the last place), the run ends as rejected, busy.
+   */
+  private async enqueue(run: RunRecord, payload: ExecutionPayload): Promise<RunRecord> {
     try {
-      const result = await runner.execute(
-        {
-          runId,
-          requester: run.principalId,
-          scriptText: version.text,
-          scriptHash: version.hash,
-          parameters: pendingInputs.parameters,
-          secretParameters: pendingInputs.secretParameters,
-          ...(pendingInputs.maskValues.length > 0 ? { maskValues: pendingInputs.maskValues } : {}),
-          runAs: run.runAs,
-          timeoutMs: run.timeoutSeconds * 1000,
-          limits: { maxOutputBytes: limits.maxOutputBytes, maxRecords: limits.maxOutputRecords },
-          ...(version.usesSrxEnv ? { srx: this.srxContext(run) } : {}),
-        },
-        {
-          signal: controller.signal,
-          onStarted: () => {
-            const current = run;
-            if (current) void this.withLock(runId, async () => (run = await this.transition(current, 'running', { startedAt: new Date(clock.now()).toISOString() })));
-          },
-        },
-      );
-      // The output is durable before the final state that points to it; it is written while the
-      // `running` state may still be on its way to disk, which the final state waits for.
-      const html = result.srx?.html;
-      await store.runs.writeOutput(runId, html ? [...result.records, { stream: 'information', text: html, attachment: RESULT_HTML }] : result.records);
-      await this.withLock(runId, async () => {
-        const latest = store.runs.get(runId) ?? run;
-        if (!latest) return;
-        const summary = {
-          ...result.summary,
-          ...(result.srx?.message ? { message: result.srx.message } : {}),
-          ...(html ? { html: true } : {}),
-        };
-        await this.finish(latest, result.outcome, { summary, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) });
-      });
+      await this.options.queue.enqueue({ runId: run.id, principalId: run.principalId, secrets: { ...payload } });
+      return run;
     } catch (error) {
-      const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
-      const message = error instanceof DeputyError ? error.message : 'The run could not be started.';
-      logger.error({ err: error, runId, correlationId: run.correlationId }, 'run failed to execute');
-      await this.withLock(runId, async () => {
-        const latest = store.runs.get(runId);
-        if (latest && !isFinalRunState(latest.state)) await this.finish(latest, 'failed', { error: { code, message }, durationMs: clock.now() - startedAt });
-      });
-    } finally {
-      this.cancellers.delete(runId);
+      if (!(error instanceof DeputyError) || error.code !== 'DEPUTY_E_BUSY') throw error;
+      await this.options.recorder.finish(run, 'rejected', { error: { code: error.code, message: error.message } });
+      throw error;
     }
   }
 
-  /** What `$SRXEnv` tells a script written for ScriptRunner about its run. */
-  private srxContext(run: RunRecord): SrxContext {
-    const principal = this.options.store.catalog.getPrincipal(run.principalId);
-    const via = STARTED_VIA[run.origin.kind];
-    const approvedBy = run.approval?.decidedBy ? `, approved by ${run.approval.decidedBy}` : '';
-    return {
-      startedBy: principal?.email ?? run.principalId,
-      startedReason: `${via} for ${principal?.name ?? run.principalId}${approvedBy}`,
-      displayName: run.actionTitle,
-      actionId: run.actionId,
-      scriptName: this.options.store.catalog.getScript(run.scriptId)?.name ?? run.scriptId,
-    };
-  }
-
-  /**
-   * A run waits (in the queue, for an approval, across a restart) while the catalog moves on:
-   * when it starts, its script version must still be one the action runs, approved for it, with
-   * the text of its hash, and the requester must still be allowed. Otherwise it never runs.
-   */
-  private startRefusal(run: RunRecord, version: ScriptVersion): StartRefusal | undefined {
-    const { store, policy } = this.options;
-    const action = store.catalog.getAction(run.actionId);
-    const script = store.catalog.getScript(run.scriptId);
-    const short = run.scriptHash.slice(0, 12);
-    if (!action || !script || action.scriptId !== script.id) {
-      return { code: 'DEPUTY_E_NOT_FOUND', reason: `action ${run.actionId} or its script ${run.scriptId} no longer exists`, message: 'This run was not started: its action no longer exists.' };
-    }
-    if (sha256(version.text) !== run.scriptHash) {
-      return { code: 'DEPUTY_E_CONFLICT', reason: `the stored text of version ${run.scriptHash} does not have that hash`, message: 'This run was not started: the stored script does not match the version that was requested.' };
-    }
-    const changed = `This run was not started: the script of "${run.actionTitle}" changed after you asked. Please ask again.`;
-    const status = versionStatus(script, run.scriptHash);
-    if (status === undefined || (run.scriptHash !== script.currentHash && run.scriptHash !== script.approvedHash)) {
-      return { code: 'DEPUTY_E_CONFLICT', reason: `version ${short} of script "${script.id}" was replaced by ${script.currentHash.slice(0, 12)}`, message: changed };
-    }
-    if (status === 'draft') {
-      return { code: 'DEPUTY_E_CONFLICT', reason: `script "${script.id}" was withdrawn: version ${short} is draft now`, message: `This run was not started: the script of "${run.actionTitle}" was withdrawn after you asked.` };
-    }
-    const resolution = resolveActionVersion(action, script);
-    if (!resolution.ok) return { code: resolution.code, reason: resolution.reason, message: changed };
-    if (resolution.hash !== run.scriptHash) {
-      return { code: 'DEPUTY_E_CONFLICT', reason: `action ${action.id} runs version ${resolution.hash.slice(0, 12)} now, not ${short}`, message: changed };
-    }
-    const decision = policy.mayRunAction(run.principalId, run.actionId, run.inputs, runTargetIds(run));
-    if (!decision.allowed) return { code: decision.code, reason: decision.reason, message: 'This run was not started: you may no longer run this action.' };
-    return undefined;
-  }
-
-  private async refuseStart(run: RunRecord, refusal: StartRefusal): Promise<void> {
-    this.options.logger.warn({ runId: run.id, correlationId: run.correlationId, code: refusal.code, reason: refusal.reason }, 'queued run refused at start');
-    await this.options.store.audit.append({
-      type: 'run.start',
-      outcome: 'denied',
-      correlationId: run.correlationId,
-      actor: run.principalId,
-      subject: run.id,
-      detail: { actionId: run.actionId, scriptHash: run.scriptHash, code: refusal.code, reason: refusal.reason },
-    });
-    await this.finish(run, 'rejected', { error: { code: refusal.code, message: refusal.message } });
-  }
-
-  private transition(run: RunRecord, state: RunState, extra: Partial<RunRecord> = {}): Promise<RunRecord> {
-    const next: RunRecord = { ...run, ...extra, state, updatedAt: new Date(this.options.clock.now()).toISOString() };
-    return this.record(run, next, 'run.updated', {});
-  }
-
-  private finish(run: RunRecord, state: RunState, extra: Partial<RunRecord>): Promise<RunRecord> {
-    const endedAt = this.options.clock.now();
-    const startedAt = run.startedAt ? Date.parse(run.startedAt) : undefined;
-    const next: RunRecord = {
-      ...run,
-      ...extra,
-      state,
-      endedAt: new Date(endedAt).toISOString(),
-      updatedAt: new Date(endedAt).toISOString(),
-      ...(extra.durationMs === undefined && startedAt !== undefined ? { durationMs: endedAt - startedAt } : {}),
-    };
-    return this.record(run, next, 'run.finished', { durationMs: next.durationMs, error: next.error?.code });
-  }
-
-  /**
-   * Every state change: the record and its audit entry durable (flushed side by side, one disk
-   * round trip), then the event subscribers see it. A crash between the two flushes leaves one
-   * without the other, as writing them one after the other could too.
-   */
-  private async record(previous: RunRecord, next: RunRecord, event: 'run.updated' | 'run.finished', detail: Record<string, unknown>): Promise<RunRecord> {
-    await Promise.all([
-      this.options.store.runs.put(next),
-      this.options.store.audit.append({
-        type: event === 'run.finished' ? 'run.finish' : 'run.state',
-        outcome: 'info',
-        correlationId: previous.correlationId,
-        actor: previous.principalId,
-        subject: previous.id,
-        detail: { from: previous.state, to: next.state, ...detail },
-      }),
-    ]);
-    this.publish(event, next);
-    return next;
+  /** The run a transition left; one this process lost (another executor moved the run first) is a conflict. */
+  private settled(result: TransitionResult): RunRecord {
+    if (result.ok) return result.run;
+    throw new DeputyError('DEPUTY_E_CONFLICT', { message: `This run changed meanwhile (${result.current?.state ?? 'gone'}).` });
   }
 
   private isExpired(run: RunRecord): boolean {
@@ -642,17 +480,13 @@ export class RunService {
     return expiresAt !== undefined && Date.parse(expiresAt) <= this.options.clock.now();
   }
 
-  private expire(run: RunRecord): Promise<RunRecord> {
+  private expire(run: RunRecord): Promise<TransitionResult> {
     this.pending.delete(run.id);
-    return this.finish({ ...run, approval: { required: true, ...run.approval, reason: 'expired' } }, 'rejected', {});
+    return this.options.recorder.finish({ ...run, approval: { required: true, ...run.approval, reason: 'expired' } }, 'rejected', {});
   }
 
-  private publish(type: 'run.created' | 'run.updated' | 'run.finished' | 'approval.requested', run: RunRecord, extraNotify: string[] = []): void {
-    this.options.events.publish({ type, run: toRunView(run), notify: [...new Set([...run.notify, ...extraNotify])] });
-  }
-
-  private require(runId: string): RunRecord {
-    const run = this.options.store.runs.get(runId);
+  private async require(runId: string): Promise<RunRecord> {
+    const run = await this.options.runs.get(runId);
     if (!run) throw new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `run ${runId}` });
     return run;
   }
@@ -693,3 +527,8 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+
+/** The id of the run an idempotent request creates: the same for the same principal, key and request. */
+export function idempotentRunId(scope: string, key: string, fingerprint: string): string {
+  return `run_k${createHash('sha256').update(scope).update('\u0000').update(key).update('\u0000').update(fingerprint).digest('hex').slice(0, 32)}`;
+}

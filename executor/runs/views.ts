@@ -75,7 +75,7 @@ export function toActionView(action: Action, script: Script, version: ScriptVers
 }
 
 export function toRunView(run: RunRecord, streams?: StoredRecord[]): RunView {
-  const { tenant: _tenant, scriptId: _scriptId, runAs: _runAs, timeoutSeconds: _timeout, notify: _notify, approval, ...rest } = run;
+  const { tenant: _tenant, scriptId: _scriptId, runAs: _runAs, timeoutSeconds: _timeout, notify: _notify, executor: _executor, approval, ...rest } = run;
   const view: RunView = { ...rest };
   if (run.targets?.length === 1) view.target = run.targets[0]?.id;
   if (approval) {

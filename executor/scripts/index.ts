@@ -1,6 +1,7 @@
 /** The script lifecycle (status changes, reviews, approvals list): import from here. */
-import { join } from 'node:path';
+import type { ScriptReviewState } from '../contract/index.ts';
 import type { RouteKit } from '../http/routes.ts';
+import type { RecordMap } from '../store/state-port.ts';
 import { ReviewStore } from './reviews.ts';
 import { scriptRoutes } from './routes.ts';
 import { ScriptService, type ScriptServiceOptions } from './service.ts';
@@ -14,9 +15,8 @@ export interface Scripts {
   routes: (kit: RouteKit) => void;
 }
 
-/** The review records live in `<dataDir>/script-reviews.json`. */
-export function startScripts(options: Omit<ScriptServiceOptions, 'reviews'> & { dataDir: string }): Scripts {
-  const { dataDir, ...rest } = options;
-  const service = new ScriptService({ ...rest, reviews: new ReviewStore(join(dataDir, 'script-reviews.json')) });
+/** The review records are the backend's (executor/backend.ts): shared by every executor of a cluster. */
+export function startScripts(options: Omit<ScriptServiceOptions, 'reviews'> & { reviews: RecordMap<ScriptReviewState> }): Scripts {
+  const service = new ScriptService({ ...options, reviews: new ReviewStore(options.reviews) });
   return { service, routes: scriptRoutes(service) };
 }

@@ -9,12 +9,12 @@ import type { ScriptService } from './service.ts';
 
 export function scriptRoutes(scripts: ScriptService): (kit: RouteKit) => void {
   return (kit) => {
-    kit.get('/v1/scripts', { auth: 'bearer', query: ScriptListQuerySchema }, (_req, res, _context, { query }) => {
-      res.send(200, { scripts: scripts.list(query.principal, query.status) } satisfies { scripts: ScriptView[] });
+    kit.get('/v1/scripts', { auth: 'bearer', query: ScriptListQuerySchema }, async (_req, res, _context, { query }) => {
+      res.send(200, { scripts: await scripts.list(query.principal, query.status) } satisfies { scripts: ScriptView[] });
     });
 
-    kit.get('/v1/scripts/:id', { auth: 'bearer', query: ScriptQuerySchema }, (req, res, _context, { query }) => {
-      res.send(200, scripts.get(query.principal, String(req.params.id)));
+    kit.get('/v1/scripts/:id', { auth: 'bearer', query: ScriptQuerySchema }, async (req, res, _context, { query }) => {
+      res.send(200, await scripts.get(query.principal, String(req.params.id)));
     });
 
     kit.post('/v1/scripts/:id/status', { auth: 'bearer', body: ScriptStatusRequestSchema }, async (req, res, context, { body }) => {
@@ -22,8 +22,8 @@ export function scriptRoutes(scripts: ScriptService): (kit: RouteKit) => void {
       res.send(200, { script });
     });
 
-    kit.get('/v1/approvals', { auth: 'bearer', query: ScriptQuerySchema }, (_req, res, _context, { query }) => {
-      res.send(200, scripts.approvals(query.principal) satisfies ApprovalList);
+    kit.get('/v1/approvals', { auth: 'bearer', query: ScriptQuerySchema }, async (_req, res, _context, { query }) => {
+      res.send(200, (await scripts.approvals(query.principal)) satisfies ApprovalList);
     });
   };
 }

@@ -16,19 +16,19 @@ import {
 } from '../contract/index.ts';
 import type { CatalogEditor } from '../catalog/editor.ts';
 import type { Principal, Script } from '../domain.ts';
-import type { EventBus } from '../events.ts';
+import type { EventStream } from '../event-stream.ts';
 import { STATUS_TRANSITIONS, throwIfDenied, type Policy } from '../policy/index.ts';
 import { versionStatus } from '../policy/versions.ts';
 import type { RequestContext } from '../runs/service.ts';
 import { toRunView } from '../runs/views.ts';
-import type { Store } from '../store/port.ts';
+import type { ExecutorStore } from '../store/state-port.ts';
 import { unifiedDiff } from './diff.ts';
 import type { ReviewStore } from './reviews.ts';
 
 export interface ScriptServiceOptions {
-  store: Store;
+  store: ExecutorStore;
   policy: Pick<Policy, 'mayOnScript' | 'mayChangeScriptStatus' | 'mayDecideRun' | 'approversFor'>;
-  events: EventBus;
+  events: Pick<EventStream, 'publish'>;
   reviews: ReviewStore;
   clock: Clock;
   /** Status changes replace the whole catalog snapshot, so they take their turn with every other catalog change. */
@@ -42,32 +42,31 @@ export class ScriptService {
   constructor(private readonly options: ScriptServiceOptions) {}
 
   /** The scripts this principal may view, optionally of one status, sorted by name. */
-  list(principalId: string, status?: ScriptStatus): ScriptView[] {
+  async list(principalId: string, status?: ScriptStatus): Promise<ScriptView[]> {
     this.principal(principalId);
-    return this.options.store.catalog
+    const scripts = this.options.store.catalog
       .snapshot()
       .scripts.filter((script) => (status === undefined || script.status === status) && this.options.policy.mayOnScript(principalId, script.id, 'view').allowed)
-      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
-      .map((script) => this.view(script, principalId, false));
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    return this.views(scripts, principalId);
   }
 
   /** One script with its versions, text and the diff against its last approved version. */
-  get(principalId: string, scriptId: string): ScriptView {
+  get(principalId: string, scriptId: string): Promise<ScriptView> {
     this.principal(principalId);
     throwIfDenied(this.options.policy.mayOnScript(principalId, scriptId, 'view'));
     return this.view(this.script(scriptId), principalId, true);
   }
 
   /** What waits for this principal's decision: Testing scripts they may approve and four-eyes runs they may decide. */
-  approvals(principalId: string): ApprovalList {
+  async approvals(principalId: string): Promise<ApprovalList> {
     this.principal(principalId);
     const { store, policy, clock } = this.options;
-    const scripts = store.catalog
-      .snapshot()
-      .scripts.filter((script) => script.status === 'testing' && policy.mayChangeScriptStatus(principalId, script.id, 'approved').allowed)
-      .map((script) => this.view(script, principalId, false));
-    const runs = store.runs
-      .unfinished()
+    const scripts = await this.views(
+      store.catalog.snapshot().scripts.filter((script) => script.status === 'testing' && policy.mayChangeScriptStatus(principalId, script.id, 'approved').allowed),
+      principalId,
+    );
+    const runs = (await store.runs.unfinished())
       .filter((run) => run.state === 'awaiting-approval')
       // An expired request is rejected by the next expiry sweep; it is no longer anyone's to decide.
       .filter((run) => run.approval?.expiresAt === undefined || Date.parse(run.approval.expiresAt) > clock.now())
@@ -111,7 +110,7 @@ export class ScriptService {
     if (!script) return refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `script ${scriptId} disappeared` }));
     if (!decision.allowed || moved) {
       const reason = decision.allowed ? `script is ${script.status}, the request saw ${request.from}` : decision.reason;
-      return refuse(new DeputyError('DEPUTY_E_CONFLICT', { message: this.conflictMessage(script, request.to), detail: reason }));
+      return refuse(new DeputyError('DEPUTY_E_CONFLICT', { message: await this.conflictMessage(script, request.to), detail: reason }));
     }
     if (request.hash !== script.currentHash) {
       return refuse(
@@ -135,7 +134,7 @@ export class ScriptService {
       review = { hash: request.hash, requestedBy: principal.id, requestedByName: principal.name, requestedAt: now, ...comment };
       await reviews.put(scriptId, review);
     } else if (from === 'testing') {
-      const open = reviews.get(scriptId, request.hash) ?? { hash: request.hash, requestedBy: CATALOG_REQUESTER, requestedAt: now };
+      const open = (await reviews.get(scriptId, request.hash)) ?? { hash: request.hash, requestedBy: CATALOG_REQUESTER, requestedAt: now };
       review = { ...open, decision: { to: request.to, by: principal.id, byName: principal.name, at: now, ...comment } };
       await reviews.put(scriptId, review);
     }
@@ -143,19 +142,19 @@ export class ScriptService {
     const approvers = policy.approversFor({ scriptId });
     const change = { from, to: request.to, hash: request.hash, by: principal.id, byName: principal.name, ...comment };
     // Events go to many viewers: the view carries no one's rights, only the script and its diff.
-    const eventView: ScriptView = { ...this.view(changed, undefined, false), diff: this.diffOf(changed) };
+    const eventView: ScriptView = { ...(await this.view(changed, undefined, false)), diff: this.diffOf(changed) };
     if (request.to === 'testing') {
-      events.publish({ type: 'script.review-requested', script: eventView, change, notify: approvers });
+      await events.publish({ type: 'script.review-requested', script: eventView, change, notify: approvers });
     } else {
       const requester = review && store.catalog.getPrincipal(review.requestedBy) ? [review.requestedBy] : [];
-      events.publish({ type: 'script.decided', script: eventView, change, notify: [...new Set([...approvers, ...requester])].sort() });
+      await events.publish({ type: 'script.decided', script: eventView, change, notify: [...new Set([...approvers, ...requester])].sort() });
     }
     return this.view(changed, principal.id, true);
   }
 
   /** Why a status change is not possible now, in words: usually someone else decided first. */
-  private conflictMessage(script: Script, to: ScriptStatus): string {
-    const decided = this.options.reviews.get(script.id, script.currentHash)?.decision;
+  private async conflictMessage(script: Script, to: ScriptStatus): Promise<string> {
+    const decided = (await this.options.reviews.get(script.id, script.currentHash))?.decision;
     if (decided) {
       const outcome = decided.to === 'approved' ? 'approved' : 'sent back to Draft';
       return `This review was already decided: ${decided.byName ?? decided.by} ${outcome} it.`;
@@ -164,14 +163,19 @@ export class ScriptService {
   }
 
   /** The script as `viewer` sees it, with everything `GET /v1/scripts/<id>` shows (for answers to authoring requests). */
-  detailFor(viewer: string, script: Script): ScriptView {
+  detailFor(viewer: string, script: Script): Promise<ScriptView> {
     return this.view(script, viewer, true);
   }
 
-  private view(script: Script, viewer: string | undefined, detail: boolean): ScriptView {
+  /** Without detail, for lists: the reviews are read together. */
+  private views(scripts: Script[], viewer: string): Promise<ScriptView[]> {
+    return Promise.all(scripts.map((script) => this.view(script, viewer, false)));
+  }
+
+  private async view(script: Script, viewer: string | undefined, detail: boolean): Promise<ScriptView> {
     const { store, policy, reviews } = this.options;
     const current = store.catalog.getVersion(script.currentHash);
-    const review = reviews.get(script.id, script.currentHash);
+    const review = await reviews.get(script.id, script.currentHash);
     const allowedTransitions =
       viewer === undefined ? [] : STATUS_TRANSITIONS[script.status].filter((to) => policy.mayChangeScriptStatus(viewer, script.id, to).allowed);
     const view: ScriptView = {

@@ -4,10 +4,8 @@
  * may have changed a record a moment ago; every change that can race is a compare-and-set, so
  * two writers never both win.
  *
- * Phase one of issue 13: these ports exist with a file and a PostgreSQL implementation each
- * and one shared test suite (test/executor/store/state-suite.ts); the run service, plans,
- * reviews, hooks, mail and the vault still use the synchronous ports in port.ts and the
- * classes beside them. See docs/store.md, "Asynchronous ports".
+ * Each exists with a file and a PostgreSQL implementation and one shared test suite
+ * (test/executor/store/state-suite.ts). See docs/store.md, "Asynchronous ports" and "What is wired".
  */
 import type { RunState, ScriptReviewState } from '../contract/index.ts';
 import type { SignatureClaim } from '../connectors/replay.ts';
@@ -15,7 +13,7 @@ import type { CredentialRecord } from '../credentials/record.ts';
 import type { RunRecord } from '../domain.ts';
 import type { MessageEntry } from '../mail/ledger.ts';
 import type { PlanState } from '../plans/state.ts';
-import type { RunFilter, StoredRecord } from './port.ts';
+import type { AuditLog, CatalogStore, RunFilter, StoredRecord } from './port.ts';
 
 /** The states a run waits or works in; counting them is what the queue caps need. */
 export type UnfinishedRunState = Exclude<RunState, 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'rejected' | 'interrupted'>;
@@ -169,5 +167,13 @@ export interface StateStore {
   mailLedger: MailLedgerRecords;
   credentials: CredentialRecords;
   leases: Leases;
+  close(): Promise<void>;
+}
+
+/** What the executor's services share, on either backend: the catalog, the audit log, and runs through the asynchronous port. */
+export interface ExecutorStore {
+  catalog: CatalogStore;
+  audit: AuditLog;
+  runs: AsyncRunStore;
   close(): Promise<void>;
 }

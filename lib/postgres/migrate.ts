@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../logger.ts';
-import { inTransaction, lockKey, type Pool } from './pool.ts';
+import { withAdvisoryLock, type Pool } from './pool.ts';
 
 export interface Migration {
   version: number;
@@ -44,8 +44,7 @@ function assertWellFormed(set: MigrationSet): void {
 export async function migrate(pool: Pool, set: MigrationSet, logger: Logger): Promise<number[]> {
   assertWellFormed(set);
   const { schema } = set;
-  return inTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(`deputy.migrate.${schema}`)]);
+  return withAdvisoryLock(pool, `deputy.migrate.${schema}`, async (client) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
       version integer PRIMARY KEY,
@@ -75,5 +74,5 @@ export async function migrate(pool: Pool, set: MigrationSet, logger: Logger): Pr
     }
     if (applied.length > 0) logger.info({ schema, applied, version: known }, 'database schema migrated');
     return applied;
-  });
+  }, { inTransaction: true });
 }

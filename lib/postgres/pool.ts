@@ -31,8 +31,16 @@ export function createPool(options: PoolOptions): Pool {
  */
 export async function inTransaction<T>(pool: Pool, work: (client: Client) => Promise<T>, options: { snapshot?: boolean } = {}): Promise<T> {
   const client = await pool.connect();
-  // A failed rollback means the connection is gone: released with the error, the pool drops it.
-  let broken: Error | undefined;
+  const held = { broken: undefined as Error | undefined };
+  try {
+    return await transaction(client, held, work, options);
+  } finally {
+    client.release(held.broken);
+  }
+}
+
+/** One transaction on `client`; a rollback that fails (the connection is gone) is noted in `held.broken` for the release. */
+async function transaction<T>(client: Client, held: { broken: Error | undefined }, work: (client: Client) => Promise<T>, options: { snapshot?: boolean } = {}): Promise<T> {
   try {
     await client.query(options.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
     const result = await work(client);
@@ -40,11 +48,9 @@ export async function inTransaction<T>(pool: Pool, work: (client: Client) => Pro
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      held.broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
     });
     throw error;
-  } finally {
-    client.release(broken);
   }
 }
 
@@ -57,4 +63,29 @@ export function lockKey(name: string): string {
   }
   // PostgreSQL's bigint is signed.
   return BigInt.asIntN(64, hash).toString();
+}
+
+/**
+ * Runs `work` while this process holds the session advisory lock `name`, waiting for whoever
+ * holds it now; with `inTransaction`, `work` is one transaction begun once the lock is held. Such
+ * a transaction sees everything the previous holder committed, the system catalogs included (one
+ * that waited for a transaction-level advisory lock may still hold a catalog snapshot from before
+ * it waited: a `CREATE SCHEMA IF NOT EXISTS` then fails on the schema the holder just created).
+ * Should this process die meanwhile, its connection closes and the lock goes with it.
+ */
+export async function withAdvisoryLock<T>(pool: Pool, name: string, work: (client: Client) => Promise<T>, options: { inTransaction?: boolean } = {}): Promise<T> {
+  const client = await pool.connect();
+  const held = { broken: undefined as Error | undefined };
+  try {
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [lockKey(name)]);
+    try {
+      return await (options.inTransaction ? transaction(client, held, work) : work(client));
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey(name)]).catch((error: unknown) => {
+        held.broken ??= error instanceof Error ? error : new Error(String(error));
+      });
+    }
+  } finally {
+    client.release(held.broken);
+  }
 }

@@ -153,7 +153,7 @@ describe('executor REST API (real restify, real pwsh)', function () {
       assert.equal(response.status, 202);
       const { id, state } = (await response.json()) as { id: string; state: string };
       assert.equal(state, 'queued');
-      assert.ok(executor.store.runs.get(id), 'the run is in the store when 202 is answered');
+      assert.ok((await executor.store.runs.get(id)), 'the run is in the store when 202 is answered');
       const run = await executor.waitForRun(id);
       assert.equal(run.state, 'succeeded');
       assert.deepEqual(run.summary?.lines, ['hello', 'hello']);
@@ -198,14 +198,14 @@ describe('executor REST API (real restify, real pwsh)', function () {
     });
 
     it('refuses invalid inputs with field errors, and creates nothing', async () => {
-      const before = executor.store.runs.list({ limit: 500 }).length;
+      const before = (await executor.store.runs.list({ limit: 500 })).length;
       const response = await submit(executor, 'echo', 'alex', { Times: 9 });
       assert.equal(response.status, 400);
       const error = await errorOf(response);
       assert.equal(error.code, 'DEPUTY_E_VALIDATION');
       assert.ok(error.fields?.Message, 'missing mandatory field named');
       assert.ok(error.fields?.Times, 'out-of-range field named');
-      assert.equal(executor.store.runs.list({ limit: 500 }).length, before);
+      assert.equal((await executor.store.runs.list({ limit: 500 })).length, before);
     });
 
     it('refuses what the policy refuses, with an audit entry', async () => {
@@ -252,7 +252,7 @@ describe('executor REST API (real restify, real pwsh)', function () {
       const response = await submit(executor, 'sleep-long', 'alex', { Seconds: 60 });
       const { id } = (await response.json()) as { id: string };
       const deadline = Date.now() + 15_000;
-      while (executor.store.runs.get(id)?.state !== 'running' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      while ((await executor.store.runs.get(id))?.state !== 'running' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
       const cancel = await executor.api(`/v1/runs/${id}/cancel`, { method: 'POST', json: { principalId: 'alex' } });
       assert.equal(cancel.status, 202);
       const run = await executor.waitForRun(id);
@@ -333,7 +333,7 @@ describe('executor restart recovery', function () {
     const first = await startTestExecutor();
     const { id: doneId } = (await (await submit(first, 'echo', 'alex', { Message: 'before' })).json()) as { id: string };
     await first.waitForRun(doneId);
-    const template = first.store.runs.get(doneId)!;
+    const template = (await first.store.runs.get(doneId))!;
     await first.close();
     // Simulate a crash: two runs left mid-flight in the run log.
     const now = new Date().toISOString();

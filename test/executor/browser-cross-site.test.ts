@@ -77,17 +77,17 @@ describe('a hostile web page cannot use the executor (real chromium)', function 
     // Nothing may leave this machine.
     await context.route(/^(?!http:\/\/(127\.0\.0\.1|localhost)[:/])/, (route) => route.abort());
     const page = await context.newPage();
-    const runsBefore = executor.store.runs.list({ limit: 500 }).length;
+    const runsBefore = (await executor.store.runs.list({ limit: 500 })).length;
     await page.goto(`http://localhost:${(site.address() as AddressInfo).port}/`);
     await page.evaluate(() => (window as unknown as { attack: () => Promise<void> }).attack());
 
     const refusedFromBrowser = async () => (await executor.store.audit.read({ limit: 10_000 })).filter((entry) => entry.type === 'http.refused');
-    const somethingHappened = () => executor.store.runs.list({ limit: 500 }).length > runsBefore || executor.runs.get(pendingRun)?.state !== 'awaiting-approval';
+    const somethingHappened = async () => (await executor.store.runs.list({ limit: 500 })).length > runsBefore || (await executor.runs.get(pendingRun))?.state !== 'awaiting-approval';
     // Until all six requests were refused, or one of them got through.
     const deadline = Date.now() + 30_000;
-    while ((await refusedFromBrowser()).length < 6 && !somethingHappened() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(executor.store.runs.list({ limit: 500 }).length, runsBefore, 'no run was started');
-    assert.equal(executor.runs.get(pendingRun)?.state, 'awaiting-approval', 'the pending run was not decided');
+    while ((await refusedFromBrowser()).length < 6 && !(await somethingHappened()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await executor.store.runs.list({ limit: 500 })).length, runsBefore, 'no run was started');
+    assert.equal((await executor.runs.get(pendingRun))?.state, 'awaiting-approval', 'the pending run was not decided');
 
     const refused = await refusedFromBrowser();
     assert.equal(refused.length, 6, JSON.stringify(refused.map((entry) => [entry.subject, entry.detail.code])));

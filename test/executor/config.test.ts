@@ -16,6 +16,20 @@ describe('executor configuration', () => {
     assert.equal(config.logFormat, 'json');
   });
 
+  it('keeps the files unless DEPUTY_DATABASE_URL names PostgreSQL; a bad URL stops start-up without echoing it', () => {
+    const files = loadExecutorConfig({}, '/srv/deputy');
+    assert.equal(files.databaseUrl, undefined);
+    assert.equal(files.leaseMs, 15_000);
+    const cluster = loadExecutorConfig({ DEPUTY_DATABASE_URL: 'postgresql://deputy:pw@db:5432/deputy', DEPUTY_EXECUTOR_ID: 'exec-1', DEPUTY_EXECUTOR_LEASE_SECONDS: '5' }, '/srv/deputy');
+    assert.deepEqual([cluster.databaseUrl, cluster.executorId, cluster.leaseMs], ['postgresql://deputy:pw@db:5432/deputy', 'exec-1', 5000]);
+    assert.throws(
+      () => loadExecutorConfig({ DEPUTY_DATABASE_URL: 'mysql://root:hunter2@db/deputy' }),
+      (error: unknown) => error instanceof DeputyError && error.message.startsWith('DEPUTY_DATABASE_URL:') && !error.message.includes('hunter2'),
+    );
+    assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_ID: 'a/b' }), /DEPUTY_EXECUTOR_ID/);
+    assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_LEASE_SECONDS: '1' }), /DEPUTY_EXECUTOR_LEASE_SECONDS/);
+  });
+
   it('keeps the audit checkpoint outside the data folder: beside it by default, never inside it', () => {
     const config = loadExecutorConfig({}, '/srv/deputy');
     assert.equal(config.auditCheckpoint, '/srv/deputy/data.audit-checkpoint');

@@ -99,7 +99,7 @@ describe('executor HTTP surface (real executor on loopback)', function () {
 
     it('refuses every spelling of every non-public route without a token, and nothing happens', async () => {
       const values: Record<string, string> = { id: alexRun, connectorId: 'nobody', command: 'disable' };
-      const before = executor.store.runs.list({ limit: 500 }).length;
+      const before = (await executor.store.runs.list({ limit: 500 })).length;
       const lastSeq = (await executor.store.audit.read({ limit: 1 }))[0]?.seq ?? 0;
       const body = JSON.stringify({ actionId: 'echo', principalId: 'alex', inputs: { Message: 'sneaked in' }, decision: 'approve', to: 'draft', identity: { channel: 'slack', teamId: 'T1', userId: 'U1' } });
       let tried = 0;
@@ -121,7 +121,7 @@ describe('executor HTTP surface (real executor on loopback)', function () {
         }
       }
       assert.ok(tried > 300, `${tried} requests`);
-      assert.equal(executor.store.runs.list({ limit: 500 }).length, before, 'no run was started');
+      assert.equal((await executor.store.runs.list({ limit: 500 })).length, before, 'no run was started');
       const since = (await executor.store.audit.read({ sinceSeq: lastSeq, limit: 100_000 })).filter((entry) => entry.outcome === 'allowed');
       assert.deepEqual(since.map((entry) => entry.type), [], 'nothing was allowed');
     });
@@ -140,7 +140,7 @@ describe('executor HTTP surface (real executor on loopback)', function () {
       fetch(`${executor.url}/v1/runs`, { method: 'POST', headers: { ...bot(executor), ...(contentType ? { 'content-type': contentType } : {}) }, body });
 
     it('takes JSON only: a form, text or multipart body gets 415, even with the token, and starts nothing', async () => {
-      const before = executor.store.runs.list({ limit: 500 }).length;
+      const before = (await executor.store.runs.list({ limit: 500 })).length;
       const fields = { actionId: 'echo', principalId: 'alex', 'inputs[Message]': 'from a form' };
       const form = new FormData();
       for (const [name, value] of Object.entries(fields)) form.set(name, value);
@@ -155,7 +155,7 @@ describe('executor HTTP surface (real executor on loopback)', function () {
         assert.equal(answer.status, 415, await answer.clone().text());
         assert.equal((await errorOf(answer)).code, 'DEPUTY_E_UNSUPPORTED_MEDIA_TYPE');
       }
-      assert.equal(executor.store.runs.list({ limit: 500 }).length, before);
+      assert.equal((await executor.store.runs.list({ limit: 500 })).length, before);
       const json = await post('application/json; charset=utf-8', JSON.stringify({ actionId: 'echo', principalId: 'alex', inputs: { Message: 'json is fine' } }));
       assert.equal(json.status, 202);
     });
@@ -299,7 +299,7 @@ describe('executor HTTP surface (real executor on loopback)', function () {
   });
 
   describe("what the bot's token may do", () => {
-    const runCount = () => executor.store.runs.list({ limit: 500 }).length;
+    const runCount = async () => (await executor.store.runs.list({ limit: 500 })).length;
 
     it('cannot list or read runs across principals; the operator token can', async () => {
       const list = await fetch(`${executor.url}/v1/runs`, { headers: bot(executor) });
@@ -316,12 +316,12 @@ describe('executor HTTP surface (real executor on loopback)', function () {
 
     it('acts only for principals with a chat identity, and the audit says which token asked', async () => {
       newMinute();
-      const before = runCount();
+      const before = await runCount();
       const asBea = await executor.api('/v1/runs', { method: 'POST', json: { actionId: 'echo', principalId: 'bea', inputs: { Message: 'bea has no chat identity here' } } });
       assert.equal(asBea.status, 403);
       const refusal = await errorOf(asBea);
       assert.equal(refusal.code, 'DEPUTY_E_FORBIDDEN');
-      assert.equal(runCount(), before, 'nothing started');
+      assert.equal(await runCount(), before, 'nothing started');
       for (const path of ['/v1/actions?principal=bea', '/v1/scripts?principal=bea', '/v1/approvals?principal=bea', '/v1/plans?principal=bea']) {
         assert.equal((await executor.api(path)).status, 403, path);
       }

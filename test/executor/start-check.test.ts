@@ -18,7 +18,7 @@ async function submit(executor: TestExecutor, actionId: string, principalId: str
 
 async function waitForState(executor: TestExecutor, id: string, state: RunView['state']): Promise<void> {
   const deadline = Date.now() + 30_000;
-  while (executor.store.runs.get(id)?.state !== state) {
+  while ((await executor.store.runs.get(id))?.state !== state) {
     if (Date.now() > deadline) throw new Error(`run ${id} never became ${state}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -40,7 +40,7 @@ describe('a queued run is checked again when it starts', function () {
       const blocker = await submit(executor, 'sleep-long', 'alex', { Seconds: 60 });
       await waitForState(executor, blocker, 'running');
       const waiting = await submit(executor, 'echo', 'alex', { Message: 'withdrawn text must not run' });
-      assert.equal(executor.store.runs.get(waiting)?.state, 'queued');
+      assert.equal((await executor.store.runs.get(waiting))?.state, 'queued');
 
       const echo = executor.store.catalog.getScript('echo') ?? assert.fail('echo script');
       await executor.scripts.changeStatus('echo', { principalId: 'cyra', to: 'draft', from: 'approved', hash: echo.currentHash }, { correlationId: 'test-withdraw-echo', via: 'test' });
@@ -69,7 +69,7 @@ describe('a queued run is checked again when it starts', function () {
     const first = await startTestExecutor();
     const doneId = await submit(first, 'echo', 'alex', { Message: 'before' });
     await first.waitForRun(doneId);
-    const echoTemplate = first.store.runs.get(doneId) ?? assert.fail('run');
+    const echoTemplate = (await first.store.runs.get(doneId)) ?? assert.fail('run');
     const sleep = first.store.catalog.getScript('sleep') ?? assert.fail('sleep script');
     await first.close();
 

@@ -165,7 +165,24 @@ CREATE TABLE deputy.queue_slots (
 CREATE INDEX queue_slots_by_principal ON deputy.queue_slots (principal_id);
 `;
 
+/**
+ * Cancels asked of a run's holder (executor/runs/cancels.ts): the NOTIFY reaches a holder that is
+ * listening; this row reaches one whose listening connection was down at that moment, when it
+ * comes back and reads the requests for the runs it holds.
+ */
+const cancelRequests = `
+CREATE TABLE deputy.cancel_requests (
+  run_id text PRIMARY KEY,
+  executor text,
+  requested_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX cancel_requests_by_time ON deputy.cancel_requests (requested_at);
+`;
+
 export const EXECUTOR_MIGRATIONS: MigrationSet = {
   schema: EXECUTOR_SCHEMA,
-  migrations: [{ version: 1, name: 'all executor state', sql: initial }],
+  migrations: [
+    { version: 1, name: 'all executor state', sql: initial },
+    { version: 2, name: 'stored cancel requests', sql: cancelRequests },
+  ],
 };

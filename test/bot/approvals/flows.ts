@@ -121,12 +121,12 @@ export function runApprovalFlows(platform: string, start: () => Promise<Approval
       await alex.submitForm({ Who: 'the auditors' });
       const waiting = await waitForMessage(alex, 'the request waiting', (messages) => messages.find((message) => message.id === form.id && /Approval needed/.test(message.text)));
       assert.ok(!waiting.actions.some((action) => action.verb === 'decide-run'), 'the requester is offered no decision');
-      const run = target.executor.store.runs.list({ principal: 'alex', limit: 1 })[0];
+      const run = (await target.executor.store.runs.list({ principal: 'alex', limit: 1 }))[0];
       assert.equal(run?.state, 'awaiting-approval');
 
       await target.press('alex', waiting.id, 'decide-run', { runId: run.id, decision: 'approve' });
       await waitForMessage(alex, 'the self-approval refusal', (messages) => messages.find((message) => message.text.includes(ERRORS.DEPUTY_E_SELF_APPROVAL.message)));
-      assert.equal(target.executor.store.runs.get(run.id)?.state, 'awaiting-approval', 'still waiting');
+      assert.equal((await target.executor.store.runs.get(run.id))?.state, 'awaiting-approval', 'still waiting');
       const [audit] = await target.executor.store.audit.read({ limit: 50 }).then((entries) => entries.filter((entry) => entry.type === 'run.decision' && entry.subject === run.id));
       assert.equal(audit?.outcome, 'denied');
 

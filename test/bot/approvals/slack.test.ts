@@ -59,7 +59,7 @@ describe('approvals in chat: Slack', function () {
     const refusal = (await slack.slack.waitFor('chat.postEphemeral', before + 1)).at(-1);
     assert.equal(refusal?.args['user'], 'U-ALEX');
     assert.match(String(refusal?.args['text']), new RegExp(ERRORS.DEPUTY_E_SELF_APPROVAL.message.replace(/[.;]/g, '\\$&')));
-    assert.equal(executor.store.runs.get(runId)?.state, 'awaiting-approval');
+    assert.equal((await executor.store.runs.get(runId))?.state, 'awaiting-approval');
     assert.ok(!slack.slack.callsTo('chat.update').some((call) => call.args['ts'] === '1767268800.000200'), 'the card is not replaced by the refusal');
   });
 

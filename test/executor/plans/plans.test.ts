@@ -71,14 +71,14 @@ describe('scripting plans (real executor, real pwsh, injected clock)', function 
       await executor.close();
       clock.set(Date.UTC(2026, 0, 1, 1, 2, 0)); // down from 00:10 to 01:02: 00:15 … 01:00 missed (10 times)
       executor = await start();
-      const seqBefore = executor.events.since(0).length;
+      const seqBefore = (await executor.events.since(0)).length;
       await tickAndSettle();
       assert.equal((await planRuns()).length, 2, 'no catch-up runs');
       const missed = (await executor.store.audit.read({ limit: 10_000 })).filter((entry) => entry.type === 'plan.missed');
       assert.equal(missed.length, 1);
       assert.equal(missed[0]?.subject, 'five-minutes');
       assert.deepEqual({ ...missed[0]?.detail }, { count: 10, first: '2026-01-01T00:15:00.000Z', last: '2026-01-01T01:00:00.000Z', action: 'echo' });
-      const events = executor.events.since(0).slice(seqBefore).filter((event) => event.type === 'plan.missed');
+      const events = (await executor.events.since(0)).slice(seqBefore).filter((event) => event.type === 'plan.missed');
       assert.equal(events.length, 1);
       assert.deepEqual(events[0]?.type === 'plan.missed' ? events[0].missed : undefined, { count: 10, first: '2026-01-01T00:15:00.000Z', last: '2026-01-01T01:00:00.000Z' });
       await tickAndSettle();

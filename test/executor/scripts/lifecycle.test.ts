@@ -382,13 +382,13 @@ describe('approvals list and four-eyes runs over REST', function () {
     assert.match(error.message, /cannot approve your own request/);
     const audit = await lastAudit(executor);
     assert.deepEqual([audit.type, audit.outcome, audit.actor, audit.subject], ['run.decision', 'denied', 'adam', runId]);
-    assert.equal(executor.store.runs.get(runId)?.state, 'awaiting-approval');
+    assert.equal((await executor.store.runs.get(runId))?.state, 'awaiting-approval');
     assert.equal((await decide(runId, 'hana', 'reject')).status, 200);
   });
 
   it('expires on the injected clock: gone from the list, refused as expired, rejected with reason "expired"', async () => {
     const runId = await request('adam', 'too late');
-    const ttl = Date.parse(executor.store.runs.get(runId)?.approval?.expiresAt ?? '') - clock.now();
+    const ttl = Date.parse((await executor.store.runs.get(runId))?.approval?.expiresAt ?? '') - clock.now();
     assert.ok(ttl > 0);
     clock.advance(ttl - 1);
     assert.ok((await approvals('hana')).runs.some((run) => run.id === runId), 'still open one millisecond before');
@@ -397,13 +397,13 @@ describe('approvals list and four-eyes runs over REST', function () {
     const late = await decide(runId, 'hana', 'approve');
     assert.equal(late.status, 410);
     assert.equal((await errorOf(late)).code, 'DEPUTY_E_EXPIRED');
-    const run = executor.store.runs.get(runId);
+    const run = (await executor.store.runs.get(runId));
     assert.equal(run?.state, 'rejected');
     assert.equal(run?.approval?.reason, 'expired');
 
     const swept = await request('adam', 'swept');
     clock.advance(ttl);
     assert.equal(await executor.runs.expireApprovals(), 1);
-    assert.equal(executor.store.runs.get(swept)?.approval?.reason, 'expired');
+    assert.equal((await executor.store.runs.get(swept))?.approval?.reason, 'expired');
   });
 });

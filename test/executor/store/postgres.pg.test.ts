@@ -48,8 +48,8 @@ describe('postgres backend', () => {
     });
 
     it('migrated the schema once', async () => {
-      const { rows } = await withClient(databaseUrl(), (client) => client.query<{ version: number }>('SELECT version FROM deputy.schema_migrations'));
-      assert.deepEqual(rows, [{ version: 1 }]);
+      const { rows } = await withClient(databaseUrl(), (client) => client.query<{ version: number }>('SELECT version FROM deputy.schema_migrations ORDER BY version'));
+      assert.deepEqual(rows, [{ version: 1 }, { version: 2 }]);
     });
 
     it('keeps one audit chain when both append at once', async () => {

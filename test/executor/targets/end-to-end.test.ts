@@ -105,13 +105,13 @@ describe('targets: actions on target systems through the executor (real sshd, re
   it('binds a four-eyes approval to its target: the approved run runs there, a changed target is refused', async () => {
     const response = await post({ actionId: 'greet-careful', principalId: 'alex', target: 'web-01' });
     const { id } = (await response.json()) as { id: string };
-    const waiting = executor.store.runs.get(id);
+    const waiting = (await executor.store.runs.get(id));
     assert.equal(waiting?.state, 'awaiting-approval');
     // Someone changes the stored request's target behind the approver's back.
-    await executor.store.runs.put({ ...(waiting as NonNullable<typeof waiting>), targets: [{ id: 'web-02', name: 'Machine web-02' }] });
+    await executor.store.runs.transition(id, 'awaiting-approval', { ...(waiting as NonNullable<typeof waiting>), targets: [{ id: 'web-02', name: 'Machine web-02' }] });
     const tampered = await executor.api(`/v1/runs/${id}/decision`, { method: 'POST', json: { principalId: 'bob', decision: 'approve' } });
     assert.equal(tampered.status, 409);
-    await executor.store.runs.put(waiting as NonNullable<typeof waiting>);
+    await executor.store.runs.transition(id, 'awaiting-approval', waiting as NonNullable<typeof waiting>);
     const approved = await executor.api(`/v1/runs/${id}/decision`, { method: 'POST', json: { principalId: 'bob', decision: 'approve' } });
     assert.equal(approved.status, 200);
     const run = await executor.waitForRun(id, 90_000);

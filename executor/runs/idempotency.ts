@@ -1,0 +1,40 @@
+/**
+ * `once` over the IdempotencyRecords port (files or PostgreSQL): a request with an
+ * `Idempotency-Key` starts its work at most once per scope and key, on whichever executor it
+ * arrives. A repeat gets the first answer; a repeat arriving while the first is still being
+ * worked on (here or on another executor) waits for it; the same key with another body is 409.
+ */
+import { createHash } from 'node:crypto';
+import { assertSameBody, IDEMPOTENCY_TTL_MS, type IdempotentAnswer } from '../connectors/idempotency.ts';
+import type { IdempotencyRecords } from '../store/state-port.ts';
+import type { IdempotentOnce } from './service.ts';
+
+/** A claim whose holder never completed nor released it (its executor died) lapses after this. */
+const CLAIM_TTL_MS = 30_000;
+const WAIT_MS = 25;
+
+export class IdempotencyOnce implements IdempotentOnce {
+  constructor(private readonly records: IdempotencyRecords) {}
+
+  async once(scope: string, key: string, body: string, start: () => Promise<IdempotentAnswer>): Promise<{ answer: IdempotentAnswer; replay: boolean }> {
+    const bodyHash = createHash('sha256').update(body).digest('hex');
+    for (;;) {
+      const claim = await this.records.claim({ scope, key, bodyHash, claimTtlMs: CLAIM_TTL_MS });
+      if (claim.kind === 'owner') {
+        let answer: IdempotentAnswer;
+        try {
+          answer = await start();
+        } catch (error) {
+          // A refused request is not remembered: a corrected one may be sent under the same key.
+          await this.records.release(scope, key);
+          throw error;
+        }
+        await this.records.complete({ scope, key, answer, ttlMs: IDEMPOTENCY_TTL_MS });
+        return { answer, replay: false };
+      }
+      assertSameBody(claim.bodyHash, bodyHash);
+      if (claim.kind === 'answered') return { answer: claim.answer, replay: true };
+      await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
+    }
+  }
+}
