@@ -286,15 +286,36 @@ interface PreparedForm {
   form: ObservedMessage;
 }
 
-/** One person's web chat with the echo form open, as a user gets there: "help", then "Run…". */
-async function prepareWebChatForm(bot: RunningBot, index: number): Promise<PreparedForm> {
-  const driver = await WebChatDriver.connect(bot, requester(index));
-  await driver.sendText('help');
-  const opensEcho = (message: ObservedMessage) => message.actions.some((action) => action.verb === 'open-form' && action.data.actionId === 'echo');
-  await waitForMessage(driver, 'the action list', (messages) => messages.find(opensEcho), PHASE_TIMEOUT_MS);
-  await driver.clickAction('open-form', { actionId: 'echo' });
-  const form = await waitForMessage(driver, 'the echo form', (messages) => messages.find((message) => message.actions.some((action) => action.verb === 'submit-form')), PHASE_TIMEOUT_MS);
-  return { driver, form };
+/** Work queued per key, one after another (other keys run alongside). */
+const lanes = new Map<string, Promise<unknown>>();
+function inLane<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const next = (lanes.get(key) ?? Promise.resolve()).then(work, work);
+  lanes.set(key, next.catch(() => undefined));
+  return next;
+}
+
+/**
+ * One echo form open in a requester's web chat, as a user gets there: "help", then "Run…" on
+ * that list. A persona has one conversation (reloads keep it), so one requester's forms are
+ * opened one after another, each from its own list, and each submission gets a form of its own,
+ * as a person presses Run on each form once.
+ */
+function prepareWebChatForm(bot: RunningBot, index: number, taken: Set<string>): Promise<PreparedForm> {
+  return inLane(requester(index), async () => {
+    const driver = await WebChatDriver.connect(bot, requester(index));
+    const before = new Set((await driver.messages()).map((message) => message.id));
+    await driver.sendText('help');
+    const opensEcho = (message: ObservedMessage) => message.actions.some((action) => action.verb === 'open-form' && action.data.actionId === 'echo' && action.data.fromRunId === undefined);
+    await waitForMessage(driver, 'the action list', (messages) => messages.find((message) => !before.has(message.id) && opensEcho(message)), PHASE_TIMEOUT_MS);
+    // The list's own button ("Run again" on a run's card names the run).
+    await driver.clickAction('open-form', { actionId: 'echo', fromRunId: undefined });
+    const form = await waitForMessage(driver, 'an echo form of its own', (messages) => {
+      const free = messages.find((message) => !taken.has(message.id) && message.actions.some((action) => action.verb === 'submit-form'));
+      if (free) taken.add(free.id);
+      return free;
+    }, PHASE_TIMEOUT_MS);
+    return { driver, form };
+  });
 }
 
 async function inBatches<T>(count: number, batch: number, work: (index: number) => Promise<T>): Promise<T[]> {
@@ -360,11 +381,12 @@ export async function benchChat(): Promise<BenchResult[]> {
 
     await directBurst(executor, runs, WARM_UP);
     await teamsBurst(cloud, bot.url, WARM_UP);
-    await webChatSubmitToSummary(await prepareWebChatForm(bot, 0), 0);
+    const takenForms = new Set<string>();
+    await webChatSubmitToSummary(await prepareWebChatForm(bot, 0, takenForms), 0);
 
     const direct = await directBurst(executor, runs, SUBMISSIONS);
     const teams = await teamsBurst(cloud, bot.url, SUBMISSIONS);
-    const forms = await inBatches(SUBMISSIONS, SETUP_CONCURRENCY, (index) => prepareWebChatForm(bot!, index));
+    const forms = await inBatches(SUBMISSIONS, SETUP_CONCURRENCY, (index) => prepareWebChatForm(bot!, index, takenForms));
     const webChat = await Promise.all(forms.map((form, index) => webChatSubmitToSummary(form, index)));
 
     const p99Answer = percentile(teams.answerMs, 99);
