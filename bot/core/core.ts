@@ -29,7 +29,7 @@ import { normalizeFormValues, valuesToKeep } from '../../cards/form-values.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { AuthoringChat, isAuthoringVerb, parseAuthoringCommand } from './authoring.ts';
+import { AuthoringChat, isAuthoringVerb, parseAuthoringCommand, type AuthoringVerb } from './authoring.ts';
 import { parseData } from './card-data.ts';
 import type { SharedConversationStore } from '../store/port.ts';
 import type { EventSubscription, ExecutorApi } from './executor-api.ts';
@@ -128,6 +128,9 @@ const DEFAULT_ACTION_CACHE_MS = 10 * 60_000;
 
 /** One bot follows the executor's events at a time; another takes over this long after it stops renewing. */
 const EVENT_LEASE = { ttlMs: 15_000, renewMs: 5_000 };
+
+/** What one card button does, for the person who pressed it. */
+type VerbHandler = (event: Extract<Inbound, { kind: 'submit' }>, principal: PrincipalView, correlationId: string) => Promise<Screen | undefined>;
 
 interface Busy {
   count: number;
@@ -352,118 +355,129 @@ export class BotCore implements ConversationHandler {
       }
     }
     if (isAuthoringVerb(event.verb)) return this.authoring.submit(event, event.verb, principal, correlationId);
-    switch (event.verb) {
-      case 'show-actions':
-        return this.actionList(principal, correlationId);
-      case 'show-runs':
-        return this.runList(principal, correlationId);
-      case 'open-form': {
-        const { actionId, fromRunId, prefill } = parseData(OpenFormData, event.data);
-        const action = await this.findAction(principal, actionId, correlationId);
-        const formId = newFormId();
-        if (fromRunId === undefined) {
-          return this.formScreen(principal, action, formId, { ...(prefill ? { values: valuesToKeep(action.form, prefill) } : {}), locale: event.user.locale }, correlationId);
-        }
-        // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
-        const earlier = await executor.getRun(fromRunId, call);
-        const values: Record<string, unknown> = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
-        const targets = earlier.targets?.map((target) => target.id) ?? [];
-        if (targets.length > 0) values[TARGET_FIELD] = targets.length === 1 ? targets[0] : targets;
-        const again = earlier.actionId === action.id;
-        return this.formScreen(
-          principal,
-          action,
-          formId,
-          { values: again ? valuesToKeep(action.form, values) : {}, ...(again && earlier.parameterSet ? { parameterSet: earlier.parameterSet } : {}), locale: event.user.locale },
-          correlationId,
-        );
+    // The edges accept only known verbs; the core checks again, and never reaches the prototype.
+    if (!Object.hasOwn(this.verbs, event.verb)) throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: `unknown verb ${String(event.verb)}` });
+    return this.verbs[event.verb](event, principal, correlationId);
+  }
+
+  /** What each button of a card does (authoring's buttons are AuthoringChat's). */
+  private readonly verbs: { [V in Exclude<SubmitVerb, AuthoringVerb>]: VerbHandler } = {
+    'show-actions': (_event, principal, correlationId) => this.actionList(principal, correlationId),
+    'show-runs': (_event, principal, correlationId) => this.runList(principal, correlationId),
+    'open-form': async (event, principal, correlationId) => {
+      const { executor } = this.options;
+      const call = { correlationId, principal: principal.id };
+      const { actionId, fromRunId, prefill } = parseData(OpenFormData, event.data);
+      const action = await this.findAction(principal, actionId, correlationId);
+      const formId = newFormId();
+      if (fromRunId === undefined) {
+        return this.formScreen(principal, action, formId, { ...(prefill ? { values: valuesToKeep(action.form, prefill) } : {}), locale: event.user.locale }, correlationId);
       }
-      case 'submit-form':
-        return this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId);
-      case 'update-form': {
-        // The form again with the values given so far, and choices that depend on them asked for anew.
-        const data = parseData(SubmitFormData, event.data);
-        const action = await this.findAction(principal, data.actionId, correlationId);
-        const values = data.values === undefined ? readEveryFormValue(action.form, event.data) : normalizeFormValues(action.form, data.values);
-        // Still the same form: its id stays, so a Run pressed on either card is one request.
-        const formId = data.formId ?? newFormId();
-        return this.formScreen(principal, action, formId, { values: valuesToKeep(action.form, values), ...(data.parameterSet ? { parameterSet: data.parameterSet } : {}), locale: event.user.locale }, correlationId);
-      }
-      case 'cancel-run': {
-        const { runId, confirmed } = parseData(CancelData, event.data);
-        const asking = event.messageId === undefined ? undefined : messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId);
-        if (!confirmed) {
-          // The first press only asks; nothing is cancelled by a press that landed where Run was.
-          const run = await executor.getRun(runId, call);
-          if (isFinalRunState(run.state)) return screenFor(run, principal.id);
-          // Kept in the store: a run update that arrives meanwhile (through any bot) keeps the question on the card.
-          if (asking) await this.options.conversations.setAskingToCancel(asking, true);
-          return confirmCancelScreen(run, principal.id);
-        }
-        if (asking) await this.options.conversations.setAskingToCancel(asking, false);
-        await executor.cancelRun(runId, principal.id, call);
-        return screenFor(await executor.getRun(runId, call), principal.id);
-      }
-      case 'refresh-run': {
-        const { runId } = parseData(RunData, event.data);
-        // "Keep it running" (or any refresh) answers the question.
-        if (event.messageId !== undefined) await this.options.conversations.setAskingToCancel(messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId), false);
-        return this.personalScreen(await executor.getRun(runId, call), principal, correlationId);
-      }
-      case 'show-run': {
-        // A run opened from the history comes as a new message, so the list stays where it is.
-        const { runId } = parseData(RunData, event.data);
+      // "Run again": the earlier run's inputs as the prefill; masked secrets are never prefilled.
+      const earlier = await executor.getRun(fromRunId, call);
+      const values: Record<string, unknown> = Object.fromEntries(Object.entries(earlier.inputs).filter(([, value]) => value !== MASK));
+      const targets = earlier.targets?.map((target) => target.id) ?? [];
+      if (targets.length > 0) values[TARGET_FIELD] = targets.length === 1 ? targets[0] : targets;
+      const again = earlier.actionId === action.id;
+      return this.formScreen(
+        principal,
+        action,
+        formId,
+        { values: again ? valuesToKeep(action.form, values) : {}, ...(again && earlier.parameterSet ? { parameterSet: earlier.parameterSet } : {}), locale: event.user.locale },
+        correlationId,
+      );
+    },
+    'submit-form': (event, principal, correlationId) => this.submitForm(event, principal, parseData(SubmitFormData, event.data), correlationId),
+    'update-form': async (event, principal, correlationId) => {
+      // The form again with the values given so far, and choices that depend on them asked for anew.
+      const data = parseData(SubmitFormData, event.data);
+      const action = await this.findAction(principal, data.actionId, correlationId);
+      const values = data.values === undefined ? readEveryFormValue(action.form, event.data) : normalizeFormValues(action.form, data.values);
+      // Still the same form: its id stays, so a Run pressed on either card is one request.
+      const formId = data.formId ?? newFormId();
+      return this.formScreen(principal, action, formId, { values: valuesToKeep(action.form, values), ...(data.parameterSet ? { parameterSet: data.parameterSet } : {}), locale: event.user.locale }, correlationId);
+    },
+    'cancel-run': async (event, principal, correlationId) => {
+      const { executor } = this.options;
+      const call = { correlationId, principal: principal.id };
+      const { runId, confirmed } = parseData(CancelData, event.data);
+      const asking = event.messageId === undefined ? undefined : messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId);
+      if (!confirmed) {
+        // The first press only asks; nothing is cancelled by a press that landed where Run was.
         const run = await executor.getRun(runId, call);
-        const screen = await this.personalScreen(run, principal, correlationId);
-        this.defer(async () => {
-          const posted = await this.port(event.conversation.channel).post(event.conversation, screen, { reopen: true });
-          if (!isFinalRunState(run.state)) {
-            await this.options.conversations.rememberRunMessage(run.id, { channel: event.conversation.channel, conversationId: event.conversation.conversationId, messageId: posted, viewer: principal.id });
-          }
-        });
-        return undefined;
+        if (isFinalRunState(run.state)) return screenFor(run, principal.id);
+        // Kept in the store: a run update that arrives meanwhile (through any bot) keeps the question on the card.
+        if (asking) await this.options.conversations.setAskingToCancel(asking, true);
+        return confirmCancelScreen(run, principal.id);
       }
-      case 'show-output': {
-        const { runId } = parseData(RunData, event.data);
-        const run = await executor.getRun(runId, call);
-        // The file is not needed for the answer: post it after answering.
-        this.defer(() => this.postOutput(event.conversation, run, principal.id, correlationId));
-        return screenFor(run, principal.id);
-      }
-      case 'decide-run': {
-        const { runId, decision, comment } = parseData(DecideData, event.data);
-        try {
-          await executor.decideRun(runId, { principalId: principal.id, decision, comment }, call);
-        } catch (error) {
-          // Someone else decided first: the card now shows who, which is the answer.
-          if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
+      if (asking) await this.options.conversations.setAskingToCancel(asking, false);
+      await executor.cancelRun(runId, principal.id, call);
+      return screenFor(await executor.getRun(runId, call), principal.id);
+    },
+    'refresh-run': async (event, principal, correlationId) => {
+      const { executor } = this.options;
+      const call = { correlationId, principal: principal.id };
+      const { runId } = parseData(RunData, event.data);
+      // "Keep it running" (or any refresh) answers the question.
+      if (event.messageId !== undefined) await this.options.conversations.setAskingToCancel(messageKey(event.conversation.channel, event.conversation.conversationId, event.messageId), false);
+      return this.personalScreen(await executor.getRun(runId, call), principal, correlationId);
+    },
+    'show-run': async (event, principal, correlationId) => {
+      const { executor } = this.options;
+      const call = { correlationId, principal: principal.id };
+      // A run opened from the history comes as a new message, so the list stays where it is.
+      const { runId } = parseData(RunData, event.data);
+      const run = await executor.getRun(runId, call);
+      const screen = await this.personalScreen(run, principal, correlationId);
+      this.defer(async () => {
+        const posted = await this.port(event.conversation.channel).post(event.conversation, screen, { reopen: true });
+        if (!isFinalRunState(run.state)) {
+          await this.options.conversations.rememberRunMessage(run.id, { channel: event.conversation.channel, conversationId: event.conversation.conversationId, messageId: posted, viewer: principal.id });
         }
-        const run = await executor.getRun(runId, call);
-        // An approver's card keeps showing the request, now with its outcome; the run itself is the requester's.
-        if (run.principalId !== principal.id) {
-          return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, personal: true, ...(await this.labelsOf(run, correlationId)) };
-        }
-        return screenFor(run, principal.id);
+      });
+      return undefined;
+    },
+    'show-output': async (event, principal, correlationId) => {
+      const { executor } = this.options;
+      const call = { correlationId, principal: principal.id };
+      const { runId } = parseData(RunData, event.data);
+      const run = await executor.getRun(runId, call);
+      // The file is not needed for the answer: post it after answering.
+      this.defer(() => this.postOutput(event.conversation, run, principal.id, correlationId));
+      return screenFor(run, principal.id);
+    },
+    'decide-run': async (event, principal, correlationId) => {
+      const { executor } = this.options;
+      const call = { correlationId, principal: principal.id };
+      const { runId, decision, comment } = parseData(DecideData, event.data);
+      try {
+        await executor.decideRun(runId, { principalId: principal.id, decision, comment }, call);
+      } catch (error) {
+        // Someone else decided first: the card now shows who, which is the answer.
+        if (!isDeputyError(error) || error.code !== 'DEPUTY_E_CONFLICT') throw error;
       }
-      case 'show-scripts':
-        return this.scriptList(principal, parseData(ShowScriptsData, event.data).status, correlationId);
-      case 'show-approvals':
-        return this.approvalList(principal, correlationId);
-      case 'show-script':
-      case 'refresh-script': {
-        const { scriptId } = parseData(ScriptData, event.data);
-        return scriptScreen(await executor.getScript(scriptId, principal.id, call));
+      const run = await executor.getRun(runId, call);
+      // An approver's card keeps showing the request, now with its outcome; the run itself is the requester's.
+      if (run.principalId !== principal.id) {
+        return { screen: 'approval-request', run, requester: run.principalId, viewerMayDecide: false, personal: true, ...(await this.labelsOf(run, correlationId)) };
       }
-      case 'decide-script': {
-        const { scriptId, versionHash, decision, comment } = parseData(DecideScriptData, event.data);
-        const to: ScriptStatus = decision === 'approve' ? 'approved' : 'draft';
-        return this.moveScript(event, principal, { scriptId, versionHash, from: 'testing', to, comment }, correlationId);
-      }
-      case 'change-script-status':
-        return this.moveScript(event, principal, parseData(MoveScriptData, event.data), correlationId);
-      default:
-        throw new DeputyError('DEPUTY_E_BAD_REQUEST', { detail: `unknown verb ${String((event as { verb: unknown }).verb)}` });
-    }
+      return screenFor(run, principal.id);
+    },
+    'show-scripts': (event, principal, correlationId) => this.scriptList(principal, parseData(ShowScriptsData, event.data).status, correlationId),
+    'show-approvals': (_event, principal, correlationId) => this.approvalList(principal, correlationId),
+    'show-script': (event, principal, correlationId) => this.scriptCard(event, principal, correlationId),
+    'refresh-script': (event, principal, correlationId) => this.scriptCard(event, principal, correlationId),
+    'decide-script': async (event, principal, correlationId) => {
+      const { scriptId, versionHash, decision, comment } = parseData(DecideScriptData, event.data);
+      const to: ScriptStatus = decision === 'approve' ? 'approved' : 'draft';
+      return this.moveScript(event, principal, { scriptId, versionHash, from: 'testing', to, comment }, correlationId);
+    },
+    'change-script-status': (event, principal, correlationId) => this.moveScript(event, principal, parseData(MoveScriptData, event.data), correlationId),
+  };
+
+  private async scriptCard(event: Extract<Inbound, { kind: 'submit' }>, principal: PrincipalView, correlationId: string): Promise<Screen> {
+    const { scriptId } = parseData(ScriptData, event.data);
+    return scriptScreen(await this.options.executor.getScript(scriptId, principal.id, { correlationId, principal: principal.id }));
   }
 
   private async welcome(principal: PrincipalView, correlationId: string): Promise<Screen> {
@@ -647,6 +661,9 @@ export class BotCore implements ConversationHandler {
         const current = await this.findAction(principal, data.actionId, correlationId);
         return this.formScreen(principal, current, formId, { values: valuesToKeep(current.form, values), errors, ...(parameterSet ? { parameterSet } : {}), locale: event.user.locale }, correlationId);
       }
+      // The same card pressed again with other values: its first press started a run, which the card keeps showing.
+      const first = isDeputyError(error) && error.code === 'DEPUTY_E_CONFLICT' && data.formId ? await this.runOfCard(principal, conversation, messageId, correlationId) : undefined;
+      if (first) return screenFor(first, principal.id, labelsOf(action));
       throw error;
     }
     const run = created.run ?? (await executor.getRun(created.id, { correlationId, principal: principal.id }));
@@ -661,6 +678,13 @@ export class BotCore implements ConversationHandler {
       await conversations.rememberRunMessage(run.id, { channel: conversation.channel, conversationId: conversation.conversationId, messageId: posted, viewer: principal.id });
     });
     return { screen: 'notice', text: `Submitted "${action.title}". Its progress and result follow in this conversation.` };
+  }
+
+  /** The principal's recent run that a card's earlier press started, if the card is known. */
+  private async runOfCard(principal: PrincipalView, conversation: ConversationRef, messageId: string | undefined, correlationId: string): Promise<RunView | undefined> {
+    if (messageId === undefined) return undefined;
+    const recent = await this.options.executor.listRuns({ principal: principal.id, limit: 15 }, { correlationId });
+    return recent.find((run) => run.origin.messageId === messageId && run.origin.conversationId === conversation.conversationId);
   }
 
   /** The full output as a file: text as text, objects as CSV (one shape) or JSON (several). */

@@ -79,6 +79,21 @@ describe('bot core on an in-memory executor', () => {
     assert.notEqual(again.formId, formId, 'each form card has its own id');
   });
 
+  it('a second press of a submitted card with other values keeps showing the first run, not an error', async () => {
+    const { formId, card } = await openForm('alex', 'echo');
+    const first = screenOf((await core.handle(press('alex', 'submit-form', { actionId: 'echo', formId, values: { Message: 'hi' } }, card))).immediate, 'run-status');
+    const second = await core.handle(press('alex', 'submit-form', { actionId: 'echo', formId, values: { Message: 'changed' } }, card));
+    assert.equal(screenOf(second.immediate, 'run-status').run.id, first.run.id);
+    assert.equal(executor.runs.size, 1);
+  });
+
+  it('answers a verb it does not know, also a name every object has, with an error card', async () => {
+    for (const verb of ['toString', 'constructor', 'no-such-verb']) {
+      const answer = await core.handle(press('alex', verb as Extract<Inbound, { kind: 'submit' }>['verb'], {}));
+      assert.equal(screenOf(answer.immediate, 'error').message, 'The request is malformed.', verb);
+    }
+  });
+
   it('a submit asks the executor for the run alone: the form its card was drawn from is remembered for a while', async () => {
     const clock = new ManualClock();
     const conversations = await FileConversations.open(join(dataDir, 'timed.json'));
