@@ -17,10 +17,9 @@ import { PgBossRunQueue } from './queue/pg-boss.ts';
 import type { QueueCaps, RunQueue } from './queue/port.ts';
 import { InProcessCancels, PgCancels, type CancelChannel } from './runs/cancels.ts';
 import { IdempotencyOnce } from './runs/idempotency.ts';
-import { createFileStore } from './store/file.ts';
+import { openFileExecutorStore } from './store/file.ts';
 import { withAdvisoryLock } from '../lib/postgres/pool.ts';
 import { openPostgresBackend } from './store/pg/index.ts';
-import { FileRunsAsync } from './store/runs-async.ts';
 import { FileHookSignatures, FileIdempotency, FileMailLedger, FileRecordMap, MemoryLeases, RUN_IDEMPOTENCY_FILE, SCRIPT_REVIEWS_FILE } from './store/state-file.ts';
 import type { CredentialRecords, ExecutorStore, HookSignatureRecords, Leases, MailLedgerRecords, RecordMap } from './store/state-port.ts';
 import { IDEMPOTENCY_FILE, SIGNATURES_FILE } from './connectors/index.ts';
@@ -82,7 +81,8 @@ export async function openExecutorBackend(options: BackendOptions): Promise<Exec
 
 async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
   const { clock, logger } = options;
-  const files = await createFileStore({ dataDir: options.dataDir, clock, logger, auditCheckpoint: options.auditCheckpoint });
+  // Runs on IndexedFileRuns: start-up reads what came after the index's last checkpoint, never the whole history.
+  const files = await openFileExecutorStore({ dataDir: options.dataDir, clock, logger, auditCheckpoint: options.auditCheckpoint });
   const path = (file: string) => join(options.dataDir, file);
   let idempotency: FileIdempotency;
   let hookIdempotency: FileIdempotency;
@@ -100,7 +100,7 @@ async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
   const bus = new EventBus(clock);
   return {
     kind: 'files',
-    store: { catalog: files.catalog, audit: files.audit, runs: new FileRunsAsync(files.runs), close: () => files.close() },
+    store: { catalog: files.catalog, audit: files.audit, runs: files.runs, close: () => files.close() },
     events: new InProcessEventStream(bus),
     localEvents: bus,
     leases: new MemoryLeases(clock),

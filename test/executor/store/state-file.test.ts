@@ -1,10 +1,8 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../lib/logger.ts';
 import { openFileState } from '../../../executor/store/state-file.ts';
-import { FileRuns } from '../../../executor/store/runs-file.ts';
-import { FileRunsAsync } from '../../../executor/store/runs-async.ts';
 import { stateSuite } from './state-suite.ts';
 
 const folders: string[] = [];
@@ -27,27 +25,4 @@ stateSuite('files', async () => {
 stateSuite('files, checkpointing every 3 lines', async () => {
   const dataDir = await dataFolder();
   return { shared: false, durableLeases: false, open: (clock) => openFileState({ dataDir, clock, logger: silentLogger(), checkpointEvery: 3 }) };
-});
-
-// The executor's run port on files today: FileRuns (runs.jsonl, replayed at open) behind FileRunsAsync.
-stateSuite('files, runs through FileRunsAsync', async () => {
-  const dataDir = await dataFolder();
-  const runsDir = await dataFolder();
-  return {
-    shared: false,
-    durableLeases: false,
-    open: async (clock) => {
-      const state = await openFileState({ dataDir, clock, logger: silentLogger() });
-      await mkdir(join(runsDir, 'output'), { recursive: true });
-      const fileRuns = await FileRuns.open(join(runsDir, 'runs.jsonl'), join(runsDir, 'output'), silentLogger());
-      return {
-        ...state,
-        runs: new FileRunsAsync(fileRuns),
-        close: async () => {
-          await fileRuns.close();
-          await state.close();
-        },
-      };
-    },
-  };
 });
