@@ -81,6 +81,7 @@ export async function openExecutorBackend(options: BackendOptions): Promise<Exec
 
 async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
   const { clock, logger } = options;
+  // Runs on IndexedFileRuns: start-up reads what came after the index's last checkpoint, never the whole history.
   const files = await openFileExecutorStore({ dataDir: options.dataDir, clock, logger, auditCheckpoint: options.auditCheckpoint });
   const path = (file: string) => join(options.dataDir, file);
   let idempotency: FileIdempotency;
