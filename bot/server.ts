@@ -159,7 +159,8 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, edges: edges.map((edge) => edge.channel), demo: config.demo }, 'bot listening');
-  if (config.demo) logger.info(`Web chat (demo, local only): ${url}/`);
+  // The page needs the start's key, which is never logged: `deputy start` prints the address with it.
+  if (config.demo) logger.info(`Web chat (demo, local only) on ${url}: open the address with its key that deputy start printed`);
 
   return {
     url,

@@ -255,7 +255,9 @@ describe('bot server', function () {
       const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
       assert.ok(messages.includes('Teams is off: MicrosoftAppId is not set.'), messages.join('\n'));
       assert.ok(messages.includes('Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set.'));
-      assert.ok(messages.some((message) => message.startsWith('Web chat (demo, local only): http://127.0.0.1:')));
+      const webChatLine = messages.find((message) => message.startsWith('Web chat (demo, local only) on http://127.0.0.1:'));
+      assert.ok(webChatLine, messages.join('\n'));
+      assert.ok(!lines.some((line) => line.includes(bot.webChat?.key ?? '#key=')), 'the web chat key is never logged');
     } finally {
       await bot.close();
     }
