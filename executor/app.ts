@@ -355,7 +355,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     editor,
     clock,
     parse: (text) => parseOneScript(pwsh?.path, text),
-    limits: { maxBytes: config.maxScriptBytes ?? 131_072, maxLines: config.maxScriptLines ?? 5000 },
+    limits: { maxBytes: config.maxScriptBytes ?? 131_072, maxLines: config.maxScriptLines ?? 5000, maxVersions: config.maxScriptVersions ?? 100 },
     viewOf: (viewer, script) => scripts.service.detailFor(viewer, script),
     assertModeAvailable: (runAs) => runner.assertModeAvailable(runAs),
   });

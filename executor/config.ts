@@ -54,6 +54,8 @@ export const ExecutorEnvSchema = z.object({
   /** Script texts authored through the API or chat: at most this many bytes (UTF-8) and lines. */
   DEPUTY_MAX_SCRIPT_BYTES: count(131_072, 16 * 1_048_576),
   DEPUTY_MAX_SCRIPT_LINES: count(5000, 1_000_000),
+  /** Versions one script keeps at most: a bound on how much one author can make the catalog grow. */
+  DEPUTY_MAX_SCRIPT_VERSIONS: count(100, 100_000),
   /** Target systems (docs/targets.md): how long connecting may take, how long a warm session stays idle, how many are kept. */
   DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS: count(10, 300),
   DEPUTY_TARGET_IDLE_SECONDS: count(300, 86_400),
@@ -105,6 +107,7 @@ export interface ExecutorConfig {
   /** Bounds of a script text authored through the API or chat. */
   maxScriptBytes?: number;
   maxScriptLines?: number;
+  maxScriptVersions?: number;
   /** Target systems: connect timeout, idle time of a warm session, warm sessions kept. */
   sshConnectTimeoutMs?: number;
   targetIdleMs?: number;
@@ -191,6 +194,7 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     planTickMs: settings.DEPUTY_PLAN_TICK_SECONDS * 1000,
     maxScriptBytes: settings.DEPUTY_MAX_SCRIPT_BYTES,
     maxScriptLines: settings.DEPUTY_MAX_SCRIPT_LINES,
+    maxScriptVersions: settings.DEPUTY_MAX_SCRIPT_VERSIONS,
     sshConnectTimeoutMs: settings.DEPUTY_SSH_CONNECT_TIMEOUT_SECONDS * 1000,
     targetIdleMs: settings.DEPUTY_TARGET_IDLE_SECONDS * 1000,
     maxTargetSessions: settings.DEPUTY_TARGET_SESSIONS,

@@ -35,6 +35,8 @@ import type { UploadStore } from './uploads.ts';
 export interface ScriptTextLimits {
   maxBytes: number;
   maxLines: number;
+  /** Versions one script keeps at most. */
+  maxVersions: number;
 }
 
 export type ScriptParser = (text: string) => Promise<ParsedScript>;
@@ -175,6 +177,13 @@ export class ScriptAuthoring {
       if (hash === script.currentHash) return attempt.refuse(refusal('DEPUTY_E_CONFLICT', 'This text is the script’s current version already: nothing to save.'), detail);
       if (script.versions.includes(hash)) {
         return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `This text is an earlier version of the script (${hash.slice(0, 12)}); a version is never made current again.`), detail);
+      }
+      const { maxVersions } = this.options.limits;
+      if (script.versions.length >= maxVersions) {
+        return attempt.refuse(
+          refusal('DEPUTY_E_CONFLICT', `This script has ${script.versions.length} versions, the most one script keeps (${maxVersions}). Clone it to go on: the clone starts from its current version.`, `script ${scriptId} has ${script.versions.length} versions`),
+          detail,
+        );
       }
       const owner = snapshot.versions.find((version) => version.hash === hash)?.scriptId;
       // A clone may take its origin's (or a sibling's) text: that is how it follows a newer approved version.

@@ -27,7 +27,7 @@ describe('script authoring over REST', function () {
 
   before(async () => {
     folder = writeAuthoringCatalog();
-    executor = await startTestExecutor({ catalog: folder, config: { planTickMs: 0, maxScriptBytes: 4096, maxScriptLines: 100 } });
+    executor = await startTestExecutor({ catalog: folder, config: { planTickMs: 0, maxScriptBytes: 4096, maxScriptLines: 100, maxScriptVersions: 4 } });
   });
   after(async () => {
     await executor.dispose();
@@ -63,6 +63,21 @@ describe('script authoring over REST', function () {
     const binary = await create('hana', 'binary', 'MZ\u0000\u0001');
     assert.match((await errorOf(binary)).message, /not a text file/);
     for (const id of ['too-big', 'too-long', 'binary']) assert.equal(executor.store.catalog.getScript(id), undefined);
+  });
+
+  it('keeps at most the configured number of versions of one script; the next is refused with the way on', async () => {
+    let current = ScriptChangeResponseSchema.parse(await (await create('hana', 'busy', '"v1"\n')).json()).script.currentHash;
+    for (const text of ['"v2"\n', '"v3"\n', '"v4"\n']) {
+      const saved = await post('/v1/scripts/busy/versions', { principalId: 'hana', basedOn: current, text });
+      assert.equal(saved.status, 201, await saved.clone().text());
+      current = ScriptChangeResponseSchema.parse(await saved.json()).script.currentHash;
+    }
+    const fifth = await post('/v1/scripts/busy/versions', { principalId: 'hana', basedOn: current, text: '"v5"\n' });
+    assert.equal(fifth.status, 409);
+    assert.match((await errorOf(fifth)).message, /4 versions.*Clone it/);
+    assert.equal(executor.store.catalog.getScript('busy')?.versions.length, 4);
+    const [audit] = await executor.store.audit.read({ limit: 1 });
+    assert.equal(audit?.outcome, 'denied');
   });
 
   it('a new version names the hash it started from; a stale one is a 409 naming the current hash', async () => {
