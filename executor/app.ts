@@ -227,9 +227,10 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     runAccount: config.runAccount,
     runAsAllowlist: config.runAsAllowlist,
     // What a run of the executor's own account could otherwise read (docs/security.md, "Run isolation").
+    // Not the audit checkpoint: it is replaced by a rename after every batch, and a mount over a path
+    // that a rename replaces fails (ENOENT) or hides the old file only; it holds nothing secret.
     protectedPaths: [
       config.dataDir,
-      config.auditCheckpoint,
       auditKeyPath(config.auditCheckpoint),
       ...(env.DEPUTY_CONFIG ? [resolve(env.DEPUTY_CONFIG)] : []),
     ],
