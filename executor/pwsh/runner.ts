@@ -20,7 +20,7 @@ import { WorkerPool, type PoolStats } from './pool.ts';
 import type { HostJob } from './protocol.ts';
 import { maskSrxResult } from './srx.ts';
 import { DEFAULT_RUNTIME_FOLDER, runnableFilesFor, type RunnableFiles } from './staging.ts';
-import { summarize } from './summary.ts';
+import { executionResult, RunStopper } from './run-stop.ts';
 import type { ExecutionHooks, ExecutionOutcome, ExecutionRequest, ExecutionResult, Runner } from './types.ts';
 import { PwshWorker, type JobEnd, type LaunchSpec } from './worker.ts';
 
@@ -103,8 +103,6 @@ export interface PwshRunner extends Runner {
   /** How service and pool runs are isolated here (decided once, when the runner is made). */
   isolation(): RunIsolation;
 }
-
-type Stop = 'timed-out' | 'cancelled';
 
 export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
   const { logger, clock } = options;
@@ -292,24 +290,13 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
     const collector = new RecordCollector(request.limits, masker, hooks.onRecord && guarded('onRecord', hooks.onRecord));
     const job: HostJob = { id: request.runId, script: request.scriptText, parameters: request.parameters, secrets: request.secretParameters, ...(request.srx ? { srx: request.srx } : {}) };
 
-    // One controller stops whatever is under way: waiting for a worker, starting one, or the job.
-    const stopper = new AbortController();
-    let stop: Stop | undefined;
-    const stopWith = (reason: Stop): void => {
-      if (stop) return;
-      stop = reason;
-      stopper.abort(new Error(reason));
-    };
-    const timer = setTimeout(() => stopWith('timed-out'), request.timeoutMs);
-    const onCancel = (): void => stopWith('cancelled');
-    if (hooks.signal?.aborted) onCancel();
-    hooks.signal?.addEventListener('abort', onCancel, { once: true });
-    const stopped = new Promise<'stopped'>((resolve) => stopper.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
+    // One stopper for whatever is under way: waiting for a worker, starting one, or the job.
+    const stopper = new RunStopper(request.timeoutMs, hooks.signal);
 
     let worker: PwshWorker | undefined;
     let end: JobEnd | undefined;
     const abortRun = (): void => {
-      stopWith('cancelled');
+      stopper.stop('cancelled');
       worker?.kill();
     };
     activeRuns.add(abortRun);
@@ -319,22 +306,22 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       const sink = { onStarted: () => onStarted?.(), onRecord: (record: StoredRecord) => collector.add(record) };
       const running = worker.run(job, sink);
       if (!pool) worker.endInput(); // one job, then the host exits
-      const first = await Promise.race([running, stopped]);
+      const first = await Promise.race([running, stopper.stopped]);
       if (first !== 'stopped') end = first;
     } catch (error) {
-      if (!stop) throw error;
+      if (!stopper.reason) throw error;
     } finally {
       activeRuns.delete(abortRun);
-      clearTimeout(timer);
-      hooks.signal?.removeEventListener('abort', onCancel);
+      stopper.dispose();
       if (worker) {
         // A pool worker goes back only after a clean, finished job; a run's own process always ends with it.
-        const reusable = !stop && end?.kind === 'ended' && end.frame.clean;
+        const reusable = !stopper.reason && end?.kind === 'ended' && end.frame.clean;
         if (pool) pool.release(worker, reusable);
         else worker.kill();
       }
     }
 
+    const stop = stopper.reason;
     let outcome: ExecutionOutcome;
     let exitCode: number | null;
     if (stop || !end) {
@@ -348,17 +335,8 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       exitCode = end.exitCode;
       collector.add({ stream: 'error', text: `PowerShell ended unexpectedly (exit code ${end.exitCode ?? end.signal ?? 'unknown'}).` });
     }
-    const records = collector.records();
     const srx = end?.kind === 'ended' && end.frame.srx ? maskSrxResult(end.frame.srx, masker) : undefined;
-    return {
-      outcome,
-      exitCode,
-      records,
-      truncated: collector.truncated,
-      durationMs: Math.max(0, clock.now() - startedAt),
-      summary: summarize(records, collector.truncated, exitCode),
-      ...(srx ? { srx } : {}),
-    };
+    return executionResult(collector, { outcome, exitCode, durationMs: Math.max(0, clock.now() - startedAt), srx });
   }
 
   return {

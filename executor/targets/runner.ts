@@ -12,7 +12,7 @@ import type { Target } from '../domain.ts';
 import { RecordCollector } from '../pwsh/collector.ts';
 import { createMasker, secretValues } from '../pwsh/mask.ts';
 import type { HostJob } from '../pwsh/protocol.ts';
-import { summarize } from '../pwsh/summary.ts';
+import { executionResult, RunStopper } from '../pwsh/run-stop.ts';
 import type { ExecutionHooks, ExecutionOutcome, ExecutionRequest, ExecutionResult } from '../pwsh/types.ts';
 import type { JobEnd } from '../pwsh/worker.ts';
 import { RemoteHost } from './remote-host.ts';
@@ -48,8 +48,6 @@ export interface TargetRunner {
   close(): Promise<void>;
 }
 
-type Stop = 'timed-out' | 'cancelled';
-
 export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
   const { logger, clock } = options;
   const sessions = new TargetSessions({ idleMs: options.idleMs, maxIdle: options.maxIdleSessions, logger });
@@ -66,18 +64,7 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
     const collector = new RecordCollector(request.limits, masker, hooks.onRecord && guarded(logger, 'onRecord', hooks.onRecord));
     const hostJob: HostJob = { id: request.runId, script: request.scriptText, parameters: request.parameters, secrets: request.secretParameters };
 
-    const stopper = new AbortController();
-    let stop: Stop | undefined;
-    const stopWith = (reason: Stop): void => {
-      if (stop) return;
-      stop = reason;
-      stopper.abort(new Error(reason));
-    };
-    const timer = setTimeout(() => stopWith('timed-out'), request.timeoutMs);
-    const onCancel = (): void => stopWith('cancelled');
-    if (hooks.signal?.aborted) onCancel();
-    hooks.signal?.addEventListener('abort', onCancel, { once: true });
-    const stopped = new Promise<'stopped'>((resolve) => stopper.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
+    const stopper = new RunStopper(request.timeoutMs, hooks.signal);
 
     const key = sessionKey({
       target: target.id,
@@ -89,7 +76,7 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
     let end: JobEnd | undefined;
     let failure: TargetConnectError | undefined;
     const abortRun = (): void => {
-      stopWith('cancelled');
+      stopper.stop('cancelled');
       host?.kill();
     };
     activeRuns.add(abortRun);
@@ -112,22 +99,22 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
       }
       const onStarted = hooks.onStarted && guarded(logger, 'onStarted', hooks.onStarted);
       const running = host.run(hostJob, { onStarted: () => onStarted?.(), onRecord: (record) => collector.add(record) });
-      const first = await Promise.race([running, stopped]);
+      const first = await Promise.race([running, stopper.stopped]);
       if (first !== 'stopped') end = first;
     } catch (error) {
       if (error instanceof TargetConnectError) failure = error;
-      else if (!stop) throw error;
+      else if (!stopper.reason) throw error;
     } finally {
       activeRuns.delete(abortRun);
-      clearTimeout(timer);
-      hooks.signal?.removeEventListener('abort', onCancel);
+      stopper.dispose();
       if (host) {
-        const reusable = !stop && end?.kind === 'ended' && end.frame.clean;
+        const reusable = !stopper.reason && end?.kind === 'ended' && end.frame.clean;
         if (warm) sessions.release(host, reusable);
         else host.kill();
       }
     }
 
+    const stop = stopper.reason;
     let outcome: ExecutionOutcome;
     let exitCode: number | null = null;
     let error: { code: ErrorCode; message: string } | undefined;
@@ -152,16 +139,7 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
       exitCode = end.exitCode;
       collector.add({ stream: 'error', text: `PowerShell on ${target.id} ended unexpectedly (exit code ${end.exitCode ?? 'unknown'}).` });
     }
-    const records = collector.records();
-    return {
-      outcome,
-      exitCode,
-      records,
-      truncated: collector.truncated,
-      durationMs: Math.max(0, clock.now() - startedAt),
-      summary: summarize(records, collector.truncated, exitCode),
-      ...(error ? { error } : {}),
-    };
+    return executionResult(collector, { outcome, exitCode, durationMs: Math.max(0, clock.now() - startedAt), error });
   }
 
   return {
