@@ -147,6 +147,8 @@ export const ActionSchema = z.object({
   fixed: z.record(z.string(), FieldValueSchema).default({}),
   /** Prefills the user may change. */
   presets: z.record(z.string(), FieldValueSchema).default({}),
+  /** Hints shown instead of the script's, per parameter: the same script serves actions of different scope. */
+  hints: z.record(z.string(), z.string()).optional(),
   /** Parameters the user fills in; when absent, every parameter that is not fixed. */
   ask: z.array(z.string()).optional(),
   allow: z.object({ roles: z.array(RoleSchema).default([]), principals: z.array(IdSchema).default([]) }),

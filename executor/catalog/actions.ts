@@ -84,6 +84,7 @@ export function buildAction({ index, entry }: Located<ActionEntry>, context: Act
     runAs,
     fixed: named.fixed,
     presets: named.presets,
+    ...(Object.keys(named.hints).length > 0 ? { hints: named.hints } : {}),
     ...(named.ask ? { ask: named.ask } : {}),
     allow: { roles: entry.allow.roles ?? [], principals: entry.allow.principals ?? [] },
     approval: entry.approval ?? 'none',
@@ -136,6 +137,7 @@ function checkCredentialBindings(
 interface NamedParameters {
   fixed: Record<string, FieldValue>;
   presets: Record<string, FieldValue>;
+  hints: Record<string, string>;
   ask?: string[];
   ownWorkloadParameter?: string;
 }
@@ -175,7 +177,12 @@ function checkParameters(
   };
   const fixed = values('fixed');
   const presets = values('presets');
-  const named: NamedParameters = { fixed, presets };
+  const hints: Record<string, string> = {};
+  for (const [name, hint] of Object.entries(entry.hints ?? {})) {
+    const field = find(at('hints', name), name);
+    if (field) hints[field.name] = hint;
+  }
+  const named: NamedParameters = { fixed, presets, hints };
 
   const fromCredentials = new Set(Object.keys(entry.credentials ?? {}).map((name) => name.toLowerCase()));
   if (!entry.ask && fromCredentials.size > 0) {

@@ -144,6 +144,7 @@ function actionEntry(action: Action): Record<string, unknown> {
     runAs: formatRunAs(action.runAs),
     ...nonEmpty('fixed', action.fixed),
     ...nonEmpty('presets', action.presets),
+    ...nonEmpty('hints', action.hints),
     ...(action.ask ? { ask: action.ask } : {}),
     allow: { roles: action.allow.roles, principals: action.allow.principals },
     approval: action.approval,

@@ -56,6 +56,8 @@ export const ActionEntrySchema = z.strictObject({
   runAs: z.string().refine((text) => parseRunAs(text) !== undefined, 'expected service, pool, pool:<account> or process:<account>'),
   fixed: z.record(z.string(), FieldValueSchema).optional(),
   presets: z.record(z.string(), FieldValueSchema).optional(),
+  /** Parameter name → the hint this action's form shows instead of the script's (one script, several offices). */
+  hints: z.record(z.string().min(1), z.string().trim().min(1).max(500)).optional(),
   ask: z.array(z.string().min(1)).optional(),
   allow: z.strictObject({ roles: z.array(RoleSchema).optional(), principals: z.array(IdSchema).optional() }),
   approval: ApprovalRuleSchema.optional(),

@@ -26,7 +26,7 @@ export function formOf(action: Action, version: ScriptVersion): FormSchema {
     const binding = action.choices?.[field.name];
     const required = open ? open.every((set) => set.fields.some((entry) => entry.name === field.name && entry.required)) : field.required;
     return {
-      ...field,
+      ...withActionHint(field, action.hints?.[field.name]),
       required,
       ...(preset !== undefined && field.kind !== 'secret' ? { default: preset } : {}),
       ...(binding ? { choicesFrom: { query: binding.query, dependsOn: dependenciesOf(binding) } } : {}),
@@ -36,6 +36,16 @@ export function formOf(action: Action, version: ScriptVersion): FormSchema {
   const parameterSets: ParameterSet[] | undefined =
     open && open.length > 1 ? open.map((set) => ({ ...set, fields: set.fields.filter((field) => names.has(field.name)) })) : undefined;
   return parameterSets ? { fields, parameterSets } : { fields };
+}
+
+/**
+ * The action's own hint replaces the script's in every language: a translated hint of the
+ * script would give the other office's example again. The labels stay the script's.
+ */
+function withActionHint(field: FormField, hint: string | undefined): FormField {
+  if (hint === undefined) return field;
+  const localized = field.localized && Object.fromEntries(Object.entries(field.localized).map(([language, text]) => [language, { label: text.label }]));
+  return { ...field, hint, ...(localized ? { localized } : {}) };
 }
 
 /**

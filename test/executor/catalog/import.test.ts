@@ -8,6 +8,7 @@ import { importCatalog, importScriptFolder, type ImportResult } from '../../../e
 import { sha256 } from '../../../executor/catalog/scripts.ts';
 import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
 import type { CatalogSnapshot } from '../../../executor/store/port.ts';
+import { formOf } from '../../../executor/runs/views.ts';
 import { ManualClock } from '../../../lib/clock.ts';
 import { FIXTURE_CATALOG, startTestExecutor } from '../../helpers/executor.ts';
 
@@ -140,6 +141,22 @@ describe('importCatalog', function () {
       assert.deepEqual(action('assign-licence').presets, { Sku: ['M365_E3'] });
     });
 
+    it('shows an action its own hint for a parameter of a shared script, in every language, and the script\'s elsewhere', () => {
+      const hintOf = (actionId: string) => {
+        const action = first.snapshot.actions.find((candidate) => candidate.id === actionId) ?? assert.fail(actionId);
+        const script = first.snapshot.scripts.find((candidate) => candidate.id === action.scriptId) ?? assert.fail(action.scriptId);
+        const version = first.snapshot.versions.find((candidate) => candidate.hash === script.currentHash) ?? assert.fail(script.currentHash);
+        const scriptField = version.parameters.find((field) => field.name === 'UserPrincipalName');
+        return { scriptHint: scriptField?.hint, field: formOf(action, version).fields.find((field) => field.name === 'UserPrincipalName') };
+      };
+      const munich = hintOf('reset-password-munich');
+      assert.match(munich.field?.hint ?? '', /Munich account, for example sophie\.maier@contoso\.example/);
+      assert.doesNotMatch(munich.field?.hint ?? '', /Hamburg|lena/);
+      assert.ok(Object.values(munich.field?.localized ?? {}).every((text) => text.hint === undefined), 'no translated hint of the script survives');
+      const hamburg = hintOf('reset-password-hamburg');
+      assert.equal(hamburg.field?.hint, hamburg.scriptHint);
+    });
+
     it('imports the same folder again with no changes, an identical snapshot, and no pwsh', async () => {
       const again = await importCatalog({ folder: join(PROJECT_ROOT, 'examples', 'catalog'), previous: first.snapshot, pwshPath: NO_PWSH, clock: new ManualClock(Date.UTC(2027, 0, 1)) });
       assert.deepEqual(again.changes, []);
@@ -265,6 +282,11 @@ describe('importCatalog', function () {
         name: 'preset for a parameter the script lacks',
         edit: (y) => y.replace('fixed: { greeting: Hello }', 'fixed: { greeting: Hello }\n    presets: { Colour: red }'),
         expect: (y) => `catalog.yaml:${lineOf(y, 'Colour')} actions[0].presets.Colour: script "greet" has no parameter "Colour"`,
+      },
+      {
+        name: 'hint for a parameter the script lacks',
+        edit: (y) => y.replace('fixed: { greeting: Hello }', "fixed: { greeting: Hello }\n    hints: { Nickname: 'The name friends use.' }"),
+        expect: (y) => `catalog.yaml:${lineOf(y, 'Nickname')} actions[0].hints.Nickname: script "greet" has no parameter "Nickname"`,
       },
       {
         name: 'asked parameter the script lacks',
