@@ -55,29 +55,47 @@ function conversationKey(channel: string, conversationId: string): string {
   return `${channel}:${conversationId}`;
 }
 
-function bounded<T>(record: Record<string, T>, key: string, value: T, limit: number): Record<string, T> {
-  // Re-inserting moves the key to the end, so "oldest" means least recently written.
-  const { [key]: _previous, ...rest } = record;
-  const entries = Object.entries(rest);
-  const kept = entries.length >= limit ? entries.slice(entries.length - limit + 1) : entries;
-  return { ...Object.fromEntries(kept), [key]: value };
+/**
+ * Puts `key` last (re-inserting moves it, so "oldest" means least recently written) and drops
+ * the oldest entries beyond `limit`, in place: copying a record of thousands on every
+ * submission cost more than the submission.
+ */
+function remember<T>(record: Record<string, T>, key: string, value: T, limit: number): void {
+  delete record[key];
+  record[key] = value;
+  let excess = Object.keys(record).length - limit;
+  for (const oldest in record) {
+    if (excess-- <= 0) break;
+    delete record[oldest];
+  }
 }
 
 export class LowdbConversationStore implements ConversationStore {
-  private pendingWrite: Promise<void> | undefined;
+  /** The write of the file under way, if any. */
+  private writing: Promise<void> | undefined;
+  /** The next write, which every change made since `writing` began waits for. */
+  private nextWrite: Promise<void> | undefined;
 
   private constructor(private readonly db: Low<StoreData>) {}
 
   /**
-   * Changes made in the same turn share one write of the file: under a burst of new
-   * conversations, one rewrite per event would cost the bot more than the events themselves.
+   * One write of the file at a time, and every change made meanwhile shares the next one:
+   * under a burst of submissions, a durable rewrite per change would cost the bot more than
+   * the changes themselves. A change is on disk when the promise it gets resolves.
    */
   private persist(): Promise<void> {
-    this.pendingWrite ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.pendingWrite = undefined;
-      return this.db.write();
-    });
-    return this.pendingWrite;
+    this.nextWrite ??= (this.writing ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.nextWrite = undefined;
+        const writing = this.db.write();
+        this.writing = writing;
+        return writing.finally(() => {
+          if (this.writing === writing) this.writing = undefined;
+        });
+      });
+    return this.nextWrite;
   }
 
   /** Opens (or creates) the file; a file that does not parse is an error, not silently reset. */
@@ -95,8 +113,8 @@ export class LowdbConversationStore implements ConversationStore {
     const data = this.db.data;
     // Most messages come from the conversation already on file: no write then.
     if (JSON.stringify(data.principals[principalId]) === JSON.stringify(ref)) return;
-    data.principals = bounded(data.principals, principalId, ref, LIMITS.principals);
-    data.conversations = bounded(data.conversations, conversationKey(ref.channel, ref.conversationId), ref, LIMITS.conversations);
+    remember(data.principals, principalId, ref, LIMITS.principals);
+    remember(data.conversations, conversationKey(ref.channel, ref.conversationId), ref, LIMITS.conversations);
     await this.persist();
   }
 
@@ -109,7 +127,7 @@ export class LowdbConversationStore implements ConversationStore {
   }
 
   async rememberRunMessage(runId: string, message: RunMessage): Promise<void> {
-    this.db.data.runs = bounded(this.db.data.runs, runId, RunMessageSchema.parse(message), LIMITS.runs);
+    remember(this.db.data.runs, runId, RunMessageSchema.parse(message), LIMITS.runs);
     await this.persist();
   }
 
@@ -118,7 +136,7 @@ export class LowdbConversationStore implements ConversationStore {
   }
 
   async rememberApprovers(runId: string, principalIds: string[]): Promise<void> {
-    this.db.data.approvers = bounded(this.db.data.approvers, runId, [...principalIds], LIMITS.runs);
+    remember(this.db.data.approvers, runId, [...principalIds], LIMITS.runs);
     await this.persist();
   }
 

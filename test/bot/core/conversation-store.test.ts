@@ -3,7 +3,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sinon from 'sinon';
 import { LowdbConversationStore } from '../../../bot/core/conversation-store.ts';
+import { PrivateJsonFile } from '../../../lib/private-files.ts';
 
 describe('conversation store', () => {
   let folder: string;
@@ -55,6 +57,44 @@ describe('conversation store', () => {
       }
     } finally {
       rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('writes once more for every change made while a write is under way, and a change resolves only once it is on disk', async () => {
+    const file = join(folder, 'conversations.json');
+    const store = await LowdbConversationStore.open(file);
+    const write = PrivateJsonFile.prototype.write;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
+    const writes = sinon.stub(PrivateJsonFile.prototype, 'write').callsFake(async function (this: PrivateJsonFile<unknown>, data: unknown) {
+      if (writes.callCount === 1) {
+        started();
+        await held;
+      }
+      return write.call(this, data as never);
+    });
+    try {
+      const first = store.rememberPrincipal('p0', { channel: 'webchat', conversationId: 'c0' });
+      await firstStarted;
+      let laterSettled = false;
+      const later = Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.rememberRunMessage(`run_${i}`, { channel: 'webchat', conversationId: 'c0', messageId: `m${i}`, viewer: 'p0' })),
+      ).then(() => (laterSettled = true));
+      // Turns go by while the first write is held: the later changes are not on disk, so they wait.
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(laterSettled, false);
+      assert.equal(writes.callCount, 1);
+      release();
+      await first;
+      await later;
+      assert.equal(writes.callCount, 2);
+      const reopened = await LowdbConversationStore.open(file);
+      assert.equal(reopened.lastConversationOf('p0')?.conversationId, 'c0');
+      for (let i = 0; i < 20; i++) assert.equal(reopened.runMessage(`run_${i}`)?.messageId, `m${i}`);
+    } finally {
+      writes.restore();
     }
   });
 });
