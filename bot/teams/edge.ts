@@ -16,7 +16,7 @@ import { STATUS_CODES } from 'node:http';
 import {
   ActivityTypes,
   CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthentication,
   TeamsInfo,
   type Activity,
   type ConversationReference,
@@ -46,6 +46,7 @@ import type {
 } from '../core/model.ts';
 import { FileShelf } from '../core/file-shelf.ts';
 import { botFrameworkAuthOptions, type TeamsCloudEndpoints, type TeamsCredentials } from './config.ts';
+import { ReusedClientsAuthentication } from './reused-clients.ts';
 import {
   cardAttachment,
   cardInvokeResponse,
@@ -144,7 +145,7 @@ export class TeamsEdge implements ChannelEdge {
   readonly channel = 'teams' as const;
   readonly port: ConversationPort;
   readonly adapter: CloudAdapter;
-  private readonly auth: ConfigurationBotFrameworkAuthentication;
+  private readonly auth: ReusedClientsAuthentication;
 
   private readonly appId: string;
   private readonly handler: ConversationHandler;
@@ -162,7 +163,7 @@ export class TeamsEdge implements ChannelEdge {
   private readonly background = new Set<Promise<void>>();
 
   constructor(options: TeamsEdgeOptions) {
-    this.auth = new ConfigurationBotFrameworkAuthentication(
+    this.auth = new ReusedClientsAuthentication(
       botFrameworkAuthOptions(options.credentials, options.endpoints),
       options.credentialsFactory,
     );
