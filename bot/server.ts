@@ -152,6 +152,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   } catch (error) {
     await Promise.allSettled(edges.map((edge) => edge.close()));
     await conversations.close();
+    await executor.close();
     throw error;
   }
   // Events flow once the edges can post; the executor may still be starting, so this does not wait.
@@ -175,6 +176,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       await core.close();
       await Promise.allSettled(edges.map((edge) => edge.close()));
       await conversations.close();
+      await executor.close();
     },
   };
 }

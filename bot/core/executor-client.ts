@@ -4,6 +4,7 @@
  * becomes a DeputyError with the executor's code (or DEPUTY_E_EXECUTOR_UNREACHABLE when the
  * executor cannot be reached at all).
  */
+import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import {
   ActionListSchema,
@@ -75,6 +76,14 @@ export interface ExecutorClientOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * Requests to the executor share this many kept-alive connections; more wait their turn in the
+ * bot. A burst of submissions would otherwise open a connection each, and Node accepts one new
+ * connection per turn of its event loop, so the executor would take them in one by one while
+ * busy (issue 12, item 8). The executor serves requests on one thread: more would not be faster.
+ */
+const MAX_CONNECTIONS = 32;
+
 /** `?principal=` for reads made on someone's behalf. */
 function asked(options: CallOptions): string {
   return options.principal === undefined ? '' : `?principal=${encodeURIComponent(options.principal)}`;
@@ -85,12 +94,20 @@ export class ExecutorClient implements ExecutorApi {
   private readonly token: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  /** The kept-alive connections of request/answer calls (the event stream has its own). */
+  private readonly connections: Dispatcher | undefined;
 
   constructor(options: ExecutorClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.connections = options.fetch ? undefined : new Agent({ connections: MAX_CONNECTIONS });
+  }
+
+  /** Closes the kept-alive connections (idle ones never hold the process open). */
+  async close(): Promise<void> {
+    await this.connections?.close();
   }
 
   /** The principal behind a verified chat identity; 403 DEPUTY_E_NOT_ENROLLED when there is none. */
@@ -299,12 +316,14 @@ export class ExecutorClient implements ExecutorApi {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      const init: RequestInit & { dispatcher?: Dispatcher } = {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
-      });
+        ...(this.connections ? { dispatcher: this.connections } : {}),
+      };
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, init);
     } catch (error) {
       throw new DeputyError('DEPUTY_E_EXECUTOR_UNREACHABLE', {
         detail: `${method} ${this.baseUrl}${path}: ${error instanceof Error ? error.message : String(error)}`,
