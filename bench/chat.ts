@@ -1,9 +1,10 @@
 /**
  * Chat benchmarks, measured in one run on this machine: a real executor (`deputy executor`,
- * real pwsh, warm pool) in its own process, as in production, and a real bot server
- * (`startBot`) with the Teams edge and the local web chat in this one, on loopback. (In one
- * process the executor's own work, pwsh worker upkeep and store writes, would share the bot's
- * event loop and be counted as the bot's.) The load generator shares the bot's process.
+ * real pwsh, warm pool) and a real bot (`startBot` with the Teams edge and the local web chat,
+ * bench/chat-bot.ts), each in its own process as in production, on loopback. The load generator
+ * and the loopback Bot Framework cloud (token issuer, JWKS, the connector the summary cards are
+ * PUT to) stay in this process: they stand in for Teams, whose work is not the bot's. They
+ * still share the machine's two cores with the bot, the executor and pwsh.
  *
  * - Teams: 200 concurrent `Action.Execute` form submissions through real botbuilder (JWT checked
  *   against the loopback OpenID/JWKS fake of test/bot/teams), timed until the invoke answer;
@@ -18,21 +19,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadBotConfig } from '../bot/config.ts';
-import { startBot, type RunningBot } from '../bot/server.ts';
-import { teamsEdgePlugin } from '../bot/teams/plugin.ts';
 import { formInputId } from '../cards/form.ts';
 import type { RunEvent } from '../executor/contract/index.ts';
 import { PROJECT_ROOT } from '../executor/pwsh/locate.ts';
-import { silentLogger } from '../lib/logger.ts';
 import { cardText } from '../test/bot/conformance/adaptive-card.ts';
 import { waitForMessage, type ObservedMessage } from '../test/bot/conformance/suite.ts';
 import { FakeBotFrameworkCloud, type RecordedCall } from '../test/bot/teams/fake-cloud.ts';
-import { executeActivity, loopbackCredentials, loopbackEndpoints, personalChat, send, type TeamsActivityJson } from '../test/bot/teams/harness.ts';
+import { executeActivity, personalChat, send, type LoopbackCloud, type TeamsActivityJson } from '../test/bot/teams/harness.ts';
 import { WebChatDriver } from '../test/bot/webchat/driver.ts';
 import { BOT_TEST_CATALOG } from '../test/bot/webchat/harness.ts';
 import { removeDataFolder } from '../test/helpers/executor.ts';
@@ -49,7 +46,9 @@ const WEB_CHAT_POLLING_MS = 300;
 /** Web chat conversations are prepared (list → form) this many at a time, outside the measurement. */
 const SETUP_CONCURRENCY = 20;
 const PHASE_TIMEOUT_MS = 180_000;
-const EXECUTOR_START_TIMEOUT_MS = 60_000;
+const START_TIMEOUT_MS = 60_000;
+/** The line bench/chat-bot.ts prints once it serves: its address and the web chat's key, as JSON. */
+const BOT_READY = /BENCH_BOT (.+)\n/;
 /**
  * Submissions alternate between the test catalog's two helpdesk agents: the executor caps
  * queued runs per principal (200 by default), and one person with 200 forms open is not the case.
@@ -67,26 +66,26 @@ interface ExecutorProcess {
   close(): Promise<void>;
 }
 
-/** `deputy executor` on the bot test catalog, in a process (and process group) of its own. */
-async function startExecutorProcess(): Promise<ExecutorProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'deputy-bench-chat-executor-'));
-  const token = randomBytes(24).toString('hex');
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'deputy.mjs'), 'executor'], {
+interface BotProcess {
+  url: string;
+  webChat?: { key: string };
+  close(): Promise<void>;
+}
+
+interface ChildService {
+  /** The first match of `ready` in the child's output: what it says once it serves. */
+  ready: RegExpExecArray;
+  close(): Promise<void>;
+}
+
+/**
+ * A service of the benchmark in a process (and process group) of its own, with `dataDir` as its
+ * data folder; ready once its output matches `ready`. Its stderr goes to ours (warnings and errors only).
+ */
+async function startChild(what: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, dataDir: string): Promise<ChildService> {
+  const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      DEPUTY_DATA_DIR: dataDir,
-      DEPUTY_EXECUTOR_HOST: '127.0.0.1',
-      DEPUTY_EXECUTOR_PORT: '0',
-      DEPUTY_EXECUTOR_TOKEN: token,
-      DEPUTY_CATALOG: BOT_TEST_CATALOG,
-      // The web chat's personas come from the executor's demo mode.
-      DEPUTY_DEMO: '1',
-      // As bench/executor.ts measures the executor alone.
-      DEPUTY_MAX_CONCURRENT_RUNS: '4',
-      DEPUTY_POOL_SIZE: '4',
-      DEPUTY_LOG_LEVEL: 'warn',
-    },
+    env: { ...process.env, ...env, DEPUTY_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
     shell: false,
     detached: true,
@@ -94,14 +93,13 @@ async function startExecutorProcess(): Promise<ExecutorProcess> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const removeData = () => removeDataFolder(dataDir);
   try {
-    const url = await executorUrl(child);
+    const match = await readyLine(child, what, ready);
     return {
-      url,
-      token,
+      ready: match,
       async close() {
         child.kill('SIGTERM');
         const stopped = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
-        // Its pwsh workers are in its process group: nothing of it may outlive the bench.
+        // An executor's pwsh workers are in its process group: nothing of it may outlive the bench.
         if (!stopped && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
         await exited;
         removeData();
@@ -115,25 +113,63 @@ async function startExecutorProcess(): Promise<ExecutorProcess> {
   }
 }
 
-/** The URL from the executor's start-up line; its stderr goes to ours (warnings and errors only). */
-function executorUrl(child: ChildProcess): Promise<string> {
+function readyLine(child: ChildProcess, what: string, ready: RegExp): Promise<RegExpExecArray> {
   child.stderr?.pipe(process.stderr);
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`deputy executor did not start within ${EXECUTOR_START_TIMEOUT_MS} ms: ${output}`)), EXECUTOR_START_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${START_TIMEOUT_MS} ms: ${output}`)), START_TIMEOUT_MS);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`deputy executor exited with ${String(code)} before it listened: ${output}`));
+      reject(new Error(`${what} exited with ${String(code)} before it listened: ${output}`));
     });
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      const started = /Deputy executor on (http:\/\/\S+)/.exec(output);
-      if (started?.[1]) {
+      const started = ready.exec(output);
+      if (started) {
         clearTimeout(timer);
-        resolve(started[1]);
+        resolve(started);
       }
     });
   });
+}
+
+/** `deputy executor` on the bot test catalog. */
+async function startExecutorProcess(): Promise<ExecutorProcess> {
+  const token = randomBytes(24).toString('hex');
+  const child = await startChild('deputy executor', [join(PROJECT_ROOT, 'bin', 'deputy.mjs'), 'executor'], {
+    DEPUTY_EXECUTOR_HOST: '127.0.0.1',
+    DEPUTY_EXECUTOR_PORT: '0',
+    DEPUTY_EXECUTOR_TOKEN: token,
+    DEPUTY_CATALOG: BOT_TEST_CATALOG,
+    // The web chat's personas come from the executor's demo mode.
+    DEPUTY_DEMO: '1',
+    // As bench/executor.ts measures the executor alone.
+    DEPUTY_MAX_CONCURRENT_RUNS: '4',
+    DEPUTY_POOL_SIZE: '4',
+    DEPUTY_LOG_LEVEL: 'warn',
+  }, /Deputy executor on (http:\/\/\S+)/, mkdtempSync(join(tmpdir(), 'deputy-bench-chat-executor-')));
+  return { url: child.ready[1] ?? '', token, close: () => child.close() };
+}
+
+/** The bot (Teams edge against the loopback cloud, and the web chat) in a process of its own: bench/chat-bot.ts. */
+async function startBotProcess(cloud: FakeBotFrameworkCloud, executor: ExecutorProcess): Promise<BotProcess> {
+  const loopback: LoopbackCloud = {
+    openIdMetadataUrl: cloud.openIdMetadataUrl,
+    loginUrl: cloud.loginUrl,
+    loginHost: cloud.loginHost,
+    serviceUrl: cloud.serviceUrl,
+    appId: cloud.appId,
+    appPassword: cloud.appPassword,
+    caPem: cloud.caPem,
+  };
+  const child = await startChild('the bot', ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'chat-bot.ts')], {
+    BENCH_LOOPBACK_CLOUD: JSON.stringify(loopback),
+    BENCH_WEB_CHAT_POLLING_MS: String(WEB_CHAT_POLLING_MS),
+    DEPUTY_EXECUTOR_URL: executor.url,
+    DEPUTY_EXECUTOR_TOKEN: executor.token,
+  }, BOT_READY, mkdtempSync(join(tmpdir(), 'deputy-bench-chat-')));
+  const started = JSON.parse(child.ready[1] ?? '{}') as { url: string; webChat?: { key: string } };
+  return { ...started, close: () => child.close() };
 }
 
 /** Final-state events from the executor's SSE stream, by run id, for runs submitted directly. */
@@ -300,7 +336,7 @@ function inLane<T>(key: string, work: () => Promise<T>): Promise<T> {
  * opened one after another, each from its own list, and each submission gets a form of its own,
  * as a person presses Run on each form once.
  */
-function prepareWebChatForm(bot: RunningBot, index: number, taken: Set<string>): Promise<PreparedForm> {
+function prepareWebChatForm(bot: BotProcess, index: number, taken: Set<string>): Promise<PreparedForm> {
   return inLane(requester(index), async () => {
     const driver = await WebChatDriver.connect(bot, requester(index));
     const before = new Set((await driver.messages()).map((message) => message.id));
@@ -357,26 +393,10 @@ export async function benchChat(): Promise<BenchResult[]> {
     await cloud.close();
     throw error;
   }
-  const botDataDir = mkdtempSync(join(tmpdir(), 'deputy-bench-chat-'));
   const runs = new RunFinishes(executor);
-  let bot: RunningBot | undefined;
+  let bot: BotProcess | undefined;
   try {
-    const config = loadBotConfig({
-      DEPUTY_DATA_DIR: botDataDir,
-      DEPUTY_EXECUTOR_URL: executor.url,
-      DEPUTY_EXECUTOR_TOKEN: executor.token,
-      DEPUTY_BOT_PORT: '0',
-      DEPUTY_DEMO: '1',
-      MicrosoftAppId: cloud.appId,
-      MicrosoftAppPassword: cloud.appPassword,
-    });
-    bot = await startBot({
-      config,
-      logger: silentLogger(),
-      webChatPollingMs: WEB_CHAT_POLLING_MS,
-      edges: [teamsEdgePlugin({ endpoints: loopbackEndpoints(cloud), credentialsFactory: loopbackCredentials(cloud) })],
-    });
-    await bot.core.start();
+    bot = await startBotProcess(cloud, executor);
     await runs.ready;
 
     await directBurst(executor, runs, WARM_UP);
@@ -426,6 +446,5 @@ export async function benchChat(): Promise<BenchResult[]> {
     await bot?.close();
     await executor.close();
     await cloud.close();
-    rmSync(botDataDir, { recursive: true, force: true });
   }
 }

@@ -32,8 +32,14 @@ for (const [name, run] of suites.filter(([candidate]) => only.length === 0 || on
     }
   } catch (error) {
     failed++;
-    console.log(`FAIL  ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    console.log(`FAIL  ${name}: ${describe(error)}`);
   }
 }
 console.log(failed === 0 ? '\nAll goals met.' : `\n${failed} goal(s) missed.`);
 process.exitCode = failed === 0 ? 0 : 1;
+
+/** The error and what caused it: fetch says only "fetch failed", its cause says why. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause === undefined ? error.message : `${error.message} (${describe(error.cause)})`;
+}

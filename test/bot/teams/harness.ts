@@ -19,8 +19,11 @@ export interface RunningBot {
   close(): Promise<void>;
 }
 
+/** What a bot needs to know of the loopback cloud (also in another process: bench/chat-bot.ts). */
+export type LoopbackCloud = Pick<FakeBotFrameworkCloud, 'openIdMetadataUrl' | 'loginUrl' | 'loginHost' | 'serviceUrl' | 'appId' | 'appPassword' | 'caPem'>;
+
 /** botbuilder's endpoint settings, all pointed at the loopback cloud. */
-export function loopbackEndpoints(cloud: FakeBotFrameworkCloud): TeamsCloudEndpoints {
+export function loopbackEndpoints(cloud: LoopbackCloud): TeamsCloudEndpoints {
   return {
     ToBotFromChannelOpenIdMetadataUrl: cloud.openIdMetadataUrl,
     ToBotFromEmulatorOpenIdMetadataUrl: cloud.openIdMetadataUrl,
@@ -38,7 +41,7 @@ export function loopbackEndpoints(cloud: FakeBotFrameworkCloud): TeamsCloudEndpo
  * authority is listed as known (so MSAL skips instance discovery on the internet) and the fake's
  * self-signed certificate is trusted by this client's https agent only.
  */
-export function loopbackCredentials(cloud: FakeBotFrameworkCloud): MsalServiceClientCredentialsFactory {
+export function loopbackCredentials(cloud: LoopbackCloud): MsalServiceClientCredentialsFactory {
   const msal = new ConfidentialClientApplication({
     auth: {
       clientId: cloud.appId,
