@@ -115,6 +115,11 @@ export interface BotCoreOptions {
    * again on every run.
    */
   actionCacheMs?: number;
+  /**
+   * How long an executor event (a card update, a notification) waits at most while answers
+   * are being prepared: they go first (default 2 s).
+   */
+  maxUpdateDelayMs?: number;
   /** This bot's name on the lease for following the executor's events (default: host, pid and a random part). */
   botId?: string;
   /** The lease on following events: how long it lasts unrenewed, and how often it is renewed (or sought). */
@@ -125,6 +130,7 @@ export interface BotCoreOptions {
 const MAX_CACHED_PRINCIPALS = 10_000;
 const DEFAULT_IDENTITY_CACHE_MS = 30_000;
 const DEFAULT_ACTION_CACHE_MS = 10 * 60_000;
+const MAX_UPDATE_DELAY_MS = 2000;
 
 /** One bot follows the executor's events at a time; another takes over this long after it stops renewing. */
 const EVENT_LEASE = { ttlMs: 15_000, renewMs: 5_000 };
@@ -146,6 +152,8 @@ export class BotCore implements ConversationHandler {
   private readonly background = new Set<Promise<void>>();
   /** Conversations with an event being answered: run updates there wait until the answer is shown. */
   private readonly busy = new Map<string, Busy>();
+  /** Called when no conversation is busy any more (see answersFirst). */
+  private readonly whenQuiet = new Set<() => void>();
   private events: EventSubscription | undefined;
   private readonly botId: string;
   /** Lease checks one after another: whether to follow the events, or to stop. */
@@ -174,6 +182,7 @@ export class BotCore implements ConversationHandler {
       log: this.log,
       portOf: (channel) => this.ports.get(channel),
       answered: async (channel, conversationId) => this.busy.get(busyKey(channel, conversationId))?.done,
+      answersFirst: () => this.answersFirst(),
       defer: (task) => this.defer(task),
       postOutput: (conversation, run, viewer, correlationId) => this.postOutput(conversation, run, viewer, correlationId),
       postHtml: (conversation, run, viewer, correlationId) => this.postHtml(conversation, run, viewer, correlationId),
@@ -764,8 +773,26 @@ export class BotCore implements ConversationHandler {
         if (current.count > 0) return;
         if (this.busy.get(key) === current) this.busy.delete(key);
         current.release();
+        if (this.busy.size > 0) return;
+        for (const quiet of this.whenQuiet) quiet();
+        this.whenQuiet.clear();
       });
     };
+  }
+
+  /** Resolves once no conversation is busy, or at the latest after MAX_UPDATE_DELAY_MS. */
+  private answersFirst(): Promise<void> {
+    if (this.busy.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        this.whenQuiet.delete(go);
+        resolve();
+      };
+      const timer = setTimeout(go, this.options.maxUpdateDelayMs ?? MAX_UPDATE_DELAY_MS);
+      timer.unref();
+      this.whenQuiet.add(go);
+    });
   }
 
   private defer(task: () => Promise<void>): void {

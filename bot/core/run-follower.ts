@@ -46,6 +46,11 @@ export interface RunFollowerHost {
   portOf(channel: Channel): ConversationPort | undefined;
   /** Resolves once the answer being shown in that conversation (if any) is shown. */
   answered(channel: Channel, conversationId: string): Promise<void>;
+  /**
+   * Resolves once no one's answer is being prepared, or a short while after it is called,
+   * whichever comes first: an answer a chat platform waits for goes before card updates.
+   */
+  answersFirst(): Promise<void>;
   /** Work after the event is applied (the output file). */
   defer(task: () => Promise<void>): void;
   postOutput(conversation: ConversationRef, run: RunView, viewer: string, correlationId: string): Promise<void>;
@@ -84,10 +89,16 @@ export class RunFollower {
     this.chain(event.run.id, event.type, () => this.applyRunEvent(event));
   }
 
-  /** Applies events about one subject one after another, in the order the executor sent them. */
+  /**
+   * Applies events about one subject one after another, in the order the executor sent them,
+   * each once the answers being prepared when it arrived are out (or it has waited long enough):
+   * under a burst of submissions, Teams must have its invoke answers within seconds, while an
+   * update of a card someone already sees can come a moment later (issue 12, item 8).
+   */
   private chain(key: string, type: string, apply: () => Promise<void>): void {
     const previous = this.runChains.get(key) ?? Promise.resolve();
-    const next = previous
+    const answersOut = this.host.answersFirst();
+    const next = Promise.all([previous, answersOut])
       .then(apply)
       .catch((error: unknown) => this.host.log.warn({ subject: key, type, err: error instanceof Error ? error.message : String(error) }, 'executor event not delivered'))
       .finally(() => {

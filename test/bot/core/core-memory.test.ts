@@ -210,4 +210,63 @@ describe('bot core on an in-memory executor', () => {
     assert.deepEqual(await core.handle(opened), {});
     assert.deepEqual(await core.handle({ kind: 'opened', user: user('nobody'), conversation: conversation('c-x') }), {});
   });
+
+  describe('answers before card updates', () => {
+    /** Holds Bea's next action list until released: her "help" is an answer being prepared meanwhile. */
+    function holdBeasList(): { release: () => void } {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const listActions = executor.listActions.bind(executor);
+      executor.listActions = async (principalId: string) => {
+        if (principalId === 'bea') await held;
+        return listActions(principalId);
+      };
+      return { release };
+    }
+    const updatesOf = (card: string) => port.messages.find((message) => message.id === card)?.updates ?? 0;
+    async function until(what: string, condition: () => boolean): Promise<void> {
+      const deadline = Date.now() + 5000;
+      while (!condition()) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+
+    it('a run\'s card is updated once the answer someone else waits for is out', async () => {
+      const { formId, card } = await openForm('alex', 'echo');
+      const status = screenOf((await core.handle(press('alex', 'submit-form', { actionId: 'echo', formId, values: { Message: 'x' } }, card))).immediate, 'run-status');
+      await core.idle();
+      const before = updatesOf(card);
+      const { release } = holdBeasList();
+      const beasAnswer = core.handle(say('bea', 'help'));
+      executor.advance(status.run.id, 'succeeded');
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(updatesOf(card), before, 'the update went before Bea had her answer');
+      release();
+      screenOf((await beasAnswer).immediate, 'action-list');
+      await until('the card update', () => updatesOf(card) > before);
+      assert.equal(port.messages.find((message) => message.id === card)?.screen.screen, 'run-summary');
+    });
+
+    it('waits no longer than its limit when answers keep being prepared', async () => {
+      const conversations = await FileConversations.open(join(dataDir, 'limited.json'));
+      const limited = new BotCore({ executor, logger: silentLogger(), clock: systemClock, conversations, edges: [{ channel: 'webchat', port }], maxUpdateDelayMs: 50 });
+      await core.close();
+      await limited.start();
+      const { release } = holdBeasList();
+      try {
+        const card = await port.post(conversation('c-alex'), { screen: 'notice', text: 'the list' });
+        const form = screenOf((await limited.handle(press('alex', 'open-form', { actionId: 'echo' }, card))).immediate, 'action-form');
+        const status = screenOf((await limited.handle(press('alex', 'submit-form', { actionId: 'echo', formId: form.formId, values: { Message: 'x' } }, card))).immediate, 'run-status');
+        await limited.idle();
+        const before = updatesOf(card);
+        void limited.handle(say('bea', 'help'));
+        executor.advance(status.run.id, 'succeeded');
+        await until('the card update while Bea still waits', () => updatesOf(card) > before);
+      } finally {
+        release();
+        await limited.close();
+      }
+    });
+  });
 });
