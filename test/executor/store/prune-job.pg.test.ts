@@ -7,24 +7,17 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import type { PlanEventInput } from '../../../executor/events.ts';
 import { MESSAGE_RETENTION_MS } from '../../../executor/mail/ledger.ts';
 import { openPostgresBackend, type PostgresBackend } from '../../../executor/store/pg/index.ts';
 import { EVENT_RETENTION_MS, type PruneReport } from '../../../executor/store/prune-job.ts';
 import { dropSchemas, useTestDatabase, withClient } from '../../helpers/postgres.ts';
 import { until } from '../cluster/processes.ts';
+import { planEventFixture } from './fixtures.ts';
 import { ERROR, pruneDuty, prunedLines, type PruneDuty } from './prune-duty.ts';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
 const INTERVAL = 10 * 60_000;
-
-const planEvent = (id: string): PlanEventInput => ({
-  type: 'plan.missed',
-  plan: { id, tenant: 'contoso', principalId: 'alex', actionId: 'disk-usage' },
-  missed: { count: 1, first: '2026-03-01T00:00:00.000Z', last: '2026-03-01T00:00:00.000Z' },
-  notify: [],
-});
 
 describe('prune duty: two executors on one PostgreSQL', () => {
   const databaseUrl = useTestDatabase();
@@ -49,7 +42,7 @@ describe('prune duty: two executors on one PostgreSQL', () => {
     }
     await on.state.hookSignatures.claim('itsm', `sig-${tag}`, undefined, clock.now() + ttlMs);
     await on.state.mailLedger.claim({ connector: 'helpdesk', messageId: `<${tag}@x>`, replyTo: 'a@x', mailbox: 'b@x', subject: 's' });
-    const { seq } = await on.events.publish(planEvent(tag));
+    const { seq } = await on.events.publish(planEventFixture(tag));
     // The outbox stamps rows with the database's time; this one was written `eventAgeMs` before the test clock's now.
     await sql('UPDATE deputy.outbox SET created_at = $2 WHERE seq = $1', [seq, new Date(clock.now() - eventAgeMs)]);
   }
