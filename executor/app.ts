@@ -51,6 +51,7 @@ import { RunRecorder } from './runs/records.ts';
 import { RunWorker } from './runs/worker.ts';
 import type { RunRecord } from './domain.ts';
 import { auditCheckpointOf, auditKeyPath } from './store/audit-checkpoint.ts';
+import { PruneJob } from './store/prune-job.ts';
 import { RefusalThrottle } from './store/refusal-audit.ts';
 import type { ExecutorStore } from './store/state-port.ts';
 import type { DeclaredRoute } from './http/routes.ts';
@@ -85,6 +86,8 @@ export interface RunningExecutor {
   localEvents: EventBus;
   /** Leases: this executor's liveness, dead executors' runs taken over, duties held once across the cluster. */
   liveness: ExecutorLiveness;
+  /** The prune duty: `prune.runOnce()` drops what expired now (it runs on its own every DEPUTY_PRUNE_INTERVAL_SECONDS). */
+  prune: PruneJob;
   runner: Runner;
   /** Scripting plans: `plans.scheduler.tick()` handles what the clock says is due. */
   plans: Plans;
@@ -404,6 +407,14 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
   expiry.unref();
   const refusalSummaries = setInterval(() => void flushRefusals(), 60_000);
   refusalSummaries.unref();
+  const prune = new PruneJob({
+    records: backend.expiring,
+    intervalMs: config.pruneIntervalMs ?? 600_000,
+    asDuty: (work, ttlMs) => liveness.asDuty('prune', work, ttlMs),
+    clock,
+    logger,
+  });
+  prune.start();
   logger.info({ url }, 'executor listening');
   if (isWildcardHost(config.host) && (config.allowedHosts ?? []).length === 0) {
     logger.warn('the executor listens on every address but answers only to loopback names: list the names callers use in DEPUTY_EXECUTOR_ALLOWED_HOSTS');
@@ -421,6 +432,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     events,
     localEvents,
     liveness,
+    prune,
     runner,
     plans,
     scripts: scripts.service,
@@ -431,6 +443,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     async close() {
       clearInterval(expiry);
       clearInterval(refusalSummaries);
+      await prune.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Event streams stay open until their client leaves; shutting down must not wait for them.
       server.server.closeAllConnections();

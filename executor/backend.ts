@@ -20,6 +20,7 @@ import { IdempotencyOnce } from './runs/idempotency.ts';
 import { openFileExecutorStore } from './store/file.ts';
 import { withAdvisoryLock } from '../lib/postgres/pool.ts';
 import { openPostgresBackend } from './store/pg/index.ts';
+import type { ExpiringRecords } from './store/prune-job.ts';
 import { FileHookSignatures, FileIdempotency, FileMailLedger, FileRecordMap, MemoryLeases, RUN_IDEMPOTENCY_FILE, SCRIPT_REVIEWS_FILE } from './store/state-file.ts';
 import type { CredentialRecords, ExecutorStore, HookSignatureRecords, Leases, MailLedgerRecords, RecordMap } from './store/state-port.ts';
 import { IDEMPOTENCY_FILE, SIGNATURES_FILE } from './connectors/index.ts';
@@ -54,6 +55,8 @@ export interface ExecutorBackend {
   cancels: CancelChannel;
   runIdempotency: IdempotencyOnce;
   records: SharedRecords;
+  /** What expires, for the prune duty (executor/store/prune-job.ts). */
+  expiring: ExpiringRecords;
   /** Where sealed credentials live; undefined: the vault's file in the data folder. */
   credentials: CredentialRecords | undefined;
   openQueue(options: { caps: QueueCaps; concurrency: number; keys: KeyRing }): Promise<RunQueue>;
@@ -98,6 +101,8 @@ async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
     throw error;
   }
   const bus = new EventBus(clock);
+  const hookSignatures = new FileHookSignatures(signatures);
+  const mailLedger = new FileMailLedger(ledger);
   return {
     kind: 'files',
     store: { catalog: files.catalog, audit: files.audit, runs: files.runs, close: () => files.close() },
@@ -110,9 +115,10 @@ async function openFiles(options: BackendOptions): Promise<ExecutorBackend> {
       planStates: new FileRecordMap(path(PLAN_STATE_FILE), PlanStateSchema),
       scriptReviews: new FileRecordMap(path(SCRIPT_REVIEWS_FILE), ScriptReviewStateSchema),
       hookIdempotency: new IdempotencyOnce(hookIdempotency),
-      hookSignatures: new FileHookSignatures(signatures),
-      mailLedger: new FileMailLedger(ledger),
+      hookSignatures,
+      mailLedger,
     },
+    expiring: { runIdempotency: idempotency, hookIdempotency, hookSignatures, mailLedger },
     credentials: undefined,
     openQueue: async ({ caps, concurrency }) => new InProcessRunQueue({ ...caps, concurrency }, logger),
     // The data folder's lock (executor/data-lock.ts) already keeps every other executor out.
@@ -143,6 +149,13 @@ async function openPostgres(options: BackendOptions & { databaseUrl: string }): 
       hookIdempotency: new IdempotencyOnce(backend.state.hookIdempotency),
       hookSignatures: backend.state.hookSignatures,
       mailLedger: backend.state.mailLedger,
+    },
+    expiring: {
+      runIdempotency: backend.state.runIdempotency,
+      hookIdempotency: backend.state.hookIdempotency,
+      hookSignatures: backend.state.hookSignatures,
+      mailLedger: backend.state.mailLedger,
+      events: backend.events,
     },
     credentials: backend.state.credentials,
     openQueue: ({ caps, concurrency, keys }) =>

@@ -69,6 +69,8 @@ export const ExecutorEnvSchema = z.object({
   DEPUTY_EXECUTOR_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-", at most 100').optional(),
   /** How long an executor's lease lasts without renewal: a dead executor's runs are taken over after this. */
   DEPUTY_EXECUTOR_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(15),
+  /** How often expired records (idempotency keys, hook signatures, mail ledger, old events) are dropped; once per cluster. */
+  DEPUTY_PRUNE_INTERVAL_SECONDS: count(600, 86_400),
   DEPUTY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEPUTY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
@@ -118,6 +120,8 @@ export interface ExecutorConfig {
   executorId?: string | undefined;
   /** How long an executor's lease lasts without renewal. */
   leaseMs?: number;
+  /** Real time between passes of the prune duty (executor/store/prune-job.ts). */
+  pruneIntervalMs?: number;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -201,6 +205,7 @@ export function loadExecutorConfig(env: NodeJS.ProcessEnv, cwd: string = process
     databaseUrl: settings.DEPUTY_DATABASE_URL,
     executorId: settings.DEPUTY_EXECUTOR_ID,
     leaseMs: settings.DEPUTY_EXECUTOR_LEASE_SECONDS * 1000,
+    pruneIntervalMs: settings.DEPUTY_PRUNE_INTERVAL_SECONDS * 1000,
   };
 }
 

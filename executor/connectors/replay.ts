@@ -6,6 +6,9 @@
  *
  * A repeat is a replay, and refused, unless it carries the same `Idempotency-Key` as the first:
  * that is a sender retrying, and the idempotency store answers it with the first run.
+ *
+ * Signatures whose window closed count as absent; `prune` (the executor's prune duty,
+ * executor/store/prune-job.ts) forgets them and compacts the file.
  */
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
@@ -24,13 +27,8 @@ type Entry = z.infer<typeof EntrySchema>;
 /** `first`: never seen; `retry`: seen with the same Idempotency-Key; `replay`: refuse it. */
 export type SignatureClaim = 'first' | 'retry' | 'replay';
 
-/** How often expired signatures are dropped from memory (and the file compacted when it grew). */
-const SWEEP_EVERY_MS = 60_000;
-
 export class SignatureLedger {
   private readonly seen = new Map<string, { entry: Entry; durable: Promise<void> }>();
-  private nextSweepAt = 0;
-  private appendedSinceCompaction = 0;
 
   private constructor(
     private readonly log: ExpiringLog<Entry>,
@@ -49,7 +47,6 @@ export class SignatureLedger {
    * resolves once the record is in the file.
    */
   async claim(connector: string, digest: string, idempotencyKey: string | undefined, expiresAt: number): Promise<SignatureClaim> {
-    this.sweep();
     const key = keyOf(connector, digest);
     const known = this.seen.get(key);
     if (known && known.entry.expiresAt >= this.clock.now()) {
@@ -60,7 +57,6 @@ export class SignatureLedger {
     const entry: Entry = { connector, digest, ...(idempotencyKey === undefined ? {} : { idempotencyKey }), expiresAt };
     const durable = this.log.append(entry);
     this.seen.set(key, { entry, durable: durable.catch(() => undefined) });
-    this.appendedSinceCompaction += 1;
     await durable;
     return 'first';
   }
@@ -69,15 +65,17 @@ export class SignatureLedger {
     return this.log.settled();
   }
 
-  private sweep(): void {
+  /** Forgets the signatures whose window closed and compacts the file to the rest; returns how many it forgot. */
+  async prune(): Promise<number> {
     const now = this.clock.now();
-    if (now < this.nextSweepAt) return;
-    this.nextSweepAt = now + SWEEP_EVERY_MS;
-    for (const [key, { entry }] of this.seen) if (entry.expiresAt < now) this.seen.delete(key);
-    if (this.appendedSinceCompaction > Math.max(1000, 2 * this.seen.size)) {
-      this.appendedSinceCompaction = 0;
-      void this.log.rewrite([...this.seen.values()].map(({ entry }) => entry)).catch(() => undefined);
+    let dropped = 0;
+    for (const [key, { entry }] of this.seen) {
+      if (entry.expiresAt >= now) continue;
+      this.seen.delete(key);
+      dropped += 1;
     }
+    await this.log.compact([...this.seen.values()].map(({ entry }) => entry));
+    return dropped;
   }
 }
 

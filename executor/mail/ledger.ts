@@ -1,9 +1,10 @@
 /**
  * Every message a mail connector handled, by Message-ID: a repeat (the sender's server retrying,
  * a forwarded copy) starts nothing, and a finished run finds whom to answer. Append-only JSON
- * lines in the data folder, the newest line per message wins; on opening, entries older than
- * the retention are dropped and the file rewritten. A message is recorded *before* its run is
- * created, so even a crash in between never runs it twice (at most once, like plans).
+ * lines in the data folder, the newest line per message wins; on opening and on `prune` (the
+ * executor's prune duty), entries older than the retention are dropped and the file rewritten.
+ * A message is recorded *before* its run is created, so even a crash in between never runs it
+ * twice (at most once, like plans).
  */
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.ts';
@@ -62,8 +63,8 @@ export class MessageLedger {
     return this.byRun.get(runId);
   }
 
-  /** Forgets messages handled before `before` (the file drops them when it is next opened); returns how many. */
-  prune(before: number): number {
+  /** Forgets messages handled before `before` and compacts the file to the rest; returns how many it forgot. */
+  async prune(before: number): Promise<number> {
     let dropped = 0;
     for (const [key, entry] of this.entries) {
       if (entry.at >= before) continue;
@@ -71,6 +72,7 @@ export class MessageLedger {
       if (entry.runId !== undefined) this.byRun.delete(entry.runId);
       dropped += 1;
     }
+    await this.log.compact([...this.entries.values()]);
     return dropped;
   }
 

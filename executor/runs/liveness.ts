@@ -7,8 +7,9 @@
  *   sweeping at once exactly one records it: audited, and the requester hears of it on the event
  *   stream). Its queued runs wait in the shared queue for whoever has room; one it accepted but
  *   died before handing to the queue is queued again by the sweeper;
- * - duties that must run once across the cluster (the plan scheduler, approval expiry) run only
- *   on the executor that holds their lease (`duty:<name>`), which moves when that one dies.
+ * - duties that must run once across the cluster (the plan scheduler, approval expiry, the prune
+ *   of expired records) run only on the executor that holds their lease (`duty:<name>`), which
+ *   moves when that one dies.
  *
  * On files there is one executor per data folder and the leases live in memory: it always holds them.
  */
@@ -65,11 +66,11 @@ export class ExecutorLiveness {
 
   /**
    * Runs `work` only while this executor holds the lease of duty `name` (taking it when it is free
-   * or its holder's lease expired); true when it ran.
+   * or its holder's lease expired, for `ttlMs`: by default the executor lease's time); true when it ran.
    */
-  async asDuty(name: string, work: () => Promise<unknown>): Promise<boolean> {
+  async asDuty(name: string, work: () => Promise<unknown>, ttlMs = this.options.ttlMs): Promise<boolean> {
     if (this.stopped) return false;
-    const held = await this.options.leases.acquire(`duty:${name}`, this.options.executorId, this.options.ttlMs);
+    const held = await this.options.leases.acquire(`duty:${name}`, this.options.executorId, ttlMs);
     if (!held) return false;
     await work();
     return true;

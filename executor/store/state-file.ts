@@ -162,27 +162,30 @@ export class FileIdempotency implements IdempotencyRecords {
     return this.log.settled();
   }
 
+  /** Drops answered keys and lapsed claims whose time passed, and compacts the file to the answered keys left. */
   async prune(): Promise<number> {
-    return pruneExpired(this.keys, this.clock.now());
+    const now = this.clock.now();
+    let dropped = 0;
+    for (const [id, state] of this.keys) {
+      if (state.expiresAt > now) continue;
+      this.keys.delete(id);
+      dropped += 1;
+    }
+    await this.log.compact([...this.keys.values()].flatMap((state) => ('line' in state ? [state.line] : [])));
+    return dropped;
   }
 }
 
-function pruneExpired(entries: Map<string, { expiresAt: number }>, now: number): number {
-  let dropped = 0;
-  for (const [key, entry] of entries) {
-    if (entry.expiresAt > now) continue;
-    entries.delete(key);
-    dropped += 1;
-  }
-  return dropped;
-}
-
-/** The signature port over the connectors' SignatureLedger (hook-signatures.jsonl), which sweeps itself. */
+/** The signature port over the connectors' SignatureLedger (hook-signatures.jsonl). */
 export class FileHookSignatures implements HookSignatureRecords {
   constructor(private readonly ledger: SignatureLedger) {}
 
   claim(connector: string, digest: string, idempotencyKey: string | undefined, expiresAt: number): Promise<SignatureClaim> {
     return this.ledger.claim(connector, digest, idempotencyKey, expiresAt);
+  }
+
+  prune(): Promise<number> {
+    return this.ledger.prune();
   }
 }
 
@@ -204,7 +207,7 @@ export class FileMailLedger implements MailLedgerRecords {
     return this.ledger.forRun(runId);
   }
 
-  async prune(before: number): Promise<number> {
+  prune(before: number): Promise<number> {
     return this.ledger.prune(before);
   }
 }

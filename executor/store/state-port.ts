@@ -101,7 +101,10 @@ export interface IdempotencyRecords {
   complete(request: { scope: string; key: string; answer: IdempotentAnswer; ttlMs: number }): Promise<void>;
   /** Gives the key up after a failed start, so the client may retry at once. */
   release(scope: string, key: string): Promise<void>;
-  /** Drops records whose TTL has passed; returns how many. */
+  /**
+   * Drops records whose TTL has passed (answers, and claims that lapsed after `claimTtlMs`);
+   * returns how many. A claim still in flight stays.
+   */
   prune(): Promise<number>;
 }
 
@@ -113,6 +116,8 @@ export interface IdempotencyRecords {
 export interface HookSignatureRecords {
   /** `first` (now recorded), `retry` (seen, same Idempotency-Key) or `replay`; records count until `expiresAt` (inclusive). */
   claim(connector: string, digest: string, idempotencyKey: string | undefined, expiresAt: number): Promise<SignatureClaim>;
+  /** Drops records whose window closed; returns how many. */
+  prune(): Promise<number>;
 }
 
 export interface MailLedgerRecords {

@@ -30,6 +30,14 @@ describe('executor configuration', () => {
     assert.throws(() => loadExecutorConfig({ DEPUTY_EXECUTOR_LEASE_SECONDS: '1' }), /DEPUTY_EXECUTOR_LEASE_SECONDS/);
   });
 
+  it('prunes expired records every ten minutes unless DEPUTY_PRUNE_INTERVAL_SECONDS says otherwise', () => {
+    assert.equal(loadExecutorConfig({}, '/srv/deputy').pruneIntervalMs, 600_000);
+    assert.equal(loadExecutorConfig({ DEPUTY_PRUNE_INTERVAL_SECONDS: '90' }, '/srv/deputy').pruneIntervalMs, 90_000);
+    for (const bad of ['0', '-5', '1.5', 'often', '86401']) {
+      assert.throws(() => loadExecutorConfig({ DEPUTY_PRUNE_INTERVAL_SECONDS: bad }), /^DeputyError: DEPUTY_PRUNE_INTERVAL_SECONDS: /, bad);
+    }
+  });
+
   it('keeps the audit checkpoint outside the data folder: beside it by default, never inside it', () => {
     const config = loadExecutorConfig({}, '/srv/deputy');
     assert.equal(config.auditCheckpoint, '/srv/deputy/data.audit-checkpoint');

@@ -182,7 +182,7 @@ export class PgHookSignatures implements HookSignatureRecords {
     return first && idempotencyKey !== undefined && first.idempotency_key === idempotencyKey ? 'retry' : 'replay';
   }
 
-  /** Drops signatures whose window closed; returns how many. (The file ledger sweeps itself.) */
+  /** Drops signatures whose window closed; returns how many. */
   async prune(): Promise<number> {
     return (await run(this.pool, 'pruning hook signatures', 'DELETE FROM deputy.hook_signatures WHERE expires_at < $1', [new Date(this.clock.now())])).rowCount;
   }

@@ -3,8 +3,9 @@
  * one PostgreSQL, started at the same moment): the catalog is imported once, a plan disabled
  * through A is disabled on B, a script review decided through A is known to B (and a second
  * decision there is refused, naming who decided), a signed hook accepted by A is a replay on B
- * unless it repeats its Idempotency-Key (then B answers with A's run), and a cancel sent while
- * the holder's listening connection is down reaches it once the connection is back.
+ * unless it repeats its Idempotency-Key (then B answers with A's run), a mail delivered to both
+ * at once starts one run and gets one answer, expired records are pruned by one of them, and a
+ * cancel sent while the holder's listening connection is down reaches it once the connection is back.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,10 +15,11 @@ import { join } from 'node:path';
 import { signPayload } from '../../../executor/connectors/signature.ts';
 import { isFinalRunState, type PlanView, type RunView, type ScriptView } from '../../../executor/contract/index.ts';
 import { useTestDatabase, withClient } from '../../helpers/postgres.ts';
+import { MailSink, sendMail } from '../mail/fixture.ts';
 import { CLUSTER_CATALOG, clusterSecrets, startExecutorProcess, until, type ExecutorProcess } from './processes.ts';
 
-/** The cluster catalog, with a plan, a script waiting in Testing, and a signed web service connector. */
-function sharedRecordsCatalog(hookKey: string): string {
+/** The cluster catalog, with a plan, a script waiting in Testing, a signed web service connector, and a mailbox answering through `relayPort`. */
+function sharedRecordsCatalog(hookKey: string, relayPort: number): string {
   const folder = mkdtempSync(join(tmpdir(), 'deputy-cluster-shared-'));
   cpSync(join(CLUSTER_CATALOG, 'scripts'), join(folder, 'scripts'), { recursive: true });
   writeFileSync(join(folder, 'hook.key'), `${hookKey}\n`, { mode: 0o600 });
@@ -54,6 +56,13 @@ connectors:
     actions: [mark]
     secretFile: hook.key
     mapping: { mark: { Token: "$.token" } }
+  - id: mailbox
+    kind: mail
+    principal: hook-bot
+    actions: [mark]
+    allowSenders: [alice@contoso.example]
+    listen: { host: 127.0.0.1, port: 0 }
+    replyVia: { host: 127.0.0.1, port: ${relayPort} }
 plans:
   - { id: nightly, principal: alex, action: mark, inputs: { Token: nightly }, schedule: "0 3 * * *" }
 `,
@@ -66,16 +75,20 @@ describe('records one executor decides hold on the other (two processes, one Pos
   const databaseUrl = useTestDatabase();
   const hookKey = randomBytes(32).toString('hex');
   const runDataDir = join(tmpdir(), `deputy-cluster-shared-run-data-${randomBytes(6).toString('hex')}`);
+  const relay = new MailSink();
   let catalog: string;
   let a: ExecutorProcess;
   let b: ExecutorProcess;
 
   before(async function () {
     this.timeout(180_000);
-    catalog = sharedRecordsCatalog(hookKey);
+    await relay.start();
+    catalog = sharedRecordsCatalog(hookKey, relay.port);
     const secrets = clusterSecrets(runDataDir);
     // Together, on a new database: both would import the catalog folder, but only one may.
-    const start = (id: string) => startExecutorProcess({ id, databaseUrl: databaseUrl(), secrets, catalog });
+    // At info level, each says where its mail listener is bound; the prune duty every second.
+    const start = (id: string) =>
+      startExecutorProcess({ id, databaseUrl: databaseUrl(), secrets, catalog, env: { DEPUTY_LOG_LEVEL: 'info', DEPUTY_PRUNE_INTERVAL_SECONDS: '1' } });
     [a, b] = await Promise.all([start('exec-a'), start('exec-b')]);
   });
 
@@ -85,9 +98,18 @@ describe('records one executor decides hold on the other (two processes, one Pos
       await executor?.stop();
       executor?.dispose();
     }
+    await relay.close();
     rmSync(catalog, { recursive: true, force: true });
     rmSync(runDataDir, { recursive: true, force: true });
   });
+
+  /** The executor's log lines (JSON), for what it says about itself. */
+  const logLines = (executor: ExecutorProcess) =>
+    executor
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg?: string; connector?: string; port?: number; removed?: Record<string, number> });
 
   const sql = <R extends object>(text: string, values: unknown[] = []) => withClient(databaseUrl(), async (client) => (await client.query<R>(text, values)).rows);
 
@@ -157,6 +179,71 @@ describe('records one executor decides hold on the other (two processes, one Pos
       assert.equal(replayed.status, 409, `a replay with ${key ?? 'no'} Idempotency-Key`);
       assert.equal(((await replayed.json()) as { error: { code: string } }).error.code, 'DEPUTY_E_REPLAY');
     }
+  });
+
+  it('a mail handled by one executor is a repeat on the other: one run, one mark, one answer, when both get it at once', async () => {
+    const mailPort = (executor: ExecutorProcess) => {
+      const port = logLines(executor).find((line) => line.msg === 'mail connector listening' && line.connector === 'mailbox')?.port;
+      assert.ok(port, `${executor.id} says where its mailbox listens:\n${executor.output()}`);
+      return port;
+    };
+    const token = `mail-${randomBytes(4).toString('hex')}`;
+    const messageId = `<${token}@contoso.example>`;
+    const mail = { from: 'alice@contoso.example', subject: 'run mark', text: `Token: ${token}`, messageId };
+    // The sender's server delivered it twice, once to each executor's listener (two MX hosts, a retry after a timeout).
+    await Promise.all([sendMail(mailPort(a), mail), sendMail(mailPort(b), mail)]);
+    const answer = await relay.waitForReply(messageId, 60_000);
+    assert.match(answer.parsed.text ?? '', /succeeded/i);
+    const runs = await sql<{ id: string }>(`SELECT id FROM deputy.runs WHERE record->'origin'->>'conversationId' = $1`, [messageId]);
+    assert.equal(runs.length, 1, 'one run for the message');
+    assert.equal(readFileSync(join(runDataDir, `mark-${token}`), 'utf8').trim(), 'ran', 'it ran once');
+    const decisions = await sql<{ outcome: string; reason: string | null }>(
+      `SELECT line::json->>'outcome' AS outcome, line::json->'detail'->>'reason' AS reason FROM deputy.audit
+       WHERE line::json->>'type' = 'mail.message' AND line::json->'detail'->>'messageId' = $1`,
+      [messageId],
+    );
+    assert.deepEqual(decisions.map((decision) => [decision.outcome, decision.reason]).sort(), [
+      ['allowed', null],
+      ['denied', 'repeated Message-ID: already handled'],
+    ]);
+    assert.equal(relay.repliesTo(messageId).length, 1, 'the repeat is not answered');
+  });
+
+  it('drops expired records of every kind from the database on its own (a pass a second here), and keeps the live ones', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const expiredKey = `expired-${tag}`;
+    const liveKey = `live-${tag}`;
+    await sql(
+      `INSERT INTO deputy.idempotency_keys (kind, scope, key, body_hash, answer, created_at, expires_at) VALUES
+         ('hook', 'itsm', $1, 'b', '{"runId":"run_x","state":"queued","correlationId":"c"}', now() - interval '2 days', now() - interval '1 day'),
+         ('run', 'principal:alex', $1, 'b', NULL, now() - interval '2 days', now() - interval '1 day'),
+         ('hook', 'itsm', $2, 'b', '{"runId":"run_y","state":"queued","correlationId":"c"}', now(), now() + interval '1 day')`,
+      [expiredKey, liveKey],
+    );
+    await sql(`INSERT INTO deputy.hook_signatures (connector, digest, expires_at) VALUES ('itsm', $1, now() - interval '1 minute'), ('itsm', $2, now() + interval '1 hour')`, [
+      expiredKey,
+      liveKey,
+    ]);
+    await sql(
+      `INSERT INTO deputy.mail_messages (connector, message_id, entry, at) VALUES
+         ('mailbox', $1, '{}', now() - interval '31 days'), ('mailbox', $2, '{}', now() - interval '29 days')`,
+      [expiredKey, liveKey],
+    );
+    const [{ seq } = { seq: '' }] = await sql<{ seq: string }>(`UPDATE deputy.outbox SET created_at = now() - interval '8 days' WHERE seq = (SELECT min(seq) FROM deputy.outbox) RETURNING seq`);
+    const left = async (key: string) =>
+      (
+        await sql<{ count: number }>(
+          `SELECT (SELECT count(*) FROM deputy.idempotency_keys WHERE key = $1) + (SELECT count(*) FROM deputy.hook_signatures WHERE digest = $1)
+                + (SELECT count(*) FROM deputy.mail_messages WHERE message_id = $1) AS count`,
+          [key],
+        )
+      )[0]?.count;
+    await until('the expired rows to be pruned', async () => Number(await left(expiredKey)) === 0 && (await sql(`SELECT 1 FROM deputy.outbox WHERE seq = $1`, [seq])).length === 0, 30_000);
+    assert.equal(Number(await left(liveKey)), 3, 'the live rows stay');
+    const [lease] = await sql<{ holder: string }>(`SELECT holder FROM deputy.leases WHERE name = 'duty:prune'`);
+    assert.ok(lease && ['exec-a', 'exec-b'].includes(lease.holder), `the duty's lease: ${JSON.stringify(lease)}`);
+    const pruned = (executor: ExecutorProcess) => logLines(executor).filter((line) => line.removed !== undefined && /^pruned \d+ expired records$/.test(line.msg ?? ''));
+    assert.ok(pruned(a).length + pruned(b).length > 0, 'a pass said what it removed');
   });
 
   it('delivers a cancel sent while the holder’s listening connection was down once it is back', async () => {

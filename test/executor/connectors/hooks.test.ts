@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorBodySchema, type RunView } from '../../../executor/contract/index.ts';
+import { IDEMPOTENCY_FILE, SIGNATURES_FILE } from '../../../executor/connectors/index.ts';
 import { signPayload, verifySignature } from '../../../executor/connectors/signature.ts';
 import { ManualClock } from '../../../lib/clock.ts';
 import { removeDataFolder, startTestExecutor, type TestExecutor } from '../../helpers/executor.ts';
@@ -291,5 +292,22 @@ describe('web service connector POST /v1/hooks/<id> (real executor, real pwsh)',
     const dayLater = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-3003' }));
     assert.notEqual(dayLater.id, first.id);
     await executor.waitForRun(dayLater.id);
+  });
+
+  it('its prune duty drops the expired keys and signatures from the data folder and keeps the live ones', async () => {
+    clock.advance(24 * 60 * 60_000 + 60_000);
+    const payload = { incident: { title: 'kept by the prune', hosts: [{}, { count: 1 }] } };
+    const live = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-5005' }));
+    await executor.waitForRun(live.id);
+    const report = await executor.prune.runOnce();
+    assert.deepEqual(report?.failed, []);
+    // What the restart read is what it kept then: the two keys and the signatures of the day before.
+    assert.ok((report?.removed.hookIdempotency ?? 0) >= 2, `keys removed: ${report?.removed.hookIdempotency}`);
+    assert.ok((report?.removed.hookSignatures ?? 0) >= 2, `signatures removed: ${report?.removed.hookSignatures}`);
+    const linesOf = (file: string) => readFileSync(join(dataDir, file), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { key?: string });
+    assert.deepEqual(linesOf(IDEMPOTENCY_FILE).map((line) => line.key), ['INC-5005']);
+    assert.equal(linesOf(SIGNATURES_FILE).length, 1);
+    const repeated = await accepted(await hook('itsm', payload, { idempotencyKey: 'INC-5005' }));
+    assert.equal(repeated.id, live.id);
   });
 });

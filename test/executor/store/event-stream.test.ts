@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../lib/clock.ts';
 import { InProcessEventStream } from '../../../executor/event-stream.ts';
-import { EventBus, type ExecutorEvent, type PlanEventInput } from '../../../executor/events.ts';
-
-const planEvent = (id: string): PlanEventInput => ({
-  type: 'plan.missed',
-  plan: { id, tenant: 'contoso', principalId: 'alex', actionId: 'disk-usage' },
-  missed: { count: 1, first: '2026-03-01T00:00:00.000Z', last: '2026-03-01T00:00:00.000Z' },
-  notify: [],
-});
+import { EventBus, type ExecutorEvent } from '../../../executor/events.ts';
+import { planEventFixture as planEvent } from './fixtures.ts';
 
 describe('in-process event stream', () => {
   it('publishes through the bus, numbers in order, and resumes after a seq', async () => {

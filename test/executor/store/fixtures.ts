@@ -1,6 +1,7 @@
-/** Records for the store tests: a small valid catalog and run records. */
+/** Records for the store tests: a small valid catalog, run records and an event. */
 import type { CatalogSnapshot } from '../../../executor/store/port.ts';
 import type { RunRecord } from '../../../executor/domain.ts';
+import type { PlanEventInput } from '../../../executor/events.ts';
 
 export const HASH_A = 'a'.repeat(64);
 export const HASH_B = 'b'.repeat(64);
@@ -66,5 +67,15 @@ export function runFixture(id: string, overrides: Partial<RunRecord> = {}): RunR
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
     ...overrides,
+  };
+}
+
+/** An event to publish, told apart by its plan id. */
+export function planEventFixture(id: string): PlanEventInput {
+  return {
+    type: 'plan.missed',
+    plan: { id, tenant: 'contoso', principalId: 'alex', actionId: 'disk-usage' },
+    missed: { count: 1, first: '2026-03-01T00:00:00.000Z', last: '2026-03-01T00:00:00.000Z' },
+    notify: [],
   };
 }

@@ -2,14 +2,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/logger.ts';
-import type { PlanEventInput } from '../../../executor/events.ts';
 import type { ExecutorEvent } from '../../../executor/events.ts';
 import { openPostgresBackend, type PostgresBackend } from '../../../executor/store/pg/index.ts';
 import { dropSchemas, useTestDatabase } from '../../helpers/postgres.ts';
-
-function planEvent(tag: string): PlanEventInput {
-  return { type: 'plan.missed', plan: { id: tag, tenant: 'contoso', principalId: 'alex', actionId: 'disk-usage' }, missed: { count: 1, first: '2026-03-01T00:00:00.000Z', last: '2026-03-01T00:00:00.000Z' }, notify: [] };
-}
+import { planEventFixture as planEvent } from './fixtures.ts';
 
 const tagOf = (event: ExecutorEvent) => (event.type === 'plan.missed' ? event.plan.id : `?${event.type}`);
 

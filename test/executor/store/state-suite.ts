@@ -245,6 +245,49 @@ export function stateSuite(name: string, places: StoragePlaces): void {
         assert.equal(await store.hookIdempotency.prune(), 1);
       });
 
+      it('prunes expired answers and lapsed claims of both kinds on any executor, and keeps live answers and claims in flight', async () => {
+        const second = await another();
+        const both = (handle: StateStore) => [handle.hookIdempotency, handle.runIdempotency];
+        const claimAs = (records: StateStore['hookIdempotency'], key: string, bodyHash = 'b') => records.claim({ scope: 'itsm', key, bodyHash, claimTtlMs: 60_000 });
+        for (const records of both(store)) {
+          for (const [key, ttlMs] of [['short', HOUR], ['long', 24 * HOUR]] as const) {
+            await claimAs(records, key);
+            await records.complete({ scope: 'itsm', key, answer, ttlMs });
+          }
+        }
+        clock.advance(HOUR - 30_000);
+        // Claimed half a minute before the hour, with a minute to finish: still in flight at the prune.
+        for (const records of both(store)) assert.deepEqual(await claimAs(records, 'slow'), { kind: 'owner' });
+        clock.advance(30_000);
+        for (const records of both(second)) assert.equal(await records.prune(), 1, 'the answer of an hour');
+        for (const records of both(store)) {
+          assert.equal(await records.prune(), 0, 'pruned once, whichever executor pruned it');
+          assert.deepEqual(await claimAs(records, 'slow', 'other'), { kind: 'in-flight', bodyHash: 'b' });
+          assert.equal((await claimAs(records, 'long', 'other')).kind, 'answered');
+          assert.deepEqual(await claimAs(records, 'short'), { kind: 'owner' });
+          await records.release('itsm', 'short');
+        }
+        clock.advance(30_000);
+        for (const records of both(store)) {
+          assert.equal(await records.prune(), 1, 'the claim whose holder never finished');
+          assert.deepEqual(await claimAs(records, 'slow', 'other'), { kind: 'owner' });
+        }
+      });
+
+      it('prunes signatures whose window closed on any executor, and keeps the others', async () => {
+        const second = await another();
+        await store.hookSignatures.claim('itsm', 'sig-old', 'key-1', clock.now() + 60_000);
+        await second.hookSignatures.claim('itsm', 'sig-new', 'key-2', clock.now() + 5 * 60_000);
+        clock.advance(60_000);
+        assert.equal(await store.hookSignatures.prune(), 0, 'the window includes its last millisecond');
+        clock.advance(1);
+        assert.equal(await second.hookSignatures.prune(), 1);
+        assert.equal(await store.hookSignatures.prune(), 0);
+        assert.equal(await store.hookSignatures.claim('itsm', 'sig-new', 'key-2', clock.now() + 60_000), 'retry');
+        assert.equal(await second.hookSignatures.claim('itsm', 'sig-new', undefined, clock.now() + 60_000), 'replay');
+        assert.equal(await store.hookSignatures.claim('itsm', 'sig-old', undefined, clock.now() + 60_000), 'first');
+      });
+
       it('accepts a signature once until its window closes, on any executor; a retry repeats its Idempotency-Key', async () => {
         const second = await another();
         const expiresAt = clock.now() + 5 * 60_000;
@@ -278,6 +321,22 @@ export function stateSuite(name: string, places: StoragePlaces): void {
         await store.mailLedger.claim(message('<m2@x>'));
         assert.equal(await store.mailLedger.prune(claimedAt + 1), 1);
         assert.equal(await store.mailLedger.forRun('run_1'), undefined);
+      });
+
+      it('drops what was handled before the cut-off on any executor; a message kept is still a repeat', async () => {
+        const second = await another();
+        await store.mailLedger.claim(message('<old@x>'));
+        await store.mailLedger.attachRun('helpdesk', '<old@x>', 'run_old');
+        clock.advance(HOUR);
+        const cutOff = clock.now();
+        await second.mailLedger.claim(message('<new@x>'));
+        await second.mailLedger.attachRun('helpdesk', '<new@x>', 'run_new');
+        assert.equal(await second.mailLedger.prune(cutOff), 1);
+        assert.equal(await store.mailLedger.prune(cutOff), 0);
+        assert.equal(await store.mailLedger.forRun('run_old'), undefined);
+        assert.equal((await store.mailLedger.forRun('run_new'))?.messageId, '<new@x>');
+        assert.equal(await store.mailLedger.claim(message('<new@x>')), false);
+        assert.equal(await store.mailLedger.claim(message('<old@x>')), true, 'forgotten: a copy now would start a run');
       });
     });
 
@@ -334,6 +393,34 @@ export function stateSuite(name: string, places: StoragePlaces): void {
         const results = await Promise.all(Array.from({ length: 10 }, (_, index) => (index % 2 ? second : store).leases.acquire('approval-expiry', `executor-${index}`, 30_000)));
         assert.equal(results.filter(Boolean).length, 1);
       });
+    });
+
+    it('keeps what a prune kept across a restart, and not what it dropped', async () => {
+      const message = (messageId: string) => ({ connector: 'm', messageId, replyTo: 'a@x', mailbox: 'b@x', subject: 's' });
+      for (const [key, ttlMs] of [['gone', HOUR], ['kept', 24 * HOUR]] as const) {
+        await store.runIdempotency.claim({ scope: 'principal:alex', key, bodyHash: 'b', claimTtlMs: 60_000 });
+        await store.runIdempotency.complete({ scope: 'principal:alex', key, answer: { runId: `run_${key}`, state: 'queued', correlationId: 'c' }, ttlMs });
+      }
+      await store.hookSignatures.claim('itsm', 'sig-gone', undefined, clock.now() + 60_000);
+      await store.hookSignatures.claim('itsm', 'sig-kept', undefined, clock.now() + 2 * HOUR);
+      await store.mailLedger.claim(message('<gone@x>'));
+      clock.advance(HOUR);
+      const cutOff = clock.now();
+      await store.mailLedger.claim(message('<kept@x>'));
+      await store.mailLedger.attachRun('m', '<kept@x>', 'run_mail');
+      assert.deepEqual(
+        [await store.runIdempotency.prune(), await store.hookSignatures.prune(), await store.mailLedger.prune(cutOff)],
+        [1, 1, 1],
+      );
+      const after = await reopen();
+      const claim = (key: string) => after.runIdempotency.claim({ scope: 'principal:alex', key, bodyHash: 'b', claimTtlMs: 60_000 });
+      assert.deepEqual(await claim('kept'), { kind: 'answered', bodyHash: 'b', answer: { runId: 'run_kept', state: 'queued', correlationId: 'c' } });
+      assert.deepEqual(await claim('gone'), { kind: 'owner' });
+      assert.equal(await after.hookSignatures.claim('itsm', 'sig-kept', undefined, clock.now() + 60_000), 'replay');
+      assert.equal(await after.hookSignatures.claim('itsm', 'sig-gone', undefined, clock.now() + 60_000), 'first');
+      assert.equal((await after.mailLedger.forRun('run_mail'))?.messageId, '<kept@x>');
+      assert.equal(await after.mailLedger.claim(message('<kept@x>')), false);
+      assert.equal(await after.mailLedger.claim(message('<gone@x>')), true);
     });
 
     it('keeps everything across a restart', async () => {
