@@ -134,6 +134,9 @@ const MAX_UPDATE_DELAY_MS = 2000;
 
 /** One bot follows the executor's events at a time; another takes over this long after it stops renewing. */
 const EVENT_LEASE = { ttlMs: 15_000, renewMs: 5_000 };
+/** How often the bot that follows the events prunes a store that keeps entries by age, and what it keeps. */
+const STORE_PRUNE_INTERVAL_MS = 60 * 60_000;
+const STORE_RETENTION_MS = 90 * 24 * 60 * 60_000;
 
 /** What one card button does, for the person who pressed it. */
 type VerbHandler = (event: Extract<Inbound, { kind: 'submit' }>, principal: PrincipalView, correlationId: string) => Promise<Screen | undefined>;
@@ -154,6 +157,8 @@ export class BotCore implements ConversationHandler {
   private readonly busy = new Map<string, Busy>();
   /** Called when no conversation is busy any more (see answersFirst). */
   private readonly whenQuiet = new Set<() => void>();
+  /** When this bot last pruned the conversation store (only the bot following the events does). */
+  private lastPruneAt: number | undefined;
   private events: EventSubscription | undefined;
   private readonly botId: string;
   /** Lease checks one after another: whether to follow the events, or to stop. */
@@ -235,7 +240,9 @@ export class BotCore implements ConversationHandler {
           ...(lastEventId !== undefined ? { lastEventId } : {}),
           onEventId: (eventId) => this.keepCursor(eventId),
         });
-      } else if (!leading && this.events) {
+      }
+      if (leading) this.pruneStore();
+      if (!leading && this.events) {
         this.log.info({ bot: this.botId }, 'another bot follows the executor\'s events now');
         const following = this.events;
         this.events = undefined;
@@ -243,6 +250,22 @@ export class BotCore implements ConversationHandler {
       }
     });
     return this.contention;
+  }
+
+  /**
+   * A store that keeps entries by age (PostgreSQL) would otherwise keep every run's card and
+   * everyone's conversation forever; one bot of several (the one following the events) prunes it,
+   * hourly, of what was last written more than 90 days ago.
+   */
+  private pruneStore(): void {
+    const { conversations, clock } = this.options;
+    const now = clock.now();
+    if (!conversations.prune || (this.lastPruneAt !== undefined && now - this.lastPruneAt < STORE_PRUNE_INTERVAL_MS)) return;
+    this.lastPruneAt = now;
+    this.defer(async () => {
+      const dropped = (await conversations.prune?.(now - STORE_RETENTION_MS)) ?? 0;
+      if (dropped > 0) this.log.info({ dropped }, 'pruned conversation store entries last written over 90 days ago');
+    });
   }
 
   /** Keeps the newest event id in the store; writes are not queued up, the latest one wins. */

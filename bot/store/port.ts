@@ -36,6 +36,11 @@ export interface SharedConversationStore {
   /** The id of the last executor event applied, where the next holder resumes (`Last-Event-ID`). */
   eventCursor(): Promise<string | undefined>;
   saveEventCursor(eventId: string): Promise<void>;
+  /**
+   * Drops what was last written before `before` (epoch ms), where entries are kept by age (the
+   * lowdb file keeps a number of entries instead, and has no such method); answers how many.
+   */
+  prune?(before: number): Promise<number>;
   close(): Promise<void>;
 }
 

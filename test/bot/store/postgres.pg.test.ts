@@ -4,6 +4,9 @@ import { silentLogger } from '../../../lib/logger.ts';
 import { PgConversations } from '../../../bot/store/postgres.ts';
 import { dropSchemas, useTestDatabase, withClient } from '../../helpers/postgres.ts';
 import { conversationSuite } from './suite.ts';
+import { BotCore } from '../../../bot/core/core.ts';
+import { MemoryExecutor } from '../core/memory-executor.ts';
+import { RecordingPort } from '../core/recording-port.ts';
 
 describe('bot conversation store on PostgreSQL', () => {
   const databaseUrl = useTestDatabase();
@@ -47,6 +50,24 @@ describe('bot conversation store on PostgreSQL', () => {
       );
       assert.deepEqual(rows.map((row) => row.schema), ['deputy_bot']);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('is pruned by the bot that follows the events, of what was last written over 90 days ago', async () => {
+    await reset();
+    const store = await PgConversations.open({ url: databaseUrl(), clock, logger: silentLogger(), poolSize: 2 });
+    const core = new BotCore({ executor: new MemoryExecutor([], []), logger: silentLogger(), clock, conversations: store, edges: [{ channel: 'webchat', port: new RecordingPort() }] });
+    try {
+      await store.rememberRunMessage('run_old', { channel: 'webchat', conversationId: 'old', messageId: 'm', viewer: 'alex' });
+      clock.advance(91 * 24 * 60 * 60_000);
+      await store.rememberRunMessage('run_new', { channel: 'webchat', conversationId: 'new', messageId: 'm', viewer: 'alex' });
+      await core.start();
+      await core.idle();
+      assert.equal(await store.runMessage('run_old'), undefined);
+      assert.equal((await store.runMessage('run_new'))?.conversationId, 'new');
+    } finally {
+      await core.close();
       await store.close();
     }
   });
