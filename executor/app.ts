@@ -329,6 +329,7 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     events,
     editor,
     validateInputs,
+    choices: queries.service,
     clock,
     logger,
     states: backend.records.planStates,

@@ -15,7 +15,7 @@ import {
 import type { EventStream } from '../event-stream.ts';
 import type { RouteKit } from '../http/routes.ts';
 import type { Policy } from '../policy/index.ts';
-import type { InputValidator, RunService } from '../runs/service.ts';
+import type { ChoiceChecker, InputValidator, RunService } from '../runs/service.ts';
 import type { ExecutorStore } from '../store/state-port.ts';
 import { PlanScheduler } from './scheduler.ts';
 import { PlanService } from './service.ts';
@@ -46,6 +46,8 @@ export function startPlans(options: {
   events: Pick<EventStream, 'publish'>;
   editor: CatalogEditor;
   validateInputs: InputValidator;
+  /** Checks values of query-bound fields when a plan is defined (every fire checks them again). */
+  choices?: ChoiceChecker;
   clock: Clock;
   logger: Logger;
   /** Plan states, shared by every executor of a cluster. */
@@ -64,6 +66,7 @@ export function startPlans(options: {
     states,
     editor: options.editor,
     validateInputs: options.validateInputs,
+    ...(options.choices ? { choices: options.choices } : {}),
     now: () => options.clock.now(),
   });
   const triggers = new ConnectorTriggers({ catalog: options.store.catalog, states, runs: options.runs, audit: options.store.audit, clock: options.clock });

@@ -29,7 +29,7 @@ import type { Plan, Principal } from '../domain.ts';
 import type { PlanRef, Policy } from '../policy/index.ts';
 import { TenantTree } from '../policy/tenants.ts';
 import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
-import type { InputValidator, RequestContext, RunService } from '../runs/service.ts';
+import type { ChoiceChecker, InputValidator, RequestContext, RunService } from '../runs/service.ts';
 import { askedFields } from '../runs/views.ts';
 import type { CatalogSnapshot } from '../store/port.ts';
 import type { ExecutorStore } from '../store/state-port.ts';
@@ -47,6 +47,8 @@ export interface PlanServiceOptions {
   /** Plan definitions live in the catalog snapshot: changes take their turn with every other catalog change. */
   editor: CatalogEditor;
   validateInputs: InputValidator;
+  /** Values of query-bound fields must be among what the query offers the plan's principal. */
+  choices?: ChoiceChecker;
   now: () => number;
 }
 
@@ -125,6 +127,7 @@ export class PlanService {
       const plans = snapshot.plans ?? [];
       const plan = this.definition(request.id, principal, request, request.tenant ?? principal.tenant);
       await this.refuseUnknownAction(attempt, plan);
+      await this.refuseValuesNotOffered(attempt, plan, context);
       const decision = this.options.policy.mayOnPlan(principal.id, this.ref(plan), 'create');
       if (!decision.allowed) return attempt.deny(decision, describe(plan));
       if (plans.some((candidate) => candidate.id === plan.id)) {
@@ -147,6 +150,7 @@ export class PlanService {
       if (!existing) return attempt.refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `unknown plan ${planId}` }));
       const plan = { ...this.definition(planId, principal, request, request.tenant ?? existing.tenant), ...(existing.trigger ? { trigger: existing.trigger } : {}) };
       await this.refuseUnknownAction(attempt, plan);
+      await this.refuseValuesNotOffered(attempt, plan, context);
       const before = this.ref(existing);
       const after = this.ref(plan);
       // The seed's Draft column: administrators may edit such a plan only to take its Draft script out.
@@ -206,6 +210,18 @@ export class PlanService {
   }
 
   /** A plan's status column comes from its action: without one there is nothing to decide on. */
+  /**
+   * A value of a query-bound field the query does not offer the plan's principal would fail every
+   * fire (each is checked again): refused when the plan is defined, as a run submitted by hand is.
+   */
+  private async refuseValuesNotOffered(attempt: AttemptRecorder, plan: Plan, context: RequestContext): Promise<void> {
+    const action = this.options.store.catalog.getAction(plan.action);
+    if (!action?.choices || !this.options.choices) return;
+    const problems = await this.options.choices.check(action, plan.principal, plan.inputs, context);
+    if (Object.keys(problems).length === 0) return;
+    await attempt.refuse(invalidPlan(Object.fromEntries(Object.entries(problems).map(([name, message]) => [`inputs.${name}`, message]))), describe(plan));
+  }
+
   private async refuseUnknownAction(attempt: AttemptRecorder, plan: Plan): Promise<void> {
     if (this.options.store.catalog.getAction(plan.action)) return;
     await attempt.refuse(

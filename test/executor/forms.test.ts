@@ -230,6 +230,17 @@ describe('forms faithful to PowerShell (real executor, real pwsh)', function () 
       assert.equal(run.state, 'succeeded');
       assert.deepEqual(run.summary?.lines, ['kkoch@contoso.example moves from MUC to HAM']);
     });
+
+    it('refuses a plan with a value the query does not offer its principal, as a run is refused', async () => {
+      const define = (id: string, inputs: Record<string, string>) =>
+        executor.api('/v1/plans', { method: 'POST', json: { principalId: 'alex', id, action: 'move-user', schedule: '0 6 * * 1', inputs } });
+      const refused = await define('move-weekly-unoffered', { Office: 'HAM', User: 'mmaier@contoso.example', Target: 'MUC' });
+      assert.equal(refused.status, 400);
+      assert.match(fieldsOf(await refused.json())['inputs.User'] ?? '', /not one of the choices/);
+      assert.equal((executor.store.catalog.snapshot().plans ?? []).some((plan) => plan.id === 'move-weekly-unoffered'), false);
+      const made = await define('move-weekly', { Office: 'MUC', User: 'kkoch@contoso.example', Target: 'HAM' });
+      assert.equal(made.status, 201, await made.clone().text());
+    });
   });
 });
 
