@@ -179,10 +179,16 @@ CREATE TABLE deputy.cancel_requests (
 CREATE INDEX cancel_requests_by_time ON deputy.cancel_requests (requested_at);
 `;
 
+/** The prune job drops outbox events by age (executor/store/prune-job.ts): without an index that reads the whole table. */
+const outboxByAge = `
+CREATE INDEX outbox_by_age ON deputy.outbox (created_at);
+`;
+
 export const EXECUTOR_MIGRATIONS: MigrationSet = {
   schema: EXECUTOR_SCHEMA,
   migrations: [
     { version: 1, name: 'all executor state', sql: initial },
     { version: 2, name: 'stored cancel requests', sql: cancelRequests },
+    { version: 3, name: 'outbox pruned by age', sql: outboxByAge },
   ],
 };
