@@ -127,12 +127,13 @@ export class PlanService {
       const plans = snapshot.plans ?? [];
       const plan = this.definition(request.id, principal, request, request.tenant ?? principal.tenant);
       await this.refuseUnknownAction(attempt, plan);
-      await this.refuseValuesNotOffered(attempt, plan, context);
       const decision = this.options.policy.mayOnPlan(principal.id, this.ref(plan), 'create');
       if (!decision.allowed) return attempt.deny(decision, describe(plan));
       if (plans.some((candidate) => candidate.id === plan.id)) {
         return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `A plan with the id ${plan.id} exists already; choose another id.`, undefined, { id: 'taken' }), describe(plan));
       }
+      // Only for whoever may define the plan at all: the check runs the query as them.
+      await this.refuseValuesNotOffered(attempt, plan, context);
       await this.checkDefinition(attempt, principal, plan, snapshot);
       await this.options.editor.replace({ ...snapshot, plans: [...plans, plan] });
       await attempt.allowed(describe(plan));
@@ -150,7 +151,6 @@ export class PlanService {
       if (!existing) return attempt.refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `unknown plan ${planId}` }));
       const plan = { ...this.definition(planId, principal, request, request.tenant ?? existing.tenant), ...(existing.trigger ? { trigger: existing.trigger } : {}) };
       await this.refuseUnknownAction(attempt, plan);
-      await this.refuseValuesNotOffered(attempt, plan, context);
       const before = this.ref(existing);
       const after = this.ref(plan);
       // The seed's Draft column: administrators may edit such a plan only to take its Draft script out.
@@ -159,6 +159,7 @@ export class PlanService {
       if (!onExisting.allowed) return attempt.deny(onExisting, { ...describe(plan), previous: describe(existing) });
       const onChanged = this.options.policy.mayOnPlan(principal.id, after, 'edit');
       if (!onChanged.allowed) return attempt.deny(onChanged, { ...describe(plan), previous: describe(existing) });
+      await this.refuseValuesNotOffered(attempt, plan, context);
       await this.checkDefinition(attempt, principal, plan, snapshot);
       await this.options.editor.replace({ ...snapshot, plans: plans.map((candidate) => (candidate.id === planId ? plan : candidate)) });
       const { enabled } = request;

@@ -241,6 +241,16 @@ describe('forms faithful to PowerShell (real executor, real pwsh)', function () 
       const made = await define('move-weekly', { Office: 'MUC', User: 'kkoch@contoso.example', Target: 'HAM' });
       assert.equal(made.status, 201, await made.clone().text());
     });
+
+    it('runs no query for someone who may not define the plan at all', async () => {
+      const before = await queryRuns(executor, 'users-of-office');
+      const response = await executor.api('/v1/plans', {
+        method: 'POST',
+        json: { principalId: 'bea', tenant: 'munich', id: 'not-beas-to-define', action: 'move-user', schedule: '0 6 * * 1', inputs: { Office: 'MUC', User: 'kkoch@contoso.example', Target: 'HAM' } },
+      });
+      assert.ok([403, 404].includes(response.status), await response.clone().text());
+      assert.equal(await queryRuns(executor, 'users-of-office'), before);
+    });
   });
 });
 
