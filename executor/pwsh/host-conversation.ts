@@ -76,7 +76,7 @@ export class HostConversation {
     this.stdoutLines.flush();
     this.stderrLines.flush();
     this.exit = exit;
-    this.finishJob?.(this.pendingEnd ? { kind: 'ended', frame: this.pendingEnd } : { kind: 'died', exitCode: exit.exitCode, signal: null });
+    this.finishJob?.(this.pendingEnd ? { kind: 'ended', frame: this.pendingEnd } : { kind: 'died', exitCode: exit.exitCode, signal: exit.signal });
     for (const wake of this.exitWaiters.splice(0)) wake(exit);
   }
 
@@ -96,7 +96,7 @@ export class HostConversation {
   /** Hands the host one job; resolves when the host reports its end or the process ends. */
   run(job: HostJob, sink: JobSink): Promise<JobEnd> {
     if (this.busy) throw new Error('the pwsh host is already running a job');
-    if (this.exit) return Promise.resolve({ kind: 'died', exitCode: this.exit.exitCode, signal: null });
+    if (this.exit) return Promise.resolve({ kind: 'died', exitCode: this.exit.exitCode, signal: this.exit.signal });
     return new Promise<JobEnd>((resolve) => {
       this.sink = sink;
       this.finishJob = (end) => {

@@ -7,8 +7,9 @@ import { setPriority } from 'node:os';
 import type { Logger } from '../../lib/logger.ts';
 import { DeputyError } from '../contract/index.ts';
 import type { StoredRecord } from '../store/port.ts';
+import { HostConversation, type ExitInfo } from './host-conversation.ts';
 import { allProcessIds, childrenOf, findDescendant, processStat, threadsOf, type ProcessStat } from './proc.ts';
-import { LineSplitter, newFrameKey, parseLine, type EndFrame, type Frame, type HostJob } from './protocol.ts';
+import type { EndFrame, HostJob } from './protocol.ts';
 
 /** How to start pwsh: the program (pwsh, or setpriv in front of it), its arguments and environment. */
 export interface LaunchSpec {
@@ -33,9 +34,7 @@ export interface JobSink {
 
 export type JobEnd =
   | { kind: 'ended'; frame: EndFrame }
-  | { kind: 'died'; exitCode: number | null; signal: NodeJS.Signals | null };
-
-const STDERR_TAIL_CHARS = 4000;
+  | { kind: 'died'; exitCode: number | null; signal: string | null };
 /**
  * The CPU priority of every run (nice 5): when the machine is busy, the executor's and the
  * bot's own work (accepting runs, answering chat platforms within their deadlines) goes first,
@@ -47,16 +46,11 @@ const PROC_SLICE = 64;
 
 export class PwshWorker {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly frameKey = newFrameKey();
-  private sink: JobSink | undefined;
-  private finishJob: ((end: JobEnd) => void) | undefined;
-  /** The end frame of the running job, between its arrival and the deferred finish. */
-  private pendingEnd: EndFrame | undefined;
-  private onReady: ((frame: Frame) => void) | undefined;
+  /** The host protocol itself: frames, the running job's records, its end. */
+  private readonly conversation: HostConversation;
   private exited = false;
-  private exitInfo: { exitCode: number | null; signal: NodeJS.Signals | null } = { exitCode: null, signal: null };
+  private exitInfo: ExitInfo = { exitCode: null, signal: null };
   private readonly exitWaiters: Array<() => void> = [];
-  private stderrTail = '';
   private disposed = false;
   /** The spawned process's pid (setpriv execs in place), which is also the process group id. */
   readonly pid: number;
@@ -78,12 +72,11 @@ export class PwshWorker {
     this.pid = this.child.pid ?? -1;
     // At once, so that what the launcher starts inherits it; the host's threads are checked again at ready.
     if (this.pid > 0) lowerPriority([this.pid]);
+    this.conversation = new HostConversation((text) => this.child.stdin.write(text), logger.child({ pid: this.pid }));
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
-    const stdoutLines = new LineSplitter((line) => this.handleStdoutLine(line));
-    const stderrLines = new LineSplitter((line) => this.handleStderrLine(line));
-    this.child.stdout.on('data', (chunk: string) => stdoutLines.push(chunk));
-    this.child.stderr.on('data', (chunk: string) => stderrLines.push(chunk));
+    this.child.stdout.on('data', (chunk: string) => this.conversation.stdout(chunk));
+    this.child.stderr.on('data', (chunk: string) => this.conversation.stderr(chunk));
     this.child.stdin.on('error', () => undefined); // EPIPE when pwsh died; the exit handler reports it
     this.child.on('error', (error) => {
       this.logger.warn({ err: error, command: spec.command }, 'pwsh worker process error');
@@ -93,15 +86,13 @@ export class PwshWorker {
     // as they live: when pwsh exits, its process group goes with it.
     this.child.on('exit', () => this.kill());
     this.child.on('close', (exitCode, signal) => {
-      stdoutLines.flush();
-      stderrLines.flush();
       this.exited = true;
       this.dispose();
       this.exitInfo = { exitCode, signal };
-      this.finishJob?.(this.pendingEnd ? { kind: 'ended', frame: this.pendingEnd } : { kind: 'died', exitCode, signal });
+      this.conversation.ended(this.exitInfo);
       for (const wake of this.exitWaiters.splice(0)) wake();
     });
-    this.child.stdin.write(`${this.frameKey}\n`);
+    this.conversation.sendKey();
   }
 
   /**
@@ -111,34 +102,38 @@ export class PwshWorker {
   static start(spec: LaunchSpec, logger: Logger, signal?: AbortSignal): Promise<PwshWorker> {
     const worker = new PwshWorker(spec, logger);
     return new Promise<PwshWorker>((resolve, reject) => {
-      const onAbort = (): void => {
-        worker.kill();
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      const settle = (): void => {
+      let decided = false;
+      const decide = (outcome: () => void): void => {
+        if (decided) return;
+        decided = true;
         signal?.removeEventListener('abort', onAbort);
-        worker.onReady = undefined;
+        outcome();
       };
+      const onAbort = (): void =>
+        decide(() => {
+          worker.kill();
+          reject(signal?.reason ?? new Error('aborted'));
+        });
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.child.once('error', (error: NodeJS.ErrnoException) => {
-        settle();
         const missing = error.code === 'ENOENT' || error.code === 'EACCES';
-        reject(new DeputyError(missing ? 'DEPUTY_E_PWSH_MISSING' : 'DEPUTY_E_INTERNAL', { detail: `cannot start ${spec.command}: ${error.message}`, cause: error }));
+        decide(() => reject(new DeputyError(missing ? 'DEPUTY_E_PWSH_MISSING' : 'DEPUTY_E_INTERNAL', { detail: `cannot start ${spec.command}: ${error.message}`, cause: error })));
       });
-      worker.onReady = () => {
-        settle();
-        resolve(worker);
-      };
-      worker.onExitOnce(() => {
-        if (!worker.onReady) return;
-        settle();
-        reject(
-          new DeputyError(spec.switchesUser ? 'DEPUTY_E_MODE_UNAVAILABLE' : 'DEPUTY_E_PWSH_MISSING', {
-            detail: `pwsh (${spec.identity}) exited before it was ready (code ${worker.exitInfo.exitCode ?? worker.exitInfo.signal}): ${worker.stderrTail.trim() || 'no message'}`,
-          }),
-        );
-      });
+      void worker.conversation.ready().then((state) =>
+        decide(() => {
+          if (state.ready) {
+            // The worker is ready once the executor knows which processes are its own.
+            worker.learnOwnProcesses(worker.conversation.hostPid);
+            return resolve(worker);
+          }
+          reject(
+            new DeputyError(spec.switchesUser ? 'DEPUTY_E_MODE_UNAVAILABLE' : 'DEPUTY_E_PWSH_MISSING', {
+              detail: `pwsh (${spec.identity}) exited before it was ready (code ${state.exit.exitCode ?? state.exit.signal}): ${worker.conversation.stderrTail || 'no message'}`,
+            }),
+          );
+        }),
+      );
     });
   }
 
@@ -152,23 +147,13 @@ export class PwshWorker {
   }
 
   get busy(): boolean {
-    return this.finishJob !== undefined;
+    return this.conversation.busy;
   }
 
   /** Hands pwsh one job; resolves when the host reports its end or the process dies. */
   run(job: HostJob, sink: JobSink): Promise<JobEnd> {
     if (this.busy) throw new Error('pwsh worker is already running a job');
-    if (this.exited) return Promise.resolve({ kind: 'died', ...this.exitInfo });
-    return new Promise<JobEnd>((resolve) => {
-      this.sink = sink;
-      this.finishJob = (end) => {
-        this.sink = undefined;
-        this.finishJob = undefined;
-        this.pendingEnd = undefined;
-        resolve(end);
-      };
-      this.child.stdin.write(`${JSON.stringify(job)}\n`);
-    });
+    return this.conversation.run(job, sink);
   }
 
   /** Closes stdin: the host finishes and exits. */
@@ -249,42 +234,6 @@ export class PwshWorker {
   private onExitOnce(callback: () => void): void {
     if (this.exited) callback();
     else this.exitWaiters.push(callback);
-  }
-
-  private handleStdoutLine(line: string): void {
-    const { plainText, frame } = parseLine(line, this.frameKey);
-    if (plainText !== undefined) this.deliverPlain('output', plainText);
-    if (!frame) return;
-    switch (frame.t) {
-      case 'ready':
-        // The worker is ready once the executor knows which processes are its own.
-        this.learnOwnProcesses(frame.pid);
-        this.onReady?.(frame);
-        break;
-      case 'started':
-        this.sink?.onStarted();
-        break;
-      case 'rec':
-        this.sink?.onRecord(frame.data === undefined ? { stream: frame.s, text: frame.text } : { stream: frame.s, text: frame.text, data: frame.data });
-        break;
-      case 'end':
-        if (!this.finishJob || this.pendingEnd) break;
-        this.pendingEnd = frame;
-        // Defer a turn: console text written just before the end frame may still sit in this read.
-        setImmediate(() => this.finishJob?.({ kind: 'ended', frame }));
-        break;
-    }
-  }
-
-  private handleStderrLine(line: string): void {
-    this.stderrTail = (this.stderrTail + line + '\n').slice(-STDERR_TAIL_CHARS);
-    this.deliverPlain('error', line);
-  }
-
-  /** Console text belongs to the running job; between jobs it is only logged (by size, it may hold anything). */
-  private deliverPlain(stream: 'output' | 'error', text: string): void {
-    if (this.sink) this.sink.onRecord({ stream, text });
-    else if (text) this.logger.debug({ pid: this.pid, stream, chars: text.length }, 'pwsh worker wrote text outside a job');
   }
 }
 
