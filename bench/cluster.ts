@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { isFinalRunState, type RunState } from '../executor/contract/index.ts';
 import { createTestDatabase, startPostgresCluster } from '../test/helpers/postgres.ts';
-import { clusterSecrets, startExecutorProcess, type ExecutorProcess } from '../test/executor/cluster/processes.ts';
+import { clusterSecrets, startExecutorProcess, until, type ExecutorProcess } from '../test/executor/cluster/processes.ts';
 import type { BenchResult } from './executor.ts';
 
 const RUNS = Number(process.env.DEPUTY_BENCH_CLUSTER_RUNS ?? 200);
@@ -32,12 +32,6 @@ async function within<T>(probe: () => Promise<T | undefined | false>, timeoutMs:
     if (Date.now() > deadline) return undefined;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-}
-
-async function poll<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 25): Promise<T> {
-  const value = await within(probe, timeoutMs, everyMs);
-  if (value === undefined) throw new Error('timed out');
-  return value;
 }
 
 /** Submits `count` runs, in turn to each executor, 16 at a time; resolves with their ids. */
@@ -68,7 +62,7 @@ async function states(db: pg.Client, ids: string[]): Promise<{ id: string; state
 async function throughput(db: pg.Client, executors: ExecutorProcess[], count: number): Promise<number> {
   const started = performance.now();
   const ids = await submitAll(executors, count, 0);
-  await poll(async () => (await states(db, ids)).every((run) => isFinalRunState(run.state)), 600_000, 100);
+  await until('every run final', async () => (await states(db, ids)).every((run) => isFinalRunState(run.state)), 600_000);
   return count / ((performance.now() - started) / 1000);
 }
 
