@@ -3,8 +3,8 @@
  *
  * The hash chain shows an edited entry, but not a cut tail (the last entries deleted), nor a
  * log re-sealed (entries deleted or changed and every hash after them recomputed): both are
- * intact chains. So after every durable batch the executor writes the head (seq and hash)
- * to a checkpoint file outside the data folder, with an HMAC-SHA256 under a key the data
+ * intact chains. So shortly after every durable batch (CHECKPOINT_DELAY_MS, one write for all
+ * batches meanwhile) the executor writes the head (seq and hash) to a checkpoint file outside the data folder, with an HMAC-SHA256 under a key the data
  * folder does not hold. `deputy audit verify` and start-up compare the log with it: a log
  * that ends before the checkpoint's entry was cut, one whose entry there has another hash was
  * re-sealed. What this does and does not protect against: docs/store.md, docs/security.md.
@@ -114,12 +114,22 @@ export async function readCheckpoint(config: AuditCheckpointConfig): Promise<Che
 }
 
 /**
- * Writes the newest head after each batch, in the background and in order: a write that is
- * still running is followed by one more with the newest head, never by one per batch.
+ * How long the checkpoint waits after a batch before it is written. A run's state changes come
+ * a few milliseconds apart, each with an audit entry: written at once, the checkpoint's two
+ * flushes (file, folder) would contend with the next change's flush on the run's path; a moment
+ * later, one write covers them all. A cut within this moment of a crash goes unnoticed, as a
+ * cut between a batch and its checkpoint always could.
+ */
+export const CHECKPOINT_DELAY_MS = 50;
+
+/**
+ * Writes the newest head CHECKPOINT_DELAY_MS after a batch, in the background and in order: the
+ * batches meanwhile, and those while a write is running, share the next write.
  */
 export class CheckpointWriter {
   private latest: ChainHead | undefined;
   private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: AuditCheckpointConfig,
@@ -129,12 +139,22 @@ export class CheckpointWriter {
 
   update(head: ChainHead): void {
     this.latest = head;
-    this.running ??= this.drain();
+    if (this.running || this.timer) return;
+    this.timer = setTimeout(() => this.writeNow(), CHECKPOINT_DELAY_MS);
+    // A checkpoint waiting does not keep the process alive; closing the log writes it (settled).
+    this.timer.unref();
   }
 
   /** Resolves when the newest head so far is in the file (or its write failed and was logged). */
   async settled(): Promise<void> {
+    if (this.timer) this.writeNow();
     while (this.running) await this.running;
+  }
+
+  private writeNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running ??= this.drain();
   }
 
   private async drain(): Promise<void> {

@@ -6,12 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import sinon from 'sinon';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeputyError } from '../../../executor/contract/index.ts';
 import type { AuditEntry } from '../../../executor/domain.ts';
 import { GENESIS_HEAD, seal, type ChainHead } from '../../../executor/store/audit-chain.ts';
-import { auditCheckpointOf, describeCheckpointProblem, loadAuditKey, type AuditCheckpointConfig } from '../../../executor/store/audit-checkpoint.ts';
+import { auditCheckpointOf, CHECKPOINT_DELAY_MS, CheckpointWriter, describeCheckpointProblem, loadAuditKey, readCheckpoint, type AuditCheckpointConfig } from '../../../executor/store/audit-checkpoint.ts';
 import { verifyAuditLog, type AuditLogVerification } from '../../../executor/store/audit.ts';
 import { createFileStore } from '../../../executor/store/file.ts';
 import { ManualClock } from '../../../lib/clock.ts';
@@ -70,6 +72,29 @@ describe('audit checkpoint (outside the data folder, keyed)', () => {
     assert.equal(result.checkpoint.state === 'matches' && result.checkpoint.checkpoint.seq, 10);
     assert.equal(statSync(checkpoint.path).mode & 0o777, 0o600);
     assert.equal(statSync(`${checkpoint.path}.key`).mode & 0o777, 0o600);
+  });
+
+  it('is written a moment after a batch, once for the batches meanwhile (off the runs\' flushes), and at once when the log closes', async () => {
+    const timers = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const writer = new CheckpointWriter(checkpoint, () => clock.now(), silentLogger());
+      const head = (seq: number): ChainHead => ({ seq, hash: String(seq % 10).repeat(64) });
+      writer.update(head(1));
+      writer.update(head(2));
+      // Disk round trips enough for a write started at once to have finished: none was.
+      for (let trip = 0; trip < 20; trip++) await readFile(`${checkpoint.path}.key`);
+      assert.equal((await readCheckpoint(checkpoint)).state, 'missing');
+      await timers.tickAsync(CHECKPOINT_DELAY_MS);
+      await writer.settled();
+      const first = await readCheckpoint(checkpoint);
+      assert.equal(first.state === 'found' && first.checkpoint.seq, 2);
+      writer.update(head(3));
+      await writer.settled();
+      const closed = await readCheckpoint(checkpoint);
+      assert.equal(closed.state === 'found' && closed.checkpoint.seq, 3);
+    } finally {
+      timers.restore();
+    }
   });
 
   it('reports a cut tail, naming the entries that are gone, and start-up refuses the log', async () => {
