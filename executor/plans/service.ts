@@ -8,6 +8,7 @@
  * A plan runs as the principal who last defined it (created or edited it): whoever changes
  * what a plan does takes it over, so nobody makes a plan run something in another person's name.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { knownPrincipal, recordAttempt, refusal, type AttemptRecorder } from '../authoring/audit.ts';
 import { cronProblem } from '../catalog/automation.ts';
 import { checkPlanTargets } from '../catalog/targets.ts';
@@ -25,7 +26,7 @@ import {
   type ScriptStatus,
   type UpdatePlanRequest,
 } from '../contract/index.ts';
-import type { Plan, Principal } from '../domain.ts';
+import type { Action, Plan, Principal } from '../domain.ts';
 import type { PlanRef, Policy } from '../policy/index.ts';
 import { TenantTree } from '../policy/tenants.ts';
 import { resolveActionVersion, versionStatus } from '../policy/versions.ts';
@@ -122,20 +123,24 @@ export class PlanService {
   async create(request: CreatePlanRequest, context: RequestContext): Promise<PlanView> {
     const attempt = recordAttempt(this.options.store.audit, { type: 'plan.create', actor: request.principalId, subject: request.id, context });
     const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
-    return this.options.editor.exclusive(async () => {
-      const snapshot = this.options.editor.snapshot();
-      const plans = snapshot.plans ?? [];
+    const creation = async (snapshot: CatalogSnapshot): Promise<Plan> => {
       const plan = this.definition(request.id, principal, request, request.tenant ?? principal.tenant);
       await this.refuseUnknownAction(attempt, plan);
       const decision = this.options.policy.mayOnPlan(principal.id, this.ref(plan), 'create');
       if (!decision.allowed) return attempt.deny(decision, describe(plan));
-      if (plans.some((candidate) => candidate.id === plan.id)) {
+      if ((snapshot.plans ?? []).some((candidate) => candidate.id === plan.id)) {
         return attempt.refuse(refusal('DEPUTY_E_CONFLICT', `A plan with the id ${plan.id} exists already; choose another id.`, undefined, { id: 'taken' }), describe(plan));
       }
-      // Only for whoever may define the plan at all: the check runs the query as them.
-      await this.refuseValuesNotOffered(attempt, plan, context);
+      return plan;
+    };
+    // Only for whoever may define the plan at all (the check runs the query as them), and before the catalog is held.
+    const offered = await this.refuseValuesNotOffered(attempt, await creation(this.options.editor.snapshot()), context);
+    return this.options.editor.exclusive(async () => {
+      const snapshot = this.options.editor.snapshot();
+      const plan = await creation(snapshot);
+      await this.refuseValuesNotOfferedAgain(attempt, plan, offered, context);
       await this.checkDefinition(attempt, principal, plan, snapshot);
-      await this.options.editor.replace({ ...snapshot, plans: [...plans, plan] });
+      await this.options.editor.replace({ ...snapshot, plans: [...(snapshot.plans ?? []), plan] });
       await attempt.allowed(describe(plan));
       return this.view(plan, principal.id);
     });
@@ -144,10 +149,8 @@ export class PlanService {
   async update(planId: string, request: UpdatePlanRequest, context: RequestContext): Promise<PlanView> {
     const attempt = recordAttempt(this.options.store.audit, { type: 'plan.update', actor: request.principalId, subject: planId, context });
     const principal = await knownPrincipal(this.options.store.catalog, attempt, request.principalId);
-    return this.options.editor.exclusive(async () => {
-      const snapshot = this.options.editor.snapshot();
-      const plans = snapshot.plans ?? [];
-      const existing = plans.find((candidate) => candidate.id === planId);
+    const revision = async (snapshot: CatalogSnapshot): Promise<{ plan: Plan; existing: Plan }> => {
+      const existing = (snapshot.plans ?? []).find((candidate) => candidate.id === planId);
       if (!existing) return attempt.refuse(new DeputyError('DEPUTY_E_NOT_FOUND', { detail: `unknown plan ${planId}` }));
       const plan = { ...this.definition(planId, principal, request, request.tenant ?? existing.tenant), ...(existing.trigger ? { trigger: existing.trigger } : {}) };
       await this.refuseUnknownAction(attempt, plan);
@@ -159,9 +162,15 @@ export class PlanService {
       if (!onExisting.allowed) return attempt.deny(onExisting, { ...describe(plan), previous: describe(existing) });
       const onChanged = this.options.policy.mayOnPlan(principal.id, after, 'edit');
       if (!onChanged.allowed) return attempt.deny(onChanged, { ...describe(plan), previous: describe(existing) });
-      await this.refuseValuesNotOffered(attempt, plan, context);
+      return { plan, existing };
+    };
+    const offered = await this.refuseValuesNotOffered(attempt, (await revision(this.options.editor.snapshot())).plan, context);
+    return this.options.editor.exclusive(async () => {
+      const snapshot = this.options.editor.snapshot();
+      const { plan, existing } = await revision(snapshot);
+      await this.refuseValuesNotOfferedAgain(attempt, plan, offered, context);
       await this.checkDefinition(attempt, principal, plan, snapshot);
-      await this.options.editor.replace({ ...snapshot, plans: plans.map((candidate) => (candidate.id === planId ? plan : candidate)) });
+      await this.options.editor.replace({ ...snapshot, plans: (snapshot.plans ?? []).map((candidate) => (candidate.id === planId ? plan : candidate)) });
       const { enabled } = request;
       if (enabled !== undefined) await updateRecord(this.options.states, planId, (current) => current && { ...current, enabled });
       await attempt.allowed({ ...describe(plan), previous: describe(existing) });
@@ -214,13 +223,23 @@ export class PlanService {
   /**
    * A value of a query-bound field the query does not offer the plan's principal would fail every
    * fire (each is checked again): refused when the plan is defined, as a run submitted by hand is.
+   * A query may take up to its timeout, so this runs before the catalog is held; it returns the
+   * choices it checked against, for refuseValuesNotOfferedAgain.
    */
-  private async refuseValuesNotOffered(attempt: AttemptRecorder, plan: Plan, context: RequestContext): Promise<void> {
+  private async refuseValuesNotOffered(attempt: AttemptRecorder, plan: Plan, context: RequestContext): Promise<Action['choices']> {
     const action = this.options.store.catalog.getAction(plan.action);
-    if (!action?.choices || !this.options.choices) return;
+    if (!action?.choices || !this.options.choices) return undefined;
     const problems = await this.options.choices.check(action, plan.principal, plan.inputs, context);
-    if (Object.keys(problems).length === 0) return;
-    await attempt.refuse(invalidPlan(Object.fromEntries(Object.entries(problems).map(([name, message]) => [`inputs.${name}`, message]))), describe(plan));
+    if (Object.keys(problems).length > 0) {
+      await attempt.refuse(invalidPlan(Object.fromEntries(Object.entries(problems).map(([name, message]) => [`inputs.${name}`, message]))), describe(plan));
+    }
+    return action.choices;
+  }
+
+  /** Under the catalog's hold: the check again only if the action's choices changed since it ran (rare). */
+  private async refuseValuesNotOfferedAgain(attempt: AttemptRecorder, plan: Plan, checked: Action['choices'], context: RequestContext): Promise<void> {
+    if (isDeepStrictEqual(this.options.store.catalog.getAction(plan.action)?.choices, checked)) return;
+    await this.refuseValuesNotOffered(attempt, plan, context);
   }
 
   private async refuseUnknownAction(attempt: AttemptRecorder, plan: Plan): Promise<void> {

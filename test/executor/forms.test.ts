@@ -242,6 +242,23 @@ describe('forms faithful to PowerShell (real executor, real pwsh)', function () 
       assert.equal(made.status, 201, await made.clone().text());
     });
 
+    it("holds no other catalog change while a plan's query checks its values", async () => {
+      const define = (id: string, action: string) =>
+        executor.api('/v1/plans', { method: 'POST', json: { principalId: 'alex', id, action, schedule: '0 6 * * 1', inputs: { Office: 'MUC', User: 'kkoch@contoso.example', Target: 'HAM' } } });
+      let slowAnswered = false;
+      const slow = define('move-with-slow-list', 'move-user-slow-list').then((response) => {
+        slowAnswered = true;
+        return response;
+      });
+      await executor.api('/healthz');
+      const quick = await define('move-meanwhile', 'move-user');
+      assert.equal(quick.status, 201, await quick.clone().text());
+      assert.equal(slowAnswered, false, 'the quick plan waited for the slow query');
+      const slowResponse = await slow;
+      assert.equal(slowResponse.status, 201, await slowResponse.clone().text());
+      assert.deepEqual((executor.store.catalog.snapshot().plans ?? []).filter((plan) => plan.id.startsWith('move-')).map((plan) => plan.id).sort(), ['move-meanwhile', 'move-weekly', 'move-with-slow-list']);
+    });
+
     it('runs no query for someone who may not define the plan at all', async () => {
       const before = await queryRuns(executor, 'users-of-office');
       const response = await executor.api('/v1/plans', {
