@@ -161,10 +161,8 @@ export async function benchExecutor(): Promise<BenchResult[]> {
     }
     return times;
   };
-  /** Runs until the requesters hold all the workers they may, then waits until the spares started in their place are up. */
-  const bindWorkers = async (requesters: string[]) => {
-    const submissions = await Promise.all(Array.from({ length: 10 * WORKERS }, (_, i) => submit(`bind-${i}`, requesters[i % requesters.length])));
-    await Promise.all(submissions.map((submission) => finished(submission.body.id)));
+  /** Until the workers are idle: the spares started in place of those a requester bound are up. */
+  const untilWorkersQuiet = async () => {
     let before = descendantsCpuMs();
     for (;;) {
       await pause(QUIET_PERIOD_MS);
@@ -172,6 +170,12 @@ export async function benchExecutor(): Promise<BenchResult[]> {
       if (after - before < QUIET_MS) return;
       before = after;
     }
+  };
+  /** Runs until the requesters hold all the workers they may, then waits until the spares started in their place are up. */
+  const bindWorkers = async (requesters: string[]) => {
+    const submissions = await Promise.all(Array.from({ length: 10 * WORKERS }, (_, i) => submit(`bind-${i}`, requesters[i % requesters.length])));
+    await Promise.all(submissions.map((submission) => finished(submission.body.id)));
+    await untilWorkersQuiet();
   };
   const burst = async (requesters: string[]) => {
     await bindWorkers(requesters);
@@ -200,8 +204,9 @@ export async function benchExecutor(): Promise<BenchResult[]> {
     const hostNow = hostCpuPerJob(pwsh.path, HOST_SCRIPT);
     const hostBefore = hostCpuPerJob(pwsh.path, autoloadingHost);
     const cold = coldPwshStart(pwsh.path, 7);
-    // Warm the pool (first jobs start the workers) before measuring.
+    // Warm the pool (first jobs start the workers, and a spare in place of the one alex took) before measuring.
     await endToEnd('warm-up', 5, 0);
+    await untilWorkersQuiet();
     const warm = await endToEnd('trivial', 30, THINK_MS);
     const backToBack = await endToEnd('back-to-back', 30, 0);
     const one = await burst(['alex']);
@@ -220,7 +225,7 @@ export async function benchExecutor(): Promise<BenchResult[]> {
           `cold pwsh -NoProfile start: median ${ms(median(cold))} (n=${cold.length})`,
           `trivial pool action via REST, submit → final state over SSE, one requester, ${THINK_MS} ms between runs: median ${ms(median(warm))}, p90 ${ms(percentile(warm, 90))} (n=${warm.length})`,
           `ratio: ${ratio.toFixed(3)} (goal < ${WARM_RATIO_GOAL})`,
-          `back to back (each waits for its worker to open the next runspace): median ${ms(median(backToBack))}, ratio ${(median(backToBack) / median(cold)).toFixed(3)}`,
+          `back to back (each waits for its worker to be readied: checked, and the next runspace opened, after the last end is recorded): median ${ms(median(backToBack))}, ratio ${(median(backToBack) / median(cold)).toFixed(3)}`,
         ],
       },
       {

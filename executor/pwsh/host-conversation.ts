@@ -93,6 +93,15 @@ export class HostConversation {
     return this.tail.trim();
   }
 
+  /**
+   * Tells an idle host to open the next job's runspace now (an empty line): sent once the
+   * previous job's end is recorded, so that the opening does not compete with that work. A job
+   * sent without it opens the runspace itself, on its own path.
+   */
+  prepareNext(): void {
+    if (!this.busy && !this.exit) this.write('\n');
+  }
+
   /** Hands the host one job; resolves when the host reports its end or the process ends. */
   run(job: HostJob, sink: JobSink): Promise<JobEnd> {
     if (this.busy) throw new Error('the pwsh host is already running a job');

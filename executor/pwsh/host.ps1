@@ -59,9 +59,11 @@ $utf8 = [System.Text.UTF8Encoding]::new($false)
 [Console]::OutputEncoding = $utf8
 $stdin = [Console]::In
 # Our own writer on fd 1, so a script that replaces [Console]::Out cannot touch the protocol.
-# A large buffer makes each frame one write(2), so console text from another thread cannot split it.
+# A large buffer makes each flush one write(2), so console text from another thread cannot split a
+# frame. Frames are flushed at each poll of a running job and with every control frame (a job's last
+# records go with its end frame): each write wakes the executor, which then takes the CPU from pwsh.
 $frameWriter = [System.IO.StreamWriter]::new([Console]::OpenStandardOutput(), $utf8, 1MB)
-$frameWriter.AutoFlush = $true
+$frameWriter.AutoFlush = $false
 $frameWriter.NewLine = "`n"
 
 $frameKey = $stdin.ReadLine()
@@ -80,6 +82,7 @@ $PollMs = 15
 function Send-Frame([System.Collections.IDictionary] $Frame) {
   $json = ConvertTo-Json -InputObject $Frame -Compress -Depth 12 -WarningAction Ignore
   $frameWriter.WriteLine($frameKey + $json)
+  $frameWriter.Flush()
 }
 
 # Records are most of the traffic: built by hand (HttpUtility escapes the strings as JSON), since
@@ -408,10 +411,12 @@ function Invoke-Job([System.Collections.IDictionary] $Job, [hashtable] $Prepared
     $inputItems = [System.Management.Automation.PSDataCollection[psobject]]::new()
     $inputItems.Complete()
     $outputItems = [System.Management.Automation.PSDataCollection[psobject]]::new()
-    Send-Frame @{ t = 'started'; id = [string]$Job['id'] }
+    # Framed by hand, as records are: it is on every job's path.
+    $frameWriter.WriteLine($frameKey + '{"t":"started","id":' + [System.Web.HttpUtility]::JavaScriptStringEncode([string]$Job['id'], $true) + '}')
+    $frameWriter.Flush()
     $pending = $shell.BeginInvoke($inputItems, $outputItems)
     # Poll rather than subscribe: DataAdded fires on the job's thread, where host functions cannot run.
-    while (-not $pending.AsyncWaitHandle.WaitOne($PollMs)) { Send-Pending $outputItems $shell.Streams.Progress }
+    while (-not $pending.AsyncWaitHandle.WaitOne($PollMs)) { Send-Pending $outputItems $shell.Streams.Progress; $frameWriter.Flush() }
     Send-Pending $outputItems $shell.Streams.Progress
     try { [void]$shell.EndInvoke($pending) } catch {
       $terminated = $true
@@ -454,17 +459,32 @@ if ($Warm) {
 
 Send-Frame ([ordered]@{ t = 'ready'; pid = $PID; version = $PSVersionTable.PSVersion.ToString() })
 
+# The next job's runspace (and folder) is opened before the job arrives, but only after the
+# previous job is gone, so no job can reach it: at start, and after a job when the executor sends
+# an empty line, which it does once it has recorded the job's end, so that this work (about 20 ms
+# of CPU) does not compete with that on the job's path. A job that comes first opens it itself.
+# (A hashtable, not script-scoped variables: a target system's session runs this script in another scope.)
+$next = @{ Prepared = $null; Folder = $null; Finished = $null }
+function Open-NextJob {
+  if ($next.Finished) { Remove-JobFolder $next.Finished; $next.Finished = $null }
+  $next.Folder = if ($JobFolders) { New-JobFolder } else { $null }
+  $next.Prepared = New-JobRunspace
+}
+
+Open-NextJob
 while ($true) {
-  # Opened before the job arrives, but only after the previous job is gone, so no job can reach it.
-  $jobFolder = if ($JobFolders) { New-JobFolder } else { $null }
-  $prepared = New-JobRunspace
   $line = $stdin.ReadLine()
   if ($null -eq $line) { break }
-  if ($line.Length -eq 0) { $prepared.Runspace.Dispose(); if ($jobFolder) { Remove-JobFolder $jobFolder }; continue }
+  if ($null -eq $next.Prepared) { Open-NextJob }
+  if ($line.Length -eq 0) { continue }
   # DateKind String: an ISO date given to a [string] parameter stays the text it was.
   $job = ConvertFrom-Json -InputObject $line -AsHashtable -DateKind String -Depth 16
   $line = $null
-  Invoke-Job $job $prepared
+  Invoke-Job $job $next.Prepared
   $job = $null
-  if ($jobFolder) { Remove-JobFolder $jobFolder }
+  $next.Prepared = $null
+  $next.Finished = $next.Folder
 }
+# stdin closed: neither the last job's folder nor one readied for a job that never came stays.
+if ($next.Finished) { Remove-JobFolder $next.Finished }
+if ($next.Prepared -and $next.Folder) { Remove-JobFolder $next.Folder }

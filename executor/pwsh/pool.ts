@@ -108,12 +108,20 @@ export class WorkerPool {
     });
   }
 
-  /** Gives a worker back to its requester if reusable; else kills and replaces it. */
-  release(worker: PwshWorker, reusable: boolean): void {
+  /**
+   * Gives a worker back to its requester if reusable (once `recorded` settles: ExecutionHooks);
+   * else kills and replaces it.
+   */
+  release(worker: PwshWorker, reusable: boolean, recorded: Promise<unknown> = Promise.resolve()): void {
     if (!reusable || !worker.alive || this.closed) return this.replace(worker);
-    // Off the caller's path: the job's result does not wait for this check, only the next job does.
+    // Off the caller's path: the job's result does not wait for this check (not even its first,
+    // synchronous look at /proc), only the next job does.
     this.returning.add(worker);
-    void worker.strayProcesses().then(
+    const afterRecording = recorded.then(
+      () => undefined,
+      () => undefined,
+    );
+    void afterRecording.then(() => new Promise((resolve) => setImmediate(resolve))).then(() => worker.strayProcesses()).then(
       (stray) => {
         this.returning.delete(worker);
         if (stray.length > 0) {
@@ -217,6 +225,7 @@ export class WorkerPool {
   /** A bound worker whose job went well: to the next waiter of the same requester, else idle until its timer ends it. */
   private handBack(worker: PwshWorker): void {
     if (!worker.alive || this.closed) return this.replace(worker);
+    worker.prepareNext();
     const requester = this.owner.get(worker);
     const at = this.waiters.findIndex((waiter) => waiter.requester === requester);
     if (at >= 0) {

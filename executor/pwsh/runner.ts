@@ -316,7 +316,7 @@ export function createPwshRunner(options: PwshRunnerOptions): PwshRunner {
       if (worker) {
         // A pool worker goes back only after a clean, finished job; a run's own process always ends with it.
         const reusable = !stopper.reason && end?.kind === 'ended' && end.frame.clean;
-        if (pool) pool.release(worker, reusable);
+        if (pool) pool.release(worker, reusable, hooks.recorded);
         else worker.kill();
       }
     }

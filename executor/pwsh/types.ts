@@ -53,6 +53,12 @@ export interface ExecutionHooks {
   onStarted?: () => void;
   /** Called with each record as it arrives, already masked and within the caps (live progress). */
   onRecord?: (record: StoredRecord) => void;
+  /**
+   * Settles once the caller has recorded the run's end. A pool worker is checked and readied for
+   * its next job only then, so that work (a fresh runspace, about 20 ms of CPU) does not compete
+   * with the recording on the run's path; without it, at once.
+   */
+  recorded?: Promise<unknown>;
 }
 
 export interface Runner {

@@ -156,6 +156,11 @@ export class PwshWorker {
     return this.conversation.run(job, sink);
   }
 
+  /** The host opens the next job's runspace now (HostConversation.prepareNext). */
+  prepareNext(): void {
+    this.conversation.prepareNext();
+  }
+
   /** Closes stdin: the host finishes and exits. */
   endInput(): void {
     this.child.stdin.end();

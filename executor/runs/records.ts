@@ -1,16 +1,17 @@
 /**
  * What both sides of the run service share: every state change of a run is a compare-and-set on
- * the run store (`transition(id, expected, next)`), then an audit entry, then an event. Whoever
- * loses the race (another executor started, cancelled or decided the run first) learns the
- * state the winner left and writes nothing.
+ * the run store (`transition(id, expected, next)`) with its audit entry, then an event. The
+ * audit entry is written once the change is decided, beside the record (on files both share one
+ * disk round trip); whoever loses the race (another executor started, cancelled or decided the
+ * run first) learns the state the winner left and writes nothing.
  */
 import type { Clock } from '../../lib/clock.ts';
 import { MASK, type RunState } from '../contract/index.ts';
 import { RUN_DATA_PLACEHOLDER } from '../catalog/actions.ts';
-import type { RunRecord } from '../domain.ts';
+import type { AuditInput, RunRecord } from '../domain.ts';
 import type { EventStream } from '../event-stream.ts';
-import type { AuditLog, CatalogStore } from '../store/port.ts';
-import type { AsyncRunStore, TransitionResult } from '../store/state-port.ts';
+import type { AuditLog, CatalogStore, StoredRecord } from '../store/port.ts';
+import type { Alongside, AsyncRunStore, TransitionResult } from '../store/state-port.ts';
 import { toRunView } from './views.ts';
 
 /**
@@ -43,8 +44,8 @@ export class RunRecorder {
     return this.record(run, next, 'run.updated', {});
   }
 
-  /** `run` to a final state, with its end time and duration, only if it is still in `run.state`. */
-  finish(run: RunRecord, state: RunState, extra: Partial<RunRecord>): Promise<TransitionResult> {
+  /** `run` to a final state, with its end time, duration and `output`, only if it is still in `run.state`. */
+  finish(run: RunRecord, state: RunState, extra: Partial<RunRecord>, output?: StoredRecord[]): Promise<TransitionResult> {
     const endedAt = this.options.clock.now();
     const startedAt = run.startedAt ? Date.parse(run.startedAt) : undefined;
     const next: RunRecord = {
@@ -55,27 +56,50 @@ export class RunRecorder {
       updatedAt: new Date(endedAt).toISOString(),
       ...(extra.durationMs === undefined && startedAt !== undefined ? { durationMs: endedAt - startedAt } : {}),
     };
-    return this.record(run, next, 'run.finished', { durationMs: next.durationMs, error: next.error?.code });
+    return this.record(run, next, 'run.finished', { durationMs: next.durationMs, error: next.error?.code }, output);
   }
 
   async publish(type: RunEventType, run: RunRecord, extraNotify: string[] = []): Promise<void> {
     await this.options.events.publish({ type, run: toRunView(run), notify: [...new Set([...run.notify, ...extraNotify])] });
   }
 
-  /** Every state change: durable first, then the audit entry, then the event subscribers see it. */
-  private async record(previous: RunRecord, next: RunRecord, event: 'run.updated' | 'run.finished', detail: Record<string, unknown>): Promise<TransitionResult> {
-    const result = await this.options.runs.transition(previous.id, previous.state, next);
-    if (!result.ok) return result;
-    await this.options.audit.append({
+  /** Every state change: the record and its audit entry durable, then the event subscribers see it. */
+  private async record(previous: RunRecord, next: RunRecord, event: 'run.updated' | 'run.finished', detail: Record<string, unknown>, output?: StoredRecord[]): Promise<TransitionResult> {
+    const entry: AuditInput = {
       type: event === 'run.finished' ? 'run.finish' : 'run.state',
       outcome: 'info',
       correlationId: previous.correlationId,
       actor: previous.principalId,
       subject: previous.id,
       detail: { from: previous.state, to: next.state, ...(next.executor && next.executor !== previous.executor ? { executor: next.executor } : {}), ...detail },
-    });
+    };
+    const result = await withAuditEntry(this.options.audit, entry, (alongside) =>
+      this.options.runs.transition(previous.id, previous.state, next, { alongside, ...(output ? { output } : {}) }),
+    );
+    if (!result.ok) return result;
     await this.publish(event, result.run);
     return result;
+  }
+}
+
+/**
+ * A change whose audit entry is written beside it (`change` hands `alongside` to the store). If
+ * the change then fails after its entry was written, a second entry says so, so that the audit
+ * log never claims a change the store does not hold without correcting itself.
+ */
+export async function withAuditEntry<T>(audit: AuditLog, entry: AuditInput, change: (alongside: Alongside) => Promise<T>): Promise<T> {
+  let written = false;
+  try {
+    return await change(async () => {
+      await audit.append(entry);
+      written = true;
+    });
+  } catch (error) {
+    if (written) {
+      // The change's own error is what the caller gets (and logs); this entry is only the correction.
+      await audit.append({ ...entry, outcome: 'error', detail: { ...entry.detail, stored: false } }).catch(() => undefined);
+    }
+    throw error;
   }
 }
 

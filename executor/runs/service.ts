@@ -22,14 +22,14 @@ import {
   type FormField,
 } from '../contract/index.ts';
 import { IDEMPOTENCY_TTL_MS, type IdempotentAnswer } from '../connectors/idempotency.ts';
-import type { Action, RunRecord, Script, ScriptVersion } from '../domain.ts';
+import type { Action, AuditInput, RunRecord, Script, ScriptVersion } from '../domain.ts';
 import { resolveActionVersion } from '../policy/versions.ts';
 import type { RunQueue } from '../queue/port.ts';
 import type { AuditLog, CatalogStore, RunFilter, StoredRecord } from '../store/port.ts';
 import type { AsyncRunStore, TransitionResult } from '../store/state-port.ts';
 import { requestedTargetIds } from '../targets/resolve.ts';
 import type { CancelChannel } from './cancels.ts';
-import { expandFixed, payloadFromRecord, type ExecutionPayload, type RunRecorder } from './records.ts';
+import { expandFixed, payloadFromRecord, withAuditEntry, type ExecutionPayload, type RunRecorder } from './records.ts';
 import type { RunWorker } from './worker.ts';
 import { formOf } from './views.ts';
 import { resolveParameterSet } from '../catalog/parameter-sets.ts';
@@ -118,16 +118,16 @@ export class RunService {
   async create(request: CreateRunRequest, context: RequestContext, runId?: string): Promise<RunRecord> {
     const { clock } = this.options;
     const { catalog } = this.options;
-    const audit = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) =>
-      this.options.audit.append({
-        type: 'run.request',
-        outcome,
-        correlationId: context.correlationId,
-        actor: request.principalId,
-        via: context.via,
-        subject: request.actionId,
-        detail,
-      });
+    const entry = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>): AuditInput => ({
+      type: 'run.request',
+      outcome,
+      correlationId: context.correlationId,
+      actor: request.principalId,
+      via: context.via,
+      subject: request.actionId,
+      detail,
+    });
+    const audit = (outcome: 'allowed' | 'denied', detail: Record<string, unknown>) => this.options.audit.append(entry(outcome, detail));
 
     const targetIds = requestedTargetIds(request.target);
     const decision = this.options.policy.mayRunAction(request.principalId, request.actionId, request.inputs, targetIds);
@@ -196,8 +196,8 @@ export class RunService {
           }
         : {}),
     };
-    await this.options.runs.create(run);
-    await audit('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) });
+    const allowed = entry('allowed', { runId: run.id, scriptHash: version.hash, state: run.state, inputs: run.inputs, ...(targets.length > 0 ? { targets: targetIds } : {}) });
+    await withAuditEntry(this.options.audit, allowed, (alongside) => this.options.runs.create(run, alongside));
     const payload: ExecutionPayload = { parameters: prepared.values, secretParameters: prepared.secretParameters, maskValues: prepared.maskValues };
     await this.options.recorder.publish('run.created', run);
     if (needsApproval) {

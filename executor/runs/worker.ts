@@ -166,6 +166,8 @@ export class RunWorker {
     const controller = new AbortController();
     this.cancellers.set(runId, controller);
     const startedAt = clock.now();
+    let endRecorded = (): void => undefined;
+    const recorded = new Promise<void>((resolve) => (endRecorded = resolve));
     try {
       const claimed = await recorder.move(run, 'running', { startedAt: new Date(startedAt).toISOString(), executor: executorId });
       // Cancelled, or taken by another executor, between the queue and here: it is not ours to run.
@@ -187,18 +189,18 @@ export class RunWorker {
             limits: { maxOutputBytes: limits.maxOutputBytes, maxRecords: limits.maxOutputRecords },
             ...(version.usesSrxEnv ? { srx: this.srxContext(current) } : {}),
           },
-          { signal: controller.signal },
+          { signal: controller.signal, recorded },
         );
         current = (await runs.get(runId)) ?? current;
         if (current.state !== 'running') return logger.warn({ runId, state: current.state }, 'a run ended here after another executor had settled it');
         const html = result.srx?.html;
-        await runs.writeOutput(runId, html ? [...result.records, { stream: 'information', text: html, attachment: RESULT_HTML }] : result.records);
         const summary = {
           ...result.summary,
           ...(result.srx?.message ? { message: result.srx.message } : {}),
           ...(html ? { html: true } : {}),
         };
-        await recorder.finish(current, result.outcome, { summary, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) });
+        const output = html ? [...result.records, { stream: 'information' as const, text: html, attachment: RESULT_HTML }] : result.records;
+        await recorder.finish(current, result.outcome, { summary, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) }, output);
       } catch (error) {
         const code = error instanceof DeputyError ? error.code : 'DEPUTY_E_INTERNAL';
         const message = error instanceof DeputyError ? error.message : 'The run could not be started.';
@@ -207,6 +209,7 @@ export class RunWorker {
         if (latest && !isFinalRunState(latest.state)) await recorder.finish(latest, 'failed', { error: { code, message }, durationMs: clock.now() - startedAt });
       }
     } finally {
+      endRecorded();
       this.cancellers.delete(runId);
       executing.delete(runId);
     }

@@ -32,14 +32,16 @@ import { GroupCommitFile } from './group-commit.ts';
 import { readLinesBefore, scanLines } from './lines.ts';
 import { RunOutputFiles } from './output-files.ts';
 import type { RunFilter, StoredRecord } from './port.ts';
-import { assertRunId, parseJsonOrUndefined, parseRun } from './run-index.ts';
-import type { AsyncRunStore, TransitionResult, UnfinishedRunState } from './state-port.ts';
+import { assertRunId, parseJsonOrUndefined, parseOutput, parseRun, StoredRecordSchema } from './run-index.ts';
+import { besides, type Alongside, type AsyncRunStore, type TransitionOptions, type TransitionResult, type UnfinishedRunState } from './state-port.ts';
 
 const ID_FILES = 256;
 /** Index files flushed at once by a checkpoint, so its fsyncs leave threads for the run log's. */
 const FLUSH_PARALLELISM = 2;
 const PRINCIPAL_FILES = 64;
 const CHECKPOINT_FORMAT = 1;
+/** Output (as JSON) up to this size is stored in its run's final line rather than a file of its own. */
+export const INLINE_OUTPUT_BYTES = 16 * 1024;
 
 interface Location {
   offset: number;
@@ -155,6 +157,7 @@ export class IndexedFileRuns implements AsyncRunStore {
     await ensurePrivateDir(settings.indexDir, logger);
     await ensurePrivateDir(join(settings.indexDir, 'ids'), logger);
     await ensurePrivateDir(join(settings.indexDir, 'principals'), logger);
+    await ensurePrivateDir(settings.outputDir, logger);
     const { handle, size } = await openAppendOnly(settings.path);
     const reader = await open(settings.path, 'r');
     try {
@@ -193,21 +196,30 @@ export class IndexedFileRuns implements AsyncRunStore {
     }
   }
 
-  async create(run: RunRecord): Promise<void> {
+  async create(run: RunRecord, alongside?: Alongside): Promise<void> {
     const record = parseRun(run);
     await this.exclusive(record.id, async () => {
       if ((await this.get(record.id)) !== undefined) throw new DeputyError('DEPUTY_E_CONFLICT', { detail: `run ${record.id} exists already` });
-      await this.append({ record, line: `${JSON.stringify(record)}\n`, created: true });
+      await besides(this.append({ record, line: `${JSON.stringify(record)}\n`, created: true }), alongside);
     });
   }
 
-  async transition(id: string, expected: RunState, next: RunRecord): Promise<TransitionResult> {
+  /**
+   * The compare-and-set is decided here, in memory (one process owns the files, and one run's
+   * changes wait for each other), so `alongside` starts before the record's flush and shares its
+   * round trip. A final state's output up to INLINE_OUTPUT_BYTES rides in the record's own line
+   * (one flush where an output file costs another before it); larger output is its file first.
+   */
+  async transition(id: string, expected: RunState, next: RunRecord, options: TransitionOptions = {}): Promise<TransitionResult> {
     const record = parseRun(next);
     if (record.id !== id) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `transition of run ${id} was given the record of run ${record.id}` });
     return this.exclusive(id, async () => {
       const current = await this.get(id);
       if (current?.state !== expected) return { ok: false as const, current };
-      await this.append({ record, line: `${JSON.stringify(record)}\n`, created: false });
+      // A final run changed again keeps the output its previous line carried.
+      const output = options.output ?? (isFinalRunState(current.state) ? await this.inlineOutput(id) : undefined);
+      const line = await this.lineWithOutput(record, output);
+      await besides(this.append({ record, line, created: false }), options.alongside);
       return { ok: true as const, run: structuredClone(record) };
     });
   }
@@ -258,8 +270,32 @@ export class IndexedFileRuns implements AsyncRunStore {
     return this.outputs.write(runId, records);
   }
 
-  readOutput(runId: string): Promise<StoredRecord[]> {
-    return this.outputs.read(runId);
+  async readOutput(runId: string): Promise<StoredRecord[]> {
+    return (await this.inlineOutput(runId)) ?? this.outputs.read(runId);
+  }
+
+  /** A record line, with `output` when it is small enough to ride along; larger output is made durable in its file first. */
+  private async lineWithOutput(record: RunRecord, output: StoredRecord[] | undefined): Promise<string> {
+    if (output === undefined) return `${JSON.stringify(record)}\n`;
+    const records = parseOutput(output);
+    const text = JSON.stringify(records);
+    if (Buffer.byteLength(text) <= INLINE_OUTPUT_BYTES) return `${JSON.stringify({ ...record, output: records })}\n`;
+    await this.outputs.write(record.id, records);
+    return `${JSON.stringify(record)}\n`;
+  }
+
+  /** The output carried by the run's latest durable line, if it carries any. */
+  private async inlineOutput(id: string): Promise<StoredRecord[] | undefined> {
+    assertRunId(id);
+    const written = this.current.latest.get(id) ?? this.flushing?.latest.get(id);
+    const location = written ? written.location : this.unfinishedRuns.has(id) ? undefined : await this.locate(id);
+    if (!location) return undefined;
+    const where = `byte ${location.offset} of ${this.options.path}`;
+    const line = parseJsonOrUndefined(await this.readLineAt(location));
+    if (typeof line !== 'object' || line === null || !('output' in line)) return undefined;
+    const parsed = z.array(StoredRecordSchema).safeParse(line.output);
+    if (!parsed.success) throw new DeputyError('DEPUTY_E_INTERNAL', { message: `The run history is damaged at ${where}; fix or remove that line.` });
+    return parsed.data;
   }
 
   /** Makes everything written so far part of the index (close does this too). */
@@ -407,9 +443,13 @@ export class IndexedFileRuns implements AsyncRunStore {
   }
 
   private async readAt(location: Location): Promise<RunRecord> {
+    return parseStoredRun(await this.readLineAt(location), `byte ${location.offset} of ${this.options.path}`);
+  }
+
+  private async readLineAt(location: Location): Promise<string> {
     const buffer = Buffer.allocUnsafe(location.length);
     await this.reader.read(buffer, 0, location.length, location.offset);
-    return parseStoredRun(buffer.toString('utf8'), `byte ${location.offset} of ${this.options.path}`);
+    return buffer.toString('utf8');
   }
 
   /** Calls `visit` with run ids, newest created first (of one principal, when given), until it answers false. */

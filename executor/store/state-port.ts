@@ -22,20 +22,36 @@ export type UnfinishedRunState = Exclude<RunState, 'succeeded' | 'failed' | 'tim
 export type TransitionResult = { ok: true; run: RunRecord } | { ok: false; current: RunRecord | undefined };
 
 /**
+ * Work that belongs to a change of a run (its audit entry): started once the change is decided,
+ * so that on files both reach the disk in one round trip, and awaited with it.
+ */
+export type Alongside = () => Promise<unknown>;
+
+export interface TransitionOptions {
+  /** Started only when the compare-and-set is won; never for the loser. */
+  alongside?: Alongside;
+  /** The run's output, durable no later than `next` (a final state's output comes with it). */
+  output?: StoredRecord[];
+}
+
+/**
  * Runs, async. A run is created once and then changes only through `transition`, a
  * compare-and-set on its state: of two executors that both try to start (or cancel) the same
  * queued run, exactly one succeeds, and the other learns the state the winner left.
  * Listing order and id rules are those of port.ts's RunStore.
  */
 export interface AsyncRunStore {
-  /** Stores a new run; DEPUTY_E_CONFLICT when a run with this id exists. Durable when it resolves. */
-  create(run: RunRecord): Promise<void>;
+  /**
+   * Stores a new run; DEPUTY_E_CONFLICT when a run with this id exists. Durable when it resolves,
+   * and so is what `alongside` wrote (it is started once the id is known to be free).
+   */
+  create(run: RunRecord, alongside?: Alongside): Promise<void>;
   /**
    * Replaces the run with `next` only while its stored state is `expected` (`next.state` may
    * equal `expected`: an update within one state, such as recording an approval). Durable when
-   * it resolves with `ok: true`.
+   * it resolves with `ok: true`, with `options.output` and what `options.alongside` wrote.
    */
-  transition(id: string, expected: RunState, next: RunRecord): Promise<TransitionResult>;
+  transition(id: string, expected: RunState, next: RunRecord, options?: TransitionOptions): Promise<TransitionResult>;
   get(id: string): Promise<RunRecord | undefined>;
   /** Newest first (by creation). */
   list(filter: RunFilter): Promise<RunRecord[]>;
@@ -45,6 +61,16 @@ export interface AsyncRunStore {
   count(filter: { state: UnfinishedRunState; principal?: string }): Promise<number>;
   writeOutput(runId: string, records: StoredRecord[]): Promise<void>;
   readOutput(runId: string): Promise<StoredRecord[]>;
+}
+
+/**
+ * A change and the work that goes with it, side by side. Both are settled before this settles;
+ * when either fails it rejects, with the change's error first.
+ */
+export async function besides(change: Promise<unknown>, alongside: Alongside | undefined): Promise<void> {
+  const [changed, beside] = await Promise.allSettled([change, alongside?.()]);
+  if (changed.status === 'rejected') throw changed.reason;
+  if (beside.status === 'rejected') throw beside.reason;
 }
 
 /** A record with the revision it was read at; each write makes the next revision. */

@@ -166,6 +166,11 @@ export class RemoteHost {
     return this.conversation.run(job, sink);
   }
 
+  /** The host opens the next job's runspace now (HostConversation.prepareNext). */
+  prepareNext(): void {
+    this.conversation.prepareNext();
+  }
+
   /**
    * Live processes of the host's process group besides pwsh: what a job left behind, also once
    * its parent exited (the host itself checks only its own children).

@@ -117,6 +117,7 @@ export class TargetSessions {
     if (this.closed || !host.alive) return this.retire(host, false);
     // One warm session per key: a second one (opened while the first was busy) goes.
     if (this.idle.some((entry) => entry.key === owner.key)) return this.retire(host, true);
+    host.prepareNext();
     const timer = setTimeout(() => {
       const at = this.idle.findIndex((entry) => entry.host === host);
       if (at >= 0) this.idle.splice(at, 1);

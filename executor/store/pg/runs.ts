@@ -14,7 +14,7 @@ import { isFinalRunState, RUN_STATES, type RunState } from '../../contract/index
 import { RunRecordSchema, type RunRecord } from '../../domain.ts';
 import type { RunFilter, RunStore, StoredRecord } from '../port.ts';
 import { assertRunId, outputLines, parseOutputLines, parseRun, RunIndex } from '../run-index.ts';
-import type { AsyncRunStore, TransitionResult, UnfinishedRunState } from '../state-port.ts';
+import type { Alongside, AsyncRunStore, TransitionOptions, TransitionResult, UnfinishedRunState } from '../state-port.ts';
 import { storeFailure } from './batches.ts';
 
 /** Matches the partial index runs_unfinished, so recovery reads only the few unfinished runs. */
@@ -29,24 +29,35 @@ function readRecord(value: unknown, id: string): RunRecord {
 export class PgRunStore implements AsyncRunStore {
   constructor(private readonly pool: Pool) {}
 
-  async create(run: RunRecord): Promise<void> {
+  async create(run: RunRecord, alongside?: Alongside): Promise<void> {
     const record = parseRun(run);
     const { rowCount } = await this.query(
       'INSERT INTO deputy.runs (id, principal_id, state, record) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
       [record.id, record.principalId, record.state, JSON.stringify(record)],
     );
     if (rowCount === 0) throw new DeputyError('DEPUTY_E_CONFLICT', { detail: `run ${record.id} exists already` });
+    // Committed already: what goes with it follows (one round trip each, as there is no flush to share).
+    await alongside?.();
   }
 
-  async transition(id: string, expected: RunState, next: RunRecord): Promise<TransitionResult> {
+  async transition(id: string, expected: RunState, next: RunRecord, options: TransitionOptions = {}): Promise<TransitionResult> {
     const record = parseRun(next);
     if (record.id !== id) throw new DeputyError('DEPUTY_E_INTERNAL', { detail: `transition of run ${id} was given the record of run ${record.id}` });
-    const { rowCount } = await this.query(
-      'UPDATE deputy.runs SET state = $3, principal_id = $4, record = $5, updated_at = now() WHERE id = $1 AND state = $2',
-      [id, expected, record.state, record.principalId, JSON.stringify(record)],
+    const values = [id, expected, record.state, record.principalId, JSON.stringify(record)];
+    const update = 'UPDATE deputy.runs SET state = $3, principal_id = $4, record = $5, updated_at = now() WHERE id = $1 AND state = $2';
+    // With output, one statement writes both or neither: the output only of the writer that won.
+    const { rows } = await this.query<{ changed: string }>(
+      options.output === undefined
+        ? `WITH changed AS (${update} RETURNING id) SELECT count(*) AS changed FROM changed`
+        : `WITH changed AS (${update} RETURNING id),
+           output AS (INSERT INTO deputy.run_output (run_id, lines) SELECT id, $6 FROM changed
+                      ON CONFLICT (run_id) DO UPDATE SET lines = EXCLUDED.lines, written_at = now())
+           SELECT count(*) AS changed FROM changed`,
+      options.output === undefined ? values : [...values, outputLines(options.output)],
     );
-    if (rowCount === 1) return { ok: true, run: record };
-    return { ok: false, current: await this.get(id) };
+    if (Number(rows[0]?.changed) !== 1) return { ok: false, current: await this.get(id) };
+    await options.alongside?.();
+    return { ok: true, run: record };
   }
 
   async get(id: string): Promise<RunRecord | undefined> {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MASK } from '../../../executor/contract/index.ts';
-import type { PwshRunner } from '../../../executor/pwsh/runner.ts';
+import { locatePwsh, PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
+import { HOST_SCRIPT, WORK_ROOT_PREFIX, type PwshRunner } from '../../../executor/pwsh/runner.ts';
 import { RUN_NICENESS } from '../../../executor/pwsh/worker.ts';
 import type { StoredRecord } from '../../../executor/store/port.ts';
 import { eventually, job, makeRunner, outputFields, outputTexts, processesWith, processGone, uniqueSleep, WORKER_LINE, workerOf } from './helpers.ts';
@@ -375,6 +377,22 @@ describe('pwsh runner: warm pool', function () {
     assert.ok(await eventually(() => processGone(worker as number)));
   });
 
+  it("readies a requester's worker for the next job only once the caller recorded the last one's end", async () => {
+    const requester = 'recording-tester';
+    const order: string[] = [];
+    let recorded = (): void => undefined;
+    const first = await runner.execute(job(WORKER_LINE, { requester }), { recorded: new Promise<void>((resolve) => (recorded = resolve)) });
+    assert.equal(first.outcome, 'succeeded');
+    const second = runner.execute(job(WORKER_LINE, { requester }), { onStarted: () => order.push('second started') });
+    assert.ok(await eventually(() => runner.stats().pools[0]?.waiting === 1), 'the next job waits for its worker while the last end is being recorded');
+    order.push('recorded');
+    recorded();
+    const result = await second;
+    assert.equal(result.outcome, 'succeeded');
+    assert.deepEqual(order, ['recorded', 'second started']);
+    assert.equal(outputFields(result.records).worker, outputFields(first.records).worker, 'the same worker, readied after the recording');
+  });
+
   it('answers one requester\'s trivial jobs from the same warm worker', async () => {
     await runner.prewarm({ kind: 'pool' });
     const workers = new Set<string>();
@@ -481,6 +499,38 @@ describe('pwsh runner: a pool worker serves one requester', function () {
       assert.equal(quick.stats().pools[0]?.spares, 1, 'the spare stays');
     } finally {
       await quick.close();
+    }
+  });
+});
+
+/** docs/runner.md "Host protocol": the empty line that readies the next job, and a job that comes without it. */
+describe('pwsh host: getting the next job ready', function () {
+  this.timeout(60_000);
+
+  it('opens each job a fresh runspace and folder whether or not an empty line readied it, and leaves no job folder behind', () => {
+    const pwsh = locatePwsh(process.env, PROJECT_ROOT);
+    assert.ok(pwsh, 'pwsh is needed');
+    const folder = mkdtempSync(join(tmpdir(), `${WORK_ROOT_PREFIX}host-`));
+    const home = mkdtempSync(join(tmpdir(), 'deputy-host-home-'));
+    try {
+      const key = 'a'.repeat(32);
+      const line = (id: string, script: string) => JSON.stringify({ id, script, parameters: {}, secrets: [] });
+      const remember = '$global:seen = "$global:seen+$PWD"; (Split-Path -Leaf $PWD) + " " + $global:seen';
+      // Job 2 comes without the empty line; job 3 after two of them.
+      const input = [key, line('one', remember), line('two', remember), '', '', line('three', remember), ''].join('\n') + '\n';
+      const result = spawnSync(pwsh.path, ['-NoProfile', '-NonInteractive', '-NoLogo', '-File', HOST_SCRIPT, '-Warm', '-JobFolders'], { input, cwd: folder, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home } });
+      assert.equal(result.status, 0, result.stderr);
+      const frames = result.stdout.split('\n').filter((text) => text.startsWith(key)).map((text) => JSON.parse(text.slice(key.length)) as { t: string; text?: string; id?: string; clean?: boolean });
+      assert.deepEqual(frames.filter((frame) => frame.t === 'end').map((frame) => [frame.id, frame.clean]), [['one', true], ['two', true], ['three', true]]);
+      const outputs = frames.filter((frame) => frame.t === 'rec').map((frame) => frame.text ?? '');
+      assert.equal(outputs.length, 3);
+      const folders = outputs.map((text) => text.split(' ')[0]);
+      assert.equal(new Set(folders).size, 3, 'a fresh folder per job');
+      for (const [index, text] of outputs.entries()) assert.equal(text.split(' ')[1], `+${join(folder, folders[index] ?? '')}`, 'a fresh runspace per job: nothing of the last one');
+      assert.deepEqual(readdirSync(folder), [], 'no job folder is left when the host ends');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

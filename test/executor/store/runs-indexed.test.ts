@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../../lib/clock.ts';
 import { createLogger, silentLogger, type Logger } from '../../../lib/logger.ts';
 import { createFileStore } from '../../../executor/store/file.ts';
-import { IndexedFileRuns } from '../../../executor/store/runs-indexed.ts';
+import { INLINE_OUTPUT_BYTES, IndexedFileRuns } from '../../../executor/store/runs-indexed.ts';
 import { runFixture } from './fixtures.ts';
 
 describe('file runs with a checkpointed index', () => {
@@ -52,6 +52,27 @@ describe('file runs with a checkpointed index', () => {
     );
     assert.equal((await runs.get('run_0'))?.state, 'succeeded');
   }
+
+  it("keeps a small output in its run's final line (one flush, no file), a large one in its file first; both read back from memory and from the index", async () => {
+    const runs = await open(folder, silentLogger(), 2);
+    const small = [{ stream: 'output' as const, text: 'done' }];
+    const large = [{ stream: 'output' as const, text: 'y'.repeat(INLINE_OUTPUT_BYTES) }];
+    for (const [id, output] of [['run_small', small], ['run_large', large]] as const) {
+      await runs.create(runFixture(id, { state: 'running' }));
+      await runs.transition(id, 'running', runFixture(id, { state: 'succeeded' }), { output: [...output] });
+    }
+    const lines = (await readFile(join(folder, 'runs.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { id: string; output?: unknown });
+    assert.deepEqual(lines.find((line) => line.id === 'run_small' && line.output !== undefined)?.output, small);
+    assert.equal(lines.some((line) => line.id === 'run_large' && line.output !== undefined), false);
+    assert.deepEqual(await readdir(join(folder, 'output')), ['run_large.jsonl']);
+    assert.deepEqual(await runs.readOutput('run_small'), small);
+    // More runs, so that a checkpoint moves the two out of memory into the index files.
+    await createRuns(runs, 0, 6);
+    assert.deepEqual(await runs.readOutput('run_small'), small);
+    assert.deepEqual(await runs.readOutput('run_large'), large);
+    assert.deepEqual(await runs.readOutput('run_0'), []);
+    await runs.close();
+  });
 
   it('opens without reading the runs behind its last checkpoint', async () => {
     const runs = await open();

@@ -158,6 +158,56 @@ export function stateSuite(name: string, places: StoragePlaces): void {
         await assert.rejects(store.runs.writeOutput('../x', records), rejectsWithCode('DEPUTY_E_BAD_REQUEST'));
       });
 
+      it("stores a final state's output with it, small or large, only for the writer that wins, and keeps it across a restart", async () => {
+        const small = [{ stream: 'output' as const, text: 'done' }, { stream: 'warning' as const, text: 'careful' }];
+        // Larger than any inline limit: a backend may keep it apart, and must still give it back whole.
+        const large = Array.from({ length: 400 }, (_, index) => ({ stream: 'output' as const, text: `line ${index} ${'x'.repeat(100)}` }));
+        for (const id of ['run_small', 'run_large']) {
+          await store.runs.create(runFixture(id));
+          await store.runs.transition(id, 'queued', runFixture(id, { state: 'running' }));
+        }
+        const second = await another();
+        const lost = await second.runs.transition('run_small', 'queued', runFixture('run_small', { state: 'failed' }), { output: [{ stream: 'error', text: 'the loser' }] });
+        assert.equal(lost.ok, false);
+        assert.deepEqual(await store.runs.readOutput('run_small'), []);
+        assert.equal((await store.runs.transition('run_small', 'running', runFixture('run_small', { state: 'succeeded' }), { output: small })).ok, true);
+        assert.equal((await store.runs.transition('run_large', 'running', runFixture('run_large', { state: 'succeeded' }), { output: large })).ok, true);
+        assert.deepEqual(await second.runs.readOutput('run_small'), small);
+        assert.deepEqual(await second.runs.readOutput('run_large'), large);
+        // The record itself carries no output; a later change of the final run keeps it.
+        assert.equal('output' in ((await store.runs.get('run_small')) ?? {}), false);
+        assert.equal((await store.runs.transition('run_small', 'succeeded', runFixture('run_small', { state: 'succeeded', durationMs: 7 }))).ok, true);
+        await reopen();
+        assert.deepEqual(await store.runs.readOutput('run_small'), small);
+        assert.deepEqual(await store.runs.readOutput('run_large'), large);
+        assert.equal((await store.runs.get('run_small'))?.durationMs, 7);
+      });
+
+      it("runs what goes with a change (its audit entry) only for the writer that wins, and settles after it", async () => {
+        const done: string[] = [];
+        const alongside = (label: string) => async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          done.push(label);
+        };
+        await store.runs.create(runFixture('run_1'), alongside('created'));
+        assert.deepEqual(done, ['created']);
+        await assert.rejects(store.runs.create(runFixture('run_1'), alongside('created again')), rejectsWithCode('DEPUTY_E_CONFLICT'));
+        const second = await another();
+        const results = await Promise.all([
+          store.runs.transition('run_1', 'queued', runFixture('run_1', { state: 'running' }), { alongside: alongside('first') }),
+          second.runs.transition('run_1', 'queued', runFixture('run_1', { state: 'cancelled' }), { alongside: alongside('second') }),
+        ]);
+        assert.equal(results.filter((result) => result.ok).length, 1);
+        assert.deepEqual(done, ['created', results[0]?.ok ? 'first' : 'second']);
+        // A failure of what goes with the change is the change's failure to its caller.
+        await assert.rejects(
+          store.runs.transition('run_1', results[0]?.ok ? 'running' : 'cancelled', runFixture('run_1', { state: 'failed' }), {
+            alongside: () => Promise.reject(new Error('audit log unavailable')),
+          }),
+          /audit log unavailable/,
+        );
+      });
+
       it('keeps user text as given, \\u0000 included', async () => {
         await store.runs.create(runFixture('run_1', { inputs: { Note: 'a\u0000b' } }));
         assert.deepEqual((await store.runs.get('run_1'))?.inputs, { Note: 'a\u0000b' });
