@@ -9,18 +9,32 @@ import { assertSameBody, IDEMPOTENCY_TTL_MS, type IdempotentAnswer } from '../co
 import type { IdempotencyRecords } from '../store/state-port.ts';
 import type { IdempotentOnce } from './service.ts';
 
-/** A claim whose holder never completed nor released it (its executor died) lapses after this. */
-const CLAIM_TTL_MS = 30_000;
+export interface ClaimTiming {
+  /** A claim whose holder never completed nor released it (its executor died) lapses after this. */
+  claimTtlMs: number;
+  /** While its holder works, its claim is renewed this often, so it lapses only once the holder is gone. */
+  renewEveryMs: number;
+}
+
+const CLAIM_TIMING: ClaimTiming = { claimTtlMs: 30_000, renewEveryMs: 10_000 };
 const WAIT_MS = 25;
 
 export class IdempotencyOnce implements IdempotentOnce {
-  constructor(private readonly records: IdempotencyRecords) {}
+  constructor(
+    private readonly records: IdempotencyRecords,
+    private readonly timing: ClaimTiming = CLAIM_TIMING,
+  ) {}
 
   async once(scope: string, key: string, body: string, start: () => Promise<IdempotentAnswer>): Promise<{ answer: IdempotentAnswer; replay: boolean }> {
     const bodyHash = createHash('sha256').update(body).digest('hex');
     for (;;) {
-      const claim = await this.records.claim({ scope, key, bodyHash, claimTtlMs: CLAIM_TTL_MS });
+      const { claimTtlMs, renewEveryMs } = this.timing;
+      const claim = await this.records.claim({ scope, key, bodyHash, claimTtlMs });
       if (claim.kind === 'owner') {
+        // A start can outlast a claim (a slow query checking the inputs): a lapsed claim would let a repeat start it twice.
+        // A renewal that cannot be stored leaves the claim to lapse as it would have; the start goes on.
+        const renewal = setInterval(() => void this.records.renew({ scope, key, claimTtlMs }).catch(() => undefined), renewEveryMs);
+        renewal.unref();
         let answer: IdempotentAnswer;
         try {
           answer = await start();
@@ -28,6 +42,8 @@ export class IdempotencyOnce implements IdempotentOnce {
           // A refused request is not remembered: a corrected one may be sent under the same key.
           await this.records.release(scope, key);
           throw error;
+        } finally {
+          clearInterval(renewal);
         }
         await this.records.complete({ scope, key, answer, ttlMs: IDEMPOTENCY_TTL_MS });
         return { answer, replay: false };

@@ -158,6 +158,13 @@ export class FileIdempotency implements IdempotencyRecords {
     if (held && 'inFlight' in held) this.keys.delete(id);
   }
 
+  async renew(request: { scope: string; key: string; claimTtlMs: number }): Promise<boolean> {
+    const held = this.keys.get(keyOf(request.scope, request.key));
+    if (!held || !('inFlight' in held)) return false;
+    held.expiresAt = Math.max(held.expiresAt, this.clock.now() + request.claimTtlMs);
+    return true;
+  }
+
   settled(): Promise<void> {
     return this.log.settled();
   }

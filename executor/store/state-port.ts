@@ -128,6 +128,12 @@ export interface IdempotencyRecords {
   /** Gives the key up after a failed start, so the client may retry at once. */
   release(scope: string, key: string): Promise<void>;
   /**
+   * Keeps a claim in flight for `claimTtlMs` from now: its holder is still working (a start may
+   * take longer than a claim lives, e.g. a query checking the inputs), so it must not lapse.
+   * False when the key holds no claim in flight (answered, released, or lapsed and gone).
+   */
+  renew(request: { scope: string; key: string; claimTtlMs: number }): Promise<boolean>;
+  /**
    * Drops records whose TTL has passed (answers, and claims that lapsed after `claimTtlMs`);
    * returns how many. A claim still in flight stays.
    */

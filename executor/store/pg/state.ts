@@ -150,6 +150,16 @@ export class PgIdempotency implements IdempotencyRecords {
     await run(this.pool, 'releasing an idempotency key', 'DELETE FROM deputy.idempotency_keys WHERE kind = $1 AND scope = $2 AND key = $3 AND answer IS NULL', [this.kind, scope, key]);
   }
 
+  async renew(request: { scope: string; key: string; claimTtlMs: number }): Promise<boolean> {
+    const { rowCount } = await run(
+      this.pool,
+      'renewing an idempotency claim',
+      'UPDATE deputy.idempotency_keys SET expires_at = GREATEST(expires_at, $4) WHERE kind = $1 AND scope = $2 AND key = $3 AND answer IS NULL',
+      [this.kind, request.scope, request.key, new Date(this.clock.now() + request.claimTtlMs)],
+    );
+    return rowCount === 1;
+  }
+
   async prune(): Promise<number> {
     return (await run(this.pool, 'pruning idempotency keys', 'DELETE FROM deputy.idempotency_keys WHERE kind = $1 AND expires_at <= $2', [this.kind, new Date(this.clock.now())])).rowCount;
   }

@@ -9,6 +9,9 @@ import { isDeputyError } from '../../../executor/contract/index.ts';
 import type { CredentialRecord } from '../../../executor/credentials/vault.ts';
 import type { StateStore } from '../../../executor/store/state-port.ts';
 import { runFixture } from './fixtures.ts';
+import { IdempotencyOnce } from '../../../executor/runs/idempotency.ts';
+import sinon from 'sinon';
+import { until } from '../queue/suite.ts';
 
 /** One place where state lives (a data folder, a database), which may be opened more than once. */
 export interface StoragePlace {
@@ -272,6 +275,48 @@ export function stateSuite(name: string, places: StoragePlaces): void {
         clock.advance(60_000);
         assert.deepEqual(await claim(store, 'body-2'), { kind: 'owner' });
         assert.deepEqual(await claim(store), { kind: 'in-flight', bodyHash: 'body-2' });
+      });
+
+      it('renews a claim in flight so that it does not lapse while its holder works, and nothing else', async () => {
+        const second = await another();
+        await claim(store);
+        clock.advance(50_000);
+        assert.equal(await second.hookIdempotency.renew({ scope: 'itsm', key: 'key-1', claimTtlMs: 60_000 }), true);
+        clock.advance(50_000);
+        assert.deepEqual(await claim(second, 'body-2'), { kind: 'in-flight', bodyHash: 'body-1' });
+        assert.equal(await store.hookIdempotency.prune(), 0);
+        await store.hookIdempotency.complete({ scope: 'itsm', key: 'key-1', answer, ttlMs: HOUR });
+        assert.equal(await store.hookIdempotency.renew({ scope: 'itsm', key: 'key-1', claimTtlMs: 60_000 }), false, 'an answered key is no claim');
+        assert.equal(await store.hookIdempotency.renew({ scope: 'itsm', key: 'key-2', claimTtlMs: 60_000 }), false, 'nor is an unknown key');
+        assert.equal(await store.runIdempotency.renew({ scope: 'itsm', key: 'key-1', claimTtlMs: 60_000 }), false, "nor a hook's key among run requests' keys");
+      });
+
+      it('does a slow start once: its claim is renewed while it works, so a repeat on another executor waits for its answer', async () => {
+        const second = await another();
+        const renewals = sinon.spy(store.hookIdempotency, 'renew');
+        const once = new IdempotencyOnce(store.hookIdempotency, { claimTtlMs: 60_000, renewEveryMs: 5 });
+        const again = new IdempotencyOnce(second.hookIdempotency, { claimTtlMs: 60_000, renewEveryMs: 5 });
+        let finish: (value: typeof answer) => void = () => undefined;
+        let starts = 0;
+        const first = once.once('itsm', 'key-slow', 'body', () => {
+          starts += 1;
+          return new Promise((resolve) => (finish = resolve));
+        });
+        // Ten minutes pass while the first start works (a slow query): far beyond the claim's life.
+        for (let minute = 0; minute < 10; minute += 1) {
+          clock.advance(60_000);
+          const seen = renewals.callCount;
+          await until(() => renewals.callCount > seen, 'a renewal of the claim');
+        }
+        const repeat = again.once('itsm', 'key-slow', 'body', async () => {
+          starts += 1;
+          return { ...answer, runId: 'run_twice' };
+        });
+        finish(answer);
+        assert.deepEqual(await first, { answer, replay: false });
+        assert.deepEqual(await repeat, { answer, replay: true });
+        assert.equal(starts, 1);
+        renewals.restore();
       });
 
       it('lets one of many racing requests own a key', async () => {
