@@ -17,7 +17,6 @@
  * to the executor's REST API (time to 202, and to the final state over SSE), so the ratios show
  * what the bot adds. Nothing here is asserted in tests; these are figures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,6 +32,7 @@ import { executeActivity, personalChat, send, type LoopbackCloud, type TeamsActi
 import { WebChatDriver } from '../test/bot/webchat/driver.ts';
 import { BOT_TEST_CATALOG } from '../test/bot/webchat/harness.ts';
 import { removeDataFolder } from '../test/helpers/executor.ts';
+import { EXECUTOR_LISTENING, startServiceProcess } from '../test/helpers/service-process.ts';
 import type { BenchResult } from './executor.ts';
 import { followEvents } from './sse.ts';
 import { median, medianAndP99, percentile } from './stats.ts';
@@ -46,7 +46,6 @@ const WEB_CHAT_POLLING_MS = 300;
 /** Web chat conversations are prepared (list → form) this many at a time, outside the measurement. */
 const SETUP_CONCURRENCY = 20;
 const PHASE_TIMEOUT_MS = 180_000;
-const START_TIMEOUT_MS = 60_000;
 /** The line bench/chat-bot.ts prints once it serves: its address and the web chat's key, as JSON. */
 const BOT_READY = /BENCH_BOT (.+)\n/;
 /**
@@ -83,54 +82,20 @@ interface ChildService {
  * data folder; ready once its output matches `ready`. Its stderr goes to ours (warnings and errors only).
  */
 async function startChild(what: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, dataDir: string): Promise<ChildService> {
-  const child = spawn(process.execPath, args, {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env, DEPUTY_DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    shell: false,
-    detached: true,
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const removeData = () => removeDataFolder(dataDir);
   try {
-    const match = await readyLine(child, what, ready);
+    const service = await startServiceProcess({ what, args, env: { ...process.env, ...env, DEPUTY_DATA_DIR: dataDir }, ready, echoStderr: true });
     return {
-      ready: match,
+      ready: service.ready,
       async close() {
-        child.kill('SIGTERM');
-        const stopped = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
         // An executor's pwsh workers are in its process group: nothing of it may outlive the bench.
-        if (!stopped && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        await exited;
-        removeData();
+        await service.stop();
+        removeDataFolder(dataDir);
       },
     };
   } catch (error) {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
-    await exited;
-    removeData();
+    removeDataFolder(dataDir);
     throw error;
   }
-}
-
-function readyLine(child: ChildProcess, what: string, ready: RegExp): Promise<RegExpExecArray> {
-  child.stderr?.pipe(process.stderr);
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${START_TIMEOUT_MS} ms: ${output}`)), START_TIMEOUT_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${String(code)} before it listened: ${output}`));
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const started = ready.exec(output);
-      if (started) {
-        clearTimeout(timer);
-        resolve(started);
-      }
-    });
-  });
 }
 
 /** `deputy executor` on the bot test catalog. */
@@ -147,7 +112,7 @@ async function startExecutorProcess(): Promise<ExecutorProcess> {
     DEPUTY_MAX_CONCURRENT_RUNS: '4',
     DEPUTY_POOL_SIZE: '4',
     DEPUTY_LOG_LEVEL: 'warn',
-  }, /Deputy executor on (http:\/\/\S+)/, mkdtempSync(join(tmpdir(), 'deputy-bench-chat-executor-')));
+  }, EXECUTOR_LISTENING, mkdtempSync(join(tmpdir(), 'deputy-bench-chat-executor-')));
   return { url: child.ready[1] ?? '', token, close: () => child.close() };
 }
 

@@ -320,7 +320,17 @@ export async function startExecutor(options: ExecutorOptions): Promise<RunningEx
     idempotency: backend.runIdempotency,
     approvalTtlMs: config.approvalTtlMs,
   });
-  const liveness = new ExecutorLiveness({ executorId, leases: backend.leases, runs: store.runs, recorder, adopt: (run) => worker.adopt(run), ttlMs: config.leaseMs ?? 15_000, clock, logger });
+  const liveness = new ExecutorLiveness({
+    executorId,
+    leases: backend.leases,
+    runs: store.runs,
+    recorder,
+    adopt: (run) => worker.adopt(run),
+    giveBackTaken: (dead) => queue.giveBackTakenBy(dead, async (runId) => (await store.runs.get(runId))?.state === 'queued'),
+    ttlMs: config.leaseMs ?? 15_000,
+    clock,
+    logger,
+  });
   const editor = new CatalogEditor(store.catalog);
   const plans = startPlans({
     store,

@@ -159,7 +159,7 @@ async function openPostgres(options: BackendOptions & { databaseUrl: string }): 
     },
     credentials: backend.state.credentials,
     openQueue: ({ caps, concurrency, keys }) =>
-      PgBossRunQueue.start({ url: databaseUrl, pool: backend.pool, notifications: backend.notifications, keys, caps, concurrency, logger, applicationName: `${applicationName}-queue`.slice(0, 63) }),
+      PgBossRunQueue.start({ url: databaseUrl, pool: backend.pool, notifications: backend.notifications, keys, caps, concurrency, executorId, logger, applicationName: `${applicationName}-queue`.slice(0, 63) }),
     startingAlone: (work) =>
       withAdvisoryLock(backend.pool, 'deputy.executor-start-up', async () => {
         await backend.catalog.reload();

@@ -54,6 +54,11 @@ export class InProcessRunQueue implements RunQueue {
     return this.fifo.has(runId) || this.taken.has(runId);
   }
 
+  /** One executor, one process: no other executor took anything from this queue. */
+  async giveBackTakenBy(): Promise<number> {
+    return 0;
+  }
+
   idle(): Promise<void> {
     return this.fifo.idle();
   }

@@ -45,6 +45,8 @@ export interface PgBossRunQueueOptions {
   caps: QueueCaps;
   /** Runs this executor executes at once. */
   concurrency: number;
+  /** This executor's name: what it takes from the queue is recorded under it (deputy.queue_taken). */
+  executorId: string;
   logger: Logger;
   /** Polling floor when no notification arrives (default 2000 ms). */
   pollMs?: number;
@@ -220,7 +222,15 @@ export class PgBossRunQueue implements RunQueue {
       const ours = new Set(rows.map((row) => row.run_id));
       const removed = jobs.filter((job) => !ours.has(job.data.runId));
       if (removed.length > 0) await this.boss.cancel(QUEUE_NAME, removed.map((job) => job.id), { db: onClient(client) });
-      return jobs.filter((job) => ours.has(job.data.runId));
+      const taken = jobs.filter((job) => ours.has(job.data.runId));
+      if (taken.length > 0) {
+        await client.query('INSERT INTO deputy.queue_taken (run_id, executor, principal_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])', [
+          taken.map((job) => job.data.runId),
+          taken.map(() => this.options.executorId),
+          taken.map((job) => job.data.principalId),
+        ]);
+      }
+      return taken;
     });
   }
 
@@ -245,6 +255,32 @@ export class PgBossRunQueue implements RunQueue {
         this.options.logger.error({ err: failure, runId }, 'marking a queue job failed did not work'),
       );
     }
+    // A row left behind (this failed) names a run that is no longer queued: giveBackTakenBy drops it.
+    await this.options.pool
+      .query('DELETE FROM deputy.queue_taken WHERE run_id = $1 AND executor = $2', [runId, this.options.executorId])
+      .catch((error: unknown) => this.options.logger.warn({ err: error, runId }, 'forgetting a run taken from the queue did not work'));
+  }
+
+  async giveBackTakenBy(executor: string, stillQueued: (runId: string) => Promise<boolean>): Promise<number> {
+    const { rows } = await this.options.pool.query<{ run_id: string; principal_id: string }>('SELECT run_id, principal_id FROM deputy.queue_taken WHERE executor = $1', [executor]);
+    let given = 0;
+    for (const { run_id: runId, principal_id: principalId } of rows) {
+      const queued = await stillQueued(runId);
+      const back = await inTransaction(this.options.pool, async (client) => {
+        // Whoever deletes the row (of several executors sweeping) gives the run back.
+        const { rowCount } = await client.query('DELETE FROM deputy.queue_taken WHERE run_id = $1 AND executor = $2', [runId, executor]);
+        if (rowCount === 0 || !queued) return false;
+        // Its place in the queue again, and its job (still active, with its sealed secrets) failed and retried: any worker takes it.
+        await client.query('INSERT INTO deputy.queue_slots (run_id, principal_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [runId, principalId]);
+        await this.boss.fail(QUEUE_NAME, jobIdOf(runId), { message: `taken by ${executor}, which stopped before starting it` }, { db: onClient(client) });
+        await this.boss.retry(QUEUE_NAME, jobIdOf(runId), { db: onClient(client) });
+        await client.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, runId]);
+        return true;
+      });
+      if (back) given += 1;
+    }
+    if (given > 0) this.kick();
+    return given;
   }
 
   private openSecrets(runId: string, sealed: Sealed & { keyId: string }): Record<string, unknown> {

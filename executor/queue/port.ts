@@ -43,6 +43,13 @@ export interface RunQueue {
   assertRoom(principalId: string): Promise<void>;
   /** Whether the queue knows this run (waiting, or taken and not yet finished): false for a run accepted but never enqueued. */
   holds(runId: string): Promise<boolean>;
+  /**
+   * The runs `executor` (one that stopped: its lease expired) took from the queue and had not
+   * started, those `stillQueued` says were never claimed, go back into the queue for any
+   * executor; returns how many. An executor that dies between taking a run and claiming it
+   * would otherwise leave the run waiting forever.
+   */
+  giveBackTakenBy(executor: string, stillQueued: (runId: string) => Promise<boolean>): Promise<number>;
   /** Resolves once nothing waits and nothing this executor took is running (tests, shutdown). */
   idle(): Promise<void>;
   /** Stops taking runs and waits for the ones running here. */

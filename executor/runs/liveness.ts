@@ -28,6 +28,8 @@ export interface LivenessOptions {
   recorder: RunRecorder;
   /** A queued run the dead executor accepted: queued again if it never reached the queue (worker.ts `adopt`). */
   adopt(run: RunRecord): Promise<void>;
+  /** Runs the dead executor took from the queue and never claimed: back in the queue (RunQueue.giveBackTakenBy); how many. */
+  giveBackTaken(executor: string): Promise<number>;
   ttlMs: number;
   clock: Clock;
   logger: Logger;
@@ -85,7 +87,11 @@ export class ExecutorLiveness {
       const dead = lease.name.slice(EXECUTOR_LEASE_PREFIX.length);
       const count = await this.interruptRunsOf(dead, `The executor running this run (${dead}) stopped before it finished.`);
       interrupted += count;
-      logger.warn({ executor: dead, interrupted: count, expiredAt: new Date(lease.expiresAt).toISOString() }, 'an executor stopped renewing its lease; its running runs were interrupted');
+      const givenBack = await this.options.giveBackTaken(dead);
+      logger.warn(
+        { executor: dead, interrupted: count, givenBack, expiredAt: new Date(lease.expiresAt).toISOString() },
+        'an executor stopped renewing its lease; its running runs were interrupted, and the runs it had taken but not started are queued again',
+      );
       await leases.release(lease.name, lease.holder);
     }
     return interrupted;

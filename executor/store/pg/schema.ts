@@ -184,11 +184,26 @@ const outboxByAge = `
 CREATE INDEX outbox_by_age ON deputy.outbox (created_at);
 `;
 
+/**
+ * Which executor took each queued run from pg-boss (executor/queue/pg-boss.ts): one that dies
+ * after taking a run and before starting it leaves its job active; the survivors give it back.
+ */
+const queueTaken = `
+CREATE TABLE deputy.queue_taken (
+  run_id text PRIMARY KEY,
+  executor text NOT NULL,
+  principal_id text NOT NULL,
+  taken_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX queue_taken_by_executor ON deputy.queue_taken (executor);
+`;
+
 export const EXECUTOR_MIGRATIONS: MigrationSet = {
   schema: EXECUTOR_SCHEMA,
   migrations: [
     { version: 1, name: 'all executor state', sql: initial },
     { version: 2, name: 'stored cancel requests', sql: cancelRequests },
     { version: 3, name: 'outbox pruned by age', sql: outboxByAge },
+    { version: 4, name: 'queued runs taken by an executor', sql: queueTaken },
   ],
 };

@@ -3,12 +3,13 @@
  * benchmark: its own data folder, the cluster's shared tokens and credential key, and a shared
  * folder for what runs write (`{runDataDir}`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../../executor/pwsh/locate.ts';
+import { EXECUTOR_LISTENING, startServiceProcess } from '../../helpers/service-process.ts';
 
 export const CLUSTER_CATALOG = join(PROJECT_ROOT, 'test', 'executor', 'cluster', 'catalog');
 
@@ -74,19 +75,8 @@ export async function startExecutorProcess(options: {
     DEPUTY_LOG_LEVEL: 'warn',
     ...options.env,
   };
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'deputy.mjs'), 'executor'], { env, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (text: string) => (output += text));
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => (output += text));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const found = /Deputy executor on (http:\/\/\S+)/.exec(output);
-      if (found?.[1]) resolve(found[1]);
-    };
-    child.stdout?.on('data', check);
-    void exited.then(() => reject(new Error(`executor ${options.id} exited before it listened:\n${output}`)));
-  });
+  const service = await startServiceProcess({ what: `executor ${options.id}`, args: [join(PROJECT_ROOT, 'bin', 'deputy.mjs'), 'executor'], env, ready: EXECUTOR_LISTENING });
+  const url = service.ready[1] ?? '';
   const withToken = (token: string) => (path: string, init: RequestInit & { json?: unknown } = {}) => {
     const headers = new Headers(init.headers);
     if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
@@ -96,23 +86,13 @@ export async function startExecutorProcess(options: {
   return {
     id: options.id,
     url,
-    child,
+    child: service.child,
     dataDir,
-    output: () => output,
+    output: service.output,
     api: withToken(options.secrets.token),
     operatorApi: withToken(options.secrets.operatorToken),
-    async kill() {
-      child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      // A clean stop waits for runs under way; past that, the test is over anyway.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    kill: () => service.kill(),
+    stop: () => service.stop(),
     dispose() {
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(`${dataDir}.audit-checkpoint`, { force: true });

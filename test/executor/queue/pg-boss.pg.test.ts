@@ -20,7 +20,7 @@ describe('run queue on pg-boss', () => {
   async function executor(options: Partial<PgBossRunQueueOptions> & Pick<PgBossRunQueueOptions, 'caps' | 'concurrency'>): Promise<PgBossRunQueue> {
     const backend = await openPostgresBackend({ url: databaseUrl(), clock: systemClock, logger: silentLogger(), poolSize: 4 });
     backends.push(backend);
-    return PgBossRunQueue.start({ url: databaseUrl(), pool: backend.pool, notifications: backend.notifications, keys, logger: silentLogger(), ...options });
+    return PgBossRunQueue.start({ url: databaseUrl(), pool: backend.pool, notifications: backend.notifications, keys, logger: silentLogger(), executorId: `exec-${backends.length}`, ...options });
   }
 
   afterEach(async () => {
@@ -86,6 +86,32 @@ describe('run queue on pg-boss', () => {
       await b.enqueue({ runId: 'dana_1', principalId: 'dana' });
       await assert.rejects(a.enqueue({ runId: 'erin_1', principalId: 'erin' }), /busy/i);
       assert.equal(await b.depth(), 5);
+    });
+
+    it('give back the runs an executor took and never started when it stops: another executor runs them, secrets and caps intact', async () => {
+      const [a, b] = queues as [PgBossRunQueue, PgBossRunQueue];
+      // a takes two runs and never gets further, as an executor killed between taking a run and claiming it.
+      const taken: string[] = [];
+      const neverReturns = gate();
+      held.push(neverReturns);
+      await a.work(async (run) => {
+        taken.push(run.runId);
+        await neverReturns.opened;
+      });
+      await a.enqueue({ runId: 'run_taken_1', principalId: 'alex', secrets: { Password: 'kept sealed' } });
+      await a.enqueue({ runId: 'run_taken_2', principalId: 'alex' });
+      await until(() => taken.length === 2, 'a to take both runs');
+      assert.equal(await b.depth(), 0);
+      const received: QueuedRun[] = [];
+      await b.work(async (run) => void received.push(run));
+      // Of the two, one was claimed by a before it stopped (its fate is the lease's business); the other was not.
+      const given = await b.giveBackTakenBy('exec-1', async (runId) => runId === 'run_taken_1');
+      assert.equal(given, 1);
+      await until(() => received.length === 1, 'b to run the run given back');
+      assert.deepEqual(received[0], { runId: 'run_taken_1', principalId: 'alex', secrets: { Password: 'kept sealed' } });
+      // Nothing is given back twice, nor by another sweeper.
+      assert.equal(await a.giveBackTakenBy('exec-1', async () => true), 0);
+      assert.equal(await b.depth(), 0);
     });
 
     it('keep secrets sealed in the database and open them in the worker of another executor', async () => {

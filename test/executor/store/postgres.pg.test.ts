@@ -49,9 +49,11 @@ describe('postgres backend', () => {
 
     it('migrated the schema once', async () => {
       const { rows } = await withClient(databaseUrl(), (client) => client.query<{ version: number }>('SELECT version FROM deputy.schema_migrations ORDER BY version'));
-      assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+      assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
       const indexes = await withClient(databaseUrl(), (client) => client.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE schemaname = 'deputy' AND tablename = 'outbox'"));
       assert.ok(indexes.rows.some((row) => row.indexname === 'outbox_by_age'), 'the prune job finds old outbox events by an index');
+      const taken = await withClient(databaseUrl(), (client) => client.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE schemaname = 'deputy' AND tablename = 'queue_taken'"));
+      assert.ok(taken.rows.some((row) => row.indexname === 'queue_taken_by_executor'), 'a sweep finds what a dead executor took by an index');
     });
 
     it('keeps one audit chain when both append at once', async () => {

@@ -48,6 +48,7 @@ export function pruneDuty(options: {
     recorder: new RunRecorder({ runs, audit, events, clock }),
     // The sweep for dead executors is not what these tests are about.
     adopt: async () => {},
+    giveBackTaken: async () => 0,
     ttlMs: 15_000,
     clock,
     logger,
