@@ -65,10 +65,19 @@ function Get-DemoUser($Directory, [string] $UserPrincipalName, [string] $Office)
 }
 # --- end of demo directory helpers ---
 
+function Get-PasswordClassCount([string] $Password) {
+    @('[A-Z]', '[a-z]', '[0-9]', '[^A-Za-z0-9]' | Where-Object { $Password -cmatch $_ }).Count
+}
+
 function New-Password {
     # 20 characters from an alphabet without look-alikes, drawn with a cryptographic generator.
+    # About one draw in five lacks a class by chance; drawing again (rather than forcing a
+    # character of each class in) keeps every acceptable password equally likely.
     $alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#%+=?'
-    -join (1..20 | ForEach-Object { $alphabet[[System.Security.Cryptography.RandomNumberGenerator]::GetInt32($alphabet.Length)] })
+    do {
+        $password = -join (1..20 | ForEach-Object { $alphabet[[System.Security.Cryptography.RandomNumberGenerator]::GetInt32($alphabet.Length)] })
+    } while ((Get-PasswordClassCount $password) -lt 4)
+    $password
 }
 
 function Get-PasswordHash([string] $Password) {
@@ -83,7 +92,7 @@ if (-not $user.enabled) { throw "$UserPrincipalName is disabled; enable the acco
 
 $generated = -not $PSBoundParameters.ContainsKey('NewPassword')
 $plain = if ($generated) { New-Password } else { [System.Net.NetworkCredential]::new('', $NewPassword).Password }
-$classes = @('[A-Z]', '[a-z]', '[0-9]', '[^A-Za-z0-9]' | Where-Object { $plain -cmatch $_ }).Count
+$classes = Get-PasswordClassCount $plain
 if ($plain.Length -lt 12 -or $classes -lt 3) {
     # Say why, never what: the password itself stays out of every stream.
     throw 'The new password is too weak: use at least 12 characters with three of upper case, lower case, digits and symbols.'
